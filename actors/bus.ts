@@ -1,0 +1,116 @@
+import { connect, type NatsConnection, type Msg, type Subscription, type ConnectionOptions } from '@nats-io/transport-node';
+import type { z } from 'zod';
+import { Counter } from 'prom-client';
+import type { Logger } from 'pino';
+import { subjects } from './subjects.ts';
+import { describeZodError } from './messages.ts';
+import { registry } from './metrics.ts';
+
+/**
+ * The data plane's only entry points: publish validated JSON, subscribe with a parse on every
+ * receive. A payload that fails to parse is dead-lettered and counted; the loop goes on.
+ */
+export const deadLetters = new Counter({
+  name: 'orch_dead_letters_total',
+  help: 'Payloads that failed to parse, by subject they arrived on',
+  labelNames: ['subject'] as const,
+  registers: [registry],
+});
+
+export type BusConnectOptions = { servers: string; name: string; user?: string; pass?: string; timeoutMs?: number };
+
+export async function connectBus(opts: BusConnectOptions): Promise<NatsConnection> {
+  const o: ConnectionOptions = {
+    servers: opts.servers,
+    name: opts.name,
+    timeout: opts.timeoutMs ?? 5_000,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  };
+  if (opts.user) o.user = opts.user;
+  if (opts.pass) o.pass = opts.pass;
+  return connect(o);
+}
+
+const enc = new TextEncoder();
+
+export function encodeJson<S extends z.ZodType>(schema: S, payload: z.input<S>): Uint8Array {
+  // Validate outgoing payloads too: a bug here should fail at the sender, not at every receiver.
+  const parsed = schema.parse(payload);
+  return enc.encode(JSON.stringify(parsed));
+}
+
+export function publishJson<S extends z.ZodType>(nc: NatsConnection, subject: string, schema: S, payload: z.input<S>): void {
+  nc.publish(subject, encodeJson(schema, payload));
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export function parseMsg<S extends z.ZodType>(schema: S, data: Uint8Array): ParseResult<z.output<S>> {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(data));
+  } catch (e) {
+    return { ok: false, error: `not JSON: ${(e as Error).message}` };
+  }
+  const r = schema.safeParse(json);
+  return r.success ? { ok: true, value: r.data } : { ok: false, error: describeZodError(r.error) };
+}
+
+export function deadLetter(nc: NatsConnection, msg: Msg, error: string, log?: Logger, now = Date.now()): void {
+  deadLetters.inc({ subject: msg.subject });
+  log?.warn({ subject: msg.subject, error }, 'payload dead-lettered');
+  const raw = new TextDecoder().decode(msg.data).slice(0, 4096);
+  try {
+    nc.publish(subjects.deadLetter(msg.subject), enc.encode(JSON.stringify({ subject: msg.subject, error, raw, ts: now })));
+  } catch {
+    // The connection may be closing; the counter above already recorded it.
+  }
+}
+
+export type Handler<T> = (value: T, msg: Msg) => void | Promise<void>;
+
+/**
+ * Subscribes and parses every message. Handler errors are logged and never end the loop:
+ * a subscription that dies silently is a strategy that stops seeing its fills.
+ */
+export function subscribeParsed<S extends z.ZodType>(
+  nc: NatsConnection,
+  subject: string,
+  schema: S,
+  handler: Handler<z.output<S>>,
+  opts: { log?: Logger; queue?: string; onInvalid?: (msg: Msg, error: string) => void } = {},
+): Subscription {
+  const sub = nc.subscribe(subject, opts.queue ? { queue: opts.queue } : {});
+  void (async () => {
+    for await (const msg of sub) {
+      const r = parseMsg(schema, msg.data);
+      if (!r.ok) {
+        deadLetter(nc, msg, r.error, opts.log);
+        opts.onInvalid?.(msg, r.error);
+        continue;
+      }
+      try {
+        await handler(r.value, msg);
+      } catch (e) {
+        opts.log?.error({ err: e, subject: msg.subject }, 'handler failed');
+      }
+    }
+  })();
+  return sub;
+}
+
+/** Request/reply with both sides validated. */
+export async function requestParsed<Req extends z.ZodType, Rep extends z.ZodType>(
+  nc: NatsConnection,
+  subject: string,
+  reqSchema: Req,
+  payload: z.input<Req>,
+  replySchema: Rep,
+  timeoutMs = 5_000,
+): Promise<z.output<Rep>> {
+  const msg = await nc.request(subject, encodeJson(reqSchema, payload), { timeout: timeoutMs });
+  const r = parseMsg(replySchema, msg.data);
+  if (!r.ok) throw new Error(`invalid reply on ${subject}: ${r.error}`);
+  return r.value;
+}

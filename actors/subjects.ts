@@ -1,0 +1,50 @@
+/**
+ * The switchboard: every NATS subject the system uses is built here and nowhere else, and
+ * nats.conf permissions are written against these shapes.
+ */
+export const VENUES = ['kite', 'kalshi'] as const;
+export type Venue = (typeof VENUES)[number];
+
+const ROOT = 'orch';
+
+/** Subject tokens may not contain '.', '*', '>' or whitespace; symbols like "NSE:INFY" are kept readable. */
+export function token(raw: string): string {
+  if (raw.length === 0) throw new Error('empty subject token');
+  return raw.replace(/[.*>\s]/g, '_');
+}
+
+export const subjects = {
+  /** broker → strategies: normalized ticks. */
+  marketData: (venue: Venue, symbol: string) => `${ROOT}.md.${venue}.${token(symbol)}`,
+  marketDataAll: () => `${ROOT}.md.>`,
+  /** strategy → broker, request/reply. */
+  intent: (strategyId: string) => `${ROOT}.intent.${token(strategyId)}`,
+  intentAll: () => `${ROOT}.intent.*`,
+  /** broker → strategy: order lifecycle and fills. */
+  orderUpdate: (strategyId: string, intentId: string) => `${ROOT}.order.${token(strategyId)}.${token(intentId)}`,
+  orderUpdatesOf: (strategyId: string) => `${ROOT}.order.${token(strategyId)}.>`,
+  brokerEvents: () => `${ROOT}.broker.events`,
+  kill: () => `${ROOT}.kill`,
+  /** Each actor acknowledges a kill level it has applied. */
+  killAck: (actorId: string) => `${ROOT}.kill.ack.${token(actorId)}`,
+  killAckAll: () => `${ROOT}.kill.ack.*`,
+  /** The immutable event log (JetStream stream ORCH_EVENTS). */
+  event: (kind: string, strategyId = '_') => `${ROOT}.evt.${token(kind)}.${token(strategyId)}`,
+  eventsAll: () => `${ROOT}.evt.>`,
+  /** Payloads that failed to parse, with the reason. */
+  deadLetter: (fromSubject: string) => `${ROOT}.dlq.${fromSubject.replace(/^orch\./, '')}`,
+  deadLetterAll: () => `${ROOT}.dlq.>`,
+  /** Worker threads forward their Prometheus metrics here for the one /metrics endpoint. */
+  metrics: (actorId: string) => `${ROOT}.metrics.${token(actorId)}`,
+  metricsAll: () => `${ROOT}.metrics.*`,
+  /** Strategy health heartbeats (also visible to `nats sub`). */
+  health: (actorId: string) => `${ROOT}.health.${token(actorId)}`,
+  healthAll: () => `${ROOT}.health.*`,
+} as const;
+
+export const STREAM_EVENTS = 'ORCH_EVENTS';
+export const KV_KILL = 'orch_kill';
+export const KV_LEASE = 'orch_lease';
+/** Service names for the NATS services API (`nats micro ls`). */
+export const SERVICE_BROKER = 'orch-broker';
+export const SERVICE_SUPERVISOR = 'orch-supervisor';

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/**
+ * Per-strategy pre-trade limits, from YAML. Money is in the venue's minor unit (paise for
+ * Kite, hundredths of a cent for Kalshi); quantities in the venue's integer unit.
+ */
+export const RiskLimitsSchema = z.strictObject({
+  maxOrderQty: z.number().int().positive(),
+  /** qty * price, minor units. */
+  maxOrderValue: z.number().int().positive(),
+  /** Absolute net position per instrument. */
+  maxPosition: z.number().int().positive(),
+  maxOpenOrders: z.number().int().positive(),
+  /** Empty or absent = only the strategy's declared instruments. */
+  allowedInstruments: z.array(z.string().min(1)).optional(),
+  /** Limit price must be within this many basis points of the last price. */
+  priceBandBps: z.number().int().positive().default(500),
+  ordersPerMinute: z.number().int().positive().default(60),
+});
+export type RiskLimits = z.infer<typeof RiskLimitsSchema>;
+
+/** Thresholds for automated kill-switch trips. Absent = that trigger is off. */
+export const KillTriggersSchema = z.strictObject({
+  /** Realized + unrealized loss for the day, minor units (positive number). */
+  dailyLoss: z.number().int().positive().optional(),
+  /** Peak-to-trough of equity, minor units. */
+  maxDrawdown: z.number().int().positive().optional(),
+  /** More intents than this in 10 s = runaway. */
+  maxIntentsPer10s: z.number().int().positive().optional(),
+  /** Rejected / submitted over the last `rejectWindow` orders. */
+  maxRejectRatio: z.number().min(0).max(1).optional(),
+  rejectWindow: z.number().int().positive().default(20),
+  /** No tick for this long while subscribed = stale. */
+  staleDataMs: z.number().int().positive().optional(),
+  /** Broker disconnected longer than this. */
+  maxDisconnectedMs: z.number().int().positive().optional(),
+});
+export type KillTriggers = z.infer<typeof KillTriggersSchema>;
