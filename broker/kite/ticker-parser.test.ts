@@ -47,8 +47,8 @@ function mockFullPacket(): Buffer {
   });
   return b;
 }
-function frameOf(...packets: Buffer[]): Buffer {
-  const parts = [Buffer.from([packets.length >> 8, packets.length & 0xff])];
+function frameOf(...packets: Uint8Array[]): Buffer {
+  const parts: Uint8Array[] = [Buffer.from([packets.length >> 8, packets.length & 0xff])];
   for (const p of packets) parts.push(Buffer.from([p.length >> 8, p.length & 0xff]), p);
   return Buffer.concat(parts);
 }
