@@ -1,0 +1,200 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import type { Clock } from './clock.ts';
+import { connectBus, subscribeParsed, requestParsed } from './bus.ts';
+import { subjects } from './subjects.ts';
+import {
+  TickSchema, OrderUpdateSchema, BrokerEventSchema, KillMessageSchema, IntentSchema, IntentReplySchema, HealthSchema,
+  type IntentReply, type KillLevel, type OrderUpdate, type Tick, type Health, type Intent, KillAckSchema,
+} from './messages.ts';
+import { encodeJson } from './bus.ts';
+import { newIntentId } from './ids.ts';
+import { SerialQueue } from './serial-queue.ts';
+import type { Strategy, StrategyContext, StrategyModule, PlaceRequest, OpenOrder } from '../strategies/sdk.ts';
+import type { StrategySpec } from '../supervisor/config.ts';
+
+export type StrategyActorOptions = {
+  spec: StrategySpec;
+  module: StrategyModule;
+  natsUrl: string;
+  natsUser?: string;
+  natsPass?: string;
+  clock: Clock;
+  log: Logger;
+  healthIntervalMs?: number;
+  intentTimeoutMs?: number;
+};
+
+type ActorState = Health['state'];
+
+/**
+ * One strategy, isolated: its own NATS connection, its own view of its orders and position.
+ * A strategy callback that throws fails the actor (let it crash); the supervisor restarts it.
+ */
+export class StrategyActor {
+  private nc: NatsConnection | undefined;
+  private readonly subs: Subscription[] = [];
+  private readonly queue: SerialQueue;
+  private strategy: Strategy | undefined;
+  private state: ActorState = 'starting';
+  private ticks = 0;
+  private tickGaps = 0;
+  private intents = 0;
+  private readonly lastSeq = new Map<string, number>();
+  private readonly positions = new Map<string, number>();
+  private readonly seenFills = new Set<string>();
+  private readonly orders = new Map<string, OpenOrder>();
+  private level: KillLevel = 0;
+  private killRevision = -1;
+  private readonly disconnectedVenues = new Set<string>();
+  private healthTimer: ReturnType<Clock['setInterval']> | undefined;
+  private resolveDone!: () => void;
+  private rejectDone!: (e: unknown) => void;
+  /** Settles when the actor stops (resolves) or crashes (rejects). */
+  readonly done: Promise<void>;
+  readonly ctx: StrategyContext;
+
+  constructor(private readonly opts: StrategyActorOptions) {
+    this.done = new Promise<void>((res, rej) => {
+      this.resolveDone = res;
+      this.rejectDone = rej;
+    });
+    this.queue = new SerialQueue((err) => this.crash(err));
+    this.ctx = this.buildContext();
+  }
+
+  async start(): Promise<void> {
+    const { spec, log } = this.opts;
+    const busOpts: Parameters<typeof connectBus>[0] = { servers: this.opts.natsUrl, name: `strategy:${spec.id}` };
+    if (this.opts.natsUser) busOpts.user = this.opts.natsUser;
+    if (this.opts.natsPass) busOpts.pass = this.opts.natsPass;
+    this.nc = await connectBus(busOpts);
+    this.strategy = this.opts.module.create(spec.params);
+    const nc = this.nc;
+    // Kill broadcasts first, so nothing this actor does can precede what it has been told.
+    this.subs.push(subscribeParsed(nc, subjects.kill(), KillMessageSchema, (m) => this.onKill(m), { log }));
+    this.subs.push(subscribeParsed(nc, subjects.brokerEvents(), BrokerEventSchema, (e) => {
+      if (e.type === 'BrokerDisconnected' && e.venue === spec.venue) { this.disconnectedVenues.add(e.venue); this.state = 'paused'; }
+      if (e.type === 'BrokerReconnected' && e.venue === spec.venue) { this.disconnectedVenues.delete(e.venue); if (this.state === 'paused') this.state = 'running'; }
+      this.queue.push(() => this.strategy?.onBrokerEvent?.(e, this.ctx));
+    }, { log }));
+    this.subs.push(subscribeParsed(nc, subjects.orderUpdatesOf(spec.id), OrderUpdateSchema, (u) => this.onOrderUpdate(u), { log }));
+    for (const symbol of spec.instruments) {
+      this.subs.push(subscribeParsed(nc, subjects.marketData(spec.venue, symbol), TickSchema, (t) => this.onTick(t), { log }));
+    }
+    await nc.flush();
+    this.state = 'running';
+    this.healthTimer = this.opts.clock.setInterval(() => this.publishHealth(), this.opts.healthIntervalMs ?? 1000);
+    this.queue.push(() => this.strategy?.onStart?.(this.ctx));
+    log.info({ instruments: spec.instruments }, 'strategy started');
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return this.done;
+    this.state = 'stopping';
+    this.opts.clock.clearInterval(this.healthTimer);
+    for (const s of this.subs) s.unsubscribe();
+    this.queue.push(() => this.strategy?.onStop?.(this.ctx));
+    await this.queue.drain();
+    await this.nc?.drain().catch(() => undefined);
+    this.state = 'stopped';
+    this.opts.log.info('strategy stopped');
+    this.resolveDone();
+    return this.done;
+  }
+
+  health(): Health {
+    return HealthSchema.parse({
+      type: 'health', actorId: this.opts.spec.id, state: this.state, ticks: this.ticks, tickGaps: this.tickGaps, intents: this.intents, ts: this.opts.clock.now(),
+    });
+  }
+
+  private crash(err: unknown): void {
+    this.opts.log.error({ err }, 'strategy crashed');
+    this.opts.clock.clearInterval(this.healthTimer);
+    for (const s of this.subs) s.unsubscribe();
+    this.state = 'stopped';
+    void this.nc?.close().catch(() => undefined);
+    this.rejectDone(err);
+  }
+
+  private onTick(t: Tick): void {
+    const prev = this.lastSeq.get(t.symbol);
+    if (prev !== undefined && t.seq > prev + 1) this.tickGaps += t.seq - prev - 1;
+    if (prev !== undefined && t.seq <= prev) return; // a replay; ticks are not idempotent for a strategy
+    this.lastSeq.set(t.symbol, t.seq);
+    this.ticks++;
+    this.queue.push(() => this.strategy?.onTick(t, this.ctx));
+  }
+
+  private onOrderUpdate(u: OrderUpdate): void {
+    if (u.fill && !this.seenFills.has(u.fill.fillId)) {
+      this.seenFills.add(u.fill.fillId);
+      const signed = u.side === 'BUY' ? u.fill.qty : -u.fill.qty;
+      this.positions.set(u.symbol, (this.positions.get(u.symbol) ?? 0) + signed);
+    }
+    const o = this.orders.get(u.intentId);
+    if (o) {
+      o.state = u.state;
+      o.filledQty = Math.max(o.filledQty, u.filledQty);
+      if (u.state === 'filled' || u.state === 'cancelled' || u.state === 'rejected') this.orders.delete(u.intentId);
+    }
+    this.queue.push(() => this.strategy?.onOrderUpdate?.(u, this.ctx));
+  }
+
+  private onKill(m: import('./messages.ts').KillMessage): void {
+    if (m.revision <= this.killRevision) return;
+    const mine = m.scope.kind === 'global' || m.scope.strategyId === this.opts.spec.id;
+    if (!mine) return;
+    this.killRevision = m.revision;
+    this.level = m.level;
+    if (m.level >= 1 && (m.scope.kind === 'strategy' || m.level >= 3)) this.state = 'halted';
+    if (m.level === 0 && this.state === 'halted') this.state = 'running';
+    this.nc?.publish(subjects.killAck(this.opts.spec.id), encodeJson(KillAckSchema, {
+      type: 'kill_ack', actorId: this.opts.spec.id, revision: m.revision, level: m.level, ts: this.opts.clock.now(),
+    }));
+  }
+
+  private publishHealth(): void {
+    if (!this.nc || this.nc.isClosed()) return;
+    this.nc.publish(subjects.health(this.opts.spec.id), encodeJson(HealthSchema, this.health()));
+  }
+
+  private async sendIntent(intent: Intent): Promise<IntentReply> {
+    if (!this.nc) throw new Error('strategy not started');
+    this.intents++;
+    return requestParsed(this.nc, subjects.intent(this.opts.spec.id), IntentSchema, intent, IntentReplySchema, this.opts.intentTimeoutMs ?? 10_000);
+  }
+
+  private buildContext(): StrategyContext {
+    const { spec, clock, log } = this.opts;
+    return {
+      id: spec.id,
+      venue: spec.venue,
+      instruments: spec.instruments,
+      log,
+      clock,
+      place: async (req: PlaceRequest) => {
+        const intentId = newIntentId();
+        const intent: Intent = {
+          action: 'place', intentId, strategyId: spec.id, ts: clock.now(), venue: spec.venue,
+          symbol: req.symbol, side: req.side, qty: req.qty, orderType: req.orderType,
+          ...(req.limitPrice !== undefined ? { limitPrice: req.limitPrice } : {}),
+          ...(req.reduceOnly !== undefined ? { reduceOnly: req.reduceOnly } : {}),
+        };
+        // Track before sending: an update can arrive before the reply does.
+        const open: OpenOrder = { intentId, symbol: req.symbol, side: req.side, qty: req.qty, filledQty: 0, state: 'pending', ...(req.limitPrice !== undefined ? { limitPrice: req.limitPrice } : {}) };
+        this.orders.set(intentId, open);
+        const reply = await this.sendIntent(intent);
+        if (reply.status === 'denied') this.orders.delete(intentId);
+        return reply;
+      },
+      cancel: (targetIntentId: string) =>
+        this.sendIntent({ action: 'cancel', intentId: newIntentId(), strategyId: spec.id, ts: clock.now(), targetIntentId }),
+      position: (symbol: string) => this.positions.get(symbol) ?? 0,
+      openOrders: () => [...this.orders.values()].map((o) => ({ ...o })),
+      killLevel: () => this.level,
+      brokerConnected: () => !this.disconnectedVenues.has(spec.venue),
+    };
+  }
+}

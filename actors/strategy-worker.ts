@@ -1,0 +1,52 @@
+/**
+ * The piscina task that hosts one strategy actor for its whole life. The task resolves when
+ * the actor stops and rejects when it crashes; control (start/stop/health) is comlink over
+ * the MessagePort the supervisor transferred in.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { expose } from 'comlink/dist/esm/comlink.mjs';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { pino } from 'pino';
+import { StrategyActor } from './strategy-actor.ts';
+import { createLogger, actorLogger } from './logger.ts';
+import { systemClock } from './clock.ts';
+import { importStrategyModule, type StrategySpec } from '../supervisor/config.ts';
+import type { Health } from './messages.ts';
+
+export type StrategyTask = {
+  port: MessagePort;
+  spec: StrategySpec;
+  natsUrl: string;
+  natsUser?: string;
+  natsPass?: string;
+  logLevel?: string;
+};
+
+export type ActorControl = {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  health(): Health;
+};
+
+export default async function run(task: StrategyTask): Promise<{ stopped: true }> {
+  const root = createLogger({ name: 'orch', level: task.logLevel ?? 'info', destination: pino.destination({ fd: 1, sync: true }) });
+  const log = actorLogger(root, `strategy:${task.spec.id}`);
+  const module = await importStrategyModule(task.spec.module);
+  const actor = new StrategyActor({
+    spec: task.spec, module, natsUrl: task.natsUrl, clock: systemClock, log,
+    ...(task.natsUser ? { natsUser: task.natsUser } : {}),
+    ...(task.natsPass ? { natsPass: task.natsPass } : {}),
+  });
+  const control: ActorControl = {
+    start: () => actor.start(),
+    stop: () => actor.stop(),
+    health: () => actor.health(),
+  };
+  expose(control, nodeEndpoint(task.port));
+  try {
+    await actor.done;
+    return { stopped: true };
+  } finally {
+    task.port.close();
+  }
+}

@@ -1,0 +1,100 @@
+import { MessageChannel } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { wrap, releaseProxy, type Remote } from 'comlink/dist/esm/comlink.mjs';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type { StrategySpec } from './config.ts';
+import type { ActorControl, StrategyTask } from '../actors/strategy-worker.ts';
+import type { Health } from '../actors/messages.ts';
+
+const workerFile = fileURLToPath(new URL('../actors/strategy-worker.ts', import.meta.url));
+
+/** The worker needs the TypeScript loader too; keep the parent's flags and add it once. */
+function workerExecArgv(): string[] {
+  const argv = [...process.execArgv];
+  const hasTsx = argv.some((a, i) => (a === '--import' && argv[i + 1] === 'tsx') || a === '--import=tsx');
+  return hasTsx ? argv : [...argv, '--import', 'tsx'];
+}
+
+export type HostOptions = { natsUrl: string; natsUser?: string; natsPass?: string; logLevel?: string };
+
+/**
+ * One strategy in one worker thread: a single-thread piscina pool running one long task.
+ * A fresh host means a fresh worker and a fresh module cache.
+ */
+export class StrategyHost {
+  private pool: Piscina | undefined;
+  private remote: Remote<ActorControl> | undefined;
+  /** Settles when the task ends: resolves on a clean stop, rejects on a crash. */
+  task: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly spec: StrategySpec,
+    private readonly opts: HostOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    const r = this.spec.resources;
+    this.pool = new Piscina({
+      filename: workerFile,
+      minThreads: 1,
+      maxThreads: 1,
+      // Parked idle workers would freeze the actor's NATS socket: no atomics.
+      atomics: 'disabled',
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      concurrentTasksPerWorker: 1,
+      execArgv: workerExecArgv(),
+      resourceLimits: {
+        maxOldGenerationSizeMb: r.maxOldGenerationSizeMb,
+        ...(r.maxYoungGenerationSizeMb ? { maxYoungGenerationSizeMb: r.maxYoungGenerationSizeMb } : {}),
+        ...(r.stackSizeMb ? { stackSizeMb: r.stackSizeMb } : {}),
+      },
+    });
+    // A crashed worker is replaced by piscina; that replacement is idle and unused here.
+    this.pool.on('error', () => undefined);
+    const { port1, port2 } = new MessageChannel();
+    const task: StrategyTask = { port: port2, spec: this.spec, natsUrl: this.opts.natsUrl };
+    if (this.opts.natsUser) task.natsUser = this.opts.natsUser;
+    if (this.opts.natsPass) task.natsPass = this.opts.natsPass;
+    if (this.opts.logLevel) task.logLevel = this.opts.logLevel;
+    this.task = this.pool.run(task, { transferList: [port2] as never });
+    this.task.catch(() => undefined); // observed by the supervisor through `task`
+    this.remote = wrap<ActorControl>(nodeEndpoint(port1));
+    // If the worker dies while starting, the comlink call would wait forever.
+    await Promise.race([this.remote.start(), this.task.then(() => { throw new Error('strategy ended during start'); })]);
+  }
+
+  async health(timeoutMs = 1000): Promise<Health | undefined> {
+    if (!this.remote) return undefined;
+    return withTimeout(this.remote.health() as Promise<Health>, timeoutMs).catch(() => undefined);
+  }
+
+  /** Asks the actor to stop; past the timeout the worker is terminated. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    try {
+      if (this.remote) await withTimeout(Promise.race([this.remote.stop(), this.task.then(() => undefined)]), timeoutMs);
+      await withTimeout(this.task.catch(() => undefined), timeoutMs);
+    } catch {
+      // fall through to terminate
+    } finally {
+      this.remote?.[releaseProxy]();
+      this.remote = undefined;
+      await this.pool?.destroy().catch(() => undefined);
+      this.pool = undefined;
+    }
+  }
+
+  /** Tears down after a crash: the task already failed, only the pool remains. */
+  async dispose(): Promise<void> {
+    this.remote = undefined;
+    await this.pool?.destroy().catch(() => undefined);
+    this.pool = undefined;
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+  });
+}

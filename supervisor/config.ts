@@ -1,0 +1,147 @@
+import { readFile } from 'node:fs/promises';
+import { resolve, dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
+import { VenueSchema } from '../actors/messages.ts';
+import { RiskLimitsSchema, KillTriggersSchema } from '../broker/risk/limits.ts';
+import type { StrategyModule } from '../strategies/sdk.ts';
+
+/** The registry of strategies, `config/strategies.yaml`. Validated completely before anything starts. */
+const RestartIntensitySchema = z.strictObject({
+  maxRestarts: z.number().int().nonnegative(),
+  withinSeconds: z.number().positive(),
+});
+
+const ResourceLimitsSchema = z.strictObject({
+  maxOldGenerationSizeMb: z.number().int().positive().default(128),
+  maxYoungGenerationSizeMb: z.number().int().positive().optional(),
+  stackSizeMb: z.number().positive().optional(),
+});
+
+export const StrategyEntrySchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'id: 1-40 letters, digits, _ or -'),
+  /** Path of the strategy module, relative to the YAML file. */
+  module: z.string().min(1),
+  venue: VenueSchema,
+  instruments: z.array(z.string().min(1)).min(1),
+  params: z.record(z.string(), z.unknown()).default({}),
+  risk: RiskLimitsSchema,
+  killTriggers: KillTriggersSchema.optional(),
+  resources: ResourceLimitsSchema.default({ maxOldGenerationSizeMb: 128 }),
+  restart: RestartIntensitySchema.optional(),
+  /** What happens to the strategy's open orders when it is removed from the file. */
+  onRemove: z.enum(['cancel-orders', 'leave-orders']).default('cancel-orders'),
+  enabled: z.boolean().default(true),
+});
+
+export const OrchestratorConfigSchema = z.strictObject({
+  restartIntensity: RestartIntensitySchema.default({ maxRestarts: 3, withinSeconds: 60 }),
+  killTriggers: KillTriggersSchema.optional(),
+  strategies: z.array(StrategyEntrySchema).superRefine((list, ctx) => {
+    const seen = new Map<string, number>();
+    list.forEach((s, i) => {
+      const prev = seen.get(s.id);
+      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate strategy id "${s.id}" (also entry ${prev})` });
+      seen.set(s.id, i);
+    });
+  }),
+});
+
+export type StrategyEntry = z.infer<typeof StrategyEntrySchema>;
+export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;
+
+/** A resolved entry: module as absolute path, params validated by the strategy's own schema. */
+export type StrategySpec = Omit<StrategyEntry, 'module'> & { module: string; restart: z.infer<typeof RestartIntensitySchema> };
+export type LoadedConfig = { file: string; restartIntensity: OrchestratorConfig['restartIntensity']; killTriggers: OrchestratorConfig['killTriggers']; strategies: StrategySpec[] };
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`${file}${line ? `:${line}` : ''}: ${field}: ${detail}`);
+  }
+}
+
+function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number | undefined {
+  // Walk up the path until a node with a source range exists (a missing field points at its parent).
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+export function parseConfigText(text: string, file: string): { config: OrchestratorConfig; doc: Document; counter: LineCounter } {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  const yamlErr = doc.errors[0];
+  if (yamlErr) {
+    const line = yamlErr.linePos?.[0]?.line ?? counter.linePos(yamlErr.pos[0]).line;
+    throw new ConfigError(file, line, '(yaml)', yamlErr.message.split('\n')[0] ?? 'invalid YAML');
+  }
+  const r = OrchestratorConfigSchema.safeParse(doc.toJS());
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+    throw new ConfigError(file, lineOf(doc, counter, path), fieldName(path), issue.message);
+  }
+  return { config: r.data, doc, counter };
+}
+
+function fieldName(path: (string | number)[]): string {
+  return path.length === 0 ? '(root)' : path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
+}
+
+export type ModuleLoader = (absPath: string) => Promise<StrategyModule>;
+
+/** Imports a strategy module fresh (cache-busted), so validation sees the file as it is now. */
+export const importStrategyModule: ModuleLoader = async (absPath) => {
+  const mod = (await import(`${pathToFileURL(absPath).href}?v=${Date.now()}`)) as { default?: StrategyModule };
+  const m = mod.default;
+  if (!m || typeof m.create !== 'function' || !m.paramsSchema) throw new Error('module must `export default defineStrategy({ paramsSchema, create })`');
+  return m;
+};
+
+/** Reads, validates and resolves the file; throws ConfigError naming file, line and field. */
+export async function loadConfig(file: string, loadModule: ModuleLoader = importStrategyModule): Promise<LoadedConfig> {
+  const abs = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (e) {
+    throw new ConfigError(abs, undefined, '(file)', (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message);
+  }
+  const { config, doc, counter } = parseConfigText(text, abs);
+  const strategies: StrategySpec[] = [];
+  for (const [i, entry] of config.strategies.entries()) {
+    const modulePath = resolve(dirname(abs), entry.module);
+    let mod: StrategyModule;
+    try {
+      mod = await loadModule(modulePath);
+    } catch (e) {
+      throw new ConfigError(abs, lineOf(doc, counter, ['strategies', i, 'module']), `strategies[${i}].module`, `cannot load ${entry.module}: ${(e as Error).message}`);
+    }
+    const p = mod.paramsSchema.safeParse(entry.params);
+    if (!p.success) {
+      const issue = p.error.issues[0]!;
+      const sub = issue.path.map((x) => (typeof x === 'symbol' ? String(x) : x));
+      const path = ['strategies', i, 'params', ...sub];
+      throw new ConfigError(abs, lineOf(doc, counter, path), fieldName(path), issue.message);
+    }
+    strategies.push(deepFreeze({ ...entry, module: modulePath, params: p.data as Record<string, unknown>, restart: entry.restart ?? config.restartIntensity }));
+  }
+  return deepFreeze({ file: abs, restartIntensity: config.restartIntensity, killTriggers: config.killTriggers, strategies });
+}
+
+export function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as object)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,159 @@
+import type { Logger } from 'pino';
+import { Counter, Gauge } from 'prom-client';
+import type { Clock } from '../actors/clock.ts';
+import { registry } from '../actors/metrics.ts';
+import type { Health } from '../actors/messages.ts';
+import { StrategyHost, type HostOptions } from './actor-host.ts';
+import { addRestart, intensityExceeded } from './restart-policy.ts';
+import type { StrategySpec } from './config.ts';
+
+export const actorRestarts = new Counter({ name: 'orch_actor_restarts_total', help: 'Strategy actor restarts after a crash', labelNames: ['actor'] as const, registers: [registry] });
+export const actorUp = new Gauge({ name: 'orch_actor_up', help: '1 while the strategy actor runs', labelNames: ['actor'] as const, registers: [registry] });
+export const actorGaveUp = new Counter({ name: 'orch_actor_gave_up_total', help: 'Strategies left down after exceeding their restart intensity', labelNames: ['actor'] as const, registers: [registry] });
+
+export type ChildStatus = 'starting' | 'running' | 'restarting' | 'down' | 'stopping' | 'stopped';
+
+type Child = {
+  spec: StrategySpec;
+  host: StrategyHost | undefined;
+  status: ChildStatus;
+  restarts: number[];
+  restartCount: number;
+  lastError?: string;
+};
+
+export type ChildView = { id: string; status: ChildStatus; restarts: number; lastError?: string; health?: Health };
+
+export type SupervisorOptions = {
+  host: HostOptions;
+  clock: Clock;
+  log: Logger;
+  /** Called when a strategy exceeds its restart intensity and is left down. */
+  onGiveUp?: (id: string, restarts: number) => void;
+  /** Factory seam for tests; defaults to a real worker host. */
+  makeHost?: (spec: StrategySpec, opts: HostOptions) => StrategyHost;
+};
+
+/**
+ * One-for-one supervision of strategy actors. Children are data (their specs); they start in
+ * order, stop in reverse, and a crash restarts only the child that crashed.
+ */
+export class Supervisor {
+  private readonly children = new Map<string, Child>();
+  private stopping = false;
+
+  constructor(private readonly opts: SupervisorOptions) {}
+
+  ids(): string[] {
+    return [...this.children.keys()];
+  }
+
+  spec(id: string): StrategySpec | undefined {
+    return this.children.get(id)?.spec;
+  }
+
+  async startAll(specs: readonly StrategySpec[]): Promise<void> {
+    for (const spec of specs) if (spec.enabled) await this.startChild(spec);
+  }
+
+  async startChild(spec: StrategySpec): Promise<void> {
+    const existing = this.children.get(spec.id);
+    const child: Child = existing ?? { spec, host: undefined, status: 'starting', restarts: [], restartCount: 0 };
+    child.spec = spec;
+    child.status = 'starting';
+    this.children.set(spec.id, child);
+    await this.launch(child);
+  }
+
+  private async launch(child: Child): Promise<void> {
+    const log = this.opts.log.child({ actor: `strategy:${child.spec.id}` });
+    const host = (this.opts.makeHost ?? ((s, o) => new StrategyHost(s, o)))(child.spec, this.opts.host);
+    child.host = host;
+    try {
+      await host.start();
+    } catch (e) {
+      child.lastError = (e as Error).message;
+      log.error({ err: e }, 'strategy failed to start');
+      await host.dispose();
+      return this.onCrash(child, host, e);
+    }
+    child.status = 'running';
+    actorUp.set({ actor: child.spec.id }, 1);
+    host.task.then(
+      () => {
+        if (child.host === host && child.status !== 'stopping') {
+          child.status = 'stopped';
+          actorUp.set({ actor: child.spec.id }, 0);
+        }
+      },
+      (err) => {
+        if (child.host !== host) return;
+        child.lastError = err instanceof Error ? err.message : String(err);
+        log.error({ err }, 'strategy crashed');
+        void host.dispose().then(() => this.onCrash(child, host, err));
+      },
+    );
+  }
+
+  private async onCrash(child: Child, host: StrategyHost, _err: unknown): Promise<void> {
+    actorUp.set({ actor: child.spec.id }, 0);
+    if (this.stopping || child.host !== host || child.status === 'stopping') return;
+    const now = this.opts.clock.now();
+    child.restarts = addRestart(child.restarts, now, child.spec.restart.withinSeconds * 1000);
+    if (intensityExceeded(child.restarts, child.spec.restart)) {
+      child.status = 'down';
+      child.host = undefined;
+      actorGaveUp.inc({ actor: child.spec.id });
+      this.opts.log.error(
+        { actor: `strategy:${child.spec.id}`, restarts: child.restarts.length, within_s: child.spec.restart.withinSeconds },
+        'restart intensity exceeded: strategy stays down',
+      );
+      this.opts.onGiveUp?.(child.spec.id, child.restarts.length);
+      return;
+    }
+    child.status = 'restarting';
+    child.restartCount++;
+    actorRestarts.inc({ actor: child.spec.id });
+    this.opts.log.warn({ actor: `strategy:${child.spec.id}`, restart: child.restartCount }, 'restarting strategy');
+    await this.launch(child);
+  }
+
+  async stopChild(id: string): Promise<void> {
+    const child = this.children.get(id);
+    if (!child) return;
+    child.status = 'stopping';
+    const host = child.host;
+    child.host = undefined;
+    await host?.stop();
+    child.status = 'stopped';
+    actorUp.set({ actor: id }, 0);
+  }
+
+  /** Removes a child entirely (hot reload of a deleted entry). */
+  async removeChild(id: string): Promise<void> {
+    await this.stopChild(id);
+    this.children.delete(id);
+  }
+
+  /** Stops every child in reverse start order. */
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    for (const id of [...this.children.keys()].reverse()) await this.stopChild(id);
+  }
+
+  async view(): Promise<ChildView[]> {
+    const out: ChildView[] = [];
+    for (const c of this.children.values()) {
+      const v: ChildView = { id: c.spec.id, status: c.status, restarts: c.restartCount };
+      if (c.lastError) v.lastError = c.lastError;
+      const h = c.status === 'running' ? await c.host?.health() : undefined;
+      if (h) v.health = h;
+      out.push(v);
+    }
+    return out;
+  }
+
+  status(id: string): ChildStatus | undefined {
+    return this.children.get(id)?.status;
+  }
+}
