@@ -1,0 +1,166 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import { TestClock } from '../../actors/clock.ts';
+import { SharedLimiter, LimiterClosedError } from './shared-limiter.ts';
+import { kalshiLimits, kiteLimits, mergeLimits } from './limits.ts';
+import type { AcquireOptions } from './types.ts';
+import { maxInAnyWindow } from '../../test/limiter/venue-model.ts';
+
+function setup(limits = mergeLimits(kiteLimits(), kalshiLimits('basic'))) {
+  const clock = new TestClock(Date.UTC(2026, 0, 5, 4, 0, 0, 250));
+  const registry = new Registry();
+  const limiter = new SharedLimiter({ clock, limits, registry });
+  const grants: { id: string; at: number; milli: number }[] = [];
+  const ask = (id: string, category: string, opts: AcquireOptions = {}) => {
+    const p = limiter.acquire(category, opts).then(() => {
+      grants.push({ id, at: clock.now(), milli: Math.round((opts.cost ?? 1) * 1000) });
+    });
+    p.catch(() => {}); // tests that expect a rejection await it themselves
+    return p;
+  };
+  return { clock, registry, limiter, grants, ask };
+}
+
+test('a burst of 500 orders never exceeds 10 in any second nor 200 in any minute', async () => {
+  const { clock, limiter, grants, ask } = setup();
+  for (let i = 0; i < 500; i++) void ask(`o${i}`, 'kite.orders', { priority: 'place' });
+  await clock.advance(0); // record the immediate grants at the instant they happened
+  await clock.advance(3 * 60_000);
+  assert.equal(grants.length, 500);
+  assert.equal(maxInAnyWindow(grants, 1000), 10_000);
+  assert.equal(maxInAnyWindow(grants, 60_000), 200_000);
+  // and it is not needlessly slow: 500 orders need two full minutes plus a hundred more
+  assert.equal(grants[499]!.at - grants[0]!.at, 2 * 60_000 + 9_000);
+  limiter.close();
+});
+
+test('a kill-switch cancel queued behind 50 new orders goes out first', async () => {
+  const { clock, limiter, grants, ask } = setup();
+  for (let i = 0; i < 10; i++) await ask(`warm${i}`, 'kalshi.write', { priority: 'place' }); // bucket now empty
+  for (let i = 0; i < 50; i++) void ask(`new${i}`, 'kalshi.write', { priority: 'place' });
+  void ask('cancel', 'kalshi.write', { priority: 'cancel' });
+  void ask('kill', 'kalshi.write', { priority: 'kill' });
+  await clock.advance(1000);
+  const order = grants.slice(10).map((g) => g.id);
+  assert.deepEqual(order.slice(0, 4), ['kill', 'cancel', 'new0', 'new1']);
+  limiter.close();
+});
+
+test('within one priority calls are granted in arrival order', async () => {
+  const { clock, limiter, grants, ask } = setup();
+  const ids = Array.from({ length: 30 }, (_, i) => `q${i}`);
+  for (const id of ids) void ask(id, 'kite.quote', { priority: 'read' });
+  await clock.advance(30_000);
+  assert.deepEqual(grants.map((g) => g.id), ids);
+  limiter.close();
+});
+
+test('a call without a priority waits behind orders (it counts as a read)', async () => {
+  const { clock, limiter, grants, ask } = setup();
+  await ask('first', 'kite.quote', { priority: 'read' });
+  void ask('unlabelled', 'kite.quote');
+  void ask('order', 'kite.quote', { priority: 'place' });
+  await clock.advance(2000);
+  assert.deepEqual(grants.map((g) => g.id), ['first', 'order', 'unlabelled']);
+  limiter.close();
+});
+
+test('after a 429 the category holds until the pause ends, other categories carry on', async () => {
+  const { clock, registry, limiter, grants, ask } = setup();
+  const t0 = clock.now();
+  limiter.pauseUntil('kite.orders', t0 + 5000);
+  void ask('held', 'kite.orders', { priority: 'place' });
+  void ask('quote', 'kite.quote');
+  await clock.advance(0);
+  await clock.advance(4999);
+  assert.deepEqual(grants.map((g) => g.id), ['quote']);
+  assert.equal(limiter.snapshot().find((s) => s.category === 'kite.orders')!.pausedUntil, t0 + 5000);
+  await clock.advance(1);
+  assert.deepEqual(grants.map((g) => [g.id, g.at - t0]), [['quote', 0], ['held', 5000]]);
+  const text = await registry.metrics();
+  assert.match(text, /orch_limiter_throttled_total\{category="kite.orders"\} 1/);
+  limiter.close();
+});
+
+test('an aborted call is rejected, leaves the queue and costs no token', async () => {
+  const { clock, limiter, grants, ask } = setup();
+  await ask('first', 'kite.quote');
+  const ac = new AbortController();
+  const aborted = ask('aborted', 'kite.quote', { signal: ac.signal, priority: 'place' });
+  void ask('next', 'kite.quote');
+  assert.equal(limiter.snapshot().find((s) => s.category === 'kite.quote')!.queueDepth, 2);
+  ac.abort();
+  await assert.rejects(aborted, { name: 'AbortError' });
+  assert.equal(limiter.snapshot().find((s) => s.category === 'kite.quote')!.queueDepth, 1);
+  await clock.advance(1000);
+  assert.deepEqual(grants.map((g) => g.id), ['first', 'next']);
+  limiter.close();
+});
+
+test('an already-aborted signal rejects at once with its reason', async () => {
+  const { limiter } = setup();
+  const ac = new AbortController();
+  ac.abort(new Error('shutting down'));
+  await assert.rejects(limiter.acquire('kite.quote', { signal: ac.signal }), /shutting down/);
+  limiter.close();
+});
+
+test('aborting a blocked expensive head lets the cheaper call behind it through', async () => {
+  const { clock, limiter, grants, ask } = setup();
+  await ask('half', 'kalshi.write', { cost: 9.5 });
+  const ac = new AbortController();
+  const big = ask('big', 'kalshi.write', { cost: 1, signal: ac.signal, priority: 'place' });
+  void ask('fifth', 'kalshi.write', { cost: 0.2 });
+  await clock.advance(0);
+  assert.deepEqual(grants.map((g) => g.id), ['half']);
+  ac.abort();
+  await assert.rejects(big);
+  await clock.advance(0);
+  assert.deepEqual(grants.map((g) => g.id), ['half', 'fifth']);
+  limiter.close();
+});
+
+test('unknown categories and impossible costs are refused, naming the problem', async () => {
+  const { limiter } = setup();
+  await assert.rejects(limiter.acquire('kite.nope'), /unknown limiter category kite.nope/);
+  await assert.rejects(limiter.acquire('kite.quote', { cost: 2 }), /exceeds the smallest window/);
+  await assert.rejects(limiter.acquire('kite.quote', { cost: 0 }), RangeError);
+  assert.throws(() => limiter.pauseUntil('kite.nope', 1), /unknown limiter category/);
+  limiter.close();
+});
+
+test('snapshot and the scraped gauges report the tightest window, queue and headroom', async () => {
+  const { clock, registry, limiter, ask } = setup();
+  for (let i = 0; i < 12; i++) void ask(`o${i}`, 'kite.orders', { priority: 'place' });
+  await clock.advance(0);
+  const s = limiter.snapshot().find((x) => x.category === 'kite.orders')!;
+  assert.deepEqual(s, { category: 'kite.orders', tokens: 0, capacity: 10, queueDepth: 2, pausedUntil: null });
+  let text = await registry.metrics();
+  assert.match(text, /orch_limiter_tokens\{category="kite.orders"\} 0\n/);
+  assert.match(text, /orch_limiter_queue_depth\{category="kite.orders"\} 2\n/);
+  assert.match(text, /orch_limiter_wait_seconds_count\{category="kite.orders"\} 10\n/);
+  await clock.advance(1000);
+  // 12 of 200 used in the minute, 2 of 10 in the second: the second window is the tighter
+  text = await registry.metrics();
+  assert.match(text, /orch_limiter_tokens\{category="kite.orders"\} 8\n/);
+  assert.match(text, /orch_limiter_capacity\{category="kite.orders"\} 10\n/);
+  assert.match(text, /orch_limiter_wait_seconds_sum\{category="kite.orders"\} 2\n/);
+  limiter.close();
+});
+
+test('close rejects waiters and leaves no timer behind', async () => {
+  const { clock, limiter, ask } = setup();
+  await ask('a', 'kite.quote');
+  const waiting = ask('b', 'kite.quote');
+  assert.equal(clock.pending(), 1);
+  limiter.close();
+  await assert.rejects(waiting, LimiterClosedError);
+  assert.equal(clock.pending(), 0);
+  await assert.rejects(limiter.acquire('kite.quote'), LimiterClosedError);
+});
+
+test('the constructor names a missing option', () => {
+  assert.throws(() => new SharedLimiter({ clock: undefined as never, limits: kiteLimits() }), /options\.clock/);
+  assert.throws(() => new SharedLimiter({ clock: new TestClock(), limits: {} }), /options\.limits/);
+});

@@ -1,0 +1,221 @@
+import type { Registry } from 'prom-client';
+import type { Clock, TimerHandle } from '../../actors/clock.ts';
+import type { Logger } from '../../actors/logger.ts';
+import { registry as sharedRegistry } from '../../actors/metrics.ts';
+import { catalogue, type Catalogue } from '../../actors/metric-catalogue.ts';
+import { PRIORITIES, type AcquireOptions, type BucketSnapshot, type Priority, type RateLimiter } from './types.ts';
+import type { LimitsConfig } from './limits.ts';
+import {
+  createBucket, maxCostMilli, MILLI_PER_TOKEN, pause, take, tightest, toMilli, validateSpec, type Bucket,
+} from './window-log.ts';
+
+export type SharedLimiterOptions = {
+  clock: Clock;
+  limits: LimitsConfig;
+  /** Where the orch_limiter_* metrics live; defaults to the process-wide registry. */
+  registry?: Registry;
+  logger?: Logger;
+};
+
+/** Calls without a priority are reads: an unlabelled call must never delay an order. */
+export const DEFAULT_PRIORITY: Priority = 'read';
+
+type Waiter = {
+  readonly priority: Priority;
+  readonly milli: number;
+  readonly enqueuedAt: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+  detach: () => void;
+};
+
+type Category = {
+  readonly name: string;
+  readonly bucket: Bucket;
+  readonly maxMilli: number;
+  /** One FIFO per priority, indexed like PRIORITIES: a fixed-level priority queue. */
+  readonly queues: Waiter[][];
+  depth: number;
+  timer: TimerHandle | undefined;
+  timerDue: number | null;
+};
+
+export class LimiterClosedError extends Error {
+  override readonly name = 'LimiterClosedError';
+  readonly code = 'LIMITER_CLOSED';
+  readonly retryable = false;
+}
+
+/**
+ * The broker actor's one limiter. Per category: strict priority (kill > cancel > modify >
+ * place > read), FIFO within a priority, head-of-line blocking so a stream of cheap reads can
+ * never starve a waiting order. Timers come from the injected Clock only.
+ */
+export class SharedLimiter implements RateLimiter {
+  private readonly clock: Clock;
+  private readonly logger: Logger | undefined;
+  private readonly categories = new Map<string, Category>();
+  private readonly metrics: Catalogue;
+  private readonly unhook: (() => void)[] = [];
+  private closed = false;
+
+  constructor(opts: SharedLimiterOptions) {
+    if (!opts || typeof opts.clock?.now !== 'function') throw new TypeError('options.clock must be a Clock');
+    if (!opts.limits || Object.keys(opts.limits).length === 0) throw new TypeError('options.limits must name at least one category');
+    this.clock = opts.clock;
+    this.logger = opts.logger;
+    for (const [name, spec] of Object.entries(opts.limits)) {
+      validateSpec(name, spec);
+      const bucket = createBucket(spec);
+      this.categories.set(name, {
+        name, bucket, maxMilli: maxCostMilli(bucket), queues: PRIORITIES.map(() => []), depth: 0, timer: undefined, timerDue: null,
+      });
+    }
+    this.metrics = catalogue(opts.registry ?? sharedRegistry);
+    const refresh = () => this.refreshGauges();
+    for (const g of ['orch_limiter_tokens', 'orch_limiter_capacity', 'orch_limiter_queue_depth']) {
+      this.unhook.push(this.metrics.onCollect(g, refresh));
+    }
+  }
+
+  acquire(category: string, opts: AcquireOptions = {}): Promise<void> {
+    let cat: Category;
+    let milli: number;
+    try {
+      if (this.closed) throw new LimiterClosedError('limiter is closed');
+      cat = this.category(category);
+      milli = toMilli(opts.cost ?? 1);
+      if (milli > cat.maxMilli) {
+        throw new RangeError(`cost ${opts.cost} exceeds the smallest window of ${category} (${cat.maxMilli / MILLI_PER_TOKEN}); it could never be granted`);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const priority = opts.priority ?? DEFAULT_PRIORITY;
+    const rank = PRIORITIES.indexOf(priority);
+    if (rank < 0) return Promise.reject(new RangeError(`priority must be one of ${PRIORITIES.join(', ')}, got ${priority}`));
+    const signal = opts.signal;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { priority, milli, enqueuedAt: this.clock.now(), resolve, reject, detach: () => {} };
+      if (signal) {
+        const onAbort = () => this.cancel(cat, w, abortReason(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        w.detach = () => signal.removeEventListener('abort', onAbort);
+      }
+      cat.queues[rank]!.push(w);
+      cat.depth++;
+      this.drain(cat);
+    });
+  }
+
+  pauseUntil(category: string, untilMs: number): void {
+    const cat = this.category(category);
+    if (!Number.isFinite(untilMs)) throw new RangeError(`untilMs must be a finite time, got ${untilMs}`);
+    pause(cat.bucket, untilMs);
+    this.metrics.limiterThrottledTotal.inc({ category });
+    this.logger?.warn({ category, untilMs, queued: cat.depth }, 'limiter paused after a 429');
+    this.drain(cat); // moves the wake-up timer to the end of the pause
+  }
+
+  snapshot(): BucketSnapshot[] {
+    const now = this.clock.now();
+    return [...this.categories.values()].map((cat) => {
+      const h = tightest(cat.bucket, now);
+      const paused = cat.bucket.pausedUntil;
+      return {
+        category: cat.name,
+        tokens: h.availableMilli / MILLI_PER_TOKEN,
+        capacity: h.limitMilli / MILLI_PER_TOKEN,
+        queueDepth: cat.depth,
+        pausedUntil: paused !== null && paused > now ? paused : null,
+      };
+    });
+  }
+
+  /** Stops every timer, unregisters the metric hooks and rejects whatever still waits. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const u of this.unhook) u();
+    for (const cat of this.categories.values()) {
+      this.clock.clearTimeout(cat.timer);
+      cat.timer = undefined;
+      for (const q of cat.queues) {
+        for (const w of q.splice(0)) {
+          w.detach();
+          w.reject(new LimiterClosedError('limiter is closed'));
+        }
+      }
+      cat.depth = 0;
+    }
+  }
+
+  private category(name: string): Category {
+    const cat = this.categories.get(name);
+    if (!cat) throw new RangeError(`unknown limiter category ${name}; known: ${[...this.categories.keys()].join(', ')}`);
+    return cat;
+  }
+
+  private head(cat: Category): Waiter[] | undefined {
+    return cat.queues.find((q) => q.length > 0);
+  }
+
+  /** Grants waiters in priority order until the head does not fit; then sleeps until it will. */
+  private drain(cat: Category): void {
+    const now = this.clock.now();
+    for (;;) {
+      const q = this.head(cat);
+      if (!q) break;
+      const w = q[0]!;
+      const r = take(cat.bucket, now, w.milli);
+      if (!r.ok) {
+        this.wakeAt(cat, r.retryAt);
+        return;
+      }
+      q.shift();
+      cat.depth--;
+      w.detach();
+      this.metrics.limiterWaitSeconds.observe({ category: cat.name }, (now - w.enqueuedAt) / 1000);
+      w.resolve();
+    }
+    this.clock.clearTimeout(cat.timer);
+    cat.timer = undefined;
+    cat.timerDue = null;
+  }
+
+  private wakeAt(cat: Category, at: number): void {
+    if (cat.timer && cat.timerDue === at) return;
+    this.clock.clearTimeout(cat.timer);
+    cat.timerDue = at;
+    cat.timer = this.clock.setTimeout(() => {
+      cat.timer = undefined;
+      cat.timerDue = null;
+      this.drain(cat);
+    }, at - this.clock.now());
+  }
+
+  private cancel(cat: Category, w: Waiter, reason: unknown): void {
+    const q = cat.queues[PRIORITIES.indexOf(w.priority)]!;
+    const i = q.indexOf(w);
+    if (i < 0) return; // already granted
+    q.splice(i, 1);
+    cat.depth--;
+    w.reject(reason);
+    // The aborted call may have been the head that did not fit; the next one might.
+    this.drain(cat);
+  }
+
+  private refreshGauges(): void {
+    for (const s of this.snapshot()) {
+      this.metrics.limiterTokens.set({ category: s.category }, s.tokens);
+      this.metrics.limiterCapacity.set({ category: s.category }, s.capacity);
+      this.metrics.limiterQueueDepth.set({ category: s.category }, s.queueDepth);
+    }
+  }
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
+}

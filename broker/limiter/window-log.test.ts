@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createBucket, nextFreeAt, pause, take, tightest, toMilli, validateSpec } from './window-log.ts';
+import { kalshiLimits, kiteLimits, mergeLimits } from './limits.ts';
+
+const T0 = 1_700_000_000_000;
+
+test('a bucket grants exactly its limit inside one window and says when the next token frees', () => {
+  const b = createBucket({ windows: [{ limit: 3, windowMs: 1000 }] });
+  for (let i = 0; i < 3; i++) assert.deepEqual(take(b, T0 + i * 10, 1000), { ok: true });
+  assert.deepEqual(take(b, T0 + 30, 1000), { ok: false, retryAt: T0 + 1000 });
+  assert.deepEqual(take(b, T0 + 999, 1000), { ok: false, retryAt: T0 + 1000 });
+  assert.deepEqual(take(b, T0 + 1000, 1000), { ok: true });
+  assert.deepEqual(take(b, T0 + 1000, 1000), { ok: false, retryAt: T0 + 1010 });
+});
+
+test('a failed take leaves the bucket untouched', () => {
+  const b = createBucket({ windows: [{ limit: 1, windowMs: 1000 }, { limit: 2, windowMs: 60_000 }] });
+  assert.equal(take(b, T0, 1000).ok, true);
+  assert.equal(take(b, T0 + 1, 1000).ok, false);
+  assert.deepEqual(tightest(b, T0 + 1), { availableMilli: 0, limitMilli: 1000 });
+  assert.equal(take(b, T0 + 1000, 1000).ok, true);
+  // the minute window is now full: the second window holds the next call until T0 + 60 s
+  assert.deepEqual(take(b, T0 + 2000, 1000), { ok: false, retryAt: T0 + 60_000 });
+});
+
+test('every window must have room: orders stop at 200 per minute even at 10 per second', () => {
+  const b = createBucket(kiteLimits()['kite.orders']!);
+  let granted = 0;
+  for (let ms = 0; ms < 60_000; ms += 100) if (take(b, T0 + ms, 1000).ok) granted++;
+  assert.equal(granted, 200);
+  assert.equal(nextFreeAt(b, T0 + 59_999, 1000), T0 + 60_000);
+});
+
+test('five 0.2-token batch-cancel items cost exactly one token', () => {
+  const b = createBucket({ windows: [{ limit: 1, windowMs: 1000 }] });
+  const fifth = toMilli(0.2);
+  for (let i = 0; i < 5; i++) assert.equal(take(b, T0, fifth).ok, true, `item ${i}`);
+  assert.equal(take(b, T0, toMilli(0.001)).ok, false);
+  // 0.1 + 0.2 is not 0.3 in binary floating point; in milli-tokens it is
+  assert.equal(toMilli(0.1) + toMilli(0.2), toMilli(0.3));
+});
+
+test('costs finer than a milli-token, zero or negative are refused', () => {
+  assert.throws(() => toMilli(0.0001), RangeError);
+  assert.throws(() => toMilli(0), RangeError);
+  assert.throws(() => toMilli(-1), RangeError);
+  assert.throws(() => toMilli(Number.NaN), RangeError);
+});
+
+test('a cost larger than the smallest window can never be granted', () => {
+  const b = createBucket({ windows: [{ limit: 2, windowMs: 1000 }] });
+  assert.equal(nextFreeAt(b, T0, 3000), Number.POSITIVE_INFINITY);
+});
+
+test('a pause holds the bucket even when tokens remain, and a shorter pause does not shorten it', () => {
+  const b = createBucket({ windows: [{ limit: 10, windowMs: 1000 }] });
+  pause(b, T0 + 5000);
+  pause(b, T0 + 2000);
+  assert.deepEqual(take(b, T0, 1000), { ok: false, retryAt: T0 + 5000 });
+  assert.equal(tightest(b, T0).availableMilli, 0);
+  assert.deepEqual(take(b, T0 + 5000, 1000), { ok: true });
+});
+
+test('a clock stepping backwards cannot free tokens early', () => {
+  const b = createBucket({ windows: [{ limit: 1, windowMs: 1000 }] });
+  assert.equal(take(b, T0, 1000).ok, true);
+  assert.deepEqual(take(b, T0 - 5000, 1000), { ok: false, retryAt: T0 + 1000 });
+});
+
+test('same-instant takes share one log entry so a burst does not grow the log', () => {
+  const b = createBucket({ windows: [{ limit: 400, windowMs: 1000 }] });
+  for (let i = 0; i < 400; i++) take(b, T0, 1000);
+  assert.equal(b.windows[0]!.entries.length, 1);
+  assert.equal(nextFreeAt(b, T0 + 1, 1000), T0 + 1000);
+});
+
+test('config validation names the offending field', () => {
+  assert.throws(() => validateSpec('x', { windows: [] }), /limits\.x\.windows must not be empty/);
+  assert.throws(() => validateSpec('x', { windows: [{ limit: 1, windowMs: 0 }] }), /limits\.x\.windows\[0\]\.windowMs/);
+});
+
+test('kite and kalshi limits are the published numbers and merge without clashes', () => {
+  const k = kiteLimits();
+  assert.deepEqual(k['kite.orders']!.windows, [{ limit: 10, windowMs: 1000 }, { limit: 200, windowMs: 60_000 }]);
+  assert.deepEqual(k['kite.modify']!.windows, [{ limit: 25, windowMs: 1000 }]);
+  assert.deepEqual(k['kite.quote']!.windows, [{ limit: 1, windowMs: 1000 }]);
+  assert.deepEqual(k['kite.historical']!.windows, [{ limit: 3, windowMs: 1000 }]);
+  assert.deepEqual(k['kite.other']!.windows, [{ limit: 10, windowMs: 1000 }]);
+  const tiers = { basic: [20, 10], advanced: [30, 30], premier: [100, 100], prime: [400, 400] } as const;
+  for (const [tier, [read, write]] of Object.entries(tiers)) {
+    const c = kalshiLimits(tier as keyof typeof tiers);
+    assert.equal(c['kalshi.read']!.windows[0]!.limit, read, tier);
+    assert.equal(c['kalshi.write']!.windows[0]!.limit, write, tier);
+  }
+  assert.throws(() => kalshiLimits('gold' as never), /kalshi tier must be one of/);
+  assert.equal(Object.keys(mergeLimits(k, kalshiLimits('basic'))).length, 7);
+  assert.throws(() => mergeLimits(k, k), /defined twice/);
+  assert.ok(Object.isFrozen(k) && Object.isFrozen(k['kite.orders']));
+  assert.equal(kiteLimits({ guardMs: 25 })['kite.quote']!.windows[0]!.windowMs, 1025);
+});

@@ -1,0 +1,165 @@
+/**
+ * The limiter's pure core: a bucket is a set of sliding-window logs, one per limit of its
+ * category (Kite orders: 10 per 1 s AND 200 per 60 s). No clock, no timers, no I/O: every
+ * function is deterministic in its arguments, which is what lets the tests be exhaustive.
+ *
+ * Why sliding logs and not classic token buckets: the venues count requests per calendar
+ * second/minute. A refilling token bucket of capacity C and rate C/s can let almost 2C through
+ * inside one calendar second (a full bucket spent at the start, plus the refill), which the
+ * venue answers with 429. A sliding log admits at most `limit` in ANY interval of `windowMs`,
+ * and a calendar second is such an interval, so no alignment with the venue's clock is needed
+ * and a continuous demand still gets exactly `limit` per window (100 % utilisation).
+ *
+ * Costs are integer milli-tokens so that five 0.2-token Kalshi batch-cancel items are exactly
+ * one token; binary fractions would drift.
+ */
+
+export const MILLI_PER_TOKEN = 1000;
+
+export type WindowSpec = Readonly<{
+  /** Tokens allowed in any interval of `windowMs`. */
+  limit: number;
+  windowMs: number;
+}>;
+
+export type CategorySpec = Readonly<{ windows: readonly WindowSpec[] }>;
+
+type Entry = { at: number; milli: number };
+
+type WindowLog = {
+  readonly windowMs: number;
+  readonly limitMilli: number;
+  /** Oldest first; `head` skips entries already expired so removal is O(1). */
+  entries: Entry[];
+  head: number;
+  usedMilli: number;
+};
+
+export type Bucket = {
+  readonly windows: WindowLog[];
+  /** Latest time anything was taken; later entries are clamped to it so logs stay sorted. */
+  lastAt: number;
+  /** After a 429 nothing goes out before this time. */
+  pausedUntil: number | null;
+};
+
+export type TakeResult = { ok: true } | { ok: false; retryAt: number };
+
+/** Converts a token cost to exact milli-tokens; refuses anything finer than 1/1000. */
+export function toMilli(tokens: number): number {
+  const milli = Math.round(tokens * MILLI_PER_TOKEN);
+  if (!Number.isFinite(tokens) || tokens <= 0 || Math.abs(tokens * MILLI_PER_TOKEN - milli) > 1e-6) {
+    throw new RangeError(`cost must be a positive multiple of 0.001 tokens, got ${tokens}`);
+  }
+  return milli;
+}
+
+export function validateSpec(name: string, spec: CategorySpec): void {
+  if (spec.windows.length === 0) throw new RangeError(`limits.${name}.windows must not be empty`);
+  spec.windows.forEach((w, i) => {
+    if (!Number.isInteger(w.windowMs) || w.windowMs <= 0) {
+      throw new RangeError(`limits.${name}.windows[${i}].windowMs must be a positive integer, got ${w.windowMs}`);
+    }
+    toMilli(w.limit); // throws with the offending value
+  });
+}
+
+export function createBucket(spec: CategorySpec): Bucket {
+  return {
+    windows: spec.windows.map((w) => ({
+      windowMs: w.windowMs,
+      limitMilli: toMilli(w.limit),
+      entries: [],
+      head: 0,
+      usedMilli: 0,
+    })),
+    lastAt: Number.NEGATIVE_INFINITY,
+    pausedUntil: null,
+  };
+}
+
+/** An entry taken at `at` counts while `now - at < windowMs`: it is free again at `at + windowMs`. */
+function expire(w: WindowLog, now: number): void {
+  while (w.head < w.entries.length) {
+    const e = w.entries[w.head]!;
+    if (e.at + w.windowMs > now) break;
+    w.usedMilli -= e.milli;
+    w.head++;
+  }
+  // Compact occasionally so a long-lived bucket does not keep every entry it ever had.
+  if (w.head > 64 && w.head * 2 > w.entries.length) {
+    w.entries = w.entries.slice(w.head);
+    w.head = 0;
+  }
+}
+
+/** Earliest time at which window `w` has room for `milli` more (assumes `expire(w, now)` ran). */
+function windowFreeAt(w: WindowLog, now: number, milli: number): number {
+  if (milli > w.limitMilli) return Number.POSITIVE_INFINITY;
+  let excess = w.usedMilli + milli - w.limitMilli;
+  if (excess <= 0) return now;
+  for (let i = w.head; i < w.entries.length; i++) {
+    const e = w.entries[i]!;
+    excess -= e.milli;
+    if (excess <= 0) return e.at + w.windowMs;
+  }
+  return Number.POSITIVE_INFINITY; // unreachable while usedMilli equals the sum of entries
+}
+
+/** Earliest time (>= now) at which `take(bucket, t, costMilli)` succeeds, pauses included. */
+export function nextFreeAt(bucket: Bucket, now: number, costMilli: number): number {
+  let at = now;
+  if (bucket.pausedUntil !== null && bucket.pausedUntil > at) at = bucket.pausedUntil;
+  for (const w of bucket.windows) {
+    expire(w, now);
+    at = Math.max(at, windowFreeAt(w, now, costMilli));
+  }
+  return at;
+}
+
+/**
+ * Takes `costMilli` from every window of the bucket if all have room now; otherwise takes
+ * nothing and says when to try again. Mutates `bucket` only on success.
+ */
+export function take(bucket: Bucket, now: number, costMilli: number): TakeResult {
+  const freeAt = nextFreeAt(bucket, now, costMilli);
+  if (freeAt > now) return { ok: false, retryAt: freeAt };
+  const at = Math.max(now, bucket.lastAt); // a clock stepping back must not unsort the logs
+  bucket.lastAt = at;
+  for (const w of bucket.windows) {
+    const last = w.entries[w.entries.length - 1];
+    // Coalesce same-instant takes: a burst of 400 costs one entry, not 400.
+    if (last && w.head < w.entries.length && last.at === at) last.milli += costMilli;
+    else w.entries.push({ at, milli: costMilli });
+    w.usedMilli += costMilli;
+  }
+  return { ok: true };
+}
+
+/** Holds the bucket until `untilMs` (never shortens an existing pause). */
+export function pause(bucket: Bucket, untilMs: number): void {
+  if (bucket.pausedUntil === null || untilMs > bucket.pausedUntil) bucket.pausedUntil = untilMs;
+}
+
+export type Headroom = { availableMilli: number; limitMilli: number };
+
+/**
+ * The window with the least headroom relative to its size, e.g. the 1 s window right after a
+ * burst, the 60 s window after 200 orders. A paused bucket has no headroom at all.
+ */
+export function tightest(bucket: Bucket, now: number): Headroom {
+  let best: Headroom | null = null;
+  for (const w of bucket.windows) {
+    expire(w, now);
+    const h = { availableMilli: Math.max(0, w.limitMilli - w.usedMilli), limitMilli: w.limitMilli };
+    if (!best || h.availableMilli * best.limitMilli < best.availableMilli * h.limitMilli) best = h;
+  }
+  const paused = bucket.pausedUntil !== null && bucket.pausedUntil > now;
+  const h = best ?? { availableMilli: 0, limitMilli: 0 };
+  return paused ? { availableMilli: 0, limitMilli: h.limitMilli } : h;
+}
+
+/** The largest single cost the bucket can ever grant (the smallest window limit). */
+export function maxCostMilli(bucket: Bucket): number {
+  return Math.min(...bucket.windows.map((w) => w.limitMilli));
+}

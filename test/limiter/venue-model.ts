@@ -1,0 +1,58 @@
+import type { LimitsConfig } from '../../broker/limiter/limits.ts';
+import { toMilli } from '../../broker/limiter/window-log.ts';
+
+/**
+ * How a venue enforces its limits: a counter per calendar-aligned window (second, minute),
+ * answering 429 once a call would push any counter past the limit. Deliberately the opposite
+ * mechanism to the limiter's sliding logs, so agreement is evidence rather than tautology.
+ */
+export class VenueModel {
+  private readonly counters = new Map<string, number>();
+  readonly accepted = new Map<string, number>();
+  readonly rejected = new Map<string, number>();
+
+  constructor(private readonly limits: LimitsConfig) {}
+
+  /** Returns 200 or 429 for a call of `cost` tokens arriving at `at`. */
+  call(category: string, at: number, cost = 1): 200 | 429 {
+    const spec = this.limits[category];
+    if (!spec) throw new Error(`venue model: unknown category ${category}`);
+    const milli = toMilli(cost);
+    const keys = spec.windows.map((w) => `${category}|${w.windowMs}|${Math.floor(at / w.windowMs)}`);
+    const over = spec.windows.some((w, i) => (this.counters.get(keys[i]!) ?? 0) + milli > toMilli(w.limit));
+    const tally = over ? this.rejected : this.accepted;
+    tally.set(category, (tally.get(category) ?? 0) + milli);
+    if (over) return 429;
+    keys.forEach((k) => this.counters.set(k, (this.counters.get(k) ?? 0) + milli));
+    return 200;
+  }
+
+  total429(): number {
+    return [...this.rejected.values()].reduce((a, b) => a + b, 0);
+  }
+}
+
+/** Small seeded PRNG (mulberry32) so a failing randomized run can be replayed from its seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Max milli-tokens granted in any half-open interval [t, t + windowMs) over sorted grants. */
+export function maxInAnyWindow(grants: readonly { at: number; milli: number }[], windowMs: number): number {
+  let best = 0;
+  let sum = 0;
+  let lo = 0;
+  for (let hi = 0; hi < grants.length; hi++) {
+    sum += grants[hi]!.milli;
+    while (grants[hi]!.at - grants[lo]!.at >= windowMs) sum -= grants[lo++]!.milli;
+    best = Math.max(best, sum);
+  }
+  return best;
+}
