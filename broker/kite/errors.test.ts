@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { kindForResponse, neverArrived, parseRetryAfter, socketErrorCode, venueError } from './errors.ts';
+
+test('every Kite error_type maps to the action the architecture prescribes', () => {
+  const table: [number, string | undefined, string][] = [
+    [400, 'InputException', 'InputException'],
+    [403, 'TokenException', 'TokenException'],
+    [403, 'PermissionException', 'PermissionException'],
+    [403, 'UserException', 'PermissionException'],
+    [500, 'OrderException', 'OrderException'],
+    [400, 'OrderException', 'OrderException'],
+    [400, 'HoldingException', 'OrderException'],
+    [400, 'MarginException', 'MarginException'],
+    [400, 'ExchangeException', 'ExchangeException'],
+    [500, 'GeneralException', 'GeneralException'],
+    [503, 'NetworkException', 'GatewayError'],
+    [502, 'DataException', 'GatewayError'],
+    [504, 'DataException', 'GatewayError'],
+    [429, 'NetworkException', 'RateLimited'],
+    [429, 'InputException', 'RateLimited'],
+    [429, undefined, 'RateLimited'],
+    [500, undefined, 'ServerError'],
+    [501, undefined, 'ServerError'],
+    [502, undefined, 'GatewayError'],
+    [503, undefined, 'GatewayError'],
+    [504, undefined, 'GatewayError'],
+    [401, undefined, 'TokenException'],
+    [403, undefined, 'TokenException'],
+    [404, undefined, 'NotFound'],
+    [409, undefined, 'Conflict'],
+    [400, undefined, 'InputException'],
+    [400, 'SomethingNewException', 'InputException'],
+    [503, 'SomethingNewException', 'GatewayError'],
+  ];
+  for (const [status, type, kind] of table) assert.equal(kindForResponse(status, type), kind, `${status} ${type}`);
+});
+
+test('Retry-After is read as seconds or as an HTTP date, relative to our clock', () => {
+  const now = Date.UTC(2026, 0, 5, 4, 0, 0);
+  assert.equal(parseRetryAfter('2', now), 2000);
+  assert.equal(parseRetryAfter('0.5', now), 500);
+  assert.equal(parseRetryAfter(new Date(now + 3000).toUTCString(), now), 3000);
+  assert.equal(parseRetryAfter(new Date(now - 3000).toUTCString(), now), 0);
+  assert.equal(parseRetryAfter(null, now), undefined);
+  assert.equal(parseRetryAfter('soon', now), undefined);
+});
+
+test('a refused connection proves the request never arrived; a reset does not', () => {
+  const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+  const reset = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('socket'), { code: 'UND_ERR_SOCKET' }) });
+  const nested = Object.assign(new TypeError('fetch failed'), { cause: new AggregateError([Object.assign(new Error('x'), { code: 'EHOSTUNREACH' })]) });
+  assert.equal(socketErrorCode(refused), 'ECONNREFUSED');
+  assert.equal(socketErrorCode(nested), 'EHOSTUNREACH');
+  assert.equal(neverArrived(venueError('ConnectionError', 'x', { cause: refused })), true);
+  assert.equal(neverArrived(venueError('ConnectionError', 'x', { cause: nested })), true);
+  assert.equal(neverArrived(venueError('ConnectionError', 'x', { cause: reset })), false);
+  assert.equal(neverArrived(venueError('Timeout', 'x', { cause: refused })), false);
+  assert.equal(neverArrived(venueError('ConnectionError', 'x')), false, 'unknown cause: assume it may have arrived');
+});
