@@ -7,14 +7,8 @@ import type { StrategySpec } from './config.ts';
 import type { ActorControl, StrategyTask } from '../actors/strategy-worker.ts';
 import type { Health } from '../actors/messages.ts';
 
-const workerFile = fileURLToPath(new URL('../actors/strategy-worker.ts', import.meta.url));
+const workerFile = fileURLToPath(new URL('../actors/strategy-worker-entry.mjs', import.meta.url));
 
-/** The worker needs the TypeScript loader too; keep the parent's flags and add it once. */
-function workerExecArgv(): string[] {
-  const argv = [...process.execArgv];
-  const hasTsx = argv.some((a, i) => (a === '--import' && argv[i + 1] === 'tsx') || a === '--import=tsx');
-  return hasTsx ? argv : [...argv, '--import', 'tsx'];
-}
 
 export type HostOptions = { natsUrl: string; natsUser?: string; natsPass?: string; logLevel?: string };
 
@@ -43,7 +37,6 @@ export class StrategyHost {
       atomics: 'disabled',
       idleTimeout: Number.MAX_SAFE_INTEGER,
       concurrentTasksPerWorker: 1,
-      execArgv: workerExecArgv(),
       resourceLimits: {
         maxOldGenerationSizeMb: r.maxOldGenerationSizeMb,
         ...(r.maxYoungGenerationSizeMb ? { maxYoungGenerationSizeMb: r.maxYoungGenerationSizeMb } : {}),

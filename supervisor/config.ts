@@ -88,6 +88,8 @@ export function parseConfigText(text: string, file: string): { config: Orchestra
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+    // Point an unknown key at its own line, not its parent's.
+    if (issue.code === 'unrecognized_keys' && issue.keys[0]) path.push(issue.keys[0]);
     throw new ConfigError(file, lineOf(doc, counter, path), fieldName(path), issue.message);
   }
   return { config: r.data, doc, counter };
@@ -99,9 +101,12 @@ function fieldName(path: (string | number)[]): string {
 
 export type ModuleLoader = (absPath: string) => Promise<StrategyModule>;
 
-/** Imports a strategy module fresh (cache-busted), so validation sees the file as it is now. */
+/**
+ * Imports a strategy module. Node caches modules per thread, so code that must see the file
+ * as it is now (hot reload) loads it in a fresh worker instead.
+ */
 export const importStrategyModule: ModuleLoader = async (absPath) => {
-  const mod = (await import(`${pathToFileURL(absPath).href}?v=${Date.now()}`)) as { default?: StrategyModule };
+  const mod = (await import(pathToFileURL(absPath).href)) as { default?: StrategyModule };
   const m = mod.default;
   if (!m || typeof m.create !== 'function' || !m.paramsSchema) throw new Error('module must `export default defineStrategy({ paramsSchema, create })`');
   return m;
