@@ -1,21 +1,15 @@
 import { connect, type NatsConnection, type Msg, type Subscription, type ConnectionOptions } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 import { subjects } from './subjects.ts';
 import { describeZodError } from './messages.ts';
-import { registry } from './metrics.ts';
+import { metrics } from './metrics.ts';
 
 /**
  * The data plane's only entry points: publish validated JSON, subscribe with a parse on every
  * receive. A payload that fails to parse is dead-lettered and counted; the loop goes on.
  */
-export const deadLetters = new Counter({
-  name: 'orch_dead_letters_total',
-  help: 'Payloads that failed to parse, by subject they arrived on',
-  labelNames: ['subject'] as const,
-  registers: [registry],
-});
+export const deadLetters = metrics.deadLettersTotal;
 
 export type BusConnectOptions = { servers: string; name: string; user?: string; pass?: string; timeoutMs?: number };
 

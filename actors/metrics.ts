@@ -12,3 +12,7 @@ export function enableDefaultMetrics(): void {
   defaultsOn = true;
   collectDefaultMetrics({ register: registry, prefix: 'orch_process_' });
 }
+
+import { catalogue } from './metric-catalogue.ts';
+/** The catalogue's metric objects on the process registry (docs/metrics.md). */
+export const metrics = catalogue(registry);

@@ -1,14 +1,14 @@
 import type { Logger } from 'pino';
-import { Counter, Gauge } from 'prom-client';
 import type { Clock } from '../actors/clock.ts';
-import { registry } from '../actors/metrics.ts';
+import { metrics, registry } from '../actors/metrics.ts';
+import { Counter } from 'prom-client';
 import type { Health } from '../actors/messages.ts';
 import { StrategyHost, type HostOptions } from './actor-host.ts';
 import { addRestart, intensityExceeded } from './restart-policy.ts';
 import type { StrategySpec } from './config.ts';
 
-export const actorRestarts = new Counter({ name: 'orch_actor_restarts_total', help: 'Strategy actor restarts after a crash', labelNames: ['actor'] as const, registers: [registry] });
-export const actorUp = new Gauge({ name: 'orch_actor_up', help: '1 while the strategy actor runs', labelNames: ['actor'] as const, registers: [registry] });
+export const actorRestarts = metrics.actorRestartsTotal;
+export const actorUp = metrics.actorUp;
 export const actorGaveUp = new Counter({ name: 'orch_actor_gave_up_total', help: 'Strategies left down after exceeding their restart intensity', labelNames: ['actor'] as const, registers: [registry] });
 
 export type ChildStatus = 'starting' | 'running' | 'restarting' | 'down' | 'stopping' | 'stopped';

@@ -1,0 +1,126 @@
+import type { OrderState, PlaceIntent, Fill, Side } from '../actors/messages.ts';
+import type { Venue } from '../actors/subjects.ts';
+import type { VenueOrder } from './venue.ts';
+
+/**
+ * The broker's record of every order it placed, keyed by intent id and by venue order id.
+ * Venue updates arrive from several paths (push, ticker, polling) in any order and possibly
+ * twice; `apply` merges them so state only moves forward and each fill is counted once.
+ */
+export type OrderRecord = {
+  intentId: string;
+  strategyId: string;
+  venue: Venue;
+  symbol: string;
+  side: Side;
+  qty: number;
+  limitPrice?: number;
+  venueOrderId?: string;
+  state: OrderState;
+  venueStatus: string;
+  filledQty: number;
+  avgPrice?: number;
+  message?: string;
+  createdTs: number;
+  updatedTs: number;
+};
+
+const RANK: Record<OrderState, number> = { pending: 0, open: 1, partially_filled: 2, filled: 3, cancelled: 3, rejected: 3 };
+export const isTerminal = (s: OrderState) => s === 'filled' || s === 'cancelled' || s === 'rejected';
+
+export type ApplyResult = { record: OrderRecord; changed: boolean; fill?: Fill };
+
+export class OrderBook {
+  private readonly byIntent = new Map<string, OrderRecord>();
+  private readonly byVenueId = new Map<string, string>();
+
+  get(intentId: string): OrderRecord | undefined {
+    return this.byIntent.get(intentId);
+  }
+  byVenueOrderId(venueOrderId: string): OrderRecord | undefined {
+    const id = this.byVenueId.get(venueOrderId);
+    return id ? this.byIntent.get(id) : undefined;
+  }
+  all(): OrderRecord[] {
+    return [...this.byIntent.values()];
+  }
+  open(strategyId?: string): OrderRecord[] {
+    return this.all().filter((o) => !isTerminal(o.state) && (strategyId === undefined || o.strategyId === strategyId));
+  }
+
+  register(intent: PlaceIntent, now: number): OrderRecord {
+    const rec: OrderRecord = {
+      intentId: intent.intentId, strategyId: intent.strategyId, venue: intent.venue, symbol: intent.symbol, side: intent.side,
+      qty: intent.qty, state: 'pending', venueStatus: 'NEW', filledQty: 0, createdTs: now, updatedTs: now,
+      ...(intent.limitPrice !== undefined ? { limitPrice: intent.limitPrice } : {}),
+    };
+    this.byIntent.set(rec.intentId, rec);
+    return rec;
+  }
+
+  /** Adopts an order found at the venue that carries our id but that we had no record of. */
+  adopt(o: VenueOrder & { intentId: string }, strategyId: string, venue: Venue): OrderRecord {
+    const rec: OrderRecord = {
+      intentId: o.intentId, strategyId, venue, symbol: o.symbol, side: o.side, qty: o.qty, state: 'pending', venueStatus: 'ADOPTED',
+      filledQty: 0, createdTs: o.ts, updatedTs: o.ts, venueOrderId: o.venueOrderId,
+      ...(o.limitPrice !== undefined ? { limitPrice: o.limitPrice } : {}),
+    };
+    this.byIntent.set(rec.intentId, rec);
+    this.byVenueId.set(o.venueOrderId, rec.intentId);
+    return rec;
+  }
+
+  bind(intentId: string, venueOrderId: string): void {
+    const rec = this.byIntent.get(intentId);
+    if (!rec) return;
+    rec.venueOrderId = venueOrderId;
+    this.byVenueId.set(venueOrderId, intentId);
+  }
+
+  reject(intentId: string, message: string, now: number): OrderRecord | undefined {
+    const rec = this.byIntent.get(intentId);
+    if (!rec || isTerminal(rec.state)) return rec;
+    rec.state = 'rejected';
+    rec.venueStatus = 'REJECTED';
+    rec.message = message;
+    rec.updatedTs = now;
+    return rec;
+  }
+
+  /** Merges a venue report into the record it belongs to. */
+  apply(o: VenueOrder): ApplyResult | undefined {
+    let rec = this.byVenueOrderId(o.venueOrderId);
+    if (!rec && o.intentId) {
+      rec = this.byIntent.get(o.intentId);
+      if (rec && !rec.venueOrderId) this.bind(rec.intentId, o.venueOrderId);
+    }
+    if (!rec) return undefined;
+    return mergeVenueOrder(rec, o);
+  }
+}
+
+/** Forward-only merge: stale or duplicate reports change nothing; fills come from growth of the filled quantity. */
+export function mergeVenueOrder(rec: OrderRecord, o: VenueOrder): ApplyResult {
+  if (isTerminal(rec.state) && o.filledQty <= rec.filledQty) return { record: rec, changed: false };
+  let fill: Fill | undefined;
+  if (o.filledQty > rec.filledQty) {
+    const delta = o.filledQty - rec.filledQty;
+    const prevNotional = (rec.avgPrice ?? 0) * rec.filledQty;
+    const nextNotional = (o.avgPrice ?? rec.avgPrice ?? rec.limitPrice ?? 0) * o.filledQty;
+    const price = Math.max(0, Math.round((nextNotional - prevNotional) / delta));
+    // Deterministic id: the same cumulative quantity from any path is the same fill.
+    fill = { fillId: `${o.venueOrderId}:${o.filledQty}`, qty: delta, price, ts: o.ts };
+    rec.filledQty = o.filledQty;
+    if (o.avgPrice !== undefined) rec.avgPrice = o.avgPrice;
+  }
+  const stateMoves = RANK[o.state] > RANK[rec.state] || (o.state !== rec.state && RANK[o.state] === RANK[rec.state] && !isTerminal(rec.state));
+  const changed = stateMoves || fill !== undefined || (o.venueStatus !== rec.venueStatus && !isTerminal(rec.state));
+  if (stateMoves) rec.state = o.state;
+  if (rec.state === 'open' && rec.filledQty > 0 && rec.filledQty < rec.qty) rec.state = 'partially_filled';
+  if (changed) {
+    if (!isTerminal(rec.state) || stateMoves) rec.venueStatus = o.venueStatus;
+    if (o.message) rec.message = o.message;
+    rec.updatedTs = o.ts;
+  }
+  return fill ? { record: rec, changed, fill } : { record: rec, changed };
+}

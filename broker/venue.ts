@@ -1,0 +1,65 @@
+import type { Venue } from '../actors/subjects.ts';
+import type { OrderState, Side } from '../actors/messages.ts';
+
+/**
+ * What the broker actor needs from a venue. Each venue (kite/, kalshi/) implements it over its
+ * own thin clients; the broker actor never sees a wire format.
+ */
+export type VenueTick = { symbol: string; ts: number; last: number; bid?: number; ask?: number; volume?: number };
+
+export type VenueOrderRequest = {
+  /** The intent id; the adapter derives the venue's idempotency key from it (Kite tag, Kalshi client_order_id). */
+  intentId: string;
+  symbol: string;
+  side: Side;
+  qty: number;
+  orderType: 'LIMIT' | 'MARKET';
+  limitPrice?: number;
+};
+
+export type VenueOrder = {
+  venueOrderId: string;
+  /** The intent id recovered from the venue's tag/client id, when the order is ours. */
+  intentId?: string;
+  symbol: string;
+  side: Side;
+  qty: number;
+  filledQty: number;
+  /** Average fill price, minor units. */
+  avgPrice?: number;
+  limitPrice?: number;
+  state: OrderState;
+  venueStatus: string;
+  message?: string;
+  ts: number;
+};
+
+export type VenueFill = { fillId: string; venueOrderId: string; intentId?: string; symbol: string; side: Side; qty: number; price: number; ts: number };
+
+export type VenuePosition = { symbol: string; qty: number; avgPrice: number };
+
+export type VenueEvents = {
+  tick: (t: VenueTick) => void;
+  /** Latest known state of an order (push or poll); may repeat: consumers merge idempotently. */
+  order: (o: VenueOrder) => void;
+  fill: (f: VenueFill) => void;
+  disconnected: (reason: string) => void;
+  reconnected: () => void;
+  /** The market-data link asks the broker to reconcile (after a reconnect). */
+  reconcile: () => void;
+};
+
+export interface VenueAdapter {
+  readonly venue: Venue;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The union of instruments live strategies need; the adapter (un)subscribes the difference. */
+  setInstruments(symbols: readonly string[]): Promise<void>;
+  place(req: VenueOrderRequest, priority?: 'place' | 'kill'): Promise<{ venueOrderId: string; duplicate?: boolean }>;
+  cancel(venueOrderId: string, priority?: 'cancel' | 'kill'): Promise<void>;
+  openOrders(): Promise<VenueOrder[]>;
+  orders(): Promise<VenueOrder[]>;
+  positions(): Promise<VenuePosition[]>;
+  connected(): boolean;
+  on<E extends keyof VenueEvents>(event: E, fn: VenueEvents[E]): void;
+}
