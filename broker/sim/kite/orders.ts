@@ -1,0 +1,332 @@
+/**
+ * The matching engine: orders walk Kite's status sequence, rest until the seeded price path
+ * (or setPrice) crosses them, and fill against the top of the simulated book.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock, TimerHandle } from '../../../actors/clock.ts';
+import { inputError, KiteHttpError } from './errors.ts';
+import type { InstrumentIndex, SimInstrument } from './instruments.ts';
+import type { Market, MarketState } from './market.ts';
+import {
+  orderWire, TERMINAL, type KiteOrderRecord, type KiteTradeRecord, type OrderStatus, type OrderType,
+  type Side, type SimOrder, type Validity, type Variety,
+} from './order-wire.ts';
+import { PositionBook, type Product } from './positions.ts';
+import { istDatePrefix, istDateTime, istTime } from './time.ts';
+
+/** What a change means to listeners: postbacks fire on the last four, the ticker on all. */
+export type OrderEventKind = 'OPEN' | 'TRIGGER PENDING' | 'COMPLETE' | 'CANCELLED' | 'REJECTED' | 'UPDATE';
+export type OrderListener = (order: KiteOrderRecord, kind: OrderEventKind) => void;
+
+export type PlaceInput = {
+  variety: Variety;
+  exchange: string;
+  tradingsymbol: string;
+  transactionType: Side;
+  orderType: OrderType;
+  quantity: number;
+  product: Product;
+  pricePaise: number;
+  triggerPricePaise: number;
+  disclosedQuantity: number;
+  validity: Validity;
+  validityTtl: number | null;
+  marketProtection: number;
+  tag: string | null;
+};
+
+export type ModifyInput = Partial<Pick<PlaceInput, 'orderType' | 'quantity' | 'pricePaise' | 'triggerPricePaise' | 'disclosedQuantity' | 'validity'>>;
+
+/** Kite caps modifications per order; secondary sources agree on 25. */
+export const MAX_MODIFICATIONS = 25;
+export const OPENING_CASH_PAISE = 10_00_000_00; // ₹10 lakh
+export const marginFactor = (p: Product) => (p === 'MIS' ? 0.2 : 1);
+
+export class OrderEngine {
+  private readonly orders = new Map<string, SimOrder>();
+  private readonly trades: KiteTradeRecord[] = [];
+  private readonly ttlTimers = new Map<string, TimerHandle>();
+  private readonly listeners: OrderListener[] = [];
+  private orderSeq: number;
+  private exchangeSeq = 0;
+  private tradeSeq = 0;
+  readonly positions = new PositionBook();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly index: InstrumentIndex,
+    private readonly market: Market,
+    private readonly userId: string,
+  ) {
+    // Seconds-of-day based start keeps ids increasing across sim restarts within a day.
+    this.orderSeq = Math.floor((clock.now() / 1000) % 86400) * 1000;
+  }
+
+  onOrder(fn: OrderListener): void {
+    this.listeners.push(fn);
+  }
+
+  list(): KiteOrderRecord[] {
+    return [...this.orders.values()].map(orderWire);
+  }
+  history(orderId: string): KiteOrderRecord[] {
+    return this.get(orderId).history.map((h) => ({ ...h }));
+  }
+  tradesOf(orderId?: string): KiteTradeRecord[] {
+    if (orderId !== undefined) this.get(orderId);
+    return this.trades.filter((t) => orderId === undefined || t.order_id === orderId);
+  }
+  has(orderId: string): boolean {
+    return this.orders.has(orderId);
+  }
+
+  /** Funds left for new orders: cash + realised - blocked (open BUY orders and open positions). */
+  availablePaise(): number {
+    const { realisedPaise } = this.positions.totals((t) => this.market.state(t));
+    return OPENING_CASH_PAISE + realisedPaise - this.utilisedPaise();
+  }
+  utilisedPaise(): number {
+    let blocked = this.positions.exposurePaise(marginFactor);
+    for (const o of this.orders.values()) {
+      if (TERMINAL.has(o.status) || o.transactionType !== 'BUY') continue;
+      blocked += (o.quantity - o.filledQuantity) * this.refPrice(o) * marginFactor(o.product);
+    }
+    return blocked;
+  }
+
+  place(input: PlaceInput, forcedRejection?: string): string {
+    const inst = this.index.symbol(input.exchange, input.tradingsymbol);
+    if (!inst) throw inputError(`Invalid \`tradingsymbol\`: no instrument ${input.exchange}:${input.tradingsymbol}.`);
+    if (!inst.tradable) throw inputError(`Invalid \`tradingsymbol\`: ${inst.tradingsymbol} is an index and cannot be traded.`);
+    if ((input.orderType === 'LIMIT' || input.orderType === 'SL') && input.pricePaise <= 0) throw inputError('Invalid `price`: required for LIMIT and SL orders.');
+    if ((input.orderType === 'SL' || input.orderType === 'SL-M') && input.triggerPricePaise <= 0) throw inputError('Invalid `trigger_price`: required for SL and SL-M orders.');
+    if (input.validity === 'TTL' && !input.validityTtl) throw inputError('Invalid `validity_ttl`: required for TTL validity.');
+
+    const now = this.clock.now();
+    const o: SimOrder = {
+      orderId: `${istDatePrefix(now)}${String(++this.orderSeq).padStart(9, '0')}`,
+      exchangeOrderId: null,
+      placedBy: this.userId,
+      variety: input.variety,
+      exchange: inst.exchange,
+      tradingsymbol: inst.tradingsymbol,
+      instrumentToken: inst.instrumentToken,
+      transactionType: input.transactionType,
+      orderType: input.orderType,
+      product: input.product,
+      validity: input.validity,
+      validityTtl: input.validity === 'TTL' ? input.validityTtl : null,
+      quantity: input.quantity,
+      disclosedQuantity: input.disclosedQuantity,
+      pricePaise: input.orderType === 'MARKET' || input.orderType === 'SL-M' ? 0 : input.pricePaise,
+      triggerPricePaise: input.orderType === 'SL' || input.orderType === 'SL-M' ? input.triggerPricePaise : 0,
+      marketProtection: input.marketProtection,
+      filledQuantity: 0,
+      filledValuePaise: 0,
+      cancelledQuantity: 0,
+      status: 'PUT ORDER REQ RECEIVED',
+      statusMessage: null,
+      statusMessageRaw: null,
+      orderMs: now,
+      exchangeMs: null,
+      exchangeUpdateMs: null,
+      modified: false,
+      modifications: 0,
+      tag: input.tag,
+      guid: randomBytes(9).toString('base64url'),
+      history: [],
+    };
+    this.orders.set(o.orderId, o);
+    this.snapshot(o);
+    this.transition(o, 'VALIDATION PENDING');
+
+    const rejection = forcedRejection ? { message: forcedRejection, raw: forcedRejection } : this.marginRejection(o);
+    if (rejection) {
+      o.statusMessage = rejection.message;
+      o.statusMessageRaw = rejection.raw;
+      this.transition(o, 'REJECTED');
+      this.emit(o, 'REJECTED');
+      return o.orderId;
+    }
+    this.transition(o, 'OPEN PENDING');
+    o.exchangeOrderId = String(1_100_000_000_000_000 + ++this.exchangeSeq);
+    o.exchangeMs = now;
+    o.exchangeUpdateMs = now;
+    const stop = o.orderType === 'SL' || o.orderType === 'SL-M';
+    this.transition(o, stop ? 'TRIGGER PENDING' : 'OPEN');
+    this.emit(o, stop ? 'TRIGGER PENDING' : 'OPEN');
+    if (o.validity === 'TTL' && o.validityTtl) {
+      this.ttlTimers.set(o.orderId, this.clock.setTimeout(() => this.expire(o.orderId), o.validityTtl * 60_000));
+    }
+    this.tryMatch(o);
+    if (o.validity === 'IOC' && !TERMINAL.has(o.status)) this.cancelRemainder(o, 'IOC order cancelled: not fully filled on arrival.');
+    return o.orderId;
+  }
+
+  modify(orderId: string, input: ModifyInput): string {
+    const o = this.get(orderId);
+    if (o.status !== 'OPEN' && o.status !== 'TRIGGER PENDING') {
+      throw inputError(`Order cannot be modified as it is in ${o.status} state.`);
+    }
+    if (o.modifications >= MAX_MODIFICATIONS) throw inputError('Maximum allowed order modifications exceeded.');
+    const quantity = input.quantity ?? o.quantity;
+    if (quantity <= o.filledQuantity) throw inputError('Invalid `quantity`: must exceed the filled quantity.');
+    const orderType = input.orderType ?? o.orderType;
+    const pricePaise = input.pricePaise ?? o.pricePaise;
+    const triggerPricePaise = input.triggerPricePaise ?? o.triggerPricePaise;
+    if ((orderType === 'LIMIT' || orderType === 'SL') && pricePaise <= 0) throw inputError('Invalid `price`: required for LIMIT and SL orders.');
+    if ((orderType === 'SL' || orderType === 'SL-M') && triggerPricePaise <= 0) throw inputError('Invalid `trigger_price`: required for SL and SL-M orders.');
+    const resting = o.status;
+    this.transition(o, 'MODIFY VALIDATION PENDING');
+    o.quantity = quantity;
+    o.orderType = orderType;
+    o.pricePaise = orderType === 'MARKET' || orderType === 'SL-M' ? 0 : pricePaise;
+    o.triggerPricePaise = orderType === 'SL' || orderType === 'SL-M' ? triggerPricePaise : 0;
+    o.disclosedQuantity = input.disclosedQuantity ?? o.disclosedQuantity;
+    o.validity = input.validity ?? o.validity;
+    o.modified = true;
+    o.modifications++;
+    o.exchangeUpdateMs = this.clock.now();
+    this.transition(o, 'MODIFY PENDING');
+    this.transition(o, 'MODIFIED');
+    // A stop order stays armed unless the modify turned it into a plain order.
+    const back: OrderStatus = resting === 'TRIGGER PENDING' && (orderType === 'SL' || orderType === 'SL-M') ? 'TRIGGER PENDING' : 'OPEN';
+    this.transition(o, back);
+    this.emit(o, 'UPDATE');
+    this.tryMatch(o);
+    return o.orderId;
+  }
+
+  cancel(orderId: string, reason: string | null = null): string {
+    const o = this.get(orderId);
+    if (o.status !== 'OPEN' && o.status !== 'TRIGGER PENDING') {
+      throw inputError(`Order cannot be cancelled as it is in ${o.status} state.`);
+    }
+    this.transition(o, 'CANCEL PENDING');
+    this.cancelRemainder(o, reason);
+    return o.orderId;
+  }
+
+  /** Price moved (tick or setPrice): trigger stops and match resting orders of that instrument. */
+  onPrice(token?: number): void {
+    for (const o of this.orders.values()) {
+      if (token !== undefined && o.instrumentToken !== token) continue;
+      if (o.status === 'OPEN' || o.status === 'TRIGGER PENDING') this.tryMatch(o);
+    }
+  }
+
+  close(): void {
+    for (const t of this.ttlTimers.values()) this.clock.clearTimeout(t);
+    this.ttlTimers.clear();
+  }
+
+  private get(orderId: string): SimOrder {
+    const o = this.orders.get(orderId);
+    if (!o) throw new KiteHttpError(400, 'InputException', `Couldn't find that \`order_id\`.`);
+    return o;
+  }
+
+  private refPrice(o: SimOrder): number {
+    const s = this.market.state(o.instrumentToken);
+    return o.pricePaise || o.triggerPricePaise || s?.lastPaise || 0;
+  }
+  private requiredPaise(o: SimOrder): number {
+    return o.quantity * this.refPrice(o) * marginFactor(o.product);
+  }
+  private marginRejection(o: SimOrder): { message: string; raw: string } | undefined {
+    if (o.transactionType !== 'BUY') return undefined;
+    // utilised already counts this order (it is in the book): compare against the rest.
+    const required = this.requiredPaise(o);
+    const available = this.availablePaise() + required;
+    if (required <= available) return undefined;
+    const [req, avl] = [(required / 100).toFixed(2), (available / 100).toFixed(2)];
+    return {
+      message: `Insufficient funds. Required margin is ${req} but available margin is ${avl}.`,
+      raw: `RMS:Margin Exceeds,Required:${req}, Available:${avl} for entity account-${this.userId} across exchange across segment across product`,
+    };
+  }
+
+  private tryMatch(o: SimOrder): void {
+    const s = this.market.state(o.instrumentToken);
+    const inst = this.index.token(o.instrumentToken);
+    if (!s || !inst) return;
+    const ltp = s.lastPaise;
+    if (o.status === 'TRIGGER PENDING') {
+      const hit = o.transactionType === 'BUY' ? ltp >= o.triggerPricePaise : ltp <= o.triggerPricePaise;
+      if (!hit) return;
+      this.transition(o, 'OPEN');
+      this.emit(o, 'UPDATE');
+    }
+    if (o.status !== 'OPEN') return;
+    const marketable = o.orderType === 'MARKET' || o.orderType === 'SL-M';
+    const crosses = marketable || (o.transactionType === 'BUY' ? ltp <= o.pricePaise : ltp >= o.pricePaise);
+    if (!crosses) return;
+    const remaining = o.quantity - o.filledQuantity;
+    // Market orders sweep; limit orders take what the top of the opposite side offers this tick.
+    const top = (o.transactionType === 'BUY' ? s.asks[0] : s.bids[0])?.quantity ?? remaining;
+    const qty = marketable ? remaining : Math.min(remaining, top);
+    this.fill(o, inst, s, qty, ltp);
+  }
+
+  private fill(o: SimOrder, inst: SimInstrument, _s: MarketState, qty: number, pricePaise: number): void {
+    const now = this.clock.now();
+    o.filledQuantity += qty;
+    o.filledValuePaise += qty * pricePaise;
+    o.exchangeUpdateMs = now;
+    this.positions.applyFill(inst, o.product, o.transactionType, qty, pricePaise);
+    this.trades.push({
+      trade_id: String(10_000_000 + ++this.tradeSeq),
+      order_id: o.orderId,
+      exchange: o.exchange,
+      tradingsymbol: o.tradingsymbol,
+      instrument_token: o.instrumentToken,
+      product: o.product,
+      average_price: pricePaise / 100,
+      quantity: qty,
+      exchange_order_id: o.exchangeOrderId,
+      transaction_type: o.transactionType,
+      fill_timestamp: istDateTime(now),
+      order_timestamp: istTime(o.orderMs),
+      exchange_timestamp: istDateTime(now),
+    });
+    if (o.filledQuantity >= o.quantity) {
+      this.transition(o, 'COMPLETE');
+      this.clearTtl(o.orderId);
+      this.emit(o, 'COMPLETE');
+    } else {
+      this.snapshot(o); // partial fill: same status, new filled/pending
+      this.emit(o, 'UPDATE');
+    }
+  }
+
+  private cancelRemainder(o: SimOrder, reason: string | null): void {
+    o.cancelledQuantity = o.quantity - o.filledQuantity;
+    o.statusMessage = reason;
+    o.exchangeUpdateMs = this.clock.now();
+    this.transition(o, 'CANCELLED');
+    this.clearTtl(o.orderId);
+    this.emit(o, 'CANCELLED');
+  }
+
+  private expire(orderId: string): void {
+    this.ttlTimers.delete(orderId);
+    const o = this.orders.get(orderId);
+    if (o && (o.status === 'OPEN' || o.status === 'TRIGGER PENDING')) this.cancelRemainder(o, 'TTL order expired.');
+  }
+  private clearTtl(orderId: string): void {
+    this.clock.clearTimeout(this.ttlTimers.get(orderId));
+    this.ttlTimers.delete(orderId);
+  }
+
+  private transition(o: SimOrder, status: OrderStatus): void {
+    o.status = status;
+    this.snapshot(o);
+  }
+  private snapshot(o: SimOrder): void {
+    o.history.push(orderWire(o));
+  }
+  private emit(o: SimOrder, kind: OrderEventKind): void {
+    const wire = orderWire(o);
+    for (const l of this.listeners) l(wire, kind);
+  }
+}
