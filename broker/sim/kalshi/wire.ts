@@ -1,0 +1,73 @@
+import { complement, formatCount, formatDollars } from '../../kalshi/fixed.ts';
+import type { Position, SimEngine, SimFill, SimMarket, SimOrder } from './engine.ts';
+import type { SimEvent, SimSeries } from './seed.ts';
+
+/** JSON shapes of kalshi-typescript 3.30.0 models, produced from the engine's integers. */
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function marketJson(engine: SimEngine, m: SimMarket): Record<string, unknown> {
+  const top = engine.top(m.ticker);
+  const bid = top.bid?.[0] ?? 0;
+  const ask = top.ask?.[0] ?? 10_000;
+  return {
+    ticker: m.ticker, event_ticker: m.eventTicker, market_type: 'binary', title: m.title,
+    yes_sub_title: m.title, no_sub_title: m.title,
+    created_time: iso(m.openMs), updated_time: iso(m.openMs), open_time: iso(m.openMs), close_time: iso(m.closeMs),
+    latest_expiration_time: iso(m.closeMs), settlement_timer_seconds: 3600, status: m.status,
+    yes_bid_dollars: formatDollars(bid), yes_bid_size_fp: formatCount(top.bid?.[1] ?? 0),
+    yes_ask_dollars: formatDollars(ask), yes_ask_size_fp: formatCount(top.ask?.[1] ?? 0),
+    no_bid_dollars: formatDollars(complement(ask)), no_ask_dollars: formatDollars(complement(bid)),
+    last_price_dollars: formatDollars(m.lastPrice), volume_fp: formatCount(m.volume), volume_24h_fp: formatCount(m.volume),
+    result: '', can_close_early: true, open_interest_fp: formatCount(0), notional_value_dollars: '1.0000',
+    previous_yes_bid_dollars: formatDollars(bid), previous_yes_ask_dollars: formatDollars(ask), previous_price_dollars: formatDollars(m.lastPrice),
+    expiration_value: '', rules_primary: `Resolves YES if ${m.title}`, rules_secondary: '',
+    price_level_structure: 'linear_cent', price_ranges: [{ start: '0.0100', end: '0.9900', step: '0.0100' }],
+  };
+}
+
+export function eventJson(e: SimEvent, markets?: Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    event_ticker: e.eventTicker, series_ticker: e.seriesTicker, sub_title: e.subTitle, title: e.title,
+    collateral_return_type: '', mutually_exclusive: e.mutuallyExclusive, settlement_sources: [],
+  };
+  if (markets) out.markets = markets;
+  return out;
+}
+
+export function seriesJson(s: SimSeries): Record<string, unknown> {
+  return {
+    ticker: s.ticker, frequency: s.frequency, title: s.title, category: s.category, categories: [s.category], tags: [],
+    settlement_sources: [], contract_url: '', contract_terms_url: '', fee_type: 'quadratic', fee_multiplier: 1, additional_prohibitions: [],
+  };
+}
+
+export function orderJson(o: SimOrder): Record<string, unknown> {
+  const bid = o.side === 'bid';
+  return {
+    order_id: o.orderId, user_id: 'sim-user', client_order_id: o.clientOrderId, ticker: o.ticker,
+    side: bid ? 'yes' : 'no', action: 'buy', outcome_side: bid ? 'yes' : 'no', book_side: o.side, type: 'limit', status: o.status,
+    yes_price_dollars: formatDollars(o.price), no_price_dollars: formatDollars(complement(o.price)),
+    fill_count_fp: formatCount(o.filled), remaining_count_fp: formatCount(o.remaining), initial_count_fp: formatCount(o.initialCount),
+    taker_fill_cost_dollars: '0.0000', maker_fill_cost_dollars: '0.0000', taker_fees_dollars: '0.0000', maker_fees_dollars: '0.0000',
+    created_time: iso(o.createdMs), last_update_time: iso(o.updatedMs), self_trade_prevention_type: o.stp, exchange_index: 0,
+  };
+}
+
+export function fillJson(f: SimFill): Record<string, unknown> {
+  const bid = f.side === 'bid';
+  return {
+    fill_id: f.fillId, exchange_index: 0, trade_id: f.tradeId, order_id: f.orderId, client_order_id: f.clientOrderId,
+    ticker: f.ticker, market_ticker: f.ticker, side: bid ? 'yes' : 'no', action: 'buy', outcome_side: bid ? 'yes' : 'no', book_side: f.side,
+    count_fp: formatCount(f.count), yes_price_dollars: formatDollars(f.price), no_price_dollars: formatDollars(complement(f.price)),
+    is_taker: f.isTaker, created_time: iso(f.tsMs), fee_cost: '0.0000', ts: Math.floor(f.tsMs / 1000),
+  };
+}
+
+export function positionJson(ticker: string, p: Position, lastPrice: number): Record<string, unknown> {
+  const held = p.position >= 0 ? lastPrice : complement(lastPrice);
+  return {
+    ticker, exchange_index: 0, total_traded_dollars: formatDollars(Math.round(p.traded / 100)), position_fp: formatCount(p.position),
+    market_exposure_dollars: formatDollars(Math.round((Math.abs(p.position) * held) / 100)),
+    realized_pnl_dollars: formatDollars(p.realized), fees_paid_dollars: formatDollars(p.fees), last_updated_ts: iso(p.updatedMs),
+  };
+}

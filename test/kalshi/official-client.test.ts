@@ -1,0 +1,124 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import axios, { AxiosError } from 'axios';
+import { Configuration, MarketApi, EventsApi, OrdersApi, PortfolioApi } from 'kalshi-typescript';
+import { startKalshiSim, type KalshiSim } from '../../broker/sim/kalshi/index.ts';
+
+/**
+ * Conformance: the official kalshi-typescript 3.30 client, unmodified, against the built-in
+ * exchange. Each API class gets its own axios instance because the SDK adds its signing
+ * interceptor to whatever instance it is given (the global one by default).
+ */
+let sim: KalshiSim;
+let cfg: Configuration;
+// The SDK's CJS typings name a different (but identical) AxiosInstance type than ESM axios.
+type SdkAxios = ConstructorParameters<typeof MarketApi>[2];
+const sdkAxios = (ax = axios.create()): SdkAxios => ax as unknown as SdkAxios;
+const api = <T>(Ctor: new (c: Configuration, base: string | undefined, ax: SdkAxios) => T): T => new Ctor(cfg, undefined, sdkAxios());
+
+before(async () => {
+  sim = await startKalshiSim({ tier: 'premier', seed: 7 });
+  cfg = new Configuration({ apiKey: sim.keyId, privateKeyPath: sim.privateKeyPath, basePath: sim.restUrl });
+});
+after(() => sim.close());
+
+test('the demo key is generated at start and readable by its owner only', () => {
+  assert.equal(statSync(sim.privateKeyPath).mode & 0o777, 0o600);
+});
+
+test('markets, one market, events and series come back in the official shapes', async () => {
+  const markets = api(MarketApi);
+  const list = (await markets.getMarkets(3)).data;
+  assert.equal(list.markets.length, 3);
+  assert.ok(list.cursor, 'a first page of 3 out of 7 has a cursor');
+  const rest = (await markets.getMarkets(100, list.cursor)).data;
+  assert.equal(list.markets.length + rest.markets.length, sim.markets.length);
+  assert.equal(rest.cursor, '');
+  const one = (await markets.getMarket(sim.markets[0]!)).data.market;
+  assert.equal(one.ticker, sim.markets[0]);
+  assert.equal(one.status, 'active');
+  assert.match(one.yes_bid_dollars, /^0\.\d{4}$/);
+  const ev = (await api(EventsApi).getEvent(one.event_ticker)).data;
+  assert.ok(ev.markets.some((m) => m.ticker === one.ticker));
+  const series = (await markets.getSeries(ev.event.series_ticker)).data.series;
+  assert.equal(series.ticker, ev.event.series_ticker);
+});
+
+test('the order book lists bids only on both sides, ascending, best last', async () => {
+  const book = (await api(MarketApi).getMarketOrderbook(sim.markets[0]!)).data.orderbook_fp;
+  assert.equal(book.yes_dollars.length, 5);
+  const yes = book.yes_dollars.map(([p]) => p!);
+  assert.deepEqual([...yes].sort(), yes);
+  const bestYesBid = Number(yes.at(-1)!.replace('.', ''));
+  const bestNoBid = Number(book.no_dollars.at(-1)![0]!.replace('.', ''));
+  assert.ok(bestYesBid + bestNoBid < 10_000, 'YES bid + NO bid < $1: the book is not crossed');
+});
+
+test('create, cancel and batch orders through the V2 events/orders endpoints', async () => {
+  const orders = api(OrdersApi);
+  const ticker = sim.markets[1]!;
+  const created = await orders.createOrderV2({
+    ticker, side: 'bid', price: '0.0500', count: '3.00', client_order_id: 'conf-1',
+    time_in_force: 'good_till_canceled', self_trade_prevention_type: 'taker_at_cross',
+  });
+  assert.equal(created.status, 201);
+  assert.equal(created.data.client_order_id, 'conf-1');
+  assert.equal(created.data.remaining_count, '3.00');
+  const got = (await orders.getOrder(created.data.order_id)).data.order;
+  assert.equal(got.book_side, 'bid');
+  assert.equal(got.status, 'resting');
+  const canceled = (await orders.cancelOrderV2(created.data.order_id)).data;
+  assert.equal(canceled.reduced_by, '3.00');
+
+  const batch = (await orders.batchCreateOrdersV2({
+    orders: [
+      { ticker, side: 'bid', price: '0.0200', count: '1.00', client_order_id: 'conf-b1', time_in_force: 'good_till_canceled', self_trade_prevention_type: 'taker_at_cross' },
+      { ticker, side: 'ask', price: '0.9800', count: '1.00', client_order_id: 'conf-b2', time_in_force: 'good_till_canceled', self_trade_prevention_type: 'taker_at_cross' },
+      { ticker: 'NO-SUCH-MARKET', side: 'bid', price: '0.5000', count: '1.00', client_order_id: 'conf-b3', time_in_force: 'good_till_canceled', self_trade_prevention_type: 'taker_at_cross' },
+    ],
+  })).data.orders;
+  assert.equal(batch.filter((o) => !o.error).length, 2);
+  assert.equal(batch[2]!.error?.code, 'market_not_found');
+  const ids = batch.filter((o) => o.order_id).map((o) => ({ order_id: o.order_id! }));
+  const cancels = (await orders.batchCancelOrdersV2({ orders: ids })).data.orders;
+  assert.deepEqual(cancels.map((c) => c.reduced_by), ['1.00', '1.00']);
+  assert.equal(sim.orders().filter((o) => o.status === 'resting').length, 0);
+});
+
+test('a marketable order fills, and shows up in positions, fills and balance', async () => {
+  const ticker = sim.markets[2]!;
+  const portfolio = api(PortfolioApi);
+  const before = (await portfolio.getBalance()).data.balance;
+  const book = (await api(MarketApi).getMarketOrderbook(ticker)).data.orderbook_fp;
+  const bestNo = book.no_dollars.at(-1)!;
+  const askCents = 100 - Number(bestNo[0]!.slice(2, 4));
+  const r = (await api(OrdersApi).createOrderV2({
+    ticker, side: 'bid', price: `0.${String(askCents).padStart(2, '0')}00`, count: '2.00', client_order_id: 'conf-take',
+    time_in_force: 'immediate_or_cancel', self_trade_prevention_type: 'taker_at_cross',
+  })).data;
+  assert.equal(r.fill_count, '2.00');
+  const pos = (await portfolio.getPositions(undefined, undefined, undefined, ticker)).data.market_positions;
+  assert.equal(pos[0]?.position_fp, '2.00');
+  const fills = (await portfolio.getFills(ticker)).data.fills;
+  assert.equal(fills.length, 1);
+  assert.equal(fills[0]!.is_taker, true);
+  const after = (await portfolio.getBalance()).data.balance;
+  assert.equal(before - after, 2 * askCents, 'two contracts at the ask, in cents');
+});
+
+test('a tampered signature is refused with 401', async () => {
+  // transformRequest runs after every request interceptor, i.e. after the SDK has signed.
+  const ax = axios.create({
+    transformRequest: [(data, headers) => {
+      const sig = Buffer.from(String(headers['KALSHI-ACCESS-SIGNATURE']), 'base64');
+      sig[0] = (sig[0] ?? 0) ^ 1;
+      headers['KALSHI-ACCESS-SIGNATURE'] = sig.toString('base64');
+      return data;
+    }],
+  });
+  const portfolio = new PortfolioApi(cfg, undefined, sdkAxios(ax));
+  await assert.rejects(portfolio.getBalance(), (e: AxiosError) => e.response?.status === 401);
+  // and an unsigned portfolio call is refused too
+  await assert.rejects(axios.get(`${sim.restUrl}/portfolio/balance`), (e: AxiosError) => e.response?.status === 401);
+});
