@@ -1,0 +1,218 @@
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../../actors/clock.ts';
+import type { OrderState, Side } from '../../actors/messages.ts';
+import type { VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition } from '../venue.ts';
+import type { KiteRestClient } from './rest-client.ts';
+import type { KiteOrderWriter } from './order-writer.ts';
+import type { KiteOrder } from './schemas.ts';
+import type { Tick as KiteTick, TickMode } from './ticker-parser.ts';
+import { intentTag } from './tag.ts';
+
+/** The market-data link the adapter needs (implemented by the Kite ticker client). */
+export interface KiteTickerPort {
+  connect(): Promise<void>;
+  close(): Promise<void>;
+  /** Replaces the wanted set: the port subscribes/unsubscribes the difference, in these modes. */
+  setWanted(tokens: ReadonlyMap<number, TickMode>): void;
+  isOpen(): boolean;
+  onTick(fn: (t: KiteTick) => void): void;
+  onOrder(fn: (o: unknown) => void): void;
+  onDisconnected(fn: (reason: string) => void): void;
+  onReconnected(fn: () => void): void;
+  onReconcile(fn: () => void): void;
+}
+
+const PENDING = new Set(['PUT ORDER REQ RECEIVED', 'VALIDATION PENDING', 'OPEN PENDING', 'AMO REQ RECEIVED']);
+
+/** Kite's status string → the normalized state the rest of the system speaks. */
+export function kiteState(status: string, filled: number, qty: number): OrderState {
+  switch (status) {
+    case 'COMPLETE':
+      return 'filled';
+    case 'CANCELLED':
+      return 'cancelled';
+    case 'REJECTED':
+      return 'rejected';
+    default:
+      if (PENDING.has(status)) return 'pending';
+      return filled > 0 && filled < qty ? 'partially_filled' : 'open';
+  }
+}
+
+/** Rupees (a JSON number from Kite) → integer paise. */
+export const toPaise = (rupees: number | null | undefined): number | undefined =>
+  rupees === null || rupees === undefined ? undefined : Math.round(rupees * 100);
+
+export type KiteAdapterOptions = {
+  rest: KiteRestClient;
+  writer: KiteOrderWriter;
+  ticker: KiteTickerPort;
+  clock: Clock;
+  log: Logger;
+  product?: string;
+  /** REST polling of open orders, the fallback when pushes go quiet. */
+  pollIntervalMs?: number;
+  tickMode?: TickMode;
+};
+
+export class KiteAdapter implements VenueAdapter {
+  readonly venue = 'kite' as const;
+  private readonly handlers: { [E in keyof VenueEvents]: VenueEvents[E][] } = { tick: [], order: [], fill: [], disconnected: [], reconnected: [], reconcile: [] };
+  private readonly tokenBySymbol = new Map<string, number>();
+  private readonly symbolByToken = new Map<number, string>();
+  private readonly intentByTag = new Map<string, string>();
+  private readonly openOrderIds = new Set<string>();
+  private pollTimer: TimerHandle | undefined;
+  private lastPushTs = 0;
+
+  constructor(private readonly o: KiteAdapterOptions) {}
+
+  on<E extends keyof VenueEvents>(event: E, fn: VenueEvents[E]): void {
+    this.handlers[event].push(fn);
+  }
+  private emit<E extends keyof VenueEvents>(event: E, ...args: Parameters<VenueEvents[E]>): void {
+    for (const fn of this.handlers[event]) (fn as (...a: Parameters<VenueEvents[E]>) => void)(...args);
+  }
+
+  async start(): Promise<void> {
+    for (const i of await this.o.rest.getInstruments()) {
+      const symbol = `${i.exchange}:${i.tradingsymbol}`;
+      this.tokenBySymbol.set(symbol, i.instrument_token);
+      this.symbolByToken.set(i.instrument_token, symbol);
+    }
+    const t = this.o.ticker;
+    t.onTick((k) => this.onTick(k));
+    t.onOrder((raw) => this.onPushedOrder(raw));
+    t.onDisconnected((r) => this.emit('disconnected', r));
+    t.onReconnected(() => this.emit('reconnected'));
+    t.onReconcile(() => this.emit('reconcile'));
+    await t.connect();
+    const every = this.o.pollIntervalMs ?? 1000;
+    this.pollTimer = this.o.clock.setInterval(() => void this.poll(every), every);
+    this.o.log.info({ instruments: this.tokenBySymbol.size }, 'kite adapter started');
+  }
+
+  async stop(): Promise<void> {
+    this.o.clock.clearInterval(this.pollTimer);
+    await this.o.ticker.close();
+  }
+
+  connected(): boolean {
+    return this.o.ticker.isOpen();
+  }
+
+  async setInstruments(symbols: readonly string[]): Promise<void> {
+    const wanted = new Map<number, TickMode>();
+    for (const s of symbols) {
+      const token = this.tokenBySymbol.get(s);
+      if (token === undefined) {
+        this.o.log.error({ symbol: s }, 'unknown Kite instrument: not subscribed');
+        continue;
+      }
+      wanted.set(token, this.o.tickMode ?? 'quote');
+    }
+    this.o.ticker.setWanted(wanted);
+  }
+
+  private onTick(k: KiteTick): void {
+    const symbol = this.symbolByToken.get(k.instrumentToken);
+    if (!symbol) return;
+    const toMinor = (raw: number) => Math.round((raw * 100) / k.divisor);
+    const ts = 'exchangeTimestamp' in k && k.exchangeTimestamp > 0 ? k.exchangeTimestamp * 1000 : this.o.clock.now();
+    const tick: Parameters<VenueEvents['tick']>[0] = { symbol, ts: Math.min(ts, this.o.clock.now()), last: toMinor(k.lastPrice) };
+    if (k.kind === 'full') {
+      const bid = k.depth.buy[0];
+      const ask = k.depth.sell[0];
+      if (bid && bid.price > 0) tick.bid = toMinor(bid.price);
+      if (ask && ask.price > 0) tick.ask = toMinor(ask.price);
+    }
+    if (k.kind === 'quote' || k.kind === 'full') tick.volume = k.volumeTraded;
+    this.emit('tick', tick);
+  }
+
+  private onPushedOrder(raw: unknown): void {
+    this.lastPushTs = this.o.clock.now();
+    const o = raw as KiteOrder;
+    if (!o || typeof o.order_id !== 'string') return;
+    this.report(o);
+  }
+
+  private report(o: KiteOrder): void {
+    const v = this.toVenueOrder(o);
+    if (v.state === 'filled' || v.state === 'cancelled' || v.state === 'rejected') this.openOrderIds.delete(v.venueOrderId);
+    this.emit('order', v);
+  }
+
+  private toVenueOrder(o: KiteOrder): VenueOrder {
+    const qty = o.quantity ?? 0;
+    const filled = o.filled_quantity ?? 0;
+    const v: VenueOrder = {
+      venueOrderId: o.order_id,
+      symbol: `${o.exchange ?? 'NSE'}:${o.tradingsymbol ?? '?'}`,
+      side: (o.transaction_type === 'SELL' ? 'SELL' : 'BUY') as Side,
+      qty,
+      filledQty: filled,
+      state: kiteState(o.status, filled, qty),
+      venueStatus: o.status,
+      ts: this.o.clock.now(),
+    };
+    const intentId = o.tag ? this.intentByTag.get(o.tag.toLowerCase()) : undefined;
+    if (intentId) v.intentId = intentId;
+    const avg = toPaise(o.average_price);
+    if (avg !== undefined && filled > 0) v.avgPrice = avg;
+    const px = toPaise(o.price);
+    if (px !== undefined && px > 0) v.limitPrice = px;
+    if (o.status_message) v.message = o.status_message;
+    return v;
+  }
+
+  /** Lets the adapter recognise orders placed before a restart (tags are digests of intent ids). */
+  rememberIntent(intentId: string): string {
+    const tag = intentTag(intentId);
+    this.intentByTag.set(tag, intentId);
+    return tag;
+  }
+
+  async place(req: VenueOrderRequest, priority: 'place' | 'kill' = 'place'): Promise<{ venueOrderId: string; duplicate?: boolean }> {
+    const tag = this.rememberIntent(req.intentId);
+    const [exchange, tradingsymbol] = req.symbol.includes(':') ? (req.symbol.split(':', 2) as [string, string]) : ['NSE', req.symbol];
+    const r = await this.o.writer.placeOrderIdempotent(
+      tag,
+      {
+        exchange, tradingsymbol, transaction_type: req.side, order_type: req.orderType, quantity: req.qty,
+        product: this.o.product ?? 'MIS', validity: 'DAY',
+        ...(req.limitPrice !== undefined ? { price: req.limitPrice / 100 } : {}),
+      },
+      { priority: priority === 'kill' ? 'kill' : 'place' },
+    );
+    this.openOrderIds.add(r.orderId);
+    return r.outcome === 'found' ? { venueOrderId: r.orderId, duplicate: true } : { venueOrderId: r.orderId };
+  }
+
+  async cancel(venueOrderId: string, priority: 'cancel' | 'kill' = 'cancel'): Promise<void> {
+    await this.o.writer.cancelOrderSafe(venueOrderId, { priority });
+  }
+
+  async orders(): Promise<VenueOrder[]> {
+    return (await this.o.rest.getOrders({ priority: 'read' })).map((o) => this.toVenueOrder(o));
+  }
+
+  async openOrders(): Promise<VenueOrder[]> {
+    return (await this.orders()).filter((o) => o.state === 'pending' || o.state === 'open' || o.state === 'partially_filled');
+  }
+
+  async positions(): Promise<VenuePosition[]> {
+    const p = await this.o.rest.getPositions({ priority: 'read' });
+    return p.net.map((x) => ({ symbol: `${x.exchange}:${x.tradingsymbol}`, qty: x.quantity ?? 0, avgPrice: toPaise(x.average_price) ?? 0 }));
+  }
+
+  /** Polls open orders over REST when pushes have gone quiet for a poll interval. */
+  private async poll(every: number): Promise<void> {
+    if (this.openOrderIds.size === 0 || this.o.clock.now() - this.lastPushTs < every) return;
+    try {
+      for (const o of await this.o.rest.getOrders({ priority: 'read' })) if (this.openOrderIds.has(o.order_id)) this.report(o);
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'order poll failed');
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { readFileSync, statSync } from 'node:fs';
+
+/**
+ * Secrets come from the environment or a `.env` file that only its owner can read. A `.env`
+ * readable by group or others is refused before anything starts.
+ */
+export class SecretsFileError extends Error {
+  override readonly name = 'SecretsFileError';
+}
+
+export function loadDotEnv(path: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch {
+    return [];
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new SecretsFileError(
+      `${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
+    );
+  }
+  const loaded: string[] = [];
+  for (const [i, raw] of readFileSync(path, 'utf8').split('\n').entries()) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    // The message names the line, never its content: the content is a secret.
+    if (!m) throw new SecretsFileError(`${path}:${i + 1}: expected KEY=VALUE`);
+    const key = m[1]!;
+    let value = m[2]!;
+    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) value = value.slice(1, -1);
+    // The real environment wins over the file.
+    if (env[key] === undefined) {
+      env[key] = value;
+      loaded.push(key);
+    }
+  }
+  return loaded;
+}
+
+/** Every secret value currently configured, so tests and the log scrubber can look for leaks. */
+export const SECRET_ENV_KEYS = [
+  'KITE_API_SECRET', 'KITE_PASSWORD', 'KITE_TOTP_SECRET', 'KITE_ACCESS_TOKEN',
+  'KALSHI_PRIVATE_KEY', 'ORCH_OPERATOR_TOKEN',
+] as const;
