@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+
+const file = fileURLToPath(new URL('../../deploy/alertmanager/alertmanager.yml', import.meta.url));
+const source = readFileSync(file, 'utf8');
+
+type Route = { receiver?: string; routes?: Route[]; mute_time_intervals?: string[]; active_time_intervals?: string[] };
+type Config = {
+  route: Route;
+  receivers: { name: string; telegram_configs?: Record<string, unknown>[] }[];
+  time_intervals?: { name: string }[];
+};
+
+function routes(r: Route): Route[] {
+  return [r, ...(r.routes ?? []).flatMap(routes)];
+}
+
+test('alertmanager config references only receivers and time intervals it defines', () => {
+  const c = parse(source) as Config;
+  const receivers = new Set(c.receivers.map((r) => r.name));
+  const intervals = new Set((c.time_intervals ?? []).map((t) => t.name));
+  for (const r of routes(c.route)) {
+    if (r.receiver) assert.ok(receivers.has(r.receiver), `unknown receiver ${r.receiver}`);
+    for (const t of [...(r.mute_time_intervals ?? []), ...(r.active_time_intervals ?? [])]) assert.ok(intervals.has(t), `unknown interval ${t}`);
+  }
+});
+
+test('telegram receivers read the bot token from a file and never inline it', () => {
+  const c = parse(source) as Config;
+  const tg = c.receivers.flatMap((r) => r.telegram_configs ?? []);
+  assert.ok(tg.length > 0);
+  for (const t of tg) {
+    assert.equal(typeof t.bot_token_file, 'string');
+    assert.equal(t.bot_token, undefined);
+    assert.equal(typeof t.chat_id, 'number', 'chat_id must be a number for Alertmanager');
+  }
+  assert.doesNotMatch(source, /\d{6,}:[A-Za-z0-9_-]{30,}/, 'something that looks like a bot token');
+});
+
+test('amtool accepts the config when it is installed', (t) => {
+  const probe = spawnSync('amtool', ['--version'], { encoding: 'utf8' });
+  if (probe.error) {
+    t.skip('amtool not installed');
+    return;
+  }
+  const res = spawnSync('amtool', ['check-config', file], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(res.status, 0, `${res.stdout}${res.stderr}`);
+});
