@@ -44,3 +44,12 @@ export async function kiteFetch(sim: KiteSim, path: string, init: RequestInit & 
   if (init.token) headers.set('Authorization', `token ${sim.credentials.apiKey}:${init.token}`);
   return fetch(`${sim.restUrl}${path}`, { ...init, headers });
 }
+
+/** Real socket I/O still needs real (short) waits: poll until the condition holds. */
+export async function waitFor(cond: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

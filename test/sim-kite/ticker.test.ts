@@ -1,0 +1,158 @@
+/**
+ * The official KiteTicker against the sim: connect, subscribe, modes, binary parsing of a
+ * tradable and an index token, heartbeats and order-update text frames.
+ * The JS ticker keeps module-global state, so this file owns the only KiteTicker in its process.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KiteTicker } from 'kiteconnect';
+import { WebSocket } from 'ws';
+import { kiteFetch, startTestSim, waitFor } from './helpers.ts';
+
+const INFY = 408065;
+const NIFTY = 256265;
+
+type Tick = Record<string, any>;
+
+test('official KiteTicker parses ltp, quote and full ticks for a tradable and an index', async () => {
+  const { sim, clock } = await startTestSim();
+  const accessToken = sim.issueAccessToken();
+  // reconnect:false — with reconnects on, the client's disconnect() ends in process.exit(1).
+  const ticker: any = new KiteTicker({ api_key: sim.credentials.apiKey, access_token: accessToken, root: sim.wsUrl, reconnect: false } as any);
+  const ticks: Tick[] = [];
+  const orderUpdates: Tick[] = [];
+  let heartbeats = 0;
+  let connected = false;
+  ticker.on('ticks', (t: Tick[]) => ticks.push(...t));
+  ticker.on('order_update', (o: Tick) => orderUpdates.push(o));
+  ticker.on('message', (buf: ArrayBuffer) => {
+    if (buf.byteLength === 1) heartbeats++;
+  });
+  ticker.on('connect', () => (connected = true));
+
+  // The client's 5 s read-timeout interval is never cleared by disconnect(); unref it so it
+  // cannot hold this test process open.
+  const realSetInterval = globalThis.setInterval;
+  globalThis.setInterval = ((fn: () => void, ms?: number) => realSetInterval(fn, ms).unref()) as typeof setInterval;
+  try {
+    ticker.connect();
+    await waitFor(() => connected, 'ticker connect');
+  } finally {
+    globalThis.setInterval = realSetInterval;
+  }
+
+  try {
+    assert.equal(sim.tickerConnections(), 1);
+    ticker.subscribe([INFY, NIFTY]);
+    await waitFor(() => ticks.some((t) => t.instrument_token === NIFTY) && ticks.some((t) => t.instrument_token === INFY), 'quote snapshot');
+    const q = ticks.find((t) => t.instrument_token === INFY)!;
+    assert.equal(q.mode, 'quote', 'default mode after subscribe is quote');
+    assert.equal(q.tradable, true);
+    assert.ok(q.last_price > 1000 && q.last_price < 2500);
+    assert.ok(q.ohlc.high >= q.ohlc.low && q.ohlc.close === 1542.35);
+    assert.ok(q.volume_traded > 0 && q.average_traded_price > 0);
+    assert.equal(q.depth, undefined);
+    const iq = ticks.find((t) => t.instrument_token === NIFTY)!;
+    assert.equal(iq.tradable, false);
+    assert.equal(iq.mode, 'quote');
+    assert.equal(iq.ohlc.close, 24321.5, 'index packets carry H,L,O,C at 8-24; the client maps them right');
+    assert.ok(iq.ohlc.high >= iq.ohlc.open && iq.ohlc.low <= iq.ohlc.open);
+
+    ticks.length = 0;
+    ticker.setMode('full', [INFY, NIFTY]);
+    await waitFor(() => ticks.filter((t) => t.mode === 'full').length >= 2, 'full snapshot');
+    const f = ticks.find((t) => t.instrument_token === INFY && t.mode === 'full')!;
+    assert.equal(f.depth.buy.length, 5);
+    assert.equal(f.depth.sell.length, 5);
+    assert.ok(f.depth.buy[0].price < f.depth.sell[0].price, 'best bid below best ask');
+    assert.ok(f.depth.buy[0].quantity > 0 && f.depth.buy[0].orders > 0);
+    assert.ok(f.exchange_timestamp instanceof Date);
+    assert.equal(f.exchange_timestamp.getTime(), Math.floor(clock.now() / 1000) * 1000);
+    assert.ok(f.last_trade_time instanceof Date);
+    const fi = ticks.find((t) => t.instrument_token === NIFTY && t.mode === 'full')!;
+    assert.ok(fi.exchange_timestamp instanceof Date);
+
+    ticks.length = 0;
+    ticker.setMode('ltp', [INFY]);
+    await waitFor(() => ticks.some((t) => t.mode === 'ltp'), 'ltp snapshot');
+    assert.deepEqual(Object.keys(ticks.find((t) => t.mode === 'ltp')!).sort(), ['instrument_token', 'last_price', 'mode', 'tradable']);
+
+    // Price steps on the sim clock: one frame per step carries every subscription.
+    ticks.length = 0;
+    await clock.advance(500);
+    await waitFor(() => ticks.length >= 2, 'tick after a price step');
+    assert.deepEqual(new Set(ticks.map((t) => t.mode)), new Set(['ltp', 'full']));
+
+    ticker.unsubscribe([INFY, NIFTY]);
+    await new Promise((r) => setTimeout(r, 20));
+    ticks.length = 0;
+    heartbeats = 0;
+    await clock.advance(2000);
+    await waitFor(() => heartbeats >= 2, 'heartbeats');
+    assert.equal(ticks.length, 0, 'nothing subscribed, only heartbeats');
+
+    // Order updates arrive as text frames the client surfaces as order_update.
+    const res = await kiteFetch(sim, '/orders/regular', {
+      method: 'POST',
+      token: accessToken,
+      body: new URLSearchParams({ exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: '1', product: 'MIS', order_type: 'MARKET' }),
+    });
+    assert.equal(res.status, 200);
+    await waitFor(() => orderUpdates.some((o) => o.status === 'COMPLETE'), 'order update');
+    const upd = orderUpdates.find((o) => o.status === 'COMPLETE')!;
+    assert.equal(upd.tradingsymbol, 'SBIN');
+    assert.equal(upd.user_id, sim.credentials.userId);
+    assert.match(upd.checksum, /^[0-9a-f]{64}$/);
+    assert.deepEqual(orderUpdates.map((o) => o.status), ['OPEN', 'COMPLETE']);
+  } finally {
+    ticker.disconnect();
+    await sim.close();
+  }
+});
+
+function rawConnect(url: string): Promise<{ ws: WebSocket; status?: number }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url);
+    ws.on('open', () => resolve({ ws }));
+    ws.on('unexpected-response', (_req, res) => resolve({ ws, status: res.statusCode }));
+    ws.on('error', () => undefined);
+  });
+}
+
+test('ticker handshake checks api_key/access_token and allows 3 connections per api key', async () => {
+  const { sim } = await startTestSim();
+  try {
+    const token = sim.issueAccessToken();
+    const url = `${sim.wsUrl}?api_key=${sim.credentials.apiKey}&access_token=${token}`;
+    const bad = await rawConnect(`${sim.wsUrl}?api_key=${sim.credentials.apiKey}&access_token=nope`);
+    assert.equal(bad.status, 403);
+    const open = [await rawConnect(url), await rawConnect(url), await rawConnect(url)];
+    assert.ok(open.every((c) => c.status === undefined));
+    const fourth = await rawConnect(url);
+    assert.equal(fourth.status, 429);
+    open.forEach((c) => c.ws.close());
+  } finally {
+    await sim.close();
+  }
+});
+
+test('binary frame layout: u16 count, u16 length, packets; 44-byte quote with token and price in paise', async () => {
+  const { sim } = await startTestSim();
+  try {
+    const token = sim.issueAccessToken();
+    const { ws } = await rawConnect(`${sim.wsUrl}?api_key=${sim.credentials.apiKey}&access_token=${token}`);
+    const frames: Buffer[] = [];
+    ws.on('message', (d: Buffer, isBinary: boolean) => isBinary && d.length > 1 && frames.push(d));
+    ws.send(JSON.stringify({ a: 'subscribe', v: [INFY, 999999999] }));
+    await waitFor(() => frames.length > 0, 'first frame');
+    const fr = frames[0]!;
+    assert.equal(fr.readUInt16BE(0), 1, 'unknown tokens are ignored');
+    assert.equal(fr.readUInt16BE(2), 44);
+    assert.equal(fr.readUInt32BE(4), INFY);
+    const quote = (await (await kiteFetch(sim, '/quote/ltp?i=NSE:INFY', { token })).json()) as any;
+    assert.equal(fr.readInt32BE(8), Math.round(quote.data['NSE:INFY'].last_price * 100));
+    ws.close();
+  } finally {
+    await sim.close();
+  }
+});
