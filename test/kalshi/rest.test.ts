@@ -1,0 +1,150 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestClock } from '../../actors/clock.ts';
+import { registry } from '../../actors/metrics.ts';
+import { KalshiRest } from '../../broker/kalshi/rest.ts';
+import type { FetchFn } from '../../broker/kalshi/http.ts';
+import { VenueError } from '../../broker/venue-errors.ts';
+import { kalshiTierLimits, writeCost, parseRetryAfter } from '../../broker/kalshi/ratelimit.ts';
+import { RecordingLimiter, captureLogger, advance } from './helpers.ts';
+
+const BASE = 'http://kalshi.test/trade-api/v2';
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+
+function client(responses: Array<Response | Error | 'hang'>, clock = new TestClock()) {
+  const calls: Array<{ url: string; init: RequestInit }> = [];
+  const fetchFn: FetchFn = (url, init) => {
+    calls.push({ url, init });
+    const next = responses.shift();
+    if (!next) throw new Error('no more responses');
+    if (next === 'hang') {
+      return new Promise((_, reject) => init.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+    }
+    return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
+  };
+  const limiter = new RecordingLimiter(clock);
+  const { logger, lines } = captureLogger();
+  const rest = new KalshiRest({ baseUrl: BASE, limiter, clock, logger, fetch: fetchFn, random: () => 0.5, timeoutMs: 1_000 });
+  return { rest, calls, limiter, clock, lines };
+}
+
+const ORDER = { order_id: 'o1', client_order_id: 'c1', ticker: 'T', book_side: 'bid', status: 'resting', yes_price_dollars: '0.4200', fill_count_fp: '0.00', remaining_count_fp: '5.00', initial_count_fp: '5.00' };
+
+test('tier limits configure the limiter: Basic 20/10, Advanced 30/30, Premier 100/100, Prime 400/400', () => {
+  assert.deepEqual(kalshiTierLimits('basic'), { read: 20, write: 10 });
+  assert.deepEqual(kalshiTierLimits('advanced'), { read: 30, write: 30 });
+  assert.deepEqual(kalshiTierLimits('premier'), { read: 100, write: 100 });
+  assert.deepEqual(kalshiTierLimits('prime'), { read: 400, write: 400 });
+  assert.throws(() => kalshiTierLimits('gold' as never), /unknown tier/);
+});
+
+test('a batch costs one write per order, but a batch cancel only 0.2 per order', async () => {
+  assert.equal(writeCost('batch_cancel', 3), 0.6);
+  const { rest, limiter } = client([
+    json(201, { orders: [{ order_id: 'a', fill_count: '0.00', remaining_count: '1.00' }, { order_id: 'b' }] }),
+    json(200, { orders: [{ order_id: 'a', reduced_by: '1.00' }, { order_id: 'b', reduced_by: '1.00' }] }),
+    json(200, { markets: [], cursor: '' }),
+  ]);
+  const o = { ticker: 'T', side: 'bid' as const, price: 4200, count: 100, clientOrderId: 'x' };
+  await rest.batchCreate([o, { ...o, clientOrderId: 'y' }]);
+  await rest.batchCancel([{ orderId: 'a' }, { orderId: 'b' }]);
+  await rest.getMarkets();
+  assert.deepEqual(limiter.acquired.map((a) => [a.category, a.opts?.cost, a.opts?.priority]), [
+    ['kalshi.write', 2, 'place'], ['kalshi.write', 0.4, 'cancel'], ['kalshi.read', 1, 'read'],
+  ]);
+});
+
+test('an order goes out as YES-side bid/ask with dollar and count strings, never floats', async () => {
+  const { rest, calls } = client([json(201, { order_id: 'o1', client_order_id: 'intent-1', fill_count: '0.00', remaining_count: '10.00', ts_ms: 1 })]);
+  const r = await rest.createOrder({ ticker: 'KX-1', side: 'ask', price: 5700, count: 1000, clientOrderId: 'intent-1' });
+  const body = JSON.parse(String(calls[0]!.init.body));
+  assert.equal(calls[0]!.url, `${BASE}/portfolio/events/orders`);
+  assert.deepEqual(body, { ticker: 'KX-1', client_order_id: 'intent-1', side: 'ask', price: '0.5700', count: '10.00', time_in_force: 'good_till_canceled', self_trade_prevention_type: 'taker_at_cross' });
+  assert.equal(r.remaining_count, 1000);
+  const headers = calls[0]!.init.headers as Record<string, string>;
+  assert.equal(headers['KALSHI-ACCESS-KEY'], undefined, 'no credentials configured, no auth headers');
+});
+
+test('a 429 with Retry-After pauses the write bucket for that long, then the write goes through', async () => {
+  const { rest, limiter, clock, calls } = client([
+    json(429, { error: 'too many requests' }, { 'retry-after': '2' }),
+    json(201, { order_id: 'o1', fill_count: '0.00', remaining_count: '1.00' }),
+  ]);
+  const t0 = clock.now();
+  const p = rest.createOrder({ ticker: 'T', side: 'bid', price: 100, count: 100, clientOrderId: 'c' });
+  await advance(clock, 1_999);
+  assert.equal(calls.length, 1, 'nothing is sent while the bucket is paused');
+  await advance(clock, 1);
+  assert.equal((await p).order_id, 'o1');
+  assert.deepEqual(limiter.pauses, [{ category: 'kalshi.write', untilMs: t0 + 2_000, atMs: t0 }]);
+});
+
+test('a 429 without Retry-After backs off with full jitter, and gives up as RateLimited after the budget', async () => {
+  const storm = Array.from({ length: 6 }, () => json(429, { error: 'too many requests' }));
+  const { rest, limiter, clock } = client(storm);
+  const p = rest.getMarkets().catch((e) => e);
+  await advance(clock, 60_000, 250);
+  const e = await p;
+  assert.ok(e instanceof VenueError);
+  assert.equal(e.kind, 'RateLimited');
+  assert.equal(limiter.pauses.length, 6);
+  // random() = 0.5 → half of 500, 1000, 2000, ... ms
+  assert.deepEqual(limiter.pauses.map((x) => x.untilMs - x.atMs), [250, 500, 1_000, 2_000, 4_000, 8_000]);
+  assert.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:05 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')), 5_000);
+  assert.equal(parseRetryAfter('soon', 0), undefined);
+});
+
+test('rate-limit headers showing more than 80% used raise a warning and a metric', async () => {
+  const metric = async () => (await registry.getSingleMetricAsString('orch_ratelimit_headroom_warnings_total')).match(/venue="kalshi"} (\d+)/)?.[1] ?? '0';
+  const before = Number(await metric());
+  const { rest, lines } = client([
+    json(200, { markets: [], cursor: '' }, { 'x-ratelimit-limit': '20', 'x-ratelimit-remaining': '10' }),
+    json(200, { markets: [], cursor: '' }, { 'x-ratelimit-limit': '20', 'x-ratelimit-remaining': '3' }),
+  ]);
+  await rest.getMarkets();
+  await rest.getMarkets();
+  assert.equal(Number(await metric()) - before, 1);
+  assert.equal(lines.filter((l) => l.includes('headroom')).length, 1);
+});
+
+test('a read that hits a 503 is retried; a write that hits a 503 is not', async () => {
+  const r = client([json(503, { error: { code: 'x' } }), json(200, { order: ORDER })]);
+  const p = r.rest.getOrder('o1');
+  await advance(r.clock, 10_000, 100);
+  assert.equal((await p).orderId, 'o1');
+  const w = client([json(503, {})]);
+  await assert.rejects(w.rest.cancelOrder('o1'), (e: VenueError) => e.kind === 'GatewayError' && e.status === 503);
+});
+
+test('Kalshi errors map onto the shared taxonomy', async () => {
+  const cases: Array<[number, unknown, string]> = [
+    [400, { error: { code: 'insufficient_balance', message: 'no money' } }, 'MarginException'],
+    [400, { code: 'market_closed' }, 'ExchangeException'],
+    [400, { error: { code: 'invalid_parameters' } }, 'InputException'],
+    [401, { error: 'bad sig' }, 'TokenException'],
+    [403, {}, 'PermissionException'],
+    [404, {}, 'NotFound'],
+    [409, { error: { code: 'order_already_exists' } }, 'Conflict'],
+  ];
+  for (const [status, body, kind] of cases) {
+    const { rest } = client([json(status, body)]);
+    await assert.rejects(rest.cancelOrder('o'), (e: VenueError) => e.kind === kind, `${status} → ${kind}`);
+  }
+});
+
+test('a write with no answer inside the timeout fails as Timeout (so it gets looked up, not resent)', async () => {
+  const { rest, clock } = client(['hang']);
+  const p = rest.createOrder({ ticker: 'T', side: 'bid', price: 100, count: 100, clientOrderId: 'c' }).catch((e) => e);
+  await advance(clock, 1_000);
+  const e = await p;
+  assert.equal(e.kind, 'Timeout');
+  assert.equal(e.policy.action, 'lookup_first');
+});
+
+test('a response that does not match the schema is rejected, not half-used', async () => {
+  const { rest } = client([json(200, { order: { ...ORDER, yes_price_dollars: 0.42 } })]);
+  await assert.rejects(rest.getOrder('o1'), /unexpected response: order.yes_price_dollars/);
+  const { rest: r2 } = client([json(200, { order: { ...ORDER, remaining_count_fp: '1.005' } })]);
+  await assert.rejects(r2.getOrder('o1'), /more than 2 decimal places/);
+});
