@@ -1,0 +1,39 @@
+/**
+ * A small typed event emitter. A throwing listener is reported through `onListenerError`
+ * instead of breaking the socket loop that emitted the event.
+ */
+export type EventMap = Record<string, unknown[]>;
+type Listener = (...args: unknown[]) => void;
+
+export class TypedEmitter<E extends EventMap> {
+  private readonly listeners = new Map<keyof E, Set<Listener>>();
+  constructor(private readonly onListenerError: (event: string, err: unknown) => void = () => undefined) {}
+
+  on<K extends keyof E>(event: K, fn: (...args: E[K]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(fn as unknown as Listener);
+    return () => this.off(event, fn);
+  }
+  off<K extends keyof E>(event: K, fn: (...args: E[K]) => void): void {
+    this.listeners.get(event)?.delete(fn as unknown as Listener);
+  }
+  /** Resolves with the next emission of `event`. */
+  once<K extends keyof E>(event: K): Promise<E[K]> {
+    return new Promise((resolve) => {
+      const off = this.on(event, (...args) => {
+        off();
+        resolve(args);
+      });
+    });
+  }
+  emit<K extends keyof E>(event: K, ...args: E[K]): void {
+    for (const fn of [...(this.listeners.get(event) ?? [])]) {
+      try {
+        fn(...(args as unknown[]));
+      } catch (err) {
+        this.onListenerError(String(event), err);
+      }
+    }
+  }
+}
