@@ -1,0 +1,195 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Registry } from 'prom-client';
+import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
+import { TestClock } from '../../actors/clock.ts';
+import { subjects } from '../../actors/subjects.ts';
+import { KillMessageSchema, type KillMessage } from '../../actors/messages.ts';
+import { subscribeParsed } from '../../actors/bus.ts';
+import { KillStore, KillStoreError, type KillChange, type KillRole } from '../../broker/kill/kill-store.ts';
+import { effectiveLevel } from '../../broker/kill/levels.ts';
+
+let server: NatsServerHandle;
+const conns: NatsConnection[] = [];
+let bucketNo = 0;
+
+before(async () => {
+  server = await startNatsServer();
+});
+after(async () => {
+  for (const nc of conns) await nc.close().catch(() => {});
+  await server.cleanup();
+});
+
+async function conn(): Promise<NatsConnection> {
+  const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  conns.push(nc);
+  return nc;
+}
+/** Each test its own bucket, so tests never see each other's levels. */
+function freshBucket(): string {
+  return `orch_kill_t${++bucketNo}`;
+}
+async function store(bucket: string, role: KillRole = 'automation', registry = new Registry()) {
+  return KillStore.open(await conn(), { clock: new TestClock(), role, bucket, registry });
+}
+const GLOBAL = { kind: 'global' } as const;
+const strat = (strategyId: string) => ({ kind: 'strategy', strategyId }) as const;
+
+async function until(pred: () => boolean, what: string, ms = 3_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('automation only raises: a lower or equal level is a no-op and the latch holds', async () => {
+  const bucket = freshBucket();
+  const auto = await store(bucket);
+  const r1 = await auto.raise(2, GLOBAL, 'reconciliation mismatch', 'automation:reconcile', { differences: 3 });
+  assert.equal(r1.changed, true);
+  const r2 = await auto.raise(1, GLOBAL, 'lower', 'automation:x');
+  const r3 = await auto.raise(2, GLOBAL, 'same', 'automation:x');
+  assert.deepEqual([r2.changed, r3.changed], [false, false]);
+  const state = await (await store(bucket, 'reader')).read();
+  assert.equal(state.global.level, 2);
+  assert.equal(state.global.reason, 'reconciliation mismatch');
+  assert.deepEqual(state.global.figures, { differences: 3 });
+  assert.equal(state.global.revision, r1.revision);
+});
+
+test('every level change is broadcast on orch.kill with its KV revision, and no-ops are not', async () => {
+  const bucket = freshBucket();
+  const nc = await conn();
+  const seen: KillMessage[] = [];
+  const sub = subscribeParsed(nc, subjects.kill(), KillMessageSchema, (m) => void seen.push(m));
+  await nc.flush();
+  const auto = await store(bucket);
+  const a = await auto.raise(1, strat('mr1'), 'daily loss', 'automation:daily_loss', { limit: 500, actual: 612 });
+  await auto.raise(1, strat('mr1'), 'again', 'automation:daily_loss');
+  const op = await store(bucket, 'operator');
+  const b = await op.reset(0, strat('mr1'), 'reviewed', 'asha');
+  await until(() => seen.length >= 2, 'two kill broadcasts');
+  await nc.flush();
+  sub.unsubscribe();
+  assert.deepEqual(
+    seen.map((m) => [m.level, m.scope, m.by, m.revision]),
+    [
+      [1, { kind: 'strategy', strategyId: 'mr1' }, 'automation:daily_loss', a.revision],
+      [0, { kind: 'strategy', strategyId: 'mr1' }, 'operator:asha', b.revision],
+    ],
+  );
+  assert.deepEqual(seen[0]!.figures, { limit: 500, actual: 612 });
+});
+
+test('only an operator store can lower a level; the reset then takes effect everywhere', async () => {
+  const bucket = freshBucket();
+  const auto = await store(bucket);
+  await auto.raise(3, GLOBAL, 'market data stale', 'automation:stale_data');
+  await assert.rejects(auto.reset(0, GLOBAL, 'nope', 'broker'), (e: unknown) => e instanceof KillStoreError && e.code === 'not_operator');
+  const reader = await store(bucket, 'reader');
+  await assert.rejects(reader.raise(4, GLOBAL, 'nope', 'x'), (e: unknown) => e instanceof KillStoreError && e.code === 'read_only');
+  const op = await store(bucket, 'operator');
+  const r = await op.reset(0, GLOBAL, 'feed back', 'asha');
+  assert.equal(r.changed, true);
+  assert.equal((await op.reset(1, GLOBAL, 'not lower', 'asha')).changed, false, 'a "reset" upward is not a reset');
+  const s = await reader.read();
+  assert.deepEqual([s.global.level, s.global.by], [0, 'operator:asha']);
+});
+
+test('the kill level gauge follows the latched level per scope', async () => {
+  const bucket = freshBucket();
+  const registry = new Registry();
+  const auto = await store(bucket, 'automation', registry);
+  await auto.raise(1, strat('mom1'), 'runaway', 'automation:runaway');
+  await auto.raise(2, GLOBAL, 'mismatch', 'automation:reconcile');
+  const metric = await registry.getSingleMetric('orch_kill_level')!.get();
+  const byScope = Object.fromEntries(metric.values.map((v) => [v.labels.scope, v.value]));
+  assert.deepEqual(byScope, { global: 2, mom1: 1 });
+});
+
+test('two automations raising at once leave the higher level standing', async () => {
+  const bucket = freshBucket();
+  const [a, b] = await Promise.all([store(bucket), store(bucket)]);
+  await a.read();
+  const results = await Promise.all([a.raise(3, GLOBAL, 'stale', 'automation:stale_data'), b.raise(2, GLOBAL, 'mismatch', 'automation:reconcile')]);
+  assert.ok(results.some((r) => r.changed));
+  assert.equal((await a.read()).global.level, 3);
+});
+
+test('readThenWatch sees the state and then every later change once, in revision order', async () => {
+  const bucket = freshBucket();
+  const auto = await store(bucket);
+  const op = await store(bucket, 'operator');
+  const writes: number[] = [];
+  const ids = ['a', 'b', 'c'];
+  // Writer keeps changing levels while the reader starts up in the middle.
+  const writer = (async () => {
+    for (let i = 0; i < 30; i++) {
+      const id = ids[i % 3]!;
+      const r = i % 2 === 0 ? await auto.raise(((i % 4) + 1) as 1 | 2 | 3 | 4, strat(id), `raise ${i}`, 'automation:test') : await op.reset(0, strat(id), `reset ${i}`, 'asha');
+      if (r.changed) writes.push(r.revision);
+    }
+  })();
+  await until(() => writes.length >= 5, 'some writes');
+  const reader = await store(bucket, 'reader');
+  const changes: KillChange[] = [];
+  const { state, watch } = await reader.readThenWatch((c) => void changes.push(c));
+  await writer;
+  await until(() => (changes.at(-1)?.entry.revision ?? state.revision) >= writes.at(-1)!, 'the last write');
+  watch.stop();
+  const revs = changes.map((c) => c.entry.revision);
+  assert.deepEqual(revs, writes.filter((r) => r > state.revision), 'exactly the writes after the snapshot, in order');
+  const final = await auto.read();
+  for (const id of ids) assert.equal(effectiveLevel(reader.current(), id), effectiveLevel(final, id), `level of ${id}`);
+});
+
+test('the latched level survives a restart of nats-server', async () => {
+  const own = await startNatsServer();
+  try {
+    const nc1 = await connect({ servers: own.url });
+    const auto = await KillStore.open(nc1, { clock: new TestClock(), registry: new Registry() });
+    await auto.raise(3, GLOBAL, 'broker disconnected too long', 'automation:disconnected', { downMs: 120_000 });
+    await auto.raise(1, strat('mr1'), 'margin', 'automation:margin');
+    await nc1.close();
+    await own.stop();
+    const again = await own.restart();
+    try {
+      const nc2 = await connect({ servers: again.url });
+      const s = await (await KillStore.open(nc2, { clock: new TestClock(), role: 'reader', registry: new Registry() })).read();
+      assert.deepEqual([s.global.level, s.global.reason, s.strategies.mr1?.level], [3, 'broker disconnected too long', 1]);
+      assert.deepEqual(s.global.figures, { downMs: 120_000 });
+      await nc2.close();
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    await own.cleanup();
+  }
+});
+
+test('after a level-4 reset, a process that ran through the flatten must restart; a fresh one may trade', async () => {
+  const bucket = freshBucket();
+  const running = await store(bucket);
+  await running.readThenWatch(() => {});
+  const auto = await store(bucket);
+  const flat = await auto.raise(4, GLOBAL, 'operator flatten', 'automation:test');
+  assert.equal(flat.entry.restartRequired, true);
+  const restartedDuring = await store(bucket);
+  await restartedDuring.read();
+  const op = await store(bucket, 'operator');
+  const reset = await op.reset(0, GLOBAL, 'flattened, all clear', 'asha');
+  assert.equal(reset.entry.level, 0);
+  assert.deepEqual([reset.entry.restartRequired, reset.entry.flattenRevision], [true, flat.revision]);
+  await until(() => running.current().global.revision === reset.revision, 'the running process to see the reset');
+  assert.equal(running.mustRestart(), true, 'the process that saw level 4 refuses until restarted');
+  assert.equal(restartedDuring.mustRestart(), false, 'a process started after the flatten is clean');
+  const fresh = await store(bucket);
+  await fresh.read();
+  assert.equal(fresh.mustRestart(), false);
+  // A later automatic raise keeps the restart demand for processes that have not restarted yet.
+  const later = await auto.raise(2, GLOBAL, 'mismatch', 'automation:reconcile');
+  assert.equal(later.entry.flattenRevision, flat.revision);
+});
