@@ -1,0 +1,11 @@
+/** The shared rate limiter: one import for adapters and the broker actor. */
+export { PRIORITIES, type Priority, type AcquireOptions, type BucketSnapshot, type RateLimiter } from './types.ts';
+export { SharedLimiter, LimiterClosedError, DEFAULT_PRIORITY, type SharedLimiterOptions } from './shared-limiter.ts';
+export {
+  kiteLimits, kalshiLimits, mergeLimits, KALSHI_TIERS, KALSHI_TIER_LIMITS,
+  type LimitsConfig, type LimitOptions, type KalshiTier,
+} from './limits.ts';
+export {
+  take, createBucket, nextFreeAt, pause, tightest, toMilli, MILLI_PER_TOKEN,
+  type Bucket, type CategorySpec, type WindowSpec, type TakeResult,
+} from './window-log.ts';
