@@ -1,0 +1,151 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../actors/clock.ts';
+import { registry, enableDefaultMetrics } from '../actors/metrics.ts';
+import { actorLogger } from '../actors/logger.ts';
+import { connectBus } from '../actors/bus.ts';
+import { BrokerActor } from '../broker/broker-actor.ts';
+import { EventLog, ensureEventStream } from '../broker/event-log.ts';
+import { killSwitchGate, riskLimitGate } from '../broker/gates.ts';
+import { KillStore } from '../broker/kill/kill-store.ts';
+import { SharedLimiter } from '../broker/limiter/shared-limiter.ts';
+import { kiteLimits } from '../broker/limiter/limits.ts';
+import { KiteRestClient } from '../broker/kite/rest-client.ts';
+import { KiteRetry } from '../broker/kite/retry.ts';
+import { KiteOrderWriter } from '../broker/kite/order-writer.ts';
+import { KiteTickerClient } from '../broker/kite/ticker-client.ts';
+import { KiteAdapter } from '../broker/kite/adapter.ts';
+import { tickerPort } from '../broker/kite/ticker-port.ts';
+import { startKiteSim, type KiteSim } from '../broker/sim/kite/index.ts';
+import { launchNatsServer, type NatsProcess } from './nats-launcher.ts';
+import { loadConfig, type LoadedConfig } from './config.ts';
+import { Supervisor } from './supervisor.ts';
+import { startHttp } from './http.ts';
+
+export type KiteAccount = { root: string; wsUrl: string; apiKey: string; accessToken: () => string };
+
+export type SystemOptions = {
+  configFile: string;
+  log: Logger;
+  clock?: Clock;
+  /** Use this NATS server; otherwise one is started from nats.conf. */
+  natsUrl?: string;
+  natsConfigFile?: string;
+  stateDir?: string;
+  /** Real Kite account; absent = the built-in exchange (paper trading). */
+  kite?: KiteAccount;
+  simPort?: number;
+  simSeed?: number;
+  simTickIntervalMs?: number;
+  metricsPort?: number | false;
+  metricsHost?: string;
+  logLevel?: string;
+};
+
+export type System = {
+  config: LoadedConfig;
+  natsUrl: string;
+  sim: KiteSim | undefined;
+  broker: BrokerActor;
+  supervisor: Supervisor;
+  killStore: KillStore;
+  metricsUrl: string | undefined;
+  stop(): Promise<void>;
+};
+
+/**
+ * Starts the whole system in dependency order: NATS, the exchange (paper) or the account
+ * (live), the broker actor, then the strategies. `stop` undoes it in reverse.
+ */
+export async function startSystem(o: SystemOptions): Promise<System> {
+  const clock = o.clock ?? systemClock;
+  const stateDir = o.stateDir ?? join(process.cwd(), '.orch');
+  const undo: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const f of undo.reverse()) await f().catch((err) => o.log.warn({ err }, 'shutdown step failed'));
+  };
+  try {
+    // Refuse a bad registry before anything starts.
+    const config = await loadConfig(o.configFile);
+    enableDefaultMetrics();
+
+    let natsUrl = o.natsUrl;
+    let nats: NatsProcess | undefined;
+    if (!natsUrl) {
+      nats = await launchNatsServer({ configFile: o.natsConfigFile ?? join(process.cwd(), 'nats.conf'), storeDir: join(stateDir, 'nats'), port: 4222 });
+      natsUrl = nats.url;
+      undo.push(() => nats!.stop());
+    }
+
+    let sim: KiteSim | undefined;
+    let kite = o.kite;
+    if (!kite) {
+      sim = await startKiteSim({ port: o.simPort ?? 0, seed: o.simSeed ?? 42, tickIntervalMs: o.simTickIntervalMs ?? 500, clock, logger: actorLogger(o.log, 'sim:kite') });
+      undo.push(() => sim!.close());
+      const token = sim.issueAccessToken();
+      kite = { root: sim.restUrl, wsUrl: sim.wsUrl, apiKey: sim.credentials.apiKey, accessToken: () => token };
+      o.log.info({ rest: sim.restUrl, ws: sim.wsUrl }, 'paper trading on the built-in exchange');
+    }
+
+    // The kill level is read before the broker subscribes to anything.
+    const controlNc = await connectBus({ servers: natsUrl, name: 'orch-control' });
+    undo.push(() => controlNc.drain().catch(() => undefined));
+    await ensureEventStream(controlNc);
+    const killStore = await KillStore.open(controlNc, { clock, log: actorLogger(o.log, 'kill'), role: 'automation' });
+    const { watch } = await killStore.readThenWatch(() => undefined);
+    undo.push(async () => watch.stop());
+
+    const brokerLog = actorLogger(o.log, 'broker');
+    const limiter = new SharedLimiter({ clock, limits: kiteLimits(), logger: brokerLog });
+    const account = kite;
+    const rest = new KiteRestClient({ root: account.root, apiKey: account.apiKey, getAccessToken: account.accessToken, limiter, clock, logger: brokerLog });
+    const retry = new KiteRetry({ clock, reauthenticate: async () => undefined, logger: brokerLog });
+    const writer = new KiteOrderWriter(rest, retry);
+    const ticker = new KiteTickerClient({
+      url: account.wsUrl, apiKey: account.apiKey, getAccessToken: account.accessToken, clock, logger: brokerLog,
+      ...(sim ? { isMarketOpen: () => true } : {}),
+    });
+    const adapter = new KiteAdapter({ rest, writer, ticker: tickerPort(ticker), clock, log: brokerLog });
+
+    const broker = new BrokerActor({
+      natsUrl, adapters: [adapter], strategies: config.strategies, clock, log: brokerLog,
+      gates: [killSwitchGate(killStore), riskLimitGate(clock)],
+      eventLog: (nc) => new EventLog(nc, brokerLog),
+      onMarginException: (strategyId, err) => {
+        void killStore.raise(1, { kind: 'strategy', strategyId }, `MarginException: ${err.message}`, 'automation:margin').catch((e) => brokerLog.error({ err: e }, 'kill raise failed'));
+      },
+    });
+    await broker.start();
+    undo.push(() => broker.stop());
+
+    const supervisor = new Supervisor({
+      host: { natsUrl, ...(o.logLevel ? { logLevel: o.logLevel } : {}) },
+      clock,
+      log: actorLogger(o.log, 'supervisor'),
+      onGiveUp: (id, restarts) => {
+        void killStore.raise(1, { kind: 'strategy', strategyId: id }, 'restart intensity exceeded', 'automation:restart_intensity', { restarts }).catch(() => undefined);
+      },
+    });
+    undo.push(() => supervisor.stopAll());
+    await supervisor.startAll(config.strategies);
+
+    let metricsUrl: string | undefined;
+    if (o.metricsPort !== false) {
+      const http = await startHttp({
+        host: o.metricsHost ?? '127.0.0.1',
+        port: o.metricsPort ?? 9464,
+        registry,
+        health: async () => {
+          const actors = await supervisor.view();
+          return { ok: adapter.connected() && actors.every((a) => a.status === 'running' || a.status === 'stopped'), broker: { kite: adapter.connected() }, actors: actors.map((a) => ({ id: a.id, status: a.status, restarts: a.restarts })) };
+        },
+      });
+      metricsUrl = `${http.url}/metrics`;
+      undo.push(() => http.close());
+    }
+    return { config, natsUrl, sim, broker, supervisor, killStore, metricsUrl, stop: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
