@@ -8,6 +8,7 @@ import type { SimContext } from './context.ts';
 import { KiteHttpError } from './errors.ts';
 import { errorReply, json, readBody, Router, writeReply, type SimReply, type SimRequest } from './http-kit.ts';
 import { CalendarRateLimiter } from './rate-limits.ts';
+import { addHistoricalRoutes } from './routes-historical.ts';
 import { addMarketRoutes } from './routes-market.ts';
 import { addOrderRoutes } from './routes-orders.ts';
 import { addPortfolioRoutes } from './routes-portfolio.ts';
@@ -27,6 +28,7 @@ export class RestServer {
     addSessionRoutes(this.router, ctx);
     addOrderRoutes(this.router, ctx);
     addMarketRoutes(this.router, ctx);
+    addHistoricalRoutes(this.router, ctx);
     addPortfolioRoutes(this.router, ctx);
     addSimRoutes(this.router, ctx);
   }
