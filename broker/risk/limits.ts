@@ -34,5 +34,15 @@ export const KillTriggersSchema = z.strictObject({
   staleDataMs: z.number().int().positive().optional(),
   /** Broker disconnected longer than this. */
   maxDisconnectedMs: z.number().int().positive().optional(),
+  /**
+   * Consecutive failed re-authentications before HALT ALL. On by default: a broker that
+   * cannot log in cannot cancel either, and that must be latched, not retried quietly.
+   */
+  maxReauthFailures: z.number().int().positive().default(3),
+  /**
+   * How long a reconciliation mismatch may stay unresolved (no clean reconcile since) before
+   * REDUCE ONLY. On by default, 0 = at once: positions we cannot trust must not grow.
+   */
+  reconcileGraceMs: z.number().int().nonnegative().default(0),
 });
 export type KillTriggers = z.infer<typeof KillTriggersSchema>;

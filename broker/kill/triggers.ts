@@ -1,0 +1,313 @@
+import type { Clock, TimerHandle } from '../../actors/clock.ts';
+import type { BrokerEvent, KillLevel, KillScope } from '../../actors/messages.ts';
+import type { Venue } from '../../actors/subjects.ts';
+import type { KillTriggers } from '../risk/limits.ts';
+import { addRestart, intensityExceeded, type RestartIntensity } from '../../supervisor/restart-policy.ts';
+import { assertNever, scopeLabel, type Figures } from './levels.ts';
+
+/**
+ * Automated kill-switch trips. Pure evaluators decide from figures; the TriggerMonitor keeps
+ * the little state they need (windows, peaks, timers on the injected Clock) and reports each
+ * trip once. It never lowers anything: the caller raises the KillStore with what it reports.
+ */
+export type TriggerName =
+  | 'daily_loss'
+  | 'max_drawdown'
+  | 'runaway_orders'
+  | 'reject_ratio'
+  | 'margin'
+  | 'restart_intensity'
+  | 'stale_data'
+  | 'broker_disconnected'
+  | 'reauth_failing'
+  | 'reconcile_mismatch';
+
+export type Trip = { level: KillLevel; scope: KillScope; trigger: TriggerName; figures: Figures; ts: number };
+
+/** Everything the monitor can be told. Money in minor units, as in RiskLimits. */
+export type Observation =
+  | { type: 'pnl'; strategyId: string; realized: number; unrealized: number }
+  | { type: 'intent'; strategyId: string }
+  | { type: 'order_outcome'; strategyId: string; outcome: 'accepted' | 'rejected' }
+  | { type: 'margin_exception'; strategyId: string; message?: string }
+  | { type: 'actor_restarted'; strategyId: string }
+  | { type: 'md_subscribed'; venue: Venue; active: boolean }
+  | { type: 'tick'; venue: Venue }
+  | { type: 'broker_disconnected'; venue: Venue }
+  | { type: 'broker_reconnected'; venue: Venue }
+  | { type: 'reauth'; venue: Venue; ok: boolean }
+  | { type: 'reconciled'; venue: Venue; ok: boolean; differences: number };
+
+export const RUNAWAY_WINDOW_MS = 10 * 1000; // the "per 10 s" of maxIntentsPer10s
+
+// ---- pure evaluators: figures in, figures of the breach (or undefined) out ----
+
+export function dailyLossBreach(realized: number, unrealized: number, limit: number | undefined): Figures | undefined {
+  const loss = -(realized + unrealized);
+  return limit !== undefined && loss >= limit ? { limit, actual: loss, realized, unrealized } : undefined;
+}
+
+/** Drawdown from the day's peak of total P&L; the peak starts at 0 (flat at the open). */
+export function drawdownBreach(peak: number, total: number, limit: number | undefined): Figures | undefined {
+  const dd = Math.max(peak, 0) - total;
+  return limit !== undefined && dd >= limit ? { limit, actual: dd, peak: Math.max(peak, 0), total } : undefined;
+}
+
+export function runawayBreach(times: readonly number[], now: number, limit: number | undefined): Figures | undefined {
+  const count = times.filter((t) => now - t < RUNAWAY_WINDOW_MS).length;
+  return limit !== undefined && count > limit ? { limit, actual: count, windowMs: RUNAWAY_WINDOW_MS } : undefined;
+}
+
+/** Judged only over a full window, so the first reject of the day is not a 100% ratio. */
+export function rejectRatioBreach(outcomes: readonly boolean[], window: number, limit: number | undefined): Figures | undefined {
+  if (limit === undefined || outcomes.length < window) return undefined;
+  const recent = outcomes.slice(-window);
+  const rejected = recent.filter((r) => r).length;
+  const ratio = rejected / window;
+  return ratio > limit ? { limit, actual: Math.round(ratio * 1000) / 1000, rejected, window } : undefined;
+}
+
+export function elapsedBreach(since: number, now: number, limit: number | undefined): Figures | undefined {
+  return limit !== undefined && now - since >= limit ? { limit, actual: now - since } : undefined;
+}
+
+// ---- the monitor ----
+
+export type StrategyTriggerConfig = { killTriggers?: KillTriggers; restart?: RestartIntensity };
+
+export type TriggerMonitorOptions = {
+  clock: Clock;
+  /** Global thresholds; per-strategy ones override them field by field. */
+  global?: KillTriggers;
+  strategies: Readonly<Record<string, StrategyTriggerConfig>>;
+  onTrip: (trip: Trip) => void;
+};
+
+type StrategyState = { peak: number; intents: number[]; outcomes: boolean[]; restarts: number[] };
+type VenueState = {
+  subscribed: boolean;
+  lastTick: number;
+  staleTimer?: TimerHandle;
+  downSince?: number;
+  downTimer?: TimerHandle;
+  reauthFailures: number;
+  mismatchSince?: number;
+  mismatchDifferences: number;
+  mismatchTimer?: TimerHandle;
+};
+
+const DEFAULTS = { rejectWindow: 20, maxReauthFailures: 3, reconcileGraceMs: 0 } as const;
+const GLOBAL: KillScope = { kind: 'global' };
+
+export class TriggerMonitor {
+  private readonly perStrategy = new Map<string, StrategyState>();
+  private readonly perVenue = new Map<Venue, VenueState>();
+  /** `${trigger}|${scope}`: each breach is reported once until the scope is re-armed. */
+  private readonly tripped = new Set<string>();
+
+  constructor(private readonly opts: TriggerMonitorOptions) {}
+
+  observe(o: Observation): void {
+    const now = this.opts.clock.now();
+    switch (o.type) {
+      case 'pnl': {
+        const s = this.strategy(o.strategyId);
+        const t = this.thresholds(o.strategyId);
+        const total = o.realized + o.unrealized;
+        s.peak = Math.max(s.peak, total);
+        this.strategyTrip(o.strategyId, 'daily_loss', dailyLossBreach(o.realized, o.unrealized, t.dailyLoss));
+        this.strategyTrip(o.strategyId, 'max_drawdown', drawdownBreach(s.peak, total, t.maxDrawdown));
+        return;
+      }
+      case 'intent': {
+        const s = this.strategy(o.strategyId);
+        s.intents = [...s.intents.filter((x) => now - x < RUNAWAY_WINDOW_MS), now];
+        this.strategyTrip(o.strategyId, 'runaway_orders', runawayBreach(s.intents, now, this.thresholds(o.strategyId).maxIntentsPer10s));
+        return;
+      }
+      case 'order_outcome': {
+        const s = this.strategy(o.strategyId);
+        const t = this.thresholds(o.strategyId);
+        const window = t.rejectWindow ?? DEFAULTS.rejectWindow;
+        s.outcomes = [...s.outcomes, o.outcome === 'rejected'].slice(-window);
+        this.strategyTrip(o.strategyId, 'reject_ratio', rejectRatioBreach(s.outcomes, window, t.maxRejectRatio));
+        return;
+      }
+      case 'margin_exception':
+        this.strategyTrip(o.strategyId, 'margin', { limit: 0, actual: 1, ...(o.message ? { message: o.message } : {}) });
+        return;
+      case 'actor_restarted': {
+        const policy = this.opts.strategies[o.strategyId]?.restart;
+        if (!policy) return;
+        const s = this.strategy(o.strategyId);
+        s.restarts = addRestart(s.restarts, now, policy.withinSeconds * 1000);
+        const breach = intensityExceeded(s.restarts, policy)
+          ? { limit: policy.maxRestarts, actual: s.restarts.length, withinSeconds: policy.withinSeconds }
+          : undefined;
+        this.strategyTrip(o.strategyId, 'restart_intensity', breach);
+        return;
+      }
+      case 'md_subscribed': {
+        const v = this.venue(o.venue);
+        v.subscribed = o.active;
+        // Staleness counts from the subscription, not from a tick long ago.
+        v.lastTick = now;
+        if (o.active) {
+          this.armStale(o.venue);
+        } else {
+          this.opts.clock.clearTimeout(v.staleTimer);
+          v.staleTimer = undefined;
+        }
+        return;
+      }
+      case 'tick':
+        this.venue(o.venue).lastTick = now;
+        return;
+      case 'broker_disconnected': {
+        const v = this.venue(o.venue);
+        if (v.downSince !== undefined) return;
+        v.downSince = now;
+        const limit = this.opts.global?.maxDisconnectedMs;
+        if (limit !== undefined) v.downTimer = this.opts.clock.setTimeout(() => this.checkDown(o.venue), limit);
+        return;
+      }
+      case 'broker_reconnected': {
+        const v = this.venue(o.venue);
+        this.opts.clock.clearTimeout(v.downTimer);
+        v.downTimer = undefined;
+        v.downSince = undefined;
+        return;
+      }
+      case 'reauth': {
+        const v = this.venue(o.venue);
+        v.reauthFailures = o.ok ? 0 : v.reauthFailures + 1;
+        const limit = this.opts.global?.maxReauthFailures ?? DEFAULTS.maxReauthFailures;
+        if (v.reauthFailures >= limit) this.trip(3, GLOBAL, 'reauth_failing', { limit, actual: v.reauthFailures, venue: o.venue });
+        return;
+      }
+      case 'reconciled':
+        this.onReconciled(o.venue, o.ok, o.differences, now);
+        return;
+      default:
+        assertNever(o);
+    }
+  }
+
+  /** Feeds the broker's own events (`orch.broker.events`) straight in. */
+  observeBrokerEvent(e: BrokerEvent): void {
+    switch (e.type) {
+      case 'BrokerReady':
+        return;
+      case 'BrokerDisconnected':
+        return this.observe({ type: 'broker_disconnected', venue: e.venue });
+      case 'BrokerReconnected':
+        return this.observe({ type: 'broker_reconnected', venue: e.venue });
+      case 'Reconciled':
+        return this.observe({ type: 'reconciled', venue: e.venue, ok: e.ok, differences: e.differences });
+      default:
+        assertNever(e);
+    }
+  }
+
+  /** After an operator reset of `scope`, its triggers may trip again. */
+  rearm(scope: KillScope): void {
+    const label = scopeLabel(scope);
+    for (const k of [...this.tripped]) if (k.endsWith(`|${label}`)) this.tripped.delete(k);
+    if (scope.kind === 'strategy') this.perStrategy.delete(scope.strategyId);
+  }
+
+  /** Cancels every timer (on shutdown). */
+  stop(): void {
+    for (const v of this.perVenue.values()) {
+      this.opts.clock.clearTimeout(v.staleTimer);
+      this.opts.clock.clearTimeout(v.downTimer);
+      this.opts.clock.clearTimeout(v.mismatchTimer);
+    }
+  }
+
+  private onReconciled(venue: Venue, ok: boolean, differences: number, now: number): void {
+    const v = this.venue(venue);
+    if (ok) {
+      this.opts.clock.clearTimeout(v.mismatchTimer);
+      v.mismatchTimer = undefined;
+      v.mismatchSince = undefined;
+      return;
+    }
+    v.mismatchDifferences = differences;
+    if (v.mismatchSince !== undefined) return;
+    v.mismatchSince = now;
+    const grace = this.opts.global?.reconcileGraceMs ?? DEFAULTS.reconcileGraceMs;
+    if (grace === 0) return this.checkMismatch(venue);
+    v.mismatchTimer = this.opts.clock.setTimeout(() => this.checkMismatch(venue), grace);
+  }
+
+  private checkMismatch(venue: Venue): void {
+    const v = this.venue(venue);
+    v.mismatchTimer = undefined;
+    if (v.mismatchSince === undefined) return;
+    const grace = this.opts.global?.reconcileGraceMs ?? DEFAULTS.reconcileGraceMs;
+    const breach = elapsedBreach(v.mismatchSince, this.opts.clock.now(), grace);
+    if (breach) this.trip(2, GLOBAL, 'reconcile_mismatch', { ...breach, differences: v.mismatchDifferences, venue });
+  }
+
+  private checkDown(venue: Venue): void {
+    const v = this.venue(venue);
+    v.downTimer = undefined;
+    if (v.downSince === undefined) return;
+    const breach = elapsedBreach(v.downSince, this.opts.clock.now(), this.opts.global?.maxDisconnectedMs);
+    if (breach) this.trip(3, GLOBAL, 'broker_disconnected', { ...breach, venue });
+  }
+
+  /** One timer per venue, re-armed only when it fires: ticks themselves cost no timer work. */
+  private armStale(venue: Venue): void {
+    const v = this.venue(venue);
+    const limit = this.opts.global?.staleDataMs;
+    if (limit === undefined || !v.subscribed || v.staleTimer) return;
+    const due = v.lastTick + limit - this.opts.clock.now();
+    v.staleTimer = this.opts.clock.setTimeout(() => {
+      v.staleTimer = undefined;
+      if (!v.subscribed) return;
+      const breach = elapsedBreach(v.lastTick, this.opts.clock.now(), limit);
+      if (breach) this.trip(3, GLOBAL, 'stale_data', { ...breach, venue });
+      else this.armStale(venue);
+    }, Math.max(0, due));
+  }
+
+  private thresholds(strategyId: string): Partial<KillTriggers> {
+    return { ...this.opts.global, ...this.opts.strategies[strategyId]?.killTriggers };
+  }
+
+  private strategy(id: string): StrategyState {
+    let s = this.perStrategy.get(id);
+    if (!s) this.perStrategy.set(id, (s = { peak: 0, intents: [], outcomes: [], restarts: [] }));
+    return s;
+  }
+
+  private venue(venue: Venue): VenueState {
+    let v = this.perVenue.get(venue);
+    if (!v) this.perVenue.set(venue, (v = { subscribed: false, lastTick: this.opts.clock.now(), reauthFailures: 0, mismatchDifferences: 0 }));
+    return v;
+  }
+
+  private strategyTrip(strategyId: string, trigger: TriggerName, breach: Figures | undefined): void {
+    if (breach) this.trip(1, { kind: 'strategy', strategyId }, trigger, breach);
+  }
+
+  private trip(level: KillLevel, scope: KillScope, trigger: TriggerName, figures: Figures): void {
+    const key = `${trigger}|${scopeLabel(scope)}`;
+    if (this.tripped.has(key)) return;
+    this.tripped.add(key);
+    this.opts.onTrip({ level, scope, trigger, figures, ts: this.opts.clock.now() });
+  }
+}
+
+/** The reason text stored with the raised level and shown to the operator. */
+export function describeTrip(t: Trip): string {
+  const f = t.figures;
+  return `${t.trigger.replace(/_/g, ' ')}: ${f.actual ?? '?'} against limit ${f.limit ?? '?'}${t.scope.kind === 'strategy' ? ` (strategy ${t.scope.strategyId})` : ''}`;
+}
+
+/** What the broker does with a trip: raise the latched level; the store ignores a lower one. */
+export function raiseFor(store: { raise(level: KillLevel, scope: KillScope, reason: string, by: string, figures?: Figures): Promise<unknown> }, t: Trip): Promise<unknown> {
+  return store.raise(t.level, t.scope, describeTrip(t), `automation:${t.trigger}`, t.figures);
+}
