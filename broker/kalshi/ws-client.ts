@@ -1,0 +1,422 @@
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import type { Clock, TimerHandle } from '../../actors/clock.ts';
+import type { Logger } from '../../actors/logger.ts';
+import { authHeaders, type KalshiCredentials } from './signing.ts';
+import { LocalBook, checkSeq, type TopOfBook } from './book.ts';
+import { ServerMessage, bookSideOfFill, type Channel, type Command } from './ws-protocol.ts';
+import { bookResyncs, wsBadMessages } from './ratelimit.ts';
+
+export type BookUpdate = TopOfBook & { tsMs: number };
+export type TickerUpdate = { ticker: string; last?: number; bid?: number; ask?: number; bidSize?: number; askSize?: number; tsMs?: number };
+export type TradeUpdate = { tradeId: string; ticker: string; price: number; count: number; takerSide: 'yes' | 'no'; tsMs?: number };
+export type FillUpdate = {
+  tradeId: string; orderId: string; clientOrderId?: string; ticker: string; side: 'bid' | 'ask';
+  price: number; count: number; isTaker: boolean; postPosition?: number; tsMs?: number;
+};
+export type WsStatus = 'idle' | 'connecting' | 'live' | 'disconnected' | 'closed';
+
+export type KalshiWsEvents = {
+  book: [BookUpdate];
+  ticker: [TickerUpdate];
+  trade: [TradeUpdate];
+  fill: [FillUpdate];
+  /** step 2 of the reconnect protocol: stop submitting */
+  disconnected: [{ reason: string; atMs: number }];
+  /** step 6: socket back and every referenced subscription re-established */
+  reconnected: [{ attempts: number; downtimeMs: number }];
+  /** step 7: positions and open orders must be reconciled over REST */
+  reconcile: [{ reason: 'reconnect' }];
+  resync: [{ sid: number; tickers: string[]; reason: 'gap' | 'negative' }];
+};
+
+export type KalshiWsOptions = {
+  /** wss://…/trade-api/ws/v2 — the path is part of what is signed */
+  url: string;
+  credentials: KalshiCredentials;
+  clock: Clock;
+  logger: Logger;
+  random?: () => number;
+  /** Kalshi pings every 10 s; this much silence means the socket is dead. */
+  staleMs?: number;
+  commandTimeoutMs?: number;
+  connectTimeoutMs?: number;
+};
+
+/** Steps 1, 2, 4, 8, 16, 30 s; jitter adds up to 20% so a fleet of clients does not reconnect in lockstep. */
+export const RECONNECT_STEPS_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000] as const;
+export function reconnectDelay(attempt: number, random: () => number): number {
+  const base = RECONNECT_STEPS_MS[Math.min(attempt, RECONNECT_STEPS_MS.length - 1)]!;
+  return base + Math.floor(random() * base * 0.2);
+}
+
+type ChannelState = { sid: number | undefined; active: Set<string>; chain: Promise<void> };
+type Pending = { resolve: (m: ServerMessage) => void; reject: (e: Error) => void; timer: TimerHandle };
+const ALL = '*';
+
+/**
+ * Kalshi WebSocket v2: signed handshake, reference-counted subscriptions (one sid per channel,
+ * grown and shrunk with update_subscription), local books from snapshot + deltas with a
+ * per-sid sequence check, heartbeat watchdog, and the eight-step reconnect protocol.
+ */
+export class KalshiWs extends EventEmitter<KalshiWsEvents> {
+  private ws: WebSocket | undefined;
+  private state: WsStatus = 'idle';
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly refs = new Map<string, number>();
+  private readonly channels = new Map<Channel, ChannelState>();
+  private readonly books = new Map<string, LocalBook>();
+  private readonly synced = new Set<string>();
+  private readonly lastSeq = new Map<number, number>();
+  private readonly resyncing = new Set<number>();
+  private lastHeard = 0;
+  private watchdog: TimerHandle | undefined;
+  private dropReason: string | undefined;
+  private readonly random: () => number;
+  private readonly staleMs: number;
+
+  constructor(private readonly opts: KalshiWsOptions) {
+    super();
+    this.random = opts.random ?? Math.random;
+    this.staleMs = opts.staleMs ?? 25_000;
+  }
+
+  get status(): WsStatus {
+    return this.state;
+  }
+
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  async connect(): Promise<void> {
+    this.state = 'connecting';
+    await this.open();
+    await this.syncAll();
+    this.state = 'live';
+  }
+
+  async close(): Promise<void> {
+    this.state = 'closed';
+    this.teardown(new Error('closed'));
+  }
+
+  /** Reference-counted: the first reference subscribes, later ones only count. `ticker` omitted = all markets (fill). */
+  subscribe(channel: Channel, ticker: string = ALL): Promise<void> {
+    const key = `${channel}|${ticker}`;
+    const n = (this.refs.get(key) ?? 0) + 1;
+    this.refs.set(key, n);
+    return n === 1 ? this.sync(channel) : Promise.resolve();
+  }
+
+  unsubscribe(channel: Channel, ticker: string = ALL): Promise<void> {
+    const key = `${channel}|${ticker}`;
+    const n = (this.refs.get(key) ?? 0) - 1;
+    if (n > 0) {
+      this.refs.set(key, n);
+      return Promise.resolve();
+    }
+    this.refs.delete(key);
+    if (channel === 'orderbook_delta') {
+      this.books.delete(ticker);
+      this.synced.delete(ticker);
+    }
+    return this.sync(channel);
+  }
+
+  book(ticker: string): LocalBook | undefined {
+    return this.synced.has(ticker) ? this.books.get(ticker) : undefined;
+  }
+
+  // ---- connection ------------------------------------------------------------------------
+  private open(): Promise<void> {
+    const { url, credentials, clock } = this.opts;
+    const ws = new WebSocket(url, { headers: { ...authHeaders(credentials, 'GET', url, clock.now()) } });
+    this.ws = ws;
+    return new Promise((resolve, reject) => {
+      const timer = clock.setTimeout(() => {
+        ws.terminate();
+        reject(new Error('kalshi ws: connect timed out'));
+      }, this.opts.connectTimeoutMs ?? 10_000);
+      ws.once('error', (e) => {
+        clock.clearTimeout(timer);
+        reject(e);
+      });
+      ws.once('open', () => {
+        clock.clearTimeout(timer);
+        ws.removeAllListeners('error');
+        ws.on('error', (e) => this.opts.logger.warn({ venue: 'kalshi', err: e.message }, 'kalshi ws error'));
+        ws.on('message', (data) => this.onMessage(String(data)));
+        ws.on('ping', () => this.heard());
+        ws.on('close', () => this.onClose(ws));
+        this.heard();
+        this.startWatchdog();
+        resolve();
+      });
+    });
+  }
+
+  private heard(): void {
+    this.lastHeard = this.opts.clock.now();
+  }
+
+  private startWatchdog(): void {
+    this.opts.clock.clearInterval(this.watchdog);
+    this.watchdog = this.opts.clock.setInterval(() => {
+      if (this.opts.clock.now() - this.lastHeard <= this.staleMs) return;
+      this.dropReason = 'stale';
+      this.ws?.terminate();
+    }, Math.min(1_000, this.staleMs / 4));
+  }
+
+  /** Forget everything that belonged to the dead socket; nothing of it may leak into the next one. */
+  private teardown(err: Error): void {
+    this.opts.clock.clearInterval(this.watchdog);
+    this.watchdog = undefined;
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws) {
+      ws.removeAllListeners();
+      ws.on('error', () => undefined);
+      ws.terminate();
+    }
+    for (const [id, p] of this.pending) {
+      this.opts.clock.clearTimeout(p.timer);
+      p.reject(err);
+      this.pending.delete(id);
+    }
+    for (const st of this.channels.values()) {
+      st.sid = undefined;
+      st.active.clear();
+    }
+    this.synced.clear();
+    this.lastSeq.clear();
+    this.resyncing.clear();
+  }
+
+  private onClose(ws: WebSocket): void {
+    if (ws !== this.ws) return;
+    const reason = this.dropReason ?? 'close';
+    this.dropReason = undefined;
+    this.teardown(new Error(`kalshi ws: socket ${reason}`));
+    if (this.state === 'closed' || this.state === 'disconnected') return;
+    // 1 detect → 2 disconnected → 3 backoff → 4 reconnect → 5 resubscribe → 6 reconnected → 7 reconcile → 8 resume
+    this.state = 'disconnected';
+    const atMs = this.opts.clock.now();
+    this.opts.logger.warn({ venue: 'kalshi', reason }, 'kalshi ws disconnected');
+    this.emit('disconnected', { reason, atMs });
+    void this.reconnectLoop(atMs);
+  }
+
+  private async reconnectLoop(downAt: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      await this.opts.clock.sleep(reconnectDelay(attempt, this.random));
+      if (this.isClosed()) return;
+      try {
+        await this.open();
+        await this.syncAll();
+      } catch (e) {
+        this.opts.logger.warn({ venue: 'kalshi', attempt, err: (e as Error).message }, 'kalshi ws reconnect failed');
+        this.teardown(e as Error);
+        continue;
+      }
+      if (this.isClosed()) return;
+      this.emit('reconnected', { attempts: attempt + 1, downtimeMs: this.opts.clock.now() - downAt });
+      this.emit('reconcile', { reason: 'reconnect' });
+      this.state = 'live';
+      return;
+    }
+  }
+
+  // ---- subscriptions -------------------------------------------------------------------------
+  private channelState(channel: Channel): ChannelState {
+    let st = this.channels.get(channel);
+    if (!st) {
+      st = { sid: undefined, active: new Set(), chain: Promise.resolve() };
+      this.channels.set(channel, st);
+    }
+    return st;
+  }
+
+  private desired(channel: Channel): Set<string> {
+    const out = new Set<string>();
+    for (const key of this.refs.keys()) {
+      const [ch, ticker] = key.split('|') as [string, string];
+      if (ch === channel) out.add(ticker);
+    }
+    return out;
+  }
+
+  private syncAll(): Promise<void> {
+    const channels = new Set<Channel>();
+    for (const key of this.refs.keys()) channels.add(key.split('|')[0] as Channel);
+    return Promise.all([...channels].map((c) => this.sync(c))).then(() => undefined);
+  }
+
+  /** Serialised per channel: brings the server's subscription in line with the reference counts. */
+  private sync(channel: Channel): Promise<void> {
+    const st = this.channelState(channel);
+    const run = st.chain.catch(() => undefined).then(() => this.syncNow(channel, st));
+    st.chain = run;
+    return run;
+  }
+
+  private async syncNow(channel: Channel, st: ChannelState): Promise<void> {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return; // the reconnect resubscribes
+    const want = this.desired(channel);
+    const tickers = (s: Set<string>) => [...s].filter((t) => t !== ALL);
+    if (want.size === 0) {
+      if (st.sid !== undefined) await this.command({ id: 0, cmd: 'unsubscribe', params: { sids: [st.sid] } });
+      st.sid = undefined;
+      st.active.clear();
+      return;
+    }
+    if (st.sid === undefined) {
+      const list = tickers(want);
+      const params: Command & { cmd: 'subscribe' } = { id: 0, cmd: 'subscribe', params: { channels: [channel] } };
+      if (list.length > 0) params.params.market_tickers = list;
+      const r = await this.command(params);
+      if (r.type !== 'subscribed') throw new Error(`kalshi ws: unexpected ${r.type} to subscribe`);
+      st.sid = r.msg.sid;
+      st.active = new Set(want);
+      return;
+    }
+    const add = tickers(want).filter((t) => !st.active.has(t));
+    const del = tickers(st.active).filter((t) => !want.has(t));
+    if (add.length) await this.command({ id: 0, cmd: 'update_subscription', params: { sids: [st.sid], market_tickers: add, action: 'add_markets' } });
+    if (del.length) await this.command({ id: 0, cmd: 'update_subscription', params: { sids: [st.sid], market_tickers: del, action: 'delete_markets' } });
+    st.active = new Set(want);
+  }
+
+  private command(c: Command): Promise<ServerMessage> {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new Error('kalshi ws: not connected'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = this.opts.clock.setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`kalshi ws: ${c.cmd} #${id} timed out`));
+      }, this.opts.commandTimeoutMs ?? 5_000);
+      this.pending.set(id, { resolve, reject, timer });
+      ws.send(JSON.stringify({ ...c, id }));
+    });
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+  private onMessage(text: string): void {
+    this.heard();
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      raw = undefined;
+    }
+    const parsed = ServerMessage.safeParse(raw);
+    if (!parsed.success) {
+      wsBadMessages().inc();
+      this.opts.logger.warn({ venue: 'kalshi', issue: parsed.error.issues[0]?.message }, 'kalshi ws: unreadable message dropped');
+      return;
+    }
+    const m = parsed.data;
+    const id = 'id' in m ? m.id : undefined;
+    if (id !== undefined && this.pending.has(id)) {
+      const p = this.pending.get(id)!;
+      this.pending.delete(id);
+      this.opts.clock.clearTimeout(p.timer);
+      if (m.type === 'error') p.reject(new Error(`kalshi ws error ${m.msg.code}: ${m.msg.msg}`));
+      else p.resolve(m);
+    }
+    this.dispatch(m);
+  }
+
+  private dispatch(m: ServerMessage): void {
+    switch (m.type) {
+      case 'subscribed':
+      case 'error':
+        return;
+      case 'ok':
+      case 'unsubscribed':
+        if (m.sid !== undefined && m.seq !== undefined) this.sequence(m.sid, m.seq);
+        return;
+      case 'orderbook_snapshot': {
+        const t = m.msg.market_ticker;
+        const book = this.books.get(t) ?? new LocalBook(t);
+        this.books.set(t, book);
+        book.snapshot(m.msg.yes_dollars_fp, m.msg.no_dollars_fp);
+        this.synced.add(t);
+        this.lastSeq.set(m.sid, m.seq);
+        if (this.resyncing.has(m.sid) && this.tickersOf(m.sid).every((x) => this.synced.has(x))) this.resyncing.delete(m.sid);
+        this.emit('book', { ...book.top(), tsMs: this.opts.clock.now() });
+        return;
+      }
+      case 'orderbook_delta': {
+        if (!this.sequence(m.sid, m.seq)) return;
+        const t = m.msg.market_ticker;
+        const book = this.books.get(t);
+        if (!book || !this.synced.has(t)) return;
+        if (!book.apply(m.msg.side, m.msg.price_dollars, m.msg.delta_fp)) {
+          this.resync(m.sid, 'negative');
+          return;
+        }
+        this.emit('book', { ...book.top(), tsMs: m.msg.ts_ms ?? this.opts.clock.now() });
+        return;
+      }
+      case 'ticker': {
+        const x = m.msg;
+        this.emit('ticker', { ticker: x.market_ticker, last: x.price_dollars, bid: x.yes_bid_dollars, ask: x.yes_ask_dollars, bidSize: x.yes_bid_size_fp, askSize: x.yes_ask_size_fp, tsMs: x.ts_ms });
+        return;
+      }
+      case 'trade':
+        this.emit('trade', { tradeId: m.msg.trade_id, ticker: m.msg.market_ticker, price: m.msg.yes_price_dollars, count: m.msg.count_fp, takerSide: m.msg.taker_side, tsMs: m.msg.ts_ms ?? (m.msg.ts ?? 0) * 1000 });
+        return;
+      case 'fill': {
+        const f = m.msg;
+        const u: FillUpdate = {
+          tradeId: f.trade_id, orderId: f.order_id, ticker: f.market_ticker, side: bookSideOfFill(f.side, f.action),
+          price: f.yes_price_dollars, count: f.count_fp, isTaker: f.is_taker, tsMs: f.ts_ms ?? (f.ts ?? 0) * 1000,
+        };
+        if (f.client_order_id) u.clientOrderId = f.client_order_id;
+        if (f.post_position_fp !== undefined) u.postPosition = f.post_position_fp;
+        this.emit('fill', u);
+        return;
+      }
+    }
+  }
+
+  /** true = apply the message; false = skip it (duplicate, or a resync is under way). */
+  private sequence(sid: number, seq: number): boolean {
+    if (this.resyncing.has(sid)) return false;
+    const verdict = checkSeq(this.lastSeq.get(sid), seq);
+    if (verdict === 'duplicate') return false;
+    if (verdict === 'gap') {
+      this.opts.logger.warn({ venue: 'kalshi', sid, expected: (this.lastSeq.get(sid) ?? 0) + 1, got: seq }, 'kalshi ws: sequence gap');
+      this.resync(sid, 'gap');
+      return false;
+    }
+    this.lastSeq.set(sid, seq);
+    return true;
+  }
+
+  private tickersOf(sid: number): string[] {
+    const st = this.channels.get('orderbook_delta');
+    return st && st.sid === sid ? [...st.active].filter((t) => t !== ALL) : [];
+  }
+
+  /** Throw the sid's books away and ask for fresh snapshots; deltas are ignored until they arrive. */
+  private resync(sid: number, reason: 'gap' | 'negative'): void {
+    const tickers = this.tickersOf(sid);
+    bookResyncs().inc({ reason });
+    this.resyncing.add(sid);
+    this.lastSeq.delete(sid);
+    for (const t of tickers) this.synced.delete(t);
+    this.emit('resync', { sid, tickers, reason });
+    if (tickers.length === 0) return;
+    this.command({ id: 0, cmd: 'update_subscription', params: { sids: [sid], market_tickers: tickers, action: 'get_snapshot' } }).catch((e: Error) => {
+      // Could not even ask: start over on a fresh socket, which resubscribes everything.
+      this.opts.logger.warn({ venue: 'kalshi', sid, err: e.message }, 'kalshi ws: resync request failed, reconnecting');
+      this.dropReason = 'resync failed';
+      this.ws?.terminate();
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { Count, Dollars } from './schemas.ts';
+
+/** Kalshi WebSocket v2 server messages (PROTOCOLS.md B6), money and counts as exact integers. */
+const levels = z.array(z.tuple([Dollars, Count]).rest(z.unknown())).nullish()
+  .transform((l) => (l ?? []).map(([price, count]) => ({ price, count })));
+
+const Subscribed = z.object({ type: z.literal('subscribed'), id: z.number().optional(), msg: z.object({ channel: z.string(), sid: z.number() }) });
+const Unsubscribed = z.object({ type: z.literal('unsubscribed'), id: z.number().optional(), sid: z.number(), seq: z.number().optional() });
+const Ok = z.object({ type: z.literal('ok'), id: z.number().optional(), sid: z.number().optional(), seq: z.number().optional(), msg: z.unknown().optional() });
+const ErrorMsg = z.object({ type: z.literal('error'), id: z.number().optional(), msg: z.object({ code: z.number(), msg: z.string() }) });
+const Snapshot = z.object({
+  type: z.literal('orderbook_snapshot'), sid: z.number(), seq: z.number(),
+  msg: z.object({ market_ticker: z.string(), yes_dollars_fp: levels, no_dollars_fp: levels }),
+});
+const Delta = z.object({
+  type: z.literal('orderbook_delta'), sid: z.number(), seq: z.number(),
+  msg: z.object({
+    market_ticker: z.string(), price_dollars: Dollars, delta_fp: Count, side: z.enum(['yes', 'no']),
+    client_order_id: z.string().optional(), ts_ms: z.number().optional(),
+  }),
+});
+const Ticker = z.object({
+  type: z.literal('ticker'), sid: z.number(),
+  msg: z.object({
+    market_ticker: z.string(), price_dollars: Dollars.optional(), yes_bid_dollars: Dollars.optional(), yes_ask_dollars: Dollars.optional(),
+    yes_bid_size_fp: Count.optional(), yes_ask_size_fp: Count.optional(), volume_fp: Count.optional(), ts_ms: z.number().optional(),
+  }),
+});
+const Trade = z.object({
+  type: z.literal('trade'), sid: z.number(),
+  msg: z.object({ trade_id: z.string(), market_ticker: z.string(), yes_price_dollars: Dollars, count_fp: Count, taker_side: z.enum(['yes', 'no']), ts_ms: z.number().optional(), ts: z.number().optional() }),
+});
+const Fill = z.object({
+  type: z.literal('fill'), sid: z.number(),
+  msg: z.object({
+    trade_id: z.string(), order_id: z.string(), market_ticker: z.string(), is_taker: z.boolean(),
+    side: z.enum(['yes', 'no']), action: z.enum(['buy', 'sell']), yes_price_dollars: Dollars, count_fp: Count,
+    ts: z.number().optional(), ts_ms: z.number().optional(), post_position_fp: Count.optional(), client_order_id: z.string().optional(),
+  }),
+});
+
+export const ServerMessage = z.discriminatedUnion('type', [Subscribed, Unsubscribed, Ok, ErrorMsg, Snapshot, Delta, Ticker, Trade, Fill]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+
+export type Channel = 'orderbook_delta' | 'ticker' | 'trade' | 'fill';
+
+export type Command =
+  | { id: number; cmd: 'subscribe'; params: { channels: Channel[]; market_tickers?: string[] } }
+  | { id: number; cmd: 'unsubscribe'; params: { sids: number[] } }
+  | { id: number; cmd: 'update_subscription'; params: { sids: [number]; market_tickers?: string[]; action: 'add_markets' | 'delete_markets' | 'get_snapshot' } };
+
+/** Buy YES or sell NO rests on the YES bid side; the rest on the ask side. */
+export function bookSideOfFill(side: 'yes' | 'no', action: 'buy' | 'sell'): 'bid' | 'ask' {
+  return (side === 'yes') === (action === 'buy') ? 'bid' : 'ask';
+}
