@@ -1,0 +1,222 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { generateSecret, verify } from 'otplib';
+import { TestClock } from '../../actors/clock.ts';
+import { createLogger } from '../../actors/logger.ts';
+import { VenueError } from '../venue-errors.ts';
+import { KiteSessionManager, nextKiteExpiry, refreshAt, type KiteCredentials } from './session.ts';
+import { PassThroughLimiter } from './testing.ts';
+import { fail, json, ok, startHttp } from './test-http.ts';
+
+const ist = (s: string) => Date.parse(`${s}+05:30`);
+
+test('a token dies at the next 06:00 IST', () => {
+  assert.equal(nextKiteExpiry(ist('2026-11-23T09:30:00')), ist('2026-11-24T06:00:00'));
+  assert.equal(nextKiteExpiry(ist('2026-11-23T05:59:59')), ist('2026-11-23T06:00:00'));
+  assert.equal(nextKiteExpiry(ist('2026-11-23T06:00:00')), ist('2026-11-24T06:00:00'));
+  assert.equal(nextKiteExpiry(ist('2026-11-23T23:59:00')), ist('2026-11-24T06:00:00'));
+  assert.equal(nextKiteExpiry(ist('2026-11-24T00:01:00')), ist('2026-11-24T06:00:00'), 'after IST midnight, UTC is still the previous day');
+});
+
+test('renewal is 10 minutes ahead of expiry, or just after it when already inside that window', () => {
+  const exp = ist('2026-11-24T06:00:00');
+  assert.equal(refreshAt(ist('2026-11-23T09:30:00'), exp, 600_000), ist('2026-11-24T05:50:00'));
+  assert.equal(refreshAt(ist('2026-11-24T05:55:00'), exp, 600_000), exp + 1000);
+});
+
+async function eventually(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function creds(): KiteCredentials {
+  return { apiKey: 'apikey1', apiSecret: 'S3CRET-api', userId: 'AB1234', password: 'hunter2-pw', totpSecret: generateSecret() };
+}
+
+async function fakeKite(c: KiteCredentials, clock: TestClock) {
+  let tokens = 0;
+  const steps: string[] = [];
+  const server = await startHttp(async (r, res) => {
+    steps.push(`${r.method} ${r.url.pathname}`);
+    const form = new URLSearchParams(r.body);
+    switch (`${r.method} ${r.url.pathname}`) {
+      case 'GET /connect/login':
+        if (r.url.searchParams.get('api_key') !== c.apiKey || r.url.searchParams.get('v') !== '3') return json(res, 400, {});
+        res.writeHead(200, { 'content-type': 'text/html', 'set-cookie': 'kf_session=abc; Path=/; HttpOnly' });
+        return res.end('<html>login</html>');
+      case 'POST /api/login':
+        if (r.headers.cookie !== 'kf_session=abc') return fail(res, 400, 'InputException', 'no session cookie');
+        if (form.get('user_id') !== c.userId || form.get('password') !== c.password) return fail(res, 400, 'InputException', 'Invalid username or password.');
+        return ok(res, { request_id: 'rid-1', twofa_type: 'totp' });
+      case 'POST /api/twofa': {
+        const good = await verify({ secret: c.totpSecret, token: form.get('twofa_value') ?? '', epoch: Math.floor(clock.now() / 1000) });
+        if (form.get('request_id') !== 'rid-1' || !good.valid) return fail(res, 400, 'TwoFAException', 'Invalid TOTP.');
+        res.writeHead(302, { location: 'https://app.example/cb?request_token=rt-1&action=login&status=success' });
+        return res.end();
+      }
+      case 'POST /session/token': {
+        const want = createHash('sha256').update(c.apiKey + 'rt-1' + c.apiSecret).digest('hex');
+        if (form.get('checksum') !== want) return fail(res, 403, 'TokenException', 'Invalid checksum');
+        await new Promise((r) => setTimeout(r, 20)); // let concurrent callers pile up
+        return ok(res, { user_id: c.userId, access_token: `acc-${++tokens}`, public_token: 'pub' });
+      }
+      default:
+        return json(res, 404, {});
+    }
+  });
+  return { server, steps, logins: () => steps.filter((s) => s === 'POST /session/token').length };
+}
+
+function captureLogs() {
+  const lines: string[] = [];
+  const dest = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
+  return { logger: createLogger({ name: 't', level: 'debug', destination: dest }), text: () => lines.join('') };
+}
+
+async function setup(opts: { cachePath?: string; clockAt?: number } = {}) {
+  const c = creds();
+  const clock = new TestClock(opts.clockAt ?? ist('2026-11-23T08:00:00'));
+  const kite = await fakeKite(c, clock);
+  const logs = captureLogs();
+  const mk = (cc: KiteCredentials = c) => new KiteSessionManager({
+    credentials: cc, apiRoot: kite.server.url, loginRoot: kite.server.url, clock, limiter: new PassThroughLimiter(), logger: logs.logger,
+    ...(opts.cachePath ? { cachePath: opts.cachePath } : {}),
+  });
+  return { c, clock, kite, logs, mk, session: mk() };
+}
+
+test('the full login: login page, password, TOTP from our clock, request_token, session token', async () => {
+  const { session, kite, clock } = await setup();
+  try {
+    await session.start();
+    assert.deepEqual(kite.steps, ['GET /connect/login', 'POST /api/login', 'POST /api/twofa', 'POST /session/token']);
+    assert.equal(await session.getAccessToken(), 'acc-1');
+    assert.equal(session.currentAccessToken(), 'acc-1');
+    await clock.advance(ist('2026-11-24T06:00:00') - clock.now() - 11 * 60_000);
+    assert.equal(kite.logins(), 1, 'no renewal before 05:50 IST');
+  } finally {
+    session.stop();
+    await kite.server.close();
+  }
+});
+
+test('the token is renewed at 05:50 IST by the clock, and again just after 06:00 when it would die with the old one', async () => {
+  const { session, kite, clock } = await setup();
+  try {
+    await session.start();
+    await clock.advance(ist('2026-11-24T05:50:00') - clock.now());
+    await eventually(() => session.currentAccessToken() === 'acc-2', 'renewal at 05:50');
+    await clock.advance(ist('2026-11-24T06:00:01') - clock.now());
+    await eventually(() => session.currentAccessToken() === 'acc-3', 'renewal after 06:00');
+    await clock.advance(60 * 60_000);
+    assert.equal(session.currentAccessToken(), 'acc-3', 'valid until the next 06:00');
+    assert.equal(kite.logins(), 3);
+  } finally {
+    session.stop();
+    await kite.server.close();
+  }
+});
+
+test('many requests hitting TokenException at once share one login', async () => {
+  const { session, kite, clock } = await setup();
+  try {
+    await session.start();
+    await clock.advance(60 * 60_000);
+    await Promise.all(Array.from({ length: 5 }, () => session.reauthenticate()));
+    assert.equal(kite.logins(), 2);
+    await session.reauthenticate(); // a straggler whose request left before the refresh
+    assert.equal(kite.logins(), 2);
+    assert.equal(await session.getAccessToken(), 'acc-2');
+  } finally {
+    session.stop();
+    await kite.server.close();
+  }
+});
+
+test('the token is cached 0600 and reused after a restart without logging in', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kite-session-'));
+  const cachePath = join(dir, 'nested', 'token.json');
+  const { mk, session, kite, c } = await setup({ cachePath });
+  try {
+    await session.start();
+    session.stop();
+    assert.equal((await stat(cachePath)).mode & 0o777, 0o600);
+    const saved = JSON.parse(await readFile(cachePath, 'utf8'));
+    assert.deepEqual(saved, { accessToken: 'acc-1', expiresAt: ist('2026-11-24T06:00:00'), userId: c.userId });
+    const again = mk();
+    await again.start();
+    again.stop();
+    assert.equal(kite.logins(), 1);
+    assert.equal(await again.getAccessToken(), 'acc-1');
+  } finally {
+    await kite.server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a cache file readable by group or others is refused', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kite-session-'));
+  const cachePath = join(dir, 'token.json');
+  const { session, kite, c, logs } = await setup({ cachePath });
+  try {
+    await writeFile(cachePath, JSON.stringify({ accessToken: 'leaked', expiresAt: ist('2026-11-24T06:00:00'), userId: c.userId }), { mode: 0o644 });
+    await session.start();
+    session.stop();
+    assert.equal(await session.getAccessToken(), 'acc-1');
+    assert.equal(kite.logins(), 1);
+    assert.match(logs.text(), /readable by others/);
+    assert.equal((await stat(cachePath)).mode & 0o777, 0o600, 'the fresh token replaced it with a private file');
+  } finally {
+    await kite.server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an expired or foreign cached token is not reused', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kite-session-'));
+  const cachePath = join(dir, 'token.json');
+  const { session, kite, c } = await setup({ cachePath });
+  try {
+    await writeFile(cachePath, JSON.stringify({ accessToken: 'old', expiresAt: ist('2026-11-23T06:00:00'), userId: c.userId }), { mode: 0o600 });
+    await session.start();
+    session.stop();
+    assert.equal(await session.getAccessToken(), 'acc-1');
+  } finally {
+    await kite.server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('secrets never reach the logs or error messages, even when the login fails', async () => {
+  const { mk, kite, logs, c } = await setup();
+  try {
+    const good = mk();
+    await good.start();
+    await good.reauthenticate();
+    good.stop();
+    const bad = mk({ ...c, password: 'wrong-password-xyz' });
+    let err: unknown;
+    try {
+      await bad.start();
+    } catch (e) {
+      err = e;
+    }
+    bad.stop();
+    assert.ok(err instanceof VenueError);
+    assert.match(err.message, /password/);
+    const everything = logs.text() + err.message + JSON.stringify(err.toWire());
+    for (const secret of [c.apiSecret, c.password, 'wrong-password-xyz', c.totpSecret, 'acc-1', 'rt-1']) {
+      assert.ok(!everything.includes(secret), `leaked ${secret}`);
+    }
+  } finally {
+    await kite.server.close();
+  }
+});
