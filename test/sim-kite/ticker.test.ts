@@ -156,3 +156,28 @@ test('binary frame layout: u16 count, u16 length, packets; 44-byte quote with to
     await sim.close();
   }
 });
+
+test('a connection holds at most 3000 instruments; the excess gets an error text frame', async () => {
+  const { sim } = await startTestSim();
+  try {
+    const token = sim.issueAccessToken();
+    const { ws } = await rawConnect(`${sim.wsUrl}?api_key=${sim.credentials.apiKey}&access_token=${token}`);
+    const texts: any[] = [];
+    const frames: Buffer[] = [];
+    ws.on('message', (d: Buffer, isBinary: boolean) => (isBinary ? frames.push(d) : texts.push(JSON.parse(d.toString()))));
+    const many = Array.from({ length: 2999 }, (_, i) => 100_000_000 + i);
+    ws.send(JSON.stringify({ a: 'subscribe', v: [...many, INFY, NIFTY] }));
+    await waitFor(() => texts.length > 0, 'error frame');
+    assert.equal(texts[0].type, 'error');
+    assert.match(texts[0].data, /3000/);
+    await waitFor(() => frames.length > 0, 'ticks for the admitted known token');
+    assert.equal(frames[0]!.readUInt16BE(0), 1, 'INFY got in as the 3000th; NIFTY did not');
+    assert.equal(frames[0]!.readUInt32BE(4), INFY);
+    ws.send('not json');
+    await waitFor(() => texts.length > 1, 'second error');
+    assert.equal(texts[1].type, 'error');
+    ws.close();
+  } finally {
+    await sim.close();
+  }
+});

@@ -73,6 +73,15 @@ export async function readBody(req: IncomingMessage, limitBytes = 1 << 20): Prom
   return Object.fromEntries(new URLSearchParams(text));
 }
 
+/** A malformed %-escape is the client's problem: keep the raw text and let validation refuse it. */
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 export type Route = { method: string; pattern: RegExp; keys: string[]; handler: Handler; meta: RouteMeta };
 
 export class Router {
@@ -96,7 +105,7 @@ export class Router {
         continue;
       }
       const params: Record<string, string> = {};
-      r.keys.forEach((k, idx) => (params[k] = decodeURIComponent(m[idx + 1] ?? '')));
+      r.keys.forEach((k, idx) => (params[k] = safeDecode(m[idx + 1] ?? '')));
       return { route: r, params, allowed };
     }
     return { params: {}, allowed };

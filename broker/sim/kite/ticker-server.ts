@@ -106,8 +106,8 @@ export class TickerServer {
       case 'subscribe': {
         const fresh: number[] = [];
         for (const t of tokens(msg.v)) {
-          // Unknown tokens are ignored silently, as Kite does.
-          if (c.subs.has(t) || !this.index.token(t)) continue;
+          // Unknown tokens are accepted and count toward the cap, but never produce a packet.
+          if (c.subs.has(t)) continue;
           if (c.subs.size >= MAX_TOKENS_PER_CONNECTION) {
             this.sendError(c, `Subscription limit of ${MAX_TOKENS_PER_CONNECTION} instruments per connection exceeded.`);
             break;
