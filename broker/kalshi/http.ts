@@ -5,7 +5,7 @@ import type { RateLimiter, Priority } from '../limiter/types.ts';
 import { VenueError, nextBackoff } from '../venue-errors.ts';
 import { authHeaders, type KalshiCredentials } from './signing.ts';
 import { badResponse, httpError, networkError, timeoutError, VENUE } from './errors.ts';
-import { headroomWarnings, overHeadroom, parseRetryAfter, readRateLimitHeaders, type KalshiCategory } from './ratelimit.ts';
+import { headroomWarnings, metrics, overHeadroom, parseRetryAfter, readRateLimitHeaders, type KalshiCategory } from './ratelimit.ts';
 
 export type FetchFn = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -83,6 +83,7 @@ export class KalshiHttp {
         const wait = parseRetryAfter(res.headers.get('retry-after'), this.opts.clock.now())
           ?? nextBackoff(rateLimited, this.random, RATE_LIMIT_BASE_MS);
         this.opts.limiter.pauseUntil(call.category, this.opts.clock.now() + wait);
+        metrics().venue429Total.inc({ venue: VENUE });
         this.opts.logger.warn({ venue: VENUE, path: call.path, waitMs: wait, attempt: rateLimited }, 'kalshi 429: bucket paused');
         await drain(res);
         if (rateLimited++ < this.maxRateLimitRetries) continue;

@@ -5,7 +5,7 @@ import type { Logger } from '../../actors/logger.ts';
 import { authHeaders, type KalshiCredentials } from './signing.ts';
 import { LocalBook, checkSeq, type TopOfBook } from './book.ts';
 import { ServerMessage, bookSideOfFill, type Channel, type Command } from './ws-protocol.ts';
-import { bookResyncs, wsBadMessages } from './ratelimit.ts';
+import { metrics } from './ratelimit.ts';
 
 export type BookUpdate = TopOfBook & { tsMs: number };
 export type TickerUpdate = { ticker: string; last?: number; bid?: number; ask?: number; bidSize?: number; askSize?: number; tsMs?: number };
@@ -95,6 +95,7 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
     await this.open();
     await this.syncAll();
     this.state = 'live';
+    metrics().wsConnected.set({ venue: 'kalshi' }, 1);
   }
 
   async close(): Promise<void> {
@@ -203,6 +204,7 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
     if (this.state === 'closed' || this.state === 'disconnected') return;
     // 1 detect → 2 disconnected → 3 backoff → 4 reconnect → 5 resubscribe → 6 reconnected → 7 reconcile → 8 resume
     this.state = 'disconnected';
+    metrics().wsConnected.set({ venue: 'kalshi' }, 0);
     const atMs = this.opts.clock.now();
     this.opts.logger.warn({ venue: 'kalshi', reason }, 'kalshi ws disconnected');
     this.emit('disconnected', { reason, atMs });
@@ -222,6 +224,8 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
         continue;
       }
       if (this.isClosed()) return;
+      metrics().wsReconnectsTotal.inc({ venue: 'kalshi' });
+      metrics().wsConnected.set({ venue: 'kalshi' }, 1);
       this.emit('reconnected', { attempts: attempt + 1, downtimeMs: this.opts.clock.now() - downAt });
       this.emit('reconcile', { reason: 'reconnect' });
       this.state = 'live';
@@ -314,7 +318,6 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
     }
     const parsed = ServerMessage.safeParse(raw);
     if (!parsed.success) {
-      wsBadMessages().inc();
       this.opts.logger.warn({ venue: 'kalshi', issue: parsed.error.issues[0]?.message }, 'kalshi ws: unreadable message dropped');
       return;
     }
@@ -406,7 +409,8 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
   /** Throw the sid's books away and ask for fresh snapshots; deltas are ignored until they arrive. */
   private resync(sid: number, reason: 'gap' | 'negative'): void {
     const tickers = this.tickersOf(sid);
-    bookResyncs().inc({ reason });
+    metrics().kalshiBookResyncsTotal.inc();
+    this.opts.logger.warn({ venue: 'kalshi', sid, reason, tickers }, 'kalshi ws: book resync');
     this.resyncing.add(sid);
     this.lastSeq.delete(sid);
     for (const t of tickers) this.synced.delete(t);

@@ -4,7 +4,7 @@ import type { Clock } from '../../../actors/clock.ts';
 export type KalshiFaults = {
   /** Terminate every WebSocket connection now (no close handshake). */
   dropSockets(): void;
-  /** Stop sending on every open socket (data and pings) for `ms` of sim time; frames are held, then flushed. */
+  /** Stop sending on the sockets open now (data and pings) for `ms` of sim time; frames are held, then flushed. */
   stallSockets(ms: number): void;
   /** The next orderbook message skips one sequence number. */
   skipSequence(): void;
@@ -17,7 +17,6 @@ export type KalshiFaults = {
 };
 
 export class FaultState {
-  stallUntil = 0;
   skipSeq = 0;
   stormUntil = 0;
   swallowWrites = 0;
@@ -25,9 +24,6 @@ export class FaultState {
   failStatus = 500;
   constructor(private readonly clock: Clock) {}
 
-  stalled(): boolean {
-    return this.clock.now() < this.stallUntil;
-  }
   stormWaitMs(): number {
     return Math.max(0, this.stormUntil - this.clock.now());
   }

@@ -9,7 +9,8 @@ export const PING_EVERY_MS = 10_000;
 const CHANNELS = new Set(['orderbook_delta', 'ticker', 'trade', 'fill']);
 
 type Sub = { sid: number; channel: string; tickers: Set<string> | 'all'; seq: number };
-type Conn = { ws: WebSocket; subs: Map<number, Sub>; held: string[] };
+/** `stallUntil`: a stall hits the sockets open when it is injected, not later reconnects. */
+type Conn = { ws: WebSocket; subs: Map<number, Sub>; held: string[]; stallUntil: number };
 type Cmd = { id?: number; cmd?: string; params?: Record<string, unknown> };
 
 /**
@@ -29,8 +30,7 @@ export class SimWs {
     engine.on('trade', (t) => this.onTrade(t));
     engine.on('fill', (f) => this.onFill(f));
     this.pinger = clock.setInterval(() => {
-      if (this.faults.stalled()) return;
-      for (const c of this.conns) if (c.ws.readyState === WebSocket.OPEN) c.ws.ping('heartbeat');
+      for (const c of this.conns) if (!this.stalled(c) && c.ws.readyState === WebSocket.OPEN) c.ws.ping('heartbeat');
     }, PING_EVERY_MS);
   }
 
@@ -43,9 +43,14 @@ export class SimWs {
   }
 
   stall(ms: number): void {
-    this.faults.stallUntil = this.clock.now() + ms;
+    const until = this.clock.now() + ms;
+    for (const c of this.conns) c.stallUntil = until;
     this.clock.clearTimeout(this.flushTimer);
     this.flushTimer = this.clock.setTimeout(() => this.flushAll(), ms);
+  }
+
+  private stalled(c: Conn): boolean {
+    return this.clock.now() < c.stallUntil;
   }
 
   close(): void {
@@ -56,7 +61,7 @@ export class SimWs {
   }
 
   private accept(ws: WebSocket): void {
-    const conn: Conn = { ws, subs: new Map(), held: [] };
+    const conn: Conn = { ws, subs: new Map(), held: [], stallUntil: 0 };
     this.conns.add(conn);
     ws.on('close', () => this.conns.delete(conn));
     ws.on('error', () => ws.terminate());
@@ -220,7 +225,7 @@ export class SimWs {
 
   private send(conn: Conn, msg: unknown): void {
     const text = JSON.stringify(msg);
-    if (this.faults.stalled()) {
+    if (this.stalled(conn)) {
       conn.held.push(text);
       return;
     }
