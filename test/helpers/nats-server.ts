@@ -24,13 +24,19 @@ export type StartNatsOptions = {
   storeDir?: string;
   port?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The config file sets `store_dir` itself (as supervisor/nats-auth.ts can generate), so no
+   * `--store_dir` flag is passed: nats-server 2.9 refuses a config reload (SIGHUP) when the
+   * store dir came from the command line.
+   */
+  storeDirInConfig?: boolean;
 };
 
 /** Starts a real nats-server with JetStream from the repo's nats.conf on a free port. */
 export async function startNatsServer(opts: StartNatsOptions = {}): Promise<NatsServerHandle> {
   const storeDir = opts.storeDir ?? (await mkdtemp(join(tmpdir(), 'orch-nats-')));
   const configFile = opts.configFile ?? join(repoRoot, 'nats.conf');
-  const args = ['-c', configFile, '-a', '127.0.0.1', '-p', String(opts.port ?? -1), '-js', '--store_dir', storeDir];
+  const args = ['-c', configFile, '-a', '127.0.0.1', '-p', String(opts.port ?? -1), '-js', ...(opts.storeDirInConfig ? [] : ['--store_dir', storeDir])];
   const child = spawn('nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const port = await new Promise<number>((resolve, reject) => {
     let log = '';
