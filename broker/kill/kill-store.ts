@@ -123,22 +123,27 @@ export class KillStore {
    */
   async watch(cb: (change: KillChange) => void, fromRevision = this.state.revision + 1): Promise<KillWatch> {
     const it = await this.kv.watch({ key: '>', resumeFromRevision: Math.max(1, fromRevision) });
-    let delivered = fromRevision - 1;
-    const done = (async () => {
-      for await (const e of it) {
-        // The ordered consumer redelivers after a server restart; each revision goes out once.
-        if (e.revision <= delivered) continue;
-        delivered = e.revision;
-        const entry = this.entryOf(e);
-        this.apply(e.key, entry, true);
-        try {
-          cb({ key: e.key, scope: scopeOfKey(e.key), entry, state: this.state });
-        } catch (err) {
-          this.opts.log?.error({ err, key: e.key }, 'kill watch callback failed');
-        }
-      }
-    })();
+    const done = this.consume(it, cb, fromRevision - 1).catch((err: unknown) => {
+      // A watch that ends with the connection must not become an unhandled rejection.
+      this.opts.log?.error({ err }, 'kill watch ended with an error');
+    });
     return { stop: () => it.stop(), done };
+  }
+
+  private async consume(it: AsyncIterable<KvEntry>, cb: (change: KillChange) => void, after: number): Promise<void> {
+    let delivered = after;
+    for await (const e of it) {
+      // The ordered consumer redelivers after a server restart; each revision goes out once.
+      if (e.revision <= delivered) continue;
+      delivered = e.revision;
+      const entry = this.entryOf(e);
+      this.apply(e.key, entry, true);
+      try {
+        cb({ key: e.key, scope: scopeOfKey(e.key), entry, state: this.state });
+      } catch (err) {
+        this.opts.log?.error({ err, key: e.key }, 'kill watch callback failed');
+      }
+    }
   }
 
   /** What an actor does first on start: the state, then every change after it, with no gap. */
