@@ -3,18 +3,15 @@ import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { Logger } from '../../actors/logger.ts';
 import { authHeaders, type KalshiCredentials } from './signing.ts';
-import { LocalBook, checkSeq, type TopOfBook } from './book.ts';
-import { ServerMessage, bookSideOfFill, type Channel, type Command } from './ws-protocol.ts';
-import { metrics } from './ratelimit.ts';
+import { LocalBook, checkSeq } from './book.ts';
+import {
+  ServerMessage, bookSideOfFill, reconnectDelay, type Channel, type Command,
+  type BookUpdate, type TickerUpdate, type TradeUpdate, type FillUpdate, type WsStatus,
+} from './ws-protocol.ts';
 
-export type BookUpdate = TopOfBook & { tsMs: number };
-export type TickerUpdate = { ticker: string; last?: number; bid?: number; ask?: number; bidSize?: number; askSize?: number; tsMs?: number };
-export type TradeUpdate = { tradeId: string; ticker: string; price: number; count: number; takerSide: 'yes' | 'no'; tsMs?: number };
-export type FillUpdate = {
-  tradeId: string; orderId: string; clientOrderId?: string; ticker: string; side: 'bid' | 'ask';
-  price: number; count: number; isTaker: boolean; postPosition?: number; tsMs?: number;
-};
-export type WsStatus = 'idle' | 'connecting' | 'live' | 'disconnected' | 'closed';
+export { reconnectDelay, RECONNECT_STEPS_MS } from './ws-protocol.ts';
+export type { BookUpdate, TickerUpdate, TradeUpdate, FillUpdate, WsStatus } from './ws-protocol.ts';
+import { metrics } from './ratelimit.ts';
 
 export type KalshiWsEvents = {
   book: [BookUpdate];
@@ -42,13 +39,6 @@ export type KalshiWsOptions = {
   commandTimeoutMs?: number;
   connectTimeoutMs?: number;
 };
-
-/** Steps 1, 2, 4, 8, 16, 30 s; jitter adds up to 20% so a fleet of clients does not reconnect in lockstep. */
-export const RECONNECT_STEPS_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000] as const;
-export function reconnectDelay(attempt: number, random: () => number): number {
-  const base = RECONNECT_STEPS_MS[Math.min(attempt, RECONNECT_STEPS_MS.length - 1)]!;
-  return base + Math.floor(random() * base * 0.2);
-}
 
 type ChannelState = { sid: number | undefined; active: Set<string>; chain: Promise<void> };
 type Pending = { resolve: (m: ServerMessage) => void; reject: (e: Error) => void; timer: TimerHandle };

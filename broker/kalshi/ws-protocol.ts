@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Count, Dollars } from './schemas.ts';
+import type { TopOfBook } from './book.ts';
 
 /** Kalshi WebSocket v2 server messages (PROTOCOLS.md B6), money and counts as exact integers. */
 const levels = z.array(z.tuple([Dollars, Count]).rest(z.unknown())).nullish()
@@ -54,3 +55,20 @@ export type Command =
 export function bookSideOfFill(side: 'yes' | 'no', action: 'buy' | 'sell'): 'bid' | 'ask' {
   return (side === 'yes') === (action === 'buy') ? 'bid' : 'ask';
 }
+
+export type BookUpdate = TopOfBook & { tsMs: number };
+export type TickerUpdate = { ticker: string; last?: number; bid?: number; ask?: number; bidSize?: number; askSize?: number; tsMs?: number };
+export type TradeUpdate = { tradeId: string; ticker: string; price: number; count: number; takerSide: 'yes' | 'no'; tsMs?: number };
+export type FillUpdate = {
+  tradeId: string; orderId: string; clientOrderId?: string; ticker: string; side: 'bid' | 'ask';
+  price: number; count: number; isTaker: boolean; postPosition?: number; tsMs?: number;
+};
+export type WsStatus = 'idle' | 'connecting' | 'live' | 'disconnected' | 'closed';
+
+/** Steps 1, 2, 4, 8, 16, 30 s; jitter adds up to 20% so a fleet of clients does not reconnect in lockstep. */
+export const RECONNECT_STEPS_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000] as const;
+export function reconnectDelay(attempt: number, random: () => number): number {
+  const base = RECONNECT_STEPS_MS[Math.min(attempt, RECONNECT_STEPS_MS.length - 1)]!;
+  return base + Math.floor(random() * base * 0.2);
+}
+
