@@ -46,11 +46,7 @@ test('the systemd unit restarts on failure, reads its env file and is hardened',
   assert.doesNotMatch(unit, /^MemoryDenyWriteExecute=yes/m, 'V8 needs W+X pages');
 });
 
-test('systemd-analyze verify finds nothing to complain about in the unit', (t) => {
-  if (spawnSync('systemd-analyze', ['--version']).error) {
-    t.skip('systemd-analyze not installed');
-    return;
-  }
+test('systemd-analyze verify finds nothing to complain about in the unit', () => {
   const dir = mkdtempSync(join(tmpdir(), 'orch-unit-'));
   try {
     // the node binary lives elsewhere on some hosts; verify against this one
