@@ -10,19 +10,12 @@ import { killSwitchGate, riskLimitGate } from '../broker/gates.ts';
 import { KillStore } from '../broker/kill/kill-store.ts';
 import { SharedLimiter } from '../broker/limiter/shared-limiter.ts';
 import { kiteLimits } from '../broker/limiter/limits.ts';
-import { KiteRestClient } from '../broker/kite/rest-client.ts';
-import { KiteRetry } from '../broker/kite/retry.ts';
-import { KiteOrderWriter } from '../broker/kite/order-writer.ts';
-import { KiteTickerClient } from '../broker/kite/ticker-client.ts';
-import { KiteAdapter } from '../broker/kite/adapter.ts';
-import { tickerPort } from '../broker/kite/ticker-port.ts';
-import { startKiteSim, type KiteSim } from '../broker/sim/kite/index.ts';
+import type { KiteSim } from '../broker/sim/kite/index.ts';
+import { buildKiteVenue, type KiteAccount } from './venues/kite.ts';
 import { launchNatsServer, type NatsProcess } from './nats-launcher.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
 import { Supervisor } from './supervisor.ts';
 import { startHttp } from './http.ts';
-
-export type KiteAccount = { root: string; wsUrl: string; apiKey: string; accessToken: () => string };
 
 export type SystemOptions = {
   configFile: string;
@@ -77,16 +70,6 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       undo.push(() => nats!.stop());
     }
 
-    let sim: KiteSim | undefined;
-    let kite = o.kite;
-    if (!kite) {
-      sim = await startKiteSim({ port: o.simPort ?? 0, seed: o.simSeed ?? 42, tickIntervalMs: o.simTickIntervalMs ?? 500, clock, logger: actorLogger(o.log, 'sim:kite') });
-      undo.push(() => sim!.close());
-      const token = sim.issueAccessToken();
-      kite = { root: sim.restUrl, wsUrl: sim.wsUrl, apiKey: sim.credentials.apiKey, accessToken: () => token };
-      o.log.info({ rest: sim.restUrl, ws: sim.wsUrl }, 'paper trading on the built-in exchange');
-    }
-
     // The kill level is read before the broker subscribes to anything.
     const controlNc = await connectBus({ servers: natsUrl, name: 'orch-control' });
     undo.push(() => controlNc.drain().catch(() => undefined));
@@ -96,16 +79,16 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     undo.push(async () => watch.stop());
 
     const brokerLog = actorLogger(o.log, 'broker');
+    // One limiter for every venue call, shared by every strategy.
     const limiter = new SharedLimiter({ clock, limits: kiteLimits(), logger: brokerLog });
-    const account = kite;
-    const rest = new KiteRestClient({ root: account.root, apiKey: account.apiKey, getAccessToken: account.accessToken, limiter, clock, logger: brokerLog });
-    const retry = new KiteRetry({ clock, reauthenticate: async () => undefined, logger: brokerLog });
-    const writer = new KiteOrderWriter(rest, retry);
-    const ticker = new KiteTickerClient({
-      url: account.wsUrl, apiKey: account.apiKey, getAccessToken: account.accessToken, clock, logger: brokerLog,
-      ...(sim ? { isMarketOpen: () => true } : {}),
+    const kite = await buildKiteVenue({
+      clock, log: brokerLog, limiter,
+      ...(o.kite ? { account: o.kite } : {}),
+      sim: { ...(o.simPort !== undefined ? { port: o.simPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), ...(o.simTickIntervalMs !== undefined ? { tickIntervalMs: o.simTickIntervalMs } : {}) },
     });
-    const adapter = new KiteAdapter({ rest, writer, ticker: tickerPort(ticker), clock, log: brokerLog });
+    undo.push(() => kite.close());
+    const sim: KiteSim | undefined = kite.sim;
+    const adapter = kite.adapter;
 
     const broker = new BrokerActor({
       natsUrl, adapters: [adapter], strategies: config.strategies, clock, log: brokerLog,
