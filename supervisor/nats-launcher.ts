@@ -7,9 +7,23 @@ export type NatsProcess = { url: string; port: number; process: ChildProcess; st
  * Starts nats-server from a config file and resolves once it accepts clients. `port: -1`
  * lets the server pick a free port, read back from its log.
  */
-export async function launchNatsServer(opts: { configFile: string; storeDir: string; port?: number; host?: string; env?: NodeJS.ProcessEnv }): Promise<NatsProcess> {
+export type LaunchOptions = {
+  configFile: string;
+  storeDir: string;
+  port?: number;
+  host?: string;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * The config file sets `store_dir` itself (as supervisor/nats-auth.ts generates), so no
+   * `--store_dir` flag is passed: nats-server 2.9 refuses a config reload (SIGHUP) when the
+   * store dir came from the command line.
+   */
+  storeDirInConfig?: boolean;
+};
+
+export async function launchNatsServer(opts: LaunchOptions): Promise<NatsProcess> {
   await mkdir(opts.storeDir, { recursive: true });
-  const args = ['-c', opts.configFile, '-a', opts.host ?? '127.0.0.1', '-p', String(opts.port ?? -1), '-js', '--store_dir', opts.storeDir];
+  const args = ['-c', opts.configFile, '-a', opts.host ?? '127.0.0.1', '-p', String(opts.port ?? -1), '-js', ...(opts.storeDirInConfig ? [] : ['--store_dir', opts.storeDir])];
   const child = spawn('nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const port = await new Promise<number>((resolve, reject) => {
     let log = '';

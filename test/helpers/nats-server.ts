@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchNatsServer } from '../../supervisor/nats-launcher.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -24,52 +25,29 @@ export type StartNatsOptions = {
   storeDir?: string;
   port?: number;
   env?: NodeJS.ProcessEnv;
-  /**
-   * The config file sets `store_dir` itself (as supervisor/nats-auth.ts can generate), so no
-   * `--store_dir` flag is passed: nats-server 2.9 refuses a config reload (SIGHUP) when the
-   * store dir came from the command line.
-   */
+  /** The config file sets store_dir itself (see supervisor/nats-launcher.ts). */
   storeDirInConfig?: boolean;
 };
 
-/** Starts a real nats-server with JetStream from the repo's nats.conf on a free port. */
+/** Starts a real nats-server with JetStream from the repo's nats.conf on a free port, with its own store. */
 export async function startNatsServer(opts: StartNatsOptions = {}): Promise<NatsServerHandle> {
   const storeDir = opts.storeDir ?? (await mkdtemp(join(tmpdir(), 'orch-nats-')));
-  const configFile = opts.configFile ?? join(repoRoot, 'nats.conf');
-  const args = ['-c', configFile, '-a', '127.0.0.1', '-p', String(opts.port ?? -1), '-js', ...(opts.storeDirInConfig ? [] : ['--store_dir', storeDir])];
-  const child = spawn('nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
-  const port = await new Promise<number>((resolve, reject) => {
-    let log = '';
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString();
-      const m = /Listening for client connections on [^\s]+:(\d+)/.exec(log);
-      if (m && /Server is ready/.test(log)) {
-        child.stderr?.off('data', onData);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}: ${log}`)));
-    child.once('error', reject);
-  });
-  // Keep draining output so the child never blocks on a full pipe.
-  child.stderr?.resume();
-  child.stdout?.resume();
-  const handle: NatsServerHandle = {
-    url: `nats://127.0.0.1:${port}`,
-    port,
+  const nats = await launchNatsServer({
+    configFile: opts.configFile ?? join(repoRoot, 'nats.conf'),
     storeDir,
-    process: child,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill(signal);
-      });
-    },
-    restart: () => startNatsServer({ ...opts, storeDir, port }),
+    port: opts.port ?? -1,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.storeDirInConfig ? { storeDirInConfig: true } : {}),
+  });
+  const handle: NatsServerHandle = {
+    url: nats.url,
+    port: nats.port,
+    storeDir,
+    process: nats.process,
+    stop: (signal) => nats.stop(signal),
+    restart: () => startNatsServer({ ...opts, storeDir, port: nats.port }),
     async cleanup() {
-      await handle.stop();
+      await nats.stop();
       if (!opts.storeDir) await rm(storeDir, { recursive: true, force: true });
     },
   };
