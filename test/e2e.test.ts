@@ -7,9 +7,9 @@ import { pino } from 'pino';
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.ts';
 import { fixture, eventually } from './helpers/specs.ts';
 import { startSystem, type System } from '../supervisor/system.ts';
-import { connectBus, subscribeParsed } from '../actors/bus.ts';
+import { connectBus, subscribeParsed, requestParsed } from '../actors/bus.ts';
 import { subjects } from '../actors/subjects.ts';
-import { OrderUpdateSchema, TickSchema, type OrderUpdate } from '../actors/messages.ts';
+import { OrderUpdateSchema, TickSchema, IntentReplySchema, IntentSchema, type OrderUpdate } from '../actors/messages.ts';
 import { intentTag } from '../broker/kite/tag.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -81,4 +81,18 @@ test('metrics are served with the catalogue names and the health check reports t
   const health = await (await fetch(sys.metricsUrl!.replace('/metrics', '/healthz'))).json() as { ok: boolean; actors: { id: string }[] };
   assert.equal(health.ok, true);
   assert.deepEqual(health.actors.map((a) => a.id).sort(), ['buyer', 'watcher']);
+});
+
+test('a malformed intent gets a denial naming the problem and no order, and the broker keeps answering', async () => {
+  const ordersBefore = sys.sim!.orders().length;
+  const bad = await nc.request(subjects.intent('buyer'), new TextEncoder().encode('{"action":"place","qty":-1}'), { timeout: 5000 });
+  const reply = IntentReplySchema.parse(bad.json());
+  assert.equal(reply.status, 'denied');
+  assert.equal(reply.status === 'denied' && reply.rule, 'invalid_payload');
+  // An intent naming another strategy than its subject is refused too.
+  const spoof = await requestParsed(nc, subjects.intent('watcher'), IntentSchema, {
+    action: 'place', intentId: 'spoof1', strategyId: 'buyer', ts: 0, venue: 'kite', symbol: 'NSE:INFY', side: 'BUY', qty: 1, orderType: 'MARKET',
+  }, IntentReplySchema);
+  assert.equal(spoof.status === 'denied' && spoof.rule, 'strategy_mismatch');
+  assert.equal(sys.sim!.orders().length, ordersBefore);
 });

@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, writeFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { repoRoot } from './helpers/specs.ts';
+
+const orch = join(repoRoot, 'bin', 'orch.js');
+
+test('orch sim prints one JSON line with the URLs and demo credentials any client can use', async () => {
+  const keyDir = await mkdtemp(join(tmpdir(), 'orch-sim-'));
+  const child = spawn(process.execPath, [orch, 'sim', '--port', '0', '--kalshi-port', '0', '--key-dir', keyDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`orch sim exited with ${code}`)));
+    });
+    const info = JSON.parse(line) as { kite: Record<string, string>; kalshi: Record<string, string> };
+    assert.match(info.kite.rest!, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(info.kite.ws!, /^ws:\/\/127\.0\.0\.1:\d+/);
+    for (const k of ['apiKey', 'apiSecret', 'userId', 'password', 'totpSecret', 'accessToken']) assert.ok(info.kite[k], k);
+    assert.match(info.kalshi.rest!, /\/trade-api\/v2$/);
+    assert.match(info.kalshi.ws!, /\/trade-api\/ws\/v2$/);
+    assert.ok(info.kalshi.keyId);
+    assert.equal((await stat(info.kalshi.privateKeyPath!)).mode & 0o777, 0o600);
+    // The REST root really answers like Kite.
+    const res = await fetch(`${info.kite.rest}/user/profile`, { headers: { 'X-Kite-Version': '3', Authorization: `token ${info.kite.apiKey}:${info.kite.accessToken}` } });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { status: string }).status, 'success');
+  } finally {
+    child.kill('SIGTERM');
+  }
+});
+
+test('an unknown command exits 2 with the usage', () => {
+  const r = spawnSync(process.execPath, [orch, 'frobnicate'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown command "frobnicate"/);
+});
+
+test('orch start refuses a bad registry before starting anything, naming file, line and field', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'orch-bad-'));
+  const f = join(dir, 'strategies.yaml');
+  await writeFile(f, 'strategies:\n  - id: x\n    venue: nyse\n');
+  const r = spawnSync(process.execPath, [orch, 'start', '--config', f, '--nats', 'nats://127.0.0.1:1'], { encoding: 'utf8', cwd: dir, timeout: 30_000 });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, new RegExp(`${f}:\\d+: strategies\\[0\\]`));
+});
