@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../actors/prng.ts';
 import type { LimitsConfig } from '../../broker/limiter/limits.ts';
 import { toMilli } from '../../broker/limiter/window-log.ts';
 
@@ -32,17 +33,8 @@ export class VenueModel {
   }
 }
 
-/** Small seeded PRNG (mulberry32) so a failing randomized run can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded so a failing randomized run can be replayed from its seed. */
+export const rng = mulberry32;
 
 /** Max milli-tokens granted in any half-open interval [t, t + windowMs) over sorted grants. */
 export function maxInAnyWindow(grants: readonly { at: number; milli: number }[], windowMs: number): number {

@@ -1,16 +1,7 @@
 import type { SimEngine } from './engine.ts';
+import { mulberry32 } from '../../../actors/prng.ts';
 
-/** A small reproducible PRNG (mulberry32): the same seed gives the same books. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
 
 export type SimSeries = { ticker: string; title: string; category: string; frequency: string };
 export type SimEvent = { eventTicker: string; seriesTicker: string; title: string; subTitle: string; mutuallyExclusive: boolean };

@@ -3,7 +3,7 @@
  * rupees appear only at the wire. Same seed + same number of steps = same prices.
  */
 import type { SimInstrument } from './instruments.ts';
-import { mulberry32, randInt, type Rng } from './prng.ts';
+import { mulberry32, randInt, type Rng } from '../../../actors/prng.ts';
 
 /** NSE equity tick, 0.05 rupees. */
 export const TICK_PAISE = 5;
