@@ -23,6 +23,8 @@ export type StrategyActorOptions = {
   log: Logger;
   healthIntervalMs?: number;
   intentTimeoutMs?: number;
+  /** The latched kill level read by the supervisor before this actor starts (strategies have no KV access). */
+  initialKill?: { level: KillLevel; revision: number };
 };
 
 type ActorState = Health['state'];
@@ -61,6 +63,11 @@ export class StrategyActor {
     });
     this.queue = new SerialQueue((err) => this.crash(err));
     this.ctx = this.buildContext();
+    // Known before the first subscription, so a broadcast missed while down cannot be traded through.
+    if (opts.initialKill) {
+      this.level = opts.initialKill.level;
+      this.killRevision = opts.initialKill.revision;
+    }
   }
 
   async start(): Promise<void> {

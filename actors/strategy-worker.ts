@@ -11,7 +11,7 @@ import { StrategyActor } from './strategy-actor.ts';
 import { createLogger, actorLogger } from './logger.ts';
 import { systemClock } from './clock.ts';
 import { importStrategyModule, type StrategySpec } from '../supervisor/config.ts';
-import type { Health } from './messages.ts';
+import type { Health, KillLevel } from './messages.ts';
 
 export type StrategyTask = {
   port: MessagePort;
@@ -20,6 +20,7 @@ export type StrategyTask = {
   natsUser?: string;
   natsPass?: string;
   logLevel?: string;
+  initialKill?: { level: KillLevel; revision: number };
 };
 
 export type ActorControl = {
@@ -36,6 +37,7 @@ export default async function run(task: StrategyTask): Promise<{ stopped: true }
     spec: task.spec, module, natsUrl: task.natsUrl, clock: systemClock, log,
     ...(task.natsUser ? { natsUser: task.natsUser } : {}),
     ...(task.natsPass ? { natsPass: task.natsPass } : {}),
+    ...(task.initialKill ? { initialKill: task.initialKill } : {}),
   });
   const control: ActorControl = {
     start: () => actor.start(),

@@ -5,12 +5,19 @@ import { wrap, releaseProxy, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { StrategySpec } from './config.ts';
 import type { ActorControl, StrategyTask } from '../actors/strategy-worker.ts';
-import type { Health } from '../actors/messages.ts';
+import type { Health, KillLevel } from '../actors/messages.ts';
 
 const workerFile = fileURLToPath(new URL('../actors/strategy-worker-entry.mjs', import.meta.url));
 
 
-export type HostOptions = { natsUrl: string; natsUser?: string; natsPass?: string; logLevel?: string };
+export type HostOptions = {
+  natsUrl: string;
+  natsUser?: string;
+  natsPass?: string;
+  logLevel?: string;
+  /** Reads the strategy's effective kill level at launch; the actor knows it before it subscribes. */
+  killLevel?: (strategyId: string) => { level: KillLevel; revision: number };
+};
 
 /**
  * One strategy in one worker thread: a single-thread piscina pool running one long task.
@@ -50,6 +57,7 @@ export class StrategyHost {
     if (this.opts.natsUser) task.natsUser = this.opts.natsUser;
     if (this.opts.natsPass) task.natsPass = this.opts.natsPass;
     if (this.opts.logLevel) task.logLevel = this.opts.logLevel;
+    if (this.opts.killLevel) task.initialKill = this.opts.killLevel(this.spec.id);
     this.task = this.pool.run(task, { transferList: [port2] as never });
     this.task.catch(() => undefined); // observed by the supervisor through `task`
     this.remote = wrap<ActorControl>(nodeEndpoint(port1));

@@ -8,6 +8,7 @@ import { BrokerActor } from '../broker/broker-actor.ts';
 import { EventLog, ensureEventStream } from '../broker/event-log.ts';
 import { killSwitchGate, riskLimitGate } from '../broker/gates.ts';
 import { KillStore } from '../broker/kill/kill-store.ts';
+import { effectiveLevel } from '../broker/kill/levels.ts';
 import { SharedLimiter } from '../broker/limiter/shared-limiter.ts';
 import { kiteLimits } from '../broker/limiter/limits.ts';
 import type { KiteSim } from '../broker/sim/kite/index.ts';
@@ -102,7 +103,11 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     undo.push(() => broker.stop());
 
     const supervisor = new Supervisor({
-      host: { natsUrl, ...(o.logLevel ? { logLevel: o.logLevel } : {}) },
+      host: {
+        natsUrl,
+        ...(o.logLevel ? { logLevel: o.logLevel } : {}),
+        killLevel: (id) => ({ level: effectiveLevel(killStore.current(), id), revision: killStore.current().revision }),
+      },
       clock,
       log: actorLogger(o.log, 'supervisor'),
       onGiveUp: (id, restarts) => {
