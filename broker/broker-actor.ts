@@ -57,6 +57,7 @@ export class BrokerActor {
   private readonly lastPrices = new Map<string, number>();
   private readonly positions = new Map<string, number>(); // `${strategy}|${symbol}` → net qty
   private readonly inflight = new Map<string, Promise<IntentReply>>();
+  private readonly writing = new Set<Promise<unknown>>();
   private log: Logger;
   private events: EventLog | undefined;
   private gates: IntentGate[];
@@ -220,13 +221,32 @@ export class BrokerActor {
       const d = gate(intent, view);
       if (!d.ok) return this.deny(intent, d.rule, d.reason, d.figures);
     }
+    return this.submit(intent, venue, 'place');
+  }
+
+  /**
+   * The broker's own order at kill priority, past every gate: level 4 closes positions with
+   * these. Booked under the strategy whose position it closes, so fills and updates reach it.
+   */
+  async placeForKill(intent: PlaceIntent): Promise<IntentReply> {
+    const venue = this.venues.get(intent.venue);
+    if (!venue) return this.deny(intent, 'unknown_venue', `venue ${intent.venue} is not configured`);
+    this.events?.record({ kind: 'intent', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), intent, by: 'kill' });
+    return this.submit(intent, venue, 'kill');
+  }
+
+  private async submit(intent: PlaceIntent, venue: VenueAdapter, priority: 'place' | 'kill'): Promise<IntentReply> {
+    const spec = { id: intent.strategyId };
     const rec = this.book.register(intent, this.opts.clock.now());
     this.events?.record({ kind: 'decision', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), decision: 'accepted' });
     metrics.ordersSubmittedTotal.inc({ strategy: spec.id, venue: intent.venue });
     try {
       const req = { intentId: intent.intentId, symbol: intent.symbol, side: intent.side, qty: intent.qty, orderType: intent.orderType, ...(intent.limitPrice !== undefined ? { limitPrice: intent.limitPrice } : {}) };
       this.events?.record({ kind: 'venue_write', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), request: req });
-      const { venueOrderId } = await venue.place(req);
+      // A kill-switch cancel waits for writes in flight, so no order it cannot see slips past it.
+      const write = venue.place(req, priority);
+      this.writing.add(write);
+      const { venueOrderId } = await write.finally(() => this.writing.delete(write));
       this.book.bind(intent.intentId, venueOrderId);
       this.events?.record({ kind: 'venue_answer', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venueOrderId });
       this.publishOrder(rec);
@@ -259,6 +279,7 @@ export class BrokerActor {
 
   /** Cancels every open order (kill levels 3-4, or one strategy at level 1). Kill priority in the limiter. */
   async cancelAll(strategyId?: string): Promise<number> {
+    await Promise.allSettled([...this.writing]);
     let n = 0;
     for (const o of this.book.open(strategyId)) {
       if (!o.venueOrderId) continue;
