@@ -1,12 +1,13 @@
 import type { KiteTickerClient } from './ticker-client.ts';
 import type { KiteTickerPort } from './adapter.ts';
 import type { TickMode } from './ticker-parser.ts';
+import type { Clock } from '../../actors/clock.ts';
 
 /**
  * Adapts the ticker client's reference-counted subscribe/unsubscribe to the adapter's
  * "this is the whole wanted set" call, so the broker can resync after every reload.
  */
-export function tickerPort(client: KiteTickerClient): KiteTickerPort {
+export function tickerPort(client: KiteTickerClient, clock: Clock, connectTimeoutMs = 15_000): KiteTickerPort {
   let current = new Map<number, TickMode>();
   let open = false;
   client.events.on('disconnected', () => { open = false; });
@@ -14,12 +15,15 @@ export function tickerPort(client: KiteTickerClient): KiteTickerPort {
   return {
     async connect() {
       client.start();
-      // The first socket counts as open once its handshake completes.
+      // The first socket counts as open once its handshake completes; the client keeps retrying
+      // on its own schedule, so a slow first connect is reported rather than waited on forever.
+      const deadline = clock.now() + connectTimeoutMs;
       await new Promise<void>((resolve, reject) => {
-        const t = setInterval(() => {
+        const t = clock.setInterval(() => {
           const s = client.state;
-          if (s.kind === 'open') { clearInterval(t); open = true; resolve(); }
-          if (s.kind === 'closed') { clearInterval(t); reject(new Error('ticker closed while connecting')); }
+          if (s.kind === 'open') { clock.clearInterval(t); open = true; resolve(); }
+          else if (s.kind === 'closed') { clock.clearInterval(t); reject(new Error('ticker closed while connecting')); }
+          else if (clock.now() >= deadline) { clock.clearInterval(t); reject(new Error(`ticker not connected after ${connectTimeoutMs} ms`)); }
         }, 10);
       });
     },

@@ -55,6 +55,6 @@ export async function buildKiteVenue(o: KiteVenueOptions): Promise<KiteVenue> {
     url: acct.wsUrl, apiKey: acct.apiKey, getAccessToken: acct.accessToken, clock: o.clock, logger: log,
     ...(acct.marketHoursOnly ? {} : { isMarketOpen: () => true }),
   });
-  const adapter = new KiteAdapter({ rest, writer, ticker: tickerPort(ticker), clock: o.clock, log });
+  const adapter = new KiteAdapter({ rest, writer, ticker: tickerPort(ticker, o.clock), clock: o.clock, log });
   return { adapter, sim, account: acct, close: async () => { await sim?.close(); } };
 }
