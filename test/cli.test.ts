@@ -48,3 +48,33 @@ test('orch start refuses a bad registry before starting anything, naming file, l
   assert.equal(r.status, 2);
   assert.match(r.stderr, new RegExp(`${f}:\\d+: strategies\\[0\\]`));
 });
+
+test('orch start trades until SIGTERM, then stops strategies in reverse order, drains and exits 0', async () => {
+  const { startNatsServer } = await import('./helpers/nats-server.ts');
+  const { fixture } = await import('./helpers/specs.ts');
+  const server = await startNatsServer();
+  const dir = await mkdtemp(join(tmpdir(), 'orch-start-'));
+  const f = join(dir, 'strategies.yaml');
+  const entry = (id: string, sym: string) => `  - id: ${id}\n    module: ${fixture('recorder')}\n    venue: kite\n    instruments: [${sym}]\n    risk: { maxOrderQty: 1, maxOrderValue: 100000000, maxPosition: 1, maxOpenOrders: 1 }\n`;
+  await writeFile(f, `strategies:\n${entry('first', 'NSE:INFY')}${entry('second', 'NSE:TCS')}`);
+  const child = spawn(process.execPath, [orch, 'start', '--config', f, '--nats', server.url, '--metrics-port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
+  try {
+    const running = () => lines.some((l) => l.includes('orchestrator running'));
+    const deadline = Date.now() + 30_000;
+    while (!running() && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(running(), `orch start did not come up:\n${lines.slice(-5).join('\n')}`);
+    const code = await new Promise<number | null>((resolve) => {
+      child.once('exit', (c) => resolve(c));
+      child.kill('SIGTERM');
+    });
+    assert.equal(code, 0);
+    const stopped = lines.map((l) => JSON.parse(l) as { msg?: string; actor?: string }).filter((l) => l.msg === 'strategy stopped').map((l) => l.actor);
+    assert.deepEqual(stopped, ['strategy:second', 'strategy:first'], 'reverse start order');
+    assert.ok(lines.some((l) => l.includes('"msg":"stopped"')));
+  } finally {
+    child.kill('SIGKILL');
+    await server.cleanup();
+  }
+});
