@@ -231,7 +231,7 @@ export class BrokerActor {
   async placeForKill(intent: PlaceIntent): Promise<IntentReply> {
     const venue = this.venues.get(intent.venue);
     if (!venue) return this.deny(intent, 'unknown_venue', `venue ${intent.venue} is not configured`);
-    this.events?.record({ kind: 'intent', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), intent, by: 'kill' });
+    this.events?.record({ kind: 'intent', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), intent });
     return this.submit(intent, venue, 'kill');
   }
 
