@@ -23,6 +23,8 @@ export const subjects = {
   /** broker → strategy: order lifecycle and fills. */
   orderUpdate: (strategyId: string, intentId: string) => `${ROOT}.order.${token(strategyId)}.${token(intentId)}`,
   orderUpdatesOf: (strategyId: string) => `${ROOT}.order.${token(strategyId)}.>`,
+  /** Every strategy's order updates: what the broker's kill triggers watch. */
+  orderUpdatesAll: () => `${ROOT}.order.>`,
   brokerEvents: () => `${ROOT}.broker.events`,
   kill: () => `${ROOT}.kill`,
   /** Each actor acknowledges a kill level it has applied. */
