@@ -1,0 +1,283 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { pino } from 'pino';
+import { TestClock } from '../../actors/clock.ts';
+import { OrderBook } from '../order-book.ts';
+import type { VenueOrder, VenueTick } from '../venue.ts';
+import { VenueError } from '../venue-errors.ts';
+import { KalshiAdapter, bookTick, kalshiState, toBookSide, toSide, toVenuePosition, type KalshiPort } from './adapter.ts';
+import type { KalshiVenueEvents, PlaceOrderArgs } from './index.ts';
+import type { PlaceResult } from './orders.ts';
+import type { KalshiFill, KalshiOrder } from './schemas.ts';
+import type { FillUpdate } from './ws-protocol.ts';
+
+const log = pino({ level: 'silent' });
+
+/** A scripted KalshiVenue: records calls, answers from queues, emits what the test says. */
+class FakePort extends EventEmitter implements KalshiPort {
+  live = true;
+  placed: PlaceOrderArgs[] = [];
+  cancelled: Array<{ id: string; kill: boolean }> = [];
+  subs: string[] = [];
+  nextPlace: (a: PlaceOrderArgs) => Promise<PlaceResult> = async (a) => ({ orderId: 'o1', clientOrderId: a.clientOrderId, filledCount: 0, remainingCount: a.count, recovered: false });
+  resting: KalshiOrder[] = [];
+  byId = new Map<string, KalshiOrder>();
+  fills = new Map<string, KalshiFill[]>();
+  badTickers = new Set<string>();
+  reads = 0;
+  async connect() {}
+  async close() { this.live = false; }
+  isLive() { return this.live; }
+  placeOrder(a: PlaceOrderArgs) { this.placed.push(a); return this.nextPlace(a); }
+  async cancelOrder(id: string, o: { kill?: boolean }) { this.cancelled.push({ id, kill: o.kill === true }); return { orderId: id, reducedBy: 0 }; }
+  async subscribeBook(t: string) {
+    this.subs.push(`+${t}`);
+    if (this.badTickers.has(t)) throw new Error('kalshi ws error 16: Market not found');
+  }
+  async unsubscribeBook(t: string) { this.subs.push(`-${t}`); }
+  async restingOrders() { this.reads++; return this.resting; }
+  async order(id: string) { this.reads++; const o = this.byId.get(id); if (!o) throw new Error('404'); return o; }
+  async orderFills(id: string) { this.reads++; return this.fills.get(id) ?? []; }
+  async positions() { return []; }
+  override on<E extends keyof KalshiVenueEvents>(event: E, fn: (...a: KalshiVenueEvents[E]) => void): this {
+    return super.on(event, fn as (...a: unknown[]) => void);
+  }
+  push<E extends keyof KalshiVenueEvents>(event: E, ...a: KalshiVenueEvents[E]) { this.emit(event, ...a); }
+}
+
+function setup() {
+  const clock = new TestClock(1_700_000_000_000);
+  const port = new FakePort();
+  const adapter = new KalshiAdapter({ port, clock, log, pollIntervalMs: 1000 });
+  const orders: VenueOrder[] = [];
+  const ticks: VenueTick[] = [];
+  const events: string[] = [];
+  adapter.on('order', (o) => orders.push(o));
+  adapter.on('tick', (t) => ticks.push(t));
+  adapter.on('disconnected', (r) => events.push(`disconnected:${r}`));
+  adapter.on('reconnected', () => events.push('reconnected'));
+  adapter.on('reconcile', () => events.push('reconcile'));
+  // The broker's own order book: what it derives from the reports is what a strategy sees.
+  const book = new OrderBook();
+  const brokerFills: Array<{ fillId: string; qty: number; price: number }> = [];
+  adapter.on('order', (o) => {
+    const r = book.apply(o);
+    if (r?.fill) brokerFills.push({ fillId: r.fill.fillId, qty: r.fill.qty, price: r.fill.price });
+  });
+  const intent = (intentId: string, side: 'BUY' | 'SELL', qty: number, limitPrice: number) =>
+    book.register({ action: 'place', intentId, strategyId: 's', ts: 0, venue: 'kalshi', symbol: 'KXFED-26DEC-T4.00', side, qty, orderType: 'LIMIT', limitPrice }, 0);
+  return { clock, port, adapter, orders, ticks, events, book, brokerFills, intent };
+}
+
+const fill = (over: Partial<FillUpdate> & { tradeId: string; count: number; price: number }): FillUpdate =>
+  ({ orderId: 'o1', clientOrderId: 'intentA', ticker: 'KXFED-26DEC-T4.00', side: 'bid', isTaker: false, ...over });
+const restOrder = (over: Partial<KalshiOrder>): KalshiOrder => ({
+  orderId: 'o1', clientOrderId: 'intentA', ticker: 'KXFED-26DEC-T4.00', side: 'bid', price: 4500, initialCount: 300,
+  filledCount: 0, remainingCount: 300, status: 'resting', createdTime: undefined, ...over,
+});
+const restFill = (tradeId: string, count: number, price: number): KalshiFill => ({
+  fillId: `${tradeId}-m`, tradeId, orderId: 'o1', clientOrderId: 'intentA', ticker: 'KXFED-26DEC-T4.00', side: 'bid', price, count, isTaker: false, fee: 0, tsMs: 0,
+});
+
+test('BUY is a YES bid and SELL a YES ask, both ways', () => {
+  assert.equal(toBookSide('BUY'), 'bid');
+  assert.equal(toBookSide('SELL'), 'ask');
+  assert.equal(toSide('bid'), 'BUY');
+  assert.equal(toSide('ask'), 'SELL');
+});
+
+test('Kalshi order status and filled count map onto the broker states', () => {
+  assert.equal(kalshiState('resting', 0, 300), 'open');
+  assert.equal(kalshiState('resting', 100, 300), 'partially_filled');
+  assert.equal(kalshiState('resting', 300, 300), 'filled');
+  assert.equal(kalshiState('executed', 300, 300), 'filled');
+  assert.equal(kalshiState('canceled', 0, 300), 'cancelled');
+  assert.equal(kalshiState('canceled', 100, 300), 'cancelled');
+});
+
+test('a tick carries the top of book in hundredths of a cent, last = the mid rounded down', () => {
+  const lvl = (price: number) => ({ price, size: 100 });
+  assert.deepEqual(bookTick({ ticker: 'T', bid: lvl(4500), ask: lvl(4700), tsMs: 5 }), { symbol: 'T', ts: 5, last: 4600, bid: 4500, ask: 4700 });
+  assert.deepEqual(bookTick({ ticker: 'T', bid: lvl(4500), ask: lvl(4510), tsMs: 5 }), { symbol: 'T', ts: 5, last: 4505, bid: 4500, ask: 4510 });
+  assert.deepEqual(bookTick({ ticker: 'T', bid: lvl(4501), ask: lvl(4510), tsMs: 5 }), { symbol: 'T', ts: 5, last: 4505, bid: 4501, ask: 4510 });
+  assert.deepEqual(bookTick({ ticker: 'T', bid: null, ask: lvl(300), tsMs: 5 }), { symbol: 'T', ts: 5, last: 300, ask: 300 });
+  assert.deepEqual(bookTick({ ticker: 'T', bid: lvl(9900), ask: null, tsMs: 5 }), { symbol: 'T', ts: 5, last: 9900, bid: 9900 });
+  assert.equal(bookTick({ ticker: 'T', bid: null, ask: null, tsMs: 5 }), undefined);
+});
+
+test('a position keeps its signed size in hundredths and derives the average price per contract', () => {
+  assert.deepEqual(toVenuePosition({ ticker: 'T', position: 250, exposure: 11_250, realizedPnl: 0, feesPaid: 0 }), { symbol: 'T', qty: 250, avgPrice: 4500 });
+  assert.deepEqual(toVenuePosition({ ticker: 'T', position: -300, exposure: 16_500, realizedPnl: 0, feesPaid: 0 }), { symbol: 'T', qty: -300, avgPrice: 5500 });
+  assert.deepEqual(toVenuePosition({ ticker: 'T', position: 0, exposure: 0, realizedPnl: 120, feesPaid: 7 }), { symbol: 'T', qty: 0, avgPrice: 0 });
+});
+
+test('an order goes out as a YES bid with the intent id as client_order_id and the integers unchanged', async () => {
+  const { port, adapter, orders, intent } = setup();
+  await adapter.start();
+  intent('intentA', 'BUY', 300, 4500);
+  const r = await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 });
+  assert.deepEqual(port.placed, [{ ticker: 'KXFED-26DEC-T4.00', side: 'bid', price: 4500, count: 300, clientOrderId: 'intentA' }]);
+  assert.deepEqual(r, { venueOrderId: 'o1' });
+  assert.deepEqual(orders, [{
+    venueOrderId: 'o1', intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, filledQty: 0, limitPrice: 4500,
+    state: 'open', venueStatus: 'resting', ts: 1_700_000_000_000,
+  }]);
+});
+
+test('a sell is a YES ask, and an order found by client_order_id after a timeout is flagged as the same order', async () => {
+  const { port, adapter } = setup();
+  await adapter.start();
+  port.nextPlace = async (a) => ({ orderId: 'o9', clientOrderId: a.clientOrderId, filledCount: 0, remainingCount: a.count, recovered: true });
+  const r = await adapter.place({ intentId: 'intentS', symbol: 'T', side: 'SELL', qty: 150, orderType: 'LIMIT', limitPrice: 5600 });
+  assert.equal(port.placed[0]!.side, 'ask');
+  assert.deepEqual(r, { venueOrderId: 'o9', duplicate: true });
+});
+
+test('a market order is refused before anything reaches Kalshi', async () => {
+  const { port, adapter } = setup();
+  await adapter.start();
+  await assert.rejects(adapter.place({ intentId: 'm1', symbol: 'T', side: 'BUY', qty: 100, orderType: 'MARKET' }),
+    (e: unknown) => e instanceof VenueError && e.kind === 'InputException');
+  assert.equal(port.placed.length, 0);
+});
+
+test('a taker fill pushed before the create response and the create response count the fill once', async () => {
+  const { port, adapter, orders, intent, brokerFills, book } = setup();
+  await adapter.start();
+  intent('intentA', 'BUY', 300, 4600);
+  port.nextPlace = async (a) => {
+    // The exchange matched at once: the fill channel speaks before the HTTP answer arrives.
+    port.push('fill', fill({ tradeId: 't1', count: 200, price: 4500 }));
+    return { orderId: 'o1', clientOrderId: a.clientOrderId, filledCount: 200, remainingCount: 100, recovered: false };
+  };
+  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4600 });
+  assert.deepEqual(orders.map((o) => [o.filledQty, o.state, o.avgPrice]), [[200, 'partially_filled', 4500], [200, 'partially_filled', 4500]]);
+  assert.deepEqual(brokerFills, [{ fillId: 'o1:200', qty: 200, price: 4500 }]);
+  assert.equal(book.get('intentA')!.venueOrderId, 'o1');
+});
+
+test('fills from the socket and from REST end in one cumulative state, never added twice', async () => {
+  const { port, adapter, orders, intent, brokerFills } = setup();
+  await adapter.start();
+  intent('intentA', 'BUY', 300, 4500);
+  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 });
+  port.push('fill', fill({ tradeId: 't1', count: 100, price: 4500 }));
+  port.push('fill', fill({ tradeId: 't1', count: 100, price: 4500 })); // redelivered
+  // The socket drops; t2 happens unseen; REST knows 200 filled and lists both trades.
+  port.resting = [restOrder({ filledCount: 200, remainingCount: 100 })];
+  port.fills.set('o1', [restFill('t1', 100, 4500), restFill('t2', 100, 4400)]);
+  for (const o of await adapter.orders()) adapter['emit']('order', o);
+  // t2 arrives late from the socket, then t3 is new.
+  port.push('fill', fill({ tradeId: 't2', count: 100, price: 4400 }));
+  port.push('fill', fill({ tradeId: 't3', count: 100, price: 4300 }));
+  assert.deepEqual(orders.map((o) => o.filledQty), [0, 100, 200, 300]);
+  assert.equal(orders.at(-1)!.state, 'filled');
+  assert.equal(orders.at(-1)!.avgPrice, 4400);
+  assert.deepEqual(brokerFills, [
+    { fillId: 'o1:100', qty: 100, price: 4500 },
+    { fillId: 'o1:200', qty: 100, price: 4400 },
+    { fillId: 'o1:300', qty: 100, price: 4300 },
+  ]);
+});
+
+test('a REST fill count above the trades seen fetches that order\'s trades; none are fetched otherwise', async () => {
+  const { port, adapter } = setup();
+  await adapter.start();
+  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 });
+  port.resting = [restOrder({})];
+  port.reads = 0;
+  await adapter.orders();
+  assert.equal(port.reads, 1);
+  port.resting = [restOrder({ filledCount: 150, remainingCount: 150 })];
+  port.fills.set('o1', [restFill('t1', 150, 4500)]);
+  port.reads = 0;
+  const [o] = await adapter.orders();
+  assert.equal(port.reads, 2);
+  assert.deepEqual([o!.filledQty, o!.avgPrice, o!.state], [150, 4500, 'partially_filled']);
+});
+
+test('an order that left the resting list is read by id, so a fill missed while down is found', async () => {
+  const { port, adapter, intent, brokerFills } = setup();
+  await adapter.start();
+  intent('intentA', 'BUY', 300, 4500);
+  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 });
+  port.resting = [];
+  port.byId.set('o1', restOrder({ status: 'executed', filledCount: 300, remainingCount: 0 }));
+  port.fills.set('o1', [restFill('t7', 300, 4500)]);
+  const out = await adapter.orders();
+  assert.deepEqual(out.map((o) => [o.venueOrderId, o.state, o.filledQty, o.avgPrice]), [['o1', 'filled', 300, 4500]]);
+  for (const o of out) adapter['emit']('order', o);
+  assert.deepEqual(brokerFills, [{ fillId: 'o1:300', qty: 300, price: 4500 }]);
+});
+
+test('a failed create leaves nothing behind that a stray fill could attach to', async () => {
+  const { port, adapter, orders } = setup();
+  await adapter.start();
+  port.nextPlace = async () => { throw new VenueError({ venue: 'kalshi', kind: 'OrderException', message: 'invalid_order' }); };
+  await assert.rejects(adapter.place({ intentId: 'intentA', symbol: 'T', side: 'BUY', qty: 100, orderType: 'LIMIT', limitPrice: 4500 }));
+  port.push('fill', fill({ tradeId: 'tx', count: 100, price: 4500 }));
+  assert.equal(orders.length, 0);
+});
+
+test('a cancel is sent with kill priority when the kill switch asks, and reports the order cancelled', async () => {
+  const { port, adapter, orders } = setup();
+  await adapter.start();
+  await adapter.place({ intentId: 'intentA', symbol: 'T', side: 'BUY', qty: 100, orderType: 'LIMIT', limitPrice: 4500 });
+  await adapter.cancel('o1', 'kill');
+  await adapter.cancel('o1');
+  assert.deepEqual(port.cancelled, [{ id: 'o1', kill: true }, { id: 'o1', kill: false }]);
+  assert.equal(orders.at(-1)!.state, 'cancelled');
+});
+
+test('book subscriptions follow the wanted set; a market Kalshi refuses is dropped, not retried forever', async () => {
+  const { port, adapter } = setup();
+  await adapter.start();
+  port.badTickers.add('NOPE');
+  await adapter.setInstruments(['A', 'B', 'NOPE']);
+  await adapter.setInstruments(['B', 'C']);
+  assert.deepEqual(port.subs, ['+A', '+B', '+NOPE', '-NOPE', '-A', '+C']);
+});
+
+test('ticks come only for wanted markets and only when the top of book moves', async () => {
+  const { port, adapter, ticks } = setup();
+  await adapter.start();
+  await adapter.setInstruments(['A']);
+  const top = (ticker: string, bid: number, ask: number, size = 100) =>
+    port.push('book', { ticker, bid: { price: bid, size }, ask: { price: ask, size }, tsMs: 7 });
+  top('A', 4500, 4700);
+  top('A', 4500, 4700, 900); // size only
+  top('B', 1000, 2000);
+  top('A', 4600, 4700);
+  assert.deepEqual(ticks, [
+    { symbol: 'A', ts: 7, last: 4600, bid: 4500, ask: 4700 },
+    { symbol: 'A', ts: 7, last: 4650, bid: 4600, ask: 4700 },
+  ]);
+});
+
+test('disconnect, reconnect and reconcile pass through, and connected() follows the socket', async () => {
+  const { port, adapter, events } = setup();
+  await adapter.start();
+  assert.equal(adapter.connected(), true);
+  port.live = false;
+  port.push('disconnected', { reason: 'close', atMs: 1 });
+  assert.equal(adapter.connected(), false);
+  port.live = true;
+  port.push('reconnected', { attempts: 1, downtimeMs: 1000 });
+  port.push('reconcile', { reason: 'reconnect' });
+  assert.deepEqual(events, ['disconnected:close', 'reconnected', 'reconcile']);
+});
+
+test('with orders resting and the fill channel quiet, REST is polled on the clock', async () => {
+  const { clock, port, adapter, orders } = setup();
+  await adapter.start();
+  await clock.advance(3000);
+  assert.equal(port.reads, 0, 'nothing resting: no polling');
+  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 });
+  port.resting = [restOrder({ filledCount: 300, remainingCount: 0, status: 'resting' })];
+  port.fills.set('o1', [restFill('t1', 300, 4500)]);
+  await clock.advance(1000);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual([orders.at(-1)!.state, orders.at(-1)!.filledQty], ['filled', 300]);
+  await adapter.stop();
+});

@@ -1,0 +1,298 @@
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../../actors/clock.ts';
+import type { OrderState, Side } from '../../actors/messages.ts';
+import type { VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition, VenueTick } from '../venue.ts';
+import { VenueError } from '../venue-errors.ts';
+import { ONE_CONTRACT } from './fixed.ts';
+import { FillLedger } from './fill-ledger.ts';
+import type { KalshiVenue, KalshiVenueEvents, PlaceOrderArgs } from './index.ts';
+import type { PlaceResult } from './orders.ts';
+import { collect } from './rest.ts';
+import type { KalshiFill, KalshiOrder, KalshiPosition } from './schemas.ts';
+import type { BookUpdate, FillUpdate } from './ws-protocol.ts';
+
+/**
+ * KalshiVenue behind the broker's VenueAdapter contract. Symbols are market tickers; BUY is a
+ * YES bid, SELL a YES ask; prices are YES prices in hundredths of a cent and quantities
+ * hundredths of a contract, exactly as the rest of the system speaks them, so nothing here
+ * converts units. The intent id is the client_order_id, which makes a timed-out create
+ * resolvable by lookup (KalshiVenue.placeOrder does that).
+ */
+export type BookSide = 'bid' | 'ask';
+type Status = KalshiOrder['status'];
+
+/** What the adapter needs from KalshiVenue; tests hand in a fake. */
+export interface KalshiPort {
+  connect(): Promise<void>;
+  close(): Promise<void>;
+  /** The socket is up and every subscription in place. */
+  isLive(): boolean;
+  placeOrder(a: PlaceOrderArgs): Promise<PlaceResult>;
+  cancelOrder(orderId: string, opts: { kill?: boolean }): Promise<{ orderId: string; reducedBy: number }>;
+  subscribeBook(ticker: string): Promise<void>;
+  unsubscribeBook(ticker: string): Promise<void>;
+  restingOrders(): Promise<KalshiOrder[]>;
+  order(orderId: string): Promise<KalshiOrder>;
+  orderFills(orderId: string): Promise<KalshiFill[]>;
+  positions(): Promise<KalshiPosition[]>;
+  on<E extends 'book' | 'fill' | 'disconnected' | 'reconnected' | 'reconcile'>(event: E, fn: (...a: KalshiVenueEvents[E]) => void): void;
+}
+
+export function kalshiPort(v: KalshiVenue): KalshiPort {
+  return {
+    connect: () => v.connect(),
+    close: () => v.close(),
+    isLive: () => v.ws.status === 'live',
+    placeOrder: (a) => v.placeOrder(a),
+    cancelOrder: (id, o) => v.cancelOrder(id, o),
+    subscribeBook: (t) => v.subscribeBook(t),
+    unsubscribeBook: (t) => v.unsubscribeBook(t),
+    restingOrders: () => v.getOpenOrders(),
+    order: (id) => v.rest.getOrder(id),
+    orderFills: (id) => collect((cursor) => v.rest.getFills({ orderId: id, ...(cursor ? { cursor } : {}) }), 100),
+    positions: () => v.getPositions(),
+    on: (event, fn) => void v.on(event, fn as never),
+  };
+}
+
+export const toBookSide = (side: Side): BookSide => (side === 'BUY' ? 'bid' : 'ask');
+export const toSide = (side: BookSide): Side => (side === 'bid' ? 'BUY' : 'SELL');
+
+/** Kalshi's order status plus the filled quantity → the normalized state. */
+export function kalshiState(status: Status, filled: number, qty: number): OrderState {
+  if (status === 'canceled') return 'cancelled';
+  if (status === 'executed' || (qty > 0 && filled >= qty)) return 'filled';
+  return filled > 0 ? 'partially_filled' : 'open';
+}
+
+/**
+ * Top of book → tick. `last` is the mid when both sides quote (rounded down to a whole
+ * hundredth of a cent), else the only side there is; an empty book makes no tick.
+ */
+export function bookTick(b: BookUpdate): VenueTick | undefined {
+  const bid = b.bid?.price;
+  const ask = b.ask?.price;
+  const last = bid !== undefined && ask !== undefined ? Math.floor((bid + ask) / 2) : bid ?? ask;
+  if (last === undefined) return undefined;
+  const t: VenueTick = { symbol: b.ticker, ts: b.tsMs, last };
+  if (bid !== undefined) t.bid = bid;
+  if (ask !== undefined) t.ask = ask;
+  return t;
+}
+
+/** Net position: hundredths of a contract; average price from the exposure (hundredths of a cent per contract). */
+export function toVenuePosition(p: KalshiPosition): VenuePosition {
+  const qty = p.position;
+  const avgPrice = qty === 0 ? 0 : Math.round((Math.abs(p.exposure) * ONE_CONTRACT) / Math.abs(qty));
+  return { symbol: p.ticker, qty, avgPrice };
+}
+
+type Info = { orderId: string; intentId?: string; symbol: string; side: BookSide; qty: number; limitPrice: number; status: Status };
+
+export type KalshiAdapterOptions = {
+  port: KalshiPort;
+  clock: Clock;
+  log: Logger;
+  /** REST poll of our resting orders when the fill channel has been quiet this long. */
+  pollIntervalMs?: number;
+};
+
+export class KalshiAdapter implements VenueAdapter {
+  readonly venue = 'kalshi' as const;
+  private readonly handlers: { [E in keyof VenueEvents]: VenueEvents[E][] } = { tick: [], order: [], fill: [], disconnected: [], reconnected: [], reconcile: [] };
+  private readonly ledger = new FillLedger();
+  private readonly infos = new Map<string, Info>();
+  /** Orders whose create is in flight, by client_order_id: a fill can beat the create response. */
+  private readonly pending = new Map<string, Omit<Info, 'orderId'>>();
+  private readonly wanted = new Set<string>();
+  private readonly lastTick = new Map<string, string>();
+  private pollTimer: TimerHandle | undefined;
+  private lastPushTs = 0;
+
+  constructor(private readonly o: KalshiAdapterOptions) {}
+
+  on<E extends keyof VenueEvents>(event: E, fn: VenueEvents[E]): void {
+    this.handlers[event].push(fn);
+  }
+  private emit<E extends keyof VenueEvents>(event: E, ...args: Parameters<VenueEvents[E]>): void {
+    for (const fn of this.handlers[event]) (fn as (...a: Parameters<VenueEvents[E]>) => void)(...args);
+  }
+
+  async start(): Promise<void> {
+    const p = this.o.port;
+    p.on('book', (b) => this.onBook(b));
+    p.on('fill', (f) => this.onFill(f));
+    p.on('disconnected', (e) => this.emit('disconnected', e.reason));
+    p.on('reconnected', () => this.emit('reconnected'));
+    p.on('reconcile', () => this.emit('reconcile'));
+    await p.connect();
+    const every = this.o.pollIntervalMs ?? 2000;
+    this.pollTimer = this.o.clock.setInterval(() => void this.poll(every), every);
+    this.o.log.info('kalshi adapter started');
+  }
+
+  async stop(): Promise<void> {
+    this.o.clock.clearInterval(this.pollTimer);
+    await this.o.port.close();
+  }
+
+  connected(): boolean {
+    return this.o.port.isLive();
+  }
+
+  async setInstruments(symbols: readonly string[]): Promise<void> {
+    const next = new Set(symbols);
+    for (const t of [...this.wanted]) {
+      if (next.has(t)) continue;
+      this.wanted.delete(t);
+      this.lastTick.delete(t);
+      await this.o.port.unsubscribeBook(t).catch((err: Error) => this.o.log.warn({ symbol: t, err: err.message }, 'kalshi unsubscribe failed'));
+    }
+    for (const t of next) {
+      if (this.wanted.has(t)) continue;
+      try {
+        await this.o.port.subscribeBook(t);
+        this.wanted.add(t);
+      } catch (err) {
+        this.o.log.error({ symbol: t, err: (err as Error).message }, 'kalshi market not subscribed');
+        // Drop the reference, or every later resubscribe would carry the bad ticker and fail too.
+        await this.o.port.unsubscribeBook(t).catch(() => undefined);
+      }
+    }
+  }
+
+  private onBook(b: BookUpdate): void {
+    if (!this.wanted.has(b.ticker)) return;
+    const t = bookTick(b);
+    if (!t) return;
+    // Deltas below the top of the book change nothing a tick says.
+    const key = `${t.last}|${t.bid ?? ''}|${t.ask ?? ''}`;
+    if (this.lastTick.get(t.symbol) === key) return;
+    this.lastTick.set(t.symbol, key);
+    this.emit('tick', t);
+  }
+
+  private onFill(f: FillUpdate): void {
+    this.lastPushTs = this.o.clock.now();
+    const info = this.infos.get(f.orderId) ?? (f.clientOrderId ? this.bind(f.clientOrderId, f.orderId) : undefined);
+    if (!this.ledger.trade(f.orderId, f.tradeId, { count: f.count, price: f.price })) return;
+    // An order we know nothing of yet is reported once REST tells us what it is.
+    if (info) this.report(info);
+  }
+
+  private bind(clientOrderId: string, orderId: string): Info | undefined {
+    const p = this.pending.get(clientOrderId);
+    if (!p) return undefined;
+    this.pending.delete(clientOrderId);
+    const info: Info = { ...p, orderId };
+    this.infos.set(orderId, info);
+    return info;
+  }
+
+  private toVenueOrder(i: Info): VenueOrder {
+    const filled = this.ledger.filled(i.orderId);
+    if (i.status === 'resting' && filled >= i.qty) i.status = 'executed';
+    const v: VenueOrder = {
+      venueOrderId: i.orderId, symbol: i.symbol, side: toSide(i.side), qty: i.qty, filledQty: filled,
+      limitPrice: i.limitPrice, state: kalshiState(i.status, filled, i.qty), venueStatus: i.status, ts: this.o.clock.now(),
+    };
+    if (i.intentId) v.intentId = i.intentId;
+    const avg = this.ledger.avgPrice(i.orderId);
+    if (avg !== undefined && filled > 0) v.avgPrice = avg;
+    return v;
+  }
+
+  private report(i: Info): void {
+    this.emit('order', this.toVenueOrder(i));
+  }
+
+  async place(req: VenueOrderRequest): Promise<{ venueOrderId: string; duplicate?: boolean }> {
+    if (req.orderType !== 'LIMIT' || req.limitPrice === undefined) {
+      throw new VenueError({ venue: 'kalshi', kind: 'InputException', message: 'kalshi takes limit orders only: give a limit price (an immediate_or_cancel limit is a market order with a cap)' });
+    }
+    const side = toBookSide(req.side);
+    this.pending.set(req.intentId, { intentId: req.intentId, symbol: req.symbol, side, qty: req.qty, limitPrice: req.limitPrice, status: 'resting' });
+    let r: PlaceResult;
+    try {
+      r = await this.o.port.placeOrder({ ticker: req.symbol, side, price: req.limitPrice, count: req.qty, clientOrderId: req.intentId });
+    } catch (e) {
+      this.pending.delete(req.intentId);
+      throw e;
+    }
+    const info = this.infos.get(r.orderId) ?? this.bind(req.intentId, r.orderId)!;
+    this.ledger.cumulative(r.orderId, r.filledCount);
+    // Nothing left and not all filled: the exchange cancelled the rest (e.g. self-trade prevention).
+    if (r.remainingCount === 0) info.status = this.ledger.filled(r.orderId) >= info.qty ? 'executed' : 'canceled';
+    this.report(info);
+    return r.recovered ? { venueOrderId: r.orderId, duplicate: true } : { venueOrderId: r.orderId };
+  }
+
+  async cancel(venueOrderId: string, priority: 'cancel' | 'kill' = 'cancel'): Promise<void> {
+    try {
+      await this.o.port.cancelOrder(venueOrderId, { kill: priority === 'kill' });
+    } catch (e) {
+      // Most often the order filled or was cancelled meanwhile: learn its state, then say no.
+      await this.refresh(venueOrderId).catch(() => undefined);
+      throw e;
+    }
+    const info = this.infos.get(venueOrderId);
+    if (!info) return;
+    info.status = 'canceled';
+    this.report(info);
+  }
+
+  private async refresh(orderId: string): Promise<void> {
+    const info = await this.absorb(await this.o.port.order(orderId));
+    this.report(info);
+  }
+
+  /** Merges a REST view of an order; fetches its trades when REST knows of fills we never saw. */
+  private async absorb(o: KalshiOrder): Promise<Info> {
+    let info = this.infos.get(o.orderId) ?? (o.clientOrderId ? this.bind(o.clientOrderId, o.orderId) : undefined);
+    if (!info) {
+      info = { orderId: o.orderId, symbol: o.ticker, side: o.side, qty: o.initialCount, limitPrice: o.price, status: o.status };
+      if (o.clientOrderId) info.intentId = o.clientOrderId;
+      this.infos.set(o.orderId, info);
+    }
+    if (o.status !== 'resting') info.status = o.status;
+    this.ledger.cumulative(o.orderId, o.filledCount);
+    if (this.ledger.missingTrades(o.orderId)) {
+      for (const f of await this.o.port.orderFills(o.orderId)) this.ledger.trade(o.orderId, f.tradeId, { count: f.count, price: f.price });
+    }
+    return info;
+  }
+
+  /** Our resting orders plus every order we still think is live, each merged with what we saw pushed. */
+  async orders(): Promise<VenueOrder[]> {
+    const seen = new Set<string>();
+    const out: Info[] = [];
+    for (const o of await this.o.port.restingOrders()) {
+      seen.add(o.orderId);
+      out.push(await this.absorb(o));
+    }
+    for (const info of [...this.infos.values()]) {
+      if (info.status !== 'resting' || seen.has(info.orderId)) continue;
+      out.push(await this.absorb(await this.o.port.order(info.orderId)));
+    }
+    return out.map((i) => this.toVenueOrder(i));
+  }
+
+  async openOrders(): Promise<VenueOrder[]> {
+    return (await this.orders()).filter((o) => o.state === 'pending' || o.state === 'open' || o.state === 'partially_filled');
+  }
+
+  async positions(): Promise<VenuePosition[]> {
+    return (await this.o.port.positions()).map(toVenuePosition);
+  }
+
+  /** The fallback when the fill channel has gone quiet while we have orders resting. */
+  private async poll(every: number): Promise<void> {
+    const live = [...this.infos.values()].some((i) => i.status === 'resting');
+    if (!live || this.o.clock.now() - this.lastPushTs < every) return;
+    try {
+      for (const o of await this.orders()) this.emit('order', o);
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'kalshi order poll failed');
+    }
+  }
+}
