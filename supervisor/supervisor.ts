@@ -30,6 +30,10 @@ export type SupervisorOptions = {
   log: Logger;
   /** Called when a strategy exceeds its restart intensity and is left down. */
   onGiveUp?: (id: string, restarts: number) => void;
+  /** Called on every crash of a running strategy (the broker's restart-intensity trigger counts them). */
+  onCrash?: (id: string) => void;
+  /** The strategy's own NATS user, when the server enforces permissions (docs/permissions.md). */
+  credentials?: (spec: StrategySpec) => Promise<{ user: string; pass: string } | undefined>;
   /** Factory seam for tests; defaults to a real worker host. */
   makeHost?: (spec: StrategySpec, opts: HostOptions) => StrategyHost;
 };
@@ -67,7 +71,9 @@ export class Supervisor {
 
   private async launch(child: Child): Promise<void> {
     const log = this.opts.log.child({ actor: `strategy:${child.spec.id}` });
-    const host = (this.opts.makeHost ?? ((s, o) => new StrategyHost(s, o)))(child.spec, this.opts.host);
+    const creds = await this.opts.credentials?.(child.spec);
+    const hostOpts = creds ? { ...this.opts.host, natsUser: creds.user, natsPass: creds.pass } : this.opts.host;
+    const host = (this.opts.makeHost ?? ((s, o) => new StrategyHost(s, o)))(child.spec, hostOpts);
     child.host = host;
     try {
       await host.start();
@@ -98,6 +104,7 @@ export class Supervisor {
   private async onCrash(child: Child, host: StrategyHost, _err: unknown): Promise<void> {
     actorUp.set({ actor: child.spec.id }, 0);
     if (this.stopping || child.host !== host || child.status === 'stopping') return;
+    this.opts.onCrash?.(child.spec.id);
     const now = this.opts.clock.now();
     child.restarts = addRestart(child.restarts, now, child.spec.restart.withinSeconds * 1000);
     if (intensityExceeded(child.restarts, child.spec.restart)) {
