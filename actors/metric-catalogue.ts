@@ -48,6 +48,8 @@ function defs(r: Registry, hook: (name: string) => () => void) {
     reconcileDifferences: gauge('orch_reconcile_differences', 'Differences found by the last reconciliation run', ['venue']),
     reconcileRunsTotal: counter('orch_reconcile_runs_total', 'Reconciliation runs by result', ['venue', 'result']),
     kiteTokenExpiryTimestampSeconds: gauge('orch_kite_token_expiry_timestamp_seconds', 'Unix time at which the Kite access token expires', []),
+    kiteLoginFailuresTotal: counter('orch_kite_login_failures_total', 'Kite logins (start, scheduled renewal, re-auth after TokenException) that failed, by reason', ['reason']),
+    kitePostbacksTotal: counter('orch_kite_postbacks_total', 'Kite postbacks received, by result (accepted, bad_checksum, invalid, ...)', ['result']),
     // strategy risk
     strategyPnl: gauge('orch_strategy_pnl', 'Strategy P&L today in account currency units', ['strategy', 'kind']),
     strategyDrawdown: gauge('orch_strategy_drawdown', 'Decline from the day peak of total P&L (positive)', ['strategy']),
@@ -75,6 +77,7 @@ export const METRIC_NAMES: readonly string[] = Object.freeze([
   'orch_actor_restarts_total', 'orch_actor_up', 'orch_event_loop_lag_seconds', 'orch_dead_letters_total',
   'orch_config_reload_total',
   'orch_reconcile_differences', 'orch_reconcile_runs_total', 'orch_kite_token_expiry_timestamp_seconds',
+  'orch_kite_login_failures_total', 'orch_kite_postbacks_total',
   'orch_strategy_pnl', 'orch_strategy_drawdown', 'orch_strategy_daily_loss_limit', 'orch_strategy_drawdown_limit',
 ]);
 

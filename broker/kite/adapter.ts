@@ -4,9 +4,10 @@ import type { OrderState, Side } from '../../actors/messages.ts';
 import type { VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition } from '../venue.ts';
 import type { KiteRestClient } from './rest-client.ts';
 import type { KiteOrderWriter } from './order-writer.ts';
-import type { KiteOrder } from './schemas.ts';
+import { OrderSchema, type KiteOrder } from './schemas.ts';
 import type { Tick as KiteTick, TickMode } from './ticker-parser.ts';
 import { intentTag } from './tag.ts';
+import { KiteOrderStates, isKiteStatus, kiteTime, normalizedState, type KiteOrderSnapshot, type Verdict } from './order-state.ts';
 
 /** The market-data link the adapter needs (implemented by the Kite ticker client). */
 export interface KiteTickerPort {
@@ -22,22 +23,13 @@ export interface KiteTickerPort {
   onReconcile(fn: () => void): void;
 }
 
-const PENDING = new Set(['PUT ORDER REQ RECEIVED', 'VALIDATION PENDING', 'OPEN PENDING', 'AMO REQ RECEIVED']);
-
 /** Kite's status string → the normalized state the rest of the system speaks. */
 export function kiteState(status: string, filled: number, qty: number): OrderState {
-  switch (status) {
-    case 'COMPLETE':
-      return 'filled';
-    case 'CANCELLED':
-      return 'cancelled';
-    case 'REJECTED':
-      return 'rejected';
-    default:
-      if (PENDING.has(status)) return 'pending';
-      return filled > 0 && filled < qty ? 'partially_filled' : 'open';
-  }
+  return isKiteStatus(status) ? normalizedState({ status, filledQty: filled, qty }) : filled > 0 && filled < qty ? 'partially_filled' : 'open';
 }
+
+/** Where an order report came from; each path is merged through the same state machine. */
+export type OrderSource = 'postback' | 'ticker' | 'poll' | 'rest';
 
 /** Rupees (a JSON number from Kite) → integer paise. */
 export const toPaise = (rupees: number | null | undefined): number | undefined =>
@@ -64,6 +56,7 @@ export class KiteAdapter implements VenueAdapter {
   private readonly openOrderIds = new Set<string>();
   private pollTimer: TimerHandle | undefined;
   private lastPushTs = 0;
+  private readonly states = new KiteOrderStates();
 
   constructor(private readonly o: KiteAdapterOptions) {}
 
@@ -82,7 +75,7 @@ export class KiteAdapter implements VenueAdapter {
     }
     const t = this.o.ticker;
     t.onTick((k) => this.onTick(k));
-    t.onOrder((raw) => this.onPushedOrder(raw));
+    t.onOrder((raw) => void this.ingest(raw, 'ticker'));
     t.onDisconnected((r) => this.emit('disconnected', r));
     t.onReconnected(() => this.emit('reconnected'));
     t.onReconcile(() => this.emit('reconcile'));
@@ -130,30 +123,46 @@ export class KiteAdapter implements VenueAdapter {
     this.emit('tick', tick);
   }
 
-  private onPushedOrder(raw: unknown): void {
-    this.lastPushTs = this.o.clock.now();
-    const o = raw as KiteOrder;
-    if (!o || typeof o.order_id !== 'string') return;
-    this.report(o);
+  /**
+   * The one door for order reports: validated, then judged by the Kite state machine, so the
+   * postback, the ticker's order frames and REST polling can repeat or reorder each other freely.
+   */
+  ingest(raw: unknown, source: OrderSource): Verdict | { kind: 'invalid'; reason: string } {
+    const parsed = OrderSchema.safeParse(raw);
+    if (!parsed.success) {
+      const reason = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      this.o.log.warn({ source, reason }, 'kite order report failed validation: ignored');
+      return { kind: 'invalid', reason };
+    }
+    if (source === 'postback' || source === 'ticker') this.lastPushTs = this.o.clock.now();
+    return this.report(parsed.data, source);
   }
 
-  private report(o: KiteOrder): void {
-    const v = this.toVenueOrder(o);
+  private report(o: KiteOrder, source: OrderSource): Verdict {
+    const { verdict, current } = this.states.observe(o.order_id, this.snapshotOf(o));
+    if (verdict.kind === 'impossible') this.o.log.warn({ source, orderId: o.order_id, status: o.status, reason: verdict.reason }, 'kite order report refused: impossible transition');
+    if (verdict.kind !== 'apply' || !current) return verdict;
+    const v = this.toVenueOrder(o, current);
     if (v.state === 'filled' || v.state === 'cancelled' || v.state === 'rejected') this.openOrderIds.delete(v.venueOrderId);
     this.emit('order', v);
+    return verdict;
   }
 
-  private toVenueOrder(o: KiteOrder): VenueOrder {
-    const qty = o.quantity ?? 0;
-    const filled = o.filled_quantity ?? 0;
+  private snapshotOf(o: KiteOrder) {
+    const updatedAt = kiteTime(o.exchange_update_timestamp ?? o.exchange_timestamp ?? o.order_timestamp);
+    return { status: o.status, qty: o.quantity ?? 0, filledQty: o.filled_quantity ?? 0, ...(updatedAt !== undefined ? { updatedAt } : {}) };
+  }
+
+  private toVenueOrder(o: KiteOrder, s: KiteOrderSnapshot): VenueOrder {
+    const filled = s.filledQty;
     const v: VenueOrder = {
       venueOrderId: o.order_id,
       symbol: `${o.exchange ?? 'NSE'}:${o.tradingsymbol ?? '?'}`,
       side: (o.transaction_type === 'SELL' ? 'SELL' : 'BUY') as Side,
-      qty,
+      qty: s.qty,
       filledQty: filled,
-      state: kiteState(o.status, filled, qty),
-      venueStatus: o.status,
+      state: normalizedState(s),
+      venueStatus: s.status,
       ts: this.o.clock.now(),
     };
     const intentId = o.tag ? this.intentByTag.get(o.tag.toLowerCase()) : undefined;
@@ -194,7 +203,14 @@ export class KiteAdapter implements VenueAdapter {
   }
 
   async orders(): Promise<VenueOrder[]> {
-    return (await this.o.rest.getOrders({ priority: 'read' })).map((o) => this.toVenueOrder(o));
+    // REST is judged like any push: the answer is the machine's view after hearing it.
+    const out: VenueOrder[] = [];
+    for (const o of await this.o.rest.getOrders({ priority: 'read' })) {
+      this.report(o, 'rest');
+      const s = this.states.get(o.order_id);
+      if (s) out.push(this.toVenueOrder(o, s));
+    }
+    return out;
   }
 
   async openOrders(): Promise<VenueOrder[]> {
@@ -210,7 +226,7 @@ export class KiteAdapter implements VenueAdapter {
   private async poll(every: number): Promise<void> {
     if (this.openOrderIds.size === 0 || this.o.clock.now() - this.lastPushTs < every) return;
     try {
-      for (const o of await this.o.rest.getOrders({ priority: 'read' })) if (this.openOrderIds.has(o.order_id)) this.report(o);
+      for (const o of await this.o.rest.getOrders({ priority: 'read' })) if (this.openOrderIds.has(o.order_id)) this.report(o, 'poll');
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'order poll failed');
     }
