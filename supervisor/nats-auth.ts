@@ -233,3 +233,44 @@ async function writePrivate(file: string, text: string): Promise<void> {
 function assertNever(x: never): never {
   throw new Error(`unexpected role: ${JSON.stringify(x)}`);
 }
+
+/**
+ * A strategy's credentials, kept in step with the registry: a strategy the auth files do not
+ * list yet (added to the YAML while running) makes them be rewritten and the server reloaded,
+ * so it gets its own user without a hand edit. Existing passwords are kept.
+ */
+export function strategyCredentialSource(o: {
+  initial: NatsAuth;
+  options: NatsAuthOptions;
+  /** Makes the running server read the rewritten files (SIGHUP) and resolves once `probe` passes. */
+  reload: (probe: Credentials) => Promise<void>;
+}): (strategyId: string) => Promise<Credentials> {
+  let auth = o.initial;
+  const ids = new Set(o.options.strategyIds);
+  let chain: Promise<unknown> = Promise.resolve();
+  return (strategyId) => {
+    const next = chain.then(async () => {
+      if (!ids.has(strategyId)) {
+        ids.add(strategyId);
+        auth = await writeNatsAuth({ ...o.options, strategyIds: [...ids] });
+        await o.reload(auth.credentials(strategyRole(strategyId)));
+      }
+      return auth.credentials(strategyRole(strategyId));
+    });
+    chain = next.catch(() => undefined);
+    return next;
+  };
+}
+
+/**
+ * The operator's credentials for the CLI: `ORCH_NATS_OPERATOR_PASSWORD`, else the generated
+ * `<stateDir>/nats/passwords.json` (refused if others can read it); undefined = no auth set up.
+ */
+export async function operatorCredentials(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Credentials | undefined> {
+  const user = userName(OPERATOR);
+  const fromEnv = env[envVarFor(OPERATOR)];
+  if (fromEnv) return { user, pass: fromEnv };
+  const stored = await readStored(join(stateDir, 'nats', 'passwords.json'));
+  const pass = stored[user];
+  return pass ? { user, pass } : undefined;
+}
