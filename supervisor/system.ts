@@ -10,13 +10,16 @@ import { killSwitchGate, riskLimitGate } from '../broker/gates.ts';
 import { KillStore } from '../broker/kill/kill-store.ts';
 import { effectiveLevel } from '../broker/kill/levels.ts';
 import { SharedLimiter } from '../broker/limiter/shared-limiter.ts';
-import { kiteLimits } from '../broker/limiter/limits.ts';
+import { kiteLimits, kalshiLimits, mergeLimits } from '../broker/limiter/limits.ts';
 import type { KiteSim } from '../broker/sim/kite/index.ts';
+import type { KalshiSim } from '../broker/sim/kalshi/index.ts';
+import { buildKalshiVenue, type KalshiAccount } from './venues/kalshi.ts';
 import { buildKiteVenue, type KiteAccount } from './venues/kite.ts';
 import { launchNatsServer, type NatsProcess } from './nats-launcher.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
 import { Supervisor } from './supervisor.ts';
 import { startHttp } from './http.ts';
+import { Reloader } from './reload.ts';
 
 export type SystemOptions = {
   configFile: string;
@@ -31,18 +34,27 @@ export type SystemOptions = {
   simPort?: number;
   simSeed?: number;
   simTickIntervalMs?: number;
+  /** Real Kalshi account (see kalshiAccountFromEnv); absent = the built-in Kalshi exchange. Built only when a strategy trades on Kalshi. */
+  kalshi?: KalshiAccount;
+  kalshiSimPort?: number;
+  /** Background trading on the built-in Kalshi exchange (ms between rounds); false = a still market. */
+  kalshiFlowMs?: number | false;
   metricsPort?: number | false;
   metricsHost?: string;
   logLevel?: string;
+  /** Watch the registry and strategy modules and apply edits (default true); `reload()` works either way. */
+  hotReload?: boolean;
 };
 
 export type System = {
   config: LoadedConfig;
   natsUrl: string;
   sim: KiteSim | undefined;
+  kalshiSim: KalshiSim | undefined;
   broker: BrokerActor;
   supervisor: Supervisor;
   killStore: KillStore;
+  reloader: Reloader;
   metricsUrl: string | undefined;
   stop(): Promise<void>;
 };
@@ -81,7 +93,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
 
     const brokerLog = actorLogger(o.log, 'broker');
     // One limiter for every venue call, shared by every strategy.
-    const limiter = new SharedLimiter({ clock, limits: kiteLimits(), logger: brokerLog });
+    const limiter = new SharedLimiter({ clock, limits: mergeLimits(kiteLimits(), kalshiLimits(o.kalshi?.tier ?? 'basic')), logger: brokerLog });
     const kite = await buildKiteVenue({
       clock, log: brokerLog, limiter,
       ...(o.kite ? { account: o.kite } : {}),
@@ -90,9 +102,18 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     undo.push(() => kite.close());
     const sim: KiteSim | undefined = kite.sim;
     const adapter = kite.adapter;
+    // Kalshi only when the registry trades there: no socket, key or credentials otherwise.
+    const kalshiInstruments = [...new Set(config.strategies.filter((s) => s.venue === 'kalshi').flatMap((s) => s.instruments))];
+    const kalshi = kalshiInstruments.length === 0 ? undefined : await buildKalshiVenue({
+      clock, log: brokerLog, limiter,
+      ...(o.kalshi ? { account: o.kalshi } : {}),
+      sim: { ...(o.kalshiSimPort !== undefined ? { port: o.kalshiSimPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), flowIntervalMs: o.kalshiFlowMs ?? 1000, flowMarkets: kalshiInstruments },
+    });
+    if (kalshi) undo.push(() => kalshi.close());
+    const adapters = kalshi ? [adapter, kalshi.adapter] : [adapter];
 
     const broker = new BrokerActor({
-      natsUrl, adapters: [adapter], strategies: config.strategies, clock, log: brokerLog,
+      natsUrl, adapters, strategies: config.strategies, clock, log: brokerLog,
       gates: [killSwitchGate(killStore), riskLimitGate(clock)],
       eventLog: (nc) => new EventLog(nc, brokerLog),
       onMarginException: (strategyId, err) => {
@@ -117,6 +138,12 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     undo.push(() => supervisor.stopAll());
     await supervisor.startAll(config.strategies);
 
+    const reloader = new Reloader({ config, supervisor, broker, clock, log: actorLogger(o.log, 'reload') });
+    await reloader.init();
+    if (o.hotReload !== false) reloader.watch();
+    // Before the supervisor stops, so no reload starts a strategy during shutdown.
+    undo.push(() => reloader.close());
+
     let metricsUrl: string | undefined;
     if (o.metricsPort !== false) {
       const http = await startHttp({
@@ -125,13 +152,13 @@ export async function startSystem(o: SystemOptions): Promise<System> {
         registry,
         health: async () => {
           const actors = await supervisor.view();
-          return { ok: adapter.connected() && actors.every((a) => a.status === 'running' || a.status === 'stopped'), broker: { kite: adapter.connected() }, actors: actors.map((a) => ({ id: a.id, status: a.status, restarts: a.restarts })) };
+          return { ok: adapters.every((a) => a.connected()) && actors.every((a) => a.status === 'running' || a.status === 'stopped'), broker: Object.fromEntries(adapters.map((a) => [a.venue, a.connected()])), actors: actors.map((a) => ({ id: a.id, status: a.status, restarts: a.restarts })) };
         },
       });
       metricsUrl = `${http.url}/metrics`;
       undo.push(() => http.close());
     }
-    return { config, natsUrl, sim, broker, supervisor, killStore, metricsUrl, stop: stopAll };
+    return { config, natsUrl, sim, kalshiSim: kalshi?.sim, broker, supervisor, killStore, reloader, metricsUrl, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

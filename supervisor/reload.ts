@@ -1,0 +1,292 @@
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { basename, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../actors/clock.ts';
+import { metrics } from '../actors/metrics.ts';
+import { deepFreeze, type LoadedConfig, type StrategySpec } from './config.ts';
+import type { ReloadError, ReloadResult } from './ops-schemas.ts';
+
+/**
+ * Hot reload of the strategy registry. A new file is validated in a throw-away worker (fresh
+ * module cache, so a changed module is really re-imported); only then is the running set
+ * changed, and only for the strategies whose entry or code differs. A file that does not
+ * validate changes nothing.
+ */
+export type ProbeOutcome = { ok: true; config: LoadedConfig } | { ok: false; error: ReloadError };
+export type Probe = (file: string) => Promise<ProbeOutcome>;
+
+const probeEntry = fileURLToPath(new URL('./reload-probe-entry.mjs', import.meta.url));
+
+/** Loads and validates the registry in a short-lived worker thread. */
+export function probeInWorker(clock: Clock, timeoutMs = 30_000): Probe {
+  return (file) =>
+    new Promise<ProbeOutcome>((resolvePromise) => {
+      const worker = new Worker(probeEntry, { workerData: { file }, stdout: true, stderr: true });
+      // A module's own output while loading is not ours to print.
+      worker.stdout.resume();
+      worker.stderr.resume();
+      let settled = false;
+      const done = (o: ProbeOutcome) => {
+        if (settled) return;
+        settled = true;
+        clock.clearTimeout(timer);
+        void worker.terminate();
+        resolvePromise(o);
+      };
+      const timer: TimerHandle = clock.setTimeout(() => done({ ok: false, error: { file, field: '(probe)', message: `${file}: loading the strategies took longer than ${timeoutMs} ms` } }), timeoutMs);
+      worker.once('message', (m: ProbeOutcome) => done(m));
+      worker.once('error', (e) => done({ ok: false, error: { file, field: '(probe)', message: `${file}: ${e.message}` } }));
+      worker.once('exit', (code) => done({ ok: false, error: { file, field: '(probe)', message: `${file}: probe worker exited with ${code}` } }));
+    });
+}
+
+const RELATIVE_IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g;
+
+/** The module and every file it reaches through relative imports: what "its code" means. */
+export async function moduleFiles(entry: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const todo = [resolve(entry)];
+  while (todo.length) {
+    const file = todo.pop()!;
+    if (out.has(file) || file.includes('/node_modules/')) continue;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      out.set(file, '(missing)');
+      continue;
+    }
+    out.set(file, text);
+    for (const m of text.matchAll(RELATIVE_IMPORT)) todo.push(resolve(dirname(file), m[1]!));
+  }
+  return out;
+}
+
+export async function codeFingerprint(entry: string): Promise<{ hash: string; files: string[] }> {
+  const files = await moduleFiles(entry);
+  const h = createHash('sha256');
+  for (const f of [...files.keys()].sort()) h.update(f).update('\0').update(files.get(f)!).update('\0');
+  return { hash: h.digest('hex'), files: [...files.keys()] };
+}
+
+export type ReloadPlan = { start: StrategySpec[]; stop: StrategySpec[]; restart: StrategySpec[]; unchanged: string[] };
+
+/** Pure: what to do to go from the running registry to the new one. Disabled counts as absent. */
+export function planReload(
+  running: readonly StrategySpec[],
+  next: readonly StrategySpec[],
+  codeBefore: ReadonlyMap<string, string>,
+  codeAfter: ReadonlyMap<string, string>,
+): ReloadPlan {
+  const before = new Map(running.filter((s) => s.enabled).map((s) => [s.id, s]));
+  const after = new Map(next.filter((s) => s.enabled).map((s) => [s.id, s]));
+  const plan: ReloadPlan = { start: [], stop: [], restart: [], unchanged: [] };
+  for (const [id, old] of before) if (!after.has(id)) plan.stop.push(old);
+  for (const [id, spec] of after) {
+    const old = before.get(id);
+    if (!old) plan.start.push(spec);
+    else if (JSON.stringify(old) !== JSON.stringify(spec) || codeBefore.get(spec.module) !== codeAfter.get(spec.module)) plan.restart.push(spec);
+    else plan.unchanged.push(id);
+  }
+  return plan;
+}
+
+/** What reload needs from the supervisor and the broker (the real ones in production). */
+export type ReloadTargets = {
+  supervisor: { startChild(spec: StrategySpec): Promise<void>; stopChild(id: string): Promise<void>; removeChild(id: string): Promise<void> };
+  broker: { setStrategies(specs: readonly StrategySpec[]): void; syncInstruments(): Promise<void>; cancelAll(strategyId?: string): Promise<number> };
+};
+
+export type ReloaderOptions = ReloadTargets & {
+  config: LoadedConfig;
+  clock: Clock;
+  log: Logger;
+  probe?: Probe;
+  /** Quiet time after the last file event before a reload starts (editors write in bursts). */
+  debounceMs?: number;
+  /** Told about every applied registry (e.g. to refresh per-strategy limits elsewhere). */
+  onApplied?: (config: LoadedConfig) => void;
+};
+
+export class Reloader {
+  private config: LoadedConfig;
+  private code = new Map<string, string>();
+  private readonly watchers = new Map<string, FSWatcher>();
+  /** Per watched directory, the file names in it that matter. */
+  private readonly watched = new Map<string, Set<string>>();
+  private timer: TimerHandle | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private last: ReloadResult | undefined;
+  private readonly probe: Probe;
+
+  constructor(private readonly opts: ReloaderOptions) {
+    this.config = opts.config;
+    this.probe = opts.probe ?? probeInWorker(opts.clock);
+  }
+
+  current(): LoadedConfig {
+    return this.config;
+  }
+
+  lastResult(): ReloadResult | undefined {
+    return this.last;
+  }
+
+  /** Fingerprints the running code; call once before the first reload. */
+  async init(): Promise<void> {
+    const { code, files } = await this.fingerprints(this.config.strategies);
+    this.code = code;
+    this.watchSet = files;
+  }
+
+  private watchSet: string[] = [];
+
+  /** Starts watching the registry file and every strategy module file it reaches. */
+  watch(): void {
+    this.rewatch([this.config.file, ...this.watchSet]);
+  }
+
+  /** Validates the file and applies the difference; concurrent calls run one after another. */
+  reload(trigger: ReloadResult['trigger'] = 'request'): Promise<ReloadResult> {
+    const run = this.chain.then(() => this.reloadNow(trigger));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.opts.clock.clearTimeout(this.timer);
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+    await this.chain;
+  }
+
+  private async reloadNow(trigger: ReloadResult['trigger']): Promise<ReloadResult> {
+    const { log, clock } = this.opts;
+    const base = { trigger, started: [], stopped: [], restarted: [], unchanged: [], cancelledOrders: 0 };
+    // An edit landing after the probe reaches the watch and triggers another reload.
+    const probed = await this.probe(this.config.file);
+    if (!probed.ok) {
+      metrics.configReloadTotal.inc({ result: 'invalid' });
+      const e = probed.error;
+      log.error({ file: e.file, line: e.line, field: e.field, error: e.message }, 'registry refused: running strategies unchanged');
+      return this.remember({ ...base, result: 'invalid', unchanged: this.config.strategies.filter((s) => s.enabled).map((s) => s.id), error: e, ts: clock.now() });
+    }
+    const next = deepFreeze(probed.config);
+    const { code, files } = await this.fingerprints(next.strategies);
+    const plan = planReload(this.config.strategies, next.strategies, this.code, code);
+    if (!this.closed) this.rewatch([next.file, ...files]);
+    const summary = {
+      ...base,
+      started: plan.start.map((s) => s.id), stopped: plan.stop.map((s) => s.id), restarted: plan.restart.map((s) => s.id), unchanged: plan.unchanged,
+    };
+    if (!plan.start.length && !plan.stop.length && !plan.restart.length) {
+      this.config = next;
+      this.code = code;
+      this.opts.broker.setStrategies(next.strategies);
+      metrics.configReloadTotal.inc({ result: 'unchanged' });
+      log.info({ trigger }, 'registry reloaded: no strategy changed');
+      return this.remember({ ...summary, result: 'unchanged', ts: clock.now() });
+    }
+    try {
+      const cancelled = await this.apply(next, plan);
+      this.config = next;
+      this.code = code;
+      metrics.configReloadTotal.inc({ result: 'applied' });
+      log.info({ trigger, started: summary.started, stopped: summary.stopped, restarted: summary.restarted, cancelledOrders: cancelled }, 'registry reloaded');
+      this.opts.onApplied?.(next);
+      return this.remember({ ...summary, result: 'applied', cancelledOrders: cancelled, ts: clock.now() });
+    } catch (err) {
+      metrics.configReloadTotal.inc({ result: 'failed' });
+      log.error({ err }, 'registry reload failed while applying');
+      return this.remember({ ...summary, result: 'failed', error: { file: this.config.file, field: '(apply)', message: (err as Error).message }, ts: clock.now() });
+    }
+  }
+
+  /**
+   * The broker learns the new set first, so a removed strategy's intents are refused before its
+   * orders are cancelled and new strategies' instruments are subscribed before they start.
+   */
+  private async apply(next: LoadedConfig, plan: ReloadPlan): Promise<number> {
+    const { supervisor, broker, log } = this.opts;
+    broker.setStrategies(next.strategies);
+    await broker.syncInstruments();
+    let cancelled = 0;
+    for (const s of plan.stop) {
+      if (s.onRemove === 'cancel-orders') {
+        const n = await broker.cancelAll(s.id);
+        cancelled += n;
+        log.info({ strategy: s.id, cancelled: n }, 'removed strategy: open orders cancelled');
+      }
+      await supervisor.removeChild(s.id);
+    }
+    // A fresh worker per restarted strategy: a fresh module cache, so the new code runs.
+    for (const s of plan.restart) {
+      await supervisor.stopChild(s.id);
+      await supervisor.startChild(s);
+    }
+    for (const s of plan.start) await supervisor.startChild(s);
+    return cancelled;
+  }
+
+  private remember(r: ReloadResult): ReloadResult {
+    this.last = r;
+    return r;
+  }
+
+  private async fingerprints(specs: readonly StrategySpec[]): Promise<{ code: Map<string, string>; files: string[] }> {
+    const code = new Map<string, string>();
+    const files = new Set<string>();
+    for (const m of new Set(specs.map((s) => s.module))) {
+      const fp = await codeFingerprint(m);
+      code.set(m, fp.hash);
+      for (const f of fp.files) files.add(f);
+    }
+    return { code, files: [...files] };
+  }
+
+  /** Watches directories, not files: editors replace a file on save, which ends a file watch. */
+  private rewatch(files: readonly string[]): void {
+    if (this.closed) return;
+    this.watched.clear();
+    for (const f of files) {
+      const dir = dirname(f);
+      let names = this.watched.get(dir);
+      if (!names) this.watched.set(dir, (names = new Set()));
+      names.add(basename(f));
+    }
+    for (const [dir, w] of this.watchers) {
+      if (!this.watched.has(dir)) {
+        w.close();
+        this.watchers.delete(dir);
+      }
+    }
+    for (const dir of this.watched.keys()) {
+      if (this.watchers.has(dir)) continue;
+      try {
+        const w = fsWatch(dir, { persistent: false }, (_event, name) => {
+          if (name === null || this.watched.get(dir)?.has(name.toString())) this.schedule();
+        });
+        w.on('error', (err) => this.opts.log.warn({ err, dir }, 'file watch failed'));
+        this.watchers.set(dir, w);
+      } catch (err) {
+        this.opts.log.warn({ err, dir }, 'cannot watch directory');
+      }
+    }
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    const { clock } = this.opts;
+    clock.clearTimeout(this.timer);
+    this.timer = clock.setTimeout(() => {
+      this.timer = undefined;
+      void this.reload('watch');
+    }, this.opts.debounceMs ?? 300);
+  }
+}
