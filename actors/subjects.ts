@@ -33,6 +33,10 @@ export const subjects = {
   /** The immutable event log (JetStream stream ORCH_EVENTS). */
   event: (kind: string, strategyId = '_') => `${ROOT}.evt.${token(kind)}.${token(strategyId)}`,
   eventsAll: () => `${ROOT}.evt.>`,
+  /** One strategy's events, every kind. */
+  eventsOf: (strategyId: string) => `${ROOT}.evt.*.${token(strategyId)}`,
+  /** operator → broker, request/reply: run reconciliation now and answer with the differences. */
+  reconcileRequest: () => `${ROOT}.broker.reconcile`,
   /** Payloads that failed to parse, with the reason. */
   deadLetter: (fromSubject: string) => `${ROOT}.dlq.${fromSubject.replace(/^orch\./, '')}`,
   deadLetterAll: () => `${ROOT}.dlq.>`,

@@ -9,9 +9,15 @@ import {
 } from '../actors/messages.ts';
 import { metrics } from '../actors/metrics.ts';
 import { VenueError } from './venue-errors.ts';
-import { OrderBook, isTerminal, type OrderRecord } from './order-book.ts';
+import { isTerminal, type OrderBook, type OrderRecord } from './order-book.ts';
 import type { VenueAdapter, VenueOrder, VenueTick } from './venue.ts';
-import type { EventLog } from './event-log.ts';
+import { readEvents, type EventLog } from './event-log.ts';
+import type { Difference, LogEvent, ReconcileReport } from './events/schema.ts';
+import { applyEvent, emptyProjection, positionOf, type Projection } from './projection/projection.ts';
+import { orderUpdateEvents, type Emit } from './projection/order-events.ts';
+import { ReconcileRunner } from './reconcile/runner.ts';
+import { ReconcileRequestSchema, ReconcileReplySchema } from './reconcile/wire.ts';
+import { KillMessageSchema } from '../actors/messages.ts';
 import type { StrategySpec } from '../supervisor/config.ts';
 
 export type Denial = { ok: false; rule: string; reason: string; figures?: Record<string, number | string> };
@@ -41,6 +47,10 @@ export type BrokerActorOptions = {
   eventLog?: (nc: NatsConnection) => EventLog;
   /** Called when a venue says the strategy has no margin: the strategy must halt. */
   onMarginException?: (strategyId: string, err: VenueError) => void;
+  /** Periodic reconciliation (ms); 0 = only at start, after reconnects and on request. */
+  reconcileIntervalMs?: number;
+  /** An unexplained position difference: raise the kill switch to level 2. */
+  onReconcileMismatch?: (venue: Venue, differences: Difference[]) => Promise<void>;
 };
 
 /**
@@ -52,10 +62,13 @@ export class BrokerActor {
   private readonly subs: Subscription[] = [];
   private readonly venues = new Map<Venue, VenueAdapter>();
   private strategies = new Map<string, StrategySpec>();
-  readonly book = new OrderBook();
+  /** Orders, positions and P&L: a fold of the event log, replayed at start (broker/projection/). */
+  readonly projection: Projection = emptyProjection();
+  private reconciler!: ReconcileRunner;
+  /** Set when the lease is lost: this broker must not touch a venue again. */
+  private fenced: string | undefined;
   private readonly seq = new Map<string, number>();
   private readonly lastPrices = new Map<string, number>();
-  private readonly positions = new Map<string, number>(); // `${strategy}|${symbol}` → net qty
   private readonly inflight = new Map<string, Promise<IntentReply>>();
   private readonly writing = new Set<Promise<unknown>>();
   private log: Logger;
@@ -73,6 +86,10 @@ export class BrokerActor {
     return this.nc;
   }
 
+  get book(): OrderBook {
+    return this.projection.book;
+  }
+
   setGates(gates: IntentGate[]): void {
     this.gates = gates;
   }
@@ -83,6 +100,8 @@ export class BrokerActor {
     if (this.opts.natsPass) o.pass = this.opts.natsPass;
     this.nc = await connectBus(o);
     this.events = this.opts.eventLog?.(this.nc);
+    if (this.events) await this.replay();
+    this.reconciler = new ReconcileRunner({ host: this.reconcileHost(), adapters: [...this.venues.values()], clock: this.opts.clock, log: this.log, intervalMs: this.opts.reconcileIntervalMs ?? 0 });
     for (const a of this.venues.values()) this.wireVenue(a);
     this.subs.push(
       subscribeParsed(this.nc, subjects.intentAll(), IntentSchema, (intent, msg) => this.onIntent(intent, msg), {
@@ -96,13 +115,27 @@ export class BrokerActor {
       metrics.wsConnected.set({ venue: a.venue }, a.connected() ? 1 : 0);
     }
     await this.syncInstruments();
+    this.subs.push(
+      subscribeParsed(this.nc, subjects.reconcileRequest(), ReconcileRequestSchema, async (_req, msg) => {
+        const reports = await this.reconcileNow('operator');
+        if (msg.reply) msg.respond(encodeJson(ReconcileReplySchema, { reports }));
+      }, { log: this.log }),
+      subscribeParsed(this.nc, subjects.kill(), KillMessageSchema, (k) => {
+        this.emit({ kind: 'kill', ts: k.ts, level: k.level, scope: k.scope, reason: k.reason, by: k.by, revision: k.revision, ...(k.scope.kind === 'strategy' ? { strategyId: k.scope.strategyId } : {}) }, `kill:${k.revision}`);
+      }, { log: this.log }),
+    );
     await this.nc.flush();
+    // No intent is accepted for a venue until this first run has completed (rule not_reconciled).
+    await this.reconcileNow('start');
+    this.reconciler.startPeriodic();
     this.publishEvent({ type: 'BrokerReady', ts: this.opts.clock.now() });
     this.log.info({ venues: [...this.venues.keys()] }, 'broker ready');
   }
 
   async stop(): Promise<void> {
+    this.reconciler?.stop();
     for (const s of this.subs) s.unsubscribe();
+    await this.events?.flush();
     for (const a of this.venues.values()) await a.stop().catch((err) => this.log.warn({ err }, 'venue stop failed'));
     await this.nc?.drain().catch(() => undefined);
   }
@@ -121,7 +154,58 @@ export class BrokerActor {
   }
 
   position(strategyId: string, symbol: string): number {
-    return this.positions.get(`${strategyId}|${symbol}`) ?? 0;
+    return positionOf(this.projection, strategyId, symbol);
+  }
+
+  /** Reads the whole log into the projection and tells each adapter the intent ids it may meet. */
+  private async replay(): Promise<void> {
+    let n = 0;
+    for await (const e of readEvents(this.nc!, { onInvalid: (seq, error) => this.log.error({ seq, error }, 'unreadable event skipped in replay') })) {
+      applyEvent(this.projection, e.event, e.seq);
+      n++;
+    }
+    const ids = new Set([...this.projection.book.all().map((r) => r.intentId), ...this.projection.intents.keys()]);
+    for (const a of this.venues.values()) for (const id of ids) a.rememberIntent?.(id);
+    this.log.info({ events: n, orders: this.projection.book.all().length, lastSeq: this.projection.lastSeq }, 'event log replayed');
+  }
+
+  /** Applies an event to the projection and appends it to the log (queued, in order). */
+  private emit(ev: LogEvent, msgId?: string): void {
+    applyEvent(this.projection, ev);
+    this.events?.record(ev, msgId);
+  }
+
+  /** Write-ahead: resolves once the log has stored the event (and everything queued before it). */
+  private async emitDurable(ev: LogEvent): Promise<void> {
+    applyEvent(this.projection, ev);
+    if (this.events) await this.events.append(ev);
+  }
+
+  /** Runs reconciliation for every venue now; the same path as start, reconnect and periodic runs. */
+  reconcileNow(trigger: ReconcileReport['trigger']): Promise<ReconcileReport[]> {
+    return this.reconciler.runAll(trigger);
+  }
+
+  /** Called when the lease is lost: no venue is touched again by this process. */
+  fence(reason: string): void {
+    this.fenced = reason;
+    this.reconciler?.stop();
+    this.log.error({ reason }, 'broker fenced: lease lost');
+  }
+
+  private reconcileHost() {
+    return {
+      projection: () => this.projection,
+      inflight: () => new Set([...this.inflight.keys()].filter((id) => { const r = this.projection.book.get(id); return r !== undefined && !r.venueOrderId; })),
+      apply: (venue: Venue, emits: Emit[]) => this.applyVenueEvents(venue, emits),
+      raiseKill: async (venue: Venue, differences: Difference[]) => {
+        await this.opts.onReconcileMismatch?.(venue, differences).catch((err: unknown) => this.log.error({ err }, 'kill raise after reconciliation failed'));
+      },
+      report: (r: ReconcileReport) => {
+        this.emit({ kind: 'reconcile', ts: r.ts, report: r });
+        this.publishEvent({ type: 'Reconciled', venue: r.venue, ok: r.result === 'ok' || r.result === 'resolved', differences: r.differences.length, ts: r.ts }, false);
+      },
+    };
   }
 
   lastPrice(venue: Venue, symbol: string): number | undefined {
@@ -141,7 +225,7 @@ export class BrokerActor {
       metrics.wsReconnectsTotal.inc({ venue: a.venue });
       this.publishEvent({ type: 'BrokerReconnected', venue: a.venue, ts: this.opts.clock.now() });
     });
-    a.on('reconcile', () => void this.refreshOrders(a));
+    a.on('reconcile', () => void this.reconciler.run(a, 'reconnect'));
   }
 
   private onTick(venue: Venue, t: VenueTick): void {
@@ -174,13 +258,20 @@ export class BrokerActor {
   private decide(intent: Intent): Promise<IntentReply> {
     const known = this.inflight.get(intent.intentId);
     if (known) return known.then((r) => (r.status === 'accepted' ? { ...r, duplicate: true } : r));
+    // Decided before a restart: the log remembers, so the answer is the same.
+    const logged = this.projection.decisions.get(intent.intentId);
+    if (logged) {
+      return Promise.resolve(logged.status === 'accepted'
+        ? { status: 'accepted', intentId: intent.intentId, duplicate: true, ...(logged.venueOrderId ? { venueOrderId: logged.venueOrderId } : {}) }
+        : { status: 'denied', intentId: intent.intentId, rule: logged.rule, reason: logged.reason, ...(logged.figures ? { figures: logged.figures } : {}) });
+    }
     const p = this.handle(intent);
     this.inflight.set(intent.intentId, p);
     return p;
   }
 
   private async handle(intent: Intent): Promise<IntentReply> {
-    this.events?.record({ kind: 'intent', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), intent });
+    this.emit({ kind: 'intent', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), intent });
     switch (intent.action) {
       case 'place':
         return this.place(intent);
@@ -197,7 +288,7 @@ export class BrokerActor {
 
   private deny(intent: Intent, rule: string, reason: string, figures?: Record<string, number | string>): IntentReply {
     metrics.intentsDeniedTotal.inc({ strategy: intent.strategyId, rule });
-    this.events?.record({ kind: 'decision', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), decision: 'denied', rule, reason, figures });
+    this.emit({ kind: 'decision', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), decision: 'denied', rule, reason, ...(figures ? { figures } : {}) });
     this.log.info({ strategy: intent.strategyId, intentId: intent.intentId, rule, reason }, 'intent denied');
     return { status: 'denied', intentId: intent.intentId, rule, reason, ...(figures ? { figures } : {}) };
   }
@@ -208,7 +299,9 @@ export class BrokerActor {
     const venue = this.venues.get(intent.venue);
     if (!venue) return this.deny(intent, 'unknown_venue', `venue ${intent.venue} is not configured`);
     if (spec.venue !== intent.venue) return this.deny(intent, 'wrong_venue', `strategy ${spec.id} trades on ${spec.venue}`);
+    if (this.fenced) return this.deny(intent, 'not_leader', `this broker lost its lease (${this.fenced}); another broker trades`);
     if (!venue.connected()) return this.deny(intent, 'broker_disconnected', `${intent.venue} is disconnected; submissions resume after reconnect and reconciliation`);
+    if (!this.reconciler.hasPassed(intent.venue)) return this.deny(intent, 'not_reconciled', `${intent.venue} has not been reconciled since start; no new orders until it is`);
     if (intent.orderType === 'LIMIT' && intent.limitPrice === undefined) return this.deny(intent, 'invalid_order', 'LIMIT order needs limitPrice');
     const view: GateView = {
       spec,
@@ -231,30 +324,36 @@ export class BrokerActor {
   async placeForKill(intent: PlaceIntent): Promise<IntentReply> {
     const venue = this.venues.get(intent.venue);
     if (!venue) return this.deny(intent, 'unknown_venue', `venue ${intent.venue} is not configured`);
-    this.events?.record({ kind: 'intent', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), intent });
+    if (this.fenced) return this.deny(intent, 'not_leader', `this broker lost its lease (${this.fenced})`);
+    this.emit({ kind: 'intent', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), intent });
     return this.submit(intent, venue, 'kill');
   }
 
   private async submit(intent: PlaceIntent, venue: VenueAdapter, priority: 'place' | 'kill'): Promise<IntentReply> {
     const spec = { id: intent.strategyId };
-    const rec = this.book.register(intent, this.opts.clock.now());
-    this.events?.record({ kind: 'decision', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), decision: 'accepted' });
+    this.emit({ kind: 'decision', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), decision: 'accepted' });
+    const rec = this.book.get(intent.intentId)!;
+    const req = { intentId: intent.intentId, symbol: intent.symbol, side: intent.side, qty: intent.qty, orderType: intent.orderType, ...(intent.limitPrice !== undefined ? { limitPrice: intent.limitPrice } : {}) };
+    try {
+      // Write-ahead: the log holds the intent before the venue can, so a crash leaves a trace to adopt.
+      await this.emitDurable({ kind: 'venue_write', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', request: req });
+    } catch (e) {
+      this.emit({ kind: 'venue_answer', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', error: { name: 'VenueError', venue: intent.venue, kind: 'GeneralException', message: 'not sent: the event log did not store the write' } });
+      this.publishOrder(rec);
+      return this.deny(intent, 'event_log_unavailable', `the event log did not store the write: ${(e as Error).message}`);
+    }
     metrics.ordersSubmittedTotal.inc({ strategy: spec.id, venue: intent.venue });
     try {
-      const req = { intentId: intent.intentId, symbol: intent.symbol, side: intent.side, qty: intent.qty, orderType: intent.orderType, ...(intent.limitPrice !== undefined ? { limitPrice: intent.limitPrice } : {}) };
-      this.events?.record({ kind: 'venue_write', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), request: req });
       // A kill-switch cancel waits for writes in flight, so no order it cannot see slips past it.
       const write = venue.place(req, priority);
       this.writing.add(write);
       const { venueOrderId } = await write.finally(() => this.writing.delete(write));
-      this.book.bind(intent.intentId, venueOrderId);
-      this.events?.record({ kind: 'venue_answer', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venueOrderId });
+      this.emit({ kind: 'venue_answer', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', venueOrderId });
       this.publishOrder(rec);
       return { status: 'accepted', intentId: intent.intentId, venueOrderId };
     } catch (e) {
       const err = e instanceof VenueError ? e : new VenueError({ venue: intent.venue, kind: 'GeneralException', message: (e as Error).message, cause: e });
-      this.book.reject(intent.intentId, err.message, this.opts.clock.now());
-      this.events?.record({ kind: 'venue_answer', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), error: err.toWire() });
+      this.emit({ kind: 'venue_answer', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', error: err.toWire() });
       metrics.ordersTotal.inc({ strategy: spec.id, venue: intent.venue, outcome: 'rejected' });
       this.publishOrder(rec);
       if (err.kind === 'MarginException') this.opts.onMarginException?.(spec.id, err);
@@ -268,11 +367,16 @@ export class BrokerActor {
     if (isTerminal(target.state)) return this.deny(intent, 'order_closed', `order ${intent.targetIntentId} is already ${target.state}`);
     if (!target.venueOrderId) return this.deny(intent, 'order_pending', `order ${intent.targetIntentId} has no venue id yet`);
     const venue = this.venues.get(target.venue)!;
+    const at = { strategyId: intent.strategyId, intentId: intent.intentId, venue: target.venue, op: 'cancel' as const, venueOrderId: target.venueOrderId };
+    this.emit({ kind: 'venue_write', ts: this.opts.clock.now(), ...at });
     try {
       await venue.cancel(target.venueOrderId, 'cancel');
+      this.emit({ kind: 'venue_answer', ts: this.opts.clock.now(), ...at });
+      this.emit({ kind: 'decision', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), decision: 'accepted' });
       return { status: 'accepted', intentId: intent.intentId, venueOrderId: target.venueOrderId };
     } catch (e) {
       const err = e instanceof VenueError ? e : new VenueError({ venue: target.venue, kind: 'GeneralException', message: (e as Error).message });
+      this.emit({ kind: 'venue_answer', ts: this.opts.clock.now(), ...at, error: err.toWire() });
       return this.deny(intent, `venue_${err.kind}`, err.message);
     }
   }
@@ -295,21 +399,28 @@ export class BrokerActor {
   }
 
   private onVenueOrder(venue: Venue, o: VenueOrder): void {
-    const r = this.book.apply(o);
-    if (!r) {
-      if (o.intentId) this.log.warn({ venue, venueOrderId: o.venueOrderId, intentId: o.intentId }, 'update for an order with our tag but no record');
+    const emits = orderUpdateEvents(this.projection, venue, o, this.opts.clock.now());
+    if (emits.length === 0) {
+      if (o.intentId && !this.book.get(o.intentId)) this.log.warn({ venue, venueOrderId: o.venueOrderId, intentId: o.intentId }, 'update for an order with our tag but no record; reconciliation adopts it');
       return;
     }
-    if (!r.changed) return;
-    const rec = r.record;
-    if (r.fill) {
-      const key = `${rec.strategyId}|${rec.symbol}`;
-      this.positions.set(key, (this.positions.get(key) ?? 0) + (rec.side === 'BUY' ? r.fill.qty : -r.fill.qty));
-      this.events?.record({ kind: 'fill', strategyId: rec.strategyId, intentId: rec.intentId, ts: r.fill.ts, fill: r.fill, symbol: rec.symbol, side: rec.side }, `fill:${r.fill.fillId}`);
+    this.applyVenueEvents(venue, emits);
+  }
+
+  /** Applies fills and state changes (live or from reconciliation), logs them, tells the strategy. */
+  private applyVenueEvents(venue: Venue, emits: Emit[]): void {
+    let fill: import('../actors/messages.ts').Fill | undefined;
+    for (const { event, msgId } of emits) {
+      const wasTerminal = event.kind === 'order_state' ? isTerminal(this.book.get(event.intentId)?.state ?? 'pending') : true;
+      this.emit(event, msgId);
+      if (event.kind === 'fill') fill = event.fill;
+      if (event.kind !== 'order_state') continue;
+      const rec = this.book.get(event.intentId);
+      if (!rec) continue;
+      if (!wasTerminal && isTerminal(rec.state)) metrics.ordersTotal.inc({ strategy: rec.strategyId, venue, outcome: rec.state });
+      this.publishOrder(rec, fill);
+      fill = undefined;
     }
-    this.events?.record({ kind: 'order_state', strategyId: rec.strategyId, intentId: rec.intentId, ts: this.opts.clock.now(), state: rec.state, venueStatus: rec.venueStatus, filledQty: rec.filledQty });
-    if (isTerminal(rec.state)) metrics.ordersTotal.inc({ strategy: rec.strategyId, venue, outcome: rec.state });
-    this.publishOrder(rec, r.fill);
   }
 
   private publishOrder(rec: OrderRecord, fill?: import('../actors/messages.ts').Fill): void {
@@ -333,9 +444,9 @@ export class BrokerActor {
     }
   }
 
-  publishEvent(e: BrokerEvent): void {
+  publishEvent(e: BrokerEvent, log = true): void {
     if (!this.nc) return;
     publishJson(this.nc, subjects.brokerEvents(), BrokerEventSchema, e);
-    this.events?.record({ kind: 'broker', ts: e.ts, event: e });
+    if (log) this.emit({ kind: 'broker', ts: e.ts, event: e });
   }
 }

@@ -1,11 +1,15 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, RetentionPolicy, StorageType, DiscardPolicy } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient, RetentionPolicy, StorageType, DiscardPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { nuid } from '@nats-io/nuid';
 import type { Logger } from 'pino';
 import { subjects, STREAM_EVENTS } from '../actors/subjects.ts';
+import { systemClock, type Clock } from '../actors/clock.ts';
+import { describeZodError } from '../actors/messages.ts';
+import { LogEventSchema, type LogEvent, type StoredEvent } from './events/schema.ts';
 
 /**
- * The immutable event log: JetStream stream ORCH_EVENTS over `orch.evt.>`, file storage.
- * Every intent, decision, venue write and answer, state change, fill and kill change goes here.
+ * The immutable event log: JetStream stream ORCH_EVENTS over `orch.evt.<kind>.<strategy>`,
+ * file storage (docs/event-log.md). Positions, open orders and P&L are projections of it.
  */
 export const EVENTS_STREAM_CONFIG = {
   name: STREAM_EVENTS,
@@ -29,24 +33,126 @@ export async function ensureEventStream(nc: NatsConnection): Promise<void> {
   }
 }
 
-export type LoggedEvent = { kind: string; strategyId?: string; intentId?: string; ts: number; [k: string]: unknown };
+type Pending = { ev: LogEvent; msgId: string; done: (seq: number) => void; fail: (e: Error) => void };
 
+const RETRY_MS = [50, 100, 250, 500, 1_000, 2_000];
+
+/**
+ * Appends in order, one at a time, each retried until the stream acks it: an outage of
+ * nats-server delays events, it does not lose them while this process lives. Every event
+ * carries a message id, so a retry whose first attempt was in fact stored is stored once.
+ */
 export class EventLog {
   private readonly js: JetStreamClient;
-  constructor(nc: NatsConnection, private readonly log: Logger) {
+  private readonly queue: Pending[] = [];
+  private draining = false;
+  private closed = false;
+  private idle: (() => void)[] = [];
+
+  constructor(nc: NatsConnection, private readonly log: Logger, private readonly clock: Clock = systemClock) {
     this.js = jetstream(nc);
   }
-  /**
-   * Appends and waits for the stream's ack. `msgId` makes a retried append idempotent
-   * (JetStream drops a duplicate within the window).
-   */
-  async append(ev: LoggedEvent, msgId?: string): Promise<number> {
-    const subject = subjects.event(ev.kind, ev.strategyId ?? '_');
-    const ack = await this.js.publish(subject, JSON.stringify(ev), msgId ? { msgID: msgId } : undefined);
-    return ack.seq;
+
+  /** Appends and resolves with the stream sequence once stored (write-ahead: await it before a venue write). */
+  append(ev: LogEvent, msgId: string = `evt:${nuid.next()}`): Promise<number> {
+    LogEventSchema.parse(ev); // a malformed event is a bug at the writer, not a puzzle for every reader
+    return new Promise<number>((done, fail) => {
+      if (this.closed) return fail(new Error('event log closed'));
+      this.queue.push({ ev, msgId, done, fail });
+      void this.drain();
+    });
   }
-  /** Fire-and-log: a failed append is logged loudly but never blocks the order path. */
-  record(ev: LoggedEvent, msgId?: string): void {
+
+  /** Fire-and-log: never blocks the caller; the queue keeps retrying in order. */
+  record(ev: LogEvent, msgId?: string): void {
     this.append(ev, msgId).catch((err) => this.log.error({ err, kind: ev.kind, intentId: ev.intentId }, 'event log append failed'));
   }
+
+  /** Resolves when every queued event is stored. */
+  flush(): Promise<void> {
+    if (this.queue.length === 0 && !this.draining) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  pending(): number {
+    return this.queue.length;
+  }
+
+  /** Stops retrying; queued events are failed (and logged by `record`). */
+  close(): void {
+    this.closed = true;
+    for (const p of this.queue.splice(0)) p.fail(new Error('event log closed'));
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      let attempt = 0;
+      while (this.queue.length > 0 && !this.closed) {
+        const p = this.queue[0]!;
+        try {
+          const subject = subjects.event(p.ev.kind, p.ev.strategyId ?? '_');
+          const ack = await this.js.publish(subject, JSON.stringify(p.ev), { msgID: p.msgId, timeout: 2_000 });
+          this.queue.shift();
+          attempt = 0;
+          p.done(ack.seq);
+        } catch (err) {
+          if (attempt === 0) this.log.warn({ err: (err as Error).message, kind: p.ev.kind, queued: this.queue.length }, 'event log append failed; retrying');
+          await this.clock.sleep(RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)]!);
+        }
+      }
+    } finally {
+      this.draining = false;
+      if (this.queue.length === 0) for (const r of this.idle.splice(0)) r();
+    }
+  }
+}
+
+export type ReadOptions = {
+  /** Only events of this strategy (a subject filter, so the server skips the rest). */
+  strategyId?: string;
+  /** Start at this wall-clock time. */
+  since?: Date;
+  /** Start at this stream sequence. */
+  fromSeq?: number;
+  /** Called for an entry that fails to parse; it is skipped, never trusted. */
+  onInvalid?: (seq: number, error: string) => void;
+};
+
+/**
+ * Reads the log from the start (or `since`) up to its last entry at the time of the call,
+ * parsing every entry. What replay, `orch events` and the tests use.
+ */
+export async function* readEvents(nc: NatsConnection, o: ReadOptions = {}): AsyncGenerator<StoredEvent> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(STREAM_EVENTS);
+  const last = info.state.last_seq;
+  if (info.state.messages === 0) return;
+  const js = jetstream(nc);
+  const filter = o.strategyId ? subjects.eventsOf(o.strategyId) : subjects.eventsAll();
+  const opts: Parameters<typeof js.consumers.get>[1] = { filter_subjects: filter };
+  if (o.since) Object.assign(opts, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: o.since.toISOString() });
+  else if (o.fromSeq) Object.assign(opts, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: o.fromSeq });
+  const consumer = await js.consumers.get(STREAM_EVENTS, opts);
+  for (;;) {
+    const batch = await consumer.fetch({ max_messages: 500, expires: 1_000 });
+    let got = 0;
+    let done = false;
+    for await (const m of batch) {
+      got++;
+      let raw: unknown;
+      try {
+        raw = m.json();
+      } catch {
+        raw = undefined;
+      }
+      const r = LogEventSchema.safeParse(raw);
+      if (r.success) yield { seq: m.seq, time: new Date(Math.floor(m.info.timestampNanos / 1_000_000)).toISOString(), event: r.data };
+      else o.onInvalid?.(m.seq, describeZodError(r.error));
+      if (m.seq >= last || m.info.pending === 0) done = true;
+    }
+    if (done || got === 0) break;
+  }
+  await consumer.delete().catch(() => undefined);
 }

@@ -61,5 +61,11 @@ export interface VenueAdapter {
   orders(): Promise<VenueOrder[]>;
   positions(): Promise<VenuePosition[]>;
   connected(): boolean;
+  /**
+   * After a restart, the intent ids from the event log, so the adapter recognises our orders
+   * at the venue when its ids are digests of intent ids (Kite tags). Optional: a venue whose
+   * client id is the intent id itself needs nothing.
+   */
+  rememberIntent?(intentId: string): void;
   on<E extends keyof VenueEvents>(event: E, fn: VenueEvents[E]): void;
 }

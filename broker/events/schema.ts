@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import {
+  BrokerEventSchema, FillSchema, IntentSchema, KillLevelSchema, KillScopeSchema, OrderStateSchema, SideSchema, VenueSchema,
+} from '../../actors/messages.ts';
+import { ERROR_KINDS } from '../venue-errors.ts';
+
+/**
+ * Every entry of the event log (stream ORCH_EVENTS), defined once. Order events carry the
+ * strategy id and intent id; system events (kill, reconcile, broker, lease) carry a strategy
+ * id only when they concern one strategy. Parsed on every read: a projection is only as
+ * good as the events it trusts. Prices are integers in the venue's minor unit.
+ */
+const ts = z.number().int().nonnegative();
+const intId = z.number().int();
+const price = intId.nonnegative();
+const oid = z.string().min(1);
+const order = { strategyId: oid, intentId: oid, ts };
+const Figures = z.record(z.string(), z.union([z.number(), z.string()]));
+
+export const VenueRequestSchema = z.strictObject({
+  intentId: oid,
+  symbol: z.string().min(1),
+  side: SideSchema,
+  qty: intId.positive(),
+  orderType: z.enum(['LIMIT', 'MARKET']),
+  limitPrice: price.optional(),
+});
+
+export const VenueErrorWireSchema = z.strictObject({
+  name: z.literal('VenueError'),
+  venue: z.string(),
+  kind: z.enum(ERROR_KINDS),
+  message: z.string(),
+  status: intId.optional(),
+  retryAfterMs: intId.optional(),
+});
+
+/** One field that differs between the log's view and the venue's, or an order only one side knows. */
+export const DifferenceSchema = z.strictObject({
+  kind: z.enum(['adopted', 'missed_fill', 'state_behind', 'not_landed', 'missing_at_venue', 'unrecognised_order', 'position']),
+  /** What reconciliation did about it. */
+  resolution: z.enum(['applied', 'reported', 'kill_raised']),
+  venue: VenueSchema,
+  symbol: z.string().optional(),
+  strategyId: z.string().optional(),
+  intentId: z.string().optional(),
+  venueOrderId: z.string().optional(),
+  field: z.string().optional(),
+  local: z.union([z.number(), z.string()]).optional(),
+  atVenue: z.union([z.number(), z.string()]).optional(),
+  note: z.string().optional(),
+});
+export type Difference = z.infer<typeof DifferenceSchema>;
+
+export const RECONCILE_RESULTS = ['ok', 'resolved', 'mismatch', 'error'] as const;
+export const ReconcileResultSchema = z.enum(RECONCILE_RESULTS);
+export type ReconcileResult = z.infer<typeof ReconcileResultSchema>;
+
+export const ReconcileReportSchema = z.strictObject({
+  venue: VenueSchema,
+  result: ReconcileResultSchema,
+  trigger: z.enum(['start', 'reconnect', 'periodic', 'operator']),
+  differences: z.array(DifferenceSchema),
+  error: z.string().optional(),
+  ts,
+});
+export type ReconcileReport = z.infer<typeof ReconcileReportSchema>;
+
+export const LogEventSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('intent'), ...order, intent: IntentSchema }),
+  z.strictObject({
+    kind: z.literal('decision'), ...order,
+    decision: z.enum(['accepted', 'denied']),
+    rule: z.string().optional(),
+    reason: z.string().optional(),
+    figures: Figures.optional(),
+  }),
+  z.strictObject({ kind: z.literal('venue_write'), ...order, venue: VenueSchema, op: z.enum(['place', 'cancel']), request: VenueRequestSchema.optional(), venueOrderId: z.string().optional() }),
+  z.strictObject({
+    kind: z.literal('venue_answer'), ...order, venue: VenueSchema, op: z.enum(['place', 'cancel']),
+    venueOrderId: z.string().optional(),
+    duplicate: z.boolean().optional(),
+    error: VenueErrorWireSchema.optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('order_state'), ...order, venue: VenueSchema,
+    venueOrderId: z.string().optional(),
+    state: OrderStateSchema,
+    venueStatus: z.string(),
+    filledQty: intId.nonnegative(),
+    avgPrice: price.optional(),
+    message: z.string().optional(),
+  }),
+  z.strictObject({ kind: z.literal('fill'), ...order, venue: VenueSchema, venueOrderId: z.string(), symbol: z.string().min(1), side: SideSchema, fill: FillSchema }),
+  /** An order found at the venue with our tag/client id that the log had no record of. */
+  z.strictObject({
+    kind: z.literal('adopt'), ...order, venue: VenueSchema, venueOrderId: oid, symbol: z.string().min(1), side: SideSchema,
+    qty: intId.positive(), limitPrice: price.optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('kill'), ts, strategyId: z.string().optional(), intentId: z.string().optional(),
+    level: KillLevelSchema, scope: KillScopeSchema, reason: z.string(), by: z.string(), revision: intId.nonnegative(),
+  }),
+  z.strictObject({ kind: z.literal('reconcile'), ts, strategyId: z.string().optional(), intentId: z.string().optional(), report: ReconcileReportSchema }),
+  z.strictObject({ kind: z.literal('broker'), ts, strategyId: z.string().optional(), intentId: z.string().optional(), event: BrokerEventSchema }),
+  z.strictObject({ kind: z.literal('lease'), ts, strategyId: z.string().optional(), intentId: z.string().optional(), holder: z.string(), action: z.enum(['acquired', 'lost', 'released']) }),
+]);
+export type LogEvent = z.infer<typeof LogEventSchema>;
+export type LogEventKind = LogEvent['kind'];
+export type EventOf<K extends LogEventKind> = Extract<LogEvent, { kind: K }>;
+
+/** A log entry as read back: the event plus where the stream put it. */
+export type StoredEvent = { seq: number; time: string; event: LogEvent };

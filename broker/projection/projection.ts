@@ -1,0 +1,179 @@
+import type { PlaceIntent } from '../../actors/messages.ts';
+import type { Venue } from '../../actors/subjects.ts';
+import { OrderBook, isTerminal, mergeVenueOrder, type OrderRecord } from '../order-book.ts';
+import type { LogEvent } from '../events/schema.ts';
+import { applyFillToPosition, avgEntry, emptyPosition, positionKey, unrealizedOf, type PositionState } from './positions.ts';
+
+/**
+ * Positions, open orders and P&L as a fold over the event log. The broker builds its state
+ * with exactly this code: at start by replaying ORCH_EVENTS, live by applying each event it
+ * records. `applyEvent` does no I/O and depends only on its inputs; for replay speed it
+ * updates the projection in place and returns it.
+ */
+export type Decision =
+  | { status: 'accepted'; venueOrderId?: string }
+  | { status: 'denied'; rule: string; reason: string; figures?: Record<string, number | string> };
+
+export type Projection = {
+  /** Every order the log knows, by intent id and by venue order id. */
+  book: OrderBook;
+  /** Place intents seen, until their order exists. */
+  intents: Map<string, PlaceIntent>;
+  /** The first answer to each intent id: a resent intent gets it again, never a second order. */
+  decisions: Map<string, Decision>;
+  positions: Map<string, PositionState>;
+  /** Fill ids already counted (the log may hold a fill twice after a crash). */
+  fills: Set<string>;
+  /** Stream sequence of the last event applied (0 = none). */
+  lastSeq: number;
+};
+
+export function emptyProjection(): Projection {
+  return { book: new OrderBook(), intents: new Map(), decisions: new Map(), positions: new Map(), fills: new Set(), lastSeq: 0 };
+}
+
+export function applyEvent(p: Projection, ev: LogEvent, seq?: number): Projection {
+  if (seq !== undefined) p.lastSeq = Math.max(p.lastSeq, seq);
+  switch (ev.kind) {
+    case 'intent':
+      if (ev.intent.action === 'place' && !p.book.get(ev.intentId)) p.intents.set(ev.intentId, ev.intent);
+      return p;
+    case 'decision': {
+      if (p.decisions.has(ev.intentId)) return p;
+      if (ev.decision === 'denied') {
+        p.decisions.set(ev.intentId, { status: 'denied', rule: ev.rule ?? 'unknown', reason: ev.reason ?? '', ...(ev.figures ? { figures: ev.figures } : {}) });
+        p.intents.delete(ev.intentId);
+        return p;
+      }
+      p.decisions.set(ev.intentId, { status: 'accepted' });
+      const intent = p.intents.get(ev.intentId);
+      if (intent && !p.book.get(ev.intentId)) p.book.register(intent, ev.ts);
+      p.intents.delete(ev.intentId);
+      return p;
+    }
+    case 'venue_write':
+      return p;
+    case 'venue_answer': {
+      if (ev.op !== 'place') return p;
+      if (ev.venueOrderId) {
+        p.book.bind(ev.intentId, ev.venueOrderId);
+        const d = p.decisions.get(ev.intentId);
+        if (d?.status === 'accepted') d.venueOrderId = ev.venueOrderId;
+      } else if (ev.error) {
+        p.book.reject(ev.intentId, ev.error.message, ev.ts);
+      }
+      return p;
+    }
+    case 'order_state': {
+      const rec = p.book.get(ev.intentId);
+      if (!rec) return p;
+      if (ev.venueOrderId && !rec.venueOrderId) p.book.bind(rec.intentId, ev.venueOrderId);
+      if (!rec.venueOrderId) {
+        if (ev.state === 'rejected') p.book.reject(rec.intentId, ev.message ?? 'rejected', ev.ts);
+        return p;
+      }
+      mergeVenueOrder(rec, {
+        venueOrderId: rec.venueOrderId, symbol: rec.symbol, side: rec.side, qty: rec.qty, filledQty: ev.filledQty, state: ev.state,
+        venueStatus: ev.venueStatus, ts: ev.ts,
+        ...(ev.avgPrice !== undefined ? { avgPrice: ev.avgPrice } : {}),
+        ...(ev.message !== undefined ? { message: ev.message } : {}),
+      });
+      return p;
+    }
+    case 'fill': {
+      if (p.fills.has(ev.fill.fillId)) return p;
+      p.fills.add(ev.fill.fillId);
+      const key = positionKey(ev.strategyId, ev.symbol);
+      const cur = p.positions.get(key) ?? emptyPosition(ev.strategyId, ev.venue, ev.symbol);
+      p.positions.set(key, applyFillToPosition(cur, ev.side, ev.fill.qty, ev.fill.price));
+      return p;
+    }
+    case 'adopt': {
+      const rec = p.book.get(ev.intentId);
+      if (!rec) {
+        p.book.adopt({ venueOrderId: ev.venueOrderId, intentId: ev.intentId, symbol: ev.symbol, side: ev.side, qty: ev.qty, filledQty: 0, state: 'pending', venueStatus: 'ADOPTED', ts: ev.ts, ...(ev.limitPrice !== undefined ? { limitPrice: ev.limitPrice } : {}) }, ev.strategyId, ev.venue);
+        p.intents.delete(ev.intentId);
+      } else if (!rec.venueOrderId) {
+        p.book.bind(rec.intentId, ev.venueOrderId);
+      }
+      const d = p.decisions.get(ev.intentId);
+      if (!d) p.decisions.set(ev.intentId, { status: 'accepted', venueOrderId: ev.venueOrderId });
+      else if (d.status === 'accepted') d.venueOrderId ??= ev.venueOrderId;
+      return p;
+    }
+    case 'kill':
+    case 'reconcile':
+    case 'broker':
+    case 'lease':
+      return p;
+    default: {
+      const never: never = ev;
+      return never;
+    }
+  }
+}
+
+/** Folds a sequence of events into a fresh projection (or onto `from`). */
+export function project(events: Iterable<LogEvent | { seq: number; event: LogEvent }>, from = emptyProjection()): Projection {
+  for (const e of events) {
+    if ('kind' in e) applyEvent(from, e);
+    else applyEvent(from, e.event, e.seq);
+  }
+  return from;
+}
+
+export type PositionView = { strategyId: string; venue: Venue; symbol: string; qty: number; avgPrice?: number; realized: number };
+
+export function positions(p: Projection, strategyId?: string): PositionView[] {
+  const out: PositionView[] = [];
+  for (const s of p.positions.values()) {
+    if (strategyId !== undefined && s.strategyId !== strategyId) continue;
+    const avg = avgEntry(s);
+    out.push({ strategyId: s.strategyId, venue: s.venue, symbol: s.symbol, qty: s.qty, realized: s.realized, ...(avg !== undefined ? { avgPrice: avg } : {}) });
+  }
+  return out.sort((a, b) => (a.strategyId + a.symbol).localeCompare(b.strategyId + b.symbol));
+}
+
+export function positionOf(p: Projection, strategyId: string, symbol: string): number {
+  return p.positions.get(positionKey(strategyId, symbol))?.qty ?? 0;
+}
+
+/** Net quantity per symbol on one venue, summed over strategies: what the venue should show. */
+export function netByVenue(p: Projection, venue: Venue): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of p.positions.values()) if (s.venue === venue) out.set(s.symbol, (out.get(s.symbol) ?? 0) + s.qty);
+  return out;
+}
+
+export function openOrders(p: Projection, strategyId?: string): OrderRecord[] {
+  return p.book.open(strategyId);
+}
+
+export type StrategyPnl = {
+  realized: number;
+  unrealized: number;
+  total: number;
+  /** Symbols with an open position but no last price: their unrealized P&L counts as 0. */
+  unpriced: string[];
+};
+
+/**
+ * Realized (closed lots) and unrealized (open lots marked at `lastPrice`) P&L of one
+ * strategy, exact integers in price unit × quantity unit (paise for Kite).
+ */
+export function strategyPnl(p: Projection, strategyId: string, lastPrice: (symbol: string, venue: Venue) => number | undefined): StrategyPnl {
+  let realized = 0;
+  let unrealized = 0;
+  const unpriced: string[] = [];
+  for (const s of p.positions.values()) {
+    if (s.strategyId !== strategyId) continue;
+    realized += s.realized;
+    if (s.lots.length === 0) continue;
+    const last = lastPrice(s.symbol, s.venue);
+    if (last === undefined) unpriced.push(s.symbol);
+    else unrealized += unrealizedOf(s, last);
+  }
+  return { realized, unrealized, total: realized + unrealized, unpriced };
+}
+
+export { isTerminal };

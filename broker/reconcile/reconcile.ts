@@ -1,0 +1,111 @@
+import type { Venue } from '../../actors/subjects.ts';
+import type { OrderRecord } from '../order-book.ts';
+import type { VenueOrder, VenuePosition } from '../venue.ts';
+import type { Difference, ReconcileResult } from '../events/schema.ts';
+import { netByVenue, type Projection } from '../projection/projection.ts';
+import { findOrder, orderStateEvent, recordUpdateEvents, type Emit } from '../projection/order-events.ts';
+
+/** What the venue says, read over REST: every order of the day, and net positions. */
+export type VenueSnapshot = { venue: Venue; orders: readonly VenueOrder[]; positions: readonly VenuePosition[] };
+
+export type ReconcileOptions = {
+  now: number;
+  /** Intents whose write is on its way right now: absent at the venue is not yet a verdict. */
+  inflight?: ReadonlySet<string>;
+  /** Strategy of an intent id the venue recognises but the log has no order for. */
+  strategyOf?: (intentId: string) => string | undefined;
+};
+
+export type ReconcileOutcome = {
+  result: Exclude<ReconcileResult, 'error'>;
+  differences: Difference[];
+  /** Events that bring the log up to the venue, in order; apply and record them. */
+  actions: Emit[];
+  /** An unexplained position difference: raise the kill switch to level 2. */
+  raiseKill: boolean;
+};
+
+/** Strategy id given to an adopted order whose intent the log never saw. */
+export const UNATTRIBUTED = '_unattributed';
+
+/**
+ * Compares the log's projection with the venue and says what to do. Policy:
+ * - an order carrying our tag/client id that the log lacks (or lacks the venue id of) is adopted;
+ * - a fill the log missed is applied, and so is any state the venue is ahead on;
+ * - a local order that never reached the venue is closed as rejected;
+ * - an order we do not recognise is reported and left alone;
+ * - a net position that still differs after all of that raises kill level 2, field by field.
+ * Pure: reads `local`, never changes it.
+ */
+export function reconcile(local: Projection, snap: VenueSnapshot, o: ReconcileOptions): ReconcileOutcome {
+  const { venue } = snap;
+  const differences: Difference[] = [];
+  const actions: Emit[] = [];
+  const matched = new Set<string>();
+  const fillDelta = new Map<string, number>();
+
+  for (const vo of snap.orders) {
+    let rec = findOrder(local, vo);
+    if (rec && rec.venue !== venue) rec = undefined;
+    if (!rec && !vo.intentId) {
+      differences.push({ kind: 'unrecognised_order', resolution: 'reported', venue, symbol: vo.symbol, venueOrderId: vo.venueOrderId, field: 'state', atVenue: vo.venueStatus, note: `${vo.side} ${vo.qty} filled ${vo.filledQty}` });
+      continue;
+    }
+    if (!rec) {
+      // Our tag, no order in the log: adopt it under the strategy that sent the intent.
+      const intentId = vo.intentId!;
+      const strategyId = o.strategyOf?.(intentId) ?? UNATTRIBUTED;
+      actions.push({
+        event: { kind: 'adopt', strategyId, intentId, ts: o.now, venue, venueOrderId: vo.venueOrderId, symbol: vo.symbol, side: vo.side, qty: vo.qty, ...(vo.limitPrice !== undefined ? { limitPrice: vo.limitPrice } : {}) },
+      });
+      rec = {
+        intentId, strategyId, venue, symbol: vo.symbol, side: vo.side, qty: vo.qty, state: 'pending', venueStatus: 'ADOPTED', filledQty: 0,
+        createdTs: o.now, updatedTs: o.now, venueOrderId: vo.venueOrderId,
+      };
+      differences.push({ kind: 'adopted', resolution: 'applied', venue, symbol: vo.symbol, strategyId, intentId, venueOrderId: vo.venueOrderId, note: 'order at the venue carries our id; the log had no order for it' });
+    } else if (!rec.venueOrderId) {
+      differences.push({ kind: 'adopted', resolution: 'applied', venue, symbol: rec.symbol, strategyId: rec.strategyId, intentId: rec.intentId, venueOrderId: vo.venueOrderId, field: 'venueOrderId', atVenue: vo.venueOrderId, note: 'write landed but its answer never arrived' });
+    }
+    matched.add(rec.intentId);
+    const emits = recordUpdateEvents(rec, venue, vo, o.now);
+    for (const e of emits) {
+      if (e.event.kind === 'fill') {
+        const ev = e.event;
+        const counted = local.fills.has(ev.fill.fillId);
+        if (!counted) fillDelta.set(ev.symbol, (fillDelta.get(ev.symbol) ?? 0) + (ev.side === 'BUY' ? ev.fill.qty : -ev.fill.qty));
+        differences.push({ kind: 'missed_fill', resolution: 'applied', venue, symbol: ev.symbol, strategyId: ev.strategyId, intentId: ev.intentId, venueOrderId: vo.venueOrderId, field: 'filledQty', local: rec.filledQty, atVenue: vo.filledQty });
+      } else if (e.event.kind === 'order_state' && rec.venueOrderId && e.event.state !== rec.state) {
+        differences.push({ kind: 'state_behind', resolution: 'applied', venue, symbol: rec.symbol, strategyId: rec.strategyId, intentId: rec.intentId, venueOrderId: vo.venueOrderId, field: 'state', local: rec.state, atVenue: e.event.state });
+      }
+    }
+    actions.push(...emits);
+  }
+
+  for (const rec of local.book.open()) {
+    if (rec.venue !== venue || matched.has(rec.intentId) || o.inflight?.has(rec.intentId)) continue;
+    if (!rec.venueOrderId) {
+      const closed: OrderRecord = { ...rec, state: 'rejected', venueStatus: 'NOT LANDED', message: 'the write never reached the venue (found by reconciliation)' };
+      actions.push({ event: orderStateEvent(closed, venue, o.now) });
+      differences.push({ kind: 'not_landed', resolution: 'applied', venue, symbol: rec.symbol, strategyId: rec.strategyId, intentId: rec.intentId, field: 'state', local: rec.state, atVenue: 'absent' });
+    } else {
+      differences.push({ kind: 'missing_at_venue', resolution: 'reported', venue, symbol: rec.symbol, strategyId: rec.strategyId, intentId: rec.intentId, venueOrderId: rec.venueOrderId, field: 'state', local: rec.state, atVenue: 'absent' });
+    }
+  }
+
+  const expected = netByVenue(local, venue);
+  for (const [symbol, d] of fillDelta) expected.set(symbol, (expected.get(symbol) ?? 0) + d);
+  const atVenue = new Map<string, number>();
+  for (const p of snap.positions) atVenue.set(p.symbol, (atVenue.get(p.symbol) ?? 0) + p.qty);
+  let raiseKill = false;
+  for (const symbol of [...new Set([...expected.keys(), ...atVenue.keys()])].sort()) {
+    const mine = expected.get(symbol) ?? 0;
+    const theirs = atVenue.get(symbol) ?? 0;
+    if (mine === theirs) continue;
+    raiseKill = true;
+    differences.push({ kind: 'position', resolution: 'kill_raised', venue, symbol, field: 'qty', local: mine, atVenue: theirs, note: 'net position differs after every order and fill was applied' });
+  }
+
+  const result = raiseKill ? 'mismatch' : differences.length > 0 ? 'resolved' : 'ok';
+  return { result, differences, actions, raiseKill };
+}
+

@@ -1,0 +1,121 @@
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../../actors/clock.ts';
+import type { Venue } from '../../actors/subjects.ts';
+import { metrics } from '../../actors/metrics.ts';
+import type { VenueAdapter } from '../venue.ts';
+import type { Difference, ReconcileReport } from '../events/schema.ts';
+import type { Projection } from '../projection/projection.ts';
+import type { Emit } from '../projection/order-events.ts';
+import { reconcile, type VenueSnapshot } from './reconcile.ts';
+
+/** What the runner needs from the broker actor. */
+export type ReconcileHost = {
+  projection(): Projection;
+  inflight(): ReadonlySet<string>;
+  /** Applies to the projection, records in the log, tells the strategies. */
+  apply(venue: Venue, emits: Emit[]): void;
+  raiseKill(venue: Venue, differences: Difference[]): Promise<void>;
+  /** Writes the report as an event and announces it on orch.broker.events. */
+  report(r: ReconcileReport): void;
+};
+
+export type ReconcileRunnerOptions = {
+  host: ReconcileHost;
+  adapters: readonly VenueAdapter[];
+  clock: Clock;
+  log: Logger;
+  /** Periodic runs; 0 or absent = only at start, after reconnects and on request. */
+  intervalMs?: number;
+  /** A position mismatch is re-read once after this pause before it counts: a fill may land between the two reads. */
+  confirmDelayMs?: number;
+};
+
+type Trigger = ReconcileReport['trigger'];
+
+/**
+ * The shell around `reconcile`: reads the venue, runs the pure comparison, applies what it
+ * decided, raises the kill switch on an unexplained position, and reports. One run per venue
+ * at a time; a request during a run waits for it and gets its report.
+ */
+export class ReconcileRunner {
+  private readonly running = new Map<Venue, Promise<ReconcileReport>>();
+  private readonly passed = new Set<Venue>();
+  private timer: TimerHandle | undefined;
+
+  constructor(private readonly o: ReconcileRunnerOptions) {}
+
+  /** Whether a run for this venue has completed since start (the gate for new intents). */
+  hasPassed(venue: Venue): boolean {
+    return this.passed.has(venue);
+  }
+
+  startPeriodic(): void {
+    const every = this.o.intervalMs ?? 0;
+    if (every <= 0) return;
+    this.timer = this.o.clock.setInterval(() => void this.runAll('periodic'), every);
+  }
+
+  stop(): void {
+    this.o.clock.clearInterval(this.timer);
+  }
+
+  async runAll(trigger: Trigger): Promise<ReconcileReport[]> {
+    return Promise.all(this.o.adapters.map((a) => this.run(a, trigger)));
+  }
+
+  run(a: VenueAdapter, trigger: Trigger): Promise<ReconcileReport> {
+    const busy = this.running.get(a.venue);
+    if (busy) return busy;
+    const p = this.once(a, trigger).finally(() => this.running.delete(a.venue));
+    this.running.set(a.venue, p);
+    return p;
+  }
+
+  private async snapshot(a: VenueAdapter): Promise<VenueSnapshot> {
+    const orders = await a.orders();
+    const positions = await a.positions();
+    return { venue: a.venue, orders, positions };
+  }
+
+  private async once(a: VenueAdapter, trigger: Trigger): Promise<ReconcileReport> {
+    const { host, clock } = this.o;
+    let report: ReconcileReport;
+    try {
+      let snap = await this.snapshot(a);
+      let out = reconcile(host.projection(), snap, this.options());
+      if (out.raiseKill) {
+        // Apply what is explained first, then look again before calling the rest unexplained.
+        host.apply(a.venue, out.actions);
+        await clock.sleep(this.o.confirmDelayMs ?? 500);
+        snap = await this.snapshot(a);
+        const again = reconcile(host.projection(), snap, this.options());
+        const first = out.differences.filter((d) => d.kind !== 'position');
+        const seen = new Set(first.map((d) => JSON.stringify(d)));
+        out = { ...again, differences: [...first, ...again.differences.filter((d) => !seen.has(JSON.stringify(d)))] };
+        if (!out.raiseKill && out.differences.length > 0) out.result = 'resolved';
+      }
+      host.apply(a.venue, out.actions);
+      if (out.raiseKill) await host.raiseKill(a.venue, out.differences.filter((d) => d.kind === 'position'));
+      report = { venue: a.venue, result: out.result, trigger, differences: out.differences, ts: clock.now() };
+      this.passed.add(a.venue);
+    } catch (err) {
+      this.o.log.error({ err, venue: a.venue, trigger }, 'reconciliation failed');
+      report = { venue: a.venue, result: 'error', trigger, differences: [], error: (err as Error).message, ts: clock.now() };
+    }
+    metrics.reconcileDifferences.set({ venue: a.venue }, report.differences.length);
+    metrics.reconcileRunsTotal.inc({ venue: a.venue, result: report.result });
+    const log = report.result === 'ok' ? this.o.log.info.bind(this.o.log) : this.o.log.warn.bind(this.o.log);
+    log({ venue: a.venue, trigger, result: report.result, differences: report.differences }, 'reconciled');
+    host.report(report);
+    return report;
+  }
+
+  private options() {
+    const p = this.o.host.projection();
+    return {
+      now: this.o.clock.now(),
+      inflight: this.o.host.inflight(),
+      strategyOf: (intentId: string) => p.intents.get(intentId)?.strategyId,
+    };
+  }
+}
