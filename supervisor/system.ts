@@ -11,15 +11,19 @@ import { KillStore } from '../broker/kill/kill-store.ts';
 import { effectiveLevel } from '../broker/kill/levels.ts';
 import { SharedLimiter } from '../broker/limiter/shared-limiter.ts';
 import { kiteLimits, kalshiLimits, mergeLimits } from '../broker/limiter/limits.ts';
-import type { KiteSim } from '../broker/sim/kite/index.ts';
+import type { KiteSim, KiteSimOptions } from '../broker/sim/kite/index.ts';
 import type { KalshiSim } from '../broker/sim/kalshi/index.ts';
 import { buildKalshiVenue, type KalshiAccount } from './venues/kalshi.ts';
-import { buildKiteVenue, type KiteAccount } from './venues/kite.ts';
+import { buildKiteVenue, type KiteAccount, type KiteEnv } from './venues/kite.ts';
 import { launchNatsServer, type NatsProcess } from './nats-launcher.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
 import { Supervisor } from './supervisor.ts';
 import { startHttp } from './http.ts';
 import { Reloader } from './reload.ts';
+import { MetricsAggregator } from './metrics-aggregator.ts';
+import { monitorEventLoopLag } from '../actors/metrics-forwarder.ts';
+import { startKillSwitch, type KillSwitch } from '../broker/kill/kill-switch.ts';
+import { BROKER, strategyCredentialSource, strategyRole, writeNatsAuth, type NatsAuth, type NatsAuthOptions } from './nats-auth.ts';
 
 export type SystemOptions = {
   configFile: string;
@@ -28,12 +32,20 @@ export type SystemOptions = {
   /** Use this NATS server; otherwise one is started from nats.conf. */
   natsUrl?: string;
   natsConfigFile?: string;
+  /** Port of the nats-server this starts (default 4222; -1 = any free port). */
+  natsPort?: number;
+  /** Credentials of a server given by `natsUrl` that enforces permissions; absent = an open server. */
+  natsAuth?: NatsAuth;
   stateDir?: string;
   /** Real Kite account; absent = the built-in exchange (paper trading). */
   kite?: KiteAccount;
   simPort?: number;
   simSeed?: number;
   simTickIntervalMs?: number;
+  /** Kite live account and postback endpoint from KITE_* variables (supervisor/venues/kite.ts); `orch start` passes process.env. */
+  env?: KiteEnv;
+  /** Built-in Kite exchange extras (benchmarks, tests). */
+  kiteSim?: Pick<KiteSimOptions, 'enforceRateLimits' | 'observer'>;
   /** Real Kalshi account (see kalshiAccountFromEnv); absent = the built-in Kalshi exchange. Built only when a strategy trades on Kalshi. */
   kalshi?: KalshiAccount;
   kalshiSimPort?: number;
@@ -50,10 +62,15 @@ export type System = {
   config: LoadedConfig;
   natsUrl: string;
   sim: KiteSim | undefined;
+  /** Where Kite postbacks are received, when the endpoint runs. */
+  kitePostbackUrl: string | undefined;
   kalshiSim: KalshiSim | undefined;
   broker: BrokerActor;
   supervisor: Supervisor;
   killStore: KillStore;
+  killSwitch: KillSwitch;
+  /** The generated users, when the server enforces permissions. */
+  natsAuth: NatsAuth | undefined;
   reloader: Reloader;
   metricsUrl: string | undefined;
   stop(): Promise<void>;
@@ -77,19 +94,23 @@ export async function startSystem(o: SystemOptions): Promise<System> {
 
     let natsUrl = o.natsUrl;
     let nats: NatsProcess | undefined;
+    let natsAuth = o.natsAuth;
+    let authOptions: NatsAuthOptions | undefined;
     if (!natsUrl) {
-      nats = await launchNatsServer({ configFile: o.natsConfigFile ?? join(process.cwd(), 'nats.conf'), storeDir: join(stateDir, 'nats'), port: 4222 });
+      // Our own server enforces who may publish what: one user per role and per strategy.
+      authOptions = { stateDir, strategyIds: config.strategies.map((s) => s.id), storeDir: join(stateDir, 'nats', 'js'), ...(o.natsConfigFile ? { baseConfig: o.natsConfigFile } : {}) };
+      natsAuth = await writeNatsAuth(authOptions);
+      nats = await launchNatsServer({ configFile: natsAuth.configFile, storeDir: join(stateDir, 'nats', 'js'), storeDirInConfig: true, port: o.natsPort ?? 4222 });
       natsUrl = nats.url;
       undo.push(() => nats!.stop());
     }
+    const brokerCreds = natsAuth?.credentials(BROKER);
 
-    // The kill level is read before the broker subscribes to anything.
-    const controlNc = await connectBus({ servers: natsUrl, name: 'orch-control' });
+    // The broker's automation: with the operator, the only writer of the kill level.
+    const controlNc = await connectBus({ servers: natsUrl, name: 'orch-control', ...(brokerCreds ?? {}) });
     undo.push(() => controlNc.drain().catch(() => undefined));
     await ensureEventStream(controlNc);
     const killStore = await KillStore.open(controlNc, { clock, log: actorLogger(o.log, 'kill'), role: 'automation' });
-    const { watch } = await killStore.readThenWatch(() => undefined);
-    undo.push(async () => watch.stop());
 
     const brokerLog = actorLogger(o.log, 'broker');
     // One limiter for every venue call, shared by every strategy.
@@ -97,7 +118,8 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     const kite = await buildKiteVenue({
       clock, log: brokerLog, limiter,
       ...(o.kite ? { account: o.kite } : {}),
-      sim: { ...(o.simPort !== undefined ? { port: o.simPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), ...(o.simTickIntervalMs !== undefined ? { tickIntervalMs: o.simTickIntervalMs } : {}) },
+      ...(o.env ? { env: o.env } : {}), stateDir,
+      sim: { ...o.kiteSim, ...(o.simPort !== undefined ? { port: o.simPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), ...(o.simTickIntervalMs !== undefined ? { tickIntervalMs: o.simTickIntervalMs } : {}) },
     });
     undo.push(() => kite.close());
     const sim: KiteSim | undefined = kite.sim;
@@ -112,13 +134,20 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     if (kalshi) undo.push(() => kalshi.close());
     const adapters = kalshi ? [adapter, kalshi.adapter] : [adapter];
 
+    // The kill level is read before the broker subscribes to anything, and followed from then on.
+    const killLog = actorLogger(o.log, 'kill');
+    const killSwitch = await startKillSwitch({
+      nc: controlNc, store: killStore, adapters, killTriggers: config.killTriggers, strategies: config.strategies,
+      clock, log: killLog, events: new EventLog(controlNc, killLog),
+    });
+    undo.push(async () => killSwitch.stop());
+
     const broker = new BrokerActor({
       natsUrl, adapters, strategies: config.strategies, clock, log: brokerLog,
+      ...(brokerCreds ? { natsUser: brokerCreds.user, natsPass: brokerCreds.pass } : {}),
       gates: [killSwitchGate(killStore), riskLimitGate(clock)],
       eventLog: (nc) => new EventLog(nc, brokerLog),
-      onMarginException: (strategyId, err) => {
-        void killStore.raise(1, { kind: 'strategy', strategyId }, `MarginException: ${err.message}`, 'automation:margin').catch((e) => brokerLog.error({ err: e }, 'kill raise failed'));
-      },
+      onMarginException: (strategyId, err) => killSwitch.triggers.observe({ type: 'margin_exception', strategyId, message: err.message }),
     });
     await broker.start();
     undo.push(() => broker.stop());
@@ -131,12 +160,16 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       },
       clock,
       log: actorLogger(o.log, 'supervisor'),
-      onGiveUp: (id, restarts) => {
-        void killStore.raise(1, { kind: 'strategy', strategyId: id }, 'restart intensity exceeded', 'automation:restart_intensity', { restarts }).catch(() => undefined);
-      },
+      // Each crash is counted by the restart-intensity trigger, which halts the strategy (level 1)
+      // at the count the supervisor gives up at.
+      onCrash: (id) => killSwitch.triggers.observe({ type: 'actor_restarted', strategyId: id }),
+      ...(natsAuth ? { credentials: strategyCredentials(natsAuth, authOptions, nats, clock) } : {}),
     });
     undo.push(() => supervisor.stopAll());
-    await supervisor.startAll(config.strategies);
+    killSwitch.arm({ broker, strategies: () => supervisor.ids().flatMap((id) => supervisor.spec(id) ?? []), stopActors: () => supervisor.stopAll() });
+    // Level 4 latched: the actors stay down until the operator resets it and the processes restart.
+    if (killSwitch.state.global.level === 4) o.log.error({ reason: killSwitch.state.global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
+    else await supervisor.startAll(config.strategies);
 
     const reloader = new Reloader({ config, supervisor, broker, clock, log: actorLogger(o.log, 'reload') });
     await reloader.init();
@@ -146,10 +179,15 @@ export async function startSystem(o: SystemOptions): Promise<System> {
 
     let metricsUrl: string | undefined;
     if (o.metricsPort !== false) {
+      // Worker threads publish their registries over NATS; /metrics serves them merged with ours.
+      const aggregator = new MetricsAggregator({ registry, clock, log: actorLogger(o.log, 'metrics') });
+      aggregator.start(controlNc);
+      const mainLag = monitorEventLoopLag({ registry, actor: 'main', clock, intervalMs: 5_000 });
+      undo.push(async () => { mainLag.stop(); aggregator.stop(); });
       const http = await startHttp({
         host: o.metricsHost ?? '127.0.0.1',
         port: o.metricsPort ?? 9464,
-        registry,
+        registry: aggregator,
         health: async () => {
           const actors = await supervisor.view();
           return { ok: adapters.every((a) => a.connected()) && actors.every((a) => a.status === 'running' || a.status === 'stopped'), broker: Object.fromEntries(adapters.map((a) => [a.venue, a.connected()])), actors: actors.map((a) => ({ id: a.id, status: a.status, restarts: a.restarts })) };
@@ -158,9 +196,30 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       metricsUrl = `${http.url}/metrics`;
       undo.push(() => http.close());
     }
-    return { config, natsUrl, sim, kalshiSim: kalshi?.sim, broker, supervisor, killStore, reloader, metricsUrl, stop: stopAll };
+    return { config, natsUrl, sim, kitePostbackUrl: kite.postbackUrl, kalshiSim: kalshi?.sim, broker, supervisor, killStore, killSwitch, natsAuth, reloader, metricsUrl, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;
   }
+}
+
+/**
+ * Each strategy's own NATS user. On our own server a strategy added to the YAML later gets its
+ * user on the fly (files rewritten, server reloaded); on a server we did not start, it must exist.
+ */
+function strategyCredentials(initial: NatsAuth, options: NatsAuthOptions | undefined, nats: NatsProcess | undefined, clock: Clock) {
+  if (!options || !nats) return async (spec: { id: string }) => initial.credentials(strategyRole(spec.id));
+  const source = strategyCredentialSource({
+    initial, options,
+    reload: async (probe) => {
+      nats.process.kill('SIGHUP');
+      for (let i = 0; i < 100; i++) {
+        const nc = await connectBus({ servers: nats.url, name: 'orch-auth-probe', user: probe.user, pass: probe.pass, timeoutMs: 1_000 }).catch(() => undefined);
+        if (nc) return void (await nc.close());
+        await clock.sleep(50);
+      }
+      throw new Error(`nats-server did not take the new user ${probe.user} after a reload`);
+    },
+  });
+  return (spec: { id: string }) => source(spec.id);
 }

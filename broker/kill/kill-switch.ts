@@ -1,0 +1,65 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import type { Clock } from '../../actors/clock.ts';
+import type { Venue } from '../../actors/subjects.ts';
+import type { KillTriggers } from '../risk/limits.ts';
+import type { RestartIntensity } from '../../supervisor/restart-policy.ts';
+import type { VenueAdapter } from '../venue.ts';
+import { KillController, type ArmedDeps, type KillEvent } from '../kill-controller.ts';
+import type { KillState, KillStore } from './kill-store.ts';
+import { TriggerFeed, type TripRecorder } from './trigger-feed.ts';
+
+/**
+ * The broker side of the kill switch in one place, for the composition root: the controller
+ * that acts on level changes and the automated triggers that raise them. Start it before the
+ * broker subscribes to anything (it reads the latched level first), arm it once the broker is up.
+ */
+export type KillSwitch = {
+  controller: KillController;
+  triggers: TriggerFeed;
+  /** The state read at start. */
+  state: KillState;
+  arm(deps: ArmedDeps): void;
+  stop(): void;
+};
+
+export type KillSwitchOptions = {
+  nc: NatsConnection;
+  store: KillStore;
+  adapters: readonly VenueAdapter[];
+  killTriggers?: KillTriggers;
+  strategies: readonly { id: string; venue: Venue; killTriggers?: KillTriggers; restart?: RestartIntensity }[];
+  clock: Clock;
+  log: Logger;
+  events?: { record(ev: KillEvent, msgId?: string): void };
+  onTrip?: TripRecorder;
+};
+
+export async function startKillSwitch(o: KillSwitchOptions): Promise<KillSwitch> {
+  const triggers = new TriggerFeed({
+    nc: o.nc, store: o.store, clock: o.clock, log: o.log, adapters: o.adapters, strategies: o.strategies,
+    ...(o.killTriggers ? { global: o.killTriggers } : {}),
+    ...(o.onTrip ? { onTrip: o.onTrip } : {}),
+  });
+  const controller = new KillController({
+    store: o.store, venues: o.adapters, clock: o.clock, log: o.log,
+    ...(o.events ? { events: o.events } : {}),
+    // After an operator lowers a scope, its triggers may trip again.
+    onLowered: (scope) => triggers.rearm(scope),
+  });
+  const state = await controller.start();
+  triggers.start();
+  return {
+    controller,
+    triggers,
+    state,
+    arm: (deps) => {
+      controller.arm(deps);
+      for (const a of o.adapters) if (o.strategies.some((s) => s.venue === a.venue)) triggers.marketData(a.venue, true);
+    },
+    stop: () => {
+      triggers.stop();
+      controller.stop();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import type { Clock } from '../../actors/clock.ts';
+import { subscribeParsed } from '../../actors/bus.ts';
+import { subjects, type Venue } from '../../actors/subjects.ts';
+import { BrokerEventSchema, OrderUpdateSchema, type KillScope, type OrderUpdate } from '../../actors/messages.ts';
+import type { KillTriggers } from '../risk/limits.ts';
+import type { VenueAdapter } from '../venue.ts';
+import type { RestartIntensity } from '../../supervisor/restart-policy.ts';
+import { TriggerMonitor, describeTrip, raiseFor, type Observation, type Trip, type StrategyTriggerConfig } from './triggers.ts';
+import type { Figures } from './levels.ts';
+import { applyFill, emptyPnl, holders, pnlOf } from './pnl.ts';
+
+/**
+ * Feeds the TriggerMonitor from what the broker sees, and raises the latched level when it
+ * trips. Sources: every intent on `orch.intent.*` (counted by subject, so even garbage counts
+ * toward a runaway), order updates on `orch.order.>` (reject ratio, fills → P&L), broker events
+ * (disconnect/reconnect/reconciled), the adapters' ticks (staleness, marks), and direct calls
+ * for what only this process knows (MarginException, actor crashes, re-auth outcomes).
+ * Automation only raises: a trip is logged with its figures and handed to `raiseFor`.
+ */
+export type TripRecorder = (trip: Trip) => void;
+
+export type TriggerFeedOptions = {
+  nc: NatsConnection;
+  store: { raise(level: Trip['level'], scope: KillScope, reason: string, by: string, figures?: Figures): Promise<unknown> };
+  clock: Clock;
+  log: Logger;
+  global?: KillTriggers;
+  strategies: readonly { id: string; killTriggers?: KillTriggers; restart?: RestartIntensity }[];
+  adapters: readonly VenueAdapter[];
+  /** Called for every trip, before the raise (the event log, tests). */
+  onTrip?: TripRecorder;
+};
+
+/** Outcomes already judged, per intent; bounded so a long day cannot grow it without end. */
+const JUDGED_CAP = 10_000;
+
+export class TriggerFeed {
+  readonly monitor: TriggerMonitor;
+  private readonly subs: Subscription[] = [];
+  private readonly pnl = emptyPnl();
+  private readonly seenFills = new Set<string>();
+  private readonly judged = new Set<string>();
+  private readonly lastPrices = new Map<string, number>();
+
+  constructor(private readonly opts: TriggerFeedOptions) {
+    const strategies: Record<string, StrategyTriggerConfig> = {};
+    for (const s of opts.strategies) strategies[s.id] = { ...(s.killTriggers ? { killTriggers: s.killTriggers } : {}), ...(s.restart ? { restart: s.restart } : {}) };
+    this.monitor = new TriggerMonitor({ clock: opts.clock, strategies, ...(opts.global ? { global: opts.global } : {}), onTrip: (t) => this.onTrip(t) });
+  }
+
+  start(): void {
+    const { nc, log } = this.opts;
+    const prefix = subjects.intent('x').slice(0, -1);
+    const intents = nc.subscribe(subjects.intentAll());
+    this.subs.push(intents);
+    void (async () => {
+      for await (const m of intents) this.monitor.observe({ type: 'intent', strategyId: m.subject.slice(prefix.length) });
+    })();
+    this.subs.push(subscribeParsed(nc, subjects.orderUpdatesAll(), OrderUpdateSchema, (u) => this.onOrder(u), { log }));
+    this.subs.push(subscribeParsed(nc, subjects.brokerEvents(), BrokerEventSchema, (e) => this.monitor.observeBrokerEvent(e), { log }));
+    for (const a of this.opts.adapters) a.on('tick', (t) => this.onTick(a.venue, t.symbol, t.last));
+  }
+
+  /** Market data for `venue` is (or stops being) expected: staleness counts only while it is. */
+  marketData(venue: Venue, active: boolean): void {
+    this.monitor.observe({ type: 'md_subscribed', venue, active });
+  }
+
+  observe(o: Observation): void {
+    this.monitor.observe(o);
+  }
+
+  rearm(scope: KillScope): void {
+    this.monitor.rearm(scope);
+  }
+
+  stop(): void {
+    for (const s of this.subs) s.unsubscribe();
+    this.monitor.stop();
+  }
+
+  private onTick(venue: Venue, symbol: string, last: number): void {
+    this.monitor.observe({ type: 'tick', venue });
+    this.lastPrices.set(symbol, last);
+    for (const id of holders(this.pnl, symbol)) this.observePnl(id);
+  }
+
+  private onOrder(u: OrderUpdate): void {
+    if (!this.judged.has(u.intentId) && u.state !== 'pending') {
+      this.judged.add(u.intentId);
+      if (this.judged.size > JUDGED_CAP) this.judged.delete(this.judged.values().next().value!);
+      this.monitor.observe({ type: 'order_outcome', strategyId: u.strategyId, outcome: u.state === 'rejected' ? 'rejected' : 'accepted' });
+    }
+    if (u.fill && !this.seenFills.has(u.fill.fillId)) {
+      this.seenFills.add(u.fill.fillId);
+      applyFill(this.pnl, { strategyId: u.strategyId, symbol: u.symbol, side: u.side, qty: u.fill.qty, price: u.fill.price });
+      this.observePnl(u.strategyId);
+    }
+  }
+
+  private observePnl(strategyId: string): void {
+    const p = pnlOf(this.pnl, strategyId, (s) => this.lastPrices.get(s));
+    this.monitor.observe({ type: 'pnl', strategyId, realized: p.realized, unrealized: p.unrealized });
+  }
+
+  private onTrip(t: Trip): void {
+    const scope = t.scope.kind === 'global' ? 'global' : t.scope.strategyId;
+    this.opts.log.warn({ trigger: t.trigger, level: t.level, scope, figures: t.figures, ts: t.ts }, `kill trigger tripped: ${describeTrip(t)}`);
+    this.opts.onTrip?.(t);
+    raiseFor(this.opts.store, t).catch((err) => this.opts.log.error({ err, trigger: t.trigger, scope }, 'kill raise failed'));
+  }
+}
