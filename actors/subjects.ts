@@ -46,6 +46,8 @@ export const subjects = {
   /** Strategy health heartbeats (also visible to `nats sub`). */
   health: (actorId: string) => `${ROOT}.health.${token(actorId)}`,
   healthAll: () => `${ROOT}.health.*`,
+  /** Endpoints of the NATS services (`nats micro info orch-broker`): status as JSON on request. */
+  serviceEndpoint: (service: 'broker' | 'supervisor', endpoint: string) => `${ROOT}.svc.${service}.${token(endpoint)}`,
 } as const;
 
 export const STREAM_EVENTS = 'ORCH_EVENTS';
