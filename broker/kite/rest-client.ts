@@ -4,6 +4,7 @@ import type { Clock } from '../../actors/clock.ts';
 import type { Logger } from '../../actors/logger.ts';
 import type { Priority, RateLimiter } from '../limiter/types.ts';
 import type { VenueError } from '../venue-errors.ts';
+import { metrics } from '../../actors/metrics.ts';
 import { kindForResponse, parseRetryAfter, socketErrorCode, venueError } from './errors.ts';
 import { parseInstrumentsCsv, type KiteInstrument } from './instruments.ts';
 import {
@@ -57,6 +58,11 @@ export type KiteRestOptions = {
   apiKey: string;
   /** Read on every call: the session manager swaps the token after re-authentication. */
   getAccessToken: () => string | undefined;
+  /**
+   * Called when `getAccessToken` has none (around the 06:00 IST expiry): the request waits for
+   * the session's fresh token instead of failing.
+   */
+  awaitAccessToken?: () => Promise<string>;
   limiter: RateLimiter;
   clock: Clock;
   /** The official client's default is 7 s. */
@@ -210,7 +216,7 @@ export class KiteRestClient {
     const what = `Kite ${req.method} ${req.path}`; // never the query: it can carry a token
     const headers: Record<string, string> = { 'X-Kite-Version': '3' };
     if (req.auth !== false) {
-      const token = this.opts.getAccessToken();
+      const token = this.opts.getAccessToken() ?? (await this.awaitToken(what));
       if (!token) throw venueError('TokenException', `${what}: no access token`);
       headers.Authorization = `token ${this.opts.apiKey}:${token}`;
     }
@@ -248,6 +254,15 @@ export class KiteRestClient {
     return this.interpret(req, what, status, contentType, retryAfter, text);
   }
 
+  private async awaitToken(what: string): Promise<string | undefined> {
+    if (!this.opts.awaitAccessToken) return undefined;
+    try {
+      return await this.opts.awaitAccessToken();
+    } catch (e) {
+      throw venueError('TokenException', `${what}: no access token (login failed: ${e instanceof Error ? e.message : 'unknown'})`, { cause: e });
+    }
+  }
+
   private transportError(what: string, e: unknown, timedOut: boolean): VenueError {
     if (timedOut) return venueError('Timeout', `${what}: no answer within ${this.timeoutMs} ms`, { cause: e });
     const code = socketErrorCode(e);
@@ -272,6 +287,7 @@ export class KiteRestClient {
       const kind = ok ? kindForResponse(500, errorType) : kindForResponse(status, errorType);
       let retryAfterMs: number | undefined;
       if (kind === 'RateLimited') {
+        metrics.venue429Total.inc({ venue: 'kite' });
         retryAfterMs = parseRetryAfter(retryAfter, this.opts.clock.now());
         this.opts.limiter.pauseUntil(req.category, this.opts.clock.now() + (retryAfterMs ?? DEFAULT_429_PAUSE_MS));
       }

@@ -36,7 +36,11 @@ export type KiteSessionOptions = {
   timeoutMs?: number;
   fetch?: typeof fetch;
   logger?: Logger;
+  /** Every login's outcome, for metrics and the failed re-auth kill trigger. Never sees a secret. */
+  onLogin?: (e: LoginEvent) => void;
 };
+
+export type LoginEvent = { ok: true; reason: string; expiresAt: number } | { ok: false; reason: string; kind: string; message: string };
 
 const IST_OFFSET_MS = (5 * 60 + 30) * 60_000;
 const DAY_MS = 24 * 60 * 60_000;
@@ -92,6 +96,7 @@ export class KiteSessionManager {
       this.current = cached;
       this.o.logger?.info({ userId: cached.userId, expiresAt: new Date(cached.expiresAt).toISOString() }, 'kite session restored from cache');
       this.schedule(cached);
+      this.o.onLogin?.({ ok: true, reason: 'cache', expiresAt: cached.expiresAt });
       return;
     }
     await this.refresh('start');
@@ -136,7 +141,14 @@ export class KiteSessionManager {
         await this.writeCache(rec);
         this.schedule(rec);
         this.o.logger?.info({ userId: rec.userId, expiresAt: new Date(rec.expiresAt).toISOString() }, 'kite session ready');
+        this.o.onLogin?.({ ok: true, reason, expiresAt: rec.expiresAt });
         return rec;
+      }, (err: unknown) => {
+        const kind = err instanceof VenueError ? err.kind : 'unexpected';
+        const message = err instanceof Error ? err.message : String(err);
+        this.o.logger?.error({ userId: this.o.credentials.userId, reason, kind, msg: message }, 'kite login failed');
+        this.o.onLogin?.({ ok: false, reason, kind, message });
+        throw err;
       })
       .finally(() => {
         this.inflight = undefined;

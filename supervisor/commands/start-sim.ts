@@ -8,17 +8,23 @@ import { startSystem } from '../system.ts';
 import { startKiteSim } from '../../broker/sim/kite/index.ts';
 import { startKalshiSim } from '../../broker/sim/kalshi/index.ts';
 import { intArg } from './args.ts';
+import { kalshiAccountFromEnv } from '../venues/kalshi.ts';
 
 export async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, nats: { type: 'string' }, 'metrics-port': { type: 'string' } }, strict: true });
   loadDotEnv(join(process.cwd(), '.env'));
   const log = createLogger({ name: 'orch' });
   const natsUrl = values.nats ?? process.env.NATS_URL;
+  // KALSHI_KEY_ID set = the real Kalshi account; otherwise the built-in exchange.
+  const kalshi = kalshiAccountFromEnv(process.env);
   const sys = await startSystem({
     configFile: values.config ?? join(process.cwd(), 'config', 'strategies.yaml'),
     log,
     ...(natsUrl ? { natsUrl } : {}),
+    ...(kalshi ? { kalshi } : {}),
     metricsPort: intArg(values['metrics-port'], 'metrics-port', 9464),
+    // KITE_* credentials select the live account (TOTP login); none = paper trading.
+    env: process.env,
   });
   log.info({ nats: sys.natsUrl, metrics: sys.metricsUrl, strategies: sys.config.strategies.map((s) => s.id) }, 'orchestrator running; Ctrl-C to stop');
   await new Promise<void>((resolve) => {

@@ -45,6 +45,15 @@ export type KiteSimOptions = {
   /** Default true. */
   enforceRateLimits?: boolean;
   logger?: Logger;
+  /** Benchmarks and tests: told synchronously what crosses the wire, with performance.now() times. */
+  observer?: KiteSimObserver;
+};
+
+export type KiteSimObserver = {
+  /** A binary frame of ticks was handed to a ticker socket. */
+  tickFrameSent?(e: { tokens: readonly number[]; at: number }): void;
+  /** A REST request arrived; `at` is when its handling began, reported once its body has been read. */
+  requestReceived?(e: { method: string; path: string; body: Readonly<Record<string, unknown>>; at: number }): void;
 };
 
 export type KiteSim = {
@@ -80,7 +89,7 @@ export async function startKiteSim(opts: KiteSimOptions = {}): Promise<KiteSim> 
   const faults = new FaultState(clock);
   const engine = new OrderEngine(clock, index, market, creds.userId);
   const postbacks = new PostbackSender(clock, log, creds.userId, creds.apiSecret, opts.postbackUrl);
-  const ticker = new TickerServer(clock, log, sessions, index, market, faults, opts.heartbeatIntervalMs ?? 1000);
+  const ticker = new TickerServer(clock, log, sessions, index, market, faults, opts.heartbeatIntervalMs ?? 1000, opts.observer);
 
   engine.onOrder((order, kind) => {
     postbacks.onOrder(order, kind);
@@ -94,7 +103,7 @@ export async function startKiteSim(opts: KiteSimOptions = {}): Promise<KiteSim> 
       ticker.broadcastTicks();
     },
   };
-  const rest = new RestServer(ctx, opts.enforceRateLimits ?? true);
+  const rest = new RestServer(ctx, opts.enforceRateLimits ?? true, opts.observer);
 
   const server: Server = createServer(rest.handle);
   server.on('upgrade', (req, socket, head) => ticker.handleUpgrade(req, socket, head));

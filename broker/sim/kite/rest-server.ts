@@ -14,6 +14,7 @@ import { addOrderRoutes } from './routes-orders.ts';
 import { addPortfolioRoutes } from './routes-portfolio.ts';
 import { addSessionRoutes } from './routes-session.ts';
 import { addSimRoutes } from './routes-sim.ts';
+import type { KiteSimObserver } from './index.ts';
 
 const tooManyRequests = (retryAfterSec: number) =>
   new KiteHttpError(429, 'NetworkException', 'Too many requests', { 'retry-after': String(retryAfterSec) });
@@ -24,7 +25,7 @@ export class RestServer {
   /** Responses held back by acceptThenTimeout; destroyed on close. */
   private readonly withheld = new Set<ServerResponse>();
 
-  constructor(private readonly ctx: SimContext, private readonly enforceRateLimits: boolean) {
+  constructor(private readonly ctx: SimContext, private readonly enforceRateLimits: boolean, private readonly observer?: KiteSimObserver) {
     addSessionRoutes(this.router, ctx);
     addOrderRoutes(this.router, ctx);
     addMarketRoutes(this.router, ctx);
@@ -47,6 +48,7 @@ export class RestServer {
   }
 
   private async process(raw: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = performance.now();
     const url = new URL(raw.url ?? '/', 'http://sim');
     const method = (raw.method ?? 'GET').toUpperCase();
     const { route, params, allowed } = this.router.match(method, url.pathname);
@@ -60,6 +62,7 @@ export class RestServer {
     let reply: SimReply;
     try {
       const body = await readBody(raw);
+      this.observer?.requestReceived?.({ method, path: url.pathname, body, at });
       const req: SimRequest = { method, path: url.pathname, query: url.searchParams, body, headers: raw.headers, params, raw };
       const meta = route.meta;
       if (meta.kind === 'public' || meta.kind === 'api') this.gate(req, meta.rate, meta.orderWrite === true);

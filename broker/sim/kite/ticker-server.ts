@@ -13,6 +13,7 @@ import type { InstrumentIndex } from './instruments.ts';
 import type { Market } from './market.ts';
 import type { SessionStore } from './sessions.ts';
 import { encodeFrame, encodePacket, HEARTBEAT, type TickMode } from './ticker-packets.ts';
+import type { KiteSimObserver } from './index.ts';
 
 export const MAX_TOKENS_PER_CONNECTION = 3000;
 export const MAX_CONNECTIONS_PER_API_KEY = 3;
@@ -35,6 +36,7 @@ export class TickerServer {
     private readonly market: Market,
     private readonly faults: FaultState,
     heartbeatIntervalMs: number,
+    private readonly observer?: KiteSimObserver,
   ) {
     this.heartbeat = clock.setInterval(() => this.broadcast(() => HEARTBEAT), heartbeatIntervalMs);
     faults.attachSockets({ drop: () => this.dropAll() });
@@ -67,6 +69,9 @@ export class TickerServer {
   broadcastTicks(): void {
     const now = this.clock.now();
     this.broadcast((c) => (c.subs.size ? this.frameFor(c, [...c.subs.keys()], now) : undefined));
+    if (this.observer?.tickFrameSent && !this.faults.isStalled()) {
+      for (const c of this.conns) if (c.subs.size) this.observer.tickFrameSent({ tokens: [...c.subs.keys()], at: performance.now() });
+    }
   }
 
   pushOrder(apiKey: string, payload: object): void {
