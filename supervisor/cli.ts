@@ -1,6 +1,7 @@
 import { SecretsFileError } from './secrets.ts';
 import { ConfigError } from './config.ts';
 import { start, sim } from './commands/start-sim.ts';
+import { kill, reset } from './commands/kill.ts';
 
 /** A command: takes its own arguments, returns the exit code. Register new ones in COMMANDS. */
 export type Command = (args: string[]) => Promise<number>;
@@ -8,6 +9,8 @@ export type Command = (args: string[]) => Promise<number>;
 export const COMMANDS: Record<string, Command> = {
   start,
   sim,
+  kill,
+  reset,
 };
 
 const HELP = `orch <command> [options]
@@ -15,6 +18,8 @@ const HELP = `orch <command> [options]
 Commands:
   start     paper-trade config/strategies.yaml on the built-in exchange (or a real account)
   sim       run the built-in exchange alone and print its URLs and demo credentials as JSON
+  kill      raise the kill level: orch kill <1-4> [--strategy ID] --reason "..." [--nats URL] [--state-dir DIR]
+  reset     lower it (operator credentials; after 4, restart): orch reset <0-3> [--strategy ID] --reason "..."
 
 Options (start):
   --config FILE      strategy registry (default config/strategies.yaml)
