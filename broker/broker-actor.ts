@@ -17,7 +17,6 @@ import { applyEvent, emptyProjection, positionOf, type Projection } from './proj
 import { orderUpdateEvents, type Emit } from './projection/order-events.ts';
 import { ReconcileRunner } from './reconcile/runner.ts';
 import { ReconcileRequestSchema, ReconcileReplySchema } from './reconcile/wire.ts';
-import { KillMessageSchema } from '../actors/messages.ts';
 import type { StrategySpec } from '../supervisor/config.ts';
 
 export type Denial = { ok: false; rule: string; reason: string; figures?: Record<string, number | string> };
@@ -119,9 +118,6 @@ export class BrokerActor {
       subscribeParsed(this.nc, subjects.reconcileRequest(), ReconcileRequestSchema, async (_req, msg) => {
         const reports = await this.reconcileNow('operator');
         if (msg.reply) msg.respond(encodeJson(ReconcileReplySchema, { reports }));
-      }, { log: this.log }),
-      subscribeParsed(this.nc, subjects.kill(), KillMessageSchema, (k) => {
-        this.emit({ kind: 'kill', ts: k.ts, level: k.level, scope: k.scope, reason: k.reason, by: k.by, revision: k.revision, ...(k.scope.kind === 'strategy' ? { strategyId: k.scope.strategyId } : {}) }, `kill:${k.revision}`);
       }, { log: this.log }),
     );
     await this.nc.flush();

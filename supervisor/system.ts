@@ -5,6 +5,7 @@ import { registry, enableDefaultMetrics } from '../actors/metrics.ts';
 import { actorLogger } from '../actors/logger.ts';
 import { connectBus } from '../actors/bus.ts';
 import { BrokerActor } from '../broker/broker-actor.ts';
+import { BrokerLease } from '../broker/lease.ts';
 import { EventLog, ensureEventStream } from '../broker/event-log.ts';
 import { killSwitchGate, riskLimitGate } from '../broker/gates.ts';
 import { KillStore } from '../broker/kill/kill-store.ts';
@@ -56,6 +57,10 @@ export type SystemOptions = {
   logLevel?: string;
   /** Watch the registry and strategy modules and apply edits (default true); `reload()` works either way. */
   hotReload?: boolean;
+  /** Periodic reconciliation with each venue (ms; default 60 s; 0 = only at start, after reconnects and on request). */
+  reconcileIntervalMs?: number;
+  /** The broker lease (broker/lease.ts): a second system waits as standby until it lapses. Default 10 s. */
+  leaseTtlMs?: number;
 };
 
 export type System = {
@@ -142,13 +147,23 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     });
     undo.push(async () => killSwitch.stop());
 
+    // Exactly one broker trades: a second system started by mistake waits here as standby.
+    const lease = await BrokerLease.open(controlNc, { clock, log: brokerLog, ...(o.leaseTtlMs !== undefined ? { ttlMs: o.leaseTtlMs } : {}) });
+    await lease.acquire();
+    undo.push(() => lease.release());
     const broker = new BrokerActor({
       natsUrl, adapters, strategies: config.strategies, clock, log: brokerLog,
+      reconcileIntervalMs: o.reconcileIntervalMs ?? 60_000,
+      onReconcileMismatch: async (venue, diffs) => {
+        const figures = Object.fromEntries(diffs.map((d) => [`${venue}:${d.symbol}:${d.field}`, `local ${d.local} venue ${d.atVenue}`]));
+        await killStore.raise(2, { kind: 'global' }, `reconciliation: unexplained position difference on ${venue}`, 'automation:reconcile', figures);
+      },
       ...(brokerCreds ? { natsUser: brokerCreds.user, natsPass: brokerCreds.pass } : {}),
       gates: [killSwitchGate(killStore), riskLimitGate(clock)],
       eventLog: (nc) => new EventLog(nc, brokerLog),
       onMarginException: (strategyId, err) => killSwitch.triggers.observe({ type: 'margin_exception', strategyId, message: err.message }),
     });
+    lease.onLost((reason) => broker.fence(reason));
     await broker.start();
     undo.push(() => broker.stop());
 
