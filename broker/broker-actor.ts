@@ -310,7 +310,7 @@ export class BrokerActor {
       const d = gate(intent, view);
       if (!d.ok) return this.deny(intent, d.rule, d.reason, d.figures);
     }
-    return this.submit(intent, venue, 'place');
+    return this.track(this.submit(intent, venue, 'place'));
   }
 
   /**
@@ -322,7 +322,13 @@ export class BrokerActor {
     if (!venue) return this.deny(intent, 'unknown_venue', `venue ${intent.venue} is not configured`);
     if (this.fenced) return this.deny(intent, 'not_leader', `this broker lost its lease (${this.fenced})`);
     this.emit({ kind: 'intent', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), intent });
-    return this.submit(intent, venue, 'kill');
+    return this.track(this.submit(intent, venue, 'kill'));
+  }
+
+  /** A kill-switch cancel waits for every accepted place still on its way to the venue, so none slips past it. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.writing.add(p);
+    return p.finally(() => this.writing.delete(p));
   }
 
   private async submit(intent: PlaceIntent, venue: VenueAdapter, priority: 'place' | 'kill'): Promise<IntentReply> {
@@ -340,10 +346,7 @@ export class BrokerActor {
     }
     metrics.ordersSubmittedTotal.inc({ strategy: spec.id, venue: intent.venue });
     try {
-      // A kill-switch cancel waits for writes in flight, so no order it cannot see slips past it.
-      const write = venue.place(req, priority);
-      this.writing.add(write);
-      const { venueOrderId } = await write.finally(() => this.writing.delete(write));
+      const { venueOrderId } = await venue.place(req, priority);
       this.emit({ kind: 'venue_answer', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', venueOrderId });
       this.publishOrder(rec);
       return { status: 'accepted', intentId: intent.intentId, venueOrderId };
