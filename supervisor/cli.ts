@@ -2,6 +2,8 @@ import { SecretsFileError } from './secrets.ts';
 import { ConfigError } from './config.ts';
 import { start, sim } from './commands/start-sim.ts';
 import { kill, reset } from './commands/kill.ts';
+import { events } from './commands/events.ts';
+import { reconcileCmd } from './commands/reconcile.ts';
 
 /** A command: takes its own arguments, returns the exit code. Register new ones in COMMANDS. */
 export type Command = (args: string[]) => Promise<number>;
@@ -11,6 +13,8 @@ export const COMMANDS: Record<string, Command> = {
   sim,
   kill,
   reset,
+  events,
+  reconcile: reconcileCmd,
 };
 
 const HELP = `orch <command> [options]
@@ -20,6 +24,8 @@ Commands:
   sim       run the built-in exchange alone and print its URLs and demo credentials as JSON
   kill      raise the kill level: orch kill <1-4> [--strategy ID] --reason "..." [--nats URL] [--state-dir DIR]
   reset     lower it (operator credentials; after 4, restart): orch reset <0-3> [--strategy ID] --reason "..."
+  events    print the event log: orch events [--strategy ID] [--intent ID] [--since ISO|--last N] [--json]
+  reconcile reconcile every venue now and print the differences: orch reconcile [--json]
 
 Options (start):
   --config FILE      strategy registry (default config/strategies.yaml)
