@@ -56,6 +56,11 @@ export class StrategyActor {
   readonly done: Promise<void>;
   readonly ctx: StrategyContext;
 
+  /** The actor's NATS connection once started; the metrics forwarder publishes on it. */
+  get connection(): NatsConnection | undefined {
+    return this.nc;
+  }
+
   constructor(private readonly opts: StrategyActorOptions) {
     this.done = new Promise<void>((res, rej) => {
       this.resolveDone = res;

@@ -10,6 +10,8 @@ import { pino } from 'pino';
 import { StrategyActor } from './strategy-actor.ts';
 import { createLogger, actorLogger } from './logger.ts';
 import { systemClock } from './clock.ts';
+import { registry } from './metrics.ts';
+import { forwardMetrics } from './metrics-forwarder.ts';
 import { importStrategyModule, type StrategySpec } from '../supervisor/config.ts';
 import type { Health, KillLevel } from './messages.ts';
 
@@ -39,9 +41,17 @@ export default async function run(task: StrategyTask): Promise<{ stopped: true }
     ...(task.natsPass ? { natsPass: task.natsPass } : {}),
     ...(task.initialKill ? { initialKill: task.initialKill } : {}),
   });
+  // This thread's registry reaches the supervisor's /metrics over NATS.
+  let forwarder: { stop(): void } | undefined;
   const control: ActorControl = {
-    start: () => actor.start(),
-    stop: () => actor.stop(),
+    start: async () => {
+      await actor.start();
+      if (actor.connection) forwarder ??= forwardMetrics({ nc: actor.connection, registry, actorId: task.spec.id, clock: systemClock });
+    },
+    stop: () => {
+      forwarder?.stop();
+      return actor.stop();
+    },
     health: () => actor.health(),
   };
   expose(control, nodeEndpoint(task.port));
@@ -49,6 +59,7 @@ export default async function run(task: StrategyTask): Promise<{ stopped: true }
     await actor.done;
     return { stopped: true };
   } finally {
+    forwarder?.stop();
     task.port.close();
   }
 }

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 export type HealthReport = { ok: boolean; [k: string]: unknown };
 
 /** The one Prometheus endpoint (/metrics) and the liveness check (/healthz). */
-export async function startHttp(opts: { host: string; port: number; registry: Registry; health: () => Promise<HealthReport> | HealthReport }): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export async function startHttp(opts: { host: string; port: number; registry: Pick<Registry, 'metrics' | 'contentType'>; health: () => Promise<HealthReport> | HealthReport }): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     void (async () => {
       try {

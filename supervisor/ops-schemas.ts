@@ -63,17 +63,20 @@ export const PositionSchema = z.object({
   strategyId: z.string(),
   venue: z.string(),
   symbol: z.string(),
-  /** Signed net quantity from the fills the broker has seen. */
+  /** Signed net quantity from the fills in the event log. */
   qty: z.number().int(),
-  /** Net cash of those fills in minor units (sells positive, buys negative). */
-  cash: z.number().int(),
+  avgPrice: z.number().optional(),
+  realized: z.number().int(),
   lastPrice: z.number().int().optional(),
 });
 
+/** Minor units (paise for Kite); `unpriced` lists held symbols with no last price yet (counted as 0). */
 export const StrategyPnlSchema = z.object({
   strategyId: z.string(),
-  /** cash + qty × last price, minor units; absent while a held symbol has no price yet. */
-  pnl: z.number().int().optional(),
+  realized: z.number().int(),
+  unrealized: z.number().int(),
+  total: z.number().int(),
+  unpriced: z.array(z.string()),
   openOrders: z.number().int().nonnegative(),
 });
 
@@ -106,7 +109,6 @@ export const BrokerStatusSchema = z.object({
     global: z.object({ level: z.number().int(), reason: z.string(), by: z.string(), ts: z.number() }),
     strategies: z.record(z.string(), z.object({ level: z.number().int(), reason: z.string(), by: z.string(), ts: z.number() })),
   }),
-  strategies: z.array(z.string()),
   positions: z.array(PositionSchema),
   pnl: z.array(StrategyPnlSchema),
   openOrders: z.array(OpenOrderSchema),

@@ -22,6 +22,7 @@ import { Supervisor } from './supervisor.ts';
 import { startHttp } from './http.ts';
 import { Reloader } from './reload.ts';
 import { MetricsAggregator } from './metrics-aggregator.ts';
+import { startServices } from './services.ts';
 import { monitorEventLoopLag } from '../actors/metrics-forwarder.ts';
 import { startKillSwitch, type KillSwitch } from '../broker/kill/kill-switch.ts';
 import { BROKER, strategyCredentialSource, strategyRole, writeNatsAuth, type NatsAuth, type NatsAuthOptions } from './nats-auth.ts';
@@ -191,6 +192,14 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     if (o.hotReload !== false) reloader.watch();
     // Before the supervisor stops, so no reload starts a strategy during shutdown.
     undo.push(() => reloader.close());
+
+    // `nats micro ls` shows both; `orch status` reads their status endpoints.
+    const services = await startServices(controlNc, {
+      broker: { broker, adapters, limiter, kill: killStore, clock },
+      supervisor: { supervisor, reloader, clock },
+      log: actorLogger(o.log, 'services'),
+    });
+    undo.push(() => services.stop());
 
     let metricsUrl: string | undefined;
     if (o.metricsPort !== false) {

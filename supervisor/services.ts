@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { Clock } from '../actors/clock.ts';
+import { encodeJson } from '../actors/bus.ts';
+import { subjects, SERVICE_BROKER, SERVICE_SUPERVISOR, type Venue } from '../actors/subjects.ts';
+import type { BrokerActor } from '../broker/broker-actor.ts';
+import type { VenueAdapter } from '../broker/venue.ts';
+import type { KillState } from '../broker/kill/kill-store.ts';
+import type { BucketSnapshot } from '../broker/limiter/types.ts';
+import { openOrders, positions, strategyPnl } from '../broker/projection/projection.ts';
+import type { Supervisor } from './supervisor.ts';
+import type { Reloader } from './reload.ts';
+import {
+  BrokerStatusSchema, ReloadResultSchema, StrategiesReplySchema, SupervisorStatusSchema,
+  type BrokerStatus, type SupervisorStatus,
+} from './ops-schemas.ts';
+
+/**
+ * The broker and the supervisor as NATS services (the services API), so `nats micro ls`,
+ * `nats micro info` and `nats micro stats` list them with their endpoints, and `nats req` on an
+ * endpoint (or `orch status`) returns its status as JSON.
+ */
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export type BrokerStatusSource = {
+  broker: Pick<BrokerActor, 'projection' | 'lastPrice'>;
+  adapters: readonly Pick<VenueAdapter, 'venue' | 'connected'>[];
+  limiter: { snapshot(): BucketSnapshot[] };
+  kill: { current(): KillState };
+  clock: Clock;
+};
+
+/** What the broker knows now: venues, limiter headroom, kill levels, positions, P&L, open orders. */
+export function brokerStatus(src: BrokerStatusSource): BrokerStatus {
+  const p = src.broker.projection;
+  const last = (venue: Venue, symbol: string) => src.broker.lastPrice(venue, symbol);
+  const pos = positions(p).map((x) => {
+    const lp = last(x.venue, x.symbol);
+    return { ...x, ...(lp !== undefined ? { lastPrice: lp } : {}) };
+  });
+  const open = openOrders(p);
+  const ids = [...new Set([...pos.map((x) => x.strategyId), ...open.map((o) => o.strategyId)])].sort();
+  const k = src.kill.current();
+  const entry = (e: KillState['global']) => ({ level: e.level, reason: e.reason, by: e.by, ts: e.ts });
+  return {
+    service: SERVICE_BROKER,
+    venues: src.adapters.map((a) => ({ venue: a.venue, connected: a.connected() })),
+    limiter: src.limiter.snapshot(),
+    kill: { global: entry(k.global), strategies: Object.fromEntries(Object.entries(k.strategies).map(([id, e]) => [id, entry(e)])) },
+    positions: pos,
+    pnl: ids.map((id) => {
+      const { realized, unrealized, total, unpriced } = strategyPnl(p, id, (s, v) => last(v, s));
+      return { strategyId: id, realized, unrealized, total, unpriced, openOrders: open.filter((o) => o.strategyId === id).length };
+    }),
+    openOrders: open.map((o) => ({
+      intentId: o.intentId, strategyId: o.strategyId, venue: o.venue, symbol: o.symbol, side: o.side, qty: o.qty, filledQty: o.filledQty, state: o.state,
+      ...(o.limitPrice !== undefined ? { limitPrice: o.limitPrice } : {}),
+      ...(o.venueOrderId !== undefined ? { venueOrderId: o.venueOrderId } : {}),
+    })),
+    ts: src.clock.now(),
+  };
+}
+
+export type SupervisorStatusSource = {
+  supervisor: Pick<Supervisor, 'view'>;
+  reloader: Pick<Reloader, 'current' | 'lastResult' | 'reload'>;
+  clock: Clock;
+};
+
+export async function supervisorStatus(src: SupervisorStatusSource): Promise<SupervisorStatus> {
+  const last = src.reloader.lastResult();
+  return {
+    service: SERVICE_SUPERVISOR,
+    configFile: src.reloader.current().file,
+    actors: await src.supervisor.view(),
+    ...(last ? { lastReload: last } : {}),
+    ts: src.clock.now(),
+  };
+}
+
+/** The registry as running now, each entry with its actor's state. */
+export async function strategiesReply(src: SupervisorStatusSource): Promise<z.infer<typeof StrategiesReplySchema>> {
+  const views = new Map((await src.supervisor.view()).map((v) => [v.id, v]));
+  const cfg = src.reloader.current();
+  return {
+    configFile: cfg.file,
+    strategies: cfg.strategies.map((s) => ({
+      id: s.id, venue: s.venue, module: s.module, instruments: [...s.instruments], enabled: s.enabled, onRemove: s.onRemove,
+      status: views.get(s.id)?.status ?? (s.enabled ? 'not started' : 'disabled'),
+      restarts: views.get(s.id)?.restarts ?? 0,
+    })),
+  };
+}
+
+type EndpointSpec = { description: string; schema: z.ZodType; handle: () => unknown };
+
+async function addService(nc: NatsConnection, name: string, description: string, role: 'broker' | 'supervisor', endpoints: Record<string, EndpointSpec>, log: Logger): Promise<Service> {
+  // @nats-io/services bundles its own nats-core types; the connection object is the same at runtime.
+  const svc = await new Svcm(nc as unknown as ConstructorParameters<typeof Svcm>[0]).add({ name, version: VERSION, description, metadata: { role } });
+  for (const [ep, spec] of Object.entries(endpoints)) {
+    svc.addEndpoint(ep, {
+      subject: subjects.serviceEndpoint(role, ep),
+      metadata: { description: spec.description },
+      handler: (err, msg) => {
+        if (err) {
+          log.warn({ err, service: name, endpoint: ep }, 'service endpoint stopped');
+          return;
+        }
+        void answer(msg, spec, log, `${name}.${ep}`);
+      },
+    });
+  }
+  return svc;
+}
+
+async function answer(msg: ServiceMsg, spec: EndpointSpec, log: Logger, what: string): Promise<void> {
+  try {
+    // Validated on the way out: a malformed status should fail here, not in every reader.
+    msg.respond(encodeJson(spec.schema, await spec.handle()));
+  } catch (err) {
+    log.error({ err, endpoint: what }, 'service request failed');
+    msg.respondError(500, (err as Error).message);
+  }
+}
+
+export type Services = { broker: Service; supervisor: Service; stop(): Promise<void> };
+
+export async function startServices(nc: NatsConnection, o: { broker: BrokerStatusSource; supervisor: SupervisorStatusSource; log: Logger }): Promise<Services> {
+  const broker = await addService(nc, SERVICE_BROKER, 'orch broker actor: venues, limiter, kill level, positions, P&L, open orders', 'broker', {
+    status: { description: 'venue connections, limiter headroom, kill levels, positions, P&L per strategy and open orders', schema: BrokerStatusSchema, handle: () => brokerStatus(o.broker) },
+  }, o.log);
+  const supervisor = await addService(nc, SERVICE_SUPERVISOR, 'orch supervisor: strategy actors and hot reload', 'supervisor', {
+    status: { description: 'actors, state, restarts, health and the last reload', schema: SupervisorStatusSchema, handle: () => supervisorStatus(o.supervisor) },
+    strategies: { description: 'the registry as running, with each actor\'s state', schema: StrategiesReplySchema, handle: () => strategiesReply(o.supervisor) },
+    reload: { description: 'validate config/strategies.yaml and apply what changed (like an edit under the file watch)', schema: ReloadResultSchema, handle: () => o.supervisor.reloader.reload('request') },
+  }, o.log);
+  return {
+    broker,
+    supervisor,
+    stop: async () => {
+      await supervisor.stop().catch(() => undefined);
+      await broker.stop().catch(() => undefined);
+    },
+  };
+}
