@@ -1,0 +1,99 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
+import { fixture } from '../helpers/specs.ts';
+import { startSystem, type System, type SystemOptions } from '../../supervisor/system.ts';
+import { connectBus, requestParsed, subscribeParsed } from '../../actors/bus.ts';
+import { subjects } from '../../actors/subjects.ts';
+import { newIntentId } from '../../actors/ids.ts';
+import { IntentReplySchema, IntentSchema, KillAckSchema, KillMessageSchema, type IntentReply, type KillAck, type KillMessage, type Side } from '../../actors/messages.ts';
+import { runKill } from '../../supervisor/commands/kill.ts';
+
+export const log = pino({ level: process.env.ORCH_TEST_LOG ?? 'silent' });
+
+/** One whole system (real nats-server, built-in exchange, strategies in real workers) per scenario. */
+export type Harness = {
+  server: NatsServerHandle;
+  sys: System;
+  nc: NatsConnection;
+  dir: string;
+  kills: KillMessage[];
+  acks: KillAck[];
+  /** An intent as the strategy would send it (the broker judges by subject and body). */
+  intent(strategyId: string, side: Side, qty: number, symbol: string, limitPrice?: number): Promise<IntentReply>;
+  /** `orch kill|reset ...` in process, output captured. */
+  cli(mode: 'kill' | 'reset', args: string[]): Promise<{ code: number; out: string; err: string }>;
+  /** Net position per symbol at the exchange (Kite REST /portfolio/positions). */
+  exchangePositions(): Promise<Record<string, number>>;
+  openAtExchange(): { tag: string | null | undefined; status: string; order_id: string }[];
+  close(): Promise<void>;
+};
+
+export async function startHarness(yaml: string, extra: Partial<SystemOptions> = {}): Promise<Harness> {
+  const server = await startNatsServer();
+  const dir = await mkdtemp(join(tmpdir(), 'orch-kill-'));
+  const cfg = join(dir, 'strategies.yaml');
+  await writeFile(cfg, yaml);
+  const nc = await connectBus({ servers: server.url, name: 'kill-test' });
+  const kills: KillMessage[] = [];
+  const acks: KillAck[] = [];
+  subscribeParsed(nc, subjects.kill(), KillMessageSchema, (m) => void kills.push(m));
+  subscribeParsed(nc, subjects.killAckAll(), KillAckSchema, (a) => void acks.push(a));
+  await nc.flush();
+  let sys: System;
+  try {
+    sys = await startSystem({ configFile: cfg, log, natsUrl: server.url, stateDir: dir, metricsPort: false, simTickIntervalMs: 100, logLevel: 'silent', hotReload: false, ...extra });
+  } catch (e) {
+    await nc.close();
+    await server.cleanup();
+    throw e;
+  }
+  const h: Harness = {
+    server, sys, nc, dir, kills, acks,
+    intent: (strategyId, side, qty, symbol, limitPrice) => {
+      const last = sys.broker.lastPrice('kite', symbol) ?? 0;
+      const px = limitPrice ?? tickRound(side === 'BUY' ? last + Math.floor(last / 100) : last - Math.floor(last / 100));
+      return requestParsed(nc, subjects.intent(strategyId), IntentSchema, {
+        action: 'place', intentId: newIntentId(), strategyId, ts: Date.now(), venue: 'kite', symbol, side, qty, orderType: 'LIMIT', limitPrice: px,
+      }, IntentReplySchema, 5_000);
+    },
+    cli: async (mode, args) => {
+      let out = '';
+      let err = '';
+      const code = await runKill(mode, [...args, '--nats', server.url, '--state-dir', dir, '--operator', 'tester'], {}, { out: (s) => void (out += s), err: (s) => void (err += s) });
+      return { code, out, err };
+    },
+    exchangePositions: async () => {
+      const s = sys.sim!;
+      const res = await fetch(`${s.restUrl}/portfolio/positions`, { headers: { 'X-Kite-Version': '3', Authorization: `token ${s.credentials.apiKey}:${s.issueAccessToken()}` } });
+      const body = (await res.json()) as { data: { net: { exchange: string; tradingsymbol: string; quantity: number }[] } };
+      const out: Record<string, number> = {};
+      for (const p of body.data.net) if (p.quantity !== 0) out[`${p.exchange}:${p.tradingsymbol}`] = p.quantity;
+      return out;
+    },
+    openAtExchange: () => sys.sim!.orders().filter((o) => ['OPEN', 'TRIGGER PENDING', 'OPEN PENDING'].includes(o.status)),
+    close: async () => {
+      await nc.close().catch(() => undefined);
+      await sys.stop();
+      await server.cleanup();
+    },
+  };
+  return h;
+}
+
+/** A registry entry for the kill-probe fixture; `extra` is appended YAML (killTriggers, restart ...). */
+export function probe(id: string, symbol: string, params: string, extra = ''): string {
+  return `
+  - id: ${id}
+    module: ${fixture('kill-probe')}
+    venue: kite
+    instruments: [${symbol}]
+    params: ${params}
+    risk: { maxOrderQty: 10, maxOrderValue: 100000000, maxPosition: 20, maxOpenOrders: 50, priceBandBps: 1000, ordersPerMinute: 600 }${extra}`;
+}
+
+/** Kite's tick size for equities is 5 paise. */
+export const tickRound = (paise: number) => Math.max(5, Math.round(paise / 5) * 5);
