@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
-import { fixture } from '../helpers/specs.ts';
+import { eventually, fixture } from '../helpers/specs.ts';
 import { startSystem, type System, type SystemOptions } from '../../supervisor/system.ts';
 import { connectBus, requestParsed, subscribeParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
@@ -97,3 +97,18 @@ export function probe(id: string, symbol: string, params: string, extra = ''): s
 
 /** Kite's tick size for equities is 5 paise. */
 export const tickRound = (paise: number) => Math.max(5, Math.round(paise / 5) * 5);
+
+/**
+ * Waits for an automated trip of `trigger` to be latched for `scope` ('global' or a strategy id)
+ * and returns the latched entry and the broadcast that announced it.
+ */
+export async function tripped(h: Harness, scope: string, trigger: string, timeoutMs = 15_000) {
+  const by = `automation:${trigger}`;
+  const entry = await eventually(() => {
+    const s = h.sys.killStore.current();
+    const e = scope === 'global' ? s.global : s.strategies[scope];
+    return e && e.by === by ? e : undefined;
+  }, `${trigger} to latch a level for ${scope}`, timeoutMs);
+  const broadcast = await eventually(() => h.kills.find((k) => k.by === by && k.revision === entry.revision), `the ${trigger} broadcast`);
+  return { entry, broadcast };
+}
