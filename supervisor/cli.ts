@@ -4,6 +4,9 @@ import { start, sim } from './commands/start-sim.ts';
 import { kill, reset } from './commands/kill.ts';
 import { events } from './commands/events.ts';
 import { reconcileCmd } from './commands/reconcile.ts';
+import { status } from './commands/status.ts';
+import { strategies } from './commands/strategies.ts';
+import { reload } from './commands/reload.ts';
 
 /** A command: takes its own arguments, returns the exit code. Register new ones in COMMANDS. */
 export type Command = (args: string[]) => Promise<number>;
@@ -15,6 +18,9 @@ export const COMMANDS: Record<string, Command> = {
   reset,
   events,
   reconcile: reconcileCmd,
+  status,
+  strategies,
+  reload,
 };
 
 const HELP = `orch <command> [options]
@@ -26,6 +32,10 @@ Commands:
   reset     lower it (operator credentials; after 4, restart): orch reset <0-3> [--strategy ID] --reason "..."
   events    print the event log: orch events [--strategy ID] [--intent ID] [--since ISO|--last N] [--json]
   reconcile reconcile every venue now and print the differences: orch reconcile [--json]
+  status    actors, kill level, venues, limiter headroom, positions, P&L, open orders: orch status [--json]
+  strategies the registry as running, with each actor's state: orch strategies [--json]
+  reload    validate config/strategies.yaml and the strategy modules, apply what changed: orch reload [--json]
+            (status, strategies, reload also take --nats URL, --state-dir DIR, --timeout MS)
 
 Options (start):
   --config FILE      strategy registry (default config/strategies.yaml)

@@ -1,0 +1,49 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { z } from 'zod';
+import { describeZodError } from '../../actors/messages.ts';
+
+/** Asking the running orchestrator's services for status, with errors an operator can act on. */
+export class NotAnswering extends Error {
+  override readonly name = 'NotAnswering';
+}
+
+export async function ask<S extends z.ZodType>(nc: NatsConnection, who: string, subject: string, schema: S, timeoutMs: number): Promise<z.output<S>> {
+  let msg;
+  try {
+    msg = await nc.request(subject, '', { timeout: timeoutMs });
+  } catch (e) {
+    const m = (e as Error).message;
+    const why = /no responders|503/i.test(m) ? 'nothing is listening' : /timeout/i.test(m) ? `no answer within ${timeoutMs} ms` : m;
+    throw new NotAnswering(`the ${who} is not answering on ${subject} (${why}); is \`orch start\` running against this NATS server?`);
+  }
+  const err = msg.headers?.get('Nats-Service-Error');
+  if (err) throw new NotAnswering(`the ${who} answered with an error: ${err}`);
+  let json: unknown;
+  try {
+    json = msg.json();
+  } catch {
+    throw new NotAnswering(`the ${who} answered on ${subject} with something that is not JSON`);
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) throw new NotAnswering(`the ${who} answered on ${subject} in an unexpected shape: ${describeZodError(r.error)}`);
+  return r.data;
+}
+
+/** Left-aligned text columns, two spaces apart; numbers right-aligned. */
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = rows.map((r) => r.map((c) => String(c)));
+  const width = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  const line = (r: string[]) => r.map((c, i) => (numeric[i] ? c.padStart(width[i]!) : c.padEnd(width[i]!))).join('  ').trimEnd();
+  return [line(headers), ...cells.map(line)].join('\n') + '\n';
+}
+
+export type Io = { out: (s: string) => void; err: (s: string) => void };
+export const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+export function timeoutArg(v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--timeout must be a positive number of milliseconds, got "${v}"`);
+  return n;
+}
