@@ -214,6 +214,8 @@ export class TriggerMonitor {
     const label = scopeLabel(scope);
     for (const k of [...this.tripped]) if (k.endsWith(`|${label}`)) this.tripped.delete(k);
     if (scope.kind === 'strategy') this.perStrategy.delete(scope.strategyId);
+    // The stale-data timer stops at its trip; watching resumes with the re-armed scope.
+    else for (const venue of this.perVenue.keys()) this.armStale(venue);
   }
 
   /** Cancels every timer (on shutdown). */

@@ -163,3 +163,13 @@ test("a strategy's own thresholds override the global ones", async () => {
   const trips = await scenario(setup, [[0, pnl('tight', -20_000)], [0, pnl('loose', -20_000)], [1, pnl('loose', -100_000)]]);
   assert.deepEqual(trips.map(brief), [[0, 'daily_loss', 1, 'tight'], [1, 'daily_loss', 1, 'loose']]);
 });
+
+test('after the operator resets a stale-data halt, silence trips it again', async () => {
+  const trips = await scenario({ global: { staleDataMs: 5_000 } }, [
+    [0, { type: 'md_subscribed', venue: 'kite', active: true }],
+    [1_000, { type: 'tick', venue: 'kite' }],
+    [7_000, { type: 'tick', venue: 'kite' }],
+    [8_000, { type: 'tick', venue: 'kite' }],
+  ], 20_000, [7_500, { kind: 'global' }]);
+  assert.deepEqual(trips.map(brief), [[6_000, 'stale_data', 3, 'global'], [13_000, 'stale_data', 3, 'global']]);
+});

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { eventually } from '../helpers/specs.ts';
+import { startHarness, probe, tripped } from './harness.ts';
+
+/**
+ * Global automated triggers from scenarios at the built-in exchange: a market-data socket that
+ * stays down, and one that stays silent. Each latches level 3 (HALT ALL) and the kill switch
+ * cancels every open order over REST, which still works.
+ */
+test('a market-data socket refused longer than maxDisconnectedMs halts everything and cancels every open order', async () => {
+  const h = await startHarness(`killTriggers: { maxDisconnectedMs: 1500 }
+strategies:${probe('rester', 'NSE:INFY', '{ restOnTick: 1, restCount: 2 }')}
+`);
+  try {
+    await eventually(() => h.openAtExchange().length === 2, 'two resting orders at the exchange');
+    h.sys.sim!.faults.refuseSockets(true);
+    h.sys.sim!.faults.dropSockets();
+    const { entry } = await tripped(h, 'global', 'broker_disconnected');
+    assert.equal(entry.level, 3);
+    assert.equal(entry.figures?.limit, 1500);
+    assert.ok(Number(entry.figures?.actual) >= 1500);
+    await eventually(() => h.openAtExchange().length === 0, 'every open order cancelled');
+    const rev = entry.revision;
+    await eventually(() => h.acks.some((a) => a.actorId === 'rester' && a.revision === rev && a.level === 3), 'the actor acknowledges');
+    h.sys.sim!.faults.refuseSockets(false);
+  } finally {
+    await h.close();
+  }
+});
+
+test('market data going silent past staleDataMs halts everything; after an operator reset the trigger is armed again', async () => {
+  const h = await startHarness(`killTriggers: { staleDataMs: 1000 }
+strategies:${probe('watcher', 'NSE:INFY', '{}')}
+`);
+  try {
+    await eventually(() => h.sys.broker.lastPrice('kite', 'NSE:INFY') !== undefined, 'ticks flowing');
+    h.sys.sim!.faults.stallSockets(2_500);
+    const first = await tripped(h, 'global', 'stale_data');
+    assert.equal(first.entry.level, 3);
+    assert.equal(first.entry.figures?.limit, 1000);
+    const reset = await h.cli('reset', ['0', '--reason', 'feed back']);
+    assert.equal(reset.code, 0, reset.err);
+    await eventually(() => h.sys.killStore.current().global.level === 0, 'the reset seen by the broker');
+    await h.sys.killSwitch.controller.idle();
+    h.sys.sim!.faults.stallSockets(2_500);
+    const second = await eventually(() => {
+      const g = h.sys.killStore.current().global;
+      return g.level === 3 && g.by === 'automation:stale_data' && g.revision > first.entry.revision ? g : undefined;
+    }, 'a second stale-data trip after the reset', 15_000);
+    assert.equal(second.level, 3);
+  } finally {
+    await h.close();
+  }
+});
