@@ -1,0 +1,110 @@
+/**
+ * The whole system (startSystem: NATS, broker, real strategy workers, the built-in Kite exchange)
+ * on one TestClock that a driver moves forward about ten times faster than real time, so
+ * timeouts, backoffs, stale windows and the 06:00 IST expiry happen in seconds. The clock only
+ * moves when the event loop is free, so a busy loop cannot fake a stale socket.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { TestClock } from '../../actors/clock.ts';
+import { connectBus, subscribeParsed } from '../../actors/bus.ts';
+import { subjects } from '../../actors/subjects.ts';
+import { BrokerEventSchema, HealthSchema, IntentReplySchema, OrderUpdateSchema, TickSchema, type BrokerEvent, type IntentReply, type OrderUpdate, type Tick } from '../../actors/messages.ts';
+import { startSystem, type System, type SystemOptions } from '../../supervisor/system.ts';
+import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
+
+export const trader = fileURLToPath(new URL('./fixtures/trader.ts', import.meta.url));
+export const ist = (s: string) => Date.parse(`${s}+05:30`);
+
+/** Moves `clock` by `stepMs` each time the event loop comes round (every `realMs`). */
+export function driveClock(clock: TestClock, stepMs = 20, realMs = 2): () => Promise<void> {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await clock.advance(stepMs);
+      await new Promise((r) => setTimeout(r, realMs));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+  };
+}
+
+export type Observed = {
+  events: BrokerEvent[];
+  /** Every intent reply a strategy received (seen on the reply inboxes). */
+  replies: IntentReply[];
+  ticks: Tick[];
+  updates: OrderUpdate[];
+  /** Ticks each strategy has counted (its health heartbeat). */
+  strategyTicks: Map<string, number>;
+};
+
+export type E2E = Observed & { sys: System; clock: TestClock; nats: NatsServerHandle; nc: NatsConnection; dir: string; stop(): Promise<void> };
+
+export async function startE2E(o: { yaml: string; clock?: TestClock; system?: Partial<SystemOptions> }): Promise<E2E> {
+  const clock = o.clock ?? new TestClock(ist('2026-11-23T10:00:00'));
+  const nats = await startNatsServer();
+  const dir = await mkdtemp(join(tmpdir(), 'orch-kite-e2e-'));
+  const cfg = join(dir, 'strategies.yaml');
+  await writeFile(cfg, o.yaml);
+  const nc = await connectBus({ servers: nats.url, name: 'e2e-observer' });
+  const seen: Observed = { events: [], replies: [], ticks: [], updates: [], strategyTicks: new Map() };
+  subscribeParsed(nc, subjects.brokerEvents(), BrokerEventSchema, (e) => { seen.events.push(e); });
+  subscribeParsed(nc, 'orch.md.kite.>', TickSchema, (t) => { seen.ticks.push(t); });
+  subscribeParsed(nc, subjects.healthAll(), HealthSchema, (h) => { seen.strategyTicks.set(h.actorId, h.ticks); });
+  subscribeParsed(nc, 'orch.order.>', OrderUpdateSchema, (u) => { seen.updates.push(u); });
+  // Replies travel on inboxes; an open test server lets us watch them all.
+  const inbox = nc.subscribe('_INBOX.>');
+  void (async () => {
+    for await (const m of inbox) {
+      try {
+        const r = IntentReplySchema.safeParse(m.json());
+        if (r.success) seen.replies.push(r.data);
+      } catch { /* not JSON: not a reply */ }
+    }
+  })();
+  await nc.flush();
+  const stopClock = driveClock(clock);
+  const log = pino({ level: process.env.ORCH_TEST_LOG ?? 'silent' });
+  let sys: System;
+  try {
+    sys = await startSystem({ configFile: cfg, log, clock, natsUrl: nats.url, stateDir: dir, metricsPort: 0, logLevel: 'silent', hotReload: false, simTickIntervalMs: 200, ...o.system });
+  } catch (e) {
+    await stopClock();
+    await nc.close();
+    await nats.cleanup();
+    throw e;
+  }
+  return {
+    ...seen, sys, clock, nats, nc, dir,
+    stop: async () => {
+      await sys.stop();
+      await stopClock();
+      await nc.close();
+      await nats.cleanup();
+    },
+  };
+}
+
+export const RISK = '{ maxOrderQty: 10, maxOrderValue: 1000000000, maxPosition: 1000, maxOpenOrders: 100, priceBandBps: 2000, ordersPerMinute: 600 }';
+
+/** Polls until `cond` holds; real time, for real sockets and workers. */
+export async function until<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function metricsText(sys: System): Promise<string> {
+  return (await fetch(sys.metricsUrl!)).text();
+}
