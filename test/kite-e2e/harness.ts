@@ -108,3 +108,41 @@ export async function until<T>(cond: () => T | undefined | false | Promise<T | u
 export async function metricsText(sys: System): Promise<string> {
   return (await fetch(sys.metricsUrl!)).text();
 }
+
+/** The simulator's demo account as the KITE_* environment `orch start` reads: the full login flow, no shortcut token. */
+export function envFor(sim: import('../../broker/sim/kite/index.ts').KiteSim, extra: Record<string, string> = {}): Record<string, string> {
+  const c = sim.credentials;
+  return {
+    KITE_API_KEY: c.apiKey, KITE_API_SECRET: c.apiSecret, KITE_USER_ID: c.userId, KITE_PASSWORD: c.password, KITE_TOTP_SECRET: c.totpSecret,
+    KITE_API_ROOT: sim.restUrl, KITE_LOGIN_ROOT: sim.restUrl, KITE_WS_URL: sim.wsUrl, KITE_POSTBACK_PORT: '0',
+    ...extra,
+  };
+}
+
+/** An exchange started (and armed) by the test, then the system logged in to it through env. */
+export async function startWithSim(o: { yaml: string; clock?: TestClock; arm?: (sim: import('../../broker/sim/kite/index.ts').KiteSim) => void; seed?: number }): Promise<E2E & { sim: import('../../broker/sim/kite/index.ts').KiteSim }> {
+  const { startKiteSim } = await import('../../broker/sim/kite/index.ts');
+  const { createLogger } = await import('../../actors/logger.ts');
+  const clock = o.clock ?? new TestClock(ist('2026-11-23T10:00:00'));
+  const sim = await startKiteSim({ clock, seed: o.seed ?? 11, tickIntervalMs: 200, logger: createLogger({ level: process.env.ORCH_TEST_LOG ?? 'silent' }) });
+  o.arm?.(sim);
+  let e: E2E;
+  try {
+    e = await startE2E({ yaml: o.yaml, clock, system: { env: envFor(sim) } });
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+  sim.setPostbackUrl(e.sys.kitePostbackUrl);
+  return { ...e, sim, stop: async () => { await e.stop(); await sim.close(); } };
+}
+
+export const strategyYaml = (id: string, params: string, risk = RISK) => `
+strategies:
+  - id: ${id}
+    module: ${trader}
+    venue: kite
+    instruments: [NSE:INFY]
+    params: ${params}
+    risk: ${risk}
+`;
