@@ -66,6 +66,8 @@ export class BrokerActor {
   private reconciler!: ReconcileRunner;
   /** Set when the lease is lost: this broker must not touch a venue again. */
   private fenced: string | undefined;
+  /** Live order reports held while a reconciliation of that venue compares (ReconcileHost.holdOrders). */
+  private readonly heldOrders = new Map<Venue, VenueOrder[]>();
   private readonly seq = new Map<string, number>();
   private readonly lastPrices = new Map<string, number>();
   private readonly inflight = new Map<string, Promise<IntentReply>>();
@@ -197,6 +199,14 @@ export class BrokerActor {
       raiseKill: async (venue: Venue, differences: Difference[]) => {
         await this.opts.onReconcileMismatch?.(venue, differences).catch((err: unknown) => this.log.error({ err }, 'kill raise after reconciliation failed'));
       },
+      holdOrders: (venue: Venue) => {
+        this.heldOrders.set(venue, []);
+        return () => {
+          const held = this.heldOrders.get(venue) ?? [];
+          this.heldOrders.delete(venue);
+          for (const o of held) this.onVenueOrder(venue, o);
+        };
+      },
       report: (r: ReconcileReport) => {
         this.emit({ kind: 'reconcile', ts: r.ts, report: r });
         this.publishEvent({ type: 'Reconciled', venue: r.venue, ok: r.result === 'ok' || r.result === 'resolved', differences: r.differences.length, ts: r.ts }, false);
@@ -257,8 +267,9 @@ export class BrokerActor {
     // Decided before a restart: the log remembers, so the answer is the same.
     const logged = this.projection.decisions.get(intent.intentId);
     if (logged) {
+      const venueOrderId = this.book.get(intent.intentId)?.venueOrderId ?? (logged.status === 'accepted' ? logged.venueOrderId : undefined);
       return Promise.resolve(logged.status === 'accepted'
-        ? { status: 'accepted', intentId: intent.intentId, duplicate: true, ...(logged.venueOrderId ? { venueOrderId: logged.venueOrderId } : {}) }
+        ? { status: 'accepted', intentId: intent.intentId, duplicate: true, ...(venueOrderId ? { venueOrderId } : {}) }
         : { status: 'denied', intentId: intent.intentId, rule: logged.rule, reason: logged.reason, ...(logged.figures ? { figures: logged.figures } : {}) });
     }
     const p = this.handle(intent);
@@ -398,6 +409,8 @@ export class BrokerActor {
   }
 
   private onVenueOrder(venue: Venue, o: VenueOrder): void {
+    const held = this.heldOrders.get(venue);
+    if (held) return void held.push(o);
     const emits = orderUpdateEvents(this.projection, venue, o, this.opts.clock.now());
     if (emits.length === 0) {
       if (o.intentId && !this.book.get(o.intentId)) this.log.warn({ venue, venueOrderId: o.venueOrderId, intentId: o.intentId }, 'update for an order with our tag but no record; reconciliation adopts it');

@@ -129,7 +129,16 @@ export class BrokerLease {
       this.lastRenewed = now;
     } catch (err) {
       const msg = (err as Error).message;
-      if (/wrong last sequence/i.test(msg) || (err as { api_error?: { err_code?: number } }).api_error?.err_code === 10071) return this.lose(`another broker took the lease: ${msg}`);
+      if (/wrong last sequence/i.test(msg) || (err as { api_error?: { err_code?: number } }).api_error?.err_code === 10071) {
+        // A renewal stored whose ack was lost (e.g. across a server restart) leaves us a revision behind ourselves.
+        const e = await this.kv.get(this.key).catch(() => null);
+        const cur = e && e.operation === 'PUT' ? LeaseValueSchema.safeParse(safeJson(e)) : undefined;
+        if (e && cur?.success && cur.data.holder === this.holder) {
+          this.revision = e.revision;
+          return;
+        }
+        return this.lose(`another broker took the lease: ${msg}`);
+      }
       if (now - this.lastRenewed >= this.ttlMs) return this.lose(`could not renew for ${now - this.lastRenewed} ms: ${msg}`);
       this.o.log.warn({ err: msg }, 'lease renewal failed; retrying');
     }

@@ -17,6 +17,12 @@ export type ReconcileHost = {
   raiseKill(venue: Venue, differences: Difference[]): Promise<void>;
   /** Writes the report as an event and announces it on orch.broker.events. */
   report(r: ReconcileReport): void;
+  /**
+   * Holds the venue's live order reports while a run reads and compares (an adapter may emit
+   * them from the very REST read the run makes), so the report names what the run resolved.
+   * Returns the function that releases them; they merge idempotently afterwards.
+   */
+  holdOrders?(venue: Venue): () => void;
 };
 
 export type ReconcileRunnerOptions = {
@@ -80,6 +86,7 @@ export class ReconcileRunner {
   private async once(a: VenueAdapter, trigger: Trigger): Promise<ReconcileReport> {
     const { host, clock } = this.o;
     let report: ReconcileReport;
+    const release = host.holdOrders?.(a.venue);
     try {
       let snap = await this.snapshot(a);
       let out = reconcile(host.projection(), snap, this.options());
@@ -101,6 +108,8 @@ export class ReconcileRunner {
     } catch (err) {
       this.o.log.error({ err, venue: a.venue, trigger }, 'reconciliation failed');
       report = { venue: a.venue, result: 'error', trigger, differences: [], error: (err as Error).message, ts: clock.now() };
+    } finally {
+      release?.();
     }
     metrics.reconcileDifferences.set({ venue: a.venue }, report.differences.length);
     metrics.reconcileRunsTotal.inc({ venue: a.venue, result: report.result });
