@@ -1,0 +1,78 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
+import { eventually } from '../helpers/specs.ts';
+import { connectBus } from '../../actors/bus.ts';
+import { TestClock } from '../../actors/clock.ts';
+import { BrokerLease } from '../../broker/lease.ts';
+
+let server: NatsServerHandle;
+let nc: NatsConnection;
+const log = pino({ level: 'silent' });
+
+before(async () => {
+  server = await startNatsServer();
+  nc = await connectBus({ servers: server.url, name: 'lease-test' });
+});
+after(async () => {
+  await nc.close();
+  await server.cleanup();
+});
+
+/** Moves a TestClock in steps, letting real KV round trips finish between them. */
+async function run(clock: TestClock, ms: number, step = 250): Promise<void> {
+  for (let t = 0; t < ms; t += step) {
+    await clock.advance(step);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+test('a second broker waits as standby while the first renews, and takes over only after the lease lapses', async () => {
+  const bucket = 'lease_t1';
+  const clockA = new TestClock();
+  const clockB = new TestClock();
+  const a = await BrokerLease.open(nc, { clock: clockA, log, ttlMs: 3_000, bucket, holder: 'A' });
+  const b = await BrokerLease.open(nc, { clock: clockB, log, ttlMs: 3_000, bucket, holder: 'B' });
+  await a.acquire();
+  let bHolds = false;
+  void b.acquire().then(() => { bHolds = true; });
+  const lost: string[] = [];
+  a.onLost((r) => lost.push(r));
+
+  // Both clocks run: A renews every second, so B sees the revision move and never takes over.
+  for (let i = 0; i < 30; i++) {
+    await clockA.advance(250);
+    await clockB.advance(250);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+  assert.equal(bHolds, false, 'the standby must not take a lease that is being renewed');
+  assert.equal(a.held(), true);
+
+  // A stops renewing (its process hangs or dies): after the TTL of B's own clock, B takes over.
+  await run(clockB, 1_750); // < TTL minus one poll: B's last sighting of a new revision is at most one poll old
+  assert.equal(bHolds, false, 'not before the lease has stood still for the whole TTL');
+  await run(clockB, 2_750);
+  await eventually(() => bHolds, 'the standby to take the lapsed lease');
+  assert.equal(b.held(), true);
+
+  // The old holder wakes up, fails its compare-and-set, and fences itself.
+  await run(clockA, 1_500);
+  await eventually(() => lost.length > 0, 'the old holder to learn it lost the lease');
+  assert.equal(a.held(), false);
+  assert.match(lost[0]!, /another broker took the lease/);
+  await b.release();
+});
+
+test('a clean shutdown releases the lease so a successor need not wait', async () => {
+  const bucket = 'lease_t2';
+  const clock = new TestClock();
+  const a = await BrokerLease.open(nc, { clock, log, ttlMs: 60_000, bucket, holder: 'A' });
+  await a.acquire();
+  await a.release();
+  const b = await BrokerLease.open(nc, { clock, log, ttlMs: 60_000, bucket, holder: 'B' });
+  await b.acquire();
+  assert.equal(b.held(), true);
+  await b.release();
+});
