@@ -188,7 +188,7 @@ export class Reloader {
     if (!plan.start.length && !plan.stop.length && !plan.restart.length) {
       this.config = next;
       this.code = code;
-      this.opts.broker.setStrategies(next.strategies);
+      this.opts.broker.setStrategies(next.strategies.filter((s) => s.enabled));
       metrics.configReloadTotal.inc({ result: 'unchanged' });
       log.info({ trigger }, 'registry reloaded: no strategy changed');
       return this.remember({ ...summary, result: 'unchanged', ts: clock.now() });
@@ -214,7 +214,8 @@ export class Reloader {
    */
   private async apply(next: LoadedConfig, plan: ReloadPlan): Promise<number> {
     const { supervisor, broker, log } = this.opts;
-    broker.setStrategies(next.strategies);
+    // Disabled entries are left out, so a strategy being disabled has its intents refused too.
+    broker.setStrategies(next.strategies.filter((s) => s.enabled));
     await broker.syncInstruments();
     let cancelled = 0;
     for (const s of plan.stop) {
