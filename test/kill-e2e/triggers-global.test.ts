@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '../helpers/specs.ts';
 import { startHarness, probe, tripped } from './harness.ts';
+import { subscribeParsed } from '../../actors/bus.ts';
+import { subjects } from '../../actors/subjects.ts';
+import { TickSchema } from '../../actors/messages.ts';
 
 /**
  * Global automated triggers from scenarios at the built-in exchange: a market-data socket that
@@ -34,11 +37,16 @@ test('market data going silent past staleDataMs halts everything; after an opera
 strategies:${probe('watcher', 'NSE:INFY', '{}')}
 `);
   try {
-    await eventually(() => h.sys.broker.lastPrice('kite', 'NSE:INFY') !== undefined, 'ticks flowing');
+    const ticks: number[] = [];
+    subscribeParsed(h.nc, subjects.marketData('kite', 'NSE:INFY'), TickSchema, (t) => void ticks.push(t.seq));
+    await eventually(() => ticks.length > 2, 'ticks flowing');
     h.sys.sim!.faults.stallSockets(2_500);
     const first = await tripped(h, 'global', 'stale_data');
     assert.equal(first.entry.level, 3);
     assert.equal(first.entry.figures?.limit, 1000);
+    // Reset only once the feed is back: a reset while it is still silent trips again at once.
+    const seen = ticks.length;
+    await eventually(() => ticks.length > seen + 2, 'ticks flowing again');
     const reset = await h.cli('reset', ['0', '--reason', 'feed back']);
     assert.equal(reset.code, 0, reset.err);
     await eventually(() => h.sys.killStore.current().global.level === 0, 'the reset seen by the broker');
