@@ -116,6 +116,7 @@ test('nats stream info / view ORCH_EVENTS read the event log', async () => {
   assert.deepEqual(info.config.subjects, ['orch.evt.>']);
   assert.ok(info.state.messages > 0);
   const first = await jsm.streams.getMessage(STREAM_EVENTS, { seq: info.state.first_seq });
+  assert.ok(first, 'the first event is readable');
   assert.match(first.subject, /^orch\.evt\./);
   assert.equal(typeof first.json<{ kind: string }>().kind, 'string');
 });
