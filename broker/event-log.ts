@@ -150,7 +150,11 @@ export async function* readEvents(nc: NatsConnection, o: ReadOptions = {}): Asyn
       const r = LogEventSchema.safeParse(raw);
       if (r.success) yield { seq: m.seq, time: new Date(Math.floor(m.info.timestampNanos / 1_000_000)).toISOString(), event: r.data };
       else o.onInvalid?.(m.seq, describeZodError(r.error));
-      if (m.seq >= last || m.info.pending === 0) done = true;
+      // Stop at the last entry that existed when the read began; waiting out `expires` would cost a second.
+      if (m.seq >= last || m.info.pending === 0) {
+        done = true;
+        break;
+      }
     }
     if (done || got === 0) break;
   }
