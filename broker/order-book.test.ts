@@ -51,3 +51,14 @@ test('a report for an order that is not ours is not applied', () => {
   const b = new OrderBook();
   assert.equal(b.apply(report({ intentId: undefined as never, venueOrderId: 'X' })), undefined);
 });
+
+test('an order we marked rejected after an unknown write outcome comes back to life when the venue reports it, so cancelAll can reach it', () => {
+  const book = new OrderBook();
+  book.register({ action: 'place', intentId: 'lost1', strategyId: 's', ts: 0, venue: 'kite', symbol: 'NSE:INFY', side: 'BUY', qty: 2, orderType: 'LIMIT', limitPrice: 100 }, 0);
+  book.reject('lost1', 'outcome unknown after Timeout; lookup failed', 1);
+  assert.equal(book.open('s').length, 0);
+  const r = book.apply({ venueOrderId: 'V9', intentId: 'lost1', symbol: 'NSE:INFY', side: 'BUY', qty: 2, filledQty: 0, state: 'open', venueStatus: 'OPEN', ts: 2 });
+  assert.equal(r?.changed, true);
+  assert.equal(book.get('lost1')!.state, 'open');
+  assert.deepEqual(book.open('s').map((o) => o.venueOrderId), ['V9']);
+});

@@ -92,7 +92,16 @@ export class OrderBook {
     let rec = this.byVenueOrderId(o.venueOrderId);
     if (!rec && o.intentId) {
       rec = this.byIntent.get(o.intentId);
-      if (rec && !rec.venueOrderId) this.bind(rec.intentId, o.venueOrderId);
+      if (rec && !rec.venueOrderId) {
+        // Rejected here with no venue id: our write's outcome was unknown, and the venue says it
+        // landed. Its word wins, or the order would be invisible to limits and to cancelAll.
+        if (rec.state === 'rejected') {
+          rec.state = 'pending';
+          rec.venueStatus = 'FOUND';
+          delete rec.message;
+        }
+        this.bind(rec.intentId, o.venueOrderId);
+      }
     }
     if (!rec) return undefined;
     return mergeVenueOrder(rec, o);

@@ -18,3 +18,5 @@ export { encodeFrame, encodePacket, encodeControl, HEARTBEAT, type ControlMessag
 export { kindForErrorType, kindForResponse, kindForStatus, neverArrived, parseRetryAfter, socketErrorCode } from './errors.ts';
 export type * from './schemas.ts';
 export type { KiteInstrument } from './instruments.ts';
+export { KiteOrderStates, transition, normalizedState, kiteTime, KITE_STATUSES, type KiteOrderSnapshot, type KiteStatus, type Verdict } from './order-state.ts';
+export { startPostbackServer, checkPostback, postbackChecksum, POSTBACK_PATH, type PostbackServer } from './postback.ts';
