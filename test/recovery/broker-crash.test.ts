@@ -9,6 +9,7 @@ import { systemClock } from '../../actors/clock.ts';
 import { startKiteSim, type KiteSim } from '../../broker/sim/kite/index.ts';
 import { intentTag } from '../../broker/kite/tag.ts';
 import { KillStore } from '../../broker/kill/kill-store.ts';
+import { runReconcile } from '../../supervisor/commands/reconcile.ts';
 import { INFY, invariantViolations, placeIntent, readLog, sendIntent, sendWhenPriced, simAccount, spawnBroker, type BrokerProcess, type BrokerProcessConfig } from './harness.ts';
 
 /**
@@ -122,4 +123,13 @@ test('a crash of nats-server loses no fill: events wait in the broker and reach 
   const next = placeIntent('s1', { qty: 1 });
   assert.equal((await sendWhenPriced(nc, next)).status, 'accepted');
   assert.equal(tagCount(next.intentId), 1);
+});
+
+test('orch reconcile asks the running broker to reconcile now and prints the result per venue', async () => {
+  const out: string[] = [];
+  const code = await runReconcile(['--nats', server.url], {}, { out: (s) => out.push(s), err: (s) => out.push(s) });
+  assert.equal(code, 0, out.join(''));
+  assert.match(out.join(''), /^kite: (ok|resolved), \d+ difference\(s\)/m);
+  const last = (await readLog(nc)).map((e) => e.event).filter((e) => e.kind === 'reconcile').at(-1);
+  assert.equal(last?.kind === 'reconcile' && last.report.trigger, 'operator');
 });
