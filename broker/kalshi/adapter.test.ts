@@ -33,6 +33,8 @@ class FakePort extends EventEmitter implements KalshiPort {
   async cancelOrder(id: string, o: { kill?: boolean }) { this.cancelled.push({ id, kill: o.kill === true }); return { orderId: id, reducedBy: 0 }; }
   async subscribeBook(t: string) {
     this.subs.push(`+${t}`);
+    // Like the real socket: the snapshot comes with the subscription, before the call resolves.
+    this.emit('book', { ticker: t, bid: { price: 4000, size: 100 }, ask: { price: 4200, size: 100 }, tsMs: 1 });
     if (this.badTickers.has(t)) throw new Error('kalshi ws error 16: Market not found');
   }
   async unsubscribeBook(t: string) { this.subs.push(`-${t}`); }
@@ -239,17 +241,20 @@ test('book subscriptions follow the wanted set; a market Kalshi refuses is dropp
   assert.deepEqual(port.subs, ['+A', '+B', '+NOPE', '-NOPE', '-A', '+C']);
 });
 
-test('ticks come only for wanted markets and only when the top of book moves', async () => {
+test('ticks come from the snapshot on, only for wanted markets and only when the top of book changes', async () => {
   const { port, adapter, ticks } = setup();
   await adapter.start();
   await adapter.setInstruments(['A']);
   const top = (ticker: string, bid: number, ask: number, size = 100) =>
     port.push('book', { ticker, bid: { price: bid, size }, ask: { price: ask, size }, tsMs: 7 });
   top('A', 4500, 4700);
-  top('A', 4500, 4700, 900); // size only
+  top('A', 4500, 4700); // a change deeper in the book
+  top('A', 4500, 4700, 900); // size at the touch
   top('B', 1000, 2000);
-  top('A', 4600, 4700);
+  top('A', 4600, 4700, 900);
   assert.deepEqual(ticks, [
+    { symbol: 'A', ts: 1, last: 4100, bid: 4000, ask: 4200 }, // the snapshot
+    { symbol: 'A', ts: 7, last: 4600, bid: 4500, ask: 4700 },
     { symbol: 'A', ts: 7, last: 4600, bid: 4500, ask: 4700 },
     { symbol: 'A', ts: 7, last: 4650, bid: 4600, ask: 4700 },
   ]);

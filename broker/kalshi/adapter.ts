@@ -150,10 +150,12 @@ export class KalshiAdapter implements VenueAdapter {
     }
     for (const t of next) {
       if (this.wanted.has(t)) continue;
+      // Wanted before asking: the snapshot can arrive before the subscribe call resolves.
+      this.wanted.add(t);
       try {
         await this.o.port.subscribeBook(t);
-        this.wanted.add(t);
       } catch (err) {
+        this.wanted.delete(t);
         this.o.log.error({ symbol: t, err: (err as Error).message }, 'kalshi market not subscribed');
         // Drop the reference, or every later resubscribe would carry the bad ticker and fail too.
         await this.o.port.unsubscribeBook(t).catch(() => undefined);
@@ -165,8 +167,8 @@ export class KalshiAdapter implements VenueAdapter {
     if (!this.wanted.has(b.ticker)) return;
     const t = bookTick(b);
     if (!t) return;
-    // Deltas below the top of the book change nothing a tick says.
-    const key = `${t.last}|${t.bid ?? ''}|${t.ask ?? ''}`;
+    // Deltas below the top of the book change nothing a tick says; size at the touch does.
+    const key = `${b.bid?.price ?? ''}x${b.bid?.size ?? ''}|${b.ask?.price ?? ''}x${b.ask?.size ?? ''}`;
     if (this.lastTick.get(t.symbol) === key) return;
     this.lastTick.set(t.symbol, key);
     this.emit('tick', t);

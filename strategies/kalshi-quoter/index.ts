@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { defineStrategy, type Side, type StrategyContext, type Tick } from '../sdk.ts';
+
+/**
+ * Quotes both sides of a Kalshi market around the mid: a YES bid `halfSpread` below it and a
+ * YES ask `halfSpread` above, on the price grid, leaning both quotes against the inventory
+ * (`skew` per `qty` held) and never quoting the side that would take the position past
+ * ±maxPosition. A quote is replaced only when its target moved by `requoteAfter` or more.
+ *
+ * Units are Kalshi's minor units: prices in hundredths of a cent (1 dollar = 10000), sizes in
+ * hundredths of a contract (1 contract = 100).
+ */
+export const paramsSchema = z.strictObject({
+  qty: z.number().int().positive().default(100),
+  halfSpread: z.number().int().positive().default(100),
+  /** the market's price grid; Kalshi's classic markets trade in whole cents */
+  tickSize: z.number().int().positive().default(100),
+  maxPosition: z.number().int().positive().default(500),
+  requoteAfter: z.number().int().positive().default(100),
+  /** price shift per `qty` of inventory, hundredths of a cent */
+  skew: z.number().int().nonnegative().default(50),
+});
+export type QuoterParams = z.infer<typeof paramsSchema>;
+
+const ONE_DOLLAR = 10_000;
+
+/** Where the quotes should sit for this mid and position; a side is absent when it must not quote. */
+export function quoteTargets(mid: number, position: number, p: QuoterParams): { BUY?: number; SELL?: number } {
+  // Integer division that rounds toward −∞ for the lean, so long and short lean symmetrically.
+  const lean = Math.floor((p.skew * position) / p.qty);
+  const center = mid - lean;
+  const bid = Math.floor((center - p.halfSpread) / p.tickSize) * p.tickSize;
+  const ask = Math.ceil((center + p.halfSpread) / p.tickSize) * p.tickSize;
+  const out: { BUY?: number; SELL?: number } = {};
+  if (position + p.qty <= p.maxPosition && bid > 0 && bid < ONE_DOLLAR) out.BUY = bid;
+  if (position - p.qty >= -p.maxPosition && ask > 0 && ask < ONE_DOLLAR) out.SELL = ask;
+  if (out.BUY !== undefined && out.SELL !== undefined && out.BUY >= out.SELL) return {};
+  return out;
+}
+
+type Quote = { intentId: string; price: number };
+
+export function createQuoter(p: QuoterParams) {
+  const quotes = new Map<string, Partial<Record<Side, Quote>>>();
+
+  async function requote(t: Tick, ctx: StrategyContext): Promise<void> {
+    const q = quotes.get(t.symbol) ?? {};
+    quotes.set(t.symbol, q);
+    const live = new Set(ctx.openOrders().map((o) => o.intentId));
+    const targets = quoteTargets(t.last, ctx.position(t.symbol), p);
+    for (const side of ['BUY', 'SELL'] as const) {
+      const cur = q[side];
+      if (cur && !live.has(cur.intentId)) delete q[side];
+      const target = targets[side];
+      const held = q[side];
+      if (held && target !== undefined && Math.abs(held.price - target) < p.requoteAfter) continue;
+      if (held) {
+        await ctx.cancel(held.intentId);
+        delete q[side];
+      }
+      if (target === undefined) continue;
+      const reply = await ctx.place({ symbol: t.symbol, side, qty: p.qty, orderType: 'LIMIT', limitPrice: target });
+      if (reply.status === 'accepted') q[side] = { intentId: reply.intentId, price: target };
+      else ctx.log.info({ side, price: target, rule: reply.rule, reason: reply.reason }, 'quote refused');
+    }
+  }
+
+  return {
+    onTick: async (t: Tick, ctx: StrategyContext) => {
+      // A one-sided book has no mid worth quoting around.
+      if (t.bid === undefined || t.ask === undefined) return;
+      if (!ctx.brokerConnected() || ctx.killLevel() > 0) return;
+      await requote(t, ctx);
+    },
+    onOrderUpdate: (u: import('../sdk.ts').OrderUpdate, ctx: StrategyContext) => {
+      if (u.fill) ctx.log.info({ symbol: u.symbol, side: u.side, qty: u.fill.qty, price: u.fill.price, position: ctx.position(u.symbol) }, 'quote filled');
+    },
+  };
+}
+
+export default defineStrategy({ paramsSchema, create: createQuoter });
