@@ -60,8 +60,10 @@ export function createQuoter(p: QuoterParams) {
       }
       if (target === undefined) continue;
       const reply = await ctx.place({ symbol: t.symbol, side, qty: p.qty, orderType: 'LIMIT', limitPrice: target });
-      if (reply.status === 'accepted') q[side] = { intentId: reply.intentId, price: target };
-      else ctx.log.info({ side, price: target, rule: reply.rule, reason: reply.reason }, 'quote refused');
+      if (reply.status === 'accepted') {
+        q[side] = { intentId: reply.intentId, price: target };
+        ctx.log.info({ symbol: t.symbol, side, price: target, qty: p.qty, mid: t.last }, 'quote');
+      } else ctx.log.info({ side, price: target, rule: reply.rule, reason: reply.reason }, 'quote refused');
     }
   }
 
@@ -73,7 +75,7 @@ export function createQuoter(p: QuoterParams) {
       await requote(t, ctx);
     },
     onOrderUpdate: (u: import('../sdk.ts').OrderUpdate, ctx: StrategyContext) => {
-      if (u.fill) ctx.log.info({ symbol: u.symbol, side: u.side, qty: u.fill.qty, price: u.fill.price, position: ctx.position(u.symbol) }, 'quote filled');
+      if (u.fill) ctx.log.info({ symbol: u.symbol, side: u.side, qty: u.fill.qty, price: u.fill.price, intentId: u.intentId, fillId: u.fill.fillId, position: ctx.position(u.symbol) }, 'quote filled');
     },
   };
 }
