@@ -174,9 +174,17 @@ export class BrokerActor {
   }
 
   /** Write-ahead: resolves once the log has stored the event (and everything queued before it). */
-  private async emitDurable(ev: LogEvent): Promise<void> {
+  private async emitDurable(ev: LogEvent, timeoutMs = 10_000): Promise<void> {
     applyEvent(this.projection, ev);
-    if (this.events) await this.events.append(ev);
+    if (!this.events) return;
+    // Past the timeout the write is not sent at all: a late order after a NATS outage would surprise its strategy.
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    const late = new Promise<never>((_, reject) => { timer = this.opts.clock.setTimeout(() => reject(new Error(`not stored within ${timeoutMs} ms`)), timeoutMs); });
+    try {
+      await Promise.race([this.events.append(ev), late]);
+    } finally {
+      this.opts.clock.clearTimeout(timer);
+    }
   }
 
   /** Runs reconciliation for every venue now; the same path as start, reconnect and periodic runs. */
