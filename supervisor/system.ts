@@ -24,7 +24,7 @@ import { Reloader } from './reload.ts';
 import { MetricsAggregator } from './metrics-aggregator.ts';
 import { startServices } from './services.ts';
 import { monitorEventLoopLag } from '../actors/metrics-forwarder.ts';
-import { startKillSwitch, type KillSwitch } from '../broker/kill/kill-switch.ts';
+import { startKillSwitch, projectionPnl, type KillSwitch } from '../broker/kill/kill-switch.ts';
 import { BROKER, strategyCredentialSource, strategyRole, writeNatsAuth, type NatsAuth, type NatsAuthOptions } from './nats-auth.ts';
 
 export type SystemOptions = {
@@ -182,7 +182,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       ...(natsAuth ? { credentials: strategyCredentials(natsAuth, authOptions, nats, clock) } : {}),
     });
     undo.push(() => supervisor.stopAll());
-    killSwitch.arm({ broker, strategies: () => supervisor.ids().flatMap((id) => supervisor.spec(id) ?? []), stopActors: () => supervisor.stopAll() });
+    killSwitch.arm({ broker, pnl: projectionPnl(broker), strategies: () => supervisor.ids().flatMap((id) => supervisor.spec(id) ?? []), stopActors: () => supervisor.stopAll() });
     // Level 4 latched: the actors stay down until the operator resets it and the processes restart.
     if (killSwitch.state.global.level === 4) o.log.error({ reason: killSwitch.state.global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
     else await supervisor.startAll(config.strategies);

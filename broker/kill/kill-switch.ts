@@ -7,7 +7,9 @@ import type { RestartIntensity } from '../../supervisor/restart-policy.ts';
 import type { VenueAdapter } from '../venue.ts';
 import { KillController, type ArmedDeps, type KillEvent } from '../kill-controller.ts';
 import type { KillState, KillStore } from './kill-store.ts';
-import { TriggerFeed, type TripRecorder } from './trigger-feed.ts';
+import { TriggerFeed, type TripRecorder, type PnlSource } from './trigger-feed.ts';
+import { strategyPnl } from '../projection/projection.ts';
+import type { BrokerActor } from '../broker-actor.ts';
 
 /**
  * The broker side of the kill switch in one place, for the composition root: the controller
@@ -19,7 +21,7 @@ export type KillSwitch = {
   triggers: TriggerFeed;
   /** The state read at start. */
   state: KillState;
-  arm(deps: ArmedDeps): void;
+  arm(deps: ArmedDeps & { pnl?: PnlSource }): void;
   stop(): void;
 };
 
@@ -34,6 +36,14 @@ export type KillSwitchOptions = {
   events?: { record(ev: KillEvent, msgId?: string): void };
   onTrip?: TripRecorder;
 };
+
+/** P&L for the daily-loss and drawdown triggers, from the same projection the broker trades on. */
+export function projectionPnl(broker: BrokerActor): PnlSource {
+  return {
+    pnlOf: (id) => strategyPnl(broker.projection, id, (symbol, venue) => broker.lastPrice(venue, symbol)),
+    holders: (symbol) => [...broker.projection.positions.values()].filter((s) => s.symbol === symbol && s.lots.length > 0).map((s) => s.strategyId),
+  };
+}
 
 export async function startKillSwitch(o: KillSwitchOptions): Promise<KillSwitch> {
   const triggers = new TriggerFeed({
@@ -55,6 +65,7 @@ export async function startKillSwitch(o: KillSwitchOptions): Promise<KillSwitch>
     state,
     arm: (deps) => {
       controller.arm(deps);
+      if (deps.pnl) triggers.usePnl(deps.pnl);
       for (const a of o.adapters) if (o.strategies.some((s) => s.venue === a.venue)) triggers.marketData(a.venue, true);
     },
     stop: () => {

@@ -9,7 +9,6 @@ import type { VenueAdapter } from '../venue.ts';
 import type { RestartIntensity } from '../../supervisor/restart-policy.ts';
 import { TriggerMonitor, describeTrip, raiseFor, type Observation, type Trip, type StrategyTriggerConfig } from './triggers.ts';
 import type { Figures } from './levels.ts';
-import { applyFill, emptyPnl, holders, pnlOf } from './pnl.ts';
 
 /**
  * Feeds the TriggerMonitor from what the broker sees, and raises the latched level when it
@@ -20,6 +19,13 @@ import { applyFill, emptyPnl, holders, pnlOf } from './pnl.ts';
  * Automation only raises: a trip is logged with its figures and handed to `raiseFor`.
  */
 export type TripRecorder = (trip: Trip) => void;
+
+/** Where P&L figures come from: the broker's projection of the event log, once the broker is up. */
+export type PnlSource = {
+  pnlOf(strategyId: string): { realized: number; unrealized: number };
+  /** Strategies holding a position in `symbol`, whose unrealized P&L moves with its price. */
+  holders(symbol: string): string[];
+};
 
 export type TriggerFeedOptions = {
   nc: NatsConnection;
@@ -39,10 +45,8 @@ const JUDGED_CAP = 10_000;
 export class TriggerFeed {
   readonly monitor: TriggerMonitor;
   private readonly subs: Subscription[] = [];
-  private readonly pnl = emptyPnl();
-  private readonly seenFills = new Set<string>();
   private readonly judged = new Set<string>();
-  private readonly lastPrices = new Map<string, number>();
+  private pnl: PnlSource | undefined;
 
   constructor(private readonly opts: TriggerFeedOptions) {
     const strategies: Record<string, StrategyTriggerConfig> = {};
@@ -60,7 +64,7 @@ export class TriggerFeed {
     })();
     this.subs.push(subscribeParsed(nc, subjects.orderUpdatesAll(), OrderUpdateSchema, (u) => this.onOrder(u), { log }));
     this.subs.push(subscribeParsed(nc, subjects.brokerEvents(), BrokerEventSchema, (e) => this.monitor.observeBrokerEvent(e), { log }));
-    for (const a of this.opts.adapters) a.on('tick', (t) => this.onTick(a.venue, t.symbol, t.last));
+    for (const a of this.opts.adapters) a.on('tick', (t) => this.onTick(a.venue, t.symbol));
   }
 
   /** Market data for `venue` is (or stops being) expected: staleness counts only while it is. */
@@ -72,6 +76,10 @@ export class TriggerFeed {
     this.monitor.observe(o);
   }
 
+  usePnl(source: PnlSource): void {
+    this.pnl = source;
+  }
+
   rearm(scope: KillScope): void {
     this.monitor.rearm(scope);
   }
@@ -81,10 +89,9 @@ export class TriggerFeed {
     this.monitor.stop();
   }
 
-  private onTick(venue: Venue, symbol: string, last: number): void {
+  private onTick(venue: Venue, symbol: string): void {
     this.monitor.observe({ type: 'tick', venue });
-    this.lastPrices.set(symbol, last);
-    for (const id of holders(this.pnl, symbol)) this.observePnl(id);
+    for (const id of this.pnl?.holders(symbol) ?? []) this.observePnl(id);
   }
 
   private onOrder(u: OrderUpdate): void {
@@ -93,15 +100,13 @@ export class TriggerFeed {
       if (this.judged.size > JUDGED_CAP) this.judged.delete(this.judged.values().next().value!);
       this.monitor.observe({ type: 'order_outcome', strategyId: u.strategyId, outcome: u.state === 'rejected' ? 'rejected' : 'accepted' });
     }
-    if (u.fill && !this.seenFills.has(u.fill.fillId)) {
-      this.seenFills.add(u.fill.fillId);
-      applyFill(this.pnl, { strategyId: u.strategyId, symbol: u.symbol, side: u.side, qty: u.fill.qty, price: u.fill.price });
-      this.observePnl(u.strategyId);
-    }
+    // The broker folds the fill into its projection before it publishes the update.
+    if (u.fill) this.observePnl(u.strategyId);
   }
 
   private observePnl(strategyId: string): void {
-    const p = pnlOf(this.pnl, strategyId, (s) => this.lastPrices.get(s));
+    if (!this.pnl) return;
+    const p = this.pnl.pnlOf(strategyId);
     this.monitor.observe({ type: 'pnl', strategyId, realized: p.realized, unrealized: p.unrealized });
   }
 
