@@ -121,8 +121,10 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     const brokerLog = actorLogger(o.log, 'broker');
     // One limiter for every venue call, shared by every strategy.
     const limiter = new SharedLimiter({ clock, limits: mergeLimits(kiteLimits(), kalshiLimits(o.kalshi?.tier ?? 'basic')), logger: brokerLog });
+    // Login outcomes reach the kill switch's re-auth trigger once it exists (it starts after the venues).
+    let onKiteLogin: ((ok: boolean) => void) | undefined;
     const kite = await buildKiteVenue({
-      clock, log: brokerLog, limiter,
+      clock, log: brokerLog, limiter, onLogin: (ok) => onKiteLogin?.(ok),
       ...(o.kite ? { account: o.kite } : {}),
       ...(o.env ? { env: o.env } : {}), stateDir,
       sim: { ...o.kiteSim, ...(o.simPort !== undefined ? { port: o.simPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), ...(o.simTickIntervalMs !== undefined ? { tickIntervalMs: o.simTickIntervalMs } : {}) },
@@ -147,6 +149,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       clock, log: killLog, events: new EventLog(controlNc, killLog),
     });
     undo.push(async () => killSwitch.stop());
+    onKiteLogin = (ok) => killSwitch.triggers.observe({ type: 'reauth', venue: 'kite', ok });
 
     // Exactly one broker trades: a second system started by mistake waits here as standby.
     const lease = await BrokerLease.open(controlNc, { clock, log: brokerLog, ...(o.leaseTtlMs !== undefined ? { ttlMs: o.leaseTtlMs } : {}) });

@@ -59,6 +59,8 @@ export type KiteVenueOptions = {
   /** The 0600 token cache lives here (live accounts). */
   stateDir?: string;
   sim?: { port?: number; seed?: number; tickIntervalMs?: number } & Pick<KiteSimOptions, 'enforceRateLimits' | 'observer'>;
+  /** Every login outcome of a live account (the kill switch counts consecutive failures). */
+  onLogin?: (ok: boolean) => void;
 };
 
 export const KITE_CREDENTIAL_ENV = ['KITE_API_KEY', 'KITE_API_SECRET', 'KITE_USER_ID', 'KITE_PASSWORD', 'KITE_TOTP_SECRET'] as const;
@@ -89,7 +91,7 @@ export function kiteEnvSettings(env: KiteEnv): KiteEnvSettings | undefined {
  * `cachePath`, renewed around 06:00 IST. Every login outcome is a metric: the expiry gauge on
  * success, orch_kite_login_failures_total{reason} on failure (the kill switch's re-auth trigger).
  */
-export async function liveKiteAccount(o: { settings: KiteEnvSettings; clock: Clock; limiter: RateLimiter; log: Logger; cachePath?: string }): Promise<KiteAccount> {
+export async function liveKiteAccount(o: { settings: KiteEnvSettings; clock: Clock; limiter: RateLimiter; log: Logger; cachePath?: string; onLogin?: (ok: boolean) => void }): Promise<KiteAccount> {
   const s = o.settings;
   const session = new KiteSessionManager({
     credentials: s.credentials, apiRoot: s.apiRoot, loginRoot: s.loginRoot, clock: o.clock, limiter: o.limiter, logger: o.log,
@@ -97,6 +99,7 @@ export async function liveKiteAccount(o: { settings: KiteEnvSettings; clock: Clo
     onLogin: (e) => {
       if (e.ok) metrics.kiteTokenExpiryTimestampSeconds.set(Math.floor(e.expiresAt / 1000));
       else metrics.kiteLoginFailuresTotal.inc({ reason: e.reason });
+      o.onLogin?.(e.ok);
     },
   });
   await session.start();
@@ -137,7 +140,7 @@ export async function buildKiteVenue(o: KiteVenueOptions): Promise<KiteVenue> {
     let account = o.account;
     const settings = account ? undefined : kiteEnvSettings(env);
     if (settings) {
-      account = await liveKiteAccount({ settings, clock: o.clock, limiter: o.limiter, log: o.log, ...(o.stateDir ? { cachePath: join(o.stateDir, 'kite-token.json') } : {}) });
+      account = await liveKiteAccount({ settings, clock: o.clock, limiter: o.limiter, log: o.log, ...(o.onLogin ? { onLogin: o.onLogin } : {}), ...(o.stateDir ? { cachePath: join(o.stateDir, 'kite-token.json') } : {}) });
       o.log.info({ rest: settings.apiRoot, ws: settings.wsUrl, userId: settings.credentials.userId }, 'live Kite account');
     } else if (!account) {
       const s = await startKiteSim({
