@@ -13,6 +13,8 @@ export const paramsSchema = z.strictObject({
   requoteAfter: z.number().int().positive().default(30),
   qty: z.number().int().positive().default(1),
   maxPosition: z.number().int().positive().default(3),
+  /** The exchange's price step in minor units (NSE equities: 5 paise); quotes off it are rejected. */
+  tickSize: z.number().int().positive().default(5),
 });
 type Params = z.infer<typeof paramsSchema>;
 
@@ -33,7 +35,9 @@ export function createMeanReversion(p: Params) {
     const pos = ctx.position(symbol);
     for (const side of ['BUY', 'SELL'] as const) {
       const key = side === 'BUY' ? 'buy' : 'sell';
-      const target = side === 'BUY' ? avg - p.band : avg + p.band;
+      const raw = side === 'BUY' ? avg - p.band : avg + p.band;
+      // Round away from the average so a quote never gets more aggressive than the band.
+      const target = side === 'BUY' ? Math.floor(raw / p.tickSize) * p.tickSize : Math.ceil(raw / p.tickSize) * p.tickSize;
       const cur = q[key];
       if (cur && Math.abs(cur.price - target) < p.requoteAfter) continue;
       if (cur) {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { writeFile, mkdir } from 'node:fs/promises';
+import { writeFile, mkdir, rm } from 'node:fs/promises';
 import { pino } from 'pino';
 import { createLogger } from '../../actors/logger.ts';
 import { loadDotEnv } from '../secrets.ts';
@@ -9,6 +9,7 @@ import { startKiteSim } from '../../broker/sim/kite/index.ts';
 import { startKalshiSim } from '../../broker/sim/kalshi/index.ts';
 import { intArg } from './args.ts';
 import { kalshiAccountFromEnv } from '../venues/kalshi.ts';
+import { kiteEnvSettings } from '../venues/kite.ts';
 
 export async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, nats: { type: 'string' }, 'metrics-port': { type: 'string' } }, strict: true });
@@ -17,7 +18,30 @@ export async function start(args: string[]): Promise<number> {
   const natsUrl = values.nats ?? process.env.NATS_URL;
   // KALSHI_KEY_ID set = the real Kalshi account; otherwise the built-in exchange.
   const kalshi = kalshiAccountFromEnv(process.env);
+  const paper = !kalshi && kiteEnvSettings(process.env) === undefined;
+  const stateDir = join(process.cwd(), '.orch');
+  if (paper && !natsUrl) {
+    // The built-in exchanges start empty every run, so the log and kill state of an earlier
+    // paper run describe orders that no longer exist: start those fresh too. Live state is never wiped.
+    await rm(join(stateDir, 'nats', 'js'), { recursive: true, force: true });
+    log.info('paper trading: fresh event log and kill state for the fresh built-in exchanges');
+  }
+  // Signals that arrive while starting are honoured once start-up completes; a second one aborts.
+  let signalled: string | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (signal: string) => {
+    if (signalled) {
+      log.warn({ signal }, 'second signal: aborting');
+      process.exit(130);
+    }
+    signalled = signal;
+    log.info({ signal }, 'stopping: strategies in reverse order, then the broker, then NATS');
+    wake?.();
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
   const sys = await startSystem({
+    stateDir,
     configFile: values.config ?? join(process.cwd(), 'config', 'strategies.yaml'),
     log,
     ...(natsUrl ? { natsUrl } : {}),
@@ -26,15 +50,8 @@ export async function start(args: string[]): Promise<number> {
     // KITE_* credentials select the live account (TOTP login); none = paper trading.
     env: process.env,
   });
-  log.info({ nats: sys.natsUrl, metrics: sys.metricsUrl, strategies: sys.config.strategies.map((s) => s.id) }, 'orchestrator running; Ctrl-C to stop');
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'stopping: strategies in reverse order, then the broker, then NATS');
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  log.info({ nats: sys.natsUrl, metrics: sys.metricsUrl, strategies: sys.config.strategies.map((s) => s.id), paper }, 'orchestrator running; Ctrl-C to stop');
+  if (!signalled) await new Promise<void>((resolve) => { wake = resolve; });
   await sys.stop();
   log.info('stopped');
   return 0;
