@@ -190,7 +190,11 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     if (killSwitch.state.global.level === 4) o.log.error({ reason: killSwitch.state.global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
     else await supervisor.startAll(config.strategies);
 
-    const reloader = new Reloader({ config, supervisor, broker, clock, log: actorLogger(o.log, 'reload') });
+    const reloader = new Reloader({
+      config, supervisor, broker, clock, log: actorLogger(o.log, 'reload'),
+      // Kill-trigger thresholds follow the registry, so an added strategy is guarded from its first order.
+      onApplied: (next) => killSwitch.triggers.setStrategies(next.strategies),
+    });
     await reloader.init();
     if (o.hotReload !== false) reloader.watch();
     // Before the supervisor stops, so no reload starts a strategy during shutdown.

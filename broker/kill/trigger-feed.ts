@@ -39,6 +39,12 @@ export type TriggerFeedOptions = {
   onTrip?: TripRecorder;
 };
 
+function triggerConfigs(list: TriggerFeedOptions['strategies']): Record<string, StrategyTriggerConfig> {
+  const out: Record<string, StrategyTriggerConfig> = {};
+  for (const s of list) out[s.id] = { ...(s.killTriggers ? { killTriggers: s.killTriggers } : {}), ...(s.restart ? { restart: s.restart } : {}) };
+  return out;
+}
+
 /** Outcomes already judged, per intent; bounded so a long day cannot grow it without end. */
 const JUDGED_CAP = 10_000;
 
@@ -49,9 +55,12 @@ export class TriggerFeed {
   private pnl: PnlSource | undefined;
 
   constructor(private readonly opts: TriggerFeedOptions) {
-    const strategies: Record<string, StrategyTriggerConfig> = {};
-    for (const s of opts.strategies) strategies[s.id] = { ...(s.killTriggers ? { killTriggers: s.killTriggers } : {}), ...(s.restart ? { restart: s.restart } : {}) };
-    this.monitor = new TriggerMonitor({ clock: opts.clock, strategies, ...(opts.global ? { global: opts.global } : {}), onTrip: (t) => this.onTrip(t) });
+    this.monitor = new TriggerMonitor({ clock: opts.clock, strategies: triggerConfigs(opts.strategies), ...(opts.global ? { global: opts.global } : {}), onTrip: (t) => this.onTrip(t) });
+  }
+
+  /** After a hot reload: thresholds for the strategies as the registry now has them. */
+  setStrategies(strategies: TriggerFeedOptions['strategies']): void {
+    this.monitor.setStrategies(triggerConfigs(strategies));
   }
 
   start(): void {

@@ -105,7 +105,16 @@ export class TriggerMonitor {
   /** `${trigger}|${scope}`: each breach is reported once until the scope is re-armed. */
   private readonly tripped = new Set<string>();
 
-  constructor(private readonly opts: TriggerMonitorOptions) {}
+  private strategies: Readonly<Record<string, StrategyTriggerConfig>>;
+
+  constructor(private readonly opts: TriggerMonitorOptions) {
+    this.strategies = opts.strategies;
+  }
+
+  /** A hot reload changed the registry: thresholds of added or edited strategies apply from now on. */
+  setStrategies(strategies: Readonly<Record<string, StrategyTriggerConfig>>): void {
+    this.strategies = strategies;
+  }
 
   observe(o: Observation): void {
     const now = this.opts.clock.now();
@@ -137,7 +146,7 @@ export class TriggerMonitor {
         this.strategyTrip(o.strategyId, 'margin', { limit: 0, actual: 1, ...(o.message ? { message: o.message } : {}) });
         return;
       case 'actor_restarted': {
-        const policy = this.opts.strategies[o.strategyId]?.restart;
+        const policy = this.strategies[o.strategyId]?.restart;
         if (!policy) return;
         const s = this.strategy(o.strategyId);
         s.restarts = addRestart(s.restarts, now, policy.withinSeconds * 1000);
@@ -276,7 +285,7 @@ export class TriggerMonitor {
   }
 
   private thresholds(strategyId: string): Partial<KillTriggers> {
-    return { ...this.opts.global, ...this.opts.strategies[strategyId]?.killTriggers };
+    return { ...this.opts.global, ...this.strategies[strategyId]?.killTriggers };
   }
 
   private strategy(id: string): StrategyState {

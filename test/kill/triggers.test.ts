@@ -173,3 +173,22 @@ test('after the operator resets a stale-data halt, silence trips it again', asyn
   ], 20_000, [7_500, { kind: 'global' }]);
   assert.deepEqual(trips.map(brief), [[6_000, 'stale_data', 3, 'global'], [13_000, 'stale_data', 3, 'global']]);
 });
+
+test('a strategy added by hot reload is guarded by its thresholds from then on', async () => {
+  const clock = new TestClock();
+  const trips: Trip[] = [];
+  const m = new TriggerMonitor({ clock, strategies: {}, onTrip: (t) => trips.push(t) });
+  const burst = async () => {
+    for (let i = 0; i < 21; i++) {
+      m.observe({ type: 'intent', strategyId: 'late' });
+      await clock.advance(100);
+    }
+  };
+  await burst();
+  assert.deepEqual(trips, [], 'unknown to the registry at start: no thresholds yet');
+  await clock.advance(20_000);
+  m.setStrategies({ late: { killTriggers: KillTriggersSchema.parse({ maxIntentsPer10s: 20 }) } });
+  await burst();
+  assert.deepEqual(trips.map((t) => [t.trigger, t.level, t.scope.kind === 'strategy' ? t.scope.strategyId : 'global']), [['runaway_orders', 1, 'late']]);
+  m.stop();
+});
