@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { describeZodError } from '../../actors/messages.ts';
@@ -46,4 +47,18 @@ export function timeoutArg(v: string | undefined, dflt: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--timeout must be a positive number of milliseconds, got "${v}"`);
   return n;
+}
+
+/** The options every command that talks to the running system shares. */
+export const OPS_OPTIONS = { json: { type: 'boolean' }, nats: { type: 'string' }, 'state-dir': { type: 'string' }, timeout: { type: 'string' } } as const;
+export type OpsValues = { json?: boolean | undefined; nats?: string | undefined; 'state-dir'?: string | undefined; timeout?: string | undefined };
+
+/** Parses the shared options; a usage error is printed with `usage` and yields undefined (exit 2). */
+export function parseOpsArgs(args: string[], usage: string, io: Pick<Io, 'err'>): OpsValues | undefined {
+  try {
+    return parseArgs({ args, strict: true, options: OPS_OPTIONS }).values;
+  } catch (e) {
+    io.err(`orch: ${(e as Error).message}\n${usage}`);
+    return undefined;
+  }
 }

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
 import { requestParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
+import { parseOpsArgs } from './ops-client.ts';
 import { ReconcileReplySchema, ReconcileRequestSchema } from '../../broker/reconcile/wire.ts';
 import type { Difference } from '../../broker/events/schema.ts';
 import { connectOperator } from './nats-cli.ts';
@@ -15,13 +15,8 @@ const stdio: Out = { out: (s) => process.stdout.write(s), err: (s) => process.st
  * Exit code 0 when every venue is ok or resolved, 3 on a mismatch or error.
  */
 export async function runReconcile(args: string[], env: NodeJS.ProcessEnv = process.env, io: Out = stdio): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args, strict: true, options: { json: { type: 'boolean' }, nats: { type: 'string' }, 'state-dir': { type: 'string' }, timeout: { type: 'string' } } }).values;
-  } catch (e) {
-    io.err(`orch: ${(e as Error).message}\nusage: orch reconcile [--json] [--nats URL]\n`);
-    return 2;
-  }
+  const values = parseOpsArgs(args, 'usage: orch reconcile [--json] [--nats URL] [--state-dir DIR] [--timeout MS]\n', io);
+  if (!values) return 2;
   const nc = await connectOperator(values, env);
   try {
     let reply;

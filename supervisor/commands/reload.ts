@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
 import { subjects } from '../../actors/subjects.ts';
 import { ReloadResultSchema, type ReloadResult } from '../ops-schemas.ts';
 import { connectOperator } from './nats-cli.ts';
-import { ask, stdio, timeoutArg, type Io } from './ops-client.ts';
+import { ask, parseOpsArgs, stdio, timeoutArg, type Io } from './ops-client.ts';
 
 const USAGE = 'usage: orch reload [--json] [--nats URL] [--state-dir DIR] [--timeout MS]\n';
 
@@ -12,13 +11,8 @@ const USAGE = 'usage: orch reload [--json] [--nats URL] [--state-dir DIR] [--tim
  * or nothing changed, 1 when the file was refused (nothing changed) or the supervisor is unreachable.
  */
 export async function runReload(args: string[], env: NodeJS.ProcessEnv = process.env, io: Io = stdio): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args, strict: true, options: { json: { type: 'boolean' }, nats: { type: 'string' }, 'state-dir': { type: 'string' }, timeout: { type: 'string' } } }).values;
-  } catch (e) {
-    io.err(`orch: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const values = parseOpsArgs(args, USAGE, io);
+  if (!values) return 2;
   // Restarting strategies takes a few seconds each.
   const timeoutMs = timeoutArg(values.timeout, 60_000);
   const nc = await connectOperator(values, env);

@@ -1,12 +1,10 @@
-import { parseArgs } from 'node:util';
 import { subjects } from '../../actors/subjects.ts';
 import { KILL_LEVEL_NAMES, type KillLevel } from '../../actors/messages.ts';
 import { BrokerStatusSchema, SupervisorStatusSchema, type BrokerStatus, type SupervisorStatus } from '../ops-schemas.ts';
 import { connectOperator } from './nats-cli.ts';
-import { ask, table, stdio, timeoutArg, type Io } from './ops-client.ts';
+import { ask, parseOpsArgs, table, stdio, timeoutArg, type Io } from './ops-client.ts';
 
 const USAGE = 'usage: orch status [--json] [--nats URL] [--state-dir DIR] [--timeout MS]\n';
-const OPTIONS = { json: { type: 'boolean' }, nats: { type: 'string' }, 'state-dir': { type: 'string' }, timeout: { type: 'string' } } as const;
 
 /**
  * `orch status`: the supervisor's actors and the broker's view (kill level, venues, limiter
@@ -14,13 +12,8 @@ const OPTIONS = { json: { type: 'boolean' }, nats: { type: 'string' }, 'state-di
  * answered, 1 when either could not be reached (what did answer is still printed), 2 on usage.
  */
 export async function runStatus(args: string[], env: NodeJS.ProcessEnv = process.env, io: Io = stdio): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args, strict: true, options: OPTIONS }).values;
-  } catch (e) {
-    io.err(`orch: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const values = parseOpsArgs(args, USAGE, io);
+  if (!values) return 2;
   const timeoutMs = timeoutArg(values.timeout, 5_000);
   const nc = await connectOperator(values, env);
   try {

@@ -1,20 +1,14 @@
-import { parseArgs } from 'node:util';
 import { subjects } from '../../actors/subjects.ts';
 import { StrategiesReplySchema } from '../ops-schemas.ts';
 import { connectOperator } from './nats-cli.ts';
-import { ask, table, stdio, timeoutArg, type Io } from './ops-client.ts';
+import { ask, parseOpsArgs, table, stdio, timeoutArg, type Io } from './ops-client.ts';
 
 const USAGE = 'usage: orch strategies [--json] [--nats URL] [--state-dir DIR] [--timeout MS]\n';
 
 /** `orch strategies`: the registry as the running supervisor has it, with each actor's state. */
 export async function runStrategies(args: string[], env: NodeJS.ProcessEnv = process.env, io: Io = stdio): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args, strict: true, options: { json: { type: 'boolean' }, nats: { type: 'string' }, 'state-dir': { type: 'string' }, timeout: { type: 'string' } } }).values;
-  } catch (e) {
-    io.err(`orch: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const values = parseOpsArgs(args, USAGE, io);
+  if (!values) return 2;
   const timeoutMs = timeoutArg(values.timeout, 5_000);
   const nc = await connectOperator(values, env);
   try {

@@ -185,7 +185,7 @@ test('a strategy added by hot reload is guarded by its thresholds from then on',
     }
   };
   await burst();
-  assert.deepEqual(trips, [], 'unknown to the registry at start: no thresholds yet');
+  assert.ok(trips.length === 0, 'unknown to the registry at start: no thresholds yet');
   await clock.advance(20_000);
   m.setStrategies({ late: { killTriggers: KillTriggersSchema.parse({ maxIntentsPer10s: 20 }) } });
   await burst();
