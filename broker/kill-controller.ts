@@ -31,6 +31,7 @@ export type KillEvent = {
   reason: string;
   by: string;
   revision: number;
+  figures?: Record<string, number | string>;
 };
 
 /** The part of the broker actor the controller drives. */
@@ -113,7 +114,7 @@ export class KillController {
     const prev = c.scope.kind === 'global' ? prevState?.global.level ?? 0 : prevState?.strategies[c.scope.strategyId]?.level ?? 0;
     const e = c.entry;
     this.opts.events?.record(
-      { kind: 'kill', ts: e.ts, ...(c.scope.kind === 'strategy' ? { strategyId: c.scope.strategyId } : {}), level: e.level, scope: c.scope, reason: e.reason, by: e.by, revision: e.revision },
+      { kind: 'kill', ts: e.ts, ...(c.scope.kind === 'strategy' ? { strategyId: c.scope.strategyId } : {}), level: e.level, scope: c.scope, reason: e.reason, by: e.by, revision: e.revision, ...(e.figures ? { figures: e.figures } : {}) },
       `kill:${e.revision}`,
     );
     this.opts.log.warn({ scope: scopeLabel(c.scope), from: prev, level: e.level, by: e.by, reason: e.reason, figures: e.figures, revision: e.revision }, 'kill level changed');

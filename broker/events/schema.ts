@@ -100,6 +100,8 @@ export const LogEventSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('kill'), ts, strategyId: z.string().optional(), intentId: z.string().optional(),
     level: KillLevelSchema, scope: KillScopeSchema, reason: z.string(), by: z.string(), revision: intId.nonnegative(),
+    /** What tripped an automated raise: the limit and the actual figure. */
+    figures: Figures.optional(),
   }),
   z.strictObject({ kind: z.literal('reconcile'), ts, strategyId: z.string().optional(), intentId: z.string().optional(), report: ReconcileReportSchema }),
   z.strictObject({ kind: z.literal('broker'), ts, strategyId: z.string().optional(), intentId: z.string().optional(), event: BrokerEventSchema }),

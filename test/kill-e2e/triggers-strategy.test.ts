@@ -36,6 +36,7 @@ test('a runaway strategy placing on every tick is halted by its intent rate, and
     assert.equal(h.sys.killStore.current().strategies.calm, undefined);
     const ev = await loggedKill(h, 'automation:runaway_orders');
     assert.match(ev.reason, /runaway orders: \d+ against limit 5 \(strategy runner\)/);
+    assert.equal(ev.kind === 'kill' && ev.figures?.limit, 5, 'the trip figures are in the log');
   });
 });
 
