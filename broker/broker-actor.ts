@@ -10,6 +10,7 @@ import {
 import { metrics } from '../actors/metrics.ts';
 import { VenueError } from './venue-errors.ts';
 import { isTerminal, type OrderBook, type OrderRecord } from './order-book.ts';
+import { wantedInstruments } from './instruments.ts';
 import type { VenueAdapter, VenueOrder, VenueTick } from './venue.ts';
 import { readEvents, type EventLog } from './event-log.ts';
 import type { Difference, LogEvent, ReconcileReport } from './events/schema.ts';
@@ -145,9 +146,8 @@ export class BrokerActor {
   /** Subscribes each venue to the union of what the running strategies declare. */
   async syncInstruments(): Promise<void> {
     for (const a of this.venues.values()) {
-      const wanted = new Set<string>();
-      for (const s of this.strategies.values()) if (s.venue === a.venue && s.enabled) for (const i of s.instruments) wanted.add(i);
-      await a.setInstruments([...wanted].sort());
+      const wanted = wantedInstruments(this.strategies.values(), a.venue);
+      await a.setInstruments([...wanted.keys()], wanted);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Venue } from '../actors/subjects.ts';
 import type { OrderState, Side } from '../actors/messages.ts';
+import type { TickMode } from './instruments.ts';
 
 /**
  * What the broker actor needs from a venue. Each venue (kite/, kalshi/) implements it over its
@@ -53,8 +54,11 @@ export interface VenueAdapter {
   readonly venue: Venue;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** The union of instruments live strategies need; the adapter (un)subscribes the difference. */
-  setInstruments(symbols: readonly string[]): Promise<void>;
+  /**
+   * The union of instruments live strategies need; the adapter (un)subscribes the difference.
+   * `modes` gives each instrument's market-data mode where the venue has modes (Kite).
+   */
+  setInstruments(symbols: readonly string[], modes?: ReadonlyMap<string, TickMode | undefined>): Promise<void>;
   place(req: VenueOrderRequest, priority?: 'place' | 'kill'): Promise<{ venueOrderId: string; duplicate?: boolean }>;
   cancel(venueOrderId: string, priority?: 'cancel' | 'kill'): Promise<void>;
   openOrders(): Promise<VenueOrder[]>;

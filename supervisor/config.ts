@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
 import { VenueSchema } from '../actors/messages.ts';
 import { RiskLimitsSchema, KillTriggersSchema } from '../broker/risk/limits.ts';
+import { TICK_MODES } from '../broker/instruments.ts';
 import type { StrategyModule } from '../strategies/sdk.ts';
 
 /** The registry of strategies, `config/strategies.yaml`. Validated completely before anything starts. */
@@ -25,6 +26,8 @@ export const StrategyEntrySchema = z.strictObject({
   module: z.string().min(1),
   venue: VenueSchema,
   instruments: z.array(z.string().min(1)).min(1),
+  /** Market data this strategy needs (Kite: ltp, quote or full with depth); default quote. */
+  tickMode: z.enum(TICK_MODES).optional(),
   params: z.record(z.string(), z.unknown()).default({}),
   risk: RiskLimitsSchema,
   killTriggers: KillTriggersSchema.optional(),

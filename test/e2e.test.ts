@@ -9,7 +9,7 @@ import { fixture, eventually } from './helpers/specs.ts';
 import { startSystem, type System } from '../supervisor/system.ts';
 import { connectBus, subscribeParsed, requestParsed } from '../actors/bus.ts';
 import { subjects } from '../actors/subjects.ts';
-import { OrderUpdateSchema, TickSchema, IntentReplySchema, IntentSchema, type OrderUpdate } from '../actors/messages.ts';
+import { OrderUpdateSchema, TickSchema, IntentReplySchema, IntentSchema, type OrderUpdate, type Tick } from '../actors/messages.ts';
 import { intentTag } from '../broker/kite/tag.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -18,6 +18,7 @@ let sys: System;
 let nc: NatsConnection;
 const updates: OrderUpdate[] = [];
 let ticks = 0;
+const lastTick = new Map<string, Tick>();
 const log = pino({ level: process.env.ORCH_TEST_LOG ?? 'silent' });
 
 before(async () => {
@@ -30,19 +31,22 @@ strategies:
     module: ${fixture('recorder')}
     venue: kite
     instruments: [NSE:INFY]
+    tickMode: full
     params: { placeOnTick: 2, side: BUY, qty: 2, through: 500 }
     risk: { maxOrderQty: 5, maxOrderValue: 100000000, maxPosition: 10, maxOpenOrders: 3, priceBandBps: 1000 }
   - id: watcher
     module: ${fixture('recorder')}
     venue: kite
     instruments: [NSE:TCS]
+    tickMode: ltp
     params: {}
     risk: { maxOrderQty: 5, maxOrderValue: 100000000, maxPosition: 10, maxOpenOrders: 3 }
 `);
   // Observe before anything starts: the first order fills within a few ticks.
   nc = await connectBus({ servers: server.url, name: 'observer' });
   subscribeParsed(nc, subjects.orderUpdatesOf('buyer'), OrderUpdateSchema, (u) => { updates.push(u); });
-  subscribeParsed(nc, subjects.marketData('kite', 'NSE:TCS'), TickSchema, () => { ticks++; });
+  subscribeParsed(nc, subjects.marketData('kite', 'NSE:TCS'), TickSchema, (t) => { ticks++; lastTick.set(t.symbol, t); });
+  subscribeParsed(nc, subjects.marketData('kite', 'NSE:INFY'), TickSchema, (t) => { lastTick.set(t.symbol, t); });
   await nc.flush();
   sys = await startSystem({ configFile: cfg, log, natsUrl: server.url, stateDir: dir, metricsPort: 0, simTickIntervalMs: 100, logLevel: 'silent' });
 });
@@ -68,6 +72,11 @@ test('a tick from the exchange reaches a strategy, its intent becomes one tagged
     const fills = updates.filter((u) => u.fill).map((u) => u.fill!.fillId);
     assert.equal(new Set(fills).size, fills.length);
     await eventually(() => ticks > 2, 'ticks for the other strategy');
+    // Each instrument streams in the mode its strategy declared: depth for `full`, price only for `ltp`.
+    const infy = lastTick.get('NSE:INFY')!;
+    const tcs = lastTick.get('NSE:TCS')!;
+    assert.ok(infy.bid !== undefined && infy.ask !== undefined && infy.volume !== undefined, 'full mode carries depth');
+    assert.ok(tcs.bid === undefined && tcs.volume === undefined, 'ltp mode carries the price only');
   }
 });
 

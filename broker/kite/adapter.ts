@@ -94,7 +94,7 @@ export class KiteAdapter implements VenueAdapter {
     return this.o.ticker.isOpen();
   }
 
-  async setInstruments(symbols: readonly string[]): Promise<void> {
+  async setInstruments(symbols: readonly string[], modes?: ReadonlyMap<string, TickMode | undefined>): Promise<void> {
     const wanted = new Map<number, TickMode>();
     for (const s of symbols) {
       const token = this.tokenBySymbol.get(s);
@@ -102,7 +102,7 @@ export class KiteAdapter implements VenueAdapter {
         this.o.log.error({ symbol: s }, 'unknown Kite instrument: not subscribed');
         continue;
       }
-      wanted.set(token, this.o.tickMode ?? 'quote');
+      wanted.set(token, modes?.get(s) ?? this.o.tickMode ?? 'quote');
     }
     this.o.ticker.setWanted(wanted);
   }
