@@ -15,6 +15,7 @@ import { kiteLimits, kalshiLimits, mergeLimits } from '../broker/limiter/limits.
 import type { KiteSim, KiteSimOptions } from '../broker/sim/kite/index.ts';
 import type { KalshiSim } from '../broker/sim/kalshi/index.ts';
 import { buildKalshiVenue, type KalshiAccount } from './venues/kalshi.ts';
+import { nseCashMarketOpen } from '../broker/kite/ticker-client.ts';
 import { buildKiteVenue, type KiteAccount, type KiteEnv } from './venues/kite.ts';
 import { launchNatsServer, type NatsProcess } from './nats-launcher.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
@@ -186,6 +187,16 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     });
     undo.push(() => supervisor.stopAll());
     killSwitch.arm({ broker, pnl: projectionPnl(broker), strategies: () => supervisor.ids().flatMap((id) => supervisor.spec(id) ?? []), stopActors: () => supervisor.stopAll() });
+    // A live Kite feed is silent outside NSE hours: stale-data counts only while the market trades.
+    if (kite.account.marketHoursOnly && config.strategies.some((st) => st.venue === 'kite')) {
+      let open = nseCashMarketOpen(clock.now());
+      killSwitch.triggers.marketData('kite', open);
+      const hours = clock.setInterval(() => {
+        const now = nseCashMarketOpen(clock.now());
+        if (now !== open) killSwitch.triggers.marketData('kite', (open = now));
+      }, 30_000);
+      undo.push(async () => clock.clearInterval(hours));
+    }
     // Level 4 latched: the actors stay down until the operator resets it and the processes restart.
     if (killSwitch.state.global.level === 4) o.log.error({ reason: killSwitch.state.global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
     else await supervisor.startAll(config.strategies);
