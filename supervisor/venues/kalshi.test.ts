@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { KALSHI_PROD_REST, KALSHI_PROD_WS, KalshiEnvError, kalshiAccountFromEnv } from './kalshi.ts';
 
-const PEM = '-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----';
+// Made at run time: no key, real or fake, is committed.
+const PEM = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const PEM_BODY = PEM.split('\n')[1]!;
 
 test('no KALSHI_KEY_ID means paper trading', () => {
   assert.equal(kalshiAccountFromEnv({}), undefined);
@@ -20,13 +23,13 @@ test('a key id with a key file trades production on the basic tier by default', 
 test('a PEM in the environment is referenced by name, never copied into the account', () => {
   const a = kalshiAccountFromEnv({ KALSHI_KEY_ID: 'kid', KALSHI_PRIVATE_KEY: PEM, KALSHI_TIER: 'premier', KALSHI_REST_URL: 'https://demo-api.kalshi.co/trade-api/v2', KALSHI_WS_URL: 'wss://demo-api.kalshi.co/trade-api/ws/v2' });
   assert.deepEqual(a, { keyId: 'kid', privateKey: { env: 'KALSHI_PRIVATE_KEY' }, tier: 'premier', restUrl: 'https://demo-api.kalshi.co/trade-api/v2', wsUrl: 'wss://demo-api.kalshi.co/trade-api/ws/v2' });
-  assert.ok(!JSON.stringify(a).includes('MIIsecret'));
+  assert.ok(!JSON.stringify(a).includes(PEM_BODY));
 });
 
 test('a key id without a key, or an unknown tier, is refused by name', () => {
   assert.throws(() => kalshiAccountFromEnv({ KALSHI_KEY_ID: 'kid' }), (e: unknown) => e instanceof KalshiEnvError && /KALSHI_PRIVATE_KEY_PATH nor KALSHI_PRIVATE_KEY/.test(e.message));
   assert.throws(() => kalshiAccountFromEnv({ KALSHI_KEY_ID: 'kid', KALSHI_PRIVATE_KEY: PEM, KALSHI_TIER: 'gold' }), (e: unknown) => {
     const m = (e as Error).message;
-    return e instanceof KalshiEnvError && /KALSHI_TIER must be one of basic, advanced, premier, prime/.test(m) && !m.includes('MIIsecret');
+    return e instanceof KalshiEnvError && /KALSHI_TIER must be one of basic, advanced, premier, prime/.test(m) && !m.includes(PEM_BODY);
   });
 });
