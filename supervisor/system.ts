@@ -17,7 +17,7 @@ import type { KalshiSim } from '../broker/sim/kalshi/index.ts';
 import { buildKalshiVenue, type KalshiAccount } from './venues/kalshi.ts';
 import { nseCashMarketOpen } from '../broker/kite/ticker-client.ts';
 import { buildKiteVenue, type KiteAccount, type KiteEnv } from './venues/kite.ts';
-import { launchNatsServer, type NatsProcess } from './nats-launcher.ts';
+import { launchNatsServer, natsPidFile, type NatsProcess } from './nats-launcher.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
 import { Supervisor } from './supervisor.ts';
 import { startHttp } from './http.ts';
@@ -27,6 +27,9 @@ import { startServices } from './services.ts';
 import { monitorEventLoopLag } from '../actors/metrics-forwarder.ts';
 import { startKillSwitch, projectionPnl, type KillSwitch } from '../broker/kill/kill-switch.ts';
 import { BROKER, strategyCredentialSource, strategyRole, writeNatsAuth, type NatsAuth, type NatsAuthOptions } from './nats-auth.ts';
+
+/** How long one shutdown step may take before the next one runs anyway. */
+const SHUTDOWN_STEP_MS = 5_000;
 
 export type SystemOptions = {
   configFile: string;
@@ -91,8 +94,16 @@ export async function startSystem(o: SystemOptions): Promise<System> {
   const clock = o.clock ?? systemClock;
   const stateDir = o.stateDir ?? join(process.cwd(), '.orch');
   const undo: (() => Promise<void>)[] = [];
+  // Each step is bounded: with NATS already gone (a terminal's Ctrl-C reaches every process of
+  // the group) a drain or a log flush would otherwise wait forever and the process never exits.
   const stopAll = async () => {
-    for (const f of undo.reverse()) await f().catch((err) => o.log.warn({ err }, 'shutdown step failed'));
+    for (const f of undo.reverse()) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), SHUTDOWN_STEP_MS); });
+      const r = await Promise.race([f().then(() => 'done' as const, (err: unknown) => { o.log.warn({ err }, 'shutdown step failed'); return 'done' as const; }), late]);
+      clearTimeout(timer);
+      if (r === 'late') o.log.warn({ ms: SHUTDOWN_STEP_MS }, 'shutdown step did not finish in time; going on');
+    }
   };
   try {
     // Refuse a bad registry before anything starts.
@@ -107,7 +118,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       // Our own server enforces who may publish what: one user per role and per strategy.
       authOptions = { stateDir, strategyIds: config.strategies.map((s) => s.id), storeDir: join(stateDir, 'nats', 'js'), ...(o.natsConfigFile ? { baseConfig: o.natsConfigFile } : {}) };
       natsAuth = await writeNatsAuth(authOptions);
-      nats = await launchNatsServer({ configFile: natsAuth.configFile, storeDir: join(stateDir, 'nats', 'js'), storeDirInConfig: true, port: o.natsPort ?? 4222 });
+      nats = await launchNatsServer({ configFile: natsAuth.configFile, storeDir: join(stateDir, 'nats', 'js'), storeDirInConfig: true, port: o.natsPort ?? 4222, pidFile: natsPidFile(stateDir) });
       natsUrl = nats.url;
       undo.push(() => nats!.stop());
     }

@@ -8,6 +8,7 @@ import { startSystem } from '../system.ts';
 import { startKiteSim } from '../../broker/sim/kite/index.ts';
 import { startKalshiSim } from '../../broker/sim/kalshi/index.ts';
 import { intArg } from './args.ts';
+import { natsPidFile, stopLeftover } from '../nats-launcher.ts';
 import { kalshiAccountFromEnv } from '../venues/kalshi.ts';
 import { kiteEnvSettings } from '../venues/kite.ts';
 
@@ -23,6 +24,7 @@ export async function start(args: string[]): Promise<number> {
   if (paper && !natsUrl) {
     // The built-in exchanges start empty every run, so the log and kill state of an earlier
     // paper run describe orders that no longer exist: start those fresh too. Live state is never wiped.
+    await stopLeftover(natsPidFile(stateDir)); // a crashed run's server would still hold the store
     await rm(join(stateDir, 'nats', 'js'), { recursive: true, force: true });
     log.info('paper trading: fresh event log and kill state for the fresh built-in exchanges');
   }
