@@ -40,6 +40,7 @@ Commands:
 Options (start):
   --config FILE      strategy registry (default config/strategies.yaml)
   --nats URL         use this NATS server instead of starting one from nats.conf (env NATS_URL)
+  --nats-port N      port of the nats-server it starts (default 4222)
   --metrics-port N   Prometheus /metrics and /healthz port (default 9464)
 Options (sim):
   --port N           Kite REST + ticker port (0 = free)       --kalshi-port N   (0 = free)

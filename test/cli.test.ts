@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, writeFile, stat } from 'node:fs/promises';
+import { mkdtemp, writeFile, stat, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -76,5 +76,36 @@ test('orch start trades until SIGTERM, then stops strategies in reverse order, d
   } finally {
     child.kill('SIGKILL');
     await server.cleanup();
+  }
+});
+
+test('Ctrl-C in a terminal (SIGINT to the whole process group) stops orch start and its own nats-server, exit 0', async () => {
+  const { fixture } = await import('./helpers/specs.ts');
+  const { createServer } = await import('node:net');
+  const freePort = () => new Promise<number>((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => { const p = (srv.address() as { port: number }).port; srv.close(() => resolve(p)); });
+  });
+  const [natsPort, dir] = [await freePort(), await mkdtemp(join(tmpdir(), 'orch-ctrlc-'))];
+  const f = join(dir, 'strategies.yaml');
+  await writeFile(f, `strategies:\n  - id: only\n    module: ${fixture('recorder')}\n    venue: kite\n    instruments: [NSE:INFY]\n    risk: { maxOrderQty: 1, maxOrderValue: 100000000, maxPosition: 1, maxOpenOrders: 1 }\n`);
+  // Its own process group, as a terminal gives a foreground job.
+  const child = spawn(process.execPath, [orch, 'start', '--config', f, '--nats-port', String(natsPort), '--metrics-port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const lines: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!lines.some((l) => l.includes('orchestrator running')) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(lines.some((l) => l.includes('orchestrator running')), lines.slice(-5).join('\n'));
+    const pid = Number((await readFile(join(dir, '.orch', 'nats', 'nats.pid'), 'utf8')).trim());
+    const code = await new Promise<number | null>((resolve) => {
+      child.once('exit', (c) => resolve(c));
+      process.kill(-child.pid!, 'SIGINT');
+    });
+    assert.equal(code, 0);
+    assert.ok(lines.some((l) => l.includes('"msg":"stopped"')));
+    assert.throws(() => process.kill(pid, 0), 'its nats-server is gone too');
+  } finally {
+    try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
   }
 });

@@ -13,7 +13,7 @@ import { kalshiAccountFromEnv } from '../venues/kalshi.ts';
 import { kiteEnvSettings } from '../venues/kite.ts';
 
 export async function start(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, nats: { type: 'string' }, 'metrics-port': { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, nats: { type: 'string' }, 'nats-port': { type: 'string' }, 'metrics-port': { type: 'string' } }, strict: true });
   loadDotEnv(join(process.cwd(), '.env'));
   const log = createLogger({ name: 'orch' });
   const natsUrl = values.nats ?? process.env.NATS_URL;
@@ -49,6 +49,7 @@ export async function start(args: string[]): Promise<number> {
     ...(natsUrl ? { natsUrl } : {}),
     ...(kalshi ? { kalshi } : {}),
     metricsPort: intArg(values['metrics-port'], 'metrics-port', 9464),
+    natsPort: intArg(values['nats-port'], 'nats-port', 4222),
     // KITE_* credentials select the live account (TOTP login); none = paper trading.
     env: process.env,
   });
