@@ -170,11 +170,16 @@ test('sim: a stalled ticker (no heartbeat) is dropped after 5 s and recovers', a
     s.ticker.subscribe([s.b], 'ltp');
     s.ticker.start();
     await eventually(() => s.ticker.state.kind === 'open', 'open');
-    s.sim.faults.stallSockets(6_000);
+    // Long enough that silence reaches 5 s even when the last frame before the stall is stamped late.
+    s.sim.faults.stallSockets(7_000);
+    const stalledAt = s.clock.now();
     await advance(s.clock, 4500);
     assert.deepEqual(s.log, []);
-    await advance(s.clock, 1000);
+    // The last frame before the stall may be stamped a step late (real sockets, stepped clock),
+    // and the watchdog looks once a second: the drop comes between 5 s and 5 s + a check + a step.
+    while (s.log.length === 0 && s.clock.now() - stalledAt < 7_000) await advance(s.clock, 250);
     assert.deepEqual(s.log, ['disconnected']);
+    assert.ok(s.clock.now() - stalledAt >= 5_000, 'not before 5 s of silence');
     await advance(s.clock, 1500);
     await eventually(() => s.log.length === 3, 'reconcile');
     assert.deepEqual(s.log, ['disconnected', 'reconnected', 'reconcile']);
