@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './helpers/specs.ts';
+import { freePort } from './helpers/wait.ts';
 
 const orch = join(repoRoot, 'bin', 'orch.js');
 
@@ -81,11 +82,6 @@ test('orch start trades until SIGTERM, then stops strategies in reverse order, d
 
 test('Ctrl-C in a terminal (SIGINT to the whole process group) stops orch start and its own nats-server, exit 0', async () => {
   const { fixture } = await import('./helpers/specs.ts');
-  const { createServer } = await import('node:net');
-  const freePort = () => new Promise<number>((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => { const p = (srv.address() as { port: number }).port; srv.close(() => resolve(p)); });
-  });
   const [natsPort, dir] = [await freePort(), await mkdtemp(join(tmpdir(), 'orch-ctrlc-'))];
   const f = join(dir, 'strategies.yaml');
   await writeFile(f, `strategies:\n  - id: only\n    module: ${fixture('recorder')}\n    venue: kite\n    instruments: [NSE:INFY]\n    risk: { maxOrderQty: 1, maxOrderValue: 100000000, maxPosition: 1, maxOpenOrders: 1 }\n`);

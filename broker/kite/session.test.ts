@@ -1,3 +1,4 @@
+import { eventually } from '../../test/helpers/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -28,14 +29,6 @@ test('renewal is 10 minutes ahead of expiry, or just after it when already insid
   assert.equal(refreshAt(ist('2026-11-23T09:30:00'), exp, 600_000), ist('2026-11-24T05:50:00'));
   assert.equal(refreshAt(ist('2026-11-24T05:55:00'), exp, 600_000), exp + 1000);
 });
-
-async function eventually(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 3000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function creds(): KiteCredentials {
   return { apiKey: 'apikey1', apiSecret: 'S3CRET-api', userId: 'AB1234', password: 'hunter2-pw', totpSecret: generateSecret() };

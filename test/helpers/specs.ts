@@ -21,18 +21,4 @@ export function spec(id: string, over: Partial<StrategySpec> & { params?: Record
   };
 }
 
-/** Polls `cond` until it holds; integration tests only (real workers and sockets). */
-export async function eventually<T>(cond: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await cond();
-      if (v) return v as NonNullable<T>;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
+export { eventually } from './wait.ts';

@@ -1,3 +1,4 @@
+export { eventually } from '../helpers/wait.ts';
 import { Writable } from 'node:stream';
 import type { Clock } from '../../actors/clock.ts';
 import { createLogger, type Logger } from '../../actors/logger.ts';
@@ -37,15 +38,6 @@ export function captureLogger(): { logger: Logger; lines: string[] } {
     },
   });
   return { logger: createLogger({ name: 'test', level: 'debug', destination }), lines };
-}
-
-/** Real short waits, for socket integration tests only. */
-export async function waitFor(pred: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /**

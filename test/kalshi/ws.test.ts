@@ -5,7 +5,7 @@ import { registry } from '../../actors/metrics.ts';
 import { startKalshiSim, type KalshiSim } from '../../broker/sim/kalshi/index.ts';
 import { KalshiVenue } from '../../broker/kalshi/index.ts';
 import type { BookUpdate, FillUpdate } from '../../broker/kalshi/ws-client.ts';
-import { RecordingLimiter, captureLogger, waitFor, flush } from './helpers.ts';
+import { RecordingLimiter, captureLogger, eventually, flush } from './helpers.ts';
 
 /**
  * The WebSocket client against the built-in exchange over real sockets. Exchange and client
@@ -49,11 +49,11 @@ const resyncs = async () => Number((await registry.getSingleMetricAsString('orch
 test('a book starts from the snapshot and follows deltas to the exchange top of book, in integers', async () => {
   const t = sim.markets[0]!;
   await venue.subscribeBook(t);
-  await waitFor(() => lastBook(t) !== undefined, 'snapshot');
+  await eventually(() => lastBook(t) !== undefined, 'snapshot');
   assert.deepEqual({ bid: lastBook(t)!.bid, ask: lastBook(t)!.ask }, engineTop(t));
   const improved = engineTop(t).bid!.price + 100;
   mm(t, 'bid', improved, 1234);
-  await waitFor(() => lastBook(t)?.bid?.price === improved, 'delta');
+  await eventually(() => lastBook(t)?.bid?.price === improved, 'delta');
   assert.deepEqual(lastBook(t)!.bid, { price: improved, size: 1234 });
   assert.ok(Number.isInteger(lastBook(t)!.ask!.price));
 });
@@ -63,7 +63,7 @@ test('a second market joins the same subscription and leaving the last one unsub
   await venue.subscribeBook(a);
   await venue.subscribeBook(b);
   await venue.subscribeBook(b); // a second strategy wants it too: counted, not resent
-  await waitFor(() => lastBook(b) !== undefined, 'snapshot of the added market');
+  await eventually(() => lastBook(b) !== undefined, 'snapshot of the added market');
   await venue.unsubscribeBook(b);
   assert.ok(venue.ws.book(b), 'still referenced once');
   await venue.unsubscribeBook(b);
@@ -79,46 +79,46 @@ test('a second market joins the same subscription and leaving the last one unsub
 test('a skipped sequence number throws the book away and resyncs it from a fresh snapshot', async () => {
   const t = sim.markets[2]!;
   await venue.subscribeBook(t);
-  await waitFor(() => lastBook(t) !== undefined, 'snapshot');
+  await eventually(() => lastBook(t) !== undefined, 'snapshot');
   const before = await resyncs();
   const resynced: string[] = [];
   venue.ws.on('resync', (r) => resynced.push(`${r.reason}:${r.tickers.join(',')}`));
   sim.faults.skipSequence();
   const price = engineTop(t).bid!.price + 100;
   mm(t, 'bid', price, 700); // this delta arrives with seq + 2
-  await waitFor(() => resynced.length === 1, 'resync');
-  await waitFor(() => lastBook(t)?.bid?.price === price, 'fresh snapshot');
+  await eventually(() => resynced.length === 1, 'resync');
+  await eventually(() => lastBook(t)?.bid?.price === price, 'fresh snapshot');
   assert.deepEqual(resynced, [`gap:${t}`]);
   assert.equal((await resyncs()) - before, 1);
   assert.deepEqual({ bid: lastBook(t)!.bid, ask: lastBook(t)!.ask }, engineTop(t));
   const ask = engineTop(t).ask!;
   mm(t, 'ask', ask.price, 300); // and deltas flow again after it
-  await waitFor(() => lastBook(t)?.ask?.size === ask.size + 300, 'delta after resync');
+  await eventually(() => lastBook(t)?.ask?.size === ask.size + 300, 'delta after resync');
 });
 
 test('a dropped socket runs the eight steps in order: disconnected, backoff, reconnect, resubscribe, reconnected, reconcile', async () => {
   const t = sim.markets[0]!;
   await venue.subscribeBook(t);
-  await waitFor(() => lastBook(t) !== undefined, 'snapshot');
+  await eventually(() => lastBook(t) !== undefined, 'snapshot');
   const fills: FillUpdate[] = [];
   venue.on('fill', (f) => fills.push(f));
   const snapshotsBefore = books.length;
   sim.faults.dropSockets();
-  await waitFor(() => events.length === 1, 'disconnected');
+  await eventually(() => events.length === 1, 'disconnected');
   assert.deepEqual(events, ['disconnected']);
   assert.equal(venue.ws.status, 'disconnected');
   await clock.advance(999);
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(events.length, 1, 'no reconnect before the 1 s backoff');
   await clock.advance(1);
-  await waitFor(() => events.length === 3, 'reconnected and reconcile');
+  await eventually(() => events.length === 3, 'reconnected and reconcile');
   assert.deepEqual(events, ['disconnected', 'reconnected', 'reconcile']);
   assert.equal(venue.ws.status, 'live');
   assert.ok(books.length > snapshotsBefore, 'the book was resubscribed and re-snapshotted before "reconnected"');
   // resubscribed to fills as well: a trade of ours arrives on the new socket
   const ask = engineTop(t).ask!;
   await venue.placeOrder({ ticker: t, side: 'bid', price: ask.price, count: 100, clientOrderId: 'after-reconnect' });
-  await waitFor(() => fills.length === 1, 'fill');
+  await eventually(() => fills.length === 1, 'fill');
   assert.deepEqual([fills[0]!.side, fills[0]!.price, fills[0]!.count, fills[0]!.clientOrderId], ['bid', ask.price, 100, 'after-reconnect']);
 });
 
@@ -128,10 +128,10 @@ test('a silent socket (no pings, no data) past the stale window counts as a disc
     await clock.advance(1_000);
     await flush();
   }
-  await waitFor(() => events.length >= 1, 'stale disconnect');
+  await eventually(() => events.length >= 1, 'stale disconnect');
   assert.equal(events[0], 'disconnected');
   await clock.advance(1_000);
-  await waitFor(() => events.length === 3, 'reconnected');
+  await eventually(() => events.length === 3, 'reconnected');
   assert.deepEqual(events, ['disconnected', 'reconnected', 'reconcile']);
 });
 

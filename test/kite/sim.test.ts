@@ -1,3 +1,4 @@
+import { eventually } from '../helpers/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestClock } from '../../actors/clock.ts';
@@ -18,13 +19,6 @@ import { PassThroughLimiter } from '../../broker/kite/testing.ts';
 const quiet = createLogger({ level: 'silent' });
 const ist = (s: string) => Date.parse(`${s}+05:30`);
 
-async function eventually(cond: () => boolean, what: string, ms = 4000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 /** Moves the shared clock in steps, giving real sockets a moment between steps. */
 async function advance(clock: TestClock, ms: number, step = 250): Promise<void> {
   for (let t = 0; t < ms; t += step) {

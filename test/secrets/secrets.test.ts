@@ -1,8 +1,8 @@
+import { freePort } from '../helpers/wait.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { fixture, eventually, repoRoot } from '../helpers/specs.ts';
@@ -80,14 +80,6 @@ function leaks(text: string, extra: Record<string, string> = {}): string[] {
   for (const [name, value] of Object.entries({ ...SECRETS, ...extra })) if (text.includes(value)) found.push(name);
   for (const line of pem.split('\n')) if (line.length >= 40 && !line.startsWith('-----') && text.includes(line)) found.push('KALSHI_PRIVATE_KEY');
   return [...new Set(found)];
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 test('with live credentials, per-role NATS passwords and a Kalshi key, no secret reaches a log line, a metric, a CLI answer or an error', async () => {

@@ -1,7 +1,7 @@
+import { freePort } from '../helpers/wait.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { NatsConnection, Msg } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -22,14 +22,6 @@ let ws: Workspace;
 let sys: System;
 let nc: NatsConnection;
 const { log } = capturingLogger();
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** `nats sub <subject>` until a message matches. */
 function firstOn(subject: string, match: (j: Record<string, unknown>, m: Msg) => boolean = () => true): Promise<Record<string, unknown> & { $subject: string }> {

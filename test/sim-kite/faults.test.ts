@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { KiteConnect } from 'kiteconnect';
 import { WebSocket } from 'ws';
 import type { KiteSim } from '../../broker/sim/kite/index.ts';
-import { startTestSim, waitFor } from './helpers.ts';
+import { startTestSim, eventually } from './helpers.ts';
 
 const order = (over: Record<string, unknown> = {}) => ({
   exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: 1, product: 'MIS', order_type: 'MARKET', ...over,
@@ -52,14 +52,14 @@ test('stallSockets silences ticks and heartbeats for that much Clock time, then 
   try {
     const s = await socket(sim);
     s.ws.send(JSON.stringify({ a: 'subscribe', v: [408065] }));
-    await waitFor(() => s.frames.length > 0, 'snapshot');
+    await eventually(() => s.frames.length > 0, 'snapshot');
     sim.faults.stallSockets(3000);
     s.frames.length = 0;
     await clock.advance(2900);
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(s.frames.length, 0, 'nothing at all while stalled');
     await clock.advance(1100);
-    await waitFor(() => s.frames.some((f) => f.length === 1) && s.frames.some((f) => f.length > 1), 'heartbeat and tick after the stall');
+    await eventually(() => s.frames.some((f) => f.length === 1) && s.frames.some((f) => f.length > 1), 'heartbeat and tick after the stall');
     assert.equal(s.closed(), false, 'a stall does not close the socket');
     s.ws.close();
   } finally {
@@ -119,7 +119,7 @@ test('acceptThenTimeout: the order lands but the client times out; close() relea
     // A held response that the client never abandons is released by close().
     sim.faults.acceptThenTimeout(1);
     const pending = client(sim, 60_000).placeOrder('regular', order()).catch((e: any) => e);
-    await waitFor(() => sim.orders().length === 2, 'second write applied');
+    await eventually(() => sim.orders().length === 2, 'second write applied');
     await sim.close();
     const err = await pending;
     assert.equal(err.error_type, 'NetworkException');

@@ -1,3 +1,4 @@
+export { eventually } from '../helpers/wait.ts';
 /** Shared test helpers: a quiet sim on a TestClock and the full browser-less login flow. */
 import { generateSync } from 'otplib';
 import { TestClock } from '../../actors/clock.ts';
@@ -45,11 +46,3 @@ export async function kiteFetch(sim: KiteSim, path: string, init: RequestInit & 
   return fetch(`${sim.restUrl}${path}`, { ...init, headers });
 }
 
-/** Real socket I/O still needs real (short) waits: poll until the condition holds. */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KiteConnect } from 'kiteconnect';
 import type { KiteSim } from '../../broker/sim/kite/index.ts';
-import { kiteFetch, startTestSim, waitFor } from './helpers.ts';
+import { kiteFetch, startTestSim, eventually } from './helpers.ts';
 
 const SBIN = 779521;
 
@@ -51,7 +51,7 @@ test('postbacks: JSON with user_id, unfilled_quantity, app_id and a checksum the
     assert.ok(trades.length > 1);
     assert.equal(trades.reduce((a: number, t: any) => a + t.quantity, 0), 20000);
 
-    await waitFor(() => sink.received.some((p) => p.body.status === 'COMPLETE'), 'COMPLETE postback');
+    await eventually(() => sink.received.some((p) => p.body.status === 'COMPLETE'), 'COMPLETE postback');
     const updates = sink.received.filter((p) => p.body.status === 'UPDATE');
     assert.ok(updates.length >= 1, 'partial fills post UPDATE');
     assert.ok(updates[0].body.unfilled_quantity > 0);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KiteTicker } from 'kiteconnect';
 import { WebSocket } from 'ws';
-import { kiteFetch, startTestSim, waitFor } from './helpers.ts';
+import { kiteFetch, startTestSim, eventually } from './helpers.ts';
 
 const INFY = 408065;
 const NIFTY = 256265;
@@ -36,7 +36,7 @@ test('official KiteTicker parses ltp, quote and full ticks for a tradable and an
   globalThis.setInterval = ((fn: () => void, ms?: number) => realSetInterval(fn, ms).unref()) as typeof setInterval;
   try {
     ticker.connect();
-    await waitFor(() => connected, 'ticker connect');
+    await eventually(() => connected, 'ticker connect');
   } finally {
     globalThis.setInterval = realSetInterval;
   }
@@ -44,7 +44,7 @@ test('official KiteTicker parses ltp, quote and full ticks for a tradable and an
   try {
     assert.equal(sim.tickerConnections(), 1);
     ticker.subscribe([INFY, NIFTY]);
-    await waitFor(() => ticks.some((t) => t.instrument_token === NIFTY) && ticks.some((t) => t.instrument_token === INFY), 'quote snapshot');
+    await eventually(() => ticks.some((t) => t.instrument_token === NIFTY) && ticks.some((t) => t.instrument_token === INFY), 'quote snapshot');
     const q = ticks.find((t) => t.instrument_token === INFY)!;
     assert.equal(q.mode, 'quote', 'default mode after subscribe is quote');
     assert.equal(q.tradable, true);
@@ -60,7 +60,7 @@ test('official KiteTicker parses ltp, quote and full ticks for a tradable and an
 
     ticks.length = 0;
     ticker.setMode('full', [INFY, NIFTY]);
-    await waitFor(() => ticks.filter((t) => t.mode === 'full').length >= 2, 'full snapshot');
+    await eventually(() => ticks.filter((t) => t.mode === 'full').length >= 2, 'full snapshot');
     const f = ticks.find((t) => t.instrument_token === INFY && t.mode === 'full')!;
     assert.equal(f.depth.buy.length, 5);
     assert.equal(f.depth.sell.length, 5);
@@ -74,13 +74,13 @@ test('official KiteTicker parses ltp, quote and full ticks for a tradable and an
 
     ticks.length = 0;
     ticker.setMode('ltp', [INFY]);
-    await waitFor(() => ticks.some((t) => t.mode === 'ltp'), 'ltp snapshot');
+    await eventually(() => ticks.some((t) => t.mode === 'ltp'), 'ltp snapshot');
     assert.deepEqual(Object.keys(ticks.find((t) => t.mode === 'ltp')!).sort(), ['instrument_token', 'last_price', 'mode', 'tradable']);
 
     // Price steps on the sim clock: one frame per step carries every subscription.
     ticks.length = 0;
     await clock.advance(500);
-    await waitFor(() => ticks.length >= 2, 'tick after a price step');
+    await eventually(() => ticks.length >= 2, 'tick after a price step');
     assert.deepEqual(new Set(ticks.map((t) => t.mode)), new Set(['ltp', 'full']));
 
     ticker.unsubscribe([INFY, NIFTY]);
@@ -88,7 +88,7 @@ test('official KiteTicker parses ltp, quote and full ticks for a tradable and an
     ticks.length = 0;
     heartbeats = 0;
     await clock.advance(2000);
-    await waitFor(() => heartbeats >= 2, 'heartbeats');
+    await eventually(() => heartbeats >= 2, 'heartbeats');
     assert.equal(ticks.length, 0, 'nothing subscribed, only heartbeats');
 
     // Order updates arrive as text frames the client surfaces as order_update.
@@ -98,7 +98,7 @@ test('official KiteTicker parses ltp, quote and full ticks for a tradable and an
       body: new URLSearchParams({ exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: '1', product: 'MIS', order_type: 'MARKET' }),
     });
     assert.equal(res.status, 200);
-    await waitFor(() => orderUpdates.some((o) => o.status === 'COMPLETE'), 'order update');
+    await eventually(() => orderUpdates.some((o) => o.status === 'COMPLETE'), 'order update');
     const upd = orderUpdates.find((o) => o.status === 'COMPLETE')!;
     assert.equal(upd.tradingsymbol, 'SBIN');
     assert.equal(upd.user_id, sim.credentials.userId);
@@ -144,7 +144,7 @@ test('binary frame layout: u16 count, u16 length, packets; 44-byte quote with to
     const frames: Buffer[] = [];
     ws.on('message', (d: Buffer, isBinary: boolean) => isBinary && d.length > 1 && frames.push(d));
     ws.send(JSON.stringify({ a: 'subscribe', v: [INFY, 999999999] }));
-    await waitFor(() => frames.length > 0, 'first frame');
+    await eventually(() => frames.length > 0, 'first frame');
     const fr = frames[0]!;
     assert.equal(fr.readUInt16BE(0), 1, 'unknown tokens are ignored');
     assert.equal(fr.readUInt16BE(2), 44);
@@ -167,14 +167,14 @@ test('a connection holds at most 3000 instruments; the excess gets an error text
     ws.on('message', (d: Buffer, isBinary: boolean) => (isBinary ? frames.push(d) : texts.push(JSON.parse(d.toString()))));
     const many = Array.from({ length: 2999 }, (_, i) => 100_000_000 + i);
     ws.send(JSON.stringify({ a: 'subscribe', v: [...many, INFY, NIFTY] }));
-    await waitFor(() => texts.length > 0, 'error frame');
+    await eventually(() => texts.length > 0, 'error frame');
     assert.equal(texts[0].type, 'error');
     assert.match(texts[0].data, /3000/);
-    await waitFor(() => frames.length > 0, 'ticks for the admitted known token');
+    await eventually(() => frames.length > 0, 'ticks for the admitted known token');
     assert.equal(frames[0]!.readUInt16BE(0), 1, 'INFY got in as the 3000th; NIFTY did not');
     assert.equal(frames[0]!.readUInt32BE(4), INFY);
     ws.send('not json');
-    await waitFor(() => texts.length > 1, 'second error');
+    await eventually(() => texts.length > 1, 'second error');
     assert.equal(texts[1].type, 'error');
     ws.close();
   } finally {
