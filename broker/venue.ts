@@ -73,3 +73,15 @@ export interface VenueAdapter {
   rememberIntent?(intentId: string): void;
   on<E extends keyof VenueEvents>(event: E, fn: VenueEvents[E]): void;
 }
+
+/** The listener lists every adapter keeps: one place, so each adapter only says what it emits. */
+export class VenueEventHub {
+  private readonly handlers: { [E in keyof VenueEvents]: VenueEvents[E][] } = { tick: [], order: [], fill: [], disconnected: [], reconnected: [], reconcile: [] };
+
+  on<E extends keyof VenueEvents>(event: E, fn: VenueEvents[E]): void {
+    this.handlers[event].push(fn);
+  }
+  emit<E extends keyof VenueEvents>(event: E, ...args: Parameters<VenueEvents[E]>): void {
+    for (const fn of this.handlers[event]) (fn as (...a: Parameters<VenueEvents[E]>) => void)(...args);
+  }
+}

@@ -169,7 +169,7 @@ test('fills from the socket and from REST end in one cumulative state, never add
   // The socket drops; t2 happens unseen; REST knows 200 filled and lists both trades.
   port.resting = [restOrder({ filledCount: 200, remainingCount: 100 })];
   port.fills.set('o1', [restFill('t1', 100, 4500), restFill('t2', 100, 4400)]);
-  for (const o of await adapter.orders()) adapter['emit']('order', o);
+  for (const o of await adapter.orders()) adapter['events'].emit('order', o);
   // t2 arrives late from the socket, then t3 is new.
   port.push('fill', fill({ tradeId: 't2', count: 100, price: 4400 }));
   port.push('fill', fill({ tradeId: 't3', count: 100, price: 4300 }));
@@ -209,7 +209,7 @@ test('an order that left the resting list is read by id, so a fill missed while 
   port.fills.set('o1', [restFill('t7', 300, 4500)]);
   const out = await adapter.orders();
   assert.deepEqual(out.map((o) => [o.venueOrderId, o.state, o.filledQty, o.avgPrice]), [['o1', 'filled', 300, 4500]]);
-  for (const o of out) adapter['emit']('order', o);
+  for (const o of out) adapter['events'].emit('order', o);
   assert.deepEqual(brokerFills, [{ fillId: 'o1:300', qty: 300, price: 4500 }]);
 });
 

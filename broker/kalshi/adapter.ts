@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { OrderState, Side } from '../../actors/messages.ts';
+import { VenueEventHub } from '../venue.ts';
 import type { VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition, VenueTick } from '../venue.ts';
 import { VenueError } from '../venue-errors.ts';
 import { ONE_CONTRACT } from './fixed.ts';
@@ -99,7 +100,7 @@ export type KalshiAdapterOptions = {
 
 export class KalshiAdapter implements VenueAdapter {
   readonly venue = 'kalshi' as const;
-  private readonly handlers: { [E in keyof VenueEvents]: VenueEvents[E][] } = { tick: [], order: [], fill: [], disconnected: [], reconnected: [], reconcile: [] };
+  private readonly events = new VenueEventHub();
   private readonly ledger = new FillLedger();
   private readonly infos = new Map<string, Info>();
   /** Orders whose create is in flight, by client_order_id: a fill can beat the create response. */
@@ -112,19 +113,16 @@ export class KalshiAdapter implements VenueAdapter {
   constructor(private readonly o: KalshiAdapterOptions) {}
 
   on<E extends keyof VenueEvents>(event: E, fn: VenueEvents[E]): void {
-    this.handlers[event].push(fn);
-  }
-  private emit<E extends keyof VenueEvents>(event: E, ...args: Parameters<VenueEvents[E]>): void {
-    for (const fn of this.handlers[event]) (fn as (...a: Parameters<VenueEvents[E]>) => void)(...args);
+    this.events.on(event, fn);
   }
 
   async start(): Promise<void> {
     const p = this.o.port;
     p.on('book', (b) => this.onBook(b));
     p.on('fill', (f) => this.onFill(f));
-    p.on('disconnected', (e) => this.emit('disconnected', e.reason));
-    p.on('reconnected', () => this.emit('reconnected'));
-    p.on('reconcile', () => this.emit('reconcile'));
+    p.on('disconnected', (e) => this.events.emit('disconnected', e.reason));
+    p.on('reconnected', () => this.events.emit('reconnected'));
+    p.on('reconcile', () => this.events.emit('reconcile'));
     await p.connect();
     const every = this.o.pollIntervalMs ?? 2000;
     this.pollTimer = this.o.clock.setInterval(() => void this.poll(every), every);
@@ -171,7 +169,7 @@ export class KalshiAdapter implements VenueAdapter {
     const key = `${b.bid?.price ?? ''}x${b.bid?.size ?? ''}|${b.ask?.price ?? ''}x${b.ask?.size ?? ''}`;
     if (this.lastTick.get(t.symbol) === key) return;
     this.lastTick.set(t.symbol, key);
-    this.emit('tick', t);
+    this.events.emit('tick', t);
   }
 
   private onFill(f: FillUpdate): void {
@@ -205,7 +203,7 @@ export class KalshiAdapter implements VenueAdapter {
   }
 
   private report(i: Info): void {
-    this.emit('order', this.toVenueOrder(i));
+    this.events.emit('order', this.toVenueOrder(i));
   }
 
   async place(req: VenueOrderRequest): Promise<{ venueOrderId: string; duplicate?: boolean }> {
@@ -292,7 +290,7 @@ export class KalshiAdapter implements VenueAdapter {
     const live = [...this.infos.values()].some((i) => i.status === 'resting');
     if (!live || this.o.clock.now() - this.lastPushTs < every) return;
     try {
-      for (const o of await this.orders()) this.emit('order', o);
+      for (const o of await this.orders()) this.events.emit('order', o);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'kalshi order poll failed');
     }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { OrderState, Side } from '../../actors/messages.ts';
+import { VenueEventHub } from '../venue.ts';
 import type { VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition } from '../venue.ts';
 import type { KiteRestClient } from './rest-client.ts';
 import type { KiteOrderWriter } from './order-writer.ts';
@@ -49,7 +50,7 @@ export type KiteAdapterOptions = {
 
 export class KiteAdapter implements VenueAdapter {
   readonly venue = 'kite' as const;
-  private readonly handlers: { [E in keyof VenueEvents]: VenueEvents[E][] } = { tick: [], order: [], fill: [], disconnected: [], reconnected: [], reconcile: [] };
+  private readonly events = new VenueEventHub();
   private readonly tokenBySymbol = new Map<string, number>();
   private readonly symbolByToken = new Map<number, string>();
   private readonly intentByTag = new Map<string, string>();
@@ -61,10 +62,7 @@ export class KiteAdapter implements VenueAdapter {
   constructor(private readonly o: KiteAdapterOptions) {}
 
   on<E extends keyof VenueEvents>(event: E, fn: VenueEvents[E]): void {
-    this.handlers[event].push(fn);
-  }
-  private emit<E extends keyof VenueEvents>(event: E, ...args: Parameters<VenueEvents[E]>): void {
-    for (const fn of this.handlers[event]) (fn as (...a: Parameters<VenueEvents[E]>) => void)(...args);
+    this.events.on(event, fn);
   }
 
   async start(): Promise<void> {
@@ -76,9 +74,9 @@ export class KiteAdapter implements VenueAdapter {
     const t = this.o.ticker;
     t.onTick((k) => this.onTick(k));
     t.onOrder((raw) => void this.ingest(raw, 'ticker'));
-    t.onDisconnected((r) => this.emit('disconnected', r));
-    t.onReconnected(() => this.emit('reconnected'));
-    t.onReconcile(() => this.emit('reconcile'));
+    t.onDisconnected((r) => this.events.emit('disconnected', r));
+    t.onReconnected(() => this.events.emit('reconnected'));
+    t.onReconcile(() => this.events.emit('reconcile'));
     await t.connect();
     const every = this.o.pollIntervalMs ?? 1000;
     this.pollTimer = this.o.clock.setInterval(() => void this.poll(every), every);
@@ -120,7 +118,7 @@ export class KiteAdapter implements VenueAdapter {
       if (ask && ask.price > 0) tick.ask = toMinor(ask.price);
     }
     if (k.kind === 'quote' || k.kind === 'full') tick.volume = k.volumeTraded;
-    this.emit('tick', tick);
+    this.events.emit('tick', tick);
   }
 
   /**
@@ -144,7 +142,7 @@ export class KiteAdapter implements VenueAdapter {
     if (verdict.kind !== 'apply' || !current) return verdict;
     const v = this.toVenueOrder(o, current);
     if (v.state === 'filled' || v.state === 'cancelled' || v.state === 'rejected') this.openOrderIds.delete(v.venueOrderId);
-    this.emit('order', v);
+    this.events.emit('order', v);
     return verdict;
   }
 
