@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../actors/clock.ts';
-import { metrics, registry } from '../actors/metrics.ts';
-import { Counter } from 'prom-client';
+import { metrics } from '../actors/metrics.ts';
 import type { Health } from '../actors/messages.ts';
 import { StrategyHost, type HostOptions } from './actor-host.ts';
 import { addRestart, intensityExceeded } from './restart-policy.ts';
@@ -9,7 +8,7 @@ import type { StrategySpec } from './config.ts';
 
 export const actorRestarts = metrics.actorRestartsTotal;
 export const actorUp = metrics.actorUp;
-export const actorGaveUp = new Counter({ name: 'orch_actor_gave_up_total', help: 'Strategies left down after exceeding their restart intensity', labelNames: ['actor'] as const, registers: [registry] });
+export const actorGaveUp = metrics.actorGaveUpTotal;
 
 export type ChildStatus = 'starting' | 'running' | 'restarting' | 'down' | 'stopping' | 'stopped';
 

@@ -1,4 +1,3 @@
-import { Counter } from 'prom-client';
 import { registry } from '../../actors/metrics.ts';
 import { catalogue, type Catalogue } from '../../actors/metric-catalogue.ts';
 
@@ -74,17 +73,6 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
-/**
- * Not (yet) in actors/metric-catalogue.ts, and shared with the Kite client: created by whoever
- * comes first.
- */
-function sharedCounter(name: string, help: string, labelNames: string[]): Counter<string> {
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Counter<string>;
-  return new Counter({ name, help, labelNames, registers: [registry] });
-}
-
-export const headroomWarnings = (): Counter<string> =>
-  sharedCounter('orch_ratelimit_headroom_warnings_total', 'Responses whose rate-limit headers showed more than 80% of the budget in use', ['venue']);
+export const headroomWarnings = () => catalogue(registry).ratelimitHeadroomWarningsTotal;
 /** Metrics that the shared catalogue defines (wsReconnectsTotal, kalshiBookResyncsTotal, venue429Total ...). */
 export const metrics = (): Catalogue => catalogue(registry);
