@@ -4,10 +4,11 @@ import type { Logger } from '../../actors/logger.ts';
 import type { RateLimiter, Priority } from '../limiter/types.ts';
 import { VenueError, nextBackoff } from '../venue-errors.ts';
 import { authHeaders, type KalshiCredentials } from './signing.ts';
+import { keepAliveFetch, type HttpFetch } from '../http-transport.ts';
 import { badResponse, httpError, networkError, timeoutError, VENUE } from './errors.ts';
 import { headroomWarnings, metrics, overHeadroom, parseRetryAfter, readRateLimitHeaders, type KalshiCategory } from './ratelimit.ts';
 
-export type FetchFn = (url: string, init: RequestInit) => Promise<Response>;
+export type FetchFn = HttpFetch;
 
 export type KalshiHttpOptions = {
   /** e.g. https://external-api.kalshi.com/trade-api/v2 — the prefix is part of what is signed. */
@@ -53,7 +54,7 @@ export class KalshiHttp {
   private readonly warnings = headroomWarnings();
 
   constructor(private readonly opts: KalshiHttpOptions) {
-    this.fetchFn = opts.fetch ?? ((url, init) => fetch(url, init));
+    this.fetchFn = opts.fetch ?? keepAliveFetch;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.random = opts.random ?? Math.random;
     this.maxRateLimitRetries = opts.maxRateLimitRetries ?? 5;

@@ -6,6 +6,7 @@ import type { Priority, RateLimiter } from '../limiter/types.ts';
 import type { VenueError } from '../venue-errors.ts';
 import { metrics } from '../../actors/metrics.ts';
 import { kindForResponse, parseRetryAfter, socketErrorCode, venueError } from './errors.ts';
+import { keepAliveFetch, type HttpFetch } from '../http-transport.ts';
 import { parseInstrumentsCsv, type KiteInstrument } from './instruments.ts';
 import {
   ErrorEnvelopeSchema, HoldingsSchema, LtpMapSchema, MarginsSchema, OhlcMapSchema, OrderHistorySchema,
@@ -67,7 +68,8 @@ export type KiteRestOptions = {
   clock: Clock;
   /** The official client's default is 7 s. */
   timeoutMs?: number;
-  fetch?: typeof fetch;
+  /** Defaults to the keep-alive transport (broker/http-transport.ts); `fetch` itself also fits. */
+  fetch?: HttpFetch;
   logger?: Logger;
 };
 
@@ -90,7 +92,7 @@ type Request<T> = {
 export class KiteRestClient {
   private readonly root: string;
   private readonly timeoutMs: number;
-  private readonly doFetch: typeof fetch;
+  private readonly doFetch: HttpFetch;
 
   constructor(private readonly opts: KiteRestOptions) {
     if (!/^https?:\/\//.test(opts.root)) throw new Error(`KiteRestClient: root must be an http(s) URL, got ${JSON.stringify(opts.root)}`);
@@ -98,7 +100,7 @@ export class KiteRestClient {
     this.root = opts.root.replace(/\/+$/, '');
     this.timeoutMs = opts.timeoutMs ?? 7_000;
     if (!(this.timeoutMs > 0)) throw new Error('KiteRestClient: timeoutMs must be positive');
-    this.doFetch = opts.fetch ?? globalThis.fetch;
+    this.doFetch = opts.fetch ?? keepAliveFetch;
   }
 
   // ---- orders ---------------------------------------------------------------------------
@@ -241,7 +243,7 @@ export class KiteRestClient {
     let contentType: string;
     let retryAfter: string | null;
     try {
-      const res = await this.doFetch(url, { method: req.method, headers, body, signal: controller.signal, redirect: 'manual' });
+      const res = await this.doFetch(url.toString(), { method: req.method, headers, body, signal: controller.signal, redirect: 'manual' });
       status = res.status;
       contentType = res.headers.get('content-type') ?? '';
       retryAfter = res.headers.get('retry-after');
