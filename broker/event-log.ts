@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, RetentionPolicy, StorageType, DiscardPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, RetentionPolicy, StorageType, DiscardPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { nuid } from '@nats-io/nuid';
 import type { Logger } from 'pino';
 import { subjects, STREAM_EVENTS } from '../actors/subjects.ts';
@@ -36,11 +36,21 @@ export async function ensureEventStream(nc: NatsConnection): Promise<void> {
 type Pending = { ev: LogEvent; msgId: string; done: (seq: number) => void; fail: (e: Error) => void };
 
 const RETRY_MS = [50, 100, 250, 500, 1_000, 2_000];
+/** Appends sent before the first ack returns: the broker's intent, decision and write-ahead go out together. */
+const MAX_IN_FLIGHT = 64;
+/** JetStream's answer when `Nats-Expected-Last-Msg-Id` does not match: another writer came between, or a predecessor was lost. */
+const WRONG_LAST_MSG_ID = 10070;
 
 /**
- * Appends in order, one at a time, each retried until the stream acks it: an outage of
- * nats-server delays events, it does not lose them while this process lives. Every event
- * carries a message id, so a retry whose first attempt was in fact stored is stored once.
+ * Appends in order, each retried until the stream acks it: an outage of nats-server delays
+ * events, it does not lose them while this process lives. Every event carries a message id,
+ * so a retry whose first attempt was in fact stored is stored once.
+ *
+ * Queued events are sent together rather than one round trip each, and still land in order:
+ * every event after the first of a batch is published with `Nats-Expected-Last-Msg-Id` set to
+ * its predecessor's id, so the stream refuses it unless the predecessor is the entry right
+ * before it. An event can therefore only be stored after everything queued before it, and a
+ * stored event proves its predecessors are stored (a lost ack costs nothing).
  */
 export class EventLog {
   private readonly js: JetStreamClient;
@@ -90,23 +100,40 @@ export class EventLog {
     try {
       let attempt = 0;
       while (this.queue.length > 0 && !this.closed) {
-        const p = this.queue[0]!;
-        try {
-          const subject = subjects.event(p.ev.kind, p.ev.strategyId ?? '_');
-          const ack = await this.js.publish(subject, JSON.stringify(p.ev), { msgID: p.msgId, timeout: 2_000 });
-          this.queue.shift();
-          attempt = 0;
-          p.done(ack.seq);
-        } catch (err) {
-          if (attempt === 0) this.log.warn({ err: (err as Error).message, kind: p.ev.kind, queued: this.queue.length }, 'event log append failed; retrying');
-          await this.clock.sleep(RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)]!);
+        // Let appends made in the same turn (intent, decision, write-ahead) join this batch.
+        await Promise.resolve();
+        const batch = this.queue.slice(0, MAX_IN_FLIGHT);
+        const results = await Promise.allSettled(batch.map((p, i) => this.js.publish(
+          subjects.event(p.ev.kind, p.ev.strategyId ?? '_'),
+          JSON.stringify(p.ev),
+          { msgID: p.msgId, timeout: 2_000, ...(i > 0 ? { expect: { lastMsgID: batch[i - 1]!.msgId } } : {}) },
+        )));
+        // The last stored event proves every one before it in the batch is stored, right before it.
+        let last = -1;
+        for (let i = results.length - 1; i >= 0 && last < 0; i--) if (results[i]!.status === 'fulfilled') last = i;
+        if (last >= 0) {
+          const seq = (results[last] as PromiseFulfilledResult<{ seq: number }>).value.seq;
+          this.queue.splice(0, last + 1).forEach((p, i) => p.done(seq - (last - i)));
         }
+        const failed = results.slice(last + 1).map((r) => (r as PromiseRejectedResult).reason as Error);
+        if (failed.length === 0) {
+          attempt = 0;
+          continue;
+        }
+        // Only refused for order (another writer came between): send the rest again now, as a new batch.
+        if (last >= 0 && failed.every((e) => isWrongLastMsgId(e))) continue;
+        if (attempt === 0) this.log.warn({ err: failed[0]!.message, kind: this.queue[0]?.ev.kind, queued: this.queue.length }, 'event log append failed; retrying');
+        await this.clock.sleep(RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)]!);
       }
     } finally {
       this.draining = false;
       if (this.queue.length === 0) for (const r of this.idle.splice(0)) r();
     }
   }
+}
+
+function isWrongLastMsgId(e: unknown): boolean {
+  return e instanceof JetStreamApiError && e.code === WRONG_LAST_MSG_ID;
 }
 
 export type ReadOptions = {

@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectBus } from '../actors/bus.ts';
+import { startNatsServer, type NatsServerHandle } from '../test/helpers/nats-server.ts';
+import { EventLog, ensureEventStream, readEvents } from './event-log.ts';
+import type { LogEvent } from './events/schema.ts';
+
+const silent = pino({ level: 'silent' });
+
+const intent = (strategyId: string, n: number): LogEvent => ({
+  kind: 'intent', strategyId, intentId: `${strategyId}-${n}`, ts: 1_700_000_000_000 + n,
+  intent: { action: 'place', intentId: `${strategyId}-${n}`, strategyId, ts: 1_700_000_000_000 + n, venue: 'kite', symbol: 'NSE:INFY', side: 'BUY', qty: 1, orderType: 'LIMIT', limitPrice: 150_000 },
+});
+
+async function stored(nc: NatsConnection): Promise<{ seq: number; id: string }[]> {
+  const out: { seq: number; id: string }[] = [];
+  for await (const e of readEvents(nc)) out.push({ seq: e.seq, id: e.event.intentId! });
+  return out;
+}
+
+async function setUp(t: { after: (fn: () => Promise<void>) => void }): Promise<{ nats: NatsServerHandle; nc: NatsConnection }> {
+  const nats = await startNatsServer();
+  const nc = await connectBus({ servers: nats.url, name: 'event-log-test' });
+  await ensureEventStream(nc);
+  t.after(async () => {
+    await nc.close();
+    await nats.cleanup();
+  });
+  return { nats, nc };
+}
+
+test('appends made together are stored in the order made, each resolving with its own stream sequence', async (t) => {
+  const { nc } = await setUp(t);
+  const log = new EventLog(nc, silent);
+  const seqs = await Promise.all(Array.from({ length: 150 }, (_, i) => log.append(intent('alpha', i))));
+  const rows = await stored(nc);
+  assert.deepEqual(rows.map((r) => r.id), Array.from({ length: 150 }, (_, i) => `alpha-${i}`));
+  assert.deepEqual(seqs, rows.map((r) => r.seq));
+});
+
+test('two writers at once: neither loses an event and each keeps its own order', async (t) => {
+  const { nats, nc } = await setUp(t);
+  const other = await connectBus({ servers: nats.url, name: 'kill-controller' });
+  t.after(() => other.close());
+  const a = new EventLog(nc, silent);
+  const b = new EventLog(other, silent);
+  const pending: Promise<number>[] = [];
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 5; i++) pending.push(a.append(intent('alpha', round * 5 + i)), b.append(intent('beta', round * 5 + i)));
+    await new Promise((r) => setImmediate(r));
+  }
+  const seqs = await Promise.all(pending);
+  const rows = await stored(nc);
+  assert.equal(rows.length, 200);
+  assert.equal(new Set(rows.map((r) => r.id)).size, 200, 'no event stored twice');
+  for (const s of ['alpha', 'beta']) {
+    assert.deepEqual(rows.filter((r) => r.id.startsWith(s)).map((r) => r.id), Array.from({ length: 100 }, (_, i) => `${s}-${i}`));
+  }
+  const bySeq = new Map(rows.map((r) => [r.seq, r.id]));
+  pending.forEach((_, k) => {
+    const round = Math.floor(k / 10);
+    const i = Math.floor((k % 10) / 2);
+    const id = `${k % 2 === 0 ? 'alpha' : 'beta'}-${round * 5 + i}`;
+    assert.equal(bySeq.get(seqs[k]!), id, `append ${k} resolved with the sequence of what it stored`);
+  });
+});
+
+test('an event resent with the id it was stored under is stored once, and the batch behind it still lands', async (t) => {
+  const { nc } = await setUp(t);
+  const log = new EventLog(nc, silent);
+  const first = await log.append(intent('alpha', 0), 'evt:fixed');
+  // A retry after a lost ack: same id, followed by new events in the same batch.
+  const [again, next] = await Promise.all([log.append(intent('alpha', 0), 'evt:fixed'), log.append(intent('alpha', 1))]);
+  assert.equal(again, first);
+  const rows = await stored(nc);
+  assert.deepEqual(rows.map((r) => r.id), ['alpha-0', 'alpha-1']);
+  assert.equal(next, rows[1]!.seq);
+});
+
+test('events queued while nats-server is down are stored after it returns, once each and in order', async (t) => {
+  const { nats, nc } = await setUp(t);
+  const log = new EventLog(nc, silent);
+  await log.append(intent('alpha', 0));
+  await nats.stop();
+  const during = Array.from({ length: 10 }, (_, i) => log.append(intent('alpha', i + 1)));
+  await new Promise((r) => setTimeout(r, 300));
+  await nats.restart();
+  await Promise.all(during);
+  const rows = await stored(nc);
+  assert.deepEqual(rows.map((r) => r.id), Array.from({ length: 11 }, (_, i) => `alpha-${i}`));
+});
