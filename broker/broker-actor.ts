@@ -71,6 +71,7 @@ export class BrokerActor {
   private readonly heldOrders = new Map<Venue, VenueOrder[]>();
   private readonly seq = new Map<string, number>();
   private readonly lastPrices = new Map<string, number>();
+  /** Intents being decided right now; once settled, the projection's decision answers a resend. */
   private readonly inflight = new Map<string, Promise<IntentReply>>();
   private readonly writing = new Set<Promise<unknown>>();
   private log: Logger;
@@ -282,6 +283,8 @@ export class BrokerActor {
     }
     const p = this.handle(intent);
     this.inflight.set(intent.intentId, p);
+    // Kept on failure (a bug, not a venue answer): a resend must not find the intent undecided and place again.
+    p.then(() => this.inflight.delete(intent.intentId), () => undefined);
     return p;
   }
 

@@ -91,3 +91,18 @@ test('a write refused by the venue closes the order as rejected', () => {
   assert.equal(p.book.get('a')?.state, 'rejected');
   assert.deepEqual(openOrders(p), []);
 });
+
+test('a place the venue refused answers a resend with that refusal, after a replay too', () => {
+  const refused: LogEvent[] = [
+    ...placed('a', 'BUY', 1).slice(0, 3),
+    { kind: 'venue_answer', strategyId: 's1', intentId: 'a', ts: T, venue: 'kite', op: 'place', error: { name: 'VenueError', venue: 'kite', kind: 'MarginException', message: 'no margin' } },
+    { kind: 'decision', strategyId: 's1', intentId: 'a', ts: T, decision: 'denied', rule: 'venue_MarginException', reason: 'no margin' },
+  ];
+  const p = project(refused);
+  assert.deepEqual(p.decisions.get('a'), { status: 'denied', rule: 'venue_MarginException', reason: 'no margin' });
+});
+
+test('a denial never overrides a place the venue took', () => {
+  const p = project([...placed('a', 'BUY', 1), { kind: 'decision', strategyId: 's1', intentId: 'a', ts: T, decision: 'denied', rule: 'late', reason: 'late' }]);
+  assert.deepEqual(p.decisions.get('a'), { status: 'accepted', venueOrderId: 'V-a' });
+});

@@ -19,7 +19,11 @@ export type Projection = {
   book: OrderBook;
   /** Place intents seen, until their order exists. */
   intents: Map<string, PlaceIntent>;
-  /** The first answer to each intent id: a resent intent gets it again, never a second order. */
+  /**
+   * The answer to each intent id: a resent intent gets it again, never a second order. The
+   * first decision stands, except that an accepted place the venue refused (or that was never
+   * sent) becomes that denial.
+   */
   decisions: Map<string, Decision>;
   positions: Map<string, PositionState>;
   /** Fill ids already counted (the log may hold a fill twice after a crash). */
@@ -39,7 +43,12 @@ export function applyEvent(p: Projection, ev: LogEvent, seq?: number): Projectio
       if (ev.intent.action === 'place' && !p.book.get(ev.intentId)) p.intents.set(ev.intentId, ev.intent);
       return p;
     case 'decision': {
-      if (p.decisions.has(ev.intentId)) return p;
+      const before = p.decisions.get(ev.intentId);
+      if (before?.status === 'accepted' && ev.decision === 'denied' && !before.venueOrderId) {
+        p.decisions.set(ev.intentId, { status: 'denied', rule: ev.rule ?? 'unknown', reason: ev.reason ?? '', ...(ev.figures ? { figures: ev.figures } : {}) });
+        return p;
+      }
+      if (before) return p;
       if (ev.decision === 'denied') {
         p.decisions.set(ev.intentId, { status: 'denied', rule: ev.rule ?? 'unknown', reason: ev.reason ?? '', ...(ev.figures ? { figures: ev.figures } : {}) });
         p.intents.delete(ev.intentId);

@@ -29,6 +29,12 @@ test('a MarginException halts the strategy that caused it: kill level 1 for it, 
   try {
     const denied = await until(() => e.replies.find((r) => r.status === 'denied'), 'the margin denial');
     assert.equal(denied.status === 'denied' && denied.rule, 'venue_MarginException');
+    // The same intent sent again (a strategy retrying after a lost reply) gets the same refusal, not a second try.
+    const resent = await requestParsed(e.nc, subjects.intent('margin'), IntentSchema, {
+      action: 'place', intentId: denied.intentId, strategyId: 'margin', ts: e.clock.now(), venue: 'kite',
+      symbol: 'NSE:INFY', side: 'BUY', qty: 1, orderType: 'LIMIT', limitPrice: e.sys.broker.lastPrice('kite', 'NSE:INFY')!,
+    }, IntentReplySchema, 10_000);
+    assert.equal(resent.status === 'denied' && resent.rule, 'venue_MarginException');
     await until(async () => (await e.sys.killStore.read()).strategies.margin?.level === 1, 'kill level 1 for the strategy');
     const next = await requestParsed(e.nc, subjects.intent('margin'), IntentSchema, {
       action: 'place', intentId: 'afterMargin1', strategyId: 'margin', ts: e.clock.now(), venue: 'kite',
