@@ -20,6 +20,14 @@ import { ReconcileRunner } from './reconcile/runner.ts';
 import { ReconcileRequestSchema, ReconcileReplySchema } from './reconcile/wire.ts';
 import type { StrategySpec } from '../supervisor/config.ts';
 
+/** The write-ahead did not store: the order was not sent (rule event_log_unavailable). */
+class WriteAheadFailed extends Error {
+  constructor(cause: unknown) {
+    super((cause as Error | undefined)?.message ?? String(cause), { cause });
+    this.name = 'WriteAheadFailed';
+  }
+}
+
 export type Denial = { ok: false; rule: string; reason: string; figures?: Record<string, number | string> };
 export type GateDecision = { ok: true } | Denial;
 
@@ -358,21 +366,22 @@ export class BrokerActor {
     this.emit({ kind: 'decision', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), decision: 'accepted' });
     const rec = this.book.get(intent.intentId)!;
     const req = { intentId: intent.intentId, symbol: intent.symbol, side: intent.side, qty: intent.qty, orderType: intent.orderType, ...(intent.limitPrice !== undefined ? { limitPrice: intent.limitPrice } : {}) };
+    // Write-ahead: the log holds the write before the venue can, so a crash leaves a trace to
+    // adopt. The adapter prepares the order meanwhile and sends it only once this resolves.
+    const stored = this.emitDurable({ kind: 'venue_write', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', request: req })
+      .catch((e: unknown) => { throw new WriteAheadFailed(e); });
+    stored.then(() => metrics.ordersSubmittedTotal.inc({ strategy: spec.id, venue: intent.venue }), () => undefined);
     try {
-      // Write-ahead: the log holds the intent before the venue can, so a crash leaves a trace to adopt.
-      await this.emitDurable({ kind: 'venue_write', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', request: req });
-    } catch (e) {
-      this.emit({ kind: 'venue_answer', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', error: { name: 'VenueError', venue: intent.venue, kind: 'GeneralException', message: 'not sent: the event log did not store the write' } });
-      this.publishOrder(rec);
-      return this.deny(intent, 'event_log_unavailable', `the event log did not store the write: ${(e as Error).message}`);
-    }
-    metrics.ordersSubmittedTotal.inc({ strategy: spec.id, venue: intent.venue });
-    try {
-      const { venueOrderId } = await venue.place(req, priority);
+      const { venueOrderId } = await venue.place(req, priority, stored);
       this.emit({ kind: 'venue_answer', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', venueOrderId });
       this.publishOrder(rec);
       return { status: 'accepted', intentId: intent.intentId, venueOrderId };
     } catch (e) {
+      if (e instanceof WriteAheadFailed) {
+        this.emit({ kind: 'venue_answer', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', error: { name: 'VenueError', venue: intent.venue, kind: 'GeneralException', message: 'not sent: the event log did not store the write' } });
+        this.publishOrder(rec);
+        return this.deny(intent, 'event_log_unavailable', `the event log did not store the write: ${e.message}`);
+      }
       const err = e instanceof VenueError ? e : new VenueError({ venue: intent.venue, kind: 'GeneralException', message: (e as Error).message, cause: e });
       this.emit({ kind: 'venue_answer', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', error: err.toWire() });
       metrics.ordersTotal.inc({ strategy: spec.id, venue: intent.venue, outcome: 'rejected' });

@@ -59,7 +59,12 @@ export interface VenueAdapter {
    * `modes` gives each instrument's market-data mode where the venue has modes (Kite).
    */
   setInstruments(symbols: readonly string[], modes?: ReadonlyMap<string, TickMode | undefined>): Promise<void>;
-  place(req: VenueOrderRequest, priority?: 'place' | 'kill'): Promise<{ venueOrderId: string; duplicate?: boolean }>;
+  /**
+   * `sendAfter` is the write-ahead: it resolves once the event log holds this write. The order
+   * may be prepared meanwhile (limiter, encoding), but no byte of it may leave before; if it
+   * rejects, `place` fails with that same error and sends nothing.
+   */
+  place(req: VenueOrderRequest, priority: 'place' | 'kill', sendAfter: Promise<void>): Promise<{ venueOrderId: string; duplicate?: boolean }>;
   cancel(venueOrderId: string, priority?: 'cancel' | 'kill'): Promise<void>;
   openOrders(): Promise<VenueOrder[]>;
   orders(): Promise<VenueOrder[]>;

@@ -12,6 +12,9 @@ import type { PlaceResult } from './orders.ts';
 import type { KalshiFill, KalshiOrder } from './schemas.ts';
 import type { FillUpdate } from './ws-protocol.ts';
 
+/** The write-ahead, already stored: these tests are about the adapter, not the log. */
+const stored = Promise.resolve();
+
 const log = pino({ level: 'silent' });
 
 /** A scripted KalshiVenue: records calls, answers from queues, emits what the test says. */
@@ -118,7 +121,7 @@ test('an order goes out as a YES bid with the intent id as client_order_id and t
   const { port, adapter, orders, intent } = setup();
   await adapter.start();
   intent('intentA', 'BUY', 300, 4500);
-  const r = await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 });
+  const r = await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 }, 'place', stored);
   assert.deepEqual(port.placed, [{ ticker: 'KXFED-26DEC-T4.00', side: 'bid', price: 4500, count: 300, clientOrderId: 'intentA' }]);
   assert.deepEqual(r, { venueOrderId: 'o1' });
   assert.deepEqual(orders, [{
@@ -131,7 +134,7 @@ test('a sell is a YES ask, and an order found by client_order_id after a timeout
   const { port, adapter } = setup();
   await adapter.start();
   port.nextPlace = async (a) => ({ orderId: 'o9', clientOrderId: a.clientOrderId, filledCount: 0, remainingCount: a.count, recovered: true });
-  const r = await adapter.place({ intentId: 'intentS', symbol: 'T', side: 'SELL', qty: 150, orderType: 'LIMIT', limitPrice: 5600 });
+  const r = await adapter.place({ intentId: 'intentS', symbol: 'T', side: 'SELL', qty: 150, orderType: 'LIMIT', limitPrice: 5600 }, 'place', stored);
   assert.equal(port.placed[0]!.side, 'ask');
   assert.deepEqual(r, { venueOrderId: 'o9', duplicate: true });
 });
@@ -139,7 +142,7 @@ test('a sell is a YES ask, and an order found by client_order_id after a timeout
 test('a market order is refused before anything reaches Kalshi', async () => {
   const { port, adapter } = setup();
   await adapter.start();
-  await assert.rejects(adapter.place({ intentId: 'm1', symbol: 'T', side: 'BUY', qty: 100, orderType: 'MARKET' }),
+  await assert.rejects(adapter.place({ intentId: 'm1', symbol: 'T', side: 'BUY', qty: 100, orderType: 'MARKET' }, 'place', stored),
     (e: unknown) => e instanceof VenueError && e.kind === 'InputException');
   assert.equal(port.placed.length, 0);
 });
@@ -153,7 +156,7 @@ test('a taker fill pushed before the create response and the create response cou
     port.push('fill', fill({ tradeId: 't1', count: 200, price: 4500 }));
     return { orderId: 'o1', clientOrderId: a.clientOrderId, filledCount: 200, remainingCount: 100, recovered: false };
   };
-  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4600 });
+  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4600 }, 'place', stored);
   assert.deepEqual(orders.map((o) => [o.filledQty, o.state, o.avgPrice]), [[200, 'partially_filled', 4500], [200, 'partially_filled', 4500]]);
   assert.deepEqual(brokerFills, [{ fillId: 'o1:200', qty: 200, price: 4500 }]);
   assert.equal(book.get('intentA')!.venueOrderId, 'o1');
@@ -163,7 +166,7 @@ test('fills from the socket and from REST end in one cumulative state, never add
   const { port, adapter, orders, intent, brokerFills } = setup();
   await adapter.start();
   intent('intentA', 'BUY', 300, 4500);
-  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 });
+  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 }, 'place', stored);
   port.push('fill', fill({ tradeId: 't1', count: 100, price: 4500 }));
   port.push('fill', fill({ tradeId: 't1', count: 100, price: 4500 })); // redelivered
   // The socket drops; t2 happens unseen; REST knows 200 filled and lists both trades.
@@ -186,7 +189,7 @@ test('fills from the socket and from REST end in one cumulative state, never add
 test('a REST fill count above the trades seen fetches that order\'s trades; none are fetched otherwise', async () => {
   const { port, adapter } = setup();
   await adapter.start();
-  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 });
+  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 }, 'place', stored);
   port.resting = [restOrder({})];
   port.reads = 0;
   await adapter.orders();
@@ -203,7 +206,7 @@ test('an order that left the resting list is read by id, so a fill missed while 
   const { port, adapter, intent, brokerFills } = setup();
   await adapter.start();
   intent('intentA', 'BUY', 300, 4500);
-  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 });
+  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 }, 'place', stored);
   port.resting = [];
   port.byId.set('o1', restOrder({ status: 'executed', filledCount: 300, remainingCount: 0 }));
   port.fills.set('o1', [restFill('t7', 300, 4500)]);
@@ -217,7 +220,7 @@ test('a failed create leaves nothing behind that a stray fill could attach to', 
   const { port, adapter, orders } = setup();
   await adapter.start();
   port.nextPlace = async () => { throw new VenueError({ venue: 'kalshi', kind: 'OrderException', message: 'invalid_order' }); };
-  await assert.rejects(adapter.place({ intentId: 'intentA', symbol: 'T', side: 'BUY', qty: 100, orderType: 'LIMIT', limitPrice: 4500 }));
+  await assert.rejects(adapter.place({ intentId: 'intentA', symbol: 'T', side: 'BUY', qty: 100, orderType: 'LIMIT', limitPrice: 4500 }, 'place', stored));
   port.push('fill', fill({ tradeId: 'tx', count: 100, price: 4500 }));
   assert.equal(orders.length, 0);
 });
@@ -225,7 +228,7 @@ test('a failed create leaves nothing behind that a stray fill could attach to', 
 test('a cancel is sent with kill priority when the kill switch asks, and reports the order cancelled', async () => {
   const { port, adapter, orders } = setup();
   await adapter.start();
-  await adapter.place({ intentId: 'intentA', symbol: 'T', side: 'BUY', qty: 100, orderType: 'LIMIT', limitPrice: 4500 });
+  await adapter.place({ intentId: 'intentA', symbol: 'T', side: 'BUY', qty: 100, orderType: 'LIMIT', limitPrice: 4500 }, 'place', stored);
   await adapter.cancel('o1', 'kill');
   await adapter.cancel('o1');
   assert.deepEqual(port.cancelled, [{ id: 'o1', kill: true }, { id: 'o1', kill: false }]);
@@ -278,11 +281,28 @@ test('with orders resting and the fill channel quiet, REST is polled on the cloc
   await adapter.start();
   await clock.advance(3000);
   assert.equal(port.reads, 0, 'nothing resting: no polling');
-  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 });
+  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 }, 'place', stored);
   port.resting = [restOrder({ filledCount: 300, remainingCount: 0, status: 'resting' })];
   port.fills.set('o1', [restFill('t1', 300, 4500)]);
   await clock.advance(1000);
   await new Promise((r) => setImmediate(r));
   assert.deepEqual([orders.at(-1)!.state, orders.at(-1)!.filledQty], ['filled', 300]);
   await adapter.stop();
+});
+
+test('nothing is sent before the write-ahead is stored, and nothing at all if it fails', async () => {
+  const { port, adapter, intent } = setup();
+  await adapter.start();
+  intent('intentA', 'BUY', 300, 4500);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  const placing = adapter.place({ intentId: 'intentA', symbol: 'T', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 }, 'place', gate);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(port.placed, [], 'held until the log holds the write');
+  release();
+  await placing;
+  assert.equal(port.placed.length, 1);
+  const refused = new Error('log down');
+  await assert.rejects(adapter.place({ intentId: 'intentB', symbol: 'T', side: 'BUY', qty: 100, orderType: 'LIMIT', limitPrice: 4500 }, 'place', Promise.reject(refused)), (e) => e === refused);
+  assert.equal(port.placed.length, 1, 'the second order never left');
 });

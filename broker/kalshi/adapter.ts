@@ -206,10 +206,11 @@ export class KalshiAdapter implements VenueAdapter {
     this.events.emit('order', this.toVenueOrder(i));
   }
 
-  async place(req: VenueOrderRequest): Promise<{ venueOrderId: string; duplicate?: boolean }> {
+  async place(req: VenueOrderRequest, _priority: 'place' | 'kill', sendAfter: Promise<void>): Promise<{ venueOrderId: string; duplicate?: boolean }> {
     if (req.orderType !== 'LIMIT' || req.limitPrice === undefined) {
       throw new VenueError({ venue: 'kalshi', kind: 'InputException', message: 'kalshi takes limit orders only: give a limit price (an immediate_or_cancel limit is a market order with a cap)' });
     }
+    await sendAfter;
     const side = toBookSide(req.side);
     this.pending.set(req.intentId, { intentId: req.intentId, symbol: req.symbol, side, qty: req.qty, limitPrice: req.limitPrice, status: 'resting' });
     let r: PlaceResult;

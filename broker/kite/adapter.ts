@@ -180,7 +180,7 @@ export class KiteAdapter implements VenueAdapter {
     return tag;
   }
 
-  async place(req: VenueOrderRequest, priority: 'place' | 'kill' = 'place'): Promise<{ venueOrderId: string; duplicate?: boolean }> {
+  async place(req: VenueOrderRequest, priority: 'place' | 'kill', sendAfter: Promise<void>): Promise<{ venueOrderId: string; duplicate?: boolean }> {
     const tag = this.rememberIntent(req.intentId);
     const [exchange, tradingsymbol] = req.symbol.includes(':') ? (req.symbol.split(':', 2) as [string, string]) : ['NSE', req.symbol];
     const r = await this.o.writer.placeOrderIdempotent(
@@ -190,7 +190,7 @@ export class KiteAdapter implements VenueAdapter {
         product: this.o.product ?? 'MIS', validity: 'DAY',
         ...(req.limitPrice !== undefined ? { price: req.limitPrice / 100 } : {}),
       },
-      { priority: priority === 'kill' ? 'kill' : 'place' },
+      { priority: priority === 'kill' ? 'kill' : 'place', sendAfter },
     );
     this.openOrderIds.add(r.orderId);
     return r.outcome === 'found' ? { venueOrderId: r.orderId, duplicate: true } : { venueOrderId: r.orderId };

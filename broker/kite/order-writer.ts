@@ -25,7 +25,7 @@ export type ChangeOutcome = {
   order?: KiteOrder;
 };
 
-type Opts = { variety?: Variety; priority?: Priority };
+type Opts = { variety?: Variety; priority?: Priority; sendAfter?: Promise<void> };
 
 export class KiteOrderWriter {
   constructor(private readonly client: KiteRestClient, private readonly retry: KiteRetry) {}
@@ -35,7 +35,7 @@ export class KiteOrderWriter {
     const variety = o.variety ?? 'regular';
     const r = await this.retry.write<{ orderId: string; order?: KiteOrder }>(
       `place ${tag}`,
-      async () => ({ orderId: (await this.client.placeOrder(variety, { ...params, tag }, { priority: o.priority ?? 'place' })).order_id }),
+      async () => ({ orderId: (await this.client.placeOrder(variety, { ...params, tag }, { priority: o.priority ?? 'place', ...(o.sendAfter ? { sendAfter: o.sendAfter } : {}) })).order_id }),
       async () => {
         const match = findByTag(await this.client.getOrders({ priority: 'cancel' }), tag);
         return match ? { found: true, value: { orderId: match.order_id, order: match } } : { found: false };

@@ -329,3 +329,23 @@ test('quote calls enforce the per-call instrument limits before spending a reque
     await server.close();
   }
 });
+
+test('an order write waits for its write-ahead: held until the log stores it, never sent if the log fails', async () => {
+  const { server, client, limiter } = await setup((_r, res) => ok(res, { order_id: '1' }));
+  const params = { tradingsymbol: 'INFY', exchange: 'NSE', transaction_type: 'BUY', order_type: 'LIMIT', quantity: 1, product: 'CNC', price: 1573.15, tag: 'i0abc' } as const;
+  try {
+    let release!: () => void;
+    const placing = client.placeOrder('regular', params, { sendAfter: new Promise<void>((r) => { release = r; }) });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(server.requests.length, 0, 'nothing sent while the log has not stored the write');
+    assert.equal(limiter.acquired.length, 1, 'the limiter slot is taken meanwhile');
+    release();
+    assert.equal((await placing).order_id, '1');
+    assert.equal(server.requests.length, 1);
+    const refused = new Error('log down');
+    await assert.rejects(client.placeOrder('regular', params, { sendAfter: Promise.reject(refused) }), (e) => e === refused);
+    assert.equal(server.requests.length, 1, 'the refused write never left');
+  } finally {
+    await server.close();
+  }
+});

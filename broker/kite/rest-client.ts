@@ -24,6 +24,8 @@ import {
 export type KiteCategory = 'kite.orders' | 'kite.modify' | 'kite.quote' | 'kite.historical' | 'kite.other';
 export type Variety = 'regular' | 'amo' | 'co' | 'iceberg' | 'auction';
 export type CallOptions = { priority?: Priority };
+/** An order write may carry its write-ahead: prepared at once, sent only once the log holds it. */
+export type WriteOptions = CallOptions & { sendAfter?: Promise<void> };
 
 export type PlaceOrderParams = {
   tradingsymbol: string;
@@ -87,6 +89,7 @@ type Request<T> = {
   auth?: boolean;
   /** Either a zod schema for `data` of the JSON envelope, or 'csv' for the raw text. */
   expect: z.ZodType<T> | 'csv';
+  sendAfter?: Promise<void>;
 };
 
 export class KiteRestClient {
@@ -105,13 +108,13 @@ export class KiteRestClient {
 
   // ---- orders ---------------------------------------------------------------------------
 
-  placeOrder(variety: Variety, params: PlaceOrderParams, o: CallOptions = {}): Promise<KiteOrderResult> {
+  placeOrder(variety: Variety, params: PlaceOrderParams, o: WriteOptions = {}): Promise<KiteOrderResult> {
     if (params.tag !== undefined && !TAG_RE.test(params.tag)) {
       return Promise.reject(venueError('InputException', 'tag must be 1-20 alphanumeric characters'));
     }
     return this.send({
       method: 'POST', path: `/orders/${enc(variety)}`, form: params, category: 'kite.orders',
-      priority: o.priority ?? 'place', expect: OrderResultSchema,
+      priority: o.priority ?? 'place', expect: OrderResultSchema, ...(o.sendAfter ? { sendAfter: o.sendAfter } : {}),
     });
   }
 
@@ -231,6 +234,8 @@ export class KiteRestClient {
     for (const [k, v] of req.query ?? []) url.searchParams.append(k, v);
 
     await this.opts.limiter.acquire(req.category, { priority: req.priority });
+    // Everything above overlaps the event log's write-ahead; its failure propagates unsent.
+    if (req.sendAfter) await req.sendAfter;
 
     const controller = new AbortController();
     let timedOut = false;

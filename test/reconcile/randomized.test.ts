@@ -6,22 +6,13 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { spec } from '../helpers/specs.ts';
 import { connectBus } from '../../actors/bus.ts';
-import { systemClock } from '../../actors/clock.ts';
 import { mulberry32, randInt, type Rng } from '../../actors/prng.ts';
 import { STREAM_EVENTS } from '../../actors/subjects.ts';
 import { BrokerActor } from '../../broker/broker-actor.ts';
-import { EventLog, ensureEventStream } from '../../broker/event-log.ts';
-import { riskLimitGate } from '../../broker/gates.ts';
-import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
-import { kiteLimits } from '../../broker/limiter/limits.ts';
-import { KiteRestClient } from '../../broker/kite/rest-client.ts';
-import { KiteRetry } from '../../broker/kite/retry.ts';
-import { KiteOrderWriter } from '../../broker/kite/order-writer.ts';
-import { KiteTickerClient } from '../../broker/kite/ticker-client.ts';
-import { tickerPort } from '../../broker/kite/ticker-port.ts';
-import { KiteAdapter } from '../../broker/kite/adapter.ts';
+import { ensureEventStream } from '../../broker/event-log.ts';
 import { startKiteSim, type KiteSim } from '../../broker/sim/kite/index.ts';
 import { INFY, invariantViolations, placeIntent, sendIntent } from '../recovery/harness.ts';
+import { startKiteBroker, type InProcessBroker } from '../helpers/kite-broker.ts';
 
 /**
  * Many short runs, each with random intents and random faults (accepted writes that never get
@@ -48,31 +39,9 @@ after(async () => {
   await server?.cleanup();
 });
 
-type Running = { broker: BrokerActor; events: EventLog; adapter: KiteAdapter };
+type Running = InProcessBroker;
 
-/** The broker as system.ts wires it, with short venue timeouts so faults resolve within a run. */
-async function startBroker(sim: KiteSim): Promise<Running> {
-  const clock = systemClock;
-  const limiter = new SharedLimiter({ clock, limits: kiteLimits(), logger: log });
-  const token = sim.issueAccessToken();
-  const rest = new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter, clock, logger: log, timeoutMs: 300 });
-  const retry = new KiteRetry({ clock, reauthenticate: async () => undefined, logger: log, lookupDelayMs: 50, reconnectDelayMs: 50 });
-  const ticker = new KiteTickerClient({ url: sim.wsUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, clock, logger: log, isMarketOpen: () => true });
-  const adapter = new KiteAdapter({ rest, writer: new KiteOrderWriter(rest, retry), ticker: tickerPort(ticker, clock), clock, log, pollIntervalMs: 200 });
-  let events!: EventLog;
-  const broker = new BrokerActor({
-    natsUrl: server.url, adapters: [adapter], strategies: [strategy], clock, log,
-    gates: [riskLimitGate(clock)],
-    eventLog: (c) => (events = new EventLog(c, log)),
-  });
-  try {
-    await broker.start();
-  } catch (e) {
-    await broker.stop().catch(() => undefined);
-    throw e;
-  }
-  return { broker, events, adapter };
-}
+const startBroker = (sim: KiteSim): Promise<Running> => startKiteBroker({ sim, natsUrl: server.url, strategies: [strategy], log });
 
 /** What a process supervisor does: a start that fails (a 5xx at start-up) is tried again. */
 async function startBrokerRetrying(sim: KiteSim): Promise<Running> {

@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { systemClock } from '../../actors/clock.ts';
+import { BrokerActor } from '../../broker/broker-actor.ts';
+import { EventLog } from '../../broker/event-log.ts';
+import { riskLimitGate } from '../../broker/gates.ts';
+import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
+import { kiteLimits } from '../../broker/limiter/limits.ts';
+import { KiteRestClient } from '../../broker/kite/rest-client.ts';
+import { KiteRetry } from '../../broker/kite/retry.ts';
+import { KiteOrderWriter } from '../../broker/kite/order-writer.ts';
+import { KiteTickerClient } from '../../broker/kite/ticker-client.ts';
+import { tickerPort } from '../../broker/kite/ticker-port.ts';
+import { KiteAdapter } from '../../broker/kite/adapter.ts';
+import type { KiteSim } from '../../broker/sim/kite/index.ts';
+import type { StrategySpec } from '../../supervisor/config.ts';
+
+export type InProcessBroker = { broker: BrokerActor; events: EventLog; adapter: KiteAdapter };
+
+/**
+ * The broker actor as system.ts wires it for Kite, in this process, against the built-in
+ * exchange, with short venue timeouts so faults resolve within a test. `eventLog` swaps in a
+ * log that misbehaves on purpose.
+ */
+export async function startKiteBroker(o: {
+  sim: KiteSim;
+  natsUrl: string;
+  strategies: StrategySpec[];
+  log: Logger;
+  eventLog?: (nc: NatsConnection, log: Logger) => EventLog;
+}): Promise<InProcessBroker> {
+  const { sim, log } = o;
+  const clock = systemClock;
+  const limiter = new SharedLimiter({ clock, limits: kiteLimits(), logger: log });
+  const token = sim.issueAccessToken();
+  const rest = new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter, clock, logger: log, timeoutMs: 300 });
+  const retry = new KiteRetry({ clock, reauthenticate: async () => undefined, logger: log, lookupDelayMs: 50, reconnectDelayMs: 50 });
+  const ticker = new KiteTickerClient({ url: sim.wsUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, clock, logger: log, isMarketOpen: () => true });
+  const adapter = new KiteAdapter({ rest, writer: new KiteOrderWriter(rest, retry), ticker: tickerPort(ticker, clock), clock, log, pollIntervalMs: 200 });
+  let events!: EventLog;
+  const broker = new BrokerActor({
+    natsUrl: o.natsUrl, adapters: [adapter], strategies: o.strategies, clock, log,
+    gates: [riskLimitGate(clock)],
+    eventLog: (c) => (events = o.eventLog ? o.eventLog(c, log) : new EventLog(c, log)),
+  });
+  try {
+    await broker.start();
+  } catch (e) {
+    await broker.stop().catch(() => undefined);
+    throw e;
+  }
+  return { broker, events, adapter };
+}
