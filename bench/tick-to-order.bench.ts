@@ -14,6 +14,9 @@
  * between ticks) and 1000 ticks/s (a busy feed). Two floors: the round trip back to back, as
  * fast as it goes, and the same round trip once per order interval during the run, which pays
  * the same wake-ups from idle that every hop of the order path pays.
+ *
+ * One configuration only: `BENCH_N=2 BENCH_TICK_MS=1 npm run bench -- tick`. Where the time
+ * goes, segment by segment, is in docs/latency.md.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -155,8 +158,8 @@ async function tickToOrder(natsUrl: string, strategies: number, tickMs: number):
 }
 
 export default async function (): Promise<void> {
-  for (const strategies of [2, 8]) {
-    for (const tickMs of TICK_INTERVALS_MS) {
+  for (const strategies of (process.env.BENCH_N ? [Number(process.env.BENCH_N)] : [2, 8])) {
+    for (const tickMs of (process.env.BENCH_TICK_MS ? [Number(process.env.BENCH_TICK_MS)] : TICK_INTERVALS_MS)) {
       // A fresh server per run: the broker lease of the previous run would otherwise hold the new broker in standby.
       const nats = await startNatsServer();
       try {
