@@ -59,6 +59,8 @@ export type BrokerActorOptions = {
   reconcileIntervalMs?: number;
   /** An unexplained position difference: raise the kill switch to level 2. */
   onReconcileMismatch?: (venue: Venue, differences: Difference[]) => Promise<void>;
+  /** At start, positions no strategy holds become the baseline (default) or a mismatch ('kill'). */
+  externalAtStart?: 'baseline' | 'kill';
 };
 
 /**
@@ -112,7 +114,7 @@ export class BrokerActor {
     this.nc = await connectBus(o);
     this.events = this.opts.eventLog?.(this.nc);
     if (this.events) await this.replay();
-    this.reconciler = new ReconcileRunner({ host: this.reconcileHost(), adapters: [...this.venues.values()], clock: this.opts.clock, log: this.log, intervalMs: this.opts.reconcileIntervalMs ?? 0 });
+    this.reconciler = new ReconcileRunner({ host: this.reconcileHost(), adapters: [...this.venues.values()], clock: this.opts.clock, log: this.log, intervalMs: this.opts.reconcileIntervalMs ?? 0, ...(this.opts.externalAtStart ? { externalAtStart: this.opts.externalAtStart } : {}) });
     for (const a of this.venues.values()) this.wireVenue(a);
     this.subs.push(
       subscribeParsed(this.nc, subjects.intentAll(), IntentSchema, (intent, msg) => this.onIntent(intent, msg), {
@@ -127,8 +129,9 @@ export class BrokerActor {
     }
     await this.syncInstruments();
     this.subs.push(
-      subscribeParsed(this.nc, subjects.reconcileRequest(), ReconcileRequestSchema, async (_req, msg) => {
-        const reports = await this.reconcileNow('operator');
+      subscribeParsed(this.nc, subjects.reconcileRequest(), ReconcileRequestSchema, async (req, msg) => {
+        if (req.acceptExternal) this.log.warn({ by: req.by }, 'operator accepts positions outside the strategies as the new baseline');
+        const reports = await this.reconcileNow('operator', req.acceptExternal ?? false);
         if (msg.reply) msg.respond(encodeJson(ReconcileReplySchema, { reports }));
       }, { log: this.log }),
     );
@@ -197,8 +200,8 @@ export class BrokerActor {
   }
 
   /** Runs reconciliation for every venue now; the same path as start, reconnect and periodic runs. */
-  reconcileNow(trigger: ReconcileReport['trigger']): Promise<ReconcileReport[]> {
-    return this.reconciler.runAll(trigger);
+  reconcileNow(trigger: ReconcileReport['trigger'], acceptExternal = false): Promise<ReconcileReport[]> {
+    return this.reconciler.runAll(trigger, acceptExternal);
   }
 
   /** Called when the lease is lost: no venue is touched again by this process. */

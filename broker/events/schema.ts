@@ -37,9 +37,12 @@ export const VenueErrorWireSchema = z.strictObject({
 
 /** One field that differs between the log's view and the venue's, or an order only one side knows. */
 export const DifferenceSchema = z.strictObject({
-  kind: z.enum(['adopted', 'missed_fill', 'state_behind', 'not_landed', 'missing_at_venue', 'unrecognised_order', 'position']),
-  /** What reconciliation did about it. */
-  resolution: z.enum(['applied', 'reported', 'kill_raised']),
+  kind: z.enum(['adopted', 'missed_fill', 'state_behind', 'not_landed', 'missing_at_venue', 'unrecognised_order', 'position', 'external_position']),
+  /**
+   * What reconciliation did about it. `baseline`: a position no strategy holds (manual trades,
+   * earlier days) is recorded as outside the strategies (`atVenue - local`), not traded or killed.
+   */
+  resolution: z.enum(['applied', 'reported', 'kill_raised', 'baseline']),
   venue: VenueSchema,
   symbol: z.string().optional(),
   strategyId: z.string().optional(),

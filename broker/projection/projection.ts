@@ -26,6 +26,11 @@ export type Projection = {
    */
   decisions: Map<string, Decision>;
   positions: Map<string, PositionState>;
+  /**
+   * Net positions at a venue that no strategy holds (`<venue>|<symbol>`): manual trades and
+   * earlier days' positions, recorded by reconciliation as a baseline. Never traded or flattened.
+   */
+  external: Map<string, number>;
   /** Fill ids already counted (the log may hold a fill twice after a crash). */
   fills: Set<string>;
   /** Stream sequence of the last event applied (0 = none). */
@@ -33,7 +38,7 @@ export type Projection = {
 };
 
 export function emptyProjection(): Projection {
-  return { book: new OrderBook(), intents: new Map(), decisions: new Map(), positions: new Map(), fills: new Set(), lastSeq: 0 };
+  return { book: new OrderBook(), intents: new Map(), decisions: new Map(), positions: new Map(), external: new Map(), fills: new Set(), lastSeq: 0 };
 }
 
 export function applyEvent(p: Projection, ev: LogEvent, seq?: number): Projection {
@@ -110,8 +115,16 @@ export function applyEvent(p: Projection, ev: LogEvent, seq?: number): Projectio
       else if (d.status === 'accepted') d.venueOrderId ??= ev.venueOrderId;
       return p;
     }
-    case 'kill':
     case 'reconcile':
+      for (const d of ev.report.differences) {
+        if (d.kind !== 'external_position' || d.resolution !== 'baseline' || !d.symbol) continue;
+        const qty = Number(d.atVenue ?? 0) - Number(d.local ?? 0);
+        const key = externalKey(d.venue, d.symbol);
+        if (qty === 0) p.external.delete(key);
+        else p.external.set(key, qty);
+      }
+      return p;
+    case 'kill':
     case 'broker':
     case 'lease':
       return p;
@@ -148,6 +161,17 @@ export function positionOf(p: Projection, strategyId: string, symbol: string): n
 }
 
 /** Net quantity per symbol on one venue, summed over strategies: what the venue should show. */
+export const externalKey = (venue: Venue, symbol: string) => `${venue}|${symbol}`;
+
+/** The baseline of positions outside the strategies at one venue, by symbol. */
+export function externalByVenue(p: Projection, venue: Venue): Map<string, number> {
+  const out = new Map<string, number>();
+  const prefix = `${venue}|`;
+  for (const [k, qty] of p.external) if (k.startsWith(prefix)) out.set(k.slice(prefix.length), qty);
+  return out;
+}
+
+/** Net position per symbol that the strategies hold at one venue (the baseline not included). */
 export function netByVenue(p: Projection, venue: Venue): Map<string, number> {
   const out = new Map<string, number>();
   for (const s of p.positions.values()) if (s.venue === venue) out.set(s.symbol, (out.get(s.symbol) ?? 0) + s.qty);

@@ -114,3 +114,39 @@ test('reconcile never changes the projection it is given', () => {
   assert.equal(JSON.stringify(p.book.all()), before);
   assert.deepEqual(positions(p), []);
 });
+
+/** What the runner does with a report: it becomes a `reconcile` event, folded like any other. */
+const record = (p: Projection, out: ReturnType<typeof run>) =>
+  applyEvent(p, { kind: 'reconcile', ts: T, report: { venue: 'kite', result: out.result, trigger: 'start', differences: out.differences, ts: T } });
+
+test('a position no strategy holds becomes the baseline when asked, is never counted as a strategy\'s, and later runs match it', () => {
+  const p = emptyProjection();
+  const asked = reconcile(p, { venue: 'kite', orders: [vo('manual', 3, 3, 'filled')], positions: pos(3) }, { now: T, baselineExternal: true });
+  assert.equal(asked.raiseKill, false);
+  assert.equal(asked.result, 'resolved');
+  const ext = asked.differences.find((d) => d.kind === 'external_position')!;
+  assert.deepEqual([ext.resolution, ext.symbol, ext.local, ext.atVenue], ['baseline', 'NSE:INFY', 0, 3]);
+  record(p, asked);
+  assert.equal(p.external.get('kite|NSE:INFY'), 3);
+  assert.deepEqual(positions(p), [], 'no strategy owns it');
+  // A strategy buys 5 on top: the venue shows 8, which is what the log expects.
+  for (const e of placed('a', 5)) applyEvent(p, e);
+  applyEvent(p, { kind: 'fill', strategyId: 's1', intentId: 'a', ts: T, venue: 'kite', venueOrderId: 'V-a', symbol: 'NSE:INFY', side: 'BUY', fill: { fillId: 'V-a:5', qty: 5, price: 100, ts: T } });
+  applyEvent(p, { kind: 'order_state', strategyId: 's1', intentId: 'a', ts: T, venue: 'kite', venueOrderId: 'V-a', state: 'filled', venueStatus: 'COMPLETE', filledQty: 5 });
+  assert.equal(run(p, [vo('manual', 3, 3, 'filled'), vo('a', 5, 5, 'filled', 'a')], pos(8)).raiseKill, false);
+});
+
+test('after a baseline, a further manual trade is a mismatch again; accepting it moves the baseline', () => {
+  const p = emptyProjection();
+  record(p, reconcile(p, { venue: 'kite', orders: [], positions: pos(3) }, { now: T, baselineExternal: true }));
+  const out = run(p, [], pos(1));
+  assert.equal(out.raiseKill, true);
+  const d = out.differences.find((x) => x.kind === 'position')!;
+  assert.deepEqual([d.local, d.atVenue], [3, 1]);
+  assert.match(d.note!, /3 of it held outside the strategies/);
+  record(p, reconcile(p, { venue: 'kite', orders: [], positions: pos(1) }, { now: T, baselineExternal: true }));
+  assert.equal(p.external.get('kite|NSE:INFY'), 1);
+  record(p, reconcile(p, { venue: 'kite', orders: [], positions: [] }, { now: T, baselineExternal: true }));
+  assert.equal(p.external.has('kite|NSE:INFY'), false, 'a baseline back to zero is dropped');
+  assert.equal(run(p, [], []).result, 'ok');
+});

@@ -2,7 +2,7 @@ import type { Venue } from '../../actors/subjects.ts';
 import type { OrderRecord } from '../order-book.ts';
 import type { VenueOrder, VenuePosition } from '../venue.ts';
 import type { Difference, ReconcileResult } from '../events/schema.ts';
-import { netByVenue, type Projection } from '../projection/projection.ts';
+import { externalByVenue, netByVenue, type Projection } from '../projection/projection.ts';
 import { findOrder, orderStateEvent, recordUpdateEvents, type Emit } from '../projection/order-events.ts';
 
 /** What the venue says, read over REST: every order of the day, and net positions. */
@@ -14,6 +14,11 @@ export type ReconcileOptions = {
   inflight?: ReadonlySet<string>;
   /** Strategy of an intent id the venue recognises but the log has no order for. */
   strategyOf?: (intentId: string) => string | undefined;
+  /**
+   * Record what still differs in net position as positions outside the strategies (a new
+   * baseline) instead of raising the kill switch: at start, and when an operator accepts them.
+   */
+  baselineExternal?: boolean;
 };
 
 export type ReconcileOutcome = {
@@ -34,7 +39,9 @@ export const UNATTRIBUTED = '_unattributed';
  * - a fill the log missed is applied, and so is any state the venue is ahead on;
  * - a local order that never reached the venue is closed as rejected;
  * - an order we do not recognise is reported and left alone;
- * - a net position that still differs after all of that raises kill level 2, field by field.
+ * - a net position that still differs after all of that (and after the baseline of positions
+ *   outside the strategies) raises kill level 2, field by field; with `baselineExternal` it
+ *   becomes the new baseline instead.
  * Pure: reads `local`, never changes it.
  */
 export function reconcile(local: Projection, snap: VenueSnapshot, o: ReconcileOptions): ReconcileOutcome {
@@ -92,17 +99,29 @@ export function reconcile(local: Projection, snap: VenueSnapshot, o: ReconcileOp
     }
   }
 
-  const expected = netByVenue(local, venue);
-  for (const [symbol, d] of fillDelta) expected.set(symbol, (expected.get(symbol) ?? 0) + d);
+  const ours = netByVenue(local, venue);
+  for (const [symbol, d] of fillDelta) ours.set(symbol, (ours.get(symbol) ?? 0) + d);
+  const external = externalByVenue(local, venue);
   const atVenue = new Map<string, number>();
   for (const p of snap.positions) atVenue.set(p.symbol, (atVenue.get(p.symbol) ?? 0) + p.qty);
   let raiseKill = false;
-  for (const symbol of [...new Set([...expected.keys(), ...atVenue.keys()])].sort()) {
-    const mine = expected.get(symbol) ?? 0;
+  for (const symbol of [...new Set([...ours.keys(), ...external.keys(), ...atVenue.keys()])].sort()) {
+    const strategies = ours.get(symbol) ?? 0;
+    const outside = external.get(symbol) ?? 0;
     const theirs = atVenue.get(symbol) ?? 0;
-    if (mine === theirs) continue;
+    if (strategies + outside === theirs) continue;
+    if (o.baselineExternal) {
+      differences.push({
+        kind: 'external_position', resolution: 'baseline', venue, symbol, field: 'qty', local: strategies, atVenue: theirs,
+        note: `${theirs - strategies} held outside the strategies (was ${outside}): recorded as the baseline, never traded`,
+      });
+      continue;
+    }
     raiseKill = true;
-    differences.push({ kind: 'position', resolution: 'kill_raised', venue, symbol, field: 'qty', local: mine, atVenue: theirs, note: 'net position differs after every order and fill was applied' });
+    differences.push({
+      kind: 'position', resolution: 'kill_raised', venue, symbol, field: 'qty', local: strategies + outside, atVenue: theirs,
+      note: outside === 0 ? 'net position differs after every order and fill was applied' : `net position differs after every order and fill was applied (${outside} of it held outside the strategies)`,
+    });
   }
 
   const result = raiseKill ? 'mismatch' : differences.length > 0 ? 'resolved' : 'ok';

@@ -34,7 +34,14 @@ export type ReconcileRunnerOptions = {
   intervalMs?: number;
   /** A position mismatch is re-read once after this pause before it counts: a fill may land between the two reads. */
   confirmDelayMs?: number;
+  /**
+   * At start, a position no strategy holds (manual trades, earlier days) becomes the baseline
+   * (default), or raises the kill switch like any other mismatch ('kill').
+   */
+  externalAtStart?: 'baseline' | 'kill';
 };
+
+export type RunOptions = { trigger: Trigger; acceptExternal?: boolean };
 
 type Trigger = ReconcileReport['trigger'];
 
@@ -65,14 +72,18 @@ export class ReconcileRunner {
     this.o.clock.clearInterval(this.timer);
   }
 
-  async runAll(trigger: Trigger): Promise<ReconcileReport[]> {
-    return Promise.all(this.o.adapters.map((a) => this.run(a, trigger)));
+  /** `acceptExternal`: what still differs in net position becomes the baseline (an operator's decision). */
+  async runAll(trigger: Trigger, acceptExternal = false): Promise<ReconcileReport[]> {
+    return Promise.all(this.o.adapters.map((a) => this.run(a, trigger, acceptExternal)));
   }
 
-  run(a: VenueAdapter, trigger: Trigger): Promise<ReconcileReport> {
+  async run(a: VenueAdapter, trigger: Trigger, acceptExternal = false): Promise<ReconcileReport> {
     const busy = this.running.get(a.venue);
-    if (busy) return busy;
-    const p = this.once(a, trigger).finally(() => this.running.delete(a.venue));
+    if (busy && !acceptExternal) return busy;
+    // An operator's acceptance needs a run of its own, after the one under way.
+    if (busy) await busy.catch(() => undefined);
+    const baseline = acceptExternal || (trigger === 'start' && (this.o.externalAtStart ?? 'baseline') === 'baseline');
+    const p = this.once(a, trigger, baseline).finally(() => this.running.delete(a.venue));
     this.running.set(a.venue, p);
     return p;
   }
@@ -83,7 +94,7 @@ export class ReconcileRunner {
     return { venue: a.venue, orders, positions };
   }
 
-  private async once(a: VenueAdapter, trigger: Trigger): Promise<ReconcileReport> {
+  private async once(a: VenueAdapter, trigger: Trigger, baseline: boolean): Promise<ReconcileReport> {
     const { host, clock } = this.o;
     let report: ReconcileReport;
     const release = host.holdOrders?.(a.venue);
@@ -95,8 +106,9 @@ export class ReconcileRunner {
         host.apply(a.venue, out.actions);
         await clock.sleep(this.o.confirmDelayMs ?? 500);
         snap = await this.snapshot(a);
-        const again = reconcile(host.projection(), snap, this.options());
-        const first = out.differences.filter((d) => d.kind !== 'position');
+        // Only what is still unexplained on a second look may become the baseline.
+        const again = reconcile(host.projection(), snap, { ...this.options(), baselineExternal: baseline });
+        const first = out.differences.filter((d) => d.kind !== 'position' && d.kind !== 'external_position');
         const seen = new Set(first.map((d) => JSON.stringify(d)));
         out = { ...again, differences: [...first, ...again.differences.filter((d) => !seen.has(JSON.stringify(d)))] };
         if (!out.raiseKill && out.differences.length > 0) out.result = 'resolved';

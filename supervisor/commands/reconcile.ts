@@ -1,7 +1,8 @@
 import { userInfo } from 'node:os';
 import { requestParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
-import { parseOpsArgs } from './ops-client.ts';
+import { parseArgs } from 'node:util';
+import { OPS_OPTIONS } from './ops-client.ts';
 import { ReconcileReplySchema, ReconcileRequestSchema } from '../../broker/reconcile/wire.ts';
 import type { Difference } from '../../broker/events/schema.ts';
 import { connectOperator } from './nats-cli.ts';
@@ -10,18 +11,26 @@ export type Out = { out: (s: string) => void; err: (s: string) => void };
 const stdio: Out = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 /**
- * `orch reconcile [--json]`: asks the running broker to reconcile every venue now (a NATS
- * request on orch.broker.reconcile) and prints what differed and what was done about it.
- * Exit code 0 when every venue is ok or resolved, 3 on a mismatch or error.
+ * `orch reconcile [--json] [--accept-external]`: asks the running broker to reconcile every
+ * venue now (a NATS request on orch.broker.reconcile) and prints what differed and what was
+ * done about it. `--accept-external` records net positions no strategy explains (a manual
+ * trade) as positions outside the strategies instead of a mismatch; it does not lower a kill
+ * level already raised. Exit code 0 when every venue is ok or resolved, 3 on a mismatch or error.
  */
 export async function runReconcile(args: string[], env: NodeJS.ProcessEnv = process.env, io: Out = stdio): Promise<number> {
-  const values = parseOpsArgs(args, 'usage: orch reconcile [--json] [--nats URL] [--state-dir DIR] [--timeout MS]\n', io);
-  if (!values) return 2;
+  const usage = 'usage: orch reconcile [--json] [--accept-external] [--nats URL] [--state-dir DIR] [--timeout MS]\n';
+  let values;
+  try {
+    values = parseArgs({ args, strict: true, options: { ...OPS_OPTIONS, 'accept-external': { type: 'boolean' } } }).values;
+  } catch (e) {
+    io.err(`orch: ${(e as Error).message}\n${usage}`);
+    return 2;
+  }
   const nc = await connectOperator(values, env);
   try {
     let reply;
     try {
-      reply = await requestParsed(nc, subjects.reconcileRequest(), ReconcileRequestSchema, { by: `operator:${env.USER ?? userInfo().username}` }, ReconcileReplySchema, Number(values.timeout ?? 30_000));
+      reply = await requestParsed(nc, subjects.reconcileRequest(), ReconcileRequestSchema, { by: `operator:${env.USER ?? userInfo().username}`, ...(values['accept-external'] ? { acceptExternal: true } : {}) }, ReconcileReplySchema, Number(values.timeout ?? 30_000));
     } catch (e) {
       io.err(`orch: no answer from the broker on ${subjects.reconcileRequest()}: ${(e as Error).message}\n`);
       return 1;

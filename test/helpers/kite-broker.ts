@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { systemClock } from '../../actors/clock.ts';
-import { BrokerActor } from '../../broker/broker-actor.ts';
+import { BrokerActor, type BrokerActorOptions } from '../../broker/broker-actor.ts';
 import { EventLog } from '../../broker/event-log.ts';
 import { riskLimitGate } from '../../broker/gates.ts';
 import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
@@ -28,6 +28,8 @@ export async function startKiteBroker(o: {
   strategies: StrategySpec[];
   log: Logger;
   eventLog?: (nc: NatsConnection, log: Logger) => EventLog;
+  onReconcileMismatch?: BrokerActorOptions['onReconcileMismatch'];
+  externalAtStart?: BrokerActorOptions['externalAtStart'];
 }): Promise<InProcessBroker> {
   const { sim, log } = o;
   const clock = systemClock;
@@ -42,6 +44,8 @@ export async function startKiteBroker(o: {
     natsUrl: o.natsUrl, adapters: [adapter], strategies: o.strategies, clock, log,
     gates: [riskLimitGate(clock)],
     eventLog: (c) => (events = o.eventLog ? o.eventLog(c, log) : new EventLog(c, log)),
+    ...(o.onReconcileMismatch ? { onReconcileMismatch: o.onReconcileMismatch } : {}),
+    ...(o.externalAtStart ? { externalAtStart: o.externalAtStart } : {}),
   });
   try {
     await broker.start();

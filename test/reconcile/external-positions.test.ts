@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { connectBus } from '../../actors/bus.ts';
+import { systemClock } from '../../actors/clock.ts';
+import type { Difference, ReconcileReport } from '../../broker/events/schema.ts';
+import { ensureEventStream } from '../../broker/event-log.ts';
+import { KiteRestClient } from '../../broker/kite/rest-client.ts';
+import { PassThroughLimiter } from '../../broker/kite/testing.ts';
+import { positions } from '../../broker/projection/projection.ts';
+import { startKiteSim, type KiteSim } from '../../broker/sim/kite/index.ts';
+import { startNatsServer } from '../helpers/nats-server.ts';
+import { spec } from '../helpers/specs.ts';
+import { eventually } from '../helpers/wait.ts';
+import { startKiteBroker, type InProcessBroker } from '../helpers/kite-broker.ts';
+import { INFY, placeIntent, sendWhenPriced } from '../recovery/harness.ts';
+
+/**
+ * A real account rarely starts flat: yesterday's positions, a trade placed by hand. Those are
+ * recorded as positions outside the strategies at start instead of stopping all trading, and
+ * a manual trade while running is a mismatch (kill level 2) until an operator accepts it.
+ */
+const log = pino({ level: process.env.ORCH_TEST_LOG ?? 'silent' });
+const strategy = spec('ext', { risk: { maxOrderQty: 10, maxOrderValue: 1_000_000_000, maxPosition: 1_000, maxOpenOrders: 50, priceBandBps: 2_000, ordersPerMinute: 6_000 } });
+
+/** Trades by hand on the account, as its owner would in the Kite app: no tag of ours. */
+function manual(sim: KiteSim) {
+  const token = sim.issueAccessToken();
+  const rest = new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter: new PassThroughLimiter(), clock: systemClock });
+  return (side: 'BUY' | 'SELL', quantity: number) =>
+    rest.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'INFY', transaction_type: side, order_type: 'MARKET', quantity, product: 'MIS', validity: 'DAY' });
+}
+
+/** The manual orders stay `unrecognised_order` (reported, left alone) on every run; positions are what matter here. */
+const positionDifferences = (r: ReconcileReport) => r.differences.filter((d) => d.kind === 'position' || d.kind === 'external_position');
+
+/** The account's net INFY position, from the exchange's own book (no API call: the broker's rate budget is the account's). */
+function venueNet(sim: KiteSim): number {
+  return sim.orders().filter((o) => o.tradingsymbol === 'INFY').reduce((s, o) => s + (o.transaction_type === 'BUY' ? 1 : -1) * o.filled_quantity, 0);
+}
+
+test('positions held before start are the baseline; a manual trade later is a mismatch until accepted; a restart keeps the baseline', async (t) => {
+  const nats = await startNatsServer();
+  const nc = await connectBus({ servers: nats.url, name: 'ext-test' });
+  await ensureEventStream(nc);
+  const sim = await startKiteSim({ tickIntervalMs: 50, seed: 11, logger: log });
+  sim.setPrice(INFY.token, 1500);
+  const trade = manual(sim);
+  const mismatches: Difference[][] = [];
+  let running: InProcessBroker | undefined;
+  const start = () => startKiteBroker({ sim, natsUrl: nats.url, strategies: [strategy], log, onReconcileMismatch: async (_v, d) => void mismatches.push(d) });
+  t.after(async () => {
+    running?.broker.fence('test over');
+    await running?.broker.stop().catch(() => undefined);
+    await sim.close();
+    await nc.close();
+    await nats.cleanup();
+  });
+
+  await trade('BUY', 3);
+  await eventually(() => venueNet(sim) === 3, 'the manual buy filled');
+  running = await start();
+  assert.equal(mismatches.length, 0, 'a position held before start does not stop trading');
+  assert.equal(running.broker.projection.external.get('kite|NSE:INFY'), 3);
+
+  // The strategy trades on top of it; its position is its own, and the account still reconciles.
+  const reply = await sendWhenPriced(nc, placeIntent('ext', { side: 'BUY', qty: 2 }));
+  assert.equal(reply.status, 'accepted', JSON.stringify(reply));
+  await eventually(() => running!.broker.position('ext', INFY.symbol) === 2, 'the strategy\'s fill');
+  const [ok] = await running.broker.reconcileNow('periodic');
+  assert.deepEqual(positionDifferences(ok!), [], 'the account reconciles (the manual order is only reported)');
+  assert.deepEqual(positions(running.broker.projection).map((p) => [p.strategyId, p.qty]), [['ext', 2]]);
+
+  // A trade by hand while running: nothing explains it, so the kill switch goes up.
+  await trade('SELL', 1);
+  await eventually(() => venueNet(sim) === 4, 'the manual sell filled');
+  const [bad] = await running.broker.reconcileNow('operator');
+  assert.equal(bad!.result, 'mismatch');
+  assert.equal(mismatches.length, 1);
+  assert.deepEqual(mismatches[0]!.map((d) => [d.kind, d.local, d.atVenue]), [['position', 5, 4]]);
+
+  // The operator accepts it (orch reconcile --accept-external).
+  const [accepted] = await running.broker.reconcileNow('operator', true);
+  assert.equal(accepted!.result, 'resolved');
+  assert.deepEqual(accepted!.differences.filter((d) => d.kind === 'external_position').map((d) => [d.resolution, d.local, d.atVenue]), [['baseline', 2, 4]]);
+  assert.equal(running.broker.projection.external.get('kite|NSE:INFY'), 2);
+  assert.deepEqual(positionDifferences((await running.broker.reconcileNow('periodic'))[0]!), []);
+
+  // A restart replays the baseline from the log: nothing to record again.
+  running.broker.fence('restart');
+  await running.broker.stop();
+  running = await start();
+  assert.equal(running.broker.projection.external.get('kite|NSE:INFY'), 2);
+  assert.equal(running.broker.position('ext', INFY.symbol), 2);
+  assert.equal(mismatches.length, 1, 'no new mismatch after the restart');
+});
+
+test('with externalAtStart: kill, a position held before start is a mismatch', async (t) => {
+  const nats = await startNatsServer();
+  const nc = await connectBus({ servers: nats.url, name: 'ext-test-kill' });
+  await ensureEventStream(nc);
+  const sim = await startKiteSim({ tickIntervalMs: 50, seed: 12, logger: log });
+  sim.setPrice(INFY.token, 1500);
+  const mismatches: Difference[][] = [];
+  let running: InProcessBroker | undefined;
+  t.after(async () => {
+    running?.broker.fence('test over');
+    await running?.broker.stop().catch(() => undefined);
+    await sim.close();
+    await nc.close();
+    await nats.cleanup();
+  });
+  await manual(sim)('BUY', 3);
+  await eventually(() => venueNet(sim) === 3, 'the manual buy filled');
+  running = await startKiteBroker({ sim, natsUrl: nats.url, strategies: [strategy], log, externalAtStart: 'kill', onReconcileMismatch: async (_v, d) => void mismatches.push(d) });
+  assert.deepEqual(mismatches.map((ds) => ds.map((d) => [d.kind, d.local, d.atVenue])), [[['position', 0, 3]]]);
+  assert.equal(running.broker.projection.external.size, 0);
+});
