@@ -31,6 +31,8 @@ export type Projection = {
    * earlier days' positions, recorded by reconciliation as a baseline. Never traded or flattened.
    */
   external: Map<string, number>;
+  /** Orders at a venue we do not recognise, as last reported (venue order id → venue status): reported once per status. */
+  unrecognised: Map<string, string>;
   /** Fill ids already counted (the log may hold a fill twice after a crash). */
   fills: Set<string>;
   /** Stream sequence of the last event applied (0 = none). */
@@ -38,7 +40,7 @@ export type Projection = {
 };
 
 export function emptyProjection(): Projection {
-  return { book: new OrderBook(), intents: new Map(), decisions: new Map(), positions: new Map(), external: new Map(), fills: new Set(), lastSeq: 0 };
+  return { book: new OrderBook(), intents: new Map(), decisions: new Map(), positions: new Map(), external: new Map(), unrecognised: new Map(), fills: new Set(), lastSeq: 0 };
 }
 
 export function applyEvent(p: Projection, ev: LogEvent, seq?: number): Projection {
@@ -117,6 +119,7 @@ export function applyEvent(p: Projection, ev: LogEvent, seq?: number): Projectio
     }
     case 'reconcile':
       for (const d of ev.report.differences) {
+        if (d.kind === 'unrecognised_order' && d.venueOrderId) p.unrecognised.set(d.venueOrderId, String(d.atVenue ?? ''));
         if (d.kind !== 'external_position' || d.resolution !== 'baseline' || !d.symbol) continue;
         const qty = Number(d.atVenue ?? 0) - Number(d.local ?? 0);
         const key = externalKey(d.venue, d.symbol);

@@ -150,3 +150,13 @@ test('after a baseline, a further manual trade is a mismatch again; accepting it
   assert.equal(p.external.has('kite|NSE:INFY'), false, 'a baseline back to zero is dropped');
   assert.equal(run(p, [], []).result, 'ok');
 });
+
+test('an order we do not recognise is reported once per state, not on every run', () => {
+  const p = emptyProjection();
+  const first = reconcile(p, { venue: 'kite', orders: [vo('manual', 3, 0, 'open')], positions: [] }, { now: T });
+  assert.deepEqual(first.differences.map((d) => d.kind), ['unrecognised_order']);
+  record(p, first);
+  assert.equal(reconcile(p, { venue: 'kite', orders: [vo('manual', 3, 0, 'open')], positions: [] }, { now: T }).result, 'ok');
+  const filled = reconcile(p, { venue: 'kite', orders: [vo('manual', 3, 3, 'filled')], positions: [] }, { now: T });
+  assert.deepEqual(filled.differences.filter((d) => d.kind === 'unrecognised_order').map((d) => d.atVenue), ['FILLED'], 'reported again when its state changes');
+});

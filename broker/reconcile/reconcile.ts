@@ -38,7 +38,7 @@ export const UNATTRIBUTED = '_unattributed';
  * - an order carrying our tag/client id that the log lacks (or lacks the venue id of) is adopted;
  * - a fill the log missed is applied, and so is any state the venue is ahead on;
  * - a local order that never reached the venue is closed as rejected;
- * - an order we do not recognise is reported and left alone;
+ * - an order we do not recognise is reported (once per state it is seen in) and left alone;
  * - a net position that still differs after all of that (and after the baseline of positions
  *   outside the strategies) raises kill level 2, field by field; with `baselineExternal` it
  *   becomes the new baseline instead.
@@ -55,6 +55,8 @@ export function reconcile(local: Projection, snap: VenueSnapshot, o: ReconcileOp
     let rec = findOrder(local, vo);
     if (rec && rec.venue !== venue) rec = undefined;
     if (!rec && !vo.intentId) {
+      // Reported already in this state: a manual order would otherwise fill every periodic report.
+      if (local.unrecognised.get(vo.venueOrderId) === vo.venueStatus) continue;
       differences.push({ kind: 'unrecognised_order', resolution: 'reported', venue, symbol: vo.symbol, venueOrderId: vo.venueOrderId, field: 'state', atVenue: vo.venueStatus, note: `${vo.side} ${vo.qty} filled ${vo.filledQty}` });
       continue;
     }
