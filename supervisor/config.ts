@@ -79,7 +79,8 @@ function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]):
   return undefined;
 }
 
-export function parseConfigText(text: string, file: string): { config: OrchestratorConfig; doc: Document; counter: LineCounter } {
+/** Parses a YAML file against a schema; the first problem is a ConfigError naming the file, line and field. */
+export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, file: string): { value: z.output<S>; doc: Document; counter: LineCounter } {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   const yamlErr = doc.errors[0];
@@ -87,7 +88,7 @@ export function parseConfigText(text: string, file: string): { config: Orchestra
     const line = yamlErr.linePos?.[0]?.line ?? counter.linePos(yamlErr.pos[0]).line;
     throw new ConfigError(file, line, '(yaml)', yamlErr.message.split('\n')[0] ?? 'invalid YAML');
   }
-  const r = OrchestratorConfigSchema.safeParse(doc.toJS());
+  const r = schema.safeParse(doc.toJS());
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
@@ -95,7 +96,12 @@ export function parseConfigText(text: string, file: string): { config: Orchestra
     if (issue.code === 'unrecognized_keys' && issue.keys[0]) path.push(issue.keys[0]);
     throw new ConfigError(file, lineOf(doc, counter, path), fieldName(path), issue.message);
   }
-  return { config: r.data, doc, counter };
+  return { value: r.data, doc, counter };
+}
+
+export function parseConfigText(text: string, file: string): { config: OrchestratorConfig; doc: Document; counter: LineCounter } {
+  const { value, doc, counter } = parseYamlWith(OrchestratorConfigSchema, text, file);
+  return { config: value, doc, counter };
 }
 
 function fieldName(path: (string | number)[]): string {

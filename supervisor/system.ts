@@ -1,7 +1,7 @@
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../actors/clock.ts';
-import { registry, enableDefaultMetrics } from '../actors/metrics.ts';
+import { registry, enableDefaultMetrics, metrics } from '../actors/metrics.ts';
 import { actorLogger } from '../actors/logger.ts';
 import { connectBus } from '../actors/bus.ts';
 import { BrokerActor } from '../broker/broker-actor.ts';
@@ -15,7 +15,7 @@ import { kiteLimits, kalshiLimits, mergeLimits } from '../broker/limiter/limits.
 import type { KiteSim, KiteSimOptions } from '../broker/sim/kite/index.ts';
 import type { KalshiSim } from '../broker/sim/kalshi/index.ts';
 import { buildKalshiVenue, type KalshiAccount } from './venues/kalshi.ts';
-import { nseCashMarketOpen } from '../broker/kite/ticker-client.ts';
+import { loadMarketHolidays, nseMarketOpen, NO_HOLIDAYS } from './market-calendar.ts';
 import { buildKiteVenue, type KiteAccount, type KiteEnv } from './venues/kite.ts';
 import { launchNatsServer, natsPidFile, type NatsProcess } from './nats-launcher.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
@@ -33,6 +33,8 @@ const SHUTDOWN_STEP_MS = 5_000;
 
 export type SystemOptions = {
   configFile: string;
+  /** Exchange holidays (default: market-holidays.yaml next to the registry; absent = none). */
+  holidaysFile?: string;
   log: Logger;
   clock?: Clock;
   /** Use this NATS server; otherwise one is started from nats.conf. */
@@ -108,6 +110,10 @@ export async function startSystem(o: SystemOptions): Promise<System> {
   try {
     // Refuse a bad registry before anything starts.
     const config = await loadConfig(o.configFile);
+    // And a bad holiday calendar: a holiday taken for a trading day trips the stale-data trigger.
+    const holidaysFile = o.holidaysFile ?? join(dirname(resolve(o.configFile)), 'market-holidays.yaml');
+    const holidays = await loadMarketHolidays(holidaysFile);
+    const marketOpen = nseMarketOpen(holidays ?? NO_HOLIDAYS);
     enableDefaultMetrics();
 
     let natsUrl = o.natsUrl;
@@ -136,7 +142,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     // Login outcomes reach the kill switch's re-auth trigger once it exists (it starts after the venues).
     let onKiteLogin: ((ok: boolean) => void) | undefined;
     const kite = await buildKiteVenue({
-      clock, log: brokerLog, limiter, onLogin: (ok) => onKiteLogin?.(ok),
+      clock, log: brokerLog, limiter, onLogin: (ok) => onKiteLogin?.(ok), isMarketOpen: marketOpen,
       ...(o.kite ? { account: o.kite } : {}),
       ...(o.env ? { env: o.env } : {}), stateDir,
       sim: { ...o.kiteSim, ...(o.simPort !== undefined ? { port: o.simPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), ...(o.simTickIntervalMs !== undefined ? { tickIntervalMs: o.simTickIntervalMs } : {}) },
@@ -200,14 +206,20 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     killSwitch.arm({ broker, pnl: projectionPnl(broker), strategies: () => supervisor.ids().flatMap((id) => supervisor.spec(id) ?? []), stopActors: () => supervisor.stopAll() });
     // A live Kite feed is silent outside NSE hours: stale-data counts only while the market trades.
     if (kite.account.marketHoursOnly && config.strategies.some((st) => st.venue === 'kite')) {
-      let open = nseCashMarketOpen(clock.now());
+      if (!holidays) o.log.warn({ file: holidaysFile }, 'no exchange holiday calendar: a weekday holiday will look like stale data');
+      let open = marketOpen(clock.now());
       killSwitch.triggers.marketData('kite', open);
+      metrics.marketOpen.set({ venue: 'kite' }, open ? 1 : 0);
       const hours = clock.setInterval(() => {
-        const now = nseCashMarketOpen(clock.now());
+        const now = marketOpen(clock.now());
+        metrics.marketOpen.set({ venue: 'kite' }, now ? 1 : 0);
         if (now !== open) killSwitch.triggers.marketData('kite', (open = now));
       }, 30_000);
       undo.push(async () => clock.clearInterval(hours));
+    } else {
+      metrics.marketOpen.set({ venue: 'kite' }, 1);
     }
+    if (kalshi) metrics.marketOpen.set({ venue: 'kalshi' }, 1);
     // Level 4 latched: the actors stay down until the operator resets it and the processes restart.
     if (killSwitch.state.global.level === 4) o.log.error({ reason: killSwitch.state.global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
     else await supervisor.startAll(config.strategies);

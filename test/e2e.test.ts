@@ -87,6 +87,7 @@ test('metrics are served with the catalogue names and the health check reports t
   }
   assert.match(body, /orch_orders_submitted_total\{strategy="buyer",venue="kite"\} 1/);
   assert.match(body, /orch_ws_connected\{venue="kite"\} 1/);
+  assert.match(body, /^orch_market_open\{venue="kite"\} 1$/m, 'a paper feed always trades');
   const health = await (await fetch(sys.metricsUrl!.replace('/metrics', '/healthz'))).json() as { ok: boolean; actors: { id: string }[] };
   assert.equal(health.ok, true);
   assert.deepEqual(health.actors.map((a) => a.id).sort(), ['buyer', 'watcher']);

@@ -59,6 +59,8 @@ export type KiteVenueOptions = {
   /** The 0600 token cache lives here (live accounts). */
   stateDir?: string;
   sim?: { port?: number; seed?: number; tickIntervalMs?: number } & Pick<KiteSimOptions, 'enforceRateLimits' | 'observer'>;
+  /** When a live feed is expected to tick (NSE hours less the exchange's holidays); paper feeds always tick. */
+  isMarketOpen?: (nowMs: number) => boolean;
   /** Every login outcome of a live account (the kill switch counts consecutive failures). */
   onLogin?: (ok: boolean) => void;
 };
@@ -174,7 +176,7 @@ export async function buildKiteVenue(o: KiteVenueOptions): Promise<KiteVenue> {
     const wsToken = acct.awaitAccessToken ?? (() => acct.accessToken() ?? '');
     const ticker = new KiteTickerClient({
       url: acct.wsUrl, apiKey: acct.apiKey, getAccessToken: wsToken, clock: o.clock, logger: log,
-      ...(acct.marketHoursOnly ? {} : { isMarketOpen: () => true }),
+      ...(acct.marketHoursOnly ? (o.isMarketOpen ? { isMarketOpen: o.isMarketOpen } : {}) : { isMarketOpen: () => true }),
     });
     const tickMode = tickModeEnv(env);
     const adapter = new KiteAdapter({ rest, writer, ticker: tickerPort(ticker, o.clock), clock: o.clock, log, ...(tickMode ? { tickMode } : {}) });
