@@ -332,6 +332,8 @@ export class BrokerActor {
     if (!venue.connected()) return this.deny(intent, 'broker_disconnected', `${intent.venue} is disconnected; submissions resume after reconnect and reconciliation`);
     if (!this.reconciler.hasPassed(intent.venue)) return this.deny(intent, 'not_reconciled', `${intent.venue} has not been reconciled since start; no new orders until it is`);
     if (intent.orderType === 'LIMIT' && intent.limitPrice === undefined) return this.deny(intent, 'invalid_order', 'LIMIT order needs limitPrice');
+    const refused = venue.checkOrder?.({ intentId: intent.intentId, symbol: intent.symbol, side: intent.side, qty: intent.qty, orderType: intent.orderType, ...(intent.limitPrice !== undefined ? { limitPrice: intent.limitPrice } : {}) });
+    if (refused) return this.deny(intent, refused.rule, refused.reason, refused.figures);
     const view: GateView = {
       spec,
       position: (symbol) => this.position(spec.id, symbol),

@@ -37,6 +37,8 @@ export type VenueOrder = {
 
 export type VenueFill = { fillId: string; venueOrderId: string; intentId?: string; symbol: string; side: Side; qty: number; price: number; ts: number };
 
+export type OrderRuleViolation = { rule: string; reason: string; figures: Record<string, number | string> };
+
 export type VenuePosition = { symbol: string; qty: number; avgPrice: number };
 
 export type VenueEvents = {
@@ -64,6 +66,11 @@ export interface VenueAdapter {
    * may be prepared meanwhile (limiter, encoding), but no byte of it may leave before; if it
    * rejects, `place` fails with that same error and sends nothing.
    */
+  /**
+   * What the venue would refuse this order for, known before sending (lot size, price grid):
+   * the broker denies it up front, nothing is logged as a venue write. Optional.
+   */
+  checkOrder?(req: VenueOrderRequest): OrderRuleViolation | undefined;
   place(req: VenueOrderRequest, priority: 'place' | 'kill', sendAfter: Promise<void>): Promise<{ venueOrderId: string; duplicate?: boolean }>;
   cancel(venueOrderId: string, priority?: 'cancel' | 'kill'): Promise<void>;
   openOrders(): Promise<VenueOrder[]>;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { OrderState, Side } from '../../actors/messages.ts';
 import { VenueEventHub } from '../venue.ts';
-import type { VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition } from '../venue.ts';
+import type { OrderRuleViolation, VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition } from '../venue.ts';
 import type { KiteRestClient } from './rest-client.ts';
 import type { KiteOrderWriter } from './order-writer.ts';
 import { OrderSchema, type KiteOrder } from './schemas.ts';
@@ -52,6 +52,8 @@ export class KiteAdapter implements VenueAdapter {
   readonly venue = 'kite' as const;
   private readonly events = new VenueEventHub();
   private readonly tokenBySymbol = new Map<string, number>();
+  /** Kite's order rules per instrument: price grid (paise) and lot size (units). */
+  private readonly rulesBySymbol = new Map<string, { tickPaise: number; lot: number }>();
   private readonly symbolByToken = new Map<number, string>();
   private readonly intentByTag = new Map<string, string>();
   private readonly openOrderIds = new Set<string>();
@@ -69,6 +71,7 @@ export class KiteAdapter implements VenueAdapter {
     for (const i of await this.o.rest.getInstruments()) {
       const symbol = `${i.exchange}:${i.tradingsymbol}`;
       this.tokenBySymbol.set(symbol, i.instrument_token);
+      this.rulesBySymbol.set(symbol, { tickPaise: Math.round(i.tick_size * 100), lot: i.lot_size });
       this.symbolByToken.set(i.instrument_token, symbol);
     }
     const t = this.o.ticker;
@@ -178,6 +181,19 @@ export class KiteAdapter implements VenueAdapter {
     const tag = intentTag(intentId);
     this.intentByTag.set(tag, intentId);
     return tag;
+  }
+
+  /** Kite refuses a quantity that is not whole lots (F&O) and a limit price off the tick grid. */
+  checkOrder(req: VenueOrderRequest): OrderRuleViolation | undefined {
+    const r = this.rulesBySymbol.get(req.symbol);
+    if (!r) return { rule: 'unknown_instrument', reason: `${req.symbol} is not in Kite's instrument list`, figures: { symbol: req.symbol } };
+    if (r.lot > 1 && req.qty % r.lot !== 0) {
+      return { rule: 'lot_size', reason: `${req.symbol} trades in lots of ${r.lot} units; ${req.qty} is not a whole number of lots`, figures: { limit: r.lot, actual: req.qty } };
+    }
+    if (req.limitPrice !== undefined && r.tickPaise > 0 && req.limitPrice % r.tickPaise !== 0) {
+      return { rule: 'tick_size', reason: `${req.symbol} prices move in steps of ${r.tickPaise} paise; ${req.limitPrice} is off the grid`, figures: { limit: r.tickPaise, actual: req.limitPrice } };
+    }
+    return undefined;
   }
 
   async place(req: VenueOrderRequest, priority: 'place' | 'kill', sendAfter: Promise<void>): Promise<{ venueOrderId: string; duplicate?: boolean }> {

@@ -80,3 +80,15 @@ test('a write the log cannot store is never sent: the intent is denied and the l
   const last = mine.at(-1)!;
   assert.ok(last.kind === 'decision' && last.decision === 'denied' && last.rule === 'event_log_unavailable');
 });
+
+test('an order the venue would refuse by its rules (price off the tick grid) is denied before any write', async (t) => {
+  const { nc, sim, arrivals } = await setUp(t, { holdMs: 0 });
+  const intent = placeIntent('wal', { orderType: 'LIMIT', limitPrice: 150_003 });
+  const reply = await sendWhenPriced(nc, intent);
+  assert.equal(reply.status === 'denied' && reply.rule, 'tick_size', JSON.stringify(reply));
+  assert.deepEqual(reply.status === 'denied' && reply.figures, { limit: 5, actual: 150_003 });
+  assert.deepEqual(arrivals, []);
+  assert.equal(sim.orders().length, 0);
+  const kinds = (await readLog(nc)).filter((e) => e.event.intentId === intent.intentId).map((e) => e.event.kind);
+  assert.deepEqual(kinds, ['intent', 'decision'], 'no venue write was logged');
+});
