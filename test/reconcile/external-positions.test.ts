@@ -39,23 +39,32 @@ function venueNet(sim: KiteSim): number {
   return sim.orders().filter((o) => o.tradingsymbol === 'INFY').reduce((s, o) => s + (o.transaction_type === 'BUY' ? 1 : -1) * o.filled_quantity, 0);
 }
 
-test('positions held before start are the baseline; a manual trade later is a mismatch until accepted; a restart keeps the baseline', async (t) => {
+/** A nats-server, the built-in exchange with INFY at 1500, and a broker started on demand; all torn down after. */
+async function setUp(t: { after: (fn: () => Promise<void>) => void }, seed: number, externalAtStart?: 'baseline' | 'kill') {
   const nats = await startNatsServer();
   const nc = await connectBus({ servers: nats.url, name: 'ext-test' });
   await ensureEventStream(nc);
-  const sim = await startKiteSim({ tickIntervalMs: 50, seed: 11, logger: log });
+  const sim = await startKiteSim({ tickIntervalMs: 50, seed, logger: log });
   sim.setPrice(INFY.token, 1500);
-  const trade = manual(sim);
   const mismatches: Difference[][] = [];
-  let running: InProcessBroker | undefined;
-  const start = () => startKiteBroker({ sim, natsUrl: nats.url, strategies: [strategy], log, onReconcileMismatch: async (_v, d) => void mismatches.push(d) });
+  const env = { nc, sim, mismatches, running: undefined as InProcessBroker | undefined, start: async () => {
+    env.running = await startKiteBroker({ sim, natsUrl: nats.url, strategies: [strategy], log, ...(externalAtStart ? { externalAtStart } : {}), onReconcileMismatch: async (_v, d) => void mismatches.push(d) });
+    return env.running;
+  } };
   t.after(async () => {
-    running?.broker.fence('test over');
-    await running?.broker.stop().catch(() => undefined);
+    env.running?.broker.fence('test over');
+    await env.running?.broker.stop().catch(() => undefined);
     await sim.close();
     await nc.close();
     await nats.cleanup();
   });
+  return env;
+}
+
+test('positions held before start are the baseline; a manual trade later is a mismatch until accepted; a restart keeps the baseline', async (t) => {
+  const { nc, sim, mismatches, start } = await setUp(t, 11);
+  const trade = manual(sim);
+  let running: InProcessBroker;
 
   await trade('BUY', 3);
   await eventually(() => venueNet(sim) === 3, 'the manual buy filled');
@@ -96,23 +105,10 @@ test('positions held before start are the baseline; a manual trade later is a mi
 });
 
 test('with externalAtStart: kill, a position held before start is a mismatch', async (t) => {
-  const nats = await startNatsServer();
-  const nc = await connectBus({ servers: nats.url, name: 'ext-test-kill' });
-  await ensureEventStream(nc);
-  const sim = await startKiteSim({ tickIntervalMs: 50, seed: 12, logger: log });
-  sim.setPrice(INFY.token, 1500);
-  const mismatches: Difference[][] = [];
-  let running: InProcessBroker | undefined;
-  t.after(async () => {
-    running?.broker.fence('test over');
-    await running?.broker.stop().catch(() => undefined);
-    await sim.close();
-    await nc.close();
-    await nats.cleanup();
-  });
+  const { sim, mismatches, start } = await setUp(t, 12, 'kill');
   await manual(sim)('BUY', 3);
   await eventually(() => venueNet(sim) === 3, 'the manual buy filled');
-  running = await startKiteBroker({ sim, natsUrl: nats.url, strategies: [strategy], log, externalAtStart: 'kill', onReconcileMismatch: async (_v, d) => void mismatches.push(d) });
+  const running = await start();
   assert.deepEqual(mismatches.map((ds) => ds.map((d) => [d.kind, d.local, d.atVenue])), [[['position', 0, 3]]]);
   assert.equal(running.broker.projection.external.size, 0);
 });
