@@ -110,6 +110,8 @@ export const BrokerStatusSchema = z.object({
     strategies: z.record(z.string(), z.object({ level: z.number().int(), reason: z.string(), by: z.string(), ts: z.number() })),
   }),
   positions: z.array(PositionSchema),
+  /** Net positions no strategy holds (manual trades, earlier days): the reconciliation baseline. */
+  externalPositions: z.array(z.object({ venue: z.string(), symbol: z.string(), qty: z.number() })).default([]),
   pnl: z.array(StrategyPnlSchema),
   openOrders: z.array(OpenOrderSchema),
   ts: z.number().int(),

@@ -51,6 +51,10 @@ export function brokerStatus(src: BrokerStatusSource): BrokerStatus {
     limiter: src.limiter.snapshot(),
     kill: { global: entry(k.global), strategies: Object.fromEntries(Object.entries(k.strategies).map(([id, e]) => [id, entry(e)])) },
     positions: pos,
+    externalPositions: [...p.external].map(([key, qty]) => {
+      const [venue, symbol] = key.split('|', 2) as [string, string];
+      return { venue, symbol, qty };
+    }).sort((a, b) => `${a.venue}|${a.symbol}`.localeCompare(`${b.venue}|${b.symbol}`)),
     pnl: ids.map((id) => {
       const { realized, unrealized, total, unpriced } = strategyPnl(p, id, (s, v) => last(v, s));
       return { strategyId: id, realized, unrealized, total, unpriced, openOrders: open.filter((o) => o.strategyId === id).length };

@@ -62,6 +62,10 @@ export function render(sup: SupervisorStatus | undefined, brk: BrokerStatus | un
     out.push(brk.positions.length ? table(['STRATEGY', 'VENUE', 'SYMBOL', 'QTY', 'AVG PRICE', 'LAST', 'REALIZED'], brk.positions.map((p) => [
       p.strategyId, p.venue, p.symbol, p.qty, p.avgPrice ?? '-', p.lastPrice ?? '-', p.realized,
     ])) : '(none)\n');
+    if (brk.externalPositions.length) {
+      out.push('Held outside the strategies (baseline; never traded)');
+      out.push(table(['VENUE', 'SYMBOL', 'QTY'], brk.externalPositions.map((x) => [x.venue, x.symbol, x.qty])));
+    }
     out.push('Open orders');
     out.push(brk.openOrders.length ? table(['STRATEGY', 'INTENT', 'SYMBOL', 'SIDE', 'QTY', 'FILLED', 'LIMIT', 'STATE'], brk.openOrders.map((o) => [
       o.strategyId, o.intentId, o.symbol, o.side, o.qty, o.filledQty, o.limitPrice ?? 'MKT', o.state,
