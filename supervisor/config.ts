@@ -70,7 +70,7 @@ export class ConfigError extends Error {
   }
 }
 
-function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number | undefined {
+export function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number | undefined {
   // Walk up the path until a node with a source range exists (a missing field points at its parent).
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n), true);

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../actors/clock.ts';
 import { metrics } from '../actors/metrics.ts';
-import { deepFreeze, type LoadedConfig, type StrategySpec } from './config.ts';
+import { deepFreeze, lineOf, parseConfigText, type LoadedConfig, type StrategySpec } from './config.ts';
 import type { ReloadError, ReloadResult } from './ops-schemas.ts';
 
 /**
@@ -108,6 +108,11 @@ export type ReloaderOptions = ReloadTargets & {
   probe?: Probe;
   /** Quiet time after the last file event before a reload starts (editors write in bursts). */
   debounceMs?: number;
+  /**
+   * The venues this process trades on. A venue's connection, limits and reconciliation start
+   * with the process, so a registry naming another one is refused (it needs a restart).
+   */
+  venues?: ReadonlySet<string>;
   /** Told about every applied registry (e.g. to refresh per-strategy limits elsewhere). */
   onApplied?: (config: LoadedConfig) => void;
 };
@@ -166,6 +171,25 @@ export class Reloader {
     await this.chain;
   }
 
+  /** The first enabled strategy on a venue this process has not started, as a refusal naming its line. */
+  private async venueNotRunning(next: LoadedConfig): Promise<ReloadError | undefined> {
+    const venues = this.opts.venues;
+    if (!venues) return undefined;
+    const i = next.strategies.findIndex((s) => s.enabled && !venues.has(s.venue));
+    if (i < 0) return undefined;
+    const s = next.strategies[i]!;
+    let line: number | undefined;
+    try {
+      const { doc, counter } = parseConfigText(await readFile(next.file, 'utf8'), next.file);
+      line = lineOf(doc, counter, ['strategies', i, 'venue']);
+    } catch {
+      line = undefined; // the probe already accepted the file; a line is a courtesy
+    }
+    const field = `strategies[${i}].venue`;
+    const message = `${s.id}: venue ${s.venue} is not running in this process (running: ${[...venues].join(', ')}); adding the first ${s.venue} strategy needs a restart`;
+    return { file: next.file, ...(line !== undefined ? { line } : {}), field, message };
+  }
+
   private async reloadNow(trigger: ReloadResult['trigger']): Promise<ReloadResult> {
     const { log, clock } = this.opts;
     const base = { trigger, started: [], stopped: [], restarted: [], unchanged: [], cancelledOrders: 0 };
@@ -176,6 +200,12 @@ export class Reloader {
       const e = probed.error;
       log.error({ file: e.file, line: e.line, field: e.field, error: e.message }, 'registry refused: running strategies unchanged');
       return this.remember({ ...base, result: 'invalid', unchanged: this.config.strategies.filter((s) => s.enabled).map((s) => s.id), error: e, ts: clock.now() });
+    }
+    const missing = await this.venueNotRunning(probed.config);
+    if (missing) {
+      metrics.configReloadTotal.inc({ result: 'invalid' });
+      log.error({ file: missing.file, line: missing.line, field: missing.field, error: missing.message }, 'registry refused: running strategies unchanged');
+      return this.remember({ ...base, result: 'invalid', unchanged: this.config.strategies.filter((s) => s.enabled).map((s) => s.id), error: missing, ts: clock.now() });
     }
     const next = deepFreeze(probed.config);
     const { code, files } = await this.fingerprints(next.strategies);

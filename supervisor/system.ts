@@ -225,7 +225,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     else await supervisor.startAll(config.strategies);
 
     const reloader = new Reloader({
-      config, supervisor, broker, clock, log: actorLogger(o.log, 'reload'),
+      config, supervisor, broker, clock, log: actorLogger(o.log, 'reload'), venues: new Set(adapters.map((a) => a.venue)),
       // Kill-trigger thresholds follow the registry, so an added strategy is guarded from its first order.
       onApplied: (next) => killSwitch.triggers.setStrategies(next.strategies),
     });

@@ -114,6 +114,19 @@ test('an invalid registry changes nothing, is logged with file, line and field a
   await eventually(async () => (await starts()).includes('alpha v2 3'), 'the good edit to apply');
 });
 
+test('a first strategy on a venue this process did not start is refused with its line: that needs a restart', async () => {
+  const startsBefore = (await starts()).length;
+  const kalshi: Entry = { id: 'fed', module: 'a', venue: 'kalshi', instruments: ['KXFED-26DEC-T4.00'], params: { n: 1 } };
+  const bad = await nextReload(() => writeFile(ws.config, registry([alpha(3), beta, kalshi])));
+  assert.equal(bad.result, 'invalid');
+  assert.equal(bad.error?.field, 'strategies[2].venue');
+  assert.equal(bad.error?.line, 20, 'the venue line of the third entry');
+  assert.match(bad.error?.message ?? '', /fed: venue kalshi is not running in this process \(running: kite\); adding the first kalshi strategy needs a restart/);
+  assert.equal((await starts()).length, startsBefore, 'nothing started or restarted');
+  assert.equal((await sys.supervisor.view()).some((a) => a.id === 'fed'), false);
+  assert.equal((await nextReload(() => writeFile(ws.config, registry([alpha(3), beta])))).result, 'unchanged');
+});
+
 test('a module that fails to load changes nothing, and fixing it applies', async () => {
   const betaTicks = (await health('beta')).health!.ticks;
   const alphaTicks = (await health('alpha')).health!.ticks;
