@@ -56,3 +56,15 @@ test('an abort ends a request the server never answers', async (t) => {
 test('a body that is not a string is refused rather than sent empty', async () => {
   await assert.rejects(keepAliveFetch('http://127.0.0.1:1/x', { method: 'POST', body: new Uint8Array([1]) }), /only string bodies/);
 });
+
+test('an abort ends a response whose body never completes (a withheld body is a withheld answer)', async (t) => {
+  const srv = await startHttp((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"partial":');
+  });
+  t.after(() => srv.close());
+  const ctrl = new AbortController();
+  const pending = keepAliveFetch(`${srv.url}/x`, { method: 'GET', signal: ctrl.signal });
+  setTimeout(() => ctrl.abort(), 50);
+  await assert.rejects(pending, (e: Error) => e.name === 'AbortError');
+});
