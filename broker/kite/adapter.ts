@@ -6,6 +6,8 @@ import type { OrderRuleViolation, VenueAdapter, VenueEvents, VenueOrder, VenueOr
 import type { KiteRestClient } from './rest-client.ts';
 import type { KiteOrderWriter } from './order-writer.ts';
 import { OrderSchema, type KiteOrder } from './schemas.ts';
+import type { KiteInstrument } from './instruments.ts';
+import { VenueError } from '../venue-errors.ts';
 import type { Tick as KiteTick, TickMode } from './ticker-parser.ts';
 import { intentTag } from './tag.ts';
 import { KiteOrderStates, isKiteStatus, kiteTime, normalizedState, type KiteOrderSnapshot, type Verdict } from './order-state.ts';
@@ -68,7 +70,7 @@ export class KiteAdapter implements VenueAdapter {
   }
 
   async start(): Promise<void> {
-    for (const i of await this.o.rest.getInstruments()) {
+    for (const i of await this.instruments()) {
       const symbol = `${i.exchange}:${i.tradingsymbol}`;
       this.tokenBySymbol.set(symbol, i.instrument_token);
       this.rulesBySymbol.set(symbol, { tickPaise: Math.round(i.tick_size * 100), lot: i.lot_size });
@@ -84,6 +86,22 @@ export class KiteAdapter implements VenueAdapter {
     const every = this.o.pollIntervalMs ?? 1000;
     this.pollTimer = this.o.clock.setInterval(() => void this.poll(every), every);
     this.o.log.info({ instruments: this.tokenBySymbol.size }, 'kite adapter started');
+  }
+
+  /**
+   * The day's instrument list, tried again after a 429: a broker restarted within the second
+   * its predecessor spent the account's budget in must not fail its start for that. The REST
+   * client has already paused the bucket for the Retry-After, so the next try waits for it.
+   */
+  private async instruments(): Promise<KiteInstrument[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.o.rest.getInstruments();
+      } catch (e) {
+        if (!(e instanceof VenueError) || e.kind !== 'RateLimited' || attempt >= 5) throw e;
+        this.o.log.warn({ attempt, err: e.message }, 'instrument list rate-limited; trying again');
+      }
+    }
   }
 
   async stop(): Promise<void> {

@@ -6,18 +6,19 @@ import { KiteAdapter, type KiteTickerPort } from './adapter.ts';
 import type { KiteInstrument } from './instruments.ts';
 import type { KiteOrderWriter } from './order-writer.ts';
 import type { KiteRestClient } from './rest-client.ts';
+import { VenueError } from '../venue-errors.ts';
 
 const instrument = (over: Partial<KiteInstrument>): KiteInstrument => ({
   instrument_token: 408065, exchange_token: 1594, tradingsymbol: 'INFY', name: 'INFOSYS', last_price: 0, expiry: null, strike: 0,
   tick_size: 0.05, lot_size: 1, instrument_type: 'EQ', segment: 'NSE', exchange: 'NSE', ...over,
 });
 
-async function adapterWith(instruments: KiteInstrument[]): Promise<KiteAdapter> {
+async function adapterWith(instruments: KiteInstrument[], failures: Error[] = []): Promise<KiteAdapter> {
   const noTicker: KiteTickerPort = {
     connect: async () => undefined, close: async () => undefined, setWanted: () => undefined, isOpen: () => true,
     onTick: () => undefined, onOrder: () => undefined, onDisconnected: () => undefined, onReconnected: () => undefined, onReconcile: () => undefined,
   };
-  const rest = { getInstruments: async () => instruments } as unknown as KiteRestClient;
+  const rest = { getInstruments: async () => { const f = failures.shift(); if (f) throw f; return instruments; } } as unknown as KiteRestClient;
   const adapter = new KiteAdapter({ rest, writer: {} as KiteOrderWriter, ticker: noTicker, clock: new TestClock(), log: createLogger({ level: 'silent' }) });
   await adapter.start();
   await adapter.stop();
@@ -45,4 +46,11 @@ test('a limit price off the instrument\'s tick grid is refused; a market order h
   assert.equal(a.checkOrder(order('NSE:INFY', 1, 150_005)), undefined);
   assert.equal(a.checkOrder(order('NSE:INFY', 7)), undefined);
   assert.equal(a.checkOrder(order('NSE:NOSUCH', 1))?.rule, 'unknown_instrument');
+});
+
+test('a start whose instrument list is rate-limited tries again; any other failure ends the start', async () => {
+  const limited = () => new VenueError({ venue: 'kite', kind: 'RateLimited', message: 'Kite GET /instruments: 429' });
+  const a = await adapterWith([instrument({})], [limited(), limited()]);
+  assert.equal(a.checkOrder(order('NSE:INFY', 1, 150_005)), undefined, 'started with the list');
+  await assert.rejects(adapterWith([instrument({})], [new VenueError({ venue: 'kite', kind: 'TokenException', message: 'expired' })]), /expired/);
 });
