@@ -11,7 +11,7 @@ import { metrics } from '../actors/metrics.ts';
 import { VenueError } from './venue-errors.ts';
 import { isTerminal, type OrderBook, type OrderRecord } from './order-book.ts';
 import { wantedInstruments } from './instruments.ts';
-import type { VenueAdapter, VenueOrder, VenueTick } from './venue.ts';
+import type { VenueAdapter, VenueOrder, VenueOrderRequest, VenueTick } from './venue.ts';
 import { readEvents, type EventLog } from './event-log.ts';
 import type { Difference, LogEvent, ReconcileReport } from './events/schema.ts';
 import { applyEvent, emptyProjection, positionOf, type Projection } from './projection/projection.ts';
@@ -19,6 +19,11 @@ import { orderUpdateEvents, type Emit } from './projection/order-events.ts';
 import { ReconcileRunner } from './reconcile/runner.ts';
 import { ReconcileRequestSchema, ReconcileReplySchema } from './reconcile/wire.ts';
 import type { StrategySpec } from '../supervisor/config.ts';
+
+/** What the venue is asked for (and what the write-ahead records): the intent less its routing fields. */
+function orderRequest(intent: PlaceIntent): VenueOrderRequest {
+  return { intentId: intent.intentId, symbol: intent.symbol, side: intent.side, qty: intent.qty, orderType: intent.orderType, ...(intent.limitPrice !== undefined ? { limitPrice: intent.limitPrice } : {}) };
+}
 
 /** The write-ahead did not store: the order was not sent (rule event_log_unavailable). */
 class WriteAheadFailed extends Error {
@@ -332,7 +337,7 @@ export class BrokerActor {
     if (!venue.connected()) return this.deny(intent, 'broker_disconnected', `${intent.venue} is disconnected; submissions resume after reconnect and reconciliation`);
     if (!this.reconciler.hasPassed(intent.venue)) return this.deny(intent, 'not_reconciled', `${intent.venue} has not been reconciled since start; no new orders until it is`);
     if (intent.orderType === 'LIMIT' && intent.limitPrice === undefined) return this.deny(intent, 'invalid_order', 'LIMIT order needs limitPrice');
-    const refused = venue.checkOrder?.({ intentId: intent.intentId, symbol: intent.symbol, side: intent.side, qty: intent.qty, orderType: intent.orderType, ...(intent.limitPrice !== undefined ? { limitPrice: intent.limitPrice } : {}) });
+    const refused = venue.checkOrder?.(orderRequest(intent));
     if (refused) return this.deny(intent, refused.rule, refused.reason, refused.figures);
     const view: GateView = {
       spec,
@@ -370,7 +375,7 @@ export class BrokerActor {
     const spec = { id: intent.strategyId };
     this.emit({ kind: 'decision', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), decision: 'accepted' });
     const rec = this.book.get(intent.intentId)!;
-    const req = { intentId: intent.intentId, symbol: intent.symbol, side: intent.side, qty: intent.qty, orderType: intent.orderType, ...(intent.limitPrice !== undefined ? { limitPrice: intent.limitPrice } : {}) };
+    const req = orderRequest(intent);
     // Write-ahead: the log holds the write before the venue can, so a crash leaves a trace to
     // adopt. The adapter prepares the order meanwhile and sends it only once this resolves.
     const stored = this.emitDurable({ kind: 'venue_write', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', request: req })

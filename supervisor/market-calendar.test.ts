@@ -4,7 +4,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { istDate, loadMarketHolidays, nseMarketOpen, parseMarketHolidays } from './market-calendar.ts';
+import { loadMarketHolidays, nseMarketOpen, parseMarketHolidays } from './market-calendar.ts';
+import { istDate } from '../broker/kite/market-hours.ts';
 
 const ist = (iso: string) => Date.parse(`${iso}+05:30`);
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { nseCashMarketOpen } from '../broker/kite/ticker-client.ts';
+import { istDate, nseCashMarketOpen } from '../broker/kite/market-hours.ts';
 import { parseYamlWith } from './config.ts';
 
 /**
@@ -8,8 +8,6 @@ import { parseYamlWith } from './config.ts';
  * its list once a year by circular; a weekday holiday that is not listed looks like a dead feed
  * (stale data raises the kill switch, the ticker reconnects all day), so keep the file current.
  */
-const IST_OFFSET_MS = (5 * 60 + 30) * 60_000;
-
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD').refine((s) => {
   const d = new Date(`${s}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
@@ -39,11 +37,6 @@ export async function loadMarketHolidays(file: string): Promise<MarketHolidays |
     throw e;
   }
   return parseMarketHolidays(text, file);
-}
-
-/** The IST calendar date of an instant, as YYYY-MM-DD. */
-export function istDate(nowMs: number): string {
-  return new Date(nowMs + IST_OFFSET_MS).toISOString().slice(0, 10);
 }
 
 /** NSE cash market hours (09:15-15:30 IST, Monday to Friday), closed on the listed holidays. */

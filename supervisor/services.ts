@@ -10,7 +10,7 @@ import type { BrokerActor } from '../broker/broker-actor.ts';
 import type { VenueAdapter } from '../broker/venue.ts';
 import type { KillState } from '../broker/kill/kill-store.ts';
 import type { BucketSnapshot } from '../broker/limiter/types.ts';
-import { openOrders, positions, strategyPnl } from '../broker/projection/projection.ts';
+import { externalPositions, openOrders, positions, strategyPnl } from '../broker/projection/projection.ts';
 import type { Supervisor } from './supervisor.ts';
 import type { Reloader } from './reload.ts';
 import {
@@ -51,10 +51,7 @@ export function brokerStatus(src: BrokerStatusSource): BrokerStatus {
     limiter: src.limiter.snapshot(),
     kill: { global: entry(k.global), strategies: Object.fromEntries(Object.entries(k.strategies).map(([id, e]) => [id, entry(e)])) },
     positions: pos,
-    externalPositions: [...p.external].map(([key, qty]) => {
-      const [venue, symbol] = key.split('|', 2) as [string, string];
-      return { venue, symbol, qty };
-    }).sort((a, b) => `${a.venue}|${a.symbol}`.localeCompare(`${b.venue}|${b.symbol}`)),
+    externalPositions: externalPositions(p),
     pnl: ids.map((id) => {
       const { realized, unrealized, total, unpriced } = strategyPnl(p, id, (s, v) => last(v, s));
       return { strategyId: id, realized, unrealized, total, unpriced, openOrders: open.filter((o) => o.strategyId === id).length };

@@ -1,39 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kindForResponse, neverArrived, parseRetryAfter, socketErrorCode, venueError } from './errors.ts';
+import { KITE_ERROR_CASES } from './testing.ts';
 
 test('every Kite error_type maps to the action the architecture prescribes', () => {
-  const table: [number, string | undefined, string][] = [
-    [400, 'InputException', 'InputException'],
-    [403, 'TokenException', 'TokenException'],
-    [403, 'PermissionException', 'PermissionException'],
-    [403, 'UserException', 'PermissionException'],
-    [500, 'OrderException', 'OrderException'],
-    [400, 'OrderException', 'OrderException'],
-    [400, 'HoldingException', 'OrderException'],
-    [400, 'MarginException', 'MarginException'],
-    [400, 'ExchangeException', 'ExchangeException'],
-    [500, 'GeneralException', 'GeneralException'],
-    [503, 'NetworkException', 'GatewayError'],
-    [502, 'DataException', 'GatewayError'],
-    [504, 'DataException', 'GatewayError'],
-    [429, 'NetworkException', 'RateLimited'],
-    [429, 'InputException', 'RateLimited'],
-    [429, undefined, 'RateLimited'],
-    [500, undefined, 'ServerError'],
-    [501, undefined, 'ServerError'],
-    [502, undefined, 'GatewayError'],
-    [503, undefined, 'GatewayError'],
-    [504, undefined, 'GatewayError'],
-    [401, undefined, 'TokenException'],
-    [403, undefined, 'TokenException'],
-    [404, undefined, 'NotFound'],
-    [409, undefined, 'Conflict'],
-    [400, undefined, 'InputException'],
-    [400, 'SomethingNewException', 'InputException'],
-    [503, 'SomethingNewException', 'GatewayError'],
-  ];
-  for (const [status, type, kind] of table) assert.equal(kindForResponse(status, type), kind, `${status} ${type}`);
+  for (const [status, type, kind] of KITE_ERROR_CASES) assert.equal(kindForResponse(status, type), kind, `${status} ${type}`);
 });
 
 test('Retry-After is read as seconds or as an HTTP date, relative to our clock', () => {

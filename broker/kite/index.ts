@@ -11,7 +11,8 @@ export { KiteRestClient, formEncode, type KiteCategory, type Variety, type Place
 export { KiteRetry, decide, type Decision, type Budget, type LookupResult, type WriteResult } from './retry.ts';
 export { KiteOrderWriter, findByTag, modifyApplied, type PlaceOutcome, type ChangeOutcome } from './order-writer.ts';
 export { KiteSessionManager, nextKiteExpiry, refreshAt, type KiteCredentials, type TokenRecord, type KiteSessionOptions } from './session.ts';
-export { KiteTickerClient, nseCashMarketOpen, type TickerState, type TickerEvents, type KiteTickerOptions } from './ticker-client.ts';
+export { IST_OFFSET_MS, istDate, nseCashMarketOpen } from './market-hours.ts';
+export { KiteTickerClient, type TickerState, type TickerEvents, type KiteTickerOptions } from './ticker-client.ts';
 export { intentTag, parseTag, tagMatches } from './tag.ts';
 export * from './ticker-parser.ts';
 export { encodeFrame, encodePacket, encodeControl, HEARTBEAT, type ControlMessage } from './ticker-codec.ts';

@@ -7,6 +7,7 @@ import type { Logger } from '../../actors/logger.ts';
 import type { RateLimiter } from '../limiter/types.ts';
 import { VenueError } from '../venue-errors.ts';
 import { kindForResponse, socketErrorCode, venueError } from './errors.ts';
+import { IST_OFFSET_MS } from './market-hours.ts';
 import { KiteRestClient } from './rest-client.ts';
 
 /**
@@ -42,7 +43,6 @@ export type KiteSessionOptions = {
 
 export type LoginEvent = { ok: true; reason: string; expiresAt: number } | { ok: false; reason: string; kind: string; message: string };
 
-const IST_OFFSET_MS = (5 * 60 + 30) * 60_000;
 const DAY_MS = 24 * 60 * 60_000;
 
 /** The first 06:00 IST strictly after `nowMs`: when a token minted at `nowMs` dies. */

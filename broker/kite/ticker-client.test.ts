@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TestClock } from '../../actors/clock.ts';
-import { KiteTickerClient, nseCashMarketOpen, type TickerEvents } from './ticker-client.ts';
+import { KiteTickerClient, type TickerEvents } from './ticker-client.ts';
+import { nseCashMarketOpen } from './market-hours.ts';
 import { HEARTBEAT, encodeFrame } from './ticker-codec.ts';
 import type { Tick } from './ticker-parser.ts';
 

@@ -6,6 +6,7 @@ import { DEFAULT_TIMING, initialPhase, step, type ConnPhase, type DisconnectReas
 import { SubscriptionBook, type WireChange } from './subscriptions.ts';
 import { encodeControl, type ControlMessage } from './ticker-codec.ts';
 import { parseBinaryFrame, parseTextFrame, type Tick, type TickMode, type TickerOrderUpdate } from './ticker-parser.ts';
+import { nseCashMarketOpen } from './market-hours.ts';
 
 /**
  * Kite's market-data WebSocket: up to 3 sockets of 3000 instruments, reference-counted
@@ -295,16 +296,6 @@ export class KiteTickerClient {
   }
 }
 
-const IST_OFFSET_MS = 330 * 60_000;
-
-/** NSE cash session 09:15–15:30 IST, Monday to Friday (exchange holidays not modelled). */
-export function nseCashMarketOpen(nowMs: number): boolean {
-  const ist = new Date(nowMs + IST_OFFSET_MS);
-  const day = ist.getUTCDay();
-  if (day === 0 || day === 6) return false;
-  const minutes = ist.getUTCHours() * 60 + ist.getUTCMinutes();
-  return minutes >= 9 * 60 + 15 && minutes < 15 * 60 + 30;
-}
 
 function assertNever(x: never): never {
   throw new Error(`unexpected ${JSON.stringify(x)}`);

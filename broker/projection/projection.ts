@@ -166,12 +166,17 @@ export function positionOf(p: Projection, strategyId: string, symbol: string): n
 /** Net quantity per symbol on one venue, summed over strategies: what the venue should show. */
 export const externalKey = (venue: Venue, symbol: string) => `${venue}|${symbol}`;
 
+/** Every position held outside the strategies, by venue and symbol, in a stable order. */
+export function externalPositions(p: Projection): { venue: Venue; symbol: string; qty: number }[] {
+  return [...p.external].sort(([a], [b]) => a.localeCompare(b)).map(([key, qty]) => {
+    const at = key.indexOf('|');
+    return { venue: key.slice(0, at) as Venue, symbol: key.slice(at + 1), qty };
+  });
+}
+
 /** The baseline of positions outside the strategies at one venue, by symbol. */
 export function externalByVenue(p: Projection, venue: Venue): Map<string, number> {
-  const out = new Map<string, number>();
-  const prefix = `${venue}|`;
-  for (const [k, qty] of p.external) if (k.startsWith(prefix)) out.set(k.slice(prefix.length), qty);
-  return out;
+  return new Map(externalPositions(p).filter((x) => x.venue === venue).map((x) => [x.symbol, x.qty]));
 }
 
 /** Net position per symbol that the strategies hold at one venue (the baseline not included). */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyEvent, emptyProjection, positions, project, type Projection } from '../projection/projection.ts';
+import { applyEvent, emptyProjection, externalPositions, positions, project, type Projection } from '../projection/projection.ts';
 import type { LogEvent } from '../events/schema.ts';
 import type { VenueOrder, VenuePosition } from '../venue.ts';
 import { reconcile, UNATTRIBUTED } from './reconcile.ts';
@@ -127,7 +127,7 @@ test('a position no strategy holds becomes the baseline when asked, is never cou
   const ext = asked.differences.find((d) => d.kind === 'external_position')!;
   assert.deepEqual([ext.resolution, ext.symbol, ext.local, ext.atVenue], ['baseline', 'NSE:INFY', 0, 3]);
   record(p, asked);
-  assert.equal(p.external.get('kite|NSE:INFY'), 3);
+  assert.deepEqual(externalPositions(p), [{ venue: 'kite', symbol: 'NSE:INFY', qty: 3 }]);
   assert.deepEqual(positions(p), [], 'no strategy owns it');
   // A strategy buys 5 on top: the venue shows 8, which is what the log expects.
   for (const e of placed('a', 5)) applyEvent(p, e);

@@ -137,13 +137,23 @@ async function expectModes(s: Awaited<ReturnType<typeof tickerSetup>>) {
   assert.deepEqual(kinds(s.b), ['ltp']);
 }
 
-test('sim: a dropped ticker goes through disconnected → reconnected → reconcile and gets its modes back', async () => {
-  const s = await tickerSetup(4);
+/** A ticker subscribed to `a` in full and `b` in ltp, open; closed with its exchange whatever the body does. */
+async function withOpenTicker(seed: number, body: (s: Awaited<ReturnType<typeof tickerSetup>>) => Promise<void>): Promise<void> {
+  const s = await tickerSetup(seed);
   try {
     s.ticker.subscribe([s.a], 'full');
     s.ticker.subscribe([s.b], 'ltp');
     s.ticker.start();
     await eventually(() => s.ticker.state.kind === 'open', 'open');
+    await body(s);
+  } finally {
+    s.ticker.close();
+    await s.sim.close();
+  }
+}
+
+test('sim: a dropped ticker goes through disconnected → reconnected → reconcile and gets its modes back', async () => {
+  await withOpenTicker(4, async (s) => {
     await expectModes(s);
     s.sim.faults.dropSockets();
     await eventually(() => s.log.length === 1, 'disconnected');
@@ -151,19 +161,11 @@ test('sim: a dropped ticker goes through disconnected → reconnected → reconc
     await eventually(() => s.log.length === 3, 'reconcile');
     assert.deepEqual(s.log, ['disconnected', 'reconnected', 'reconcile']);
     await expectModes(s);
-  } finally {
-    s.ticker.close();
-    await s.sim.close();
-  }
+  });
 });
 
 test('sim: a stalled ticker (no heartbeat) is dropped after 5 s and recovers', async () => {
-  const s = await tickerSetup(5);
-  try {
-    s.ticker.subscribe([s.a], 'full');
-    s.ticker.subscribe([s.b], 'ltp');
-    s.ticker.start();
-    await eventually(() => s.ticker.state.kind === 'open', 'open');
+  await withOpenTicker(5, async (s) => {
     // Long enough that silence reaches 5 s even when the last frame before the stall is stamped late.
     s.sim.faults.stallSockets(7_000);
     const stalledAt = s.clock.now();
@@ -178,19 +180,11 @@ test('sim: a stalled ticker (no heartbeat) is dropped after 5 s and recovers', a
     await eventually(() => s.log.length === 3, 'reconcile');
     assert.deepEqual(s.log, ['disconnected', 'reconnected', 'reconcile']);
     await expectModes(s);
-  } finally {
-    s.ticker.close();
-    await s.sim.close();
-  }
+  });
 });
 
 test('sim: refused reconnects back off and the outage is announced once', async () => {
-  const s = await tickerSetup(6);
-  try {
-    s.ticker.subscribe([s.a], 'full');
-    s.ticker.subscribe([s.b], 'ltp');
-    s.ticker.start();
-    await eventually(() => s.ticker.state.kind === 'open', 'open');
+  await withOpenTicker(6, async (s) => {
     s.sim.faults.refuseSockets(true);
     s.sim.faults.dropSockets();
     await advance(s.clock, 7_500); // attempts at +1, +3, +7 s, all refused
@@ -201,8 +195,5 @@ test('sim: refused reconnects back off and the outage is announced once', async 
     await eventually(() => s.log.length === 3, 'reconcile');
     assert.deepEqual(s.log, ['disconnected', 'reconnected', 'reconcile']);
     await expectModes(s);
-  } finally {
-    s.ticker.close();
-    await s.sim.close();
-  }
+  });
 });
