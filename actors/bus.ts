@@ -76,9 +76,21 @@ export function subscribeParsed<S extends z.ZodType>(
   subject: string,
   schema: S,
   handler: Handler<z.output<S>>,
-  opts: { log?: Logger; queue?: string; onInvalid?: (msg: Msg, error: string) => void } = {},
+  opts: {
+    log?: Logger;
+    queue?: string;
+    onInvalid?: (msg: Msg, error: string) => void;
+    /**
+     * Start each message's handler as it arrives instead of awaiting the previous one. Handlers
+     * still begin in arrival order and their synchronous parts never interleave; only their
+     * waits overlap. The broker's intents need this: one strategy's order waiting on the venue
+     * must not hold another's.
+     */
+    concurrent?: boolean;
+  } = {},
 ): Subscription {
   const sub = nc.subscribe(subject, opts.queue ? { queue: opts.queue } : {});
+  const failed = (e: unknown, msg: Msg) => opts.log?.error({ err: e, subject: msg.subject }, 'handler failed');
   void (async () => {
     for await (const msg of sub) {
       const r = parseMsg(schema, msg.data);
@@ -88,9 +100,11 @@ export function subscribeParsed<S extends z.ZodType>(
         continue;
       }
       try {
-        await handler(r.value, msg);
+        const done = handler(r.value, msg);
+        if (opts.concurrent) void Promise.resolve(done).catch((e: unknown) => failed(e, msg));
+        else await done;
       } catch (e) {
-        opts.log?.error({ err: e, subject: msg.subject }, 'handler failed');
+        failed(e, msg);
       }
     }
   })();

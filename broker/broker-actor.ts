@@ -126,6 +126,7 @@ export class BrokerActor {
         log: this.log,
         queue: 'broker',
         onInvalid: (msg, error) => this.replyInvalid(msg, error),
+        concurrent: true,
       }),
     );
     for (const a of this.venues.values()) {
@@ -402,6 +403,9 @@ export class BrokerActor {
   }
 
   private async cancel(intent: CancelIntent): Promise<IntentReply> {
+    // A cancel right behind its place: wait for the place's answer rather than deny `order_pending`.
+    const placing = this.inflight.get(intent.targetIntentId);
+    if (placing && !this.book.get(intent.targetIntentId)?.venueOrderId) await placing.catch(() => undefined);
     const target = this.book.get(intent.targetIntentId);
     if (!target || target.strategyId !== intent.strategyId) return this.deny(intent, 'unknown_order', `no order ${intent.targetIntentId} for ${intent.strategyId}`);
     if (isTerminal(target.state)) return this.deny(intent, 'order_closed', `order ${intent.targetIntentId} is already ${target.state}`);

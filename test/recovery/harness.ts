@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { requestParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
-import { IntentReplySchema, IntentSchema, type IntentReply, type PlaceIntent } from '../../actors/messages.ts';
+import { IntentReplySchema, IntentSchema, type Intent, type IntentReply, type PlaceIntent } from '../../actors/messages.ts';
 import { readEvents } from '../../broker/event-log.ts';
 import type { StoredEvent } from '../../broker/events/schema.ts';
 import { project, type Projection } from '../../broker/projection/projection.ts';
@@ -69,7 +69,7 @@ export function placeIntent(strategyId: string, over: Partial<PlaceIntent> = {})
   };
 }
 
-export function sendIntent(nc: NatsConnection, intent: PlaceIntent, timeoutMs = 5_000): Promise<IntentReply> {
+export function sendIntent(nc: NatsConnection, intent: Intent, timeoutMs = 5_000): Promise<IntentReply> {
   return requestParsed(nc, subjects.intent(intent.strategyId), IntentSchema, intent, IntentReplySchema, timeoutMs);
 }
 
