@@ -27,6 +27,7 @@ import { connectBus } from '../actors/bus.ts';
 import { startSystem } from '../supervisor/system.ts';
 import type { KiteSimObserver } from '../broker/sim/kite/index.ts';
 import { startNatsServer } from '../test/helpers/nats-server.ts';
+import { structureFloor } from './structure-floor.ts';
 
 const ORDER_INTERVAL_MS = 200; // 5 orders/s overall, whatever the tick rate
 const TICK_INTERVALS_MS = [50, 1]; // 20 and 1000 ticks/s
@@ -166,12 +167,15 @@ export default async function (): Promise<void> {
         const floor = await natsFloor(nats.url);
         process.stdout.write(`${JSON.stringify({ bench: 'nats-request-reply', mode: 'back-to-back', unit: 'ms', p50: r3(floor.p50), p99: r3(floor.p99), n: floor.n })}\n`);
         const r = await tickToOrder(nats.url, strategies, tickMs);
+        const structure = await structureFloor(nats.url, { workers: strategies, tickMs, orderIntervalMs: ORDER_INTERVAL_MS, samples: SAMPLES, warmup: WARMUP });
         process.stdout.write(`${JSON.stringify({
           bench: 'tick-to-order', strategies, tickRatePerSec: Math.round(r.ticksPerSec), ordersPerSec: 1000 / ORDER_INTERVAL_MS, unit: 'ms',
           p50: r3(r.p50), p99: r3(r.p99), n: r.n, unmatched: r.lost,
           floor: { bench: 'nats-request-reply', mode: 'back-to-back', p50: r3(floor.p50), p99: r3(floor.p99) },
           floorAtOrderPace: { bench: 'nats-request-reply', mode: `one every ${ORDER_INTERVAL_MS} ms during the run`, p50: r3(r.floorAtPace.p50), p99: r3(r.floorAtPace.p99), n: r.floorAtPace.n },
+          structureFloor: { bench: 'the same hops without the product (bench/structure-floor.ts)', p50: r3(structure.p50), p99: r3(structure.p99), n: structure.n },
           ratioP50: r3(r.p50 / floor.p50), ratioP99: r3(r.p99 / floor.p99), ratioP50AtOrderPace: r3(r.p50 / r.floorAtPace.p50),
+          structureRatioP50: r3(structure.p50 / floor.p50), ratioP50ToStructure: r3(r.p50 / structure.p50),
           targetRatioP50: 3, withinTarget: r.p50 <= 3 * floor.p50,
         })}\n`);
       } finally {
