@@ -199,7 +199,7 @@ export class BrokerActor {
     let timer: ReturnType<Clock['setTimeout']> | undefined;
     const late = new Promise<never>((_, reject) => { timer = this.opts.clock.setTimeout(() => reject(new Error(`not stored within ${timeoutMs} ms`)), timeoutMs); });
     try {
-      await Promise.race([this.events.append(ev), late]);
+      await Promise.race([this.events.append(ev, undefined, { sendNow: true }), late]);
     } finally {
       this.opts.clock.clearTimeout(timer);
     }
@@ -383,6 +383,8 @@ export class BrokerActor {
       .catch((e: unknown) => { throw new WriteAheadFailed(e); });
     stored.then(() => metrics.ordersSubmittedTotal.inc({ strategy: spec.id, venue: intent.venue }), () => undefined);
     try {
+      // One microtask, so the write-ahead's bytes leave before the adapter's preparation runs.
+      await Promise.resolve();
       const { venueOrderId } = await venue.place(req, priority, stored);
       this.emit({ kind: 'venue_answer', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', venueOrderId });
       this.publishOrder(rec);

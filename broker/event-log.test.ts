@@ -86,8 +86,25 @@ test('events queued while nats-server is down are stored after it returns, once 
   await nats.stop();
   const during = Array.from({ length: 10 }, (_, i) => log.append(intent('alpha', i + 1)));
   await new Promise((r) => setTimeout(r, 300));
-  await nats.restart();
+  const back = await nats.restart();
+  t.after(() => back.stop());
   await Promise.all(during);
   const rows = await stored(nc);
   assert.deepEqual(rows.map((r) => r.id), Array.from({ length: 11 }, (_, i) => `alpha-${i}`));
+});
+
+test('a write-ahead sent at once takes the appends queued before it along, and later ones land behind it', async (t) => {
+  const { nc } = await setUp(t);
+  const log = new EventLog(nc, silent);
+  const order: string[] = [];
+  const track = (p: Promise<number>, id: string) => p.then((seq) => { order.push(id); return seq; });
+  // As the broker does: intent and decision queued for the end of the turn, then the write-ahead now.
+  const first = [track(log.append(intent('alpha', 0)), 'alpha-0'), track(log.append(intent('alpha', 1)), 'alpha-1'), track(log.append(intent('alpha', 2), undefined, { sendNow: true }), 'alpha-2')];
+  // Made while that batch is in flight, one of them urgent: they wait for it and keep their order.
+  const second = [track(log.append(intent('alpha', 3), undefined, { sendNow: true }), 'alpha-3'), track(log.append(intent('alpha', 4)), 'alpha-4')];
+  const seqs = await Promise.all([...first, ...second]);
+  const rows = await stored(nc);
+  assert.deepEqual(rows.map((r) => r.id), ['alpha-0', 'alpha-1', 'alpha-2', 'alpha-3', 'alpha-4']);
+  assert.deepEqual(seqs, rows.map((r) => r.seq));
+  assert.deepEqual(order, ['alpha-0', 'alpha-1', 'alpha-2', 'alpha-3', 'alpha-4']);
 });

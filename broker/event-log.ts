@@ -56,6 +56,7 @@ export class EventLog {
   private readonly js: JetStreamClient;
   private readonly queue: Pending[] = [];
   private draining = false;
+  private scheduled = false;
   private closed = false;
   private idle: (() => void)[] = [];
 
@@ -63,13 +64,19 @@ export class EventLog {
     this.js = jetstream(nc);
   }
 
-  /** Appends and resolves with the stream sequence once stored (write-ahead: await it before a venue write). */
-  append(ev: LogEvent, msgId: string = `evt:${nuid.next()}`): Promise<number> {
+  /**
+   * Appends and resolves with the stream sequence once stored (write-ahead: await it before a
+   * venue write). Appends made in the same turn go out together at the end of it; `sendNow`
+   * sends the queue at once instead, so the write-ahead is on the wire before its caller goes
+   * on to prepare the order.
+   */
+  append(ev: LogEvent, msgId: string = `evt:${nuid.next()}`, o: { sendNow?: boolean } = {}): Promise<number> {
     LogEventSchema.parse(ev); // a malformed event is a bug at the writer, not a puzzle for every reader
     return new Promise<number>((done, fail) => {
       if (this.closed) return fail(new Error('event log closed'));
       this.queue.push({ ev, msgId, done, fail });
-      void this.drain();
+      if (o.sendNow) this.kick();
+      else this.schedule();
     });
   }
 
@@ -94,20 +101,33 @@ export class EventLog {
     for (const p of this.queue.splice(0)) p.fail(new Error('event log closed'));
   }
 
+  /** Sends at the end of this turn, so appends made in it (intent, decision, write-ahead) share a batch. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.kick();
+    });
+  }
+
+  /** Starts draining unless a batch is already in flight; the first batch's publishes happen synchronously. */
+  private kick(): void {
+    if (!this.draining && !this.closed && this.queue.length > 0) void this.drain();
+  }
+
   private async drain(): Promise<void> {
-    if (this.draining) return;
     this.draining = true;
     try {
       let attempt = 0;
       while (this.queue.length > 0 && !this.closed) {
-        // Let appends made in the same turn (intent, decision, write-ahead) join this batch.
-        await Promise.resolve();
         const batch = this.queue.slice(0, MAX_IN_FLIGHT);
-        const results = await Promise.allSettled(batch.map((p, i) => this.js.publish(
+        const pubs = batch.map((p, i) => this.js.publish(
           subjects.event(p.ev.kind, p.ev.strategyId ?? '_'),
           JSON.stringify(p.ev),
           { msgID: p.msgId, timeout: 2_000, ...(i > 0 ? { expect: { lastMsgID: batch[i - 1]!.msgId } } : {}) },
-        )));
+        ));
+        const results = await Promise.allSettled(pubs);
         // The last stored event proves every one before it in the batch is stored, right before it.
         let last = -1;
         for (let i = results.length - 1; i >= 0 && last < 0; i--) if (results[i]!.status === 'fulfilled') last = i;
