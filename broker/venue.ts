@@ -79,8 +79,8 @@ export interface VenueAdapter {
   connected(): boolean;
   /**
    * After a restart, the intent ids from the event log, so the adapter recognises our orders
-   * at the venue when its ids are digests of intent ids (Kite tags). Optional: a venue whose
-   * client id is the intent id itself needs nothing.
+   * at the venue: Kite's tag is a digest of the intent id; Kalshi's client_order_id is the
+   * intent id itself, and one that is not in the log belongs to another app or a person.
    */
   rememberIntent?(intentId: string): void;
   on<E extends keyof VenueEvents>(event: E, fn: VenueEvents[E]): void;

@@ -216,6 +216,19 @@ test('an order that left the resting list is read by id, so a fill missed while 
   assert.deepEqual(brokerFills, [{ fillId: 'o1:300', qty: 300, price: 4500 }]);
 });
 
+test("another app's client_order_id is not taken for ours: only intent ids from the log or placed here are", async () => {
+  const { port, adapter } = setup();
+  await adapter.start();
+  adapter.rememberIntent('fromTheLog');
+  port.resting = [
+    restOrder({ orderId: 'o7', clientOrderId: 'fromTheLog' }),
+    restOrder({ orderId: 'o8', clientOrderId: '3f1c9a2e-other-app' }),
+    restOrder({ orderId: 'o9', clientOrderId: '' }),
+  ];
+  const out = await adapter.orders();
+  assert.deepEqual(out.map((o) => [o.venueOrderId, o.intentId]), [['o7', 'fromTheLog'], ['o8', undefined], ['o9', undefined]]);
+});
+
 test('a failed create leaves nothing behind that a stray fill could attach to', async () => {
   const { port, adapter, orders } = setup();
   await adapter.start();

@@ -105,6 +105,11 @@ export class KalshiAdapter implements VenueAdapter {
   private readonly infos = new Map<string, Info>();
   /** Orders whose create is in flight, by client_order_id: a fill can beat the create response. */
   private readonly pending = new Map<string, Omit<Info, 'orderId'>>();
+  /**
+   * Intent ids of ours (the log's, and every place since). A client_order_id outside it is
+   * another app's or a hand-placed order's: reported by reconciliation, never adopted.
+   */
+  private readonly ours = new Set<string>();
   private readonly wanted = new Set<string>();
   private readonly lastTick = new Map<string, string>();
   private pollTimer: TimerHandle | undefined;
@@ -206,10 +211,15 @@ export class KalshiAdapter implements VenueAdapter {
     this.events.emit('order', this.toVenueOrder(i));
   }
 
+  rememberIntent(intentId: string): void {
+    this.ours.add(intentId);
+  }
+
   async place(req: VenueOrderRequest, _priority: 'place' | 'kill', sendAfter: Promise<void>): Promise<{ venueOrderId: string; duplicate?: boolean }> {
     if (req.orderType !== 'LIMIT' || req.limitPrice === undefined) {
       throw new VenueError({ venue: 'kalshi', kind: 'InputException', message: 'kalshi takes limit orders only: give a limit price (an immediate_or_cancel limit is a market order with a cap)' });
     }
+    this.ours.add(req.intentId);
     await sendAfter;
     const side = toBookSide(req.side);
     this.pending.set(req.intentId, { intentId: req.intentId, symbol: req.symbol, side, qty: req.qty, limitPrice: req.limitPrice, status: 'resting' });
@@ -252,7 +262,7 @@ export class KalshiAdapter implements VenueAdapter {
     let info = this.infos.get(o.orderId) ?? (o.clientOrderId ? this.bind(o.clientOrderId, o.orderId) : undefined);
     if (!info) {
       info = { orderId: o.orderId, symbol: o.ticker, side: o.side, qty: o.initialCount, limitPrice: o.price, status: o.status };
-      if (o.clientOrderId) info.intentId = o.clientOrderId;
+      if (o.clientOrderId && this.ours.has(o.clientOrderId)) info.intentId = o.clientOrderId;
       this.infos.set(o.orderId, info);
     }
     if (o.status !== 'resting') info.status = o.status;
