@@ -186,7 +186,7 @@ export class Reloader {
       line = undefined; // the probe already accepted the file; a line is a courtesy
     }
     const field = `strategies[${i}].venue`;
-    const message = `${s.id}: venue ${s.venue} is not running in this process (running: ${[...venues].join(', ')}); adding the first ${s.venue} strategy needs a restart`;
+    const message = `${s.id}: venue ${s.venue} is not running in this process (running: ${[...venues].join(', ')}); adding the first ${s.venue} strategy needs a restart${s.venue === 'kalshi' ? ' (with KALSHI_* credentials set, Kalshi runs from the start and this reload would apply)' : ''}`;
     return { file: next.file, ...(line !== undefined ? { line } : {}), field, message };
   }
 
@@ -240,13 +240,14 @@ export class Reloader {
 
   /**
    * The broker learns the new set first, so a removed strategy's intents are refused before its
-   * orders are cancelled and new strategies' instruments are subscribed before they start.
+   * orders are cancelled. Instruments are subscribed last, once the new strategies listen: a
+   * venue sends its snapshot of a market when it is subscribed, and on a quiet market (a Kalshi
+   * book that does not move) that snapshot is the only tick a new strategy would get for a while.
    */
   private async apply(next: LoadedConfig, plan: ReloadPlan): Promise<number> {
     const { supervisor, broker, log } = this.opts;
     // Disabled entries are left out, so a strategy being disabled has its intents refused too.
     broker.setStrategies(next.strategies.filter((s) => s.enabled));
-    await broker.syncInstruments();
     let cancelled = 0;
     for (const s of plan.stop) {
       if (s.onRemove === 'cancel-orders') {
@@ -262,6 +263,7 @@ export class Reloader {
       await supervisor.startChild(s);
     }
     for (const s of plan.start) await supervisor.startChild(s);
+    await broker.syncInstruments();
     return cancelled;
   }
 

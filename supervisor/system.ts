@@ -54,7 +54,7 @@ export type SystemOptions = {
   env?: KiteEnv;
   /** Built-in Kite exchange extras (benchmarks, tests). */
   kiteSim?: Pick<KiteSimOptions, 'enforceRateLimits' | 'observer'>;
-  /** Real Kalshi account (see kalshiAccountFromEnv); absent = the built-in Kalshi exchange. Built only when a strategy trades on Kalshi. */
+  /** Real Kalshi account (see kalshiAccountFromEnv); absent = the built-in Kalshi exchange, built only when a strategy trades on Kalshi. */
   kalshi?: KalshiAccount;
   kalshiSimPort?: number;
   /** Background trading on the built-in Kalshi exchange (ms between rounds); false = a still market. */
@@ -150,9 +150,10 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     undo.push(() => kite.close());
     const sim: KiteSim | undefined = kite.sim;
     const adapter = kite.adapter;
-    // Kalshi only when the registry trades there: no socket, key or credentials otherwise.
+    // Kalshi when the registry trades there, or when a live account is configured (so its first
+    // strategy can be added by hot reload). Paper trading without a Kalshi strategy runs no sim.
     const kalshiInstruments = [...new Set(config.strategies.filter((s) => s.venue === 'kalshi').flatMap((s) => s.instruments))];
-    const kalshi = kalshiInstruments.length === 0 ? undefined : await buildKalshiVenue({
+    const kalshi = kalshiInstruments.length === 0 && !o.kalshi ? undefined : await buildKalshiVenue({
       clock, log: brokerLog, limiter,
       ...(o.kalshi ? { account: o.kalshi } : {}),
       sim: { ...(o.kalshiSimPort !== undefined ? { port: o.kalshiSimPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), flowIntervalMs: o.kalshiFlowMs ?? 1000, flowMarkets: kalshiInstruments },

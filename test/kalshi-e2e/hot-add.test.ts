@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { startNatsServer } from '../helpers/nats-server.ts';
+import { fixture, eventually } from '../helpers/specs.ts';
+import { startSystem } from '../../supervisor/system.ts';
+import { startKalshiSim } from '../../broker/sim/kalshi/index.ts';
+import { connectBus, subscribeParsed } from '../../actors/bus.ts';
+import { subjects } from '../../actors/subjects.ts';
+import { OrderUpdateSchema, type OrderUpdate } from '../../actors/messages.ts';
+
+/**
+ * With a Kalshi account configured, Kalshi runs from the start even while no strategy trades
+ * there, so the first Kalshi strategy is added by hot reload like any other: the Kite strategy
+ * already running is not touched, and the new one trades on the market's snapshot, the one
+ * tick a still market sends.
+ */
+const log = pino({ level: process.env.ORCH_TEST_LOG ?? 'silent' });
+const MARKET = 'KXFED-26DEC-T4.00';
+
+const kiteEntry = `
+  - id: kiteonly
+    module: ${fixture('recorder')}
+    venue: kite
+    instruments: [NSE:INFY]
+    params: {}
+    risk: { maxOrderQty: 5, maxOrderValue: 100000000, maxPosition: 10, maxOpenOrders: 3, priceBandBps: 1000 }`;
+const kalshiEntry = `
+  - id: fedbuyer
+    module: ${fixture('recorder')}
+    venue: kalshi
+    instruments: [${MARKET}]
+    params: { placeOnTick: 1, side: BUY, qty: 100, through: 200 }
+    risk: { maxOrderQty: 500, maxOrderValue: 100000, maxPosition: 1000, maxOpenOrders: 3, priceBandBps: 1000 }`;
+
+test('the first Kalshi strategy added by hot reload trades, and the running Kite strategy is not restarted', async (t) => {
+  const nats = await startNatsServer();
+  const exchange = await startKalshiSim({ seed: 7 });
+  // No market activity: the book's snapshot, sent when the broker subscribes, is the only tick.
+  const dir = await mkdtemp(join(tmpdir(), 'orch-kalshi-add-'));
+  const cfg = join(dir, 'strategies.yaml');
+  await writeFile(cfg, `strategies:${kiteEntry}\n`);
+  const sys = await startSystem({
+    configFile: cfg, log, natsUrl: nats.url, stateDir: dir, metricsPort: false, simTickIntervalMs: 100, logLevel: 'silent', hotReload: false,
+    kalshi: { restUrl: exchange.restUrl, wsUrl: exchange.wsUrl, keyId: exchange.keyId, privateKey: { path: exchange.privateKeyPath }, tier: 'basic' },
+  });
+  const nc = await connectBus({ servers: nats.url, name: 'observer' });
+  t.after(async () => {
+    await nc.close();
+    await sys.stop();
+    await exchange.close();
+    await nats.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const updates: OrderUpdate[] = [];
+  subscribeParsed(nc, subjects.orderUpdatesOf('fedbuyer'), OrderUpdateSchema, (u) => { updates.push(u); });
+  await nc.flush();
+  const kiteTicks = async () => (await sys.supervisor.view()).find((a) => a.id === 'kiteonly')?.health?.ticks ?? 0;
+  const ticksBefore = await eventually(async () => { const n = await kiteTicks(); return n > 0 ? n : undefined; }, 'the Kite strategy sees ticks');
+
+  await writeFile(cfg, `strategies:${kiteEntry}${kalshiEntry}\n`);
+  const r = await sys.reloader.reload();
+  assert.equal(r.result, 'applied', JSON.stringify(r));
+  assert.deepEqual(r.started, ['fedbuyer']);
+  assert.deepEqual(r.restarted, []);
+  assert.deepEqual(r.unchanged, ['kiteonly']);
+
+  const first = await eventually(() => updates.find((u) => u.venueOrderId !== 'none'), 'the Kalshi strategy\'s first order at the exchange');
+  assert.equal(first.venue, 'kalshi');
+  assert.equal(first.symbol, MARKET);
+  // The same worker: its tick count went on from where it was (a restarted one starts at 0).
+  assert.ok((await kiteTicks()) > ticksBefore, 'the Kite strategy kept its worker and its ticks');
+});
