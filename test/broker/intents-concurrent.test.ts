@@ -1,12 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { connectBus } from '../../actors/bus.ts';
-import { ensureEventStream } from '../../broker/event-log.ts';
-import { startKiteSim } from '../../broker/sim/kite/index.ts';
-import { startNatsServer } from '../helpers/nats-server.ts';
 import { spec, eventually } from '../helpers/specs.ts';
-import { startKiteBroker } from '../helpers/kite-broker.ts';
+import { kiteBrokerOnSim } from '../helpers/kite-broker.ts';
 import { INFY, placeIntent, sendIntent, sendWhenPriced, invariantViolations } from '../recovery/harness.ts';
 
 /**
@@ -18,20 +14,7 @@ const log = pino({ level: process.env.ORCH_TEST_LOG ?? 'silent' });
 const risk = { maxOrderQty: 10, maxOrderValue: 1_000_000_000, maxPosition: 1_000, maxOpenOrders: 50, priceBandBps: 2_000, ordersPerMinute: 6_000 };
 
 async function setUp(t: { after: (fn: () => Promise<void>) => void }) {
-  const nats = await startNatsServer();
-  const nc = await connectBus({ servers: nats.url, name: 'concurrent-test' });
-  await ensureEventStream(nc);
-  const sim = await startKiteSim({ tickIntervalMs: 50, seed: 7, logger: log });
-  sim.setPrice(INFY.token, 1500);
-  const running = await startKiteBroker({ sim, natsUrl: nats.url, strategies: [spec('slow', { risk }), spec('quick', { risk })], log });
-  t.after(async () => {
-    running.broker.fence('test over');
-    await running.broker.stop().catch(() => undefined);
-    await sim.close();
-    await nc.close();
-    await nats.cleanup();
-  });
-  return { nc, sim };
+  return kiteBrokerOnSim(t, { name: 'concurrent-test', strategies: [spec('slow', { risk }), spec('quick', { risk })], log, before: (sim) => sim.setPrice(INFY.token, 1500) });
 }
 
 test("one strategy's order waiting on the venue does not hold back another strategy's order", async (t) => {

@@ -12,7 +12,10 @@ import { KiteOrderWriter } from '../../broker/kite/order-writer.ts';
 import { KiteTickerClient } from '../../broker/kite/ticker-client.ts';
 import { tickerPort } from '../../broker/kite/ticker-port.ts';
 import { KiteAdapter } from '../../broker/kite/adapter.ts';
-import type { KiteSim } from '../../broker/sim/kite/index.ts';
+import { startKiteSim, type KiteSim, type KiteSimOptions } from '../../broker/sim/kite/index.ts';
+import { connectBus } from '../../actors/bus.ts';
+import { ensureEventStream } from '../../broker/event-log.ts';
+import { startNatsServer } from './nats-server.ts';
 import type { StrategySpec } from '../../supervisor/config.ts';
 
 export type InProcessBroker = { broker: BrokerActor; events: EventLog; adapter: KiteAdapter };
@@ -54,4 +57,32 @@ export async function startKiteBroker(o: {
     throw e;
   }
   return { broker, events, adapter };
+}
+
+/**
+ * A nats-server with the event stream, the built-in exchange and an in-process broker over
+ * them, torn down after the test. `before` sets up the exchange (prices, faults) first.
+ */
+export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => void }, o: {
+  name: string;
+  strategies: StrategySpec[];
+  log: Logger;
+  sim?: Partial<KiteSimOptions>;
+  before?: (sim: KiteSim) => void;
+  eventLog?: (nc: NatsConnection, log: Logger) => EventLog;
+}): Promise<{ nc: NatsConnection; sim: KiteSim; running: InProcessBroker }> {
+  const nats = await startNatsServer();
+  const nc = await connectBus({ servers: nats.url, name: o.name });
+  await ensureEventStream(nc);
+  const sim = await startKiteSim({ tickIntervalMs: 50, seed: 7, logger: o.log, ...o.sim });
+  o.before?.(sim);
+  const running = await startKiteBroker({ sim, natsUrl: nats.url, strategies: o.strategies, log: o.log, ...(o.eventLog ? { eventLog: o.eventLog } : {}) });
+  t.after(async () => {
+    running.broker.fence('test over');
+    await running.broker.stop().catch(() => undefined);
+    await sim.close();
+    await nc.close();
+    await nats.cleanup();
+  });
+  return { nc, sim, running };
 }

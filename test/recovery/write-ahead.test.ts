@@ -1,13 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { connectBus } from '../../actors/bus.ts';
-import { EventLog, ensureEventStream } from '../../broker/event-log.ts';
+import { EventLog } from '../../broker/event-log.ts';
 import type { LogEvent } from '../../broker/events/schema.ts';
-import { startKiteSim } from '../../broker/sim/kite/index.ts';
-import { startNatsServer } from '../helpers/nats-server.ts';
 import { spec } from '../helpers/specs.ts';
-import { startKiteBroker } from '../helpers/kite-broker.ts';
+import { kiteBrokerOnSim } from '../helpers/kite-broker.ts';
 import { INFY, placeIntent, readLog, sendWhenPriced } from './harness.ts';
 
 /**
@@ -37,23 +34,13 @@ class HeldLog extends EventLog {
 }
 
 async function setUp(t: { after: (fn: () => Promise<void>) => void }, mode: ConstructorParameters<typeof HeldLog>[1]) {
-  const nats = await startNatsServer();
-  const nc = await connectBus({ servers: nats.url, name: 'wal-test' });
-  await ensureEventStream(nc);
   const arrivals: number[] = [];
-  const sim = await startKiteSim({
-    tickIntervalMs: 50, seed: 7, logger: log,
-    observer: { requestReceived: ({ method, path, at }) => { if (method === 'POST' && path === '/orders/regular') arrivals.push(at); } },
-  });
-  sim.setPrice(INFY.token, 1500);
   let held!: HeldLog;
-  const running = await startKiteBroker({ sim, natsUrl: nats.url, strategies: [strategy], log, eventLog: (c) => (held = new HeldLog(c, mode)) });
-  t.after(async () => {
-    running.broker.fence('test over');
-    await running.broker.stop().catch(() => undefined);
-    await sim.close();
-    await nc.close();
-    await nats.cleanup();
+  const { nc, sim } = await kiteBrokerOnSim(t, {
+    name: 'wal-test', strategies: [strategy], log,
+    sim: { observer: { requestReceived: ({ method, path, at }) => { if (method === 'POST' && path === '/orders/regular') arrivals.push(at); } } },
+    before: (s) => s.setPrice(INFY.token, 1500),
+    eventLog: (c) => (held = new HeldLog(c, mode)),
   });
   return { nc, sim, arrivals, held: () => held };
 }
