@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { startNatsServer } from '../helpers/nats-server.ts';
 import { fixture, eventually } from '../helpers/specs.ts';
+import { renderRegistry, type RegistryEntry } from '../helpers/registry.ts';
 import { startSystem } from '../../supervisor/system.ts';
 import { startKalshiSim } from '../../broker/sim/kalshi/index.ts';
 import { connectBus, subscribeParsed } from '../../actors/bus.ts';
@@ -21,20 +22,12 @@ import { OrderUpdateSchema, type OrderUpdate } from '../../actors/messages.ts';
 const log = pino({ level: process.env.ORCH_TEST_LOG ?? 'silent' });
 const MARKET = 'KXFED-26DEC-T4.00';
 
-const kiteEntry = `
-  - id: kiteonly
-    module: ${fixture('recorder')}
-    venue: kite
-    instruments: [NSE:INFY]
-    params: {}
-    risk: { maxOrderQty: 5, maxOrderValue: 100000000, maxPosition: 10, maxOpenOrders: 3, priceBandBps: 1000 }`;
-const kalshiEntry = `
-  - id: fedbuyer
-    module: ${fixture('recorder')}
-    venue: kalshi
-    instruments: [${MARKET}]
-    params: { placeOnTick: 1, side: BUY, qty: 100, through: 200 }
-    risk: { maxOrderQty: 500, maxOrderValue: 100000, maxPosition: 1000, maxOpenOrders: 3, priceBandBps: 1000 }`;
+const kiteEntry: RegistryEntry = { id: 'kiteonly', module: fixture('recorder'), instruments: ['NSE:INFY'] };
+const kalshiEntry: RegistryEntry = {
+  id: 'fedbuyer', module: fixture('recorder'), venue: 'kalshi', instruments: [MARKET],
+  params: { placeOnTick: 1, side: 'BUY', qty: 100, through: 200 },
+  risk: { maxOrderQty: 500, maxOrderValue: 100000, maxPosition: 1000, maxOpenOrders: 3, priceBandBps: 1000 },
+};
 
 test('the first Kalshi strategy added by hot reload trades, and the running Kite strategy is not restarted', async (t) => {
   const nats = await startNatsServer();
@@ -42,7 +35,7 @@ test('the first Kalshi strategy added by hot reload trades, and the running Kite
   // No market activity: the book's snapshot, sent when the broker subscribes, is the only tick.
   const dir = await mkdtemp(join(tmpdir(), 'orch-kalshi-add-'));
   const cfg = join(dir, 'strategies.yaml');
-  await writeFile(cfg, `strategies:${kiteEntry}\n`);
+  await writeFile(cfg, renderRegistry([kiteEntry]));
   const sys = await startSystem({
     configFile: cfg, log, natsUrl: nats.url, stateDir: dir, metricsPort: false, simTickIntervalMs: 100, logLevel: 'silent', hotReload: false,
     kalshi: { restUrl: exchange.restUrl, wsUrl: exchange.wsUrl, keyId: exchange.keyId, privateKey: { path: exchange.privateKeyPath }, tier: 'basic' },
@@ -61,7 +54,7 @@ test('the first Kalshi strategy added by hot reload trades, and the running Kite
   const kiteTicks = async () => (await sys.supervisor.view()).find((a) => a.id === 'kiteonly')?.health?.ticks ?? 0;
   const ticksBefore = await eventually(async () => { const n = await kiteTicks(); return n > 0 ? n : undefined; }, 'the Kite strategy sees ticks');
 
-  await writeFile(cfg, `strategies:${kiteEntry}${kalshiEntry}\n`);
+  await writeFile(cfg, renderRegistry([kiteEntry, kalshiEntry]));
   const r = await sys.reloader.reload();
   assert.equal(r.result, 'applied', JSON.stringify(r));
   assert.deepEqual(r.started, ['fedbuyer']);

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { fixture, eventually } from '../helpers/specs.ts';
+import { renderRegistry } from '../helpers/registry.ts';
 import { startSystem, type System } from '../../supervisor/system.ts';
 import { connectBus, subscribeParsed, requestParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
@@ -32,27 +33,21 @@ before(async () => {
   server = await startNatsServer();
   const dir = await mkdtemp(join(tmpdir(), 'orch-kalshi-e2e-'));
   const cfg = join(dir, 'strategies.yaml');
-  await writeFile(cfg, `
-strategies:
-  - id: kbuyer
-    module: ${fixture('recorder')}
-    venue: kalshi
-    instruments: [${MARKET}]
-    params: { placeOnTick: 1, side: BUY, qty: 100, through: 200 }
-    risk: { maxOrderQty: 500, maxOrderValue: 100000, maxPosition: 1000, maxOpenOrders: 3, priceBandBps: 1000 }
-  - id: kquiet
-    module: ${fixture('recorder')}
-    venue: kalshi
-    instruments: [${QUIET}]
-    params: {}
-    risk: { maxOrderQty: 500, maxOrderValue: 100000, maxPosition: 1000, maxOpenOrders: 10, priceBandBps: 9000, ordersPerMinute: 100 }
-  - id: kitebuyer
-    module: ${fixture('recorder')}
-    venue: kite
-    instruments: [NSE:INFY]
-    params: { placeOnTick: 2, side: BUY, qty: 2, through: 500 }
-    risk: { maxOrderQty: 5, maxOrderValue: 100000000, maxPosition: 10, maxOpenOrders: 3, priceBandBps: 1000 }
-`);
+  await writeFile(cfg, renderRegistry([
+    {
+      id: 'kbuyer', module: fixture('recorder'), venue: 'kalshi', instruments: [MARKET],
+      params: { placeOnTick: 1, side: 'BUY', qty: 100, through: 200 },
+      risk: { maxOrderQty: 500, maxOrderValue: 100000, maxPosition: 1000, maxOpenOrders: 3, priceBandBps: 1000 },
+    },
+    {
+      id: 'kquiet', module: fixture('recorder'), venue: 'kalshi', instruments: [QUIET],
+      risk: { maxOrderQty: 500, maxOrderValue: 100000, maxPosition: 1000, maxOpenOrders: 10, priceBandBps: 9000, ordersPerMinute: 100 },
+    },
+    {
+      id: 'kitebuyer', module: fixture('recorder'), instruments: ['NSE:INFY'],
+      params: { placeOnTick: 2, side: 'BUY', qty: 2, through: 500 },
+    },
+  ]));
   nc = await connectBus({ servers: server.url, name: 'observer' });
   subscribeParsed(nc, subjects.orderUpdatesOf('kbuyer'), OrderUpdateSchema, (u) => { kalshiUpdates.push(u); });
   subscribeParsed(nc, subjects.orderUpdatesOf('kitebuyer'), OrderUpdateSchema, (u) => { kiteUpdates.push(u); });

@@ -11,6 +11,7 @@ import { fixture, repoRoot, eventually } from '../helpers/specs.ts';
 import { startKiteSim } from '../../broker/sim/kite/index.ts';
 import { connectBus } from '../../actors/bus.ts';
 import { readEvents } from '../../broker/event-log.ts';
+import { renderRegistry, DEFAULT_RISK } from '../helpers/registry.ts';
 import { runReconcile } from '../../supervisor/commands/reconcile.ts';
 
 /**
@@ -24,14 +25,10 @@ test('after kill -9 of the whole process, the restart adopts the unanswered orde
   const sim = await startKiteSim({ tickIntervalMs: 100, seed: 5, logger: pino({ level: 'silent' }) });
   const dir = await mkdtemp(join(tmpdir(), 'orch-crash-'));
   const config = join(dir, 'strategies.yaml');
-  await writeFile(config, `strategies:
-  - id: buyer
-    module: ${fixture('recorder')}
-    venue: kite
-    instruments: [NSE:INFY]
-    params: { placeOnTick: 3, side: BUY, qty: 1, through: 500 }
-    risk: { maxOrderQty: 5, maxOrderValue: 100000000, maxPosition: 10, maxOpenOrders: 5, priceBandBps: 1000 }
-`);
+  await writeFile(config, renderRegistry([{
+    id: 'buyer', module: fixture('recorder'), instruments: ['NSE:INFY'],
+    params: { placeOnTick: 3, side: 'BUY', qty: 1, through: 500 }, risk: { ...DEFAULT_RISK, maxOpenOrders: 5 },
+  }]));
   const c = sim.credentials;
   const env = {
     ...process.env,

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { createLogger } from '../../actors/logger.ts';
 import { repoRoot } from '../helpers/specs.ts';
+import { renderRegistry } from '../helpers/registry.ts';
 
 /**
  * A scratch directory holding a registry and strategy modules that tests edit on disk, as an
@@ -56,22 +57,11 @@ export default defineStrategy({
 
 export type Entry = { id: string; module: string; instruments: string[]; params?: Record<string, unknown>; onRemove?: 'cancel-orders' | 'leave-orders'; venue?: string };
 
-/** Renders a registry; `venue` may be set to something invalid on purpose. */
+/** Renders a registry of workspace modules; `venue` may be set to something invalid on purpose. */
 export function registry(entries: Entry[]): string {
-  const lines = ['strategies:'];
-  for (const e of entries) {
-    lines.push(
-      `  - id: ${e.id}`,
-      `    module: ./${e.module}.ts`,
-      `    venue: ${e.venue ?? 'kite'}`,
-      `    instruments: [${e.instruments.join(', ')}]`,
-      `    params: ${JSON.stringify(e.params ?? {})}`,
-      '    risk: { maxOrderQty: 5, maxOrderValue: 100000000, maxPosition: 10, maxOpenOrders: 3, priceBandBps: 1000 }',
-      `    onRemove: ${e.onRemove ?? 'cancel-orders'}`,
-      '    resources: { maxOldGenerationSizeMb: 64 }',
-    );
-  }
-  return `${lines.join('\n')}\n`;
+  return renderRegistry(entries.map((e) => ({
+    ...e, module: `./${e.module}.ts`, onRemove: e.onRemove ?? 'cancel-orders', resources: { maxOldGenerationSizeMb: 64 },
+  })));
 }
 
 /** The production logger (with its redaction), writing JSON lines the test can read back. */
