@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../actors/clock.ts';
@@ -150,8 +151,8 @@ export class BrokerActor {
   }
 
   async stop(): Promise<void> {
-    this.reconciler?.stop();
     for (const s of this.subs) s.unsubscribe();
+    await this.reconciler?.stop();
     await this.events?.flush();
     for (const a of this.venues.values()) await a.stop().catch((err) => this.log.warn({ err }, 'venue stop failed'));
     await this.nc?.drain().catch(() => undefined);
@@ -213,7 +214,7 @@ export class BrokerActor {
   /** Called when the lease is lost: no venue is touched again by this process. */
   fence(reason: string): void {
     this.fenced = reason;
-    this.reconciler?.stop();
+    void this.reconciler?.stop();
     this.log.error({ reason }, 'broker fenced: lease lost');
   }
 
@@ -269,7 +270,7 @@ export class BrokerActor {
     const now = this.opts.clock.now();
     metrics.ticksTotal.inc({ venue });
     metrics.tickLagSeconds.observe({ venue }, Math.max(0, now - t.ts) / 1000);
-    publishJson(this.nc, subjects.marketData(venue, t.symbol), TickSchema, { type: 'tick', venue, seq, recvTs: now, ...t });
+    this.announce(subjects.marketData(venue, t.symbol), TickSchema, { type: 'tick', venue, seq, recvTs: now, ...t });
   }
 
   private replyInvalid(msg: Msg, error: string): void {
@@ -473,7 +474,7 @@ export class BrokerActor {
 
   private publishOrder(rec: OrderRecord, fill?: import('../actors/messages.ts').Fill): void {
     if (!this.nc || !rec.venueOrderId && rec.state !== 'rejected') return;
-    publishJson(this.nc, subjects.orderUpdate(rec.strategyId, rec.intentId), OrderUpdateSchema, {
+    this.announce(subjects.orderUpdate(rec.strategyId, rec.intentId), OrderUpdateSchema, {
       type: 'order', strategyId: rec.strategyId, intentId: rec.intentId, venue: rec.venue, venueOrderId: rec.venueOrderId ?? 'none',
       symbol: rec.symbol, side: rec.side, state: rec.state, venueStatus: rec.venueStatus, qty: rec.qty, filledQty: rec.filledQty,
       ts: this.opts.clock.now(),
@@ -493,8 +494,21 @@ export class BrokerActor {
   }
 
   publishEvent(e: BrokerEvent, log = true): void {
-    if (!this.nc) return;
-    publishJson(this.nc, subjects.brokerEvents(), BrokerEventSchema, e);
+    this.announce(subjects.brokerEvents(), BrokerEventSchema, e);
     if (log) this.emit({ kind: 'broker', ts: e.ts, event: e });
+  }
+
+  /**
+   * Every broker publish goes through here. A broker going down (or killed) cannot announce:
+   * a venue push or a run finishing after the connection closed must not throw out of a socket
+   * handler or timer. What matters is in the event log, which the next broker replays.
+   */
+  private announce<S extends z.ZodType>(subject: string, schema: S, payload: z.input<S>): void {
+    if (!this.nc) return;
+    if (this.nc.isClosed() || this.nc.isDraining()) {
+      this.log.debug({ subject }, 'bus closed: not announced');
+      return;
+    }
+    publishJson(this.nc, subject, schema, payload);
   }
 }

@@ -108,3 +108,15 @@ test('a write-ahead sent at once takes the appends queued before it along, and l
   assert.deepEqual(seqs, rows.map((r) => r.seq));
   assert.deepEqual(order, ['alpha-0', 'alpha-1', 'alpha-2', 'alpha-3', 'alpha-4']);
 });
+
+test('once its connection is closed for good, queued events fail (they are not retried forever) and flush returns', async (t) => {
+  const { nats } = await setUp(t);
+  const own = await connectBus({ servers: nats.url, name: 'closing-writer' });
+  const log = new EventLog(own, silent);
+  await own.close();
+  const append = log.append(intent('gamma', 1));
+  await assert.rejects(append, /closed/);
+  await log.flush();
+  assert.equal(log.pending(), 0);
+  await assert.rejects(log.append(intent('gamma', 2)), /event log closed/);
+});

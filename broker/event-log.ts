@@ -60,7 +60,7 @@ export class EventLog {
   private closed = false;
   private idle: (() => void)[] = [];
 
-  constructor(nc: NatsConnection, private readonly log: Logger, private readonly clock: Clock = systemClock) {
+  constructor(private readonly nc: NatsConnection, private readonly log: Logger, private readonly clock: Clock = systemClock) {
     this.js = jetstream(nc);
   }
 
@@ -99,6 +99,7 @@ export class EventLog {
   close(): void {
     this.closed = true;
     for (const p of this.queue.splice(0)) p.fail(new Error('event log closed'));
+    if (!this.draining) for (const r of this.idle.splice(0)) r();
   }
 
   /** Sends at the end of this turn, so appends made in it (intent, decision, write-ahead) share a batch. */
@@ -142,6 +143,12 @@ export class EventLog {
         }
         // Only refused for order (another writer came between): send the rest again now, as a new batch.
         if (last >= 0 && failed.every((e) => isWrongLastMsgId(e))) continue;
+        // A connection closed for good (not one reconnecting) will never store them: say so once, and fail them.
+        if (this.nc.isClosed()) {
+          this.log.error({ queued: this.queue.length, kind: this.queue[0]?.ev.kind }, 'bus connection closed: queued events not stored');
+          this.close();
+          break;
+        }
         if (attempt === 0) this.log.warn({ err: failed[0]!.message, kind: this.queue[0]?.ev.kind, queued: this.queue.length }, 'event log append failed; retrying');
         await this.clock.sleep(RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)]!);
       }

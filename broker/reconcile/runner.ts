@@ -65,11 +65,16 @@ export class ReconcileRunner {
   startPeriodic(): void {
     const every = this.o.intervalMs ?? 0;
     if (every <= 0) return;
-    this.timer = this.o.clock.setInterval(() => void this.runAll('periodic'), every);
+    this.timer = this.o.clock.setInterval(() => {
+      this.runAll('periodic').catch((err: unknown) => this.o.log.error({ err }, 'periodic reconciliation failed'));
+    }, every);
   }
 
-  stop(): void {
+  /** Stops the periodic runs and waits for the ones under way, so none reports into a closed bus. */
+  async stop(): Promise<void> {
     this.o.clock.clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.allSettled([...this.running.values()]);
   }
 
   /** `acceptExternal`: what still differs in net position becomes the baseline (an operator's decision). */

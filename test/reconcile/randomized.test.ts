@@ -43,13 +43,16 @@ type Running = InProcessBroker;
 
 const startBroker = (sim: KiteSim): Promise<Running> => startKiteBroker({ sim, natsUrl: server.url, strategies: [strategy], log });
 
-/** What a process supervisor does: a start that fails (a 5xx at start-up) is tried again. */
+/**
+ * What a process supervisor does: a start that fails (a 5xx at start-up) is tried again.
+ * Several queued 5xx faults can each fail one start, so the cap is well above their sum.
+ */
 async function startBrokerRetrying(sim: KiteSim): Promise<Running> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startBroker(sim);
     } catch (e) {
-      if (attempt >= 5) throw e;
+      if (attempt >= 40) throw e;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -114,7 +117,12 @@ async function oneRun(seed: number): Promise<string[]> {
       if (problems.length === 0) return [];
       await new Promise((r) => setTimeout(r, 200));
     }
-    return (await invariantViolations(nc, sim)).problems;
+    const last = await invariantViolations(nc, sim);
+    // Name what the log holds for each intent in trouble, so a failing seed explains itself.
+    const ids = new Set([...last.problems.join(' ').matchAll(/intent (\S+):/g)].map((m) => m[1]!));
+    const trail = [...ids].map((id) => `${id}: ${last.log.filter((e) => e.event.intentId === id).map((e) => `${e.seq}:${e.event.kind}${e.event.kind === 'order_state' ? `(${e.event.state},${e.event.filledQty})` : ''}`).join(' ')}`);
+    const orders = sim.orders().filter((o) => o.filled_quantity > 0).map((o) => `${o.order_id}/${o.tag}/${o.filled_quantity}`);
+    return [...last.problems, ...trail, `venue fills: ${orders.join(' ')}`];
   } finally {
     if (running) {
       running.broker.fence('run over');

@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KiteConnect } from 'kiteconnect';
 import type { KiteSim } from '../../broker/sim/kite/index.ts';
+import { TestClock } from '../../actors/clock.ts';
 import { kiteFetch, startTestSim, eventually } from './helpers.ts';
 
 const SBIN = 779521;
@@ -202,4 +203,24 @@ test('the price path is reproducible from the seed', async () => {
   assert.notDeepEqual(await run(43), a);
   // Prices stay on the 0.05 grid.
   assert.equal(Math.round(a['NSE:INFY'].last_price * 100) % 5, 0);
+});
+
+test('two exchanges started in the same second never issue the same order or trade id', async () => {
+  const started = Date.UTC(2026, 10, 23, 4, 0, 0);
+  const ids = { orders: [] as string[], trades: [] as string[] };
+  for (let run = 0; run < 2; run++) {
+    const { sim } = await startTestSim({ clock: new TestClock(started), enforceRateLimits: false });
+    try {
+      const kc = client(sim);
+      sim.setPrice(SBIN, 800);
+      const { order_id } = await kc.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: 1, product: 'MIS', order_type: 'MARKET' });
+      ids.orders.push(order_id);
+      for (const t of await kc.getOrderTrades(order_id)) ids.trades.push(t.trade_id);
+    } finally {
+      await sim.close();
+    }
+  }
+  assert.equal(new Set(ids.orders).size, 2, `order ids ${ids.orders.join(', ')}`);
+  assert.equal(ids.trades.length, 2);
+  assert.equal(new Set(ids.trades).size, 2, `trade ids ${ids.trades.join(', ')}`);
 });

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../../actors/clock.ts';
 import { ONE_DOLLAR, complement, isValidCount, isValidPrice } from '../../kalshi/fixed.ts';
 
@@ -90,8 +91,6 @@ export class SimEngine extends EventEmitter<EngineEvents> {
   readonly positions = new Map<string, Position>();
   /** 1e-6 dollars */
   cashMicro = 1_000 * ONE_DOLLAR * 100;
-  private nextOrder = 1;
-  private nextTrade = 1;
   private nextSeq = 1;
 
   constructor(private readonly clock: Clock) {
@@ -140,7 +139,7 @@ export class SimEngine extends EventEmitter<EngineEvents> {
     }
     const now = this.clock.now();
     const order: SimOrder = {
-      orderId: `ord-${String(this.nextOrder++).padStart(8, '0')}`,
+      orderId: randomUUID(), // Kalshi's ids are UUIDs; a counter would repeat after a restart and merge two orders in the log
       clientOrderId: req.clientOrderId ?? '',
       ticker: req.ticker, side: req.side, price: req.price,
       initialCount: req.count, filled: 0, remaining: req.count, status: 'resting', owner,
@@ -258,7 +257,7 @@ export class SimEngine extends EventEmitter<EngineEvents> {
 
   private trade(taker: SimOrder, maker: SimOrder, qty: number): void {
     const tsMs = this.clock.now();
-    const tradeId = `trd-${String(this.nextTrade++).padStart(8, '0')}`;
+    const tradeId = randomUUID();
     const market = this.markets.get(taker.ticker)!;
     market.lastPrice = maker.price;
     market.volume += qty;

@@ -63,3 +63,16 @@ test('the market makers never leave a crossed book', async () => {
   }
   flow.stop();
 });
+
+test('a restarted exchange never reuses an order or trade id (the log would merge two orders)', () => {
+  const ids = { orders: new Set<string>(), trades: new Set<string>() };
+  for (let run = 0; run < 2; run++) {
+    const { engine, ticker } = market();
+    const t = engine.top(ticker);
+    const o = engine.place({ ticker, side: 'bid', price: t.ask![0], count: 100, clientOrderId: `c${run}`, timeInForce: 'good_till_canceled' });
+    ids.orders.add(o.orderId);
+    for (const f of engine.userFills) ids.trades.add(f.tradeId);
+  }
+  assert.equal(ids.orders.size, 2);
+  assert.ok(ids.trades.size >= 2, `trades ${[...ids.trades].join(', ')}`);
+});

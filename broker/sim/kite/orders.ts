@@ -42,6 +42,9 @@ export const MAX_MODIFICATIONS = 25;
 export const OPENING_CASH_PAISE = 10_00_000_00; // ₹10 lakh
 export const marginFactor = (p: Product) => (p === 'MIS' ? 0.2 : 1);
 
+let lastOrderSeq = 0;
+let lastTradeSeq = 0;
+
 export class OrderEngine {
   private readonly orders = new Map<string, SimOrder>();
   private readonly trades: KiteTradeRecord[] = [];
@@ -58,8 +61,11 @@ export class OrderEngine {
     private readonly market: Market,
     private readonly userId: string,
   ) {
-    // Seconds-of-day based start keeps ids increasing across sim restarts within a day.
-    this.orderSeq = Math.floor((clock.now() / 1000) % 86400) * 1000;
+    // Seconds-of-day based start keeps ids increasing across sim restarts within a day; the
+    // process-wide floor keeps two exchanges started in the same second (tests, a quick
+    // restart) from issuing the same ids, which the event log would take for one order.
+    this.orderSeq = Math.max(Math.floor((clock.now() / 1000) % 86400) * 1000, lastOrderSeq);
+    this.tradeSeq = lastTradeSeq;
   }
 
   onOrder(fn: OrderListener): void {
@@ -104,7 +110,7 @@ export class OrderEngine {
 
     const now = this.clock.now();
     const o: SimOrder = {
-      orderId: `${istDatePrefix(now)}${String(++this.orderSeq).padStart(9, '0')}`,
+      orderId: `${istDatePrefix(now)}${String((lastOrderSeq = ++this.orderSeq)).padStart(9, '0')}`,
       exchangeOrderId: null,
       placedBy: this.userId,
       variety: input.variety,
@@ -275,7 +281,7 @@ export class OrderEngine {
     o.exchangeUpdateMs = now;
     this.positions.applyFill(inst, o.product, o.transactionType, qty, pricePaise);
     this.trades.push({
-      trade_id: String(10_000_000 + ++this.tradeSeq),
+      trade_id: String(10_000_000 + (lastTradeSeq = ++this.tradeSeq)),
       order_id: o.orderId,
       exchange: o.exchange,
       tradingsymbol: o.tradingsymbol,

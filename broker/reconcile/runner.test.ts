@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { TestClock } from '../../actors/clock.ts';
+import { emptyProjection } from '../projection/projection.ts';
+import type { ReconcileReport } from '../events/schema.ts';
+import type { VenueAdapter, VenueOrder } from '../venue.ts';
+import { ReconcileRunner } from './runner.ts';
+
+const log = pino({ level: 'silent' });
+
+/** An adapter whose order book read hangs until the test lets it answer. */
+function slowAdapter() {
+  let answer!: (orders: VenueOrder[]) => void;
+  const reading = new Promise<VenueOrder[]>((r) => { answer = r; });
+  let asked!: () => void;
+  const askedP = new Promise<void>((r) => { asked = r; });
+  const adapter = {
+    venue: 'kite',
+    orders: () => { asked(); return reading; },
+    positions: async () => [],
+  } as unknown as VenueAdapter;
+  return { adapter, answer, asked: askedP };
+}
+
+function runner(adapter: VenueAdapter, reports: ReconcileReport[]) {
+  return new ReconcileRunner({
+    clock: new TestClock(0),
+    log,
+    adapters: [adapter],
+    host: {
+      projection: () => emptyProjection(),
+      inflight: () => new Set(),
+      apply: () => undefined,
+      raiseKill: async () => undefined,
+      report: (r) => reports.push(r),
+    },
+  });
+}
+
+test('stop waits for a reconciliation under way, so its report is not sent into a closed bus', async () => {
+  const slow = slowAdapter();
+  const reports: ReconcileReport[] = [];
+  const r = runner(slow.adapter, reports);
+  const run = r.run(slow.adapter, 'operator');
+  await slow.asked;
+  let stopped = false;
+  const stopping = r.stop().then(() => { stopped = true; });
+  await new Promise((res) => setImmediate(res));
+  assert.equal(stopped, false, 'stop returned while a run was still reading the venue');
+  slow.answer([]);
+  await stopping;
+  assert.equal(reports.length, 1);
+  assert.equal(reports[0]!.result, 'ok');
+  assert.equal((await run).result, 'ok');
+});
+
+test('a periodic run whose report throws is logged, not left as an unhandled rejection', async () => {
+  const clock = new TestClock(0);
+  const adapter = { venue: 'kite', orders: async () => [], positions: async () => [] } as unknown as VenueAdapter;
+  const errors: unknown[] = [];
+  const r = new ReconcileRunner({
+    clock,
+    log: { ...log, info: () => undefined, warn: () => undefined, error: (o: unknown) => errors.push(o) } as unknown as typeof log,
+    adapters: [adapter],
+    intervalMs: 1_000,
+    host: {
+      projection: () => emptyProjection(),
+      inflight: () => new Set(),
+      apply: () => undefined,
+      raiseKill: async () => undefined,
+      report: () => { throw new Error('connection closed'); },
+    },
+  });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    r.startPeriodic();
+    await clock.advance(1_000);
+    for (let i = 0; i < 5; i++) await new Promise((res) => setImmediate(res));
+    await r.stop();
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  assert.deepEqual(unhandled, []);
+  assert.equal(errors.length, 1);
+});
