@@ -31,6 +31,18 @@ export const TickSchema = z.strictObject({
 });
 export type Tick = z.infer<typeof TickSchema>;
 
+/**
+ * strategy → broker, request/reply: the last tick of each instrument, as published. A market
+ * that does not move sends nothing after its first snapshot, so a strategy that starts later
+ * (a restart, a hot reload, a worker up after the broker subscribed) would otherwise wait for
+ * a tick that never comes.
+ */
+export const LastTicksRequestSchema = z.strictObject({
+  venue: VenueSchema,
+  symbols: z.array(z.string().min(1)).min(1).max(500),
+});
+export const LastTicksReplySchema = z.strictObject({ ticks: z.array(TickSchema) });
+
 export const SideSchema = z.enum(['BUY', 'SELL']);
 export type Side = z.infer<typeof SideSchema>;
 

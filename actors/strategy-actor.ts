@@ -4,7 +4,7 @@ import type { Clock } from './clock.ts';
 import { connectBus, subscribeParsed, requestParsed } from './bus.ts';
 import { subjects } from './subjects.ts';
 import {
-  TickSchema, OrderUpdateSchema, BrokerEventSchema, KillMessageSchema, IntentSchema, IntentReplySchema, HealthSchema,
+  TickSchema, LastTicksRequestSchema, LastTicksReplySchema, OrderUpdateSchema, BrokerEventSchema, KillMessageSchema, IntentSchema, IntentReplySchema, HealthSchema,
   type IntentReply, type KillLevel, type OrderUpdate, type Tick, type Health, type Intent, KillAckSchema,
 } from './messages.ts';
 import { encodeJson } from './bus.ts';
@@ -99,6 +99,26 @@ export class StrategyActor {
     this.healthTimer = this.opts.clock.setInterval(() => this.publishHealth(), this.opts.healthIntervalMs ?? 1000);
     this.queue.push(() => this.strategy?.onStart?.(this.ctx));
     log.info({ instruments: spec.instruments }, 'strategy started');
+    void this.catchUpTicks();
+  }
+
+  /**
+   * Asks the broker for the last tick of each instrument: a market that does not move sends
+   * nothing more, and this strategy may have subscribed after its last tick went out. A tick
+   * already seen (same or older seq) is dropped by onTick, so racing a live tick is harmless.
+   */
+  private async catchUpTicks(): Promise<void> {
+    const { spec, log } = this.opts;
+    if (!this.nc || spec.instruments.length === 0) return;
+    try {
+      const { ticks } = await requestParsed(this.nc, subjects.lastTicks(), LastTicksRequestSchema, { venue: spec.venue, symbols: [...spec.instruments] }, LastTicksReplySchema, 2_000);
+      if (this.state === 'stopped' || this.state === 'stopping') return;
+      for (const t of ticks) this.onTick(t);
+      log.debug({ ticks: ticks.length }, 'last ticks received');
+    } catch (err) {
+      // Not fatal: the next live tick brings the market; a broker not up yet has nothing to give.
+      log.warn({ err: (err as Error).message }, 'last ticks not received');
+    }
   }
 
   async stop(): Promise<void> {

@@ -17,6 +17,8 @@ export const subjects = {
   /** broker → strategies: normalized ticks. */
   marketData: (venue: Venue, symbol: string) => `${ROOT}.md.${venue}.${token(symbol)}`,
   marketDataAll: () => `${ROOT}.md.>`,
+  /** strategy → broker, request/reply: the last tick of each of a strategy's instruments. */
+  lastTicks: () => `${ROOT}.broker.last_ticks`,
   /** strategy → broker, request/reply. */
   intent: (strategyId: string) => `${ROOT}.intent.${token(strategyId)}`,
   intentAll: () => `${ROOT}.intent.*`,

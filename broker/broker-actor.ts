@@ -5,7 +5,7 @@ import type { Clock } from '../actors/clock.ts';
 import { connectBus, subscribeParsed, publishJson, encodeJson } from '../actors/bus.ts';
 import { subjects, type Venue } from '../actors/subjects.ts';
 import {
-  IntentSchema, IntentReplySchema, TickSchema, OrderUpdateSchema, BrokerEventSchema,
+  IntentSchema, IntentReplySchema, TickSchema, OrderUpdateSchema, BrokerEventSchema, LastTicksRequestSchema, LastTicksReplySchema, type Tick,
   type Intent, type IntentReply, type PlaceIntent, type CancelIntent, type BrokerEvent,
 } from '../actors/messages.ts';
 import { metrics } from '../actors/metrics.ts';
@@ -86,7 +86,8 @@ export class BrokerActor {
   /** Live order reports held while a reconciliation of that venue compares (ReconcileHost.holdOrders). */
   private readonly heldOrders = new Map<Venue, VenueOrder[]>();
   private readonly seq = new Map<string, number>();
-  private readonly lastPrices = new Map<string, number>();
+  /** The last tick published per instrument: served to strategies that start later. */
+  private readonly lastTicks = new Map<string, Tick>();
   /** Intents being decided right now; once settled, the projection's decision answers a resend. */
   private readonly inflight = new Map<string, Promise<IntentReply>>();
   private readonly writing = new Set<Promise<unknown>>();
@@ -141,6 +142,12 @@ export class BrokerActor {
         const reports = await this.reconcileNow('operator', req.acceptExternal ?? false);
         if (msg.reply) msg.respond(encodeJson(ReconcileReplySchema, { reports }));
       }, { log: this.log }),
+    );
+    this.subs.push(
+      subscribeParsed(this.nc, subjects.lastTicks(), LastTicksRequestSchema, (req, msg) => {
+        const ticks = req.symbols.flatMap((s) => this.lastTicks.get(`${req.venue}|${s}`) ?? []);
+        if (msg.reply) msg.respond(encodeJson(LastTicksReplySchema, { ticks }));
+      }, { log: this.log, queue: 'broker' }),
     );
     await this.nc.flush();
     // No intent is accepted for a venue until this first run has completed (rule not_reconciled).
@@ -242,7 +249,7 @@ export class BrokerActor {
   }
 
   lastPrice(venue: Venue, symbol: string): number | undefined {
-    return this.lastPrices.get(`${venue}|${symbol}`);
+    return this.lastTicks.get(`${venue}|${symbol}`)?.last;
   }
 
   private wireVenue(a: VenueAdapter): void {
@@ -266,11 +273,12 @@ export class BrokerActor {
     const key = `${venue}|${t.symbol}`;
     const seq = (this.seq.get(key) ?? 0) + 1;
     this.seq.set(key, seq);
-    this.lastPrices.set(key, t.last);
     const now = this.opts.clock.now();
+    const tick: Tick = { type: 'tick', venue, seq, recvTs: now, ...t };
+    this.lastTicks.set(key, tick);
     metrics.ticksTotal.inc({ venue });
     metrics.tickLagSeconds.observe({ venue }, Math.max(0, now - t.ts) / 1000);
-    this.announce(subjects.marketData(venue, t.symbol), TickSchema, { type: 'tick', venue, seq, recvTs: now, ...t });
+    this.announce(subjects.marketData(venue, t.symbol), TickSchema, tick);
   }
 
   private replyInvalid(msg: Msg, error: string): void {

@@ -67,3 +67,41 @@ test('the first Kalshi strategy added by hot reload trades, and the running Kite
   // The same worker: its tick count went on from where it was (a restarted one starts at 0).
   assert.ok((await kiteTicks()) > ticksBefore, 'the Kite strategy kept its worker and its ticks');
 });
+
+test('on a still market a strategy gets the last tick at start, and so does one added beside it, which trades', async (t) => {
+  const nats = await startNatsServer();
+  const exchange = await startKalshiSim({ seed: 7 });
+  const dir = await mkdtemp(join(tmpdir(), 'orch-kalshi-still-'));
+  const cfg = join(dir, 'strategies.yaml');
+  // The watcher never trades, so the market stays still: its snapshot, sent when the broker
+  // subscribes (before any worker listens), is the only tick it sends; and adding the second
+  // strategy subscribes nothing new at the exchange. Both get the market from the broker's last tick.
+  const watcher: RegistryEntry = { ...kalshiEntry, id: 'fedwatcher', params: {} };
+  await writeFile(cfg, renderRegistry([watcher]));
+  const sys = await startSystem({
+    configFile: cfg, log, natsUrl: nats.url, stateDir: dir, metricsPort: false, simTickIntervalMs: 100, logLevel: 'silent', hotReload: false,
+    kalshi: { restUrl: exchange.restUrl, wsUrl: exchange.wsUrl, keyId: exchange.keyId, privateKey: { path: exchange.privateKeyPath }, tier: 'basic' },
+  });
+  const nc = await connectBus({ servers: nats.url, name: 'observer' });
+  t.after(async () => {
+    await nc.close();
+    await sys.stop();
+    await exchange.close();
+    await nats.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const updates: OrderUpdate[] = [];
+  subscribeParsed(nc, subjects.orderUpdatesOf('fedbuyer'), OrderUpdateSchema, (u) => { updates.push(u); });
+  await nc.flush();
+  const ticksOf = async (id: string) => (await sys.supervisor.view()).find((a) => a.id === id)?.health?.ticks ?? 0;
+  await eventually(async () => ((await ticksOf('fedwatcher')) > 0 ? true : undefined), 'the watcher has the market');
+  assert.equal(await ticksOf('fedwatcher'), 1, 'the market is still: the watcher has seen only the snapshot');
+
+  await writeFile(cfg, renderRegistry([watcher, kalshiEntry]));
+  const r = await sys.reloader.reload();
+  assert.equal(r.result, 'applied', JSON.stringify(r));
+  assert.deepEqual(r.started, ['fedbuyer']);
+
+  const first = await eventually(() => updates.find((u) => u.venueOrderId !== 'none'), "the new strategy's order at the exchange");
+  assert.equal(first.symbol, MARKET);
+});

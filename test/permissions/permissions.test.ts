@@ -111,6 +111,19 @@ test("a strategy cannot place intents on another strategy's subject but can on i
   sub.unsubscribe();
 });
 
+test('a strategy may ask the broker for the last ticks of a still market, and gets the answer', async () => {
+  const sub = broker.subscribe(subjects.lastTicks());
+  void (async () => {
+    for await (const m of sub) m.respond('{"ticks":[]}');
+  })();
+  await broker.flush();
+  const { nc, violations } = await as(strategyRole('mr1'));
+  const reply = await nc.request(subjects.lastTicks(), '{"venue":"kite","symbols":["NSE:INFY"]}', { timeout: 2_000 });
+  assert.equal(reply.string(), '{"ticks":[]}');
+  assert.deepEqual(violations, []);
+  sub.unsubscribe();
+});
+
 test('a strategy cannot write the event log', async () => {
   const { nc, violations } = await as(strategyRole('mr1'));
   nc.publish(subjects.event('OrderFilled', 'mr1'), '{"fake":true}');
