@@ -6,9 +6,9 @@ import { spec, fixture, eventually } from './helpers/specs.ts';
 import { StrategyActor } from '../actors/strategy-actor.ts';
 import { SystemClock } from '../actors/clock.ts';
 import { importStrategyModule } from '../supervisor/config.ts';
-import { connectBus, publishJson } from '../actors/bus.ts';
+import { connectBus, encodeJson, publishJson, subscribeParsed } from '../actors/bus.ts';
 import { subjects } from '../actors/subjects.ts';
-import { KillMessageSchema } from '../actors/messages.ts';
+import { KillMessageSchema, LastTicksReplySchema, LastTicksRequestSchema, TickSchema, type Tick } from '../actors/messages.ts';
 
 test('an actor starts knowing the latched kill level, and an older broadcast cannot lower it', async () => {
   const server = await startNatsServer();
@@ -32,6 +32,37 @@ test('an actor starts knowing the latched kill level, and an older broadcast can
     assert.deepEqual(acks, [8], 'the stale broadcast was never applied');
     assert.equal(actor.ctx.killLevel(), 3);
     assert.equal(actor.health().state, 'halted');
+  } finally {
+    await actor.stop();
+    await nc.close();
+    await server.cleanup();
+  }
+});
+
+test('at start an actor asks for the last tick of its instruments; the same tick arriving live is not counted twice', async () => {
+  const server = await startNatsServer();
+  const nc = await connectBus({ servers: server.url, name: 'broker-sim' });
+  const last: Tick = { type: 'tick', venue: 'kite', symbol: 'NSE:INFY', seq: 5, ts: 1, recvTs: 1, last: 150_000 };
+  const asked: unknown[] = [];
+  subscribeParsed(nc, subjects.lastTicks(), LastTicksRequestSchema, (req, msg) => {
+    asked.push(req);
+    msg.respond(encodeJson(LastTicksReplySchema, { ticks: [last] }));
+  });
+  await nc.flush();
+  const actor = new StrategyActor({
+    spec: spec('late'), module: await importStrategyModule(fixture('recorder')), natsUrl: server.url,
+    clock: new SystemClock(), log: pino({ level: 'silent' }),
+  });
+  try {
+    await actor.start();
+    await eventually(() => actor.health().ticks === 1, 'the last tick to reach the strategy');
+    assert.deepEqual(asked, [{ venue: 'kite', symbols: ['NSE:INFY'] }]);
+    publishJson(nc, subjects.marketData('kite', 'NSE:INFY'), TickSchema, last); // the same tick, live
+    publishJson(nc, subjects.marketData('kite', 'NSE:INFY'), TickSchema, { ...last, seq: 6, last: 150_500 });
+    await nc.flush();
+    await actor.connection!.flush(); // the server answers after delivering both ticks to the actor
+    assert.equal(actor.health().ticks, 2);
+    assert.equal(actor.health().tickGaps, 0);
   } finally {
     await actor.stop();
     await nc.close();
