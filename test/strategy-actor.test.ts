@@ -58,11 +58,10 @@ test('at start an actor asks for the last tick of its instruments; the same tick
     await eventually(() => actor.health().ticks === 1, 'the last tick to reach the strategy');
     assert.deepEqual(asked, [{ venue: 'kite', symbols: ['NSE:INFY'] }]);
     publishJson(nc, subjects.marketData('kite', 'NSE:INFY'), TickSchema, last); // the same tick, live
-    publishJson(nc, subjects.marketData('kite', 'NSE:INFY'), TickSchema, { ...last, seq: 6, last: 150_500 });
-    await nc.flush();
-    await actor.connection!.flush(); // the server answers after delivering both ticks to the actor
-    assert.equal(actor.health().ticks, 2);
-    assert.equal(actor.health().tickGaps, 0);
+    // Seq 7 (6 lost on purpose) is counted as a gap when handled: by then the duplicate before it was handled too.
+    publishJson(nc, subjects.marketData('kite', 'NSE:INFY'), TickSchema, { ...last, seq: 7, last: 150_500 });
+    await eventually(() => actor.health().tickGaps === 1, 'the tick after the duplicate');
+    assert.equal(actor.health().ticks, 2, 'seq 5 counted once, then seq 7');
   } finally {
     await actor.stop();
     await nc.close();
