@@ -102,6 +102,14 @@ test('nats sub orch.broker.events shows a disconnect and the reconnect', async (
   assert.equal((await up).venue, 'kite');
 });
 
+test("nats req orch.broker.last_ticks answers with the last tick the broker published", async () => {
+  const live = await firstOn('orch.md.kite.NSE:INFY');
+  const reply = (await nc.request('orch.broker.last_ticks', '{"venue":"kite","symbols":["NSE:INFY"]}', { timeout: 5_000 })).json<{ ticks: { symbol: string; seq: number }[] }>();
+  assert.equal(reply.ticks.length, 1);
+  assert.equal(reply.ticks[0]!.symbol, 'NSE:INFY');
+  assert.ok(reply.ticks[0]!.seq >= (live.seq as number), 'not older than a tick already seen live');
+});
+
 test('nats stream info / view ORCH_EVENTS read the event log', async () => {
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(STREAM_EVENTS);
@@ -153,6 +161,7 @@ test('every nats command in the README section names a subject, stream, bucket o
     /^stream (info|view) ORCH_EVENTS$/,
     /^kv (get|history) orch_kill (global|strategy\.[\w-]+)$/,
     /^req orch\.intent\.[\w-]+ '\{\}'$/,
+    /^req orch\.broker\.last_ticks '\{"venue":"kite","symbols":\["NSE:INFY"\]\}'$/,
     /^micro (ls|info orch-broker|info orch-supervisor|stats orch-broker|stats orch-supervisor)$/,
     /^req orch\.svc\.(broker\.status|supervisor\.(status|strategies|reload)) ''$/,
     /^context (save|select) orch.*$/,
