@@ -32,7 +32,7 @@ test('resting orders match in price-time priority, at the resting price', () => 
   assert.deepEqual([mine.status, cross.status, cross.filled], ['resting', 'canceled', 50], 'fills the 50 left at 5500, then stops at our own order');
 });
 
-test('the exchange enforces the Basic write limit with a real 429 and Retry-After', async () => {
+test('the exchange enforces the Basic write limit with a real 429, bare as at Kalshi (no Retry-After, no X-RateLimit-*)', async () => {
   const clock = new TestClock(Date.now());
   const sim = await startKalshiSim({ clock, tier: 'basic' });
   try {
@@ -43,9 +43,16 @@ test('the exchange enforces the Basic write limit with a real 429 and Retry-Afte
     });
     const order = (i: number) => ({ ticker: sim.markets[0]!, side: 'bid' as const, price: 100, count: 100, clientOrderId: `burst-${i}` });
     for (let i = 0; i < 10; i++) await rest.createOrder(order(i));
-    await assert.rejects(rest.createOrder(order(10)), (e: VenueError) => e.kind === 'RateLimited' && e.retryAfterMs === 1_000);
+    await assert.rejects(rest.createOrder(order(10)), (e: VenueError) => e.kind === 'RateLimited');
     assert.equal(sim.orders().length, 10, 'the refused write did not land');
-    // The client paused its write bucket for Retry-After; after it, spend 9 of the refilled 10 writes.
+    // The same refusal on the wire, signed as the client signs it: nothing to lean on but backoff.
+    const url = `${sim.restUrl}/portfolio/orders`;
+    const creds = { keyId: sim.keyId, privateKey: loadPrivateKey({ path: sim.privateKeyPath }) };
+    const bare = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders(creds, 'POST', url, clock.now()) }, body: JSON.stringify({ ticker: sim.markets[0]!, side: 'yes', action: 'buy', count: 1, yes_price: 1 }) });
+    assert.equal(bare.status, 429);
+    assert.deepEqual(await bare.json(), { error: 'too many requests' });
+    assert.deepEqual([...bare.headers.keys()].filter((k) => k === 'retry-after' || k.startsWith('x-ratelimit')), []);
+    // The client backed off; after the bucket refills, spend 9 of the refilled 10 writes.
     await clock.advance(1_000);
     for (let i = 11; i < 20; i++) await rest.createOrder(order(i));
     const ids = sim.orders().slice(0, 5).map((o) => ({ orderId: o.orderId }));

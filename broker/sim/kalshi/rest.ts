@@ -85,11 +85,12 @@ export async function handleRest(ctx: RestContext, req: IncomingMessage, res: Se
   const failure = ctx.faults.takeFailure();
   if (failure !== undefined) return send(err(failure, 'injected_failure', `injected ${failure}`));
   const storm = ctx.faults.stormWaitMs();
-  if (storm > 0) return send({ status: 429, body: { error: 'too many requests' } }, { 'retry-after': String(Math.ceil(storm / 1000)) });
+  // Kalshi's 429 carries no Retry-After and no X-RateLimit-* headers ("apply exponential backoff"),
+  // so neither does ours: a client that leaned on them would pass here and fail there.
+  if (storm > 0) return send({ status: 429, body: { error: 'too many requests' } });
   const { category, cost } = bill(r);
   const take = ctx.limits.take(auth.ok === true ? auth.keyId : 'anonymous', category, cost);
-  const rl = { 'x-ratelimit-limit': String(take.limit), 'x-ratelimit-remaining': String(take.remaining) };
-  if (take.waitMs > 0) return send({ status: 429, body: { error: 'too many requests' } }, { ...rl, 'retry-after': String(Math.ceil(take.waitMs / 1000)) });
+  if (take.waitMs > 0) return send({ status: 429, body: { error: 'too many requests' } });
   let reply: Reply;
   try {
     reply = route(ctx, r);
@@ -101,7 +102,7 @@ export async function handleRest(ctx: RestContext, req: IncomingMessage, res: Se
     res.on('close', () => ctx.withheld.delete(res));
     return;
   }
-  send(reply, rl);
+  send(reply);
 }
 
 function route(ctx: RestContext, r: Req): Reply {
