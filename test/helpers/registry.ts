@@ -8,27 +8,45 @@ export type RegistryEntry = {
   module: string;
   venue?: string;
   instruments: string[];
+  tickMode?: 'ltp' | 'quote' | 'full';
   params?: Record<string, unknown>;
   risk?: Record<string, number>;
+  killTriggers?: Record<string, number>;
   onRemove?: 'cancel-orders' | 'leave-orders';
   resources?: Record<string, number>;
+  restart?: { maxRestarts: number; withinSeconds: number };
+};
+
+/** The registry's top-level settings besides `strategies`. */
+export type RegistryOptions = {
+  killTriggers?: Record<string, number>;
+  restartIntensity?: { maxRestarts: number; withinSeconds: number };
 };
 
 export const DEFAULT_RISK = { maxOrderQty: 5, maxOrderValue: 100_000_000, maxPosition: 10, maxOpenOrders: 3, priceBandBps: 1000 };
 
-export function renderRegistry(entries: RegistryEntry[]): string {
-  const lines = ['strategies:'];
+export function renderRegistry(entries: RegistryEntry[], options: RegistryOptions = {}): string {
+  const lines: string[] = [];
+  if (options.restartIntensity) lines.push(`restartIntensity: ${JSON.stringify(options.restartIntensity)}`);
+  if (options.killTriggers) lines.push(`killTriggers: ${JSON.stringify(options.killTriggers)}`);
+  // The strategies come last, so a test may append a further entry to the text.
+  lines.push('strategies:');
   for (const e of entries) {
     lines.push(
       `  - id: ${e.id}`,
       `    module: ${e.module}`,
       `    venue: ${e.venue ?? 'kite'}`,
       `    instruments: [${e.instruments.join(', ')}]`,
+    );
+    if (e.tickMode) lines.push(`    tickMode: ${e.tickMode}`);
+    lines.push(
       `    params: ${JSON.stringify(e.params ?? {})}`,
       `    risk: ${JSON.stringify(e.risk ?? DEFAULT_RISK)}`,
     );
+    if (e.killTriggers) lines.push(`    killTriggers: ${JSON.stringify(e.killTriggers)}`);
     if (e.onRemove) lines.push(`    onRemove: ${e.onRemove}`);
     if (e.resources) lines.push(`    resources: ${JSON.stringify(e.resources)}`);
+    if (e.restart) lines.push(`    restart: ${JSON.stringify(e.restart)}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { eventually, fixture } from '../helpers/specs.ts';
+import type { RegistryEntry } from '../helpers/registry.ts';
 import { startSystem, type System, type SystemOptions } from '../../supervisor/system.ts';
 import { connectBus, requestParsed, subscribeParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
@@ -84,15 +85,12 @@ export async function startHarness(yaml: string, extra: Partial<SystemOptions> =
   return h;
 }
 
-/** A registry entry for the kill-probe fixture; `extra` is appended YAML (killTriggers, restart ...). */
-export function probe(id: string, symbol: string, params: string, extra = ''): string {
-  return `
-  - id: ${id}
-    module: ${fixture('kill-probe')}
-    venue: kite
-    instruments: [${symbol}]
-    params: ${params}
-    risk: { maxOrderQty: 10, maxOrderValue: 100000000, maxPosition: 20, maxOpenOrders: 50, priceBandBps: 1000, ordersPerMinute: 600 }${extra}`;
+/** The kill-probe fixture's risk limits in every registry entry. */
+const PROBE_RISK = { maxOrderQty: 10, maxOrderValue: 100000000, maxPosition: 20, maxOpenOrders: 50, priceBandBps: 1000, ordersPerMinute: 600 };
+
+/** A registry entry for the kill-probe fixture; `extra` adds fields (killTriggers, restart ...). */
+export function probe(id: string, symbol: string, params: Record<string, unknown>, extra: Partial<RegistryEntry> = {}): RegistryEntry {
+  return { id, module: fixture('kill-probe'), venue: 'kite', instruments: [symbol], params, risk: PROBE_RISK, ...extra };
 }
 
 /** Kite's tick size for equities is 5 paise. */

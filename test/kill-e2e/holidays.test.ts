@@ -7,6 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { SystemClock } from '../../actors/clock.ts';
 import { metrics } from '../../actors/metrics.ts';
 import { startKiteSim, type KiteSim } from '../../broker/sim/kite/index.ts';
+import { renderRegistry } from '../helpers/registry.ts';
 import { log, probe, startHarness, tripped, type Harness } from './harness.ts';
 
 /**
@@ -32,9 +33,7 @@ async function liveStyle(day: string, holidays: string[]): Promise<{ h: Harness;
   const holidaysFile = join(dir, 'market-holidays.yaml');
   await writeFile(holidaysFile, `nse: [${holidays.join(', ')}]\n`);
   try {
-    const h = await startHarness(`killTriggers: { staleDataMs: 1000 }
-strategies:${probe('watcher', 'NSE:INFY', '{}')}
-`, {
+    const h = await startHarness(renderRegistry([probe('watcher', 'NSE:INFY', {})], { killTriggers: { staleDataMs: 1000 } }), {
       clock: new ClockAt(Date.parse(`${day}T10:00:00+05:30`)),
       holidaysFile,
       kite: {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { eventually } from '../helpers/specs.ts';
 import { readEvents } from '../../broker/event-log.ts';
 import { intentTag } from '../../broker/kite/tag.ts';
+import { renderRegistry } from '../helpers/registry.ts';
 import { startHarness, probe, type Harness } from './harness.ts';
 
 /**
@@ -15,8 +16,10 @@ const tagsOf = (strategyId: string) => new Set(h.sys.broker.book.all().filter((o
 const openOf = (strategyId: string) => { const tags = tagsOf(strategyId); return h.openAtExchange().filter((o) => o.tag && tags.has(o.tag)); };
 
 before(async () => {
-  h = await startHarness(`strategies:${probe('alpha', 'NSE:INFY', '{ buyOnTick: 1, buyQty: 4, restOnTick: 1, restCount: 2 }')}${probe('beta', 'NSE:TCS', '{ buyOnTick: 1, buyQty: 3, restOnTick: 1, restCount: 2 }')}
-`);
+  h = await startHarness(renderRegistry([
+    probe('alpha', 'NSE:INFY', { buyOnTick: 1, buyQty: 4, restOnTick: 1, restCount: 2 }),
+    probe('beta', 'NSE:TCS', { buyOnTick: 1, buyQty: 3, restOnTick: 1, restCount: 2 }),
+  ]));
   await eventually(() => h.sys.broker.position('alpha', 'NSE:INFY') === 4 && h.sys.broker.position('beta', 'NSE:TCS') === 3, 'both positions filled', 20_000);
   await eventually(() => openOf('alpha').length === 2 && openOf('beta').length === 2, 'two resting orders each at the exchange', 20_000);
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { eventually } from '../helpers/specs.ts';
+import { renderRegistry } from '../helpers/registry.ts';
 import { startSystem, type System } from '../../supervisor/system.ts';
 import { runKill } from '../../supervisor/commands/kill.ts';
 import { log, probe } from './harness.ts';
@@ -27,7 +28,7 @@ async function cli(mode: 'kill' | 'reset', args: string[], env: NodeJS.ProcessEn
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'orch-kill-auth-'));
   const cfg = join(dir, 'strategies.yaml');
-  await writeFile(cfg, `strategies:${probe('guarded', 'NSE:INFY', '{ restOnTick: 1, restCount: 1 }')}\n`);
+  await writeFile(cfg, renderRegistry([probe('guarded', 'NSE:INFY', { restOnTick: 1, restCount: 1 })]));
   sys = await startSystem({ configFile: cfg, log, stateDir: dir, natsPort: -1, metricsPort: false, simTickIntervalMs: 100, logLevel: 'silent', hotReload: false });
 });
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '../helpers/specs.ts';
+import { renderRegistry } from '../helpers/registry.ts';
 import { startHarness, probe, tripped } from './harness.ts';
 import { subscribeParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
@@ -12,9 +13,7 @@ import { TickSchema } from '../../actors/messages.ts';
  * cancels every open order over REST, which still works.
  */
 test('a market-data socket refused longer than maxDisconnectedMs halts everything and cancels every open order', async () => {
-  const h = await startHarness(`killTriggers: { maxDisconnectedMs: 1500 }
-strategies:${probe('rester', 'NSE:INFY', '{ restOnTick: 1, restCount: 2 }')}
-`);
+  const h = await startHarness(renderRegistry([probe('rester', 'NSE:INFY', { restOnTick: 1, restCount: 2 })], { killTriggers: { maxDisconnectedMs: 1500 } }));
   try {
     await eventually(() => h.openAtExchange().length === 2, 'two resting orders at the exchange');
     h.sys.sim!.faults.refuseSockets(true);
@@ -33,9 +32,7 @@ strategies:${probe('rester', 'NSE:INFY', '{ restOnTick: 1, restCount: 2 }')}
 });
 
 test('market data going silent past staleDataMs halts everything; after an operator reset the trigger is armed again', async () => {
-  const h = await startHarness(`killTriggers: { staleDataMs: 1000 }
-strategies:${probe('watcher', 'NSE:INFY', '{}')}
-`);
+  const h = await startHarness(renderRegistry([probe('watcher', 'NSE:INFY', {})], { killTriggers: { staleDataMs: 1000 } }));
   try {
     const ticks: number[] = [];
     subscribeParsed(h.nc, subjects.marketData('kite', 'NSE:INFY'), TickSchema, (t) => void ticks.push(t.seq));

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '../helpers/specs.ts';
 import { readEvents } from '../../broker/event-log.ts';
+import { renderRegistry, type RegistryEntry } from '../helpers/registry.ts';
 import { startHarness, probe, tripped, type Harness } from './harness.ts';
 
 /**
@@ -9,8 +10,8 @@ import { startHarness, probe, tripped, type Harness } from './harness.ts';
  * nats-server, the built-in exchange, strategies in real workers), never from a direct call.
  * Each trip latches level 1 for that strategy only, with the trigger and figures, and is logged.
  */
-async function scenario(yaml: string, run: (h: Harness) => Promise<void>): Promise<void> {
-  const h = await startHarness(`strategies:${yaml}\n`);
+async function scenario(entries: RegistryEntry[], run: (h: Harness) => Promise<void>): Promise<void> {
+  const h = await startHarness(renderRegistry(entries));
   try {
     await run(h);
   } finally {
@@ -26,7 +27,7 @@ async function loggedKill(h: Harness, by: string) {
 }
 
 test('a runaway strategy placing on every tick is halted by its intent rate, and its orders are cancelled', async () => {
-  await scenario(probe('runner', 'NSE:INFY', '{ placeEvery: 1 }', '\n    killTriggers: { maxIntentsPer10s: 5 }') + probe('calm', 'NSE:TCS', '{ restOnTick: 1, restCount: 1 }'), async (h) => {
+  await scenario([probe('runner', 'NSE:INFY', { placeEvery: 1 }, { killTriggers: { maxIntentsPer10s: 5 } }), probe('calm', 'NSE:TCS', { restOnTick: 1, restCount: 1 })], async (h) => {
     const { entry, broadcast } = await tripped(h, 'runner', 'runaway_orders');
     assert.equal(entry.level, 1);
     assert.equal(broadcast.figures?.limit, 5);
@@ -41,7 +42,7 @@ test('a runaway strategy placing on every tick is halted by its intent rate, and
 });
 
 test('a reject storm at the exchange halts the strategy whose orders are rejected', async () => {
-  await scenario(probe('steady', 'NSE:INFY', '{ placeEvery: 2 }', '\n    killTriggers: { maxRejectRatio: 0.5, rejectWindow: 4 }'), async (h) => {
+  await scenario([probe('steady', 'NSE:INFY', { placeEvery: 2 }, { killTriggers: { maxRejectRatio: 0.5, rejectWindow: 4 } })], async (h) => {
     await eventually(() => h.sys.broker.book.open('steady').length > 0, 'a first accepted order');
     h.sys.sim!.faults.rejectNext(10, 'RMS: simulated reject storm');
     const { entry } = await tripped(h, 'steady', 'reject_ratio');
@@ -51,7 +52,7 @@ test('a reject storm at the exchange halts the strategy whose orders are rejecte
 });
 
 test('a MarginException from the exchange halts that strategy', async () => {
-  await scenario(probe('margined', 'NSE:INFY', '{ placeEvery: 2 }'), async (h) => {
+  await scenario([probe('margined', 'NSE:INFY', { placeEvery: 2 })], async (h) => {
     await eventually(() => h.sys.broker.book.open('margined').length > 0, 'a first accepted order');
     h.sys.sim!.faults.marginExceptionNext(1);
     const { entry } = await tripped(h, 'margined', 'margin');
@@ -61,7 +62,7 @@ test('a MarginException from the exchange halts that strategy', async () => {
 });
 
 test('a strategy that keeps crashing past its restart intensity is halted and stays down', async () => {
-  await scenario(probe('crashy', 'NSE:INFY', '{ throwOnTick: 2 }', '\n    restart: { maxRestarts: 2, withinSeconds: 60 }'), async (h) => {
+  await scenario([probe('crashy', 'NSE:INFY', { throwOnTick: 2 }, { restart: { maxRestarts: 2, withinSeconds: 60 } })], async (h) => {
     const { entry } = await tripped(h, 'crashy', 'restart_intensity', 30_000);
     assert.equal(entry.figures?.limit, 2);
     assert.equal(entry.figures?.actual, 3);
@@ -70,7 +71,7 @@ test('a strategy that keeps crashing past its restart intensity is halted and st
 });
 
 test('a position losing past the daily limit halts the strategy (P&L from its fills and the last price)', async () => {
-  await scenario(probe('loser', 'NSE:INFY', '{ buyOnTick: 1, buyQty: 10 }', '\n    killTriggers: { dailyLoss: 50000 }'), async (h) => {
+  await scenario([probe('loser', 'NSE:INFY', { buyOnTick: 1, buyQty: 10 }, { killTriggers: { dailyLoss: 50000 } })], async (h) => {
     await eventually(() => h.sys.broker.position('loser', 'NSE:INFY') === 10, 'the position filled');
     const last = h.sys.broker.lastPrice('kite', 'NSE:INFY')!;
     // ₹100 down on 10 shares: a loss of 100000 paise against a limit of 50000.
