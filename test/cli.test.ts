@@ -6,9 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './helpers/specs.ts';
+import { renderRegistry, type RegistryEntry } from './helpers/registry.ts';
 import { freePort } from './helpers/wait.ts';
 
 const orch = join(repoRoot, 'bin', 'orch.js');
+/** A strategy allowed one order of one unit (no price band given: the registry's default). */
+const ONE_ORDER_RISK = { maxOrderQty: 1, maxOrderValue: 100_000_000, maxPosition: 1, maxOpenOrders: 1 };
 
 test('orch sim prints one JSON line with the URLs and demo credentials any client can use', async () => {
   const keyDir = await mkdtemp(join(tmpdir(), 'orch-sim-'));
@@ -56,8 +59,8 @@ test('orch start trades until SIGTERM, then stops strategies in reverse order, d
   const server = await startNatsServer();
   const dir = await mkdtemp(join(tmpdir(), 'orch-start-'));
   const f = join(dir, 'strategies.yaml');
-  const entry = (id: string, sym: string) => `  - id: ${id}\n    module: ${fixture('recorder')}\n    venue: kite\n    instruments: [${sym}]\n    risk: { maxOrderQty: 1, maxOrderValue: 100000000, maxPosition: 1, maxOpenOrders: 1 }\n`;
-  await writeFile(f, `strategies:\n${entry('first', 'NSE:INFY')}${entry('second', 'NSE:TCS')}`);
+  const entry = (id: string, sym: string): RegistryEntry => ({ id, module: fixture('recorder'), instruments: [sym], risk: ONE_ORDER_RISK });
+  await writeFile(f, renderRegistry([entry('first', 'NSE:INFY'), entry('second', 'NSE:TCS')]));
   const child = spawn(process.execPath, [orch, 'start', '--config', f, '--nats', server.url, '--metrics-port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
@@ -84,7 +87,7 @@ test('Ctrl-C in a terminal (SIGINT to the whole process group) stops orch start 
   const { fixture } = await import('./helpers/specs.ts');
   const [natsPort, dir] = [await freePort(), await mkdtemp(join(tmpdir(), 'orch-ctrlc-'))];
   const f = join(dir, 'strategies.yaml');
-  await writeFile(f, `strategies:\n  - id: only\n    module: ${fixture('recorder')}\n    venue: kite\n    instruments: [NSE:INFY]\n    risk: { maxOrderQty: 1, maxOrderValue: 100000000, maxPosition: 1, maxOpenOrders: 1 }\n`);
+  await writeFile(f, renderRegistry([{ id: 'only', module: fixture('recorder'), instruments: ['NSE:INFY'], risk: ONE_ORDER_RISK }]));
   // Its own process group, as a terminal gives a foreground job.
   const child = spawn(process.execPath, [orch, 'start', '--config', f, '--nats-port', String(natsPort), '--metrics-port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const lines: string[] = [];

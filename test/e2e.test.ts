@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.ts';
 import { fixture, eventually } from './helpers/specs.ts';
+import { renderRegistry } from './helpers/registry.ts';
 import { startSystem, type System } from '../supervisor/system.ts';
 import { connectBus, subscribeParsed, requestParsed } from '../actors/bus.ts';
 import { subjects } from '../actors/subjects.ts';
@@ -25,23 +26,10 @@ before(async () => {
   server = await startNatsServer();
   const dir = await mkdtemp(join(tmpdir(), 'orch-e2e-'));
   const cfg = join(dir, 'strategies.yaml');
-  await writeFile(cfg, `
-strategies:
-  - id: buyer
-    module: ${fixture('recorder')}
-    venue: kite
-    instruments: [NSE:INFY]
-    tickMode: full
-    params: { placeOnTick: 2, side: BUY, qty: 2, through: 500 }
-    risk: { maxOrderQty: 5, maxOrderValue: 100000000, maxPosition: 10, maxOpenOrders: 3, priceBandBps: 1000 }
-  - id: watcher
-    module: ${fixture('recorder')}
-    venue: kite
-    instruments: [NSE:TCS]
-    tickMode: ltp
-    params: {}
-    risk: { maxOrderQty: 5, maxOrderValue: 100000000, maxPosition: 10, maxOpenOrders: 3 }
-`);
+  await writeFile(cfg, renderRegistry([
+    { id: 'buyer', module: fixture('recorder'), instruments: ['NSE:INFY'], tickMode: 'full', params: { placeOnTick: 2, side: 'BUY', qty: 2, through: 500 } },
+    { id: 'watcher', module: fixture('recorder'), instruments: ['NSE:TCS'], tickMode: 'ltp', risk: { maxOrderQty: 5, maxOrderValue: 100_000_000, maxPosition: 10, maxOpenOrders: 3 } },
+  ]));
   // Observe before anything starts: the first order fills within a few ticks.
   nc = await connectBus({ servers: server.url, name: 'observer' });
   subscribeParsed(nc, subjects.orderUpdatesOf('buyer'), OrderUpdateSchema, (u) => { updates.push(u); });

@@ -6,6 +6,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { fixture, eventually, repoRoot } from '../helpers/specs.ts';
+import { renderRegistry } from '../helpers/registry.ts';
 import { workspace, capturingLogger, type Workspace } from '../reload/workspace.ts';
 import { orch } from '../ops-cli/run-cli.ts';
 import { startKiteSim, type KiteSim } from '../../broker/sim/kite/index.ts';
@@ -42,21 +43,10 @@ before(async () => {
   kalshi = await startKalshiSim({ seed: 7 });
   pem = await readFile(kalshi.privateKeyPath, 'utf8');
   ws = await workspace();
-  await writeFile(ws.config, `
-strategies:
-  - id: kite-watch
-    module: ${fixture('recorder')}
-    venue: kite
-    instruments: [NSE:INFY]
-    params: {}
-    risk: { maxOrderQty: 5, maxOrderValue: 100000000, maxPosition: 10, maxOpenOrders: 3 }
-  - id: kalshi-watch
-    module: ${fixture('recorder')}
-    venue: kalshi
-    instruments: [${kalshi.markets[0]}]
-    params: {}
-    risk: { maxOrderQty: 500, maxOrderValue: 100000000, maxPosition: 1000, maxOpenOrders: 3 }
-`);
+  await writeFile(ws.config, renderRegistry([
+    { id: 'kite-watch', module: fixture('recorder'), instruments: ['NSE:INFY'], risk: { maxOrderQty: 5, maxOrderValue: 100_000_000, maxPosition: 10, maxOpenOrders: 3 } },
+    { id: 'kalshi-watch', module: fixture('recorder'), venue: 'kalshi', instruments: [kalshi.markets[0]!], risk: { maxOrderQty: 500, maxOrderValue: 100_000_000, maxPosition: 1000, maxOpenOrders: 3 } },
+  ]));
 });
 
 after(async () => {

@@ -7,6 +7,7 @@ import type { NatsConnection, Msg } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { fixture, eventually, repoRoot } from '../helpers/specs.ts';
+import { renderRegistry } from '../helpers/registry.ts';
 import { workspace, capturingLogger, type Workspace } from '../reload/workspace.ts';
 import { startSystem, type System } from '../../supervisor/system.ts';
 import { connectBus } from '../../actors/bus.ts';
@@ -40,15 +41,9 @@ function firstOn(subject: string, match: (j: Record<string, unknown>, m: Msg) =>
 
 before(async () => {
   ws = await workspace();
-  await writeFile(ws.config, `
-strategies:
-  - id: momentum-infy
-    module: ${fixture('recorder')}
-    venue: kite
-    instruments: [NSE:INFY]
-    params: { placeOnTick: 3, side: BUY, qty: 1, through: 500 }
-    risk: { maxOrderQty: 5, maxOrderValue: 100000000, maxPosition: 10, maxOpenOrders: 3, priceBandBps: 1000 }
-`);
+  await writeFile(ws.config, renderRegistry([
+    { id: 'momentum-infy', module: fixture('recorder'), instruments: ['NSE:INFY'], params: { placeOnTick: 3, side: 'BUY', qty: 1, through: 500 } },
+  ]));
   sys = await startSystem({ configFile: ws.config, log, stateDir: ws.dir, natsPort: await freePort(), metricsPort: false, simTickIntervalMs: 50, logLevel: 'silent', hotReload: false });
   const creds = await operatorCredentials(ws.dir, {});
   assert.ok(creds, 'orch start generated the operator password in <stateDir>/nats/passwords.json');

@@ -6,6 +6,7 @@ import { Svcm, type ServiceInfo, type ServiceIdentity, type ServiceStats } from 
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { fixture, eventually } from '../helpers/specs.ts';
+import { renderRegistry } from '../helpers/registry.ts';
 import { workspace, capturingLogger, type Workspace } from '../reload/workspace.ts';
 import { startSystem, type System } from '../../supervisor/system.ts';
 import { connectBus } from '../../actors/bus.ts';
@@ -22,21 +23,10 @@ const { log } = capturingLogger();
 before(async () => {
   server = await startNatsServer();
   ws = await workspace();
-  await writeFile(ws.config, `
-strategies:
-  - id: buyer
-    module: ${fixture('recorder')}
-    venue: kite
-    instruments: [NSE:INFY]
-    params: { placeOnTick: 2, side: BUY, qty: 2, through: 500 }
-    risk: { maxOrderQty: 5, maxOrderValue: 100000000, maxPosition: 10, maxOpenOrders: 3, priceBandBps: 1000 }
-  - id: watcher
-    module: ${fixture('recorder')}
-    venue: kite
-    instruments: [NSE:TCS]
-    params: {}
-    risk: { maxOrderQty: 5, maxOrderValue: 100000000, maxPosition: 10, maxOpenOrders: 3 }
-`);
+  await writeFile(ws.config, renderRegistry([
+    { id: 'buyer', module: fixture('recorder'), instruments: ['NSE:INFY'], params: { placeOnTick: 2, side: 'BUY', qty: 2, through: 500 } },
+    { id: 'watcher', module: fixture('recorder'), instruments: ['NSE:TCS'], risk: { maxOrderQty: 5, maxOrderValue: 100_000_000, maxPosition: 10, maxOpenOrders: 3 } },
+  ]));
   sys = await startSystem({ configFile: ws.config, log, natsUrl: server.url, stateDir: ws.dir, metricsPort: 0, simTickIntervalMs: 50, logLevel: 'silent', hotReload: false });
   // The test's connection plays the operator's NATS CLI.
   nc = await connectBus({ servers: server.url, name: 'nats-cli' });
