@@ -16,6 +16,7 @@ import { subjects } from '../../actors/subjects.ts';
 import { BrokerEventSchema, HealthSchema, IntentReplySchema, OrderUpdateSchema, TickSchema, type BrokerEvent, type IntentReply, type OrderUpdate, type Tick } from '../../actors/messages.ts';
 import { startSystem, type System, type SystemOptions } from '../../supervisor/system.ts';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
+import { renderRegistry } from '../helpers/registry.ts';
 
 export const trader = fileURLToPath(new URL('./fixtures/trader.ts', import.meta.url));
 export const ist = (s: string) => Date.parse(`${s}+05:30`);
@@ -92,7 +93,7 @@ export async function startE2E(o: { yaml: string; clock?: TestClock; system?: Pa
   };
 }
 
-export const RISK = '{ maxOrderQty: 10, maxOrderValue: 1000000000, maxPosition: 1000, maxOpenOrders: 100, priceBandBps: 2000, ordersPerMinute: 600 }';
+export const RISK = { maxOrderQty: 10, maxOrderValue: 1_000_000_000, maxPosition: 1000, maxOpenOrders: 100, priceBandBps: 2000, ordersPerMinute: 600 };
 
 /** Polls until `cond` holds; real time, for real sockets and workers. */
 export async function until<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
@@ -137,12 +138,6 @@ export async function startWithSim(o: { yaml: string; clock?: TestClock; arm?: (
   return { ...e, sim, stop: async () => { await e.stop(); await sim.close(); } };
 }
 
-export const strategyYaml = (id: string, params: string, risk = RISK) => `
-strategies:
-  - id: ${id}
-    module: ${trader}
-    venue: kite
-    instruments: [NSE:INFY]
-    params: ${params}
-    risk: ${risk}
-`;
+/** A registry of one trader fixture on NSE:INFY. */
+export const strategyYaml = (id: string, params: Record<string, unknown>, risk: Record<string, number> = RISK) =>
+  renderRegistry([{ id, module: trader, venue: 'kite', instruments: ['NSE:INFY'], params, risk }]);

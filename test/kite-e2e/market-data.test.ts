@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { renderRegistry } from '../helpers/registry.ts';
 import { RISK, startE2E, trader, until, type E2E } from './harness.ts';
 import type { BrokerEvent } from '../../actors/messages.ts';
 
@@ -9,15 +10,7 @@ let e: E2E;
 
 before(async () => {
   e = await startE2E({
-    yaml: `
-strategies:
-  - id: pauser
-    module: ${trader}
-    venue: kite
-    instruments: [NSE:INFY]
-    params: { placeOnDisconnect: true, through: -2000 }
-    risk: ${RISK}
-`,
+    yaml: renderRegistry([{ id: 'pauser', module: trader, instruments: ['NSE:INFY'], params: { placeOnDisconnect: true, through: -2000 }, risk: RISK }]),
     // Full mode, so resumed ticks prove the mode came back (a bare resubscribe streams quote).
     system: { env: { KITE_TICK_MODE: 'full' } },
   });

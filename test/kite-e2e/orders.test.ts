@@ -12,7 +12,7 @@ import { metricsText, startWithSim, strategyYaml, until } from './harness.ts';
 const accepted = (rs: IntentReply[]) => rs.filter((r): r is Extract<IntentReply, { status: 'accepted' }> => r.status === 'accepted');
 
 test('a place that times out after the exchange accepted it leaves exactly one order, and the strategy gets accepted with its id', async () => {
-  const e = await startWithSim({ yaml: strategyYaml('slow', '{ every: 5, maxOrders: 1 }'), arm: (sim) => sim.faults.acceptThenTimeout(1) });
+  const e = await startWithSim({ yaml: strategyYaml('slow', { every: 5, maxOrders: 1 }), arm: (sim) => sim.faults.acceptThenTimeout(1) });
   try {
     const reply = await until(() => accepted(e.replies)[0], 'the accepted reply', 20_000);
     const orders = e.sim.orders();
@@ -25,7 +25,7 @@ test('a place that times out after the exchange accepted it leaves exactly one o
 });
 
 test('a MarginException halts the strategy that caused it: kill level 1 for it, its next intent denied', async () => {
-  const e = await startWithSim({ yaml: strategyYaml('margin', '{ every: 5, maxOrders: 1 }'), arm: (sim) => sim.faults.marginExceptionNext(1) });
+  const e = await startWithSim({ yaml: strategyYaml('margin', { every: 5, maxOrders: 1 }), arm: (sim) => sim.faults.marginExceptionNext(1) });
   try {
     const denied = await until(() => e.replies.find((r) => r.status === 'denied'), 'the margin denial');
     assert.equal(denied.status === 'denied' && denied.rule, 'venue_MarginException');
@@ -50,7 +50,7 @@ test('a MarginException halts the strategy that caused it: kill level 1 for it, 
 
 test('a 429 storm produces no duplicate and the orders still go through; rate-limit metrics are on /metrics', async () => {
   const e = await startWithSim({
-    yaml: strategyYaml('stormy', '{ every: 3, maxOrders: 3, side: ALTERNATE }'),
+    yaml: strategyYaml('stormy', { every: 3, maxOrders: 3, side: 'ALTERNATE' }),
     // Long enough to outlast the login and catch the first placements (clock time runs fast here).
     arm: (sim) => sim.faults.rateLimitStorm(15_000),
   });
@@ -71,7 +71,7 @@ test('a 429 storm produces no duplicate and the orders still go through; rate-li
 });
 
 test('a forged postback is refused with 400 and changes nothing; a genuine one is accepted', async () => {
-  const e = await startWithSim({ yaml: strategyYaml('rester', '{ every: 5, maxOrders: 1, through: -2000 }') });
+  const e = await startWithSim({ yaml: strategyYaml('rester', { every: 5, maxOrders: 1, through: -2000 }) });
   try {
     const reply = await until(() => accepted(e.replies)[0], 'the resting order');
     const rec = await until(() => (e.sys.broker.book.get(reply.intentId)?.state === 'open' ? e.sys.broker.book.get(reply.intentId) : undefined), 'the order open in the book');

@@ -11,7 +11,7 @@ import { ist, metricsText, startWithSim, strategyYaml, until } from './harness.t
  */
 test('logins failing after the 06:00 IST expiry raise kill level 3 globally, and no order reaches the exchange after it', async () => {
   const clock = new TestClock(ist('2026-11-24T05:58:00'));
-  const e = await startWithSim({ clock, yaml: strategyYaml('dawn', '{ every: 5, maxOrders: 200, side: ALTERNATE }') });
+  const e = await startWithSim({ clock, yaml: strategyYaml('dawn', { every: 5, maxOrders: 200, side: 'ALTERNATE' }) });
   try {
     await until(() => e.sim.orders().length >= 1 || undefined, 'an order before the expiry', 30_000);
     // The account's password changed: every login from now on fails at the password step.

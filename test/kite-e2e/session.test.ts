@@ -16,7 +16,7 @@ const quiet = createLogger({ level: 'silent' });
 test('orch start logs in with TOTP, and the token dying at 06:00 IST is renewed while trading continues', async () => {
   // Exchange, session manager and broker share one clock that starts a minute before the expiry.
   const clock = new TestClock(ist('2026-11-24T05:59:00'));
-  const e = await startWithSim({ clock, yaml: strategyYaml('dawn', '{ every: 10, maxOrders: 40, side: ALTERNATE }') });
+  const e = await startWithSim({ clock, yaml: strategyYaml('dawn', { every: 10, maxOrders: 40, side: 'ALTERNATE' }) });
   try {
     const cache = await stat(join(e.dir, 'kite-token.json'));
     assert.equal(cache.mode & 0o777, 0o600, 'the cached token is readable by its owner only');
