@@ -151,7 +151,6 @@ test('bad input is a 400 InputException naming the field; insufficient funds is 
       [{ tag: 'a'.repeat(21) }, 'tag'],
       [{ quantity: '0' }, 'quantity'],
       [{ transaction_type: 'HOLD' }, 'transaction_type'],
-      [{ order_type: 'LIMIT', price: '800.03' }, 'price'],
       [{ order_type: 'LIMIT' }, 'price'],
       [{ tradingsymbol: 'NOPE' }, 'tradingsymbol'],
       [{ tradingsymbol: 'NIFTY 50' }, 'tradingsymbol'],
@@ -162,6 +161,13 @@ test('bad input is a 400 InputException naming the field; insufficient funds is 
       assert.equal(r.body.data, null);
       assert.ok(r.body.message.includes(`\`${field}\``), `${r.body.message} names ${field}`);
     }
+    // A price off the grid gets Kite's own wording, which names the grid rather than the field.
+    const offGrid = await place({ order_type: 'LIMIT', price: '800.03' });
+    assert.equal(offGrid.status, 400);
+    assert.deepEqual(offGrid.body, {
+      status: 'error', error_type: 'InputException', data: null,
+      message: 'Tick size for this script is 0.05. Kindly enter price in the multiple of tick size for this script',
+    });
     const co = await kiteFetch(sim, '/orders/co', { method: 'POST', token, body: new URLSearchParams({}) });
     assert.equal(co.status, 400);
 

@@ -17,6 +17,7 @@ const state: MarketState = {
   lastTradeMs: NOW - 1000,
   bids: [1, 2, 3, 4, 5].map((k) => ({ pricePaise: 157315 - 5 * k, quantity: 10 * k, orders: k })),
   asks: [1, 2, 3, 4, 5].map((k) => ({ pricePaise: 157315 + 5 * k, quantity: 20 * k, orders: k + 1 })),
+  oi: 0, oiDayHigh: 0, oiDayLow: 0,
 };
 
 test('quote packet: 44 bytes, starts 00063a01 00026683 for INFY at 1573.15 (the KMK fixture prefix)', () => {

@@ -1,25 +1,34 @@
 /**
  * The sim's instrument master. Tokens are the real Kite instrument tokens so code and configs
- * written against the sim keep working against the venue (token = exchange_token << 8 | segment).
+ * written against the sim keep working against the venue (token = exchange_token << 8 | segment;
+ * segment ids: 1 NSE, 2 NFO, 4 BSE, 9 indices).
  */
 export type SimInstrument = {
   instrumentToken: number;
   exchangeToken: number;
   tradingsymbol: string;
   name: string;
-  exchange: 'NSE' | 'BSE';
-  /** CSV `segment` column: NSE, BSE or INDICES. */
+  exchange: 'NSE' | 'BSE' | 'NFO';
+  /** CSV `segment` column: NSE, BSE, INDICES or NFO-FUT. */
   segment: string;
-  instrumentType: 'EQ';
-  /** Rupees, as in the CSV. Indices list 0. */
+  instrumentType: 'EQ' | 'FUT';
+  /** Rupees, as in the CSV. Indices list 0. Orders must be priced on this grid. */
   tickSize: number;
+  /** Units per lot; an order's quantity must be whole lots. 1 for equities, 0 for indices. */
   lotSize: number;
+  /** CSV `expiry`, YYYY-MM-DD; null for what does not expire. */
+  expiry: string | null;
   /** false for indices: no orders, 28/32-byte ticker packets. */
   tradable: boolean;
   isin: string | null;
   /** Previous session's close in paise; the price path starts here. */
   closePaise: number;
 };
+
+export const isDerivative = (i: SimInstrument): boolean => i.instrumentType === 'FUT';
+
+/** The instrument's price grid in paise. Indices list no tick; their path moves in 5 paise. */
+export const tickPaiseOf = (i: SimInstrument): number => Math.round(i.tickSize * 100) || 5;
 
 type Row = [token: number, symbol: string, name: string, exchange: 'NSE' | 'BSE', closeRupees: number, isin: string | null];
 
@@ -32,6 +41,19 @@ const EQUITIES: Row[] = [
   [1270529, 'ICICIBANK', 'ICICI BANK', 'NSE', 1254.8, 'INE090A01021'],
   [424961, 'ITC', 'ITC', 'NSE', 431.25, 'INE154A01025'],
 ];
+
+/**
+ * NSE index futures. NIFTY: lot 65 (NSE cut it from 75 for contracts expiring after
+ * 2025-12-30), tick 0.10, monthly expiry on the last Tuesday of the month (NSE moved index
+ * expiries to Tuesday in September 2025). The exchange token is NSE's contract token as a
+ * third-party scrip master lists it for NIFTY26DECFUT, not checked against Kite's own dump.
+ * The close sits a month's carry above the index's.
+ */
+type FutRow = [exchangeToken: number, symbol: string, name: string, closeRupees: number, expiry: string, lotSize: number, tickSize: number];
+const NFO_FUTURES: FutRow[] = [
+  [113063, 'NIFTY26DECFUT', 'NIFTY', 24425.0, '2026-12-29', 65, 0.1],
+];
+const NFO_SEGMENT_ID = 2;
 
 const INDICES: Row[] = [
   [256265, 'NIFTY 50', 'NIFTY 50', 'NSE', 24321.5, null],
@@ -50,6 +72,7 @@ export function defaultInstruments(): SimInstrument[] {
     instrumentType: 'EQ' as const,
     tickSize: 0.05,
     lotSize: 1,
+    expiry: null,
     tradable: true,
     isin,
     closePaise: Math.round(close * 100),
@@ -64,11 +87,28 @@ export function defaultInstruments(): SimInstrument[] {
     instrumentType: 'EQ' as const,
     tickSize: 0,
     lotSize: 0,
+    expiry: null,
     tradable: false,
     isin: null,
     closePaise: Math.round(close * 100),
   }));
-  return [...eq, ...idx];
+  const fut = NFO_FUTURES.map(([exchangeToken, symbol, name, close, expiry, lotSize, tickSize]) => ({
+    instrumentToken: (exchangeToken << 8) | NFO_SEGMENT_ID,
+    exchangeToken,
+    tradingsymbol: symbol,
+    name,
+    exchange: 'NFO' as const,
+    segment: 'NFO-FUT',
+    instrumentType: 'FUT' as const,
+    tickSize,
+    lotSize,
+    expiry,
+    tradable: true,
+    isin: null,
+    closePaise: Math.round(close * 100),
+  }));
+  // Appended last: the cash market keeps its place (and its seeded path) in the list.
+  return [...eq, ...idx, ...fut];
 }
 
 export const INSTRUMENTS_CSV_HEADER =
@@ -82,7 +122,7 @@ export function instrumentsCsv(list: SimInstrument[], exchange?: string): string
   const rows = list
     .filter((i) => !exchange || i.exchange === exchange)
     .map((i) =>
-      [i.instrumentToken, i.exchangeToken, i.tradingsymbol, i.name, 0, '', 0, i.tickSize, i.lotSize, i.instrumentType, i.segment, i.exchange].join(','),
+      [i.instrumentToken, i.exchangeToken, i.tradingsymbol, i.name, 0, i.expiry ?? '', 0, i.tickSize, i.lotSize, i.instrumentType, i.segment, i.exchange].join(','),
     );
   return [INSTRUMENTS_CSV_HEADER, ...rows].join('\n');
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../../actors/clock.ts';
 import { inputError, KiteHttpError } from './errors.ts';
-import type { InstrumentIndex, SimInstrument } from './instruments.ts';
+import { isDerivative, tickPaiseOf, type InstrumentIndex, type SimInstrument } from './instruments.ts';
 import type { Market, MarketState } from './market.ts';
 import {
   orderWire, TERMINAL, type KiteOrderRecord, type KiteTradeRecord, type OrderStatus, type OrderType,
@@ -40,7 +40,30 @@ export type ModifyInput = Partial<Pick<PlaceInput, 'orderType' | 'quantity' | 'p
 /** Kite caps modifications per order; secondary sources agree on 25. */
 export const MAX_MODIFICATIONS = 25;
 export const OPENING_CASH_PAISE = 10_00_000_00; // ₹10 lakh
-export const marginFactor = (p: Product) => (p === 'MIS' ? 0.2 : 1);
+/**
+ * Share of an order's value blocked as margin. Cash: MIS 20%, delivery in full. F&O: about
+ * what SPAN + exposure come to on an index future (~12% of the contract's value) whatever the
+ * product; an approximation, not Kite's margin calculator.
+ */
+export const marginFactor = (p: Product, i?: SimInstrument) => (i && isDerivative(i) ? 0.12 : p === 'MIS' ? 0.2 : 1);
+
+/** "0.10", "0.05", "1.00": how Kite prints a tick size in its refusals. */
+const tickText = (i: SimInstrument) => (tickPaiseOf(i) / 100).toFixed(2);
+
+/**
+ * Kite refuses, before any order exists, a quantity that is not whole lots and a price or
+ * trigger price off the instrument's tick grid (400 InputException). Prices arrive in paise,
+ * possibly fractional when the rupee value had more than two decimals.
+ */
+function checkGrid(inst: SimInstrument, quantity: number | undefined, pricePaise: number | undefined, triggerPricePaise: number | undefined): void {
+  if (quantity !== undefined && inst.lotSize > 1 && quantity % inst.lotSize !== 0) {
+    throw inputError(`Quantity should be in multiples of lot size. Lot size for this script is ${inst.lotSize}.`);
+  }
+  const tick = tickPaiseOf(inst);
+  const off = (paise: number | undefined) => paise !== undefined && paise > 0 && (!Number.isInteger(paise) || paise % tick !== 0);
+  if (off(pricePaise)) throw inputError(`Tick size for this script is ${tickText(inst)}. Kindly enter price in the multiple of tick size for this script`);
+  if (off(triggerPricePaise)) throw inputError(`Tick size for this script is ${tickText(inst)}. Kindly enter trigger price in the multiple of tick size for this script`);
+}
 
 let lastOrderSeq = 0;
 let lastTradeSeq = 0;
@@ -95,7 +118,7 @@ export class OrderEngine {
     let blocked = this.positions.exposurePaise(marginFactor);
     for (const o of this.orders.values()) {
       if (TERMINAL.has(o.status) || o.transactionType !== 'BUY') continue;
-      blocked += (o.quantity - o.filledQuantity) * this.refPrice(o) * marginFactor(o.product);
+      blocked += (o.quantity - o.filledQuantity) * this.refPrice(o) * marginFactor(o.product, this.index.token(o.instrumentToken));
     }
     return blocked;
   }
@@ -107,6 +130,7 @@ export class OrderEngine {
     if ((input.orderType === 'LIMIT' || input.orderType === 'SL') && input.pricePaise <= 0) throw inputError('Invalid `price`: required for LIMIT and SL orders.');
     if ((input.orderType === 'SL' || input.orderType === 'SL-M') && input.triggerPricePaise <= 0) throw inputError('Invalid `trigger_price`: required for SL and SL-M orders.');
     if (input.validity === 'TTL' && !input.validityTtl) throw inputError('Invalid `validity_ttl`: required for TTL validity.');
+    checkGrid(inst, input.quantity, input.orderType === 'MARKET' || input.orderType === 'SL-M' ? undefined : input.pricePaise, input.orderType === 'SL' || input.orderType === 'SL-M' ? input.triggerPricePaise : undefined);
 
     const now = this.clock.now();
     const o: SimOrder = {
@@ -182,6 +206,8 @@ export class OrderEngine {
     const triggerPricePaise = input.triggerPricePaise ?? o.triggerPricePaise;
     if ((orderType === 'LIMIT' || orderType === 'SL') && pricePaise <= 0) throw inputError('Invalid `price`: required for LIMIT and SL orders.');
     if ((orderType === 'SL' || orderType === 'SL-M') && triggerPricePaise <= 0) throw inputError('Invalid `trigger_price`: required for SL and SL-M orders.');
+    const inst = this.index.token(o.instrumentToken);
+    if (inst) checkGrid(inst, quantity, orderType === 'MARKET' || orderType === 'SL-M' ? undefined : pricePaise, orderType === 'SL' || orderType === 'SL-M' ? triggerPricePaise : undefined);
     const resting = o.status;
     this.transition(o, 'MODIFY VALIDATION PENDING');
     o.quantity = quantity;
@@ -237,7 +263,7 @@ export class OrderEngine {
     return o.pricePaise || o.triggerPricePaise || s?.lastPaise || 0;
   }
   private requiredPaise(o: SimOrder): number {
-    return o.quantity * this.refPrice(o) * marginFactor(o.product);
+    return o.quantity * this.refPrice(o) * marginFactor(o.product, this.index.token(o.instrumentToken));
   }
   private marginRejection(o: SimOrder): { message: string; raw: string } | undefined {
     if (o.transactionType !== 'BUY') return undefined;

@@ -57,9 +57,9 @@ export class PositionBook {
   }
 
   /** Open exposure at average cost, for margin utilisation. */
-  exposurePaise(factor: (product: Product) => number): number {
+  exposurePaise(factor: (product: Product, instrument: SimInstrument) => number): number {
     let sum = 0;
-    for (const p of this.book.values()) sum += Math.abs(p.quantity) * p.averagePaise * factor(p.product);
+    for (const p of this.book.values()) sum += Math.abs(p.quantity) * p.averagePaise * factor(p.product, p.instrument);
     return sum;
   }
 

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { SimContext } from './context.ts';
 import { inputError } from './errors.ts';
 import { ok, validate, type Router } from './http-kit.ts';
+import { isDerivative, tickPaiseOf, type SimInstrument } from './instruments.ts';
 import { snapToTick } from './market.ts';
 import { IST_OFFSET_MS } from './time.ts';
 
@@ -49,10 +50,18 @@ function noise(a: number, b: number): number {
   return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
 }
 
-/** Price in paise at an absolute minute: slow swings plus a little noise around the close. */
-function priceAt(token: number, closePaise: number, minute: number): number {
+/** Price in paise at an absolute minute: slow swings plus a little noise around the close, on the instrument's grid. */
+function priceAt(inst: SimInstrument, minute: number): number {
+  const token = inst.instrumentToken;
   const swing = 0.04 * Math.sin(minute / 9000 + token) + 0.012 * Math.sin(minute / 170 + token / 7);
-  return snapToTick(closePaise * (1 + swing + 0.002 * (noise(token, minute) - 0.5)));
+  return snapToTick(inst.closePaise * (1 + swing + 0.002 * (noise(token, minute) - 0.5)), tickPaiseOf(inst));
+}
+
+/** Open interest (units, whole lots) at an absolute minute; 0 for what has none. */
+function oiAt(inst: SimInstrument, minute: number): number {
+  if (!isDerivative(inst)) return 0;
+  const lots = 170_000 * (1 + 0.1 * Math.sin(minute / 4000 + inst.instrumentToken) + 0.01 * (noise(minute, inst.instrumentToken ^ 0x5bd1e995) - 0.5));
+  return Math.round(lots) * inst.lotSize;
 }
 
 export function addHistoricalRoutes(r: Router, ctx: SimContext): void {
@@ -82,15 +91,18 @@ export function addHistoricalRoutes(r: Router, ctx: SimContext): void {
         let low = Number.MAX_SAFE_INTEGER;
         let volume = 0;
         for (let m = 0; m <= len; m++) {
-          const px = priceAt(inst.instrumentToken, inst.closePaise, absMinute + m);
+          const px = priceAt(inst, absMinute + m);
           high = Math.max(high, px);
           low = Math.min(low, px);
-          if (m < len && inst.tradable) volume += 100 + Math.floor(noise(absMinute + m, inst.instrumentToken) * 5000);
+          if (m < len && inst.tradable) {
+            const v = 100 + Math.floor(noise(absMinute + m, inst.instrumentToken) * 5000);
+            volume += isDerivative(inst) ? Math.ceil(v / inst.lotSize) * inst.lotSize : v; // F&O trades whole lots
+          }
         }
-        const open = priceAt(inst.instrumentToken, inst.closePaise, absMinute);
-        const close = priceAt(inst.instrumentToken, inst.closePaise, absMinute + len);
+        const open = priceAt(inst, absMinute);
+        const close = priceAt(inst, absMinute + len);
         const row: (string | number)[] = [candleTime(startMs), open / 100, high / 100, low / 100, close / 100, volume];
-        if (withOi) row.push(0);
+        if (withOi) row.push(oiAt(inst, absMinute + len));
         candles.push(row);
       }
     }

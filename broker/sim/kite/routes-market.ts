@@ -2,7 +2,7 @@
 import type { SimContext } from './context.ts';
 import { inputError } from './errors.ts';
 import { csv, ok, type Router, type SimRequest } from './http-kit.ts';
-import { instrumentsCsv, type SimInstrument } from './instruments.ts';
+import { instrumentsCsv, tickPaiseOf, type SimInstrument } from './instruments.ts';
 import { averagePricePaise, snapToTick, type DepthLevel, type MarketState } from './market.ts';
 import { istDateTime } from './time.ts';
 
@@ -46,12 +46,12 @@ export function addMarketRoutes(r: Router, ctx: SimContext): void {
         sell_quantity: s.totalSellQuantity,
         volume: s.volume,
         average_price: inst.tradable ? rupees(averagePricePaise(s)) : 0,
-        oi: 0,
-        oi_day_high: 0,
-        oi_day_low: 0,
+        oi: s.oi,
+        oi_day_high: s.oiDayHigh,
+        oi_day_low: s.oiDayLow,
         net_change: rupees(s.lastPaise - s.closePaise),
-        lower_circuit_limit: inst.tradable ? rupees(snapToTick(s.closePaise * 0.8)) : 0,
-        upper_circuit_limit: inst.tradable ? rupees(snapToTick(s.closePaise * 1.2)) : 0,
+        lower_circuit_limit: inst.tradable ? rupees(snapToTick(s.closePaise * 0.8, tickPaiseOf(inst))) : 0,
+        upper_circuit_limit: inst.tradable ? rupees(snapToTick(s.closePaise * 1.2, tickPaiseOf(inst))) : 0,
         ohlc: ohlc(s),
         depth: { buy: depthSide(s.bids), sell: depthSide(s.asks) },
       };

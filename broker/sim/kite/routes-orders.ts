@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { SimContext } from './context.ts';
 import { inputError, KiteHttpError } from './errors.ts';
 import { ok, validate, type Router, type SimRequest } from './http-kit.ts';
-import { TICK_PAISE } from './market.ts';
 import type { Variety } from './order-wire.ts';
 
 const PRODUCTS = ['CNC', 'NRML', 'MIS', 'MTF'] as const;
@@ -44,14 +43,15 @@ const ModifyBody = z.object({
 const OrderIdParam = z.object({ order_id: z.string().regex(/^\d{1,19}$/, 'must be a numeric order id') });
 const orderIdOf = (req: SimRequest) => validate(OrderIdParam, req.params).order_id;
 
-/** Rupees → paise, refusing prices off the 0.05 grid (Kite rejects those too). */
-function toPaise(field: string, rupees: number | undefined): number | undefined {
+/**
+ * Rupees → paise. A value with more than two decimals stays fractional so the engine, which
+ * knows the instrument's grid, refuses it with Kite's tick-size message.
+ */
+function toPaise(rupees: number | undefined): number | undefined {
   if (rupees === undefined) return undefined;
-  const paise = Math.round(rupees * 100);
-  if (Math.abs(paise - rupees * 100) > 1e-6 || paise % TICK_PAISE !== 0) {
-    throw inputError(`Invalid \`${field}\`: tick size for this instrument is 0.05.`);
-  }
-  return paise;
+  const paise = rupees * 100;
+  const whole = Math.round(paise);
+  return Math.abs(whole - paise) < 1e-6 ? whole : paise;
 }
 
 function variety(req: SimRequest): Variety {
@@ -76,8 +76,8 @@ export function addOrderRoutes(r: Router, ctx: SimContext): void {
         orderType: b.order_type,
         quantity: b.quantity,
         product: b.product,
-        pricePaise: toPaise('price', b.price) ?? 0,
-        triggerPricePaise: toPaise('trigger_price', b.trigger_price) ?? 0,
+        pricePaise: toPaise(b.price) ?? 0,
+        triggerPricePaise: toPaise(b.trigger_price) ?? 0,
         disclosedQuantity: b.disclosed_quantity ?? 0,
         validity: b.validity ?? 'DAY',
         validityTtl: b.validity_ttl ?? null,
@@ -97,8 +97,8 @@ export function addOrderRoutes(r: Router, ctx: SimContext): void {
       order_id: ctx.engine.modify(id, {
         orderType: b.order_type,
         quantity: b.quantity,
-        pricePaise: toPaise('price', b.price),
-        triggerPricePaise: toPaise('trigger_price', b.trigger_price),
+        pricePaise: toPaise(b.price),
+        triggerPricePaise: toPaise(b.trigger_price),
         disclosedQuantity: b.disclosed_quantity,
         validity: b.validity,
       }),

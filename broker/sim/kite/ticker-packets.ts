@@ -1,7 +1,8 @@
 /**
  * Kite ticker binary packets (PROTOCOLS.md A5), all big-endian, prices in paise:
  * LTP 8 B; index 28 (quote) / 32 (full) with H,L,O,C order; tradable 44 (quote) / 184 (full)
- * with O,H,L,C order and 5+5 depth of 12 B entries.
+ * with O,H,L,C order and 5+5 depth of 12 B entries. F&O contracts (NFO, segment 2) use the
+ * tradable layout with the same divisor (100); their full packets carry open interest at 48-60.
  */
 import type { SimInstrument } from './instruments.ts';
 import { averagePricePaise, type DepthLevel, type MarketState } from './market.ts';
@@ -43,7 +44,10 @@ export function encodePacket(inst: SimInstrument, s: MarketState, mode: TickMode
   b.writeInt32BE(s.closePaise, 40);
   if (mode === 'quote') return b;
   b.writeUInt32BE(Math.floor(s.lastTradeMs / 1000), 44);
-  // 48-60: oi, oi_day_high, oi_day_low stay 0 for equities.
+  // Open interest, the day's high and low of it: 0 for equities.
+  b.writeUInt32BE(s.oi, 48);
+  b.writeUInt32BE(s.oiDayHigh, 52);
+  b.writeUInt32BE(s.oiDayLow, 56);
   b.writeUInt32BE(nowSec, 60);
   const levels: (DepthLevel | undefined)[] = [...pad5(s.bids), ...pad5(s.asks)];
   levels.forEach((l, i) => {
