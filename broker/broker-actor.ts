@@ -63,6 +63,12 @@ export type BrokerActorOptions = {
   onMarginException?: (strategyId: string, err: VenueError) => void;
   /** Periodic reconciliation (ms); 0 = only at start, after reconnects and on request. */
   reconcileIntervalMs?: number;
+  /**
+   * How long a stop waits for queued events to be stored (default 10 s). With nats-server gone
+   * they never will be; what they said (fills, states) is recovered from the venue by the
+   * reconciliation at the next start, so a stop must not hang on them.
+   */
+  stopFlushMs?: number;
   /** An unexplained position difference: raise the kill switch to level 2. */
   onReconcileMismatch?: (venue: Venue, differences: Difference[]) => Promise<void>;
   /** At start, positions no strategy holds become the baseline (default) or a mismatch ('kill'). */
@@ -160,9 +166,23 @@ export class BrokerActor {
   async stop(): Promise<void> {
     for (const s of this.subs) s.unsubscribe();
     await this.reconciler?.stop();
-    await this.events?.flush();
+    await this.flushEvents();
     for (const a of this.venues.values()) await a.stop().catch((err) => this.log.warn({ err }, 'venue stop failed'));
-    await this.nc?.drain().catch(() => undefined);
+    // A drain needs the server; without one, close, or the reconnect loop keeps the process alive.
+    await this.nc?.drain().catch(() => this.nc?.close().catch(() => undefined));
+  }
+
+  private async flushEvents(): Promise<void> {
+    const events = this.events;
+    if (!events) return;
+    const { clock } = this.opts;
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    const gaveUp = new Promise<boolean>((r) => { timer = clock.setTimeout(() => r(true), this.opts.stopFlushMs ?? 10_000); });
+    const lost = await Promise.race([events.flush().then(() => false), gaveUp]);
+    clock.clearTimeout(timer);
+    if (!lost) return;
+    this.log.error({ queued: events.pending() }, 'stopping with events not stored (nats-server unreachable); the next start reconciles them from the venue');
+    events.close();
   }
 
   setStrategies(specs: readonly StrategySpec[]): void {

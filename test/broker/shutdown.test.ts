@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { spec } from '../helpers/specs.ts';
-import { kiteBrokerOnSim } from '../helpers/kite-broker.ts';
+import { kiteBrokerOnSim, startKiteBroker } from '../helpers/kite-broker.ts';
+import { startNatsServer } from '../helpers/nats-server.ts';
+import { connectBus } from '../../actors/bus.ts';
+import { ensureEventStream } from '../../broker/event-log.ts';
+import { startKiteSim } from '../../broker/sim/kite/index.ts';
 import { INFY } from '../recovery/harness.ts';
 
 /**
@@ -20,4 +24,25 @@ test('a reconciliation that ends after the bus connection closed completes with 
   assert.deepEqual(reports.map((r) => r.venue), ['kite']);
   assert.equal(reports[0]!.result, 'ok');
   assert.equal(sim.orders().length, 0);
+});
+
+test('a stop with nats-server gone does not hang on events it cannot store', async (t) => {
+  const nats = await startNatsServer();
+  const nc = await connectBus({ servers: nats.url, name: 'setup' });
+  await ensureEventStream(nc);
+  await nc.close();
+  const sim = await startKiteSim({ tickIntervalMs: 50, seed: 3, logger: log });
+  t.after(async () => {
+    await sim.close();
+    await nats.cleanup();
+  });
+  const running = await startKiteBroker({ sim, natsUrl: nats.url, strategies: [spec('s1')], log, stopFlushMs: 300 });
+  await nats.stop('SIGKILL');
+  running.broker.publishEvent({ type: 'BrokerDisconnected', venue: 'kite', reason: 'test', ts: Date.now() }); // queued, never stored
+  assert.ok(running.events.pending() >= 1, 'an event is waiting to be stored');
+  const stopped = await Promise.race([
+    running.broker.stop().then(() => 'stopped'),
+    new Promise((r) => setTimeout(() => r('hung'), 8_000)),
+  ]);
+  assert.equal(stopped, 'stopped');
 });

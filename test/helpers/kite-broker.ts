@@ -33,6 +33,7 @@ export async function startKiteBroker(o: {
   eventLog?: (nc: NatsConnection, log: Logger) => EventLog;
   onReconcileMismatch?: BrokerActorOptions['onReconcileMismatch'];
   externalAtStart?: BrokerActorOptions['externalAtStart'];
+  stopFlushMs?: number;
 }): Promise<InProcessBroker> {
   const { sim, log } = o;
   const clock = systemClock;
@@ -49,6 +50,7 @@ export async function startKiteBroker(o: {
     eventLog: (c) => (events = o.eventLog ? o.eventLog(c, log) : new EventLog(c, log)),
     ...(o.onReconcileMismatch ? { onReconcileMismatch: o.onReconcileMismatch } : {}),
     ...(o.externalAtStart ? { externalAtStart: o.externalAtStart } : {}),
+    ...(o.stopFlushMs !== undefined ? { stopFlushMs: o.stopFlushMs } : {}),
   });
   try {
     await broker.start();
