@@ -29,13 +29,17 @@ const kalshiEntry: RegistryEntry = {
   risk: { maxOrderQty: 500, maxOrderValue: 100000, maxPosition: 1000, maxOpenOrders: 3, priceBandBps: 1000 },
 };
 
-test('the first Kalshi strategy added by hot reload trades, and the running Kite strategy is not restarted', async (t) => {
+/**
+ * A system with a Kalshi account on a still built-in exchange, started on `entries`; the
+ * registry file is returned so a test can rewrite it and reload. Watches fedbuyer's orders.
+ */
+async function startOnStillMarket(t: { after: (fn: () => Promise<void>) => void }, entries: RegistryEntry[]) {
   const nats = await startNatsServer();
-  const exchange = await startKalshiSim({ seed: 7 });
   // No market activity: the book's snapshot, sent when the broker subscribes, is the only tick.
+  const exchange = await startKalshiSim({ seed: 7 });
   const dir = await mkdtemp(join(tmpdir(), 'orch-kalshi-add-'));
   const cfg = join(dir, 'strategies.yaml');
-  await writeFile(cfg, renderRegistry([kiteEntry]));
+  await writeFile(cfg, renderRegistry(entries));
   const sys = await startSystem({
     configFile: cfg, log, natsUrl: nats.url, stateDir: dir, metricsPort: false, simTickIntervalMs: 100, logLevel: 'silent', hotReload: false,
     kalshi: { restUrl: exchange.restUrl, wsUrl: exchange.wsUrl, keyId: exchange.keyId, privateKey: { path: exchange.privateKeyPath }, tier: 'basic' },
@@ -51,7 +55,13 @@ test('the first Kalshi strategy added by hot reload trades, and the running Kite
   const updates: OrderUpdate[] = [];
   subscribeParsed(nc, subjects.orderUpdatesOf('fedbuyer'), OrderUpdateSchema, (u) => { updates.push(u); });
   await nc.flush();
-  const kiteTicks = async () => (await sys.supervisor.view()).find((a) => a.id === 'kiteonly')?.health?.ticks ?? 0;
+  const ticksOf = async (id: string) => (await sys.supervisor.view()).find((a) => a.id === id)?.health?.ticks ?? 0;
+  return { sys, cfg, updates, ticksOf };
+}
+
+test('the first Kalshi strategy added by hot reload trades, and the running Kite strategy is not restarted', async (t) => {
+  const { sys, cfg, updates, ticksOf } = await startOnStillMarket(t, [kiteEntry]);
+  const kiteTicks = () => ticksOf('kiteonly');
   const ticksBefore = await eventually(async () => { const n = await kiteTicks(); return n > 0 ? n : undefined; }, 'the Kite strategy sees ticks');
 
   await writeFile(cfg, renderRegistry([kiteEntry, kalshiEntry]));
@@ -69,31 +79,11 @@ test('the first Kalshi strategy added by hot reload trades, and the running Kite
 });
 
 test('on a still market a strategy gets the last tick at start, and so does one added beside it, which trades', async (t) => {
-  const nats = await startNatsServer();
-  const exchange = await startKalshiSim({ seed: 7 });
-  const dir = await mkdtemp(join(tmpdir(), 'orch-kalshi-still-'));
-  const cfg = join(dir, 'strategies.yaml');
   // The watcher never trades, so the market stays still: its snapshot, sent when the broker
   // subscribes (before any worker listens), is the only tick it sends; and adding the second
   // strategy subscribes nothing new at the exchange. Both get the market from the broker's last tick.
   const watcher: RegistryEntry = { ...kalshiEntry, id: 'fedwatcher', params: {} };
-  await writeFile(cfg, renderRegistry([watcher]));
-  const sys = await startSystem({
-    configFile: cfg, log, natsUrl: nats.url, stateDir: dir, metricsPort: false, simTickIntervalMs: 100, logLevel: 'silent', hotReload: false,
-    kalshi: { restUrl: exchange.restUrl, wsUrl: exchange.wsUrl, keyId: exchange.keyId, privateKey: { path: exchange.privateKeyPath }, tier: 'basic' },
-  });
-  const nc = await connectBus({ servers: nats.url, name: 'observer' });
-  t.after(async () => {
-    await nc.close();
-    await sys.stop();
-    await exchange.close();
-    await nats.cleanup();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const updates: OrderUpdate[] = [];
-  subscribeParsed(nc, subjects.orderUpdatesOf('fedbuyer'), OrderUpdateSchema, (u) => { updates.push(u); });
-  await nc.flush();
-  const ticksOf = async (id: string) => (await sys.supervisor.view()).find((a) => a.id === id)?.health?.ticks ?? 0;
+  const { sys, cfg, updates, ticksOf } = await startOnStillMarket(t, [watcher]);
   await eventually(async () => ((await ticksOf('fedwatcher')) > 0 ? true : undefined), 'the watcher has the market');
   assert.equal(await ticksOf('fedwatcher'), 1, 'the market is still: the watcher has seen only the snapshot');
 

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KiteConnect, KiteTicker } from 'kiteconnect';
 import type { KiteSim } from '../../broker/sim/kite/index.ts';
-import { eventually, kiteFetch, startTestSim } from './helpers.ts';
+import { connectTicker, eventually, kiteFetch, startTestSim } from './helpers.ts';
 
 const FUT = { token: 28_944_130, exchangeToken: 113_063, symbol: 'NIFTY26DECFUT', key: 'NFO:NIFTY26DECFUT', lot: 65 } as const;
 const INFY = 408065;
@@ -162,7 +162,6 @@ test('official KiteTicker parses quote and full ticks for the future; full mode 
   const ticker: any = new KiteTicker({ api_key: sim.credentials.apiKey, access_token: sim.issueAccessToken(), root: sim.wsUrl, reconnect: false } as any);
   const ticks: Tick[] = [];
   const packetLengths: number[] = [];
-  let connected = false;
   ticker.on('ticks', (t: Tick[]) => ticks.push(...t));
   ticker.on('message', (buf: ArrayBuffer) => {
     if (buf.byteLength < 4) return;
@@ -173,16 +172,7 @@ test('official KiteTicker parses quote and full ticks for the future; full mode 
       at += 2 + len;
     }
   });
-  ticker.on('connect', () => (connected = true));
-  // The client's 5 s read-timeout interval is never cleared by disconnect(); unref it.
-  const realSetInterval = globalThis.setInterval;
-  globalThis.setInterval = ((fn: () => void, ms?: number) => realSetInterval(fn, ms).unref()) as typeof setInterval;
-  try {
-    ticker.connect();
-    await eventually(() => connected, 'ticker connect');
-  } finally {
-    globalThis.setInterval = realSetInterval;
-  }
+  await connectTicker(ticker);
 
   try {
     ticker.subscribe([FUT.token]);

@@ -1,4 +1,5 @@
-export { eventually } from '../helpers/wait.ts';
+import { eventually } from '../helpers/wait.ts';
+export { eventually };
 /** Shared test helpers: a quiet sim on a TestClock and the full browser-less login flow. */
 import { generateSync } from 'otplib';
 import { TestClock } from '../../actors/clock.ts';
@@ -46,3 +47,20 @@ export async function kiteFetch(sim: KiteSim, path: string, init: RequestInit & 
   return fetch(`${sim.restUrl}${path}`, { ...init, headers });
 }
 
+
+/**
+ * Connects an official KiteTicker and waits for it. Its 5 s read-timeout interval is never
+ * cleared by disconnect(), so it is unref'd here: it cannot hold the test process open.
+ */
+export async function connectTicker(ticker: { on(event: 'connect', fn: () => void): void; connect(): void }): Promise<void> {
+  let connected = false;
+  ticker.on('connect', () => (connected = true));
+  const realSetInterval = globalThis.setInterval;
+  globalThis.setInterval = ((fn: () => void, ms?: number) => realSetInterval(fn, ms).unref()) as typeof setInterval;
+  try {
+    ticker.connect();
+    await eventually(() => connected, 'ticker connect');
+  } finally {
+    globalThis.setInterval = realSetInterval;
+  }
+}

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KiteTicker } from 'kiteconnect';
 import { WebSocket } from 'ws';
-import { kiteFetch, startTestSim, eventually } from './helpers.ts';
+import { connectTicker, kiteFetch, startTestSim, eventually } from './helpers.ts';
 
 const INFY = 408065;
 const NIFTY = 256265;
@@ -22,24 +22,12 @@ test('official KiteTicker parses ltp, quote and full ticks for a tradable and an
   const ticks: Tick[] = [];
   const orderUpdates: Tick[] = [];
   let heartbeats = 0;
-  let connected = false;
   ticker.on('ticks', (t: Tick[]) => ticks.push(...t));
   ticker.on('order_update', (o: Tick) => orderUpdates.push(o));
   ticker.on('message', (buf: ArrayBuffer) => {
     if (buf.byteLength === 1) heartbeats++;
   });
-  ticker.on('connect', () => (connected = true));
-
-  // The client's 5 s read-timeout interval is never cleared by disconnect(); unref it so it
-  // cannot hold this test process open.
-  const realSetInterval = globalThis.setInterval;
-  globalThis.setInterval = ((fn: () => void, ms?: number) => realSetInterval(fn, ms).unref()) as typeof setInterval;
-  try {
-    ticker.connect();
-    await eventually(() => connected, 'ticker connect');
-  } finally {
-    globalThis.setInterval = realSetInterval;
-  }
+  await connectTicker(ticker);
 
   try {
     assert.equal(sim.tickerConnections(), 1);
