@@ -100,6 +100,14 @@ export class StrategyActor {
     this.queue.push(() => this.strategy?.onStart?.(this.ctx));
     log.info({ instruments: spec.instruments }, 'strategy started');
     void this.catchUpTicks();
+    void this.catchUpAfterReconnects(nc);
+  }
+
+  /** Ticks published while the connection was down are gone; a still market would not send another. */
+  private async catchUpAfterReconnects(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'reconnect' && this.state !== 'stopped' && this.state !== 'stopping') void this.catchUpTicks();
+    }
   }
 
   /**

@@ -68,3 +68,35 @@ test('at start an actor asks for the last tick of its instruments; the same tick
     await server.cleanup();
   }
 });
+
+test('after its NATS connection comes back, an actor asks for the last ticks again: a still market would send no other', async () => {
+  const server = await startNatsServer();
+  const nc = await connectBus({ servers: server.url, name: 'broker-sim' });
+  let last: Tick = { type: 'tick', venue: 'kite', symbol: 'NSE:INFY', seq: 5, ts: 1, recvTs: 1, last: 150_000 };
+  let asked = 0;
+  subscribeParsed(nc, subjects.lastTicks(), LastTicksRequestSchema, (_req, msg) => {
+    asked++;
+    msg.respond(encodeJson(LastTicksReplySchema, { ticks: [last] }));
+  });
+  await nc.flush();
+  const actor = new StrategyActor({
+    spec: spec('reconnecting'), module: await importStrategyModule(fixture('recorder')), natsUrl: server.url,
+    clock: new SystemClock(), log: pino({ level: 'silent' }),
+  });
+  let restarted: Awaited<ReturnType<typeof server.restart>> | undefined;
+  try {
+    await actor.start();
+    await eventually(() => actor.health().ticks === 1, 'the last tick at start');
+    await server.stop();
+    // While the server was down the market moved once (seq 6..9 went out to nobody), then stood still.
+    last = { ...last, seq: 9, last: 151_000 };
+    restarted = await server.restart();
+    await eventually(() => actor.health().ticks === 2, 'the last tick after the reconnect', 20_000);
+    assert.equal(asked, 2);
+    assert.equal(actor.health().tickGaps, 3, 'the ticks missed while down are counted as a gap');
+  } finally {
+    await actor.stop();
+    await nc.close();
+    await (restarted ?? server).cleanup();
+  }
+});
