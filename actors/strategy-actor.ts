@@ -29,6 +29,9 @@ export type StrategyActorOptions = {
 
 type ActorState = Health['state'];
 
+/** Asks for last ticks this many times (250 ms, 500 ms, ... apart) before waiting for live ones. */
+const CATCH_UP_ATTEMPTS = 6;
+
 /**
  * One strategy, isolated: its own NATS connection, its own view of its orders and position.
  * A strategy callback that throws fails the actor (let it crash); the supervisor restarts it.
@@ -116,16 +119,26 @@ export class StrategyActor {
    * already seen (same or older seq) is dropped by onTick, so racing a live tick is harmless.
    */
   private async catchUpTicks(): Promise<void> {
-    const { spec, log } = this.opts;
+    const { spec, log, clock } = this.opts;
     if (!this.nc || spec.instruments.length === 0) return;
-    try {
-      const { ticks } = await requestParsed(this.nc, subjects.lastTicks(), LastTicksRequestSchema, { venue: spec.venue, symbols: [...spec.instruments] }, LastTicksReplySchema, 2_000);
-      if (this.state === 'stopped' || this.state === 'stopping') return;
-      for (const t of ticks) this.onTick(t);
-      log.debug({ ticks: ticks.length }, 'last ticks received');
-    } catch (err) {
-      // Not fatal: the next live tick brings the market; a broker not up yet has nothing to give.
-      log.warn({ err: (err as Error).message }, 'last ticks not received');
+    const stopping = () => this.state === 'stopped' || this.state === 'stopping' || !this.nc || this.nc.isClosed();
+    // The broker may not be listening yet (it reconnects on its own after a server restart).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { ticks } = await requestParsed(this.nc, subjects.lastTicks(), LastTicksRequestSchema, { venue: spec.venue, symbols: [...spec.instruments] }, LastTicksReplySchema, 2_000);
+        if (stopping()) return;
+        for (const t of ticks) this.onTick(t);
+        log.debug({ ticks: ticks.length, attempt }, 'last ticks received');
+        return;
+      } catch (err) {
+        if (stopping()) return;
+        if (attempt >= CATCH_UP_ATTEMPTS) {
+          // Not fatal: the next live tick brings the market.
+          log.warn({ err: (err as Error).message, attempts: attempt }, 'last ticks not received');
+          return;
+        }
+        await clock.sleep(250 * attempt);
+      }
     }
   }
 
