@@ -1,3 +1,4 @@
+import type { RateLimiter } from './limiter/types.ts';
 import type { z } from 'zod';
 import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -69,6 +70,14 @@ export type BrokerActorOptions = {
    * reconciliation at the next start, so a stop must not hang on them.
    */
   stopFlushMs?: number;
+  /** The shared limiter: a place that would wait in it longer than `maxPlaceWaitMs` is denied. */
+  limiter?: RateLimiter;
+  /**
+   * Longest a place may queue for the venue's rate limit (default 5 s, half a strategy's reply
+   * deadline). Past it the intent is denied `rate_limited` before any write, rather than sent
+   * after the strategy has given up on its answer.
+   */
+  maxPlaceWaitMs?: number;
   /** An unexplained position difference: raise the kill switch to level 2. */
   onReconcileMismatch?: (venue: Venue, differences: Difference[]) => Promise<void>;
   /** At start, positions no strategy holds become the baseline (default) or a mismatch ('kill'). */
@@ -97,6 +106,8 @@ export class BrokerActor {
   /** Intents being decided right now; once settled, the projection's decision answers a resend. */
   private readonly inflight = new Map<string, Promise<IntentReply>>();
   private readonly writing = new Set<Promise<unknown>>();
+  /** Places accepted per venue that have not had their answer yet (some still before the limiter). */
+  private readonly placing = new Map<Venue, number>();
   private log: Logger;
   private events: EventLog | undefined;
   private gates: IntentGate[];
@@ -380,7 +391,14 @@ export class BrokerActor {
       const d = gate(intent, view);
       if (!d.ok) return this.deny(intent, d.rule, d.reason, d.figures);
     }
-    return this.track(this.submit(intent, venue, 'place'));
+    const wait = this.placeWaitMs(venue);
+    const maxWait = this.opts.maxPlaceWaitMs ?? 5_000;
+    if (wait > maxWait) {
+      return this.deny(intent, 'rate_limited', `${intent.venue} order rate limit: this order would wait ${Math.ceil(wait / 1000)} s for it (more than ${maxWait / 1000} s); try later`, { limit: maxWait, actual: Number.isFinite(wait) ? Math.ceil(wait) : 'never' });
+    }
+    const n = this.placing.get(venue.venue) ?? 0;
+    this.placing.set(venue.venue, n + 1);
+    return this.track(this.submit(intent, venue, 'place')).finally(() => this.placing.set(venue.venue, (this.placing.get(venue.venue) ?? 1) - 1));
   }
 
   /**
@@ -399,6 +417,13 @@ export class BrokerActor {
   private track<T>(p: Promise<T>): Promise<T> {
     this.writing.add(p);
     return p.finally(() => this.writing.delete(p));
+  }
+
+  /** How long a place on this venue would queue for the rate limit, the places already on their way going first. */
+  private placeWaitMs(venue: VenueAdapter): number {
+    const { limiter } = this.opts;
+    if (!limiter?.estimateWaitMs || !venue.placeCategory) return 0;
+    return limiter.estimateWaitMs(venue.placeCategory, 'place', { ahead: this.placing.get(venue.venue) ?? 0 });
   }
 
   private async submit(intent: PlaceIntent, venue: VenueAdapter, priority: 'place' | 'kill'): Promise<IntentReply> {

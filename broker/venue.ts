@@ -62,15 +62,17 @@ export interface VenueAdapter {
    */
   setInstruments(symbols: readonly string[], modes?: ReadonlyMap<string, TickMode | undefined>): Promise<void>;
   /**
-   * `sendAfter` is the write-ahead: it resolves once the event log holds this write. The order
-   * may be prepared meanwhile (limiter, encoding), but no byte of it may leave before; if it
-   * rejects, `place` fails with that same error and sends nothing.
-   */
-  /**
    * What the venue would refuse this order for, known before sending (lot size, price grid):
    * the broker denies it up front, nothing is logged as a venue write. Optional.
    */
   checkOrder?(req: VenueOrderRequest): OrderRuleViolation | undefined;
+  /** The shared limiter's category a place spends (the broker asks how long one would wait). */
+  readonly placeCategory?: string;
+  /**
+   * `sendAfter` is the write-ahead: it resolves once the event log holds this write. The order
+   * may be prepared meanwhile (limiter, encoding), but no byte of it may leave before; if it
+   * rejects, `place` fails with that same error and sends nothing.
+   */
   place(req: VenueOrderRequest, priority: 'place' | 'kill', sendAfter: Promise<void>): Promise<{ venueOrderId: string; duplicate?: boolean }>;
   cancel(venueOrderId: string, priority?: 'cancel' | 'kill'): Promise<void>;
   openOrders(): Promise<VenueOrder[]>;

@@ -175,7 +175,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     await lease.acquire();
     undo.push(() => lease.release());
     const broker = new BrokerActor({
-      natsUrl, adapters, strategies: config.strategies, clock, log: brokerLog,
+      natsUrl, adapters, strategies: config.strategies, clock, log: brokerLog, limiter,
       reconcileIntervalMs: o.reconcileIntervalMs ?? 60_000,
       onReconcileMismatch: async (venue, diffs) => {
         const figures = Object.fromEntries(diffs.map((d) => [`${venue}:${d.symbol}:${d.field}`, `local ${d.local} venue ${d.atVenue}`]));

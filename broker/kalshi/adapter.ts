@@ -1,3 +1,4 @@
+import { KALSHI_WRITE } from './ratelimit.ts';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { OrderState, Side } from '../../actors/messages.ts';
@@ -100,6 +101,7 @@ export type KalshiAdapterOptions = {
 
 export class KalshiAdapter implements VenueAdapter {
   readonly venue = 'kalshi' as const;
+  readonly placeCategory = KALSHI_WRITE;
   private readonly events = new VenueEventHub();
   private readonly ledger = new FillLedger();
   private readonly infos = new Map<string, Info>();

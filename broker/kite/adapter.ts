@@ -52,6 +52,7 @@ export type KiteAdapterOptions = {
 
 export class KiteAdapter implements VenueAdapter {
   readonly venue = 'kite' as const;
+  readonly placeCategory = 'kite.orders';
   private readonly events = new VenueEventHub();
   private readonly tokenBySymbol = new Map<string, number>();
   /** Kite's order rules per instrument: price grid (paise) and lot size (units). */

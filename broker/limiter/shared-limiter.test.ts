@@ -164,3 +164,24 @@ test('the constructor names a missing option', () => {
   assert.throws(() => new SharedLimiter({ clock: undefined as never, limits: kiteLimits() }), /options\.clock/);
   assert.throws(() => new SharedLimiter({ clock: new TestClock(), limits: {} }), /options\.limits/);
 });
+
+test('the wait estimate counts what is queued ahead, what was decided but not yet asked, and the minute window', async () => {
+  const { clock, limiter, grants, ask } = setup();
+  assert.equal(limiter.estimateWaitMs('kite.orders', 'place'), 0, 'an idle bucket sends at once');
+  for (let i = 0; i < 10; i++) void ask(`a${i}`, 'kite.orders', { priority: 'place' });
+  for (let i = 0; i < 5; i++) void ask(`b${i}`, 'kite.orders', { priority: 'place' });
+  await clock.advance(0);
+  assert.equal(grants.length, 10);
+  // Five wait for the next second; this one would go with them.
+  assert.equal(limiter.estimateWaitMs('kite.orders', 'place'), 1_000);
+  // Ten more decided ahead of it: the second after that.
+  assert.equal(limiter.estimateWaitMs('kite.orders', 'place', { ahead: 10 }), 2_000);
+  // A place queued behind cancels waits for them too; a cancel does not wait behind places.
+  assert.equal(limiter.estimateWaitMs('kite.modify', 'cancel'), 0);
+  // 200 a minute: once used up, the next waits for the first of them to leave the window.
+  for (let i = 0; i < 185; i++) void ask(`c${i}`, 'kite.orders', { priority: 'place' });
+  await clock.advance(20_000);
+  assert.equal(grants.length, 200);
+  const wait = limiter.estimateWaitMs('kite.orders', 'place');
+  assert.ok(wait > 35_000 && wait <= 40_000, `waits for the minute window: ${wait} ms`);
+});

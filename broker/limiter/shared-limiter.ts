@@ -6,7 +6,7 @@ import { catalogue, type Catalogue } from '../../actors/metric-catalogue.ts';
 import { PRIORITIES, type AcquireOptions, type BucketSnapshot, type Priority, type RateLimiter } from './types.ts';
 import type { LimitsConfig } from './limits.ts';
 import {
-  createBucket, maxCostMilli, MILLI_PER_TOKEN, pause, take, tightest, toMilli, validateSpec, type Bucket,
+  createBucket, maxCostMilli, MILLI_PER_TOKEN, pause, take, tightest, timeToDrain, toMilli, validateSpec, type Bucket,
 } from './window-log.ts';
 
 export type SharedLimiterOptions = {
@@ -108,6 +108,23 @@ export class SharedLimiter implements RateLimiter {
       cat.depth++;
       this.drain(cat);
     });
+  }
+
+  /**
+   * How long a call of this priority asked for now would wait: everything already queued at
+   * its priority or above goes first, then `aheadMilli` more (calls decided but not yet asking),
+   * then this one. A broker denies a write that would wait longer than its caller will.
+   */
+  estimateWaitMs(category: string, priority: Priority, o: { cost?: number; ahead?: number } = {}): number {
+    const cat = this.category(category);
+    const rank = PRIORITIES.indexOf(priority);
+    const milli = toMilli(o.cost ?? 1);
+    const costs: number[] = [];
+    for (let r = 0; r <= rank; r++) for (const w of cat.queues[r]!) costs.push(w.milli);
+    for (let i = 0; i < (o.ahead ?? 0); i++) costs.push(milli);
+    costs.push(milli);
+    const now = this.clock.now();
+    return timeToDrain(cat.bucket, now, costs) - now;
   }
 
   pauseUntil(category: string, untilMs: number): void {

@@ -28,4 +28,6 @@ export interface RateLimiter {
   /** The venue answered 429: nothing in this category goes out before `untilMs`. */
   pauseUntil(category: string, untilMs: number): void;
   snapshot(): BucketSnapshot[];
+  /** How long a call asked for now would wait (ms), `ahead` more calls of the same cost going first. */
+  estimateWaitMs?(category: string, priority: Priority, o?: { cost?: number; ahead?: number }): number;
 }

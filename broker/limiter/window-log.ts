@@ -136,6 +136,31 @@ export function take(bucket: Bucket, now: number, costMilli: number): TakeResult
   return { ok: true };
 }
 
+/** An independent copy, for asking "when would these go out?" without touching the real one. */
+export function cloneBucket(bucket: Bucket): Bucket {
+  return {
+    windows: bucket.windows.map((w) => ({ ...w, entries: w.entries.slice(w.head), head: 0 })),
+    lastAt: bucket.lastAt,
+    pausedUntil: bucket.pausedUntil,
+  };
+}
+
+/**
+ * When the last of `costsMilli` would go out if they were taken in order, each as soon as the
+ * bucket allows (>= now). At most `maxSteps` are simulated; past that the answer is +Infinity.
+ */
+export function timeToDrain(bucket: Bucket, now: number, costsMilli: readonly number[], maxSteps = 2_000): number {
+  if (costsMilli.length > maxSteps) return Number.POSITIVE_INFINITY;
+  const b = cloneBucket(bucket);
+  let t = now;
+  for (const c of costsMilli) {
+    t = nextFreeAt(b, t, c);
+    if (!Number.isFinite(t)) return t;
+    take(b, t, c);
+  }
+  return t;
+}
+
 /** Holds the bucket until `untilMs` (never shortens an existing pause). */
 export function pause(bucket: Bucket, untilMs: number): void {
   if (bucket.pausedUntil === null || untilMs > bucket.pausedUntil) bucket.pausedUntil = untilMs;

@@ -34,6 +34,7 @@ export async function startKiteBroker(o: {
   onReconcileMismatch?: BrokerActorOptions['onReconcileMismatch'];
   externalAtStart?: BrokerActorOptions['externalAtStart'];
   stopFlushMs?: number;
+  maxPlaceWaitMs?: number;
 }): Promise<InProcessBroker> {
   const { sim, log } = o;
   const clock = systemClock;
@@ -45,12 +46,13 @@ export async function startKiteBroker(o: {
   const adapter = new KiteAdapter({ rest, writer: new KiteOrderWriter(rest, retry), ticker: tickerPort(ticker, clock), clock, log, pollIntervalMs: 200 });
   let events!: EventLog;
   const broker = new BrokerActor({
-    natsUrl: o.natsUrl, adapters: [adapter], strategies: o.strategies, clock, log,
+    natsUrl: o.natsUrl, adapters: [adapter], strategies: o.strategies, clock, log, limiter,
     gates: [riskLimitGate(clock)],
     eventLog: (c) => (events = o.eventLog ? o.eventLog(c, log) : new EventLog(c, log)),
     ...(o.onReconcileMismatch ? { onReconcileMismatch: o.onReconcileMismatch } : {}),
     ...(o.externalAtStart ? { externalAtStart: o.externalAtStart } : {}),
     ...(o.stopFlushMs !== undefined ? { stopFlushMs: o.stopFlushMs } : {}),
+    ...(o.maxPlaceWaitMs !== undefined ? { maxPlaceWaitMs: o.maxPlaceWaitMs } : {}),
   });
   try {
     await broker.start();
@@ -72,13 +74,18 @@ export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => v
   sim?: Partial<KiteSimOptions>;
   before?: (sim: KiteSim) => void;
   eventLog?: (nc: NatsConnection, log: Logger) => EventLog;
+  maxPlaceWaitMs?: number;
 }): Promise<{ nc: NatsConnection; sim: KiteSim; running: InProcessBroker }> {
   const nats = await startNatsServer();
   const nc = await connectBus({ servers: nats.url, name: o.name });
   await ensureEventStream(nc);
   const sim = await startKiteSim({ tickIntervalMs: 50, seed: 7, logger: o.log, ...o.sim });
   o.before?.(sim);
-  const running = await startKiteBroker({ sim, natsUrl: nats.url, strategies: o.strategies, log: o.log, ...(o.eventLog ? { eventLog: o.eventLog } : {}) });
+  const running = await startKiteBroker({
+    sim, natsUrl: nats.url, strategies: o.strategies, log: o.log,
+    ...(o.eventLog ? { eventLog: o.eventLog } : {}),
+    ...(o.maxPlaceWaitMs !== undefined ? { maxPlaceWaitMs: o.maxPlaceWaitMs } : {}),
+  });
   t.after(async () => {
     running.broker.fence('test over');
     await running.broker.stop().catch(() => undefined);

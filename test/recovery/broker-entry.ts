@@ -44,7 +44,7 @@ const kite = await buildKiteVenue({
   account: { root: cfg.kite.rest, wsUrl: cfg.kite.ws, apiKey: cfg.kite.apiKey, accessToken: () => token, reauthenticate: async () => undefined, marketHoursOnly: false },
 });
 const broker = new BrokerActor({
-  natsUrl: cfg.natsUrl, adapters: [kite.adapter], strategies: cfg.strategies as unknown as StrategySpec[], clock, log,
+  natsUrl: cfg.natsUrl, adapters: [kite.adapter], strategies: cfg.strategies as unknown as StrategySpec[], clock, log, limiter,
   gates: [killSwitchGate(killStore), riskLimitGate(clock)],
   eventLog: (c) => new EventLog(c, log),
   reconcileIntervalMs: cfg.reconcileIntervalMs,
