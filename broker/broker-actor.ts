@@ -394,7 +394,8 @@ export class BrokerActor {
     const wait = this.placeWaitMs(venue);
     const maxWait = this.opts.maxPlaceWaitMs ?? 5_000;
     if (wait > maxWait) {
-      return this.deny(intent, 'rate_limited', `${intent.venue} order rate limit: this order would wait ${Math.ceil(wait / 1000)} s for it (more than ${maxWait / 1000} s); try later`, { limit: maxWait, actual: Number.isFinite(wait) ? Math.ceil(wait) : 'never' });
+      const howLong = Number.isFinite(wait) ? `${Math.ceil(wait / 1000)} s` : 'behind more than the limiter looks ahead';
+      return this.deny(intent, 'rate_limited', `${intent.venue} order rate limit: this order would wait ${howLong} (more than ${maxWait / 1000} s); try later`, { limit: maxWait, actual: Number.isFinite(wait) ? Math.ceil(wait) : 'never' });
     }
     const n = this.placing.get(venue.venue) ?? 0;
     this.placing.set(venue.venue, n + 1);
