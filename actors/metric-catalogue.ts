@@ -30,7 +30,7 @@ function defs(r: Registry, hook: (name: string) => () => void) {
     // orders
     ordersSubmittedTotal: counter('orch_orders_submitted_total', 'Order writes sent to the venue', ['strategy', 'venue']),
     ordersTotal: counter('orch_orders_total', 'Orders reaching a terminal or acknowledged state, by outcome', ['strategy', 'venue', 'outcome']),
-    intentsDeniedTotal: counter('orch_intents_denied_total', 'Intents refused by the kill-level or risk gate, by rule', ['strategy', 'rule']),
+    intentsDeniedTotal: counter('orch_intents_denied_total', 'Intents refused before the venue (kill level, risk, venue rules, rate limit), by rule', ['strategy', 'rule']),
     // rate limiting
     limiterTokens: gauge('orch_limiter_tokens', 'Tokens available now in the tightest window of the category', ['category']),
     limiterCapacity: gauge('orch_limiter_capacity', 'Size of the window that orch_limiter_tokens reports on', ['category']),
