@@ -11,9 +11,17 @@ import https from 'node:https';
 export type HttpResponse = { status: number; headers: Headers; text(): Promise<string> };
 export type HttpFetch = (url: string, init: RequestInit) => Promise<HttpResponse>;
 
+/**
+ * An idle socket is closed by us after 30 s, before a server's keep-alive timeout closes it
+ * under a request we just wrote on it: that race is an ECONNRESET on a place, which the broker
+ * must treat as possibly delivered and look up. Servers keep idle connections 60 s or more
+ * (nginx 75 s, load balancers 60 s; the built-in exchanges 65 s).
+ */
+const IDLE_SOCKET_MS = 30_000;
+
 const agents = {
-  http: new http.Agent({ keepAlive: true, maxSockets: 32, keepAliveMsecs: 10_000 }),
-  https: new https.Agent({ keepAlive: true, maxSockets: 32, keepAliveMsecs: 10_000 }),
+  http: new http.Agent({ keepAlive: true, maxSockets: 32, keepAliveMsecs: 10_000, timeout: IDLE_SOCKET_MS }),
+  https: new https.Agent({ keepAlive: true, maxSockets: 32, keepAliveMsecs: 10_000, timeout: IDLE_SOCKET_MS }),
 };
 
 export const keepAliveFetch: HttpFetch = (input, init) =>

@@ -72,6 +72,9 @@ export async function startKalshiSim(opts: KalshiSimOptions = {}): Promise<Kalsh
       res.end(JSON.stringify({ error: { code: 'internal', message: String(e) } }));
     });
   });
+  // Like a production front end, idle connections live longer than the clients' (30 s).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', `http://${host}`);
     const verdict = url.pathname === WS_PATH ? auth.check(req.headers, 'GET', WS_PATH) : { ok: false as const, reason: 'not found' };

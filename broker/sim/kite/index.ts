@@ -106,6 +106,9 @@ export async function startKiteSim(opts: KiteSimOptions = {}): Promise<KiteSim> 
   const rest = new RestServer(ctx, opts.enforceRateLimits ?? true, opts.observer);
 
   const server: Server = createServer(rest.handle);
+  // Like a production front end, idle connections live longer than the clients' (30 s).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.on('upgrade', (req, socket, head) => ticker.handleUpgrade(req, socket, head));
   // Upgraded and withheld sockets are ours to end: track them so close() never hangs.
   const sockets = new Set<Socket>();
