@@ -106,10 +106,14 @@ export class StrategyActor {
     void this.catchUpAfterReconnects(nc);
   }
 
+  private get ending(): boolean {
+    return this.state === 'stopped' || this.state === 'stopping';
+  }
+
   /** Ticks published while the connection was down are gone; a still market would not send another. */
   private async catchUpAfterReconnects(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
-      if (s.type === 'reconnect' && this.state !== 'stopped' && this.state !== 'stopping') void this.catchUpTicks();
+      if (s.type === 'reconnect' && !this.ending) void this.catchUpTicks();
     }
   }
 
@@ -121,7 +125,7 @@ export class StrategyActor {
   private async catchUpTicks(): Promise<void> {
     const { spec, log, clock } = this.opts;
     if (!this.nc || spec.instruments.length === 0) return;
-    const stopping = () => this.state === 'stopped' || this.state === 'stopping' || !this.nc || this.nc.isClosed();
+    const stopping = () => this.ending || !this.nc || this.nc.isClosed();
     // The broker may not be listening yet (it reconnects on its own after a server restart).
     for (let attempt = 1; ; attempt++) {
       try {
@@ -143,7 +147,7 @@ export class StrategyActor {
   }
 
   async stop(): Promise<void> {
-    if (this.state === 'stopped' || this.state === 'stopping') return this.done;
+    if (this.ending) return this.done;
     this.state = 'stopping';
     this.opts.clock.clearInterval(this.healthTimer);
     for (const s of this.subs) s.unsubscribe();
