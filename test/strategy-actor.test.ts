@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer } from './helpers/nats-server.ts';
 import { spec, fixture, eventually } from './helpers/specs.ts';
 import { StrategyActor } from '../actors/strategy-actor.ts';
@@ -39,20 +40,27 @@ test('an actor starts knowing the latched kill level, and an older broadcast can
   }
 });
 
+/** Answers last-tick requests as the broker does, with whatever `last()` is then; records the requests. */
+function lastTicksResponder(nc: NatsConnection, last: () => Tick): unknown[] {
+  const asked: unknown[] = [];
+  subscribeParsed(nc, subjects.lastTicks(), LastTicksRequestSchema, (req, msg) => {
+    asked.push(req);
+    msg.respond(encodeJson(LastTicksReplySchema, { ticks: [last()] }));
+  });
+  return asked;
+}
+
+const recorderActor = async (id: string, natsUrl: string) => new StrategyActor({
+  spec: spec(id), module: await importStrategyModule(fixture('recorder')), natsUrl, clock: new SystemClock(), log: pino({ level: 'silent' }),
+});
+
 test('at start an actor asks for the last tick of its instruments; the same tick arriving live is not counted twice', async () => {
   const server = await startNatsServer();
   const nc = await connectBus({ servers: server.url, name: 'broker-sim' });
   const last: Tick = { type: 'tick', venue: 'kite', symbol: 'NSE:INFY', seq: 5, ts: 1, recvTs: 1, last: 150_000 };
-  const asked: unknown[] = [];
-  subscribeParsed(nc, subjects.lastTicks(), LastTicksRequestSchema, (req, msg) => {
-    asked.push(req);
-    msg.respond(encodeJson(LastTicksReplySchema, { ticks: [last] }));
-  });
+  const asked = lastTicksResponder(nc, () => last);
   await nc.flush();
-  const actor = new StrategyActor({
-    spec: spec('late'), module: await importStrategyModule(fixture('recorder')), natsUrl: server.url,
-    clock: new SystemClock(), log: pino({ level: 'silent' }),
-  });
+  const actor = await recorderActor('late', server.url);
   try {
     await actor.start();
     await eventually(() => actor.health().ticks === 1, 'the last tick to reach the strategy');
@@ -73,16 +81,9 @@ test('after its NATS connection comes back, an actor asks for the last ticks aga
   const server = await startNatsServer();
   const nc = await connectBus({ servers: server.url, name: 'broker-sim' });
   let last: Tick = { type: 'tick', venue: 'kite', symbol: 'NSE:INFY', seq: 5, ts: 1, recvTs: 1, last: 150_000 };
-  let asked = 0;
-  subscribeParsed(nc, subjects.lastTicks(), LastTicksRequestSchema, (_req, msg) => {
-    asked++;
-    msg.respond(encodeJson(LastTicksReplySchema, { ticks: [last] }));
-  });
+  const asked = lastTicksResponder(nc, () => last);
   await nc.flush();
-  const actor = new StrategyActor({
-    spec: spec('reconnecting'), module: await importStrategyModule(fixture('recorder')), natsUrl: server.url,
-    clock: new SystemClock(), log: pino({ level: 'silent' }),
-  });
+  const actor = await recorderActor('reconnecting', server.url);
   let restarted: Awaited<ReturnType<typeof server.restart>> | undefined;
   try {
     await actor.start();
@@ -92,7 +93,7 @@ test('after its NATS connection comes back, an actor asks for the last ticks aga
     last = { ...last, seq: 9, last: 151_000 };
     restarted = await server.restart();
     await eventually(() => actor.health().ticks === 2, 'the last tick after the reconnect', 20_000);
-    assert.equal(asked, 2);
+    assert.equal(asked.length, 2);
     assert.equal(actor.health().tickGaps, 3, 'the ticks missed while down are counted as a gap');
   } finally {
     await actor.stop();

@@ -151,6 +151,8 @@ export function cloneBucket(bucket: Bucket): Bucket {
  */
 export function timeToDrain(bucket: Bucket, now: number, costsMilli: readonly number[], maxSteps = 2_000): number {
   if (costsMilli.length > maxSteps) return Number.POSITIVE_INFINITY;
+  // The usual case on the order path, nothing ahead: ask the bucket itself, no copy.
+  if (costsMilli.length === 1) return nextFreeAt(bucket, now, costsMilli[0]!);
   const b = cloneBucket(bucket);
   let t = now;
   for (const c of costsMilli) {
