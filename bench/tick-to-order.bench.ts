@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { connectBus } from '../actors/bus.ts';
 import { startSystem } from '../supervisor/system.ts';
-import type { KiteSimObserver } from '../broker/sim/kite/index.ts';
+import type { KiteSimObserver } from '../exchanges/kite/index.ts';
 import { startNatsServer } from '../test/helpers/nats-server.ts';
 import { structureFloor } from './structure-floor.ts';
 

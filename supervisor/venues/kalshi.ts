@@ -6,8 +6,8 @@ import { KALSHI_TIERS, type KalshiTier } from '../../broker/limiter/limits.ts';
 import { KalshiVenue } from '../../broker/kalshi/index.ts';
 import { KalshiAdapter, kalshiPort } from '../../broker/kalshi/adapter.ts';
 import type { PrivateKeySource } from '../../broker/kalshi/signing.ts';
-import { startKalshiSim, type KalshiSim } from '../../broker/sim/kalshi/index.ts';
-import { startMarketFlow } from '../../broker/sim/kalshi/flow.ts';
+import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
+import { startMarketFlow } from '../../exchanges/kalshi/flow.ts';
 
 /** Kalshi production (docs.kalshi.com, "API Environments"): the dedicated Trade API hosts. */
 export const KALSHI_PROD_REST = 'https://external-api.kalshi.com/trade-api/v2';

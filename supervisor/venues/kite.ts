@@ -13,7 +13,7 @@ import { tickerPort } from '../../broker/kite/ticker-port.ts';
 import { KiteSessionManager, nextKiteExpiry } from '../../broker/kite/session.ts';
 import { startPostbackServer, type PostbackServer } from '../../broker/kite/postback.ts';
 import type { TickMode } from '../../broker/kite/ticker-parser.ts';
-import { startKiteSim, type KiteSim, type KiteSimOptions } from '../../broker/sim/kite/index.ts';
+import { startKiteSim, type KiteSim, type KiteSimOptions } from '../../exchanges/kite/index.ts';
 
 /** Where the Kite side points: a real account or the built-in exchange. */
 export type KiteAccount = {

@@ -6,7 +6,7 @@ import { kiteBrokerOnSim, startKiteBroker } from '../helpers/kite-broker.ts';
 import { startNatsServer } from '../helpers/nats-server.ts';
 import { connectBus } from '../../actors/bus.ts';
 import { ensureEventStream } from '../../broker/event-log.ts';
-import { startKiteSim } from '../../broker/sim/kite/index.ts';
+import { startKiteSim } from '../../exchanges/kite/index.ts';
 import { INFY } from '../recovery/harness.ts';
 
 /**

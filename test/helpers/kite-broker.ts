@@ -12,7 +12,7 @@ import { KiteOrderWriter } from '../../broker/kite/order-writer.ts';
 import { KiteTickerClient } from '../../broker/kite/ticker-client.ts';
 import { tickerPort } from '../../broker/kite/ticker-port.ts';
 import { KiteAdapter } from '../../broker/kite/adapter.ts';
-import { startKiteSim, type KiteSim, type KiteSimOptions } from '../../broker/sim/kite/index.ts';
+import { startKiteSim, type KiteSim, type KiteSimOptions } from '../../exchanges/kite/index.ts';
 import { connectBus } from '../../actors/bus.ts';
 import { ensureEventStream } from '../../broker/event-log.ts';
 import { startNatsServer } from './nats-server.ts';

@@ -8,7 +8,7 @@ import { startNatsServer } from '../helpers/nats-server.ts';
 import { fixture, eventually } from '../helpers/specs.ts';
 import { renderRegistry, type RegistryEntry } from '../helpers/registry.ts';
 import { startSystem } from '../../supervisor/system.ts';
-import { startKalshiSim } from '../../broker/sim/kalshi/index.ts';
+import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
 import { connectBus, subscribeParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
 import { OrderUpdateSchema, type OrderUpdate } from '../../actors/messages.ts';

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { SystemClock, TestClock } from '../../actors/clock.ts';
-import { startKalshiSim, type KalshiSim } from '../../broker/sim/kalshi/index.ts';
+import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
 import { KalshiVenue } from '../../broker/kalshi/index.ts';
 import { KalshiRest } from '../../broker/kalshi/rest.ts';
 import { loadPrivateKey } from '../../broker/kalshi/signing.ts';

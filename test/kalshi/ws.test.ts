@@ -2,7 +2,7 @@ import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestClock } from '../../actors/clock.ts';
 import { registry } from '../../actors/metrics.ts';
-import { startKalshiSim, type KalshiSim } from '../../broker/sim/kalshi/index.ts';
+import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
 import { KalshiVenue } from '../../broker/kalshi/index.ts';
 import type { BookUpdate, FillUpdate } from '../../broker/kalshi/ws-client.ts';
 import { RecordingLimiter, captureLogger, eventually, flush } from './helpers.ts';

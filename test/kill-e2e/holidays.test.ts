@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
 import { SystemClock } from '../../actors/clock.ts';
 import { metrics } from '../../actors/metrics.ts';
-import { startKiteSim, type KiteSim } from '../../broker/sim/kite/index.ts';
+import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
 import { renderRegistry } from '../helpers/registry.ts';
 import { log, probe, startHarness, tripped, type Harness } from './harness.ts';
 

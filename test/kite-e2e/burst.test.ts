@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { TestClock } from '../../actors/clock.ts';
-import { startKiteSim } from '../../broker/sim/kite/index.ts';
+import { startKiteSim } from '../../exchanges/kite/index.ts';
 import { KiteRestClient } from '../../broker/kite/rest-client.ts';
 import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { kiteLimits } from '../../broker/limiter/limits.ts';

@@ -111,7 +111,7 @@ export async function metricsText(sys: System): Promise<string> {
 }
 
 /** The simulator's demo account as the KITE_* environment `orch start` reads: the full login flow, no shortcut token. */
-export function envFor(sim: import('../../broker/sim/kite/index.ts').KiteSim, extra: Record<string, string> = {}): Record<string, string> {
+export function envFor(sim: import('../../exchanges/kite/index.ts').KiteSim, extra: Record<string, string> = {}): Record<string, string> {
   const c = sim.credentials;
   return {
     KITE_API_KEY: c.apiKey, KITE_API_SECRET: c.apiSecret, KITE_USER_ID: c.userId, KITE_PASSWORD: c.password, KITE_TOTP_SECRET: c.totpSecret,
@@ -121,8 +121,8 @@ export function envFor(sim: import('../../broker/sim/kite/index.ts').KiteSim, ex
 }
 
 /** An exchange started (and armed) by the test, then the system logged in to it through env. */
-export async function startWithSim(o: { yaml: string; clock?: TestClock; arm?: (sim: import('../../broker/sim/kite/index.ts').KiteSim) => void; seed?: number }): Promise<E2E & { sim: import('../../broker/sim/kite/index.ts').KiteSim }> {
-  const { startKiteSim } = await import('../../broker/sim/kite/index.ts');
+export async function startWithSim(o: { yaml: string; clock?: TestClock; arm?: (sim: import('../../exchanges/kite/index.ts').KiteSim) => void; seed?: number }): Promise<E2E & { sim: import('../../exchanges/kite/index.ts').KiteSim }> {
+  const { startKiteSim } = await import('../../exchanges/kite/index.ts');
   const { createLogger } = await import('../../actors/logger.ts');
   const clock = o.clock ?? new TestClock(ist('2026-11-23T10:00:00'));
   const sim = await startKiteSim({ clock, seed: o.seed ?? 11, tickIntervalMs: 200, logger: createLogger({ level: process.env.ORCH_TEST_LOG ?? 'silent' }) });

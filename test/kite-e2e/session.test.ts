@@ -7,7 +7,7 @@ import { createLogger } from '../../actors/logger.ts';
 import { registry } from '../../actors/metrics.ts';
 import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { kiteLimits } from '../../broker/limiter/limits.ts';
-import { startKiteSim } from '../../broker/sim/kite/index.ts';
+import { startKiteSim } from '../../exchanges/kite/index.ts';
 import { buildKiteVenue, kiteEnvSettings } from '../../supervisor/venues/kite.ts';
 import { envFor, ist, metricsText, startWithSim, strategyYaml, until } from './harness.ts';
 

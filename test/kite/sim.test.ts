@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestClock } from '../../actors/clock.ts';
 import { createLogger } from '../../actors/logger.ts';
-import { startKiteSim, type KiteSim } from '../../broker/sim/kite/index.ts';
+import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
 import { VenueError } from '../../broker/venue-errors.ts';
 import { KiteOrderWriter } from '../../broker/kite/order-writer.ts';
 import { KiteRestClient } from '../../broker/kite/rest-client.ts';

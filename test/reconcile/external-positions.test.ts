@@ -8,7 +8,7 @@ import { ensureEventStream } from '../../broker/event-log.ts';
 import { KiteRestClient } from '../../broker/kite/rest-client.ts';
 import { PassThroughLimiter } from '../../broker/kite/testing.ts';
 import { positions } from '../../broker/projection/projection.ts';
-import { startKiteSim, type KiteSim } from '../../broker/sim/kite/index.ts';
+import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
 import { startNatsServer } from '../helpers/nats-server.ts';
 import { spec } from '../helpers/specs.ts';
 import { eventually } from '../helpers/wait.ts';

@@ -10,7 +10,7 @@ import { mulberry32, randInt, type Rng } from '../../actors/prng.ts';
 import { STREAM_EVENTS } from '../../actors/subjects.ts';
 import { BrokerActor } from '../../broker/broker-actor.ts';
 import { ensureEventStream } from '../../broker/event-log.ts';
-import { startKiteSim, type KiteSim } from '../../broker/sim/kite/index.ts';
+import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
 import { INFY, invariantViolations, placeIntent, sendIntent } from '../recovery/harness.ts';
 import { startKiteBroker, type InProcessBroker } from '../helpers/kite-broker.ts';
 

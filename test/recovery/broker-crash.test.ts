@@ -6,7 +6,7 @@ import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.t
 import { eventually, spec } from '../helpers/specs.ts';
 import { connectBus } from '../../actors/bus.ts';
 import { systemClock } from '../../actors/clock.ts';
-import { startKiteSim, type KiteSim } from '../../broker/sim/kite/index.ts';
+import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
 import { intentTag } from '../../broker/kite/tag.ts';
 import { KillStore } from '../../broker/kill/kill-store.ts';
 import { runReconcile } from '../../supervisor/commands/reconcile.ts';

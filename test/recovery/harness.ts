@@ -8,7 +8,7 @@ import { readEvents } from '../../broker/event-log.ts';
 import type { StoredEvent } from '../../broker/events/schema.ts';
 import { project, type Projection } from '../../broker/projection/projection.ts';
 import { intentTag } from '../../broker/kite/tag.ts';
-import type { KiteSim } from '../../broker/sim/kite/index.ts';
+import type { KiteSim } from '../../exchanges/kite/index.ts';
 import { repoRoot } from '../helpers/specs.ts';
 
 export const INFY = { symbol: 'NSE:INFY', token: 408065 } as const;

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { startNatsServer } from '../helpers/nats-server.ts';
 import { fixture, repoRoot, eventually } from '../helpers/specs.ts';
-import { startKiteSim } from '../../broker/sim/kite/index.ts';
+import { startKiteSim } from '../../exchanges/kite/index.ts';
 import { connectBus } from '../../actors/bus.ts';
 import { readEvents } from '../../broker/event-log.ts';
 import { renderRegistry, DEFAULT_RISK } from '../helpers/registry.ts';

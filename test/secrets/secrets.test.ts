@@ -9,8 +9,8 @@ import { fixture, eventually, repoRoot } from '../helpers/specs.ts';
 import { renderRegistry } from '../helpers/registry.ts';
 import { workspace, capturingLogger, type Workspace } from '../reload/workspace.ts';
 import { orch } from '../ops-cli/run-cli.ts';
-import { startKiteSim, type KiteSim } from '../../broker/sim/kite/index.ts';
-import { startKalshiSim, type KalshiSim } from '../../broker/sim/kalshi/index.ts';
+import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
+import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
 import { startSystem } from '../../supervisor/system.ts';
 import { kalshiAccountFromEnv } from '../../supervisor/venues/kalshi.ts';
 

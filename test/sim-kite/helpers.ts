@@ -4,7 +4,7 @@ export { eventually };
 import { generateSync } from 'otplib';
 import { TestClock } from '../../actors/clock.ts';
 import { createLogger } from '../../actors/logger.ts';
-import { startKiteSim, type KiteSim, type KiteSimOptions } from '../../broker/sim/kite/index.ts';
+import { startKiteSim, type KiteSim, type KiteSimOptions } from '../../exchanges/kite/index.ts';
 
 export const quietLogger = () => createLogger({ name: 'kite-sim-test', level: 'silent' });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KiteConnect } from 'kiteconnect';
-import type { KiteSim } from '../../broker/sim/kite/index.ts';
+import type { KiteSim } from '../../exchanges/kite/index.ts';
 import { TestClock } from '../../actors/clock.ts';
 import { kiteFetch, startTestSim, eventually } from './helpers.ts';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { KiteConnect } from 'kiteconnect';
 import { generateSync } from 'otplib';
 import { TestClock } from '../../actors/clock.ts';
-import { nextSixAmIst } from '../../broker/sim/kite/time.ts';
+import { nextSixAmIst } from '../../exchanges/kite/time.ts';
 import { kiteFetch, loginForRequestToken, startTestSim } from './helpers.ts';
 
 test('nextSixAmIst: 06:00 IST is 00:30 UTC; a token issued after 06:00 lives until tomorrow 06:00', () => {

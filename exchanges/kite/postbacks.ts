@@ -3,8 +3,8 @@
  * app_id and checksum = sha256(order_id + order_timestamp + api_secret). Best effort: a failed
  * delivery is logged and dropped, as Kite does not promise retries either.
  */
-import type { Clock } from '../../../actors/clock.ts';
-import type { Logger } from '../../../actors/logger.ts';
+import type { Clock } from '../../actors/clock.ts';
+import type { Logger } from '../../actors/logger.ts';
 import type { KiteOrderRecord } from './order-wire.ts';
 import type { OrderEventKind } from './orders.ts';
 import { sha256Hex } from './sessions.ts';

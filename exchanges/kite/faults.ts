@@ -2,7 +2,7 @@
  * Fault injection. Counters are consumed by the REST pipeline and the ticker; the socket
  * faults act through hooks the ticker registers, so `sim.faults` works before any socket exists.
  */
-import type { Clock } from '../../../actors/clock.ts';
+import type { Clock } from '../../actors/clock.ts';
 
 export type FailSpec = { status: number; errorType: string; message: string };
 

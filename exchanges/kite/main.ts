@@ -1,5 +1,5 @@
 /**
- * Standalone sim: `node --import tsx broker/sim/kite/main.ts [--port 8700] [--seed 1]
+ * Standalone sim: `node --import tsx exchanges/kite/main.ts [--port 8700] [--seed 1]
  * [--postback-url URL]`. Prints the URLs and the demo credentials (it is a simulator: they
  * unlock nothing real), then serves until SIGINT/SIGTERM. Drive faults with POST /_sim/faults.
  */

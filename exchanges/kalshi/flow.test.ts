@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestClock } from '../../../actors/clock.ts';
+import { TestClock } from '../../actors/clock.ts';
 import { SimEngine } from './engine.ts';
 import { seedExchange } from './seed.ts';
 import { startMarketFlow } from './flow.ts';

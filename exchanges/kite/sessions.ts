@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { generateSecret, verifySync } from 'otplib';
-import type { Clock } from '../../../actors/clock.ts';
+import type { Clock } from '../../actors/clock.ts';
 import { KiteHttpError, tokenError } from './errors.ts';
 import { istDateTime, nextSixAmIst } from './time.ts';
 

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { KeyObject } from 'node:crypto';
-import type { Clock } from '../../../actors/clock.ts';
-import { signingMessage, verifySignature } from '../../kalshi/signing.ts';
+import type { Clock } from '../../actors/clock.ts';
+import { signingMessage, verifySignature } from '../../broker/kalshi/signing.ts';
 
 /** Kalshi accepts a signature only for a few seconds around its own clock (exact window undocumented). */
 export const MAX_SKEW_MS = 5_000;

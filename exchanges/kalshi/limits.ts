@@ -1,5 +1,5 @@
-import type { Clock } from '../../../actors/clock.ts';
-import { kalshiTierLimits, type KalshiTier } from '../../kalshi/ratelimit.ts';
+import type { Clock } from '../../actors/clock.ts';
+import { kalshiTierLimits, type KalshiTier } from '../../broker/kalshi/ratelimit.ts';
 
 /**
  * The exchange's side of the tier limits: a token bucket per key and category holding one

@@ -1,8 +1,8 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rmSync } from 'node:fs';
-import { systemClock, type Clock } from '../../../actors/clock.ts';
-import type { KalshiTier } from '../../kalshi/ratelimit.ts';
+import { systemClock, type Clock } from '../../actors/clock.ts';
+import type { KalshiTier } from '../../broker/kalshi/ratelimit.ts';
 import { SimAuth } from './auth.ts';
 import { SimEngine, type SimFill, type SimOrder } from './engine.ts';
 import { FaultState, type KalshiFaults } from './faults.ts';

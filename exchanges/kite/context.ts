@@ -1,5 +1,5 @@
-import type { Clock } from '../../../actors/clock.ts';
-import type { Logger } from '../../../actors/logger.ts';
+import type { Clock } from '../../actors/clock.ts';
+import type { Logger } from '../../actors/logger.ts';
 import type { FaultState } from './faults.ts';
 import type { InstrumentIndex } from './instruments.ts';
 import type { Market } from './market.ts';

@@ -6,8 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
-import { systemClock, type Clock, type TimerHandle } from '../../../actors/clock.ts';
-import { createLogger, type Logger } from '../../../actors/logger.ts';
+import { systemClock, type Clock, type TimerHandle } from '../../actors/clock.ts';
+import { createLogger, type Logger } from '../../actors/logger.ts';
 import type { SimContext } from './context.ts';
 import { FaultState, type KiteFaults } from './faults.ts';
 import { defaultInstruments, InstrumentIndex, type SimInstrument } from './instruments.ts';

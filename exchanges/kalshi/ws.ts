@@ -1,6 +1,6 @@
 import { WebSocketServer, WebSocket } from 'ws';
-import type { Clock, TimerHandle } from '../../../actors/clock.ts';
-import { formatCount, formatDollars } from '../../kalshi/fixed.ts';
+import type { Clock, TimerHandle } from '../../actors/clock.ts';
+import { formatCount, formatDollars } from '../../broker/kalshi/fixed.ts';
 import type { BookChange, SimEngine, SimFill, SimTrade } from './engine.ts';
 import type { FaultState } from './faults.ts';
 

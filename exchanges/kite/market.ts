@@ -3,7 +3,7 @@
  * rupees appear only at the wire. Same seed + same number of steps = same prices.
  */
 import { isDerivative, tickPaiseOf, type SimInstrument } from './instruments.ts';
-import { mulberry32, randInt, type Rng } from '../../../actors/prng.ts';
+import { mulberry32, randInt, type Rng } from '../../actors/prng.ts';
 
 /** NSE equity tick, 0.05 rupees. Other grids come from the instrument (`tickPaiseOf`). */
 export const TICK_PAISE = 5;

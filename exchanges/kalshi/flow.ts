@@ -1,6 +1,6 @@
-import type { Clock, TimerHandle } from '../../../actors/clock.ts';
+import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { SimEngine, SimSide } from './engine.ts';
-import { mulberry32 } from '../../../actors/prng.ts';
+import { mulberry32 } from '../../actors/prng.ts';
 
 /**
  * Background trading for paper mode, so resting orders on the built-in exchange get filled:

@@ -6,8 +6,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { Clock, TimerHandle } from '../../../actors/clock.ts';
-import type { Logger } from '../../../actors/logger.ts';
+import type { Clock, TimerHandle } from '../../actors/clock.ts';
+import type { Logger } from '../../actors/logger.ts';
 import type { FaultState } from './faults.ts';
 import type { InstrumentIndex } from './instruments.ts';
 import type { Market } from './market.ts';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../../../actors/clock.ts';
-import { ONE_DOLLAR, complement, isValidCount, isValidPrice } from '../../kalshi/fixed.ts';
+import type { Clock } from '../../actors/clock.ts';
+import { ONE_DOLLAR, complement, isValidCount, isValidPrice } from '../../broker/kalshi/fixed.ts';
 
 /**
  * The built-in Kalshi exchange's matching engine: one YES book per market, price-time

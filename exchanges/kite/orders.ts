@@ -3,7 +3,7 @@
  * (or setPrice) crosses them, and fill against the top of the simulated book.
  */
 import { randomBytes } from 'node:crypto';
-import type { Clock, TimerHandle } from '../../../actors/clock.ts';
+import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import { inputError, KiteHttpError } from './errors.ts';
 import { isDerivative, tickPaiseOf, type InstrumentIndex, type SimInstrument } from './instruments.ts';
 import type { Market, MarketState } from './market.ts';

@@ -1,5 +1,5 @@
 import type { SimEngine } from './engine.ts';
-import { mulberry32 } from '../../../actors/prng.ts';
+import { mulberry32 } from '../../actors/prng.ts';
 
 
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { Clock } from '../../../actors/clock.ts';
-import { formatCount, formatDollars, formatScaled, parseCount, parseDollars } from '../../kalshi/fixed.ts';
+import type { Clock } from '../../actors/clock.ts';
+import { formatCount, formatDollars, formatScaled, parseCount, parseDollars } from '../../broker/kalshi/fixed.ts';
 import { SimError, type SimEngine, type SimOrder } from './engine.ts';
 import type { FaultState } from './faults.ts';
 import type { SimRateLimits } from './limits.ts';

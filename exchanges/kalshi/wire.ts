@@ -1,4 +1,4 @@
-import { complement, formatCount, formatDollars } from '../../kalshi/fixed.ts';
+import { complement, formatCount, formatDollars } from '../../broker/kalshi/fixed.ts';
 import type { Position, SimEngine, SimFill, SimMarket, SimOrder } from './engine.ts';
 import type { SimEvent, SimSeries } from './seed.ts';
 

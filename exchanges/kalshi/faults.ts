@@ -1,4 +1,4 @@
-import type { Clock } from '../../../actors/clock.ts';
+import type { Clock } from '../../actors/clock.ts';
 
 /** Fault injection for the built-in Kalshi exchange; see KalshiFaults in index.ts. */
 export type KalshiFaults = {
