@@ -10,6 +10,7 @@ import {
   type Intent, type IntentReply, type PlaceIntent, type CancelIntent, type BrokerEvent,
 } from '../actors/messages.ts';
 import { metrics } from '../actors/metrics.ts';
+import { TickAge } from './tick-age.ts';
 import { VenueError } from './venue-errors.ts';
 import { isTerminal, type OrderBook, type OrderRecord } from './order-book.ts';
 import { wantedInstruments } from './instruments.ts';
@@ -109,6 +110,7 @@ export class BrokerActor {
   /** Places accepted per venue that have not had their answer yet (some still before the limiter). */
   private readonly placing = new Map<Venue, number>();
   private log: Logger;
+  private tickAge: TickAge | undefined;
   private events: EventLog | undefined;
   private gates: IntentGate[];
 
@@ -139,6 +141,7 @@ export class BrokerActor {
     this.events = this.opts.eventLog?.(this.nc);
     if (this.events) await this.replay();
     this.reconciler = new ReconcileRunner({ host: this.reconcileHost(), adapters: [...this.venues.values()], clock: this.opts.clock, log: this.log, intervalMs: this.opts.reconcileIntervalMs ?? 0, ...(this.opts.externalAtStart ? { externalAtStart: this.opts.externalAtStart } : {}) });
+    this.tickAge = new TickAge(this.opts.clock, metrics);
     for (const a of this.venues.values()) this.wireVenue(a);
     this.subs.push(
       subscribeParsed(this.nc, subjects.intentAll(), IntentSchema, (intent, msg) => this.onIntent(intent, msg), {
@@ -177,6 +180,7 @@ export class BrokerActor {
   async stop(): Promise<void> {
     for (const s of this.subs) s.unsubscribe();
     await this.reconciler?.stop();
+    this.tickAge?.stop();
     await this.flushEvents();
     for (const a of this.venues.values()) await a.stop().catch((err) => this.log.warn({ err }, 'venue stop failed'));
     // A drain needs the server; without one, close, or the reconnect loop keeps the process alive.
@@ -205,6 +209,7 @@ export class BrokerActor {
     for (const a of this.venues.values()) {
       const wanted = wantedInstruments(this.strategies.values(), a.venue);
       await a.setInstruments([...wanted.keys()], wanted);
+      this.tickAge?.watch(a.venue, wanted.size > 0);
     }
   }
 
@@ -308,6 +313,7 @@ export class BrokerActor {
     const tick: Tick = { type: 'tick', venue, seq, recvTs: now, ...t };
     this.lastTicks.set(key, tick);
     metrics.ticksTotal.inc({ venue });
+    this.tickAge?.tick(venue);
     metrics.tickLagSeconds.observe({ venue }, Math.max(0, now - t.ts) / 1000);
     this.announce(subjects.marketData(venue, t.symbol), TickSchema, tick);
   }

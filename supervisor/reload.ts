@@ -114,7 +114,7 @@ export type ReloaderOptions = ReloadTargets & {
    */
   venues?: ReadonlySet<string>;
   /** Told about every applied registry (e.g. to refresh per-strategy limits elsewhere). */
-  onApplied?: (config: LoadedConfig) => void;
+  onApplied?: (config: LoadedConfig, previous: LoadedConfig) => void;
 };
 
 export class Reloader {
@@ -225,11 +225,12 @@ export class Reloader {
     }
     try {
       const cancelled = await this.apply(next, plan);
+      const previous = this.config;
       this.config = next;
       this.code = code;
       metrics.configReloadTotal.inc({ result: 'applied' });
       log.info({ trigger, started: summary.started, stopped: summary.stopped, restarted: summary.restarted, cancelledOrders: cancelled }, 'registry reloaded');
-      this.opts.onApplied?.(next);
+      this.opts.onApplied?.(next, previous);
       return this.remember({ ...summary, result: 'applied', cancelledOrders: cancelled, ts: clock.now() });
     } catch (err) {
       metrics.configReloadTotal.inc({ result: 'failed' });

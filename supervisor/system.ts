@@ -26,6 +26,8 @@ import { MetricsAggregator } from './metrics-aggregator.ts';
 import { startServices } from './services.ts';
 import { monitorEventLoopLag } from '../actors/metrics-forwarder.ts';
 import { startKillSwitch, projectionPnl, type KillSwitch } from '../broker/kill/kill-switch.ts';
+import { exportStrategyRisk } from '../broker/kill/risk-metrics.ts';
+import { forgetStrategy, seedProcess, seedStrategy, seedVenue } from '../actors/metric-series.ts';
 import { BROKER, strategyCredentialSource, strategyRole, writeNatsAuth, type NatsAuth, type NatsAuthOptions } from './nats-auth.ts';
 
 /** How long one shutdown step may take before the next one runs anyway. */
@@ -115,6 +117,9 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     const holidays = await loadMarketHolidays(holidaysFile);
     const marketOpen = nseMarketOpen(holidays ?? NO_HOLIDAYS);
     enableDefaultMetrics();
+    // Every series whose labels are known now starts at 0 (actors/metric-series.ts).
+    seedProcess(metrics);
+    for (const st of config.strategies) seedStrategy(metrics, st);
 
     let natsUrl = o.natsUrl;
     let nats: NatsProcess | undefined;
@@ -160,6 +165,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     });
     if (kalshi) undo.push(() => kalshi.close());
     const adapters = kalshi ? [adapter, kalshi.adapter] : [adapter];
+    for (const a of adapters) seedVenue(metrics, a.venue);
 
     // The kill level is read before the broker subscribes to anything, and followed from then on.
     const killLog = actorLogger(o.log, 'kill');
@@ -204,7 +210,12 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       ...(natsAuth ? { credentials: strategyCredentials(natsAuth, authOptions, nats, clock) } : {}),
     });
     undo.push(() => supervisor.stopAll());
-    killSwitch.arm({ broker, pnl: projectionPnl(broker), strategies: () => supervisor.ids().flatMap((id) => supervisor.spec(id) ?? []), stopActors: () => supervisor.stopAll() });
+    const running = () => supervisor.ids().flatMap((id) => supervisor.spec(id) ?? []);
+    const pnl = projectionPnl(broker);
+    killSwitch.arm({ broker, pnl, strategies: running, stopActors: () => supervisor.stopAll() });
+    const monitor = killSwitch.triggers.monitor;
+    const unexportRisk = exportStrategyRisk({ metrics, pnl, strategies: running, thresholds: (id) => monitor.thresholdsOf(id), peakOf: (id) => monitor.peakOf(id) });
+    undo.push(async () => unexportRisk());
     // A live Kite feed is silent outside NSE hours: stale-data counts only while the market trades.
     if (kite.account.marketHoursOnly && config.strategies.some((st) => st.venue === 'kite')) {
       if (!holidays) o.log.warn({ file: holidaysFile }, 'no exchange holiday calendar: a weekday holiday will look like stale data');
@@ -225,10 +236,22 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     if (killSwitch.state.global.level === 4) o.log.error({ reason: killSwitch.state.global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
     else await supervisor.startAll(config.strategies);
 
+    // Set once /metrics runs: drops a removed strategy's last snapshot from its worker thread.
+    let forgetActorMetrics: ((id: string) => void) | undefined;
     const reloader = new Reloader({
       config, supervisor, broker, clock, log: actorLogger(o.log, 'reload'), venues: new Set(adapters.map((a) => a.venue)),
       // Kill-trigger thresholds follow the registry, so an added strategy is guarded from its first order.
-      onApplied: (next) => killSwitch.triggers.setStrategies(next.strategies),
+      onApplied: (next, previous) => {
+        killSwitch.triggers.setStrategies(next.strategies);
+        // Added strategies' series start at 0; a removed strategy's series go with it.
+        for (const st of next.strategies) seedStrategy(metrics, st);
+        const kept = new Set(next.strategies.map((st) => st.id));
+        for (const st of previous.strategies) {
+          if (kept.has(st.id)) continue;
+          forgetActorMetrics?.(st.id);
+          forgetStrategy(metrics, st.id).catch((err: unknown) => o.log.warn({ err, strategy: st.id }, 'could not drop the series of a removed strategy'));
+        }
+      },
     });
     await reloader.init();
     if (o.hotReload !== false) reloader.watch();
@@ -248,7 +271,10 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       // Worker threads publish their registries over NATS; /metrics serves them merged with ours.
       const aggregator = new MetricsAggregator({ registry, clock, log: actorLogger(o.log, 'metrics') });
       aggregator.start(controlNc);
+      forgetActorMetrics = (id) => aggregator.forget(id);
       const mainLag = monitorEventLoopLag({ registry, actor: 'main', clock, intervalMs: 5_000 });
+      // A first sample at once, so the series exists from the first scrape.
+      mainLag.sample();
       undo.push(async () => { mainLag.stop(); aggregator.stop(); });
       const http = await startHttp({
         host: o.metricsHost ?? '127.0.0.1',

@@ -218,6 +218,16 @@ export class TriggerMonitor {
     }
   }
 
+  /** The day's peak of a strategy's total P&L (minor units; 0 until it has been above flat). */
+  peakOf(strategyId: string): number {
+    return this.perStrategy.get(strategyId)?.peak ?? 0;
+  }
+
+  /** The thresholds in force for a strategy: the global ones, overridden by its own. */
+  thresholdsOf(strategyId: string): Partial<KillTriggers> {
+    return this.thresholds(strategyId);
+  }
+
   /** After an operator reset of `scope`, its triggers may trip again. */
   rearm(scope: KillScope): void {
     const label = scopeLabel(scope);

@@ -72,6 +72,8 @@ export class SharedLimiter implements RateLimiter {
       });
     }
     this.metrics = catalogue(opts.registry ?? sharedRegistry);
+    // At 0 from the start, so the first 429 shows in increase() (actors/metric-series.ts).
+    for (const name of this.categories.keys()) this.metrics.limiterThrottledTotal.inc({ category: name }, 0);
     const refresh = () => this.refreshGauges();
     for (const g of ['orch_limiter_tokens', 'orch_limiter_capacity', 'orch_limiter_queue_depth']) {
       this.unhook.push(this.metrics.onCollect(g, refresh));

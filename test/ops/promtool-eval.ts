@@ -1,0 +1,47 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { METRIC_NAMES } from '../../actors/metric-catalogue.ts';
+import { orchNamesIn } from './promql-names.ts';
+import { metricOf, type Sample } from './scrape.ts';
+
+const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
+const ALERTS = fileURLToPath(new URL('../../deploy/prometheus/alerts.yml', import.meta.url));
+
+type Rule = { alert?: string; expr: string };
+
+/** The expression of alert `name` in deploy/prometheus/alerts.yml. */
+export function alertExpr(name: string): string {
+  const rules = (parse(readFileSync(ALERTS, 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
+  const r = rules.find((x) => x.alert === name);
+  if (!r) throw new Error(`no alert ${name} in ${ALERTS}`);
+  return r.expr;
+}
+
+/**
+ * Evaluates `expr` with promtool over samples scraped from a running system: each series the
+ * expression reads holds its scraped value for five minutes of one-minute samples, and the
+ * result at the end must be exactly `expected` (promtool's own comparison; no Prometheus server).
+ */
+export function evaluatesTo(expr: string, samples: readonly Sample[], expected: { labels: string; value: number }[]): { ok: boolean; output: string } {
+  const wanted = new Set(orchNamesIn(expr));
+  const series = samples
+    .filter((s) => wanted.has(metricOf(s, METRIC_NAMES)))
+    .map((s) => ({ series: s.series, values: `${Number(s.value)}+0x5` }));
+  const dir = mkdtempSync(join(tmpdir(), 'orch-promtool-'));
+  try {
+    const file = join(dir, 'scraped.test.yml');
+    writeFileSync(file, stringify({
+      evaluation_interval: '1m',
+      tests: [{ interval: '1m', input_series: series, promql_expr_test: [{ expr, eval_time: '5m', exp_samples: expected }] }],
+    }));
+    const res = spawnSync(PROMTOOL, ['test', 'rules', file], { encoding: 'utf8', timeout: 30_000 });
+    if (res.error) throw new Error(`could not run ${PROMTOOL}: ${res.error.message}`);
+    return { ok: res.status === 0, output: `${res.stdout}${res.stderr}\ninput series:\n${series.map((s) => `  ${s.series} ${s.values}`).join('\n')}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
