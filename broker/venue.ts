@@ -37,6 +37,19 @@ export type VenueOrder = {
 
 export type VenueFill = { fillId: string; venueOrderId: string; intentId?: string; symbol: string; side: Side; qty: number; price: number; ts: number };
 
+/**
+ * What reconciliation asks the venue about besides what rests there now: everything that
+ * happened since `sinceMs` (orders created, fills), and each order the log holds as unfinished,
+ * found or not. An order that filled or was cancelled while the broker was down is in neither
+ * the resting list nor the adapter's memory; only the venue's history shows it.
+ */
+export type HistoryQuery = {
+  /** Epoch ms: the log's last event (or its oldest unfinished write, if older), less a margin for clock skew. */
+  sinceMs: number;
+  /** The log's unfinished orders at this venue; those without a venue id are found by their intent id. */
+  open: readonly { intentId: string; venueOrderId?: string }[];
+};
+
 export type OrderRuleViolation = { rule: string; reason: string; figures: Record<string, number | string> };
 
 export type VenuePosition = { symbol: string; qty: number; avgPrice: number };
@@ -76,7 +89,12 @@ export interface VenueAdapter {
   place(req: VenueOrderRequest, priority: 'place' | 'kill', sendAfter: Promise<void>): Promise<{ venueOrderId: string; duplicate?: boolean }>;
   cancel(venueOrderId: string, priority?: 'cancel' | 'kill'): Promise<void>;
   openOrders(): Promise<VenueOrder[]>;
-  orders(): Promise<VenueOrder[]>;
+  /**
+   * Every order of ours the venue knows of that matters now: at least those resting; with
+   * `history`, also those created or filled since `history.sinceMs` and each of `history.open`,
+   * whatever their state (reconciliation reads fills from here).
+   */
+  orders(history?: HistoryQuery): Promise<VenueOrder[]>;
   positions(): Promise<VenuePosition[]>;
   connected(): boolean;
   /**

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { OrderState, Side } from '../../actors/messages.ts';
 import { VenueEventHub } from '../venue.ts';
-import type { VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition, VenueTick } from '../venue.ts';
+import type { HistoryQuery, VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition, VenueTick } from '../venue.ts';
 import { VenueError } from '../venue-errors.ts';
 import { ONE_CONTRACT } from './fixed.ts';
 import { FillLedger } from './fill-ledger.ts';
@@ -34,6 +34,10 @@ export interface KalshiPort {
   subscribeBook(ticker: string): Promise<void>;
   unsubscribeBook(ticker: string): Promise<void>;
   restingOrders(): Promise<KalshiOrder[]>;
+  /** Every order created at or after `minTs` (Unix seconds), whatever its status, following the cursor. */
+  ordersSince(minTs: number): Promise<KalshiOrder[]>;
+  /** Every fill at or after `minTs` (Unix seconds), following the cursor. */
+  fillsSince(minTs: number): Promise<KalshiFill[]>;
   order(orderId: string): Promise<KalshiOrder>;
   orderFills(orderId: string): Promise<KalshiFill[]>;
   positions(): Promise<KalshiPosition[]>;
@@ -50,12 +54,17 @@ export function kalshiPort(v: KalshiVenue): KalshiPort {
     subscribeBook: (t) => v.subscribeBook(t),
     unsubscribeBook: (t) => v.unsubscribeBook(t),
     restingOrders: () => v.getOpenOrders(),
+    ordersSince: (minTs) => v.rest.getAllOrders({ minTs, limit: HISTORY_PAGE }),
+    fillsSince: (minTs) => v.rest.getAllFills({ minTs, limit: HISTORY_PAGE }),
     order: (id) => v.rest.getOrder(id),
     orderFills: (id) => collect((cursor) => v.rest.getFills({ orderId: id, ...(cursor ? { cursor } : {}) }), 100),
     positions: () => v.getPositions(),
     on: (event, fn) => void v.on(event, fn as never),
   };
 }
+
+/** Page size of the history reads (Kalshi allows up to 200 on every list it documents). */
+const HISTORY_PAGE = 200;
 
 export const toBookSide = (side: Side): BookSide => (side === 'BUY' ? 'bid' : 'ask');
 export const toSide = (side: BookSide): Side => (side === 'bid' ? 'BUY' : 'SELL');
@@ -275,19 +284,44 @@ export class KalshiAdapter implements VenueAdapter {
     return info;
   }
 
-  /** Our resting orders plus every order we still think is live, each merged with what we saw pushed. */
-  async orders(): Promise<VenueOrder[]> {
-    const seen = new Set<string>();
-    const out: Info[] = [];
-    for (const o of await this.o.port.restingOrders()) {
-      seen.add(o.orderId);
-      out.push(await this.absorb(o));
+  /**
+   * Our resting orders plus every order we still think is live, each merged with what we saw
+   * pushed. With `history` (reconciliation), also what happened while nobody was listening:
+   * orders created since (an in-flight write is found by its client_order_id), orders that
+   * traded since (from /portfolio/fills), and each unfinished order of the log, looked up by id.
+   */
+  async orders(history?: HistoryQuery): Promise<VenueOrder[]> {
+    const p = this.o.port;
+    const found = new Map<string, Info>();
+    for (const o of await p.restingOrders()) found.set(o.orderId, await this.absorb(o));
+    if (history) {
+      for (const o of history.open) this.ours.add(o.intentId);
+      const minTs = Math.max(0, Math.floor(history.sinceMs / 1000));
+      for (const o of await p.ordersSince(minTs)) if (!found.has(o.orderId)) found.set(o.orderId, await this.absorb(o));
+      const traded = new Set((await p.fillsSince(minTs)).map((f) => f.orderId));
+      const wanted = [...traded, ...history.open.flatMap((o) => (o.venueOrderId ? [o.venueOrderId] : []))];
+      for (const id of wanted) {
+        if (found.has(id)) continue;
+        const o = await this.lookup(id);
+        if (o) found.set(id, await this.absorb(o));
+      }
     }
     for (const info of [...this.infos.values()]) {
-      if (info.status !== 'resting' || seen.has(info.orderId)) continue;
-      out.push(await this.absorb(await this.o.port.order(info.orderId)));
+      if (info.status !== 'resting' || found.has(info.orderId)) continue;
+      const o = await this.lookup(info.orderId);
+      if (o) found.set(info.orderId, await this.absorb(o));
     }
-    return out.map((i) => this.toVenueOrder(i));
+    return [...found.values()].map((i) => this.toVenueOrder(i));
+  }
+
+  /** One order by id; undefined when the venue has no such order (reconciliation reports it missing). */
+  private async lookup(orderId: string): Promise<KalshiOrder | undefined> {
+    try {
+      return await this.o.port.order(orderId);
+    } catch (e) {
+      if (e instanceof VenueError && e.kind === 'NotFound') return undefined;
+      throw e;
+    }
   }
 
   async openOrders(): Promise<VenueOrder[]> {

@@ -31,7 +31,8 @@ export type MarketFilters = {
   maxCloseTs?: number;
 };
 
-export type OrderFilters = { ticker?: string; eventTicker?: string; status?: S.OrderStatus; limit?: number; cursor?: string };
+/** `minTs`: orders created at or after this Unix time (seconds). */
+export type OrderFilters = { ticker?: string; eventTicker?: string; status?: S.OrderStatus; minTs?: number; limit?: number; cursor?: string };
 
 export type Page<T> = { items: T[]; cursor: string };
 
@@ -146,7 +147,7 @@ export class KalshiRest {
   // ---- portfolio reads ------------------------------------------------------------------
   async getOrders(f: OrderFilters = {}): Promise<Page<S.KalshiOrder>> {
     const r = await this.read('/portfolio/orders', S.OrdersPage, {
-      ticker: f.ticker, event_ticker: f.eventTicker, status: f.status, limit: f.limit, cursor: f.cursor,
+      ticker: f.ticker, event_ticker: f.eventTicker, status: f.status, min_ts: f.minTs, limit: f.limit, cursor: f.cursor,
     });
     return { items: r.orders, cursor: r.cursor };
   }
@@ -171,7 +172,7 @@ export class KalshiRest {
     });
     return { items: r.fills, cursor: r.cursor };
   }
-  getAllFills(f: { ticker?: string; minTs?: number } = {}, maxPages = 100): Promise<S.KalshiFill[]> {
+  getAllFills(f: { ticker?: string; minTs?: number; limit?: number } = {}, maxPages = 100): Promise<S.KalshiFill[]> {
     return collect((cursor) => this.getFills({ ...f, cursor }), maxPages);
   }
   /** Balance in integer cents, as Kalshi reports it. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { OrderState, Side } from '../../actors/messages.ts';
 import { VenueEventHub } from '../venue.ts';
-import type { OrderRuleViolation, VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition } from '../venue.ts';
+import type { HistoryQuery, OrderRuleViolation, VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition } from '../venue.ts';
 import type { KiteRestClient } from './rest-client.ts';
 import type { KiteOrderWriter } from './order-writer.ts';
 import { OrderSchema, type KiteOrder } from './schemas.ts';
@@ -235,7 +235,12 @@ export class KiteAdapter implements VenueAdapter {
     await this.o.writer.cancelOrderSafe(venueOrderId, { priority });
   }
 
-  async orders(): Promise<VenueOrder[]> {
+  /**
+   * Kite's order book (GET /orders) is the whole day's orders in every state, so it already
+   * holds the history reconciliation asks for (an order that filled while the broker was down
+   * is there, COMPLETE with its filled quantity); the query adds nothing to read.
+   */
+  async orders(_history?: HistoryQuery): Promise<VenueOrder[]> {
     // REST is judged like any push: the answer is the machine's view after hearing it.
     const out: VenueOrder[] = [];
     for (const o of await this.o.rest.getOrders({ priority: 'read' })) {

@@ -37,14 +37,17 @@ export type Projection = {
   fills: Set<string>;
   /** Stream sequence of the last event applied (0 = none). */
   lastSeq: number;
+  /** Latest event time applied (epoch ms, 0 = none): reconciliation reads the venue's history from about here. */
+  lastTs: number;
 };
 
 export function emptyProjection(): Projection {
-  return { book: new OrderBook(), intents: new Map(), decisions: new Map(), positions: new Map(), external: new Map(), unrecognised: new Map(), fills: new Set(), lastSeq: 0 };
+  return { book: new OrderBook(), intents: new Map(), decisions: new Map(), positions: new Map(), external: new Map(), unrecognised: new Map(), fills: new Set(), lastSeq: 0, lastTs: 0 };
 }
 
 export function applyEvent(p: Projection, ev: LogEvent, seq?: number): Projection {
   if (seq !== undefined) p.lastSeq = Math.max(p.lastSeq, seq);
+  if (ev.ts > p.lastTs) p.lastTs = ev.ts;
   switch (ev.kind) {
     case 'intent':
       if (ev.intent.action === 'place' && !p.book.get(ev.intentId)) p.intents.set(ev.intentId, ev.intent);

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { Venue } from '../../actors/subjects.ts';
 import { metrics } from '../../actors/metrics.ts';
-import type { VenueAdapter } from '../venue.ts';
+import type { HistoryQuery, VenueAdapter } from '../venue.ts';
 import type { Difference, ReconcileReport } from '../events/schema.ts';
 import type { Projection } from '../projection/projection.ts';
 import type { Emit } from '../projection/order-events.ts';
@@ -39,7 +39,28 @@ export type ReconcileRunnerOptions = {
    * (default), or raises the kill switch like any other mismatch ('kill').
    */
   externalAtStart?: 'baseline' | 'kill';
+  /** How far before the log's last event the venue's history is read (clock skew, events not yet stored at a crash). */
+  historyMarginMs?: number;
 };
+
+/** Default of historyMarginMs. */
+export const HISTORY_MARGIN_MS = 5 * 60 * 1000; // 5 minutes
+
+/**
+ * What to ask the venue's history for: everything since the log's last event, or since its
+ * oldest unfinished write with no venue id if that is older (such a write is found only in the
+ * orders created since it), less `marginMs`; and every unfinished order of the log at this venue.
+ * An empty log has no order to look for: the history starts `marginMs` before now.
+ */
+export function historyQuery(p: Projection, venue: Venue, now: number, marginMs: number): HistoryQuery {
+  const open = p.book.open().filter((r) => r.venue === venue);
+  let since = p.lastTs > 0 ? p.lastTs : now;
+  for (const r of open) if (!r.venueOrderId && r.createdTs < since) since = r.createdTs;
+  return {
+    sinceMs: Math.max(0, since - marginMs),
+    open: open.map((r) => (r.venueOrderId ? { intentId: r.intentId, venueOrderId: r.venueOrderId } : { intentId: r.intentId })),
+  };
+}
 
 export type RunOptions = { trigger: Trigger; acceptExternal?: boolean };
 
@@ -94,7 +115,7 @@ export class ReconcileRunner {
   }
 
   private async snapshot(a: VenueAdapter): Promise<VenueSnapshot> {
-    const orders = await a.orders();
+    const orders = await a.orders(historyQuery(this.o.host.projection(), a.venue, this.o.clock.now(), this.o.historyMarginMs ?? HISTORY_MARGIN_MS));
     const positions = await a.positions();
     return { venue: a.venue, orders, positions };
   }

@@ -60,6 +60,24 @@ function page<T>(items: T[], q: URLSearchParams, max = 1000): { items: T[]; curs
   return { items: items.slice(start, next), cursor: next < items.length ? String(next) : '' };
 }
 
+/**
+ * `min_ts` / `max_ts` (Unix seconds) of GET /portfolio/orders (on the order's creation time) and
+ * GET /portfolio/fills (on the fill's time), as in Kalshi's API reference:
+ * https://docs.kalshi.com/api-reference/portfolio/get-orders and .../get-fills. A value that is
+ * not a whole number is refused, as Kalshi refuses it (400).
+ */
+function timeWindow(q: URLSearchParams): (tsMs: number) => boolean {
+  const bound = (name: string): number | undefined => {
+    const v = q.get(name);
+    if (v === null || v === '') return undefined;
+    if (!/^\d+$/.test(v)) throw new SimError(400, 'invalid_parameters', `${name} must be a Unix timestamp in seconds`);
+    return Number(v) * 1000;
+  };
+  const min = bound('min_ts');
+  const max = bound('max_ts');
+  return (tsMs) => (min === undefined || tsMs >= min) && (max === undefined || tsMs <= max);
+}
+
 /** Which bucket a call draws from, and how much: batch items one each, batch cancels 0.2 each. */
 function bill(r: Req): { category: 'read' | 'write'; cost: number } {
   if (r.method === 'GET') return { category: 'read', cost: 1 };
@@ -199,7 +217,8 @@ function route(ctx: RestContext, r: Req): Reply {
     const t = r.q.get('ticker');
     const evs = r.q.get('event_ticker')?.split(',');
     const st = r.q.get('status');
-    const list = userOrders(engine).filter((o) => (!t || o.ticker === t) && (!st || o.status === st)
+    const within = timeWindow(r.q);
+    const list = userOrders(engine).filter((o) => (!t || o.ticker === t) && (!st || o.status === st) && within(o.createdMs)
       && (!evs || evs.includes(engine.markets.get(o.ticker)?.eventTicker ?? '')));
     const p = page(list, r.q);
     return { status: 200, body: { orders: p.items.map(orderJson), cursor: p.cursor } };
@@ -218,7 +237,8 @@ function route(ctx: RestContext, r: Req): Reply {
   if (key === 'GET /portfolio/fills') {
     const t = r.q.get('ticker');
     const oid = r.q.get('order_id');
-    const p = page(engine.userFills.filter((f) => (!t || f.ticker === t) && (!oid || f.orderId === oid)), r.q);
+    const within = timeWindow(r.q);
+    const p = page(engine.userFills.filter((f) => (!t || f.ticker === t) && (!oid || f.orderId === oid) && within(f.tsMs)), r.q);
     return { status: 200, body: { fills: p.items.map(fillJson), cursor: p.cursor } };
   }
   if (key === 'GET /portfolio/balance') {
