@@ -2,7 +2,7 @@ import { connect, type NatsConnection, type Msg, type Subscription, type Connect
 import type { z } from 'zod';
 import type { Logger } from 'pino';
 import { subjects } from './subjects.ts';
-import { describeZodError } from './messages.ts';
+import { describeZodError, clip, MAX_PAYLOAD_BYTES } from './messages.ts';
 import { metrics } from './metrics.ts';
 
 /**
@@ -54,9 +54,15 @@ export function parseMsg<S extends z.ZodType>(schema: S, data: Uint8Array): Pars
   return r.success ? { ok: true, value: r.data } : { ok: false, error: describeZodError(r.error) };
 }
 
-export function deadLetter(nc: NatsConnection, msg: Msg, error: string, log?: Logger, now = Date.now()): void {
-  deadLetters.inc({ subject: msg.subject });
-  log?.warn({ subject: msg.subject, error }, 'payload dead-lettered');
+/**
+ * `label` is the metric's subject label: by default the message's subject, which a sender on an
+ * open server can make up; a subscription over many senders passes a bounded one instead.
+ */
+export function deadLetter(nc: NatsConnection, msg: Msg, error: string, log?: Logger, now = Date.now(), label = msg.subject): void {
+  // A zod message can quote an unknown key of any length: the error is bounded like any text.
+  error = clip(error);
+  deadLetters.inc({ subject: label });
+  log?.warn({ subject: clip(msg.subject, 256), error, bytes: msg.data.length }, 'payload dead-lettered');
   const raw = new TextDecoder().decode(msg.data).slice(0, 4096);
   try {
     nc.publish(subjects.deadLetter(msg.subject), enc.encode(JSON.stringify({ subject: msg.subject, error, raw, ts: now })));
@@ -80,6 +86,10 @@ export function subscribeParsed<S extends z.ZodType>(
     log?: Logger;
     queue?: string;
     onInvalid?: (msg: Msg, error: string) => void;
+    /** Largest payload parsed (bytes, default MAX_PAYLOAD_BYTES); a bigger one is dead-lettered unread. */
+    maxBytes?: number;
+    /** The dead-letter counter's subject label for a message (default its subject). */
+    metricSubject?: (subject: string) => string;
     /**
      * Start each message's handler as it arrives instead of awaiting the previous one. Handlers
      * still begin in arrival order and their synchronous parts never interleave; only their
@@ -92,10 +102,15 @@ export function subscribeParsed<S extends z.ZodType>(
   const sub = nc.subscribe(subject, opts.queue ? { queue: opts.queue } : {});
   const failed = (e: unknown, msg: Msg) => opts.log?.error({ err: e, subject: msg.subject }, 'handler failed');
   void (async () => {
+    const maxBytes = opts.maxBytes ?? MAX_PAYLOAD_BYTES;
     for await (const msg of sub) {
-      const r = parseMsg(schema, msg.data);
+      // Refused at the door, before a byte is decoded: a bound on every field is no help if a
+      // megabyte has to be parsed to find the field that breaks it.
+      const r = msg.data.length > maxBytes
+        ? { ok: false as const, error: `payload of ${msg.data.length} bytes is over the ${maxBytes}-byte limit of ${subject}` }
+        : parseMsg(schema, msg.data);
       if (!r.ok) {
-        deadLetter(nc, msg, r.error, opts.log);
+        deadLetter(nc, msg, r.error, opts.log, Date.now(), opts.metricSubject?.(msg.subject) ?? msg.subject);
         opts.onInvalid?.(msg, r.error);
         continue;
       }

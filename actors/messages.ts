@@ -7,6 +7,39 @@ import { VENUES } from './subjects.ts';
  * (shares/lots for Kite, hundredths of a contract for Kalshi).
  */
 const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only');
+
+/**
+ * Every field has a bound, so every message has one: a 900 KB symbol once made its refusal
+ * event too big for the event log, and the log stalled behind it for everyone. The longest
+ * real values (a Kalshi ticker, a Kite `EXCHANGE:TRADINGSYMBOL`) are well under these.
+ */
+export const MAX_SYMBOL = 128;
+/** Free text: a denial's reason, a venue's message, a kill reason. */
+export const MAX_TEXT = 1_024;
+/** Short machine strings: a rule, a venue status, a venue's order id, an actor id. */
+export const MAX_NAME = 128;
+/** Entries of a `figures` record. */
+export const MAX_FIGURES = 16;
+/**
+ * Largest payload a subscription parses (bytes); a bigger one is dead-lettered at the door,
+ * unread. An intent is under 1 KB; the largest message (a worker's metrics snapshot) is far
+ * under this. NATS's own limit (1 MiB by default) is not a bound worth relying on.
+ */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+/** An intent is under 1 KB: anything near this is not an intent. */
+export const MAX_INTENT_BYTES = 8 * 1024;
+
+const symbol = z.string().min(1).max(MAX_SYMBOL);
+const text = z.string().max(MAX_TEXT);
+const name = z.string().max(MAX_NAME);
+const figures = z.record(z.string().max(MAX_NAME), z.union([z.number(), z.string().max(MAX_NAME)]))
+  .refine((r) => Object.keys(r).length <= MAX_FIGURES, `at most ${MAX_FIGURES} figures`);
+
+/** Cuts free text to its bound (by UTF-16 units), marking the cut: for text built from venue answers or other input. */
+export function clip(s: string, max = MAX_TEXT): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
 const int = z.number().int();
 const posInt = int.positive();
 const price = int.nonnegative();
@@ -17,7 +50,7 @@ export const VenueSchema = z.enum(VENUES);
 export const TickSchema = z.strictObject({
   type: z.literal('tick'),
   venue: VenueSchema,
-  symbol: z.string().min(1),
+  symbol,
   /** Per-symbol sequence assigned by the broker: a strategy sees a gap as a lost tick. */
   seq: posInt,
   /** Exchange time of the tick (ms). */
@@ -39,7 +72,7 @@ export type Tick = z.infer<typeof TickSchema>;
  */
 export const LastTicksRequestSchema = z.strictObject({
   venue: VenueSchema,
-  symbols: z.array(z.string().min(1)).min(1).max(500),
+  symbols: z.array(symbol).min(1).max(500),
 });
 export const LastTicksReplySchema = z.strictObject({ ticks: z.array(TickSchema) });
 
@@ -52,7 +85,7 @@ export const PlaceIntentSchema = z.strictObject({
   ...intentBase,
   action: z.literal('place'),
   venue: VenueSchema,
-  symbol: z.string().min(1),
+  symbol,
   side: SideSchema,
   qty: posInt,
   orderType: z.enum(['LIMIT', 'MARKET']),
@@ -79,14 +112,14 @@ export type ModifyIntent = z.infer<typeof ModifyIntentSchema>;
 export type Intent = z.infer<typeof IntentSchema>;
 
 export const IntentReplySchema = z.discriminatedUnion('status', [
-  z.strictObject({ status: z.literal('accepted'), intentId: id, venueOrderId: z.string().optional(), duplicate: z.boolean().optional() }),
+  z.strictObject({ status: z.literal('accepted'), intentId: id, venueOrderId: name.optional(), duplicate: z.boolean().optional() }),
   z.strictObject({
     status: z.literal('denied'),
-    intentId: z.string(),
+    intentId: name,
     /** Machine-readable rule: e.g. kill_level, max_order_qty, broker_disconnected, invalid_payload. */
-    rule: z.string(),
-    reason: z.string(),
-    figures: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+    rule: name,
+    reason: text,
+    figures: figures.optional(),
   }),
 ]);
 export type IntentReply = z.infer<typeof IntentReplySchema>;
@@ -95,7 +128,7 @@ export const ORDER_STATES = ['pending', 'open', 'partially_filled', 'filled', 'c
 export const OrderStateSchema = z.enum(ORDER_STATES);
 export type OrderState = z.infer<typeof OrderStateSchema>;
 
-export const FillSchema = z.strictObject({ fillId: z.string().min(1), qty: posInt, price, ts });
+export const FillSchema = z.strictObject({ fillId: name.min(1), qty: posInt, price, ts });
 export type Fill = z.infer<typeof FillSchema>;
 
 export const OrderUpdateSchema = z.strictObject({
@@ -103,24 +136,24 @@ export const OrderUpdateSchema = z.strictObject({
   strategyId: id,
   intentId: id,
   venue: VenueSchema,
-  venueOrderId: z.string().min(1),
-  symbol: z.string().min(1),
+  venueOrderId: name.min(1),
+  symbol,
   side: SideSchema,
   state: OrderStateSchema,
   /** The venue's own status string (e.g. Kite's "OPEN PENDING"). */
-  venueStatus: z.string(),
+  venueStatus: name,
   qty: posInt,
   filledQty: int.nonnegative(),
   avgPrice: price.optional(),
   fill: FillSchema.optional(),
-  message: z.string().optional(),
+  message: text.optional(),
   ts,
 });
 export type OrderUpdate = z.infer<typeof OrderUpdateSchema>;
 
 export const BrokerEventSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('BrokerReady'), ts }),
-  z.strictObject({ type: z.literal('BrokerDisconnected'), venue: VenueSchema, reason: z.string(), ts }),
+  z.strictObject({ type: z.literal('BrokerDisconnected'), venue: VenueSchema, reason: text, ts }),
   z.strictObject({ type: z.literal('BrokerReconnected'), venue: VenueSchema, ts }),
   z.strictObject({
     type: z.literal('Reconciled'),
@@ -153,22 +186,22 @@ export const KillMessageSchema = z.strictObject({
   type: z.literal('kill'),
   level: KillLevelSchema,
   scope: KillScopeSchema,
-  reason: z.string().min(1),
+  reason: text.min(1),
   /** operator | automation:<trigger> */
-  by: z.string().min(1),
+  by: name.min(1),
   ts,
   /** Monotonic revision from the KV store: an actor ignores a broadcast older than what it has. */
   revision: int.nonnegative(),
-  figures: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+  figures: figures.optional(),
 });
 export type KillMessage = z.infer<typeof KillMessageSchema>;
 
-export const KillAckSchema = z.strictObject({ type: z.literal('kill_ack'), actorId: z.string(), revision: int.nonnegative(), level: KillLevelSchema, ts });
+export const KillAckSchema = z.strictObject({ type: z.literal('kill_ack'), actorId: name, revision: int.nonnegative(), level: KillLevelSchema, ts });
 export type KillAck = z.infer<typeof KillAckSchema>;
 
 export const HealthSchema = z.strictObject({
   type: z.literal('health'),
-  actorId: z.string(),
+  actorId: name,
   state: z.enum(['starting', 'running', 'paused', 'stopping', 'stopped', 'halted']),
   ticks: int.nonnegative(),
   tickGaps: int.nonnegative(),

@@ -22,6 +22,12 @@ export const subjects = {
   /** strategy → broker, request/reply. */
   intent: (strategyId: string) => `${ROOT}.intent.${token(strategyId)}`,
   intentAll: () => `${ROOT}.intent.*`,
+  /** The strategy an intent subject names (its sender, as the NATS permissions allow), or undefined. */
+  intentSender: (subject: string): string | undefined => {
+    const prefix = `${ROOT}.intent.`;
+    const rest = subject.startsWith(prefix) ? subject.slice(prefix.length) : '';
+    return rest && !rest.includes('.') ? rest : undefined;
+  },
   /** broker → strategy: order lifecycle and fills. */
   orderUpdate: (strategyId: string, intentId: string) => `${ROOT}.order.${token(strategyId)}.${token(intentId)}`,
   orderUpdatesOf: (strategyId: string) => `${ROOT}.order.${token(strategyId)}.>`,

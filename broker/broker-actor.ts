@@ -7,8 +7,9 @@ import { connectBus, subscribeParsed, publishJson, encodeJson } from '../actors/
 import { subjects, type Venue } from '../actors/subjects.ts';
 import {
   IntentSchema, IntentReplySchema, TickSchema, OrderUpdateSchema, BrokerEventSchema, LastTicksRequestSchema, LastTicksReplySchema, type Tick,
-  type Intent, type IntentReply, type PlaceIntent, type CancelIntent, type BrokerEvent,
+  type Intent, type IntentReply, type PlaceIntent, type CancelIntent, type BrokerEvent, clip, MAX_INTENT_BYTES, MAX_NAME,
 } from '../actors/messages.ts';
+import { LogThrottle } from '../actors/log-throttle.ts';
 import { metrics } from '../actors/metrics.ts';
 import { TickAge } from './tick-age.ts';
 import { VenueError } from './venue-errors.ts';
@@ -79,6 +80,8 @@ export type BrokerActorOptions = {
    * after the strategy has given up on its answer.
    */
   maxPlaceWaitMs?: number;
+  /** How many refusals per strategy are logged per window (default 20 a minute); the counter counts all. */
+  refusalLog?: { perWindow?: number; windowMs?: number };
   /** An unexplained position difference: raise the kill switch to level 2. */
   onReconcileMismatch?: (venue: Venue, differences: Difference[]) => Promise<void>;
   /** At start, positions no strategy holds become the baseline (default) or a mismatch ('kill'). */
@@ -113,12 +116,14 @@ export class BrokerActor {
   private tickAge: TickAge | undefined;
   private events: EventLog | undefined;
   private gates: IntentGate[];
+  private readonly refusalLog: LogThrottle;
 
   constructor(private readonly opts: BrokerActorOptions) {
     for (const a of opts.adapters) this.venues.set(a.venue, a);
     this.setStrategies(opts.strategies);
     this.log = opts.log;
     this.gates = opts.gates ?? [];
+    this.refusalLog = new LogThrottle(opts.refusalLog);
   }
 
   get connection(): NatsConnection | undefined {
@@ -149,6 +154,8 @@ export class BrokerActor {
         queue: 'broker',
         onInvalid: (msg, error) => this.replyInvalid(msg, error),
         concurrent: true,
+        maxBytes: MAX_INTENT_BYTES,
+        metricSubject: (subject) => subjects.intent(this.labelOf(subjects.intentSender(subject))),
       }),
     );
     for (const a of this.venues.values()) {
@@ -179,6 +186,7 @@ export class BrokerActor {
 
   async stop(): Promise<void> {
     for (const s of this.subs) s.unsubscribe();
+    for (const { key, suppressed } of this.refusalLog.drain()) this.log.info({ strategy: key, suppressed }, 'intent refusals not logged (rate limit of the log)');
     await this.reconciler?.stop();
     this.tickAge?.stop();
     await this.flushEvents();
@@ -294,7 +302,7 @@ export class BrokerActor {
     a.on('disconnected', (reason) => {
       metrics.wsConnected.set({ venue: a.venue }, 0);
       this.log.warn({ venue: a.venue, reason }, 'venue disconnected');
-      this.publishEvent({ type: 'BrokerDisconnected', venue: a.venue, reason, ts: this.opts.clock.now() });
+      this.publishEvent({ type: 'BrokerDisconnected', venue: a.venue, reason: clip(reason), ts: this.opts.clock.now() });
     });
     a.on('reconnected', () => {
       metrics.wsConnected.set({ venue: a.venue }, 1);
@@ -320,14 +328,24 @@ export class BrokerActor {
 
   private replyInvalid(msg: Msg, error: string): void {
     if (!msg.reply) return;
-    msg.respond(encodeJson(IntentReplySchema, { status: 'denied', intentId: '', rule: 'invalid_payload', reason: error }));
+    msg.respond(encodeJson(IntentReplySchema, { status: 'denied', intentId: '', rule: 'invalid_payload', reason: clip(error) }));
+  }
+
+  /**
+   * A strategy id fit for a metric label or a log key: a registered one, else `unknown`. An id
+   * comes from a message, and 20,000 made-up ones once made 20,000 series.
+   */
+  private labelOf(strategyId: string | undefined): string {
+    return strategyId !== undefined && this.strategies.has(strategyId) ? strategyId : 'unknown';
   }
 
   private async onIntent(intent: Intent, msg: Msg): Promise<void> {
-    // The subject names the sender (nats.conf lets a strategy publish only on its own); the body must agree.
-    const expected = subjects.intent(intent.strategyId);
-    const reply = msg.subject !== expected
-      ? this.deny(intent, 'strategy_mismatch', `intent for ${intent.strategyId} arrived on ${msg.subject}`)
+    // The sender is the one the subject names: the generated NATS permissions let each
+    // strategy's user publish on its own intent subject only (supervisor/nats-auth.ts). The
+    // body's id is a claim that must agree.
+    const sender = subjects.intentSender(msg.subject);
+    const reply = sender === undefined || subjects.intent(intent.strategyId) !== msg.subject
+      ? this.deny(intent, 'strategy_mismatch', `intent for ${intent.strategyId} arrived on ${msg.subject}`, undefined, this.labelOf(sender))
       : await this.decide(intent);
     if (msg.reply) msg.respond(encodeJson(IntentReplySchema, reply));
   }
@@ -367,11 +385,22 @@ export class BrokerActor {
     }
   }
 
-  private deny(intent: Intent, rule: string, reason: string, figures?: Record<string, number | string>): IntentReply {
-    metrics.intentsDeniedTotal.inc({ strategy: intent.strategyId, rule });
+  private deny(intent: Intent, rule: string, reason: string, figures?: Record<string, number | string>, label = this.labelOf(intent.strategyId)): IntentReply {
+    // A venue's message or an input's echo can be any length: the reply and the event are bounded.
+    rule = clip(rule, MAX_NAME);
+    reason = clip(reason);
+    metrics.intentsDeniedTotal.inc({ strategy: label, rule });
     this.emit({ kind: 'decision', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), decision: 'denied', rule, reason, ...(figures ? { figures } : {}) });
-    this.log.info({ strategy: intent.strategyId, intentId: intent.intentId, rule, reason }, 'intent denied');
+    this.logRefusal(label, { strategy: intent.strategyId, intentId: intent.intentId, rule, reason });
     return { status: 'denied', intentId: intent.intentId, rule, reason, ...(figures ? { figures } : {}) };
+  }
+
+  /** A strategy in a refusal loop (halted, over a limit) would write a line per intent: the log is thinned, the counter is not. */
+  private logRefusal(label: string, fields: Record<string, string>): void {
+    const v = this.refusalLog.take(label, this.opts.clock.now());
+    if (!v.log) return;
+    if (v.suppressedBefore > 0) this.log.info({ strategy: label, suppressed: v.suppressedBefore, windowMs: v.windowMs }, 'intent refusals not logged (rate limit of the log)');
+    this.log.info(fields, 'intent denied');
   }
 
   private async place(intent: PlaceIntent): Promise<IntentReply> {
@@ -536,11 +565,11 @@ export class BrokerActor {
     if (!this.nc || !rec.venueOrderId && rec.state !== 'rejected') return;
     this.announce(subjects.orderUpdate(rec.strategyId, rec.intentId), OrderUpdateSchema, {
       type: 'order', strategyId: rec.strategyId, intentId: rec.intentId, venue: rec.venue, venueOrderId: rec.venueOrderId ?? 'none',
-      symbol: rec.symbol, side: rec.side, state: rec.state, venueStatus: rec.venueStatus, qty: rec.qty, filledQty: rec.filledQty,
+      symbol: rec.symbol, side: rec.side, state: rec.state, venueStatus: clip(rec.venueStatus, MAX_NAME), qty: rec.qty, filledQty: rec.filledQty,
       ts: this.opts.clock.now(),
       ...(rec.avgPrice !== undefined ? { avgPrice: rec.avgPrice } : {}),
       ...(fill ? { fill } : {}),
-      ...(rec.message ? { message: rec.message } : {}),
+      ...(rec.message ? { message: clip(rec.message) } : {}),
     });
   }
 

@@ -6,6 +6,7 @@ import { connectBus } from '../actors/bus.ts';
 import { startNatsServer, type NatsServerHandle } from '../test/helpers/nats-server.ts';
 import { EventLog, ensureEventStream, readEvents } from './event-log.ts';
 import type { LogEvent } from './events/schema.ts';
+import { metrics } from '../actors/metrics.ts';
 
 const silent = pino({ level: 'silent' });
 
@@ -119,4 +120,36 @@ test('once its connection is closed for good, queued events fail (they are not r
   await log.flush();
   assert.equal(log.pending(), 0);
   await assert.rejects(log.append(intent('gamma', 2)), /event log closed/);
+});
+
+const bigDecision = (n: number, bytes: number): LogEvent => ({
+  kind: 'decision', strategyId: 'alpha', intentId: `alpha-${n}`, ts: 1_700_000_000_000 + n, decision: 'denied', rule: 'r', reason: 'x'.repeat(bytes),
+});
+
+test('an event too large to store is stored as a flagged, truncated record, and the events behind it are stored in order', async (t) => {
+  const { nc } = await setUp(t);
+  const log = new EventLog(nc, silent);
+  const count = async () => (await metrics.eventLogOversizeTotal.get()).values.find((v) => v.labels.kind === 'decision')?.value ?? 0;
+  const before = await count();
+  const seqs = await Promise.all([log.append(intent('alpha', 0)), log.append(bigDecision(1, 2 * 1024 * 1024)), log.append(intent('alpha', 2))]);
+  assert.equal(seqs.length, 3);
+  const rows: LogEvent[] = [];
+  for await (const e of readEvents(nc)) rows.push(e.event);
+  assert.deepEqual(rows.map((e) => e.intentId), ['alpha-0', 'alpha-1', 'alpha-2']);
+  const flagged = rows[1]!;
+  assert.equal(flagged.kind, 'oversize');
+  assert.ok(flagged.kind === 'oversize' && flagged.originalKind === 'decision' && flagged.bytes > 2 * 1024 * 1024 && flagged.head.length <= 1_024);
+  assert.equal(await count() - before, 1);
+});
+
+test("an event the server refuses as too large (its limit below the log's) is replaced, not retried forever", async (t) => {
+  const { nc } = await setUp(t);
+  // The log's own bound set above nats-server's max_payload (1 MiB): the server's refusal must not stall the queue.
+  const log = new EventLog(nc, silent, undefined, { maxEventBytes: 8 * 1024 * 1024 });
+  const all = Promise.all([log.append(bigDecision(1, 1_200_000)), log.append(intent('alpha', 2))]);
+  const late = new Promise<'late'>((r) => setTimeout(() => r('late'), 8_000).unref());
+  assert.notEqual(await Promise.race([all, late]), 'late', 'the queue behind the refused event moves on');
+  const rows: LogEvent[] = [];
+  for await (const e of readEvents(nc)) rows.push(e.event);
+  assert.deepEqual(rows.map((e) => e.kind), ['oversize', 'intent']);
 });

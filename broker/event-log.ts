@@ -1,10 +1,12 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, RetentionPolicy, StorageType, DiscardPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { nuid } from '@nats-io/nuid';
+import { InvalidArgumentError } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { subjects, STREAM_EVENTS } from '../actors/subjects.ts';
 import { systemClock, type Clock } from '../actors/clock.ts';
-import { describeZodError } from '../actors/messages.ts';
+import { describeZodError, clip } from '../actors/messages.ts';
+import { metrics } from '../actors/metrics.ts';
 import { LogEventSchema, type LogEvent, type StoredEvent } from './events/schema.ts';
 
 /**
@@ -33,7 +35,19 @@ export async function ensureEventStream(nc: NatsConnection): Promise<void> {
   }
 }
 
-type Pending = { ev: LogEvent; msgId: string; done: (seq: number) => void; fail: (e: Error) => void };
+type Pending = { ev: LogEvent; data: string; msgId: string; done: (seq: number) => void; fail: (e: Error) => void };
+
+/**
+ * Largest event stored as it is (bytes of JSON). Far above any real event (an order's events
+ * are under 1 KB, a reconciliation report with many differences some KB) and well under
+ * nats-server's max_payload (1 MiB in nats.conf). A larger event is stored as an `oversize`
+ * record instead: it once blocked every event behind it, retried forever.
+ */
+export const MAX_EVENT_BYTES = 256 * 1024;
+/** How much of an oversize event its record keeps. */
+const OVERSIZE_HEAD_CHARS = 1_024;
+/** JetStream's answer when a message is larger than the stream's max_msg_size. */
+const MESSAGE_TOO_LARGE = 10054;
 
 const RETRY_MS = [50, 100, 250, 500, 1_000, 2_000];
 /** Appends sent before the first ack returns: the broker's intent, decision and write-ahead go out together. */
@@ -60,8 +74,11 @@ export class EventLog {
   private closed = false;
   private idle: (() => void)[] = [];
 
-  constructor(private readonly nc: NatsConnection, private readonly log: Logger, private readonly clock: Clock = systemClock) {
+  private readonly maxBytes: number;
+
+  constructor(private readonly nc: NatsConnection, private readonly log: Logger, private readonly clock: Clock = systemClock, o: { maxEventBytes?: number } = {}) {
     this.js = jetstream(nc);
+    this.maxBytes = o.maxEventBytes ?? MAX_EVENT_BYTES;
   }
 
   /**
@@ -74,7 +91,9 @@ export class EventLog {
     LogEventSchema.parse(ev); // a malformed event is a bug at the writer, not a puzzle for every reader
     return new Promise<number>((done, fail) => {
       if (this.closed) return fail(new Error('event log closed'));
-      this.queue.push({ ev, msgId, done, fail });
+      const data = JSON.stringify(ev);
+      const p = { ev, data, msgId, done, fail };
+      this.queue.push(Buffer.byteLength(data) > this.maxBytes ? this.oversize(p) : p);
       if (o.sendNow) this.kick();
       else this.schedule();
     });
@@ -102,6 +121,22 @@ export class EventLog {
     if (!this.draining) for (const r of this.idle.splice(0)) r();
   }
 
+  /**
+   * The stand-in for an event that cannot be stored: kind, ids, size and its first characters,
+   * flagged as `oversize` and counted. Same message id and promise, so the order holds.
+   */
+  private oversize(p: Pending): Pending {
+    const bytes = Buffer.byteLength(p.data);
+    const ev: LogEvent = {
+      kind: 'oversize', ts: p.ev.ts, originalKind: p.ev.kind, bytes, head: p.data.slice(0, OVERSIZE_HEAD_CHARS),
+      ...(p.ev.strategyId !== undefined ? { strategyId: clip(p.ev.strategyId, 64) } : {}),
+      ...(p.ev.intentId !== undefined ? { intentId: clip(p.ev.intentId, 64) } : {}),
+    };
+    metrics.eventLogOversizeTotal.inc({ kind: p.ev.kind });
+    this.log.error({ kind: p.ev.kind, bytes, limit: this.maxBytes, intentId: ev.intentId }, 'event too large for the event log: stored as a truncated oversize record');
+    return { ...p, ev, data: JSON.stringify(ev) };
+  }
+
   /** Sends at the end of this turn, so appends made in it (intent, decision, write-ahead) share a batch. */
   private schedule(): void {
     if (this.scheduled) return;
@@ -125,7 +160,7 @@ export class EventLog {
         const batch = this.queue.slice(0, MAX_IN_FLIGHT);
         const pubs = batch.map((p, i) => this.js.publish(
           subjects.event(p.ev.kind, p.ev.strategyId ?? '_'),
-          JSON.stringify(p.ev),
+          p.data,
           { msgID: p.msgId, timeout: 2_000, ...(i > 0 ? { expect: { lastMsgID: batch[i - 1]!.msgId } } : {}) },
         ));
         const results = await Promise.allSettled(pubs);
@@ -143,6 +178,14 @@ export class EventLog {
         }
         // Only refused for order (another writer came between): send the rest again now, as a new batch.
         if (last >= 0 && failed.every((e) => isWrongLastMsgId(e))) continue;
+        // Too large for the server (a max_payload or max_msg_size below ours): retrying cannot
+        // help, and it would hold every event behind it. Its record goes in its place, now.
+        const tooLarge = failed.findIndex((e) => isTooLarge(e));
+        if (tooLarge >= 0) {
+          const i = last + 1 + tooLarge;
+          this.queue[i] = this.oversize(this.queue[i]!);
+          continue;
+        }
         // A connection closed for good (not one reconnecting) will never store them: say so once, and fail them.
         if (this.nc.isClosed()) {
           this.log.error({ queued: this.queue.length, kind: this.queue[0]?.ev.kind }, 'bus connection closed: queued events not stored');
@@ -157,6 +200,10 @@ export class EventLog {
       if (this.queue.length === 0) for (const r of this.idle.splice(0)) r();
     }
   }
+}
+
+function isTooLarge(e: unknown): boolean {
+  return (e instanceof InvalidArgumentError && /max_payload/.test(e.message)) || (e instanceof JetStreamApiError && e.code === MESSAGE_TOO_LARGE);
 }
 
 function isWrongLastMsgId(e: unknown): boolean {

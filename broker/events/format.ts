@@ -34,6 +34,8 @@ function describe(e: LogEvent): string {
       return e.event.type + ('venue' in e.event ? ` ${e.event.venue}` : '');
     case 'lease':
       return `${e.action} by ${e.holder}`;
+    case 'oversize':
+      return `${e.originalKind} of ${e.bytes} bytes too large to store; kept its start: ${e.head.slice(0, 200)}`;
     default: {
       const never: never = e;
       return never;

@@ -109,6 +109,14 @@ export const LogEventSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('reconcile'), ts, strategyId: z.string().optional(), intentId: z.string().optional(), report: ReconcileReportSchema }),
   z.strictObject({ kind: z.literal('broker'), ts, strategyId: z.string().optional(), intentId: z.string().optional(), event: BrokerEventSchema }),
   z.strictObject({ kind: z.literal('lease'), ts, strategyId: z.string().optional(), intentId: z.string().optional(), holder: z.string(), action: z.enum(['acquired', 'lost', 'released']) }),
+  /**
+   * Stands in for an event too large to store (broker/event-log.ts): its kind, ids, size and
+   * first bytes, so the gap is visible and explained, and the events behind it are stored.
+   */
+  z.strictObject({
+    kind: z.literal('oversize'), ts, strategyId: z.string().optional(), intentId: z.string().optional(),
+    originalKind: z.string(), bytes: intId.nonnegative(), head: z.string(),
+  }),
 ]);
 export type LogEvent = z.infer<typeof LogEventSchema>;
 export type LogEventKind = LogEvent['kind'];

@@ -133,6 +133,8 @@ export function applyEvent(p: Projection, ev: LogEvent, seq?: number): Projectio
     case 'kill':
     case 'broker':
     case 'lease':
+    // What it stood for is lost to the projection; reconciliation with the venue fills the gap.
+    case 'oversize':
       return p;
     default: {
       const never: never = ev;

@@ -35,6 +35,7 @@ export async function startKiteBroker(o: {
   externalAtStart?: BrokerActorOptions['externalAtStart'];
   stopFlushMs?: number;
   maxPlaceWaitMs?: number;
+  refusalLog?: BrokerActorOptions['refusalLog'];
 }): Promise<InProcessBroker> {
   const { sim, log } = o;
   const clock = systemClock;
@@ -53,6 +54,7 @@ export async function startKiteBroker(o: {
     ...(o.externalAtStart ? { externalAtStart: o.externalAtStart } : {}),
     ...(o.stopFlushMs !== undefined ? { stopFlushMs: o.stopFlushMs } : {}),
     ...(o.maxPlaceWaitMs !== undefined ? { maxPlaceWaitMs: o.maxPlaceWaitMs } : {}),
+    ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
   });
   try {
     await broker.start();
@@ -75,6 +77,7 @@ export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => v
   before?: (sim: KiteSim) => void;
   eventLog?: (nc: NatsConnection, log: Logger) => EventLog;
   maxPlaceWaitMs?: number;
+  refusalLog?: BrokerActorOptions['refusalLog'];
 }): Promise<{ nc: NatsConnection; sim: KiteSim; running: InProcessBroker }> {
   const nats = await startNatsServer();
   const nc = await connectBus({ servers: nats.url, name: o.name });
@@ -85,6 +88,7 @@ export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => v
     sim, natsUrl: nats.url, strategies: o.strategies, log: o.log,
     ...(o.eventLog ? { eventLog: o.eventLog } : {}),
     ...(o.maxPlaceWaitMs !== undefined ? { maxPlaceWaitMs: o.maxPlaceWaitMs } : {}),
+    ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
   });
   t.after(async () => {
     running.broker.fence('test over');
