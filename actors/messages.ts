@@ -158,7 +158,10 @@ export const BrokerEventSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('Reconciled'),
     venue: VenueSchema,
+    /** `ok` or `resolved`: the log agrees with the venue now (a failed run is not ok). */
     ok: z.boolean(),
+    /** `error`: the run failed to compare at all (venue unreachable...), which is no evidence of a mismatch. */
+    result: z.enum(['ok', 'resolved', 'mismatch', 'error']),
     differences: int.nonnegative(),
     ts,
   }),

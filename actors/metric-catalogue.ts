@@ -51,6 +51,7 @@ function defs(r: Registry, hook: (name: string) => () => void) {
     // reconciliation and auth
     reconcileDifferences: gauge('orch_reconcile_differences', 'Differences found by the last reconciliation run', ['venue']),
     reconcileRunsTotal: counter('orch_reconcile_runs_total', 'Reconciliation runs by result', ['venue', 'result']),
+    reconcileFailing: gauge('orch_reconcile_failing', '1 while the last reconciliation run of the venue failed to run (an error, not a mismatch), else 0', ['venue']),
     kiteTokenExpiryTimestampSeconds: gauge('orch_kite_token_expiry_timestamp_seconds', 'Unix time at which the Kite access token expires', []),
     kiteLoginFailuresTotal: counter('orch_kite_login_failures_total', 'Kite logins (start, scheduled renewal, re-auth after TokenException) that failed, by reason', ['reason']),
     kitePostbacksTotal: counter('orch_kite_postbacks_total', 'Kite postbacks received, by result (accepted, bad_checksum, invalid, ...)', ['result']),

@@ -51,6 +51,7 @@ export function seedVenue(m: Catalogue, venue: Venue): void {
   m.venue429Total.inc({ venue }, 0);
   m.ratelimitHeadroomWarningsTotal.inc({ venue }, 0);
   m.reconcileDifferences.set({ venue }, 0);
+  m.reconcileFailing.set({ venue }, 0);
   for (const result of RECONCILE_RESULTS) m.reconcileRunsTotal.inc({ venue, result }, 0);
   if (venue === 'kite') for (const reason of KITE_LOGIN_FAILURES) m.kiteLoginFailuresTotal.inc({ reason }, 0);
   if (venue === 'kalshi') m.kalshiBookResyncsTotal.inc(0);

@@ -287,7 +287,7 @@ export class BrokerActor {
       },
       report: (r: ReconcileReport) => {
         this.emit({ kind: 'reconcile', ts: r.ts, report: r });
-        this.publishEvent({ type: 'Reconciled', venue: r.venue, ok: r.result === 'ok' || r.result === 'resolved', differences: r.differences.length, ts: r.ts }, false);
+        this.publishEvent({ type: 'Reconciled', venue: r.venue, ok: r.result === 'ok' || r.result === 'resolved', result: r.result, differences: r.differences.length, ts: r.ts }, false);
       },
     };
   }

@@ -212,6 +212,9 @@ export class TriggerMonitor {
       case 'BrokerReconnected':
         return this.observe({ type: 'broker_reconnected', venue: e.venue });
       case 'Reconciled':
+        // A run that failed to run compared nothing: neither a mismatch nor the end of one.
+        // It has its own metric and alert (orch_reconcile_failing, OrchReconcileFailing).
+        if (e.result === 'error') return;
         return this.observe({ type: 'reconciled', venue: e.venue, ok: e.ok, differences: e.differences });
       default:
         assertNever(e);

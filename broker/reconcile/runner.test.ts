@@ -5,6 +5,7 @@ import { TestClock } from '../../actors/clock.ts';
 import { emptyProjection } from '../projection/projection.ts';
 import type { ReconcileReport } from '../events/schema.ts';
 import type { VenueAdapter, VenueOrder } from '../venue.ts';
+import { metrics } from '../../actors/metrics.ts';
 import { ReconcileRunner } from './runner.ts';
 
 const log = pino({ level: 'silent' });
@@ -85,4 +86,32 @@ test('a periodic run whose report throws is logged, not left as an unhandled rej
   }
   assert.deepEqual(unhandled, []);
   assert.equal(errors.length, 1);
+});
+
+test('a run that fails to read the venue is an error: reported as such, orch_reconcile_failing set, no kill raised, the last differences kept', async () => {
+  const venue = 'kalshi';
+  const gaugeOf = async (name: string) => (await metrics[name === 'failing' ? 'reconcileFailing' : 'reconcileDifferences'].get()).values.find((v) => v.labels.venue === venue)?.value;
+  metrics.reconcileDifferences.set({ venue }, 3);
+  let fail = true;
+  const adapter = {
+    venue,
+    orders: async () => { if (fail) throw new Error('kalshi request timed out after 1000 ms'); return []; },
+    positions: async () => [],
+  } as unknown as VenueAdapter;
+  const reports: ReconcileReport[] = [];
+  const kills: unknown[] = [];
+  const r = new ReconcileRunner({
+    clock: new TestClock(0), log, adapters: [adapter],
+    host: { projection: () => emptyProjection(), inflight: () => new Set(), apply: () => undefined, raiseKill: async (_v, d) => void kills.push(d), report: (x) => reports.push(x) },
+  });
+  const failed = await r.run(adapter, 'periodic');
+  assert.equal(failed.result, 'error');
+  assert.match(failed.error ?? '', /timed out/);
+  assert.deepEqual(kills, []);
+  assert.equal(await gaugeOf('failing'), 1);
+  assert.equal(await gaugeOf('differences'), 3, 'a failed run compared nothing, so the last count stands');
+  fail = false;
+  assert.equal((await r.run(adapter, 'periodic')).result, 'ok');
+  assert.equal(await gaugeOf('failing'), 0);
+  assert.equal(await gaugeOf('differences'), 0);
 });

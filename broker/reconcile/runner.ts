@@ -149,7 +149,9 @@ export class ReconcileRunner {
     } finally {
       release?.();
     }
-    metrics.reconcileDifferences.set({ venue: a.venue }, report.differences.length);
+    // A run that failed compared nothing: the last differences found still stand.
+    if (report.result !== 'error') metrics.reconcileDifferences.set({ venue: a.venue }, report.differences.length);
+    metrics.reconcileFailing.set({ venue: a.venue }, report.result === 'error' ? 1 : 0);
     metrics.reconcileRunsTotal.inc({ venue: a.venue, result: report.result });
     const log = report.result === 'ok' ? this.o.log.info.bind(this.o.log) : this.o.log.warn.bind(this.o.log);
     log({ venue: a.venue, trigger, result: report.result, differences: report.differences }, 'reconciled');

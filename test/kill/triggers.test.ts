@@ -138,7 +138,7 @@ test('re-authentication failing three times in a row halts everything; a success
 });
 
 test('an unresolved reconciliation mismatch goes reduce-only (level 2); one fixed within the grace does not', async () => {
-  const rec = (at: number, ok: boolean, differences: number): Step => [at, { broker: { type: 'Reconciled', venue: 'kite', ok, differences, ts: 0 } }];
+  const rec = (at: number, ok: boolean, differences: number): Step => [at, { broker: { type: 'Reconciled', venue: 'kite', ok, result: ok ? 'ok' : 'mismatch', differences, ts: 0 } }];
   const immediate = await scenario({}, [rec(0, true, 0), rec(5_000, false, 2)]);
   assert.deepEqual(immediate.map(brief), [[5_000, 'reconcile_mismatch', 2, 'global']], 'by default a mismatch trips at once');
   const cfg = { global: { reconcileGraceMs: 30_000 } };
@@ -146,6 +146,17 @@ test('an unresolved reconciliation mismatch goes reduce-only (level 2); one fixe
   const late = await scenario(cfg, [rec(0, false, 1), rec(10_000, false, 3)], 120_000);
   assert.deepEqual(late.map(brief), [[30_000, 'reconcile_mismatch', 2, 'global']]);
   assert.equal(late[0]!.figures.differences, 3);
+});
+
+test('a reconciliation that fails to run is an error, never a mismatch: no kill level, and a mismatch already counting keeps counting', async () => {
+  const failed = (at: number): Step => [at, { broker: { type: 'Reconciled', venue: 'kite', ok: false, result: 'error', differences: 0, ts: 0 } }];
+  const mismatch = (at: number): Step => [at, { broker: { type: 'Reconciled', venue: 'kite', ok: false, result: 'mismatch', differences: 1, ts: 0 } }];
+  // Seen: the venue unreachable during a run raised level 2 as "reconcile mismatch: 0 against limit 0".
+  assert.deepEqual(await scenario({}, [failed(0), failed(5_000)], 60_000), []);
+  const cfg = { global: { reconcileGraceMs: 30_000 } };
+  assert.deepEqual(await scenario(cfg, [failed(0), failed(20_000)], 120_000), [], 'errors alone never start the grace clock');
+  const still = await scenario(cfg, [mismatch(0), failed(10_000)], 120_000);
+  assert.deepEqual(still.map(brief), [[30_000, 'reconcile_mismatch', 2, 'global']], 'an error does not end a mismatch either');
 });
 
 test('a tripped trigger stays quiet until the operator reset re-arms its scope', async () => {
