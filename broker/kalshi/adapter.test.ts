@@ -93,7 +93,7 @@ const restOrder = (over: Partial<KalshiOrder>): KalshiOrder => ({
   filledCount: 0, remainingCount: 300, status: 'resting', createdTime: undefined, ...over,
 });
 const restFill = (tradeId: string, count: number, price: number): KalshiFill => ({
-  fillId: `${tradeId}-m`, tradeId, orderId: 'o1', clientOrderId: 'intentA', ticker: 'KXFED-26DEC-T4.00', side: 'bid', price, count, isTaker: false, fee: 0, tsMs: 0,
+  fillId: `${tradeId}-m`, tradeId, orderId: 'o1', clientOrderId: 'intentA', ticker: 'KXFED-26DEC-T4.00', side: 'bid', price, count, isTaker: false, feeMicros: 0, tsMs: 0,
 });
 
 test('BUY is a YES bid and SELL a YES ask, both ways', () => {
@@ -123,9 +123,9 @@ test('a tick carries the top of book in hundredths of a cent, last = the mid rou
 });
 
 test('a position keeps its signed size in hundredths and derives the average price per contract', () => {
-  assert.deepEqual(toVenuePosition({ ticker: 'T', position: 250, exposure: 11_250, realizedPnl: 0, feesPaid: 0 }), { symbol: 'T', qty: 250, avgPrice: 4500 });
-  assert.deepEqual(toVenuePosition({ ticker: 'T', position: -300, exposure: 16_500, realizedPnl: 0, feesPaid: 0 }), { symbol: 'T', qty: -300, avgPrice: 5500 });
-  assert.deepEqual(toVenuePosition({ ticker: 'T', position: 0, exposure: 0, realizedPnl: 120, feesPaid: 7 }), { symbol: 'T', qty: 0, avgPrice: 0 });
+  assert.deepEqual(toVenuePosition({ ticker: 'T', position: 250, exposureMicros: 1_125_000, realizedPnlMicros: 0, feesPaidMicros: 0 }), { symbol: 'T', qty: 250, avgPrice: 4500 });
+  assert.deepEqual(toVenuePosition({ ticker: 'T', position: -300, exposureMicros: 1_650_000, realizedPnlMicros: 0, feesPaidMicros: 0 }), { symbol: 'T', qty: -300, avgPrice: 5500 });
+  assert.deepEqual(toVenuePosition({ ticker: 'T', position: 0, exposureMicros: 0, realizedPnlMicros: 12_000, feesPaidMicros: 5_612 }), { symbol: 'T', qty: 0, avgPrice: 0 });
 });
 
 test('an order goes out as a YES bid with the intent id as client_order_id and the integers unchanged', async () => {

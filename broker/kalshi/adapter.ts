@@ -5,7 +5,7 @@ import type { OrderState, Side } from '../../actors/messages.ts';
 import { VenueEventHub } from '../venue.ts';
 import type { HistoryQuery, VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition, VenueTick } from '../venue.ts';
 import { VenueError } from '../venue-errors.ts';
-import { ONE_CONTRACT } from './fixed.ts';
+import { MICROS_PER_UNIT, ONE_CONTRACT } from './fixed.ts';
 import { FillLedger } from './fill-ledger.ts';
 import type { KalshiVenue, KalshiVenueEvents, PlaceOrderArgs } from './index.ts';
 import type { PlaceResult } from './orders.ts';
@@ -91,10 +91,13 @@ export function bookTick(b: BookUpdate): VenueTick | undefined {
   return t;
 }
 
-/** Net position: hundredths of a contract; average price from the exposure (hundredths of a cent per contract). */
+/**
+ * Net position: hundredths of a contract; average price (hundredths of a cent per contract)
+ * from the exposure in micro-dollars: micros × ONE_CONTRACT / (MICROS_PER_UNIT × qty), rounded.
+ */
 export function toVenuePosition(p: KalshiPosition): VenuePosition {
   const qty = p.position;
-  const avgPrice = qty === 0 ? 0 : Math.round((Math.abs(p.exposure) * ONE_CONTRACT) / Math.abs(qty));
+  const avgPrice = qty === 0 ? 0 : Math.round((Math.abs(p.exposureMicros) * ONE_CONTRACT) / (MICROS_PER_UNIT * Math.abs(qty)));
   return { symbol: p.ticker, qty, avgPrice };
 }
 

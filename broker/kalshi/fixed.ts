@@ -1,14 +1,25 @@
 /**
- * Kalshi sends money as dollar strings ("0.5600") and quantities as two-decimal strings
- * ("10.00"). Binary floats cannot hold 0.1 exactly, so every value is parsed straight from
- * its digits into an integer in the smallest unit we trade in and formatted back the same way.
+ * Kalshi sends money as dollar strings with up to 6 decimals ("0.5600", `fee_cost: "0.005612"`)
+ * and quantities as two-decimal strings ("10.00") (docs/venues/kalshi.md, "Fixed point").
+ * Binary floats cannot hold 0.1 exactly, so every value is parsed straight from its digits into
+ * an integer and formatted back the same way.
  *
- *   price / money: integer hundredths of a cent  (1 dollar  = 10_000)
- *   count:         integer hundredths of a contract (1 contract = 100)
+ *   price:  integer hundredths of a cent (1 dollar = 10_000), the money unit of the whole
+ *           system (ticks, limit prices, P&L). Kalshi's finest price step is $0.001, so a
+ *           price with a non-zero 5th or 6th decimal is refused rather than rounded.
+ *   micros: integer micro-dollars (1 dollar = 1_000_000) for amounts Kalshi states to 1e-6:
+ *           fees, costs, exposure, realized P&L. They live in their own `...Micros` fields so
+ *           that no amount is rounded to fit the system's unit; `microsToUnits` converts
+ *           where a caller needs that unit and says how it rounds.
+ *   count:  integer hundredths of a contract (1 contract = 100)
  */
 export const DOLLAR_DECIMALS = 4;
+export const MICRO_DECIMALS = 6;
 export const COUNT_DECIMALS = 2;
 export const ONE_DOLLAR = 10_000;
+export const MICROS_PER_DOLLAR = 1_000_000;
+/** micro-dollars per hundredth of a cent */
+export const MICROS_PER_UNIT = MICROS_PER_DOLLAR / ONE_DOLLAR;
 export const ONE_CONTRACT = 100;
 
 const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
@@ -49,6 +60,16 @@ export function formatScaled(value: number, decimals: number, what = 'value'): s
 export const parseDollars = (s: string): number => parseScaled(s, DOLLAR_DECIMALS, 'dollars');
 /** 5600 → "0.5600". */
 export const formatDollars = (units: number): string => formatScaled(units, DOLLAR_DECIMALS, 'dollars');
+/** "0.005612" → 5612 (micro-dollars); any 1..6-decimal dollar string is exact. */
+export const parseMicros = (s: string): number => parseScaled(s, MICRO_DECIMALS, 'dollars');
+/** 5612 → "0.005612". */
+export const formatMicros = (micros: number): string => formatScaled(micros, MICRO_DECIMALS, 'dollars');
+/** Micro-dollars → hundredths of a cent, rounded half away from zero (for display-grade figures only). */
+export function microsToUnits(micros: number): number {
+  const q = Math.trunc(micros / MICROS_PER_UNIT);
+  const r = micros - q * MICROS_PER_UNIT;
+  return Math.abs(r) * 2 >= MICROS_PER_UNIT ? q + Math.sign(r) : q;
+}
 /** "10.00" → 1000 (hundredths of a contract). */
 export const parseCount = (s: string): number => parseScaled(s, COUNT_DECIMALS, 'count');
 /** 1000 → "10.00". */

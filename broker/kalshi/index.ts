@@ -37,7 +37,7 @@ export type KalshiVenueEvents = {
   order: [OrderUpdate];
   disconnected: [{ reason: string; atMs: number }];
   reconnected: [{ attempts: number; downtimeMs: number }];
-  reconcile: [{ reason: 'reconnect' }];
+  reconcile: [{ reason: 'reconnect' | 'subscription_lost' }];
 };
 
 export type KalshiVenueOptions = {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseCount, parseDollars } from './fixed.ts';
+import { parseCount, parseDollars, parseMicros } from './fixed.ts';
 
 /**
  * zod schemas for every Kalshi response we read (shapes from kalshi-typescript 3.30.0 models).
@@ -16,7 +16,10 @@ function exact(parse: (s: string) => number) {
     }
   });
 }
+/** A price: hundredths of a cent. */
 export const Dollars = exact(parseDollars);
+/** An amount Kalshi states to 1e-6 dollars (fees, costs, exposure, P&L): micro-dollars. */
+export const Micros = exact(parseMicros);
 export const Count = exact(parseCount);
 const cursor = z.string().nullish().transform((c) => c ?? '');
 
@@ -75,11 +78,34 @@ export const SeriesWire = z.object({
 export const SeriesOne = z.object({ series: SeriesWire });
 export const SeriesList = z.object({ series: z.array(SeriesWire).nullish().transform((s) => s ?? []) });
 
-/** 3.30 orders carry `book_side`; older ones only side/action, which map onto it the same way. */
-function bookSideOf(o: { book_side?: BookSide | undefined; side?: string | undefined; action?: string | undefined }): BookSide {
+export type Direction = { book_side?: BookSide | undefined; outcome_side?: string | undefined; side?: string | undefined; action?: string | undefined };
+/**
+ * Order direction (docs/venues/kalshi.md, "Order direction"): `book_side` (bid|ask) and
+ * `outcome_side` (yes|no) are current and say the same thing (bid = yes); the deprecated
+ * `side` + `action` are read only when neither is there (buy YES or sell NO = bid).
+ * Undefined when the message carries no direction at all.
+ */
+export function bookSideOf(o: Direction): BookSide | undefined {
   if (o.book_side) return o.book_side;
-  const buyYes = (o.side === 'yes') === (o.action === 'buy');
-  return buyYes ? 'bid' : 'ask';
+  if (o.outcome_side === 'yes') return 'bid';
+  if (o.outcome_side === 'no') return 'ask';
+  if ((o.side === 'yes' || o.side === 'no') && (o.action === 'buy' || o.action === 'sell')) return (o.side === 'yes') === (o.action === 'buy') ? 'bid' : 'ask';
+  return undefined;
+}
+const directionFields = {
+  book_side: BookSide.optional(),
+  outcome_side: z.enum(['yes', 'no']).optional(),
+  side: z.string().optional(),
+  action: z.string().optional(),
+};
+/** Refuses, naming the fields, a message with no readable direction: guessing a side would book a fill backwards. */
+function withDirection<T extends Direction>(o: T, ctx: z.RefinementCtx): T & { direction: BookSide } {
+  const direction = bookSideOf(o);
+  if (direction === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['book_side'], message: 'no direction: neither book_side, outcome_side nor side+action' });
+    return z.NEVER;
+  }
+  return { ...o, direction };
 }
 
 export const OrderWire = z
@@ -87,9 +113,7 @@ export const OrderWire = z
     order_id: z.string(),
     client_order_id: z.string().nullish(),
     ticker: z.string(),
-    book_side: BookSide.optional(),
-    side: z.string().optional(),
-    action: z.string().optional(),
+    ...directionFields,
     status: OrderStatus,
     yes_price_dollars: Dollars,
     fill_count_fp: Count,
@@ -98,11 +122,12 @@ export const OrderWire = z
     created_time: z.string().nullish(),
     last_update_time: z.string().nullish(),
   })
+  .transform(withDirection)
   .transform((o) => ({
     orderId: o.order_id,
     clientOrderId: o.client_order_id ?? '',
     ticker: o.ticker,
-    side: bookSideOf(o),
+    side: o.direction,
     price: o.yes_price_dollars,
     initialCount: o.initial_count_fp ?? o.fill_count_fp + o.remaining_count_fp,
     filledCount: o.fill_count_fp,
@@ -122,27 +147,27 @@ export const FillWire = z
     client_order_id: z.string().nullish(),
     ticker: z.string().optional(),
     market_ticker: z.string().optional(),
-    book_side: BookSide.optional(),
-    side: z.string().optional(),
-    action: z.string().optional(),
+    ...directionFields,
     count_fp: Count,
     yes_price_dollars: Dollars,
     is_taker: z.boolean(),
-    fee_cost: Dollars.optional(),
+    fee_cost: Micros.optional(),
     created_time: z.string().optional(),
     ts: z.number().optional(),
   })
+  .transform(withDirection)
   .transform((f) => ({
     fillId: f.fill_id,
     tradeId: f.trade_id ?? f.fill_id,
     orderId: f.order_id,
     clientOrderId: f.client_order_id ?? undefined,
     ticker: f.market_ticker ?? f.ticker ?? '',
-    side: bookSideOf(f),
+    side: f.direction,
     price: f.yes_price_dollars,
     count: f.count_fp,
     isTaker: f.is_taker,
-    fee: f.fee_cost ?? 0,
+    /** the exchange fee, micro-dollars (Kalshi states it to 1e-6: "0.005612") */
+    feeMicros: f.fee_cost ?? 0,
     tsMs: f.ts !== undefined ? f.ts * 1000 : f.created_time ? Date.parse(f.created_time) : undefined,
   }));
 export type KalshiFill = z.infer<typeof FillWire>;
@@ -152,18 +177,19 @@ export const PositionWire = z
   .object({
     ticker: z.string(),
     position_fp: Count,
-    market_exposure_dollars: Dollars,
-    realized_pnl_dollars: Dollars,
-    fees_paid_dollars: Dollars,
-    total_traded_dollars: Dollars.optional(),
+    market_exposure_dollars: Micros,
+    realized_pnl_dollars: Micros,
+    fees_paid_dollars: Micros,
+    total_traded_dollars: Micros.optional(),
   })
   .transform((p) => ({
     ticker: p.ticker,
     /** hundredths of a contract; positive = long YES, negative = long NO */
     position: p.position_fp,
-    exposure: p.market_exposure_dollars,
-    realizedPnl: p.realized_pnl_dollars,
-    feesPaid: p.fees_paid_dollars,
+    /** the rest in micro-dollars, exactly as Kalshi states them */
+    exposureMicros: p.market_exposure_dollars,
+    realizedPnlMicros: p.realized_pnl_dollars,
+    feesPaidMicros: p.fees_paid_dollars,
   }));
 export type KalshiPosition = z.infer<typeof PositionWire>;
 export const PositionsPage = z.object({

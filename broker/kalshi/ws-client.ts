@@ -5,7 +5,7 @@ import type { Logger } from '../../actors/logger.ts';
 import { authHeaders, type KalshiCredentials } from './signing.ts';
 import { LocalBook, checkSeq } from './book.ts';
 import {
-  ServerMessage, bookSideOfFill, reconnectDelay, type Channel, type Command,
+  ServerMessage, reconnectDelay, type Channel, type Command,
   type BookUpdate, type TickerUpdate, type TradeUpdate, type FillUpdate, type WsStatus,
 } from './ws-protocol.ts';
 
@@ -22,10 +22,30 @@ export type KalshiWsEvents = {
   disconnected: [{ reason: string; atMs: number }];
   /** step 6: socket back and every referenced subscription re-established */
   reconnected: [{ attempts: number; downtimeMs: number }];
-  /** step 7: positions and open orders must be reconciled over REST */
-  reconcile: [{ reason: 'reconnect' }];
-  resync: [{ sid: number; tickers: string[]; reason: 'gap' | 'negative' }];
+  /** step 7: positions and open orders must be reconciled over REST (also after a lost fill subscription) */
+  reconcile: [{ reason: 'reconnect' | 'subscription_lost' }];
+  /** a book thrown away until a fresh snapshot: a sequence gap, a negative level, or a terminal subscription error */
+  resync: [{ sid: number; tickers: string[]; reason: ResyncReason }];
 };
+
+export type ResyncReason = 'gap' | 'negative' | 'channel_error' | 'buffer_overflow';
+
+/** Kalshi pings every 10 s with payload "heartbeat" (docs/venues/kalshi.md, "WebSocket"). */
+export const KALSHI_PING_INTERVAL_MS = 10_000;
+/**
+ * No frame for one ping interval plus this grace, and the socket counts as dead. A wider
+ * window (25 s) let a stalled socket go unnoticed for two missed heartbeats.
+ */
+export const STALE_GRACE_MS = 1_000;
+export const DEFAULT_STALE_MS = KALSHI_PING_INTERVAL_MS + STALE_GRACE_MS;
+
+/**
+ * Errors on a live sid after which the subscription is gone and must be made again
+ * (docs/venues/kalshi.md, "Terminal subscription errors"): 10 channel error, 25 buffer
+ * overflow (messages were dropped: the book is lost), and 17, retired but terminal when it was
+ * still sent.
+ */
+export const TERMINAL_ERROR_CODES: ReadonlyMap<number, ResyncReason> = new Map([[10, 'channel_error'], [17, 'channel_error'], [25, 'buffer_overflow']]);
 
 export type KalshiWsOptions = {
   /** wss://…/trade-api/ws/v2 — the path is part of what is signed */
@@ -34,7 +54,7 @@ export type KalshiWsOptions = {
   clock: Clock;
   logger: Logger;
   random?: () => number;
-  /** Kalshi pings every 10 s; this much silence means the socket is dead. */
+  /** This much silence (no frame, no ping) means the socket is dead; default one heartbeat + 1 s. */
   staleMs?: number;
   commandTimeoutMs?: number;
   connectTimeoutMs?: number;
@@ -69,7 +89,7 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
   constructor(private readonly opts: KalshiWsOptions) {
     super();
     this.random = opts.random ?? Math.random;
-    this.staleMs = opts.staleMs ?? 25_000;
+    this.staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
   }
 
   get status(): WsStatus {
@@ -326,8 +346,12 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
   private dispatch(m: ServerMessage): void {
     switch (m.type) {
       case 'subscribed':
-      case 'error':
         return;
+      case 'error': {
+        const reason = TERMINAL_ERROR_CODES.get(m.msg.code);
+        if (m.sid !== undefined && reason) this.lost(m.sid, m.msg.code, reason);
+        return;
+      }
       case 'ok':
       case 'unsubscribed':
         if (m.sid !== undefined && m.seq !== undefined) this.sequence(m.sid, m.seq);
@@ -361,14 +385,15 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
         return;
       }
       case 'trade':
-        this.emit('trade', { tradeId: m.msg.trade_id, ticker: m.msg.market_ticker, price: m.msg.yes_price_dollars, count: m.msg.count_fp, takerSide: m.msg.taker_side, tsMs: m.msg.ts_ms ?? (m.msg.ts ?? 0) * 1000 });
+        this.emit('trade', { tradeId: m.msg.trade_id, ticker: m.msg.market_ticker, price: m.msg.yes_price_dollars, count: m.msg.count_fp, takerSide: m.msg.takerSide, tsMs: m.msg.ts_ms ?? (m.msg.ts ?? 0) * 1000 });
         return;
       case 'fill': {
         const f = m.msg;
         const u: FillUpdate = {
-          tradeId: f.trade_id, orderId: f.order_id, ticker: f.market_ticker, side: bookSideOfFill(f.side, f.action),
+          tradeId: f.trade_id, orderId: f.order_id, ticker: f.market_ticker, side: f.bookSide,
           price: f.yes_price_dollars, count: f.count_fp, isTaker: f.is_taker, tsMs: f.ts_ms ?? (f.ts ?? 0) * 1000,
         };
+        if (f.fee_cost !== undefined) u.feeMicros = f.fee_cost;
         if (f.client_order_id) u.clientOrderId = f.client_order_id;
         if (f.post_position_fp !== undefined) u.postPosition = f.post_position_fp;
         this.emit('fill', u);
@@ -396,8 +421,41 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
     return st && st.sid === sid ? [...st.active].filter((t) => t !== ALL) : [];
   }
 
+  /**
+   * A terminal error ended subscription `sid` at the exchange: its books are lost (after 25 the
+   * exchange dropped messages) and nothing more comes on it. Forget it and subscribe again; the
+   * new subscription starts with fresh snapshots. A lost fill subscription also asks for a
+   * reconciliation, since fills may have gone by unseen.
+   */
+  private lost(sid: number, code: number, reason: ResyncReason): void {
+    const entry = [...this.channels.entries()].find(([, st]) => st.sid === sid);
+    if (!entry) {
+      this.opts.logger.warn({ venue: 'kalshi', sid, code }, 'kalshi ws: terminal error for a subscription we do not hold');
+      return;
+    }
+    const [channel, st] = entry;
+    const tickers = channel === 'orderbook_delta' ? [...st.active].filter((t) => t !== ALL) : [];
+    this.opts.logger.warn({ venue: 'kalshi', sid, code, channel, tickers }, 'kalshi ws: subscription ended by the exchange, subscribing again');
+    for (const t of tickers) this.synced.delete(t);
+    this.lastSeq.delete(sid);
+    this.resyncing.delete(sid);
+    st.sid = undefined;
+    st.active.clear();
+    if (channel === 'orderbook_delta') {
+      metrics().kalshiBookResyncsTotal.inc();
+      this.emit('resync', { sid, tickers, reason });
+    }
+    if (channel === 'fill') this.emit('reconcile', { reason: 'subscription_lost' });
+    this.sync(channel).catch((e: Error) => {
+      this.opts.logger.warn({ venue: 'kalshi', sid, err: e.message }, 'kalshi ws: resubscribe failed, reconnecting');
+      this.dropReason = 'resubscribe failed';
+      this.ws?.terminate();
+    });
+  }
+
   /** Throw the sid's books away and ask for fresh snapshots; deltas are ignored until they arrive. */
   private resync(sid: number, reason: 'gap' | 'negative'): void {
+    // get_snapshot is answered by the snapshots themselves, carrying the command id (no `ok`).
     const tickers = this.tickersOf(sid);
     metrics().kalshiBookResyncsTotal.inc();
     this.opts.logger.warn({ venue: 'kalshi', sid, reason, tickers }, 'kalshi ws: book resync');

@@ -1,17 +1,23 @@
 import { z } from 'zod';
-import { Count, Dollars } from './schemas.ts';
+import { Count, Dollars, Micros, bookSideOf } from './schemas.ts';
 import type { TopOfBook } from './book.ts';
 
-/** Kalshi WebSocket v2 server messages (PROTOCOLS.md B6), money and counts as exact integers. */
+/**
+ * Kalshi WebSocket v2 server messages, money and counts as exact integers. Shapes follow Kalshi's
+ * AsyncAPI document (docs/venues/kalshi.md, "WebSocket"); a copy of the parts we read is
+ * test/fixtures/kalshi-asyncapi/.
+ */
 const levels = z.array(z.tuple([Dollars, Count]).rest(z.unknown())).nullish()
   .transform((l) => (l ?? []).map(([price, count]) => ({ price, count })));
 
 const Subscribed = z.object({ type: z.literal('subscribed'), id: z.number().optional(), msg: z.object({ channel: z.string(), sid: z.number() }) });
 const Unsubscribed = z.object({ type: z.literal('unsubscribed'), id: z.number().optional(), sid: z.number(), seq: z.number().optional() });
 const Ok = z.object({ type: z.literal('ok'), id: z.number().optional(), sid: z.number().optional(), seq: z.number().optional(), msg: z.unknown().optional() });
-const ErrorMsg = z.object({ type: z.literal('error'), id: z.number().optional(), msg: z.object({ code: z.number(), msg: z.string() }) });
+/** `sid` is there when the error is about a live subscription (a terminal one ends it). */
+const ErrorMsg = z.object({ type: z.literal('error'), id: z.number().optional(), sid: z.number().optional(), seq: z.number().optional(), msg: z.object({ code: z.number(), msg: z.string() }) });
+/** `id` is there when the snapshot answers a `get_snapshot` command: that is its only answer. */
 const Snapshot = z.object({
-  type: z.literal('orderbook_snapshot'), sid: z.number(), seq: z.number(),
+  type: z.literal('orderbook_snapshot'), id: z.number().optional(), sid: z.number(), seq: z.number(),
   msg: z.object({ market_ticker: z.string(), yes_dollars_fp: levels, no_dollars_fp: levels }),
 });
 const Delta = z.object({
@@ -28,16 +34,38 @@ const Ticker = z.object({
     yes_bid_size_fp: Count.optional(), yes_ask_size_fp: Count.optional(), volume_fp: Count.optional(), ts_ms: z.number().optional(),
   }),
 });
+const Side = z.enum(['yes', 'no']);
+/** The taker's direction: `taker_book_side` / `taker_outcome_side` now, `taker_side` (deprecated) before. */
 const Trade = z.object({
-  type: z.literal('trade'), sid: z.number(),
-  msg: z.object({ trade_id: z.string(), market_ticker: z.string(), yes_price_dollars: Dollars, count_fp: Count, taker_side: z.enum(['yes', 'no']), ts_ms: z.number().optional(), ts: z.number().optional() }),
+  type: z.literal('trade'), sid: z.number(), seq: z.number().optional(),
+  msg: z.object({
+    trade_id: z.string(), market_ticker: z.string(), yes_price_dollars: Dollars, count_fp: Count,
+    taker_book_side: z.enum(['bid', 'ask']).optional(), taker_outcome_side: Side.optional(), taker_side: Side.optional(),
+    ts_ms: z.number().optional(), ts: z.number().optional(),
+  }).transform((m, ctx) => {
+    const side = bookSideOf({ book_side: m.taker_book_side, outcome_side: m.taker_outcome_side ?? m.taker_side });
+    if (!side) {
+      ctx.addIssue({ code: 'custom', path: ['taker_book_side'], message: 'no taker direction: neither taker_book_side, taker_outcome_side nor taker_side' });
+      return z.NEVER;
+    }
+    return { ...m, takerSide: side === 'bid' ? ('yes' as const) : ('no' as const) };
+  }),
 });
+/** A fill's direction: `book_side` / `outcome_side` now; the deprecated `side` + `action` only when they are all there is. */
 const Fill = z.object({
   type: z.literal('fill'), sid: z.number(),
   msg: z.object({
     trade_id: z.string(), order_id: z.string(), market_ticker: z.string(), is_taker: z.boolean(),
-    side: z.enum(['yes', 'no']), action: z.enum(['buy', 'sell']), yes_price_dollars: Dollars, count_fp: Count,
+    book_side: z.enum(['bid', 'ask']).optional(), outcome_side: Side.optional(), side: z.string().optional(), action: z.string().optional(),
+    yes_price_dollars: Dollars, count_fp: Count, fee_cost: Micros.optional(),
     ts: z.number().optional(), ts_ms: z.number().optional(), post_position_fp: Count.optional(), client_order_id: z.string().optional(),
+  }).transform((m, ctx) => {
+    const side = bookSideOf(m);
+    if (!side) {
+      ctx.addIssue({ code: 'custom', path: ['book_side'], message: 'no direction: neither book_side, outcome_side nor side+action' });
+      return z.NEVER;
+    }
+    return { ...m, bookSide: side };
   }),
 });
 
@@ -51,10 +79,6 @@ export type Command =
   | { id: number; cmd: 'unsubscribe'; params: { sids: number[] } }
   | { id: number; cmd: 'update_subscription'; params: { sids: [number]; market_tickers?: string[]; action: 'add_markets' | 'delete_markets' | 'get_snapshot' } };
 
-/** Buy YES or sell NO rests on the YES bid side; the rest on the ask side. */
-export function bookSideOfFill(side: 'yes' | 'no', action: 'buy' | 'sell'): 'bid' | 'ask' {
-  return (side === 'yes') === (action === 'buy') ? 'bid' : 'ask';
-}
 
 export type BookUpdate = TopOfBook & { tsMs: number };
 export type TickerUpdate = { ticker: string; last?: number; bid?: number; ask?: number; bidSize?: number; askSize?: number; tsMs?: number };
@@ -62,6 +86,8 @@ export type TradeUpdate = { tradeId: string; ticker: string; price: number; coun
 export type FillUpdate = {
   tradeId: string; orderId: string; clientOrderId?: string; ticker: string; side: 'bid' | 'ask';
   price: number; count: number; isTaker: boolean; postPosition?: number; tsMs?: number;
+  /** the exchange fee, micro-dollars (kept exactly: "0.005612" is 5612) */
+  feeMicros?: number;
 };
 export type WsStatus = 'idle' | 'connecting' | 'live' | 'disconnected' | 'closed';
 

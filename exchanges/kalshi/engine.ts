@@ -1,13 +1,16 @@
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../../actors/clock.ts';
-import { ONE_DOLLAR, complement, isValidCount, isValidPrice } from '../../broker/kalshi/fixed.ts';
+import { COUNT_PER_CONTRACT, MICROS_PER_DOLLAR, PRICE_PER_DOLLAR, complement, costMicros } from './units.ts';
+
+const isValidPrice = (p: number) => Number.isSafeInteger(p) && p > 0 && p < PRICE_PER_DOLLAR;
+const isValidCount = (c: number) => Number.isSafeInteger(c) && c > 0;
 
 /**
  * The built-in Kalshi exchange's matching engine: one YES book per market, price-time
  * priority, fills at the resting order's price. All prices are YES prices in hundredths of a
- * cent, all counts hundredths of a contract, cash in 1e-6 dollars (price × count) so that
- * fractional contracts never round.
+ * cent, all counts hundredths of a contract, cash and fees in 1e-6 dollars (price × count) so
+ * that fractional contracts never round.
  */
 export type SimSide = 'bid' | 'ask';
 export type SimOrderStatus = 'resting' | 'canceled' | 'executed';
@@ -43,6 +46,8 @@ export type SimFill = {
   isTaker: boolean;
   tsMs: number;
   postPosition: number;
+  /** the exchange fee of this fill, 1e-6 dollars */
+  feeMicros: number;
 };
 
 /** A change of resting quantity at one level, as the orderbook_delta channel reports it. */
@@ -51,6 +56,8 @@ export type SimTrade = { tradeId: string; ticker: string; price: number; count: 
 
 export type SimMarket = {
   ticker: string;
+  /** Kalshi's market UUID (`market_id`); derived from the ticker so a seeded run is reproducible */
+  id?: string;
   eventTicker: string;
   seriesTicker: string;
   title: string;
@@ -59,8 +66,12 @@ export type SimMarket = {
   closeMs: number;
   lastPrice: number;
   volume: number;
+  lastTradeSize?: number;
+  /** notional traded, 1e-6 dollars */
+  tradedMicros?: number;
 };
 
+/** traded, realized and fees in 1e-6 dollars */
 export type Position = { position: number; traded: number; realized: number; fees: number; updatedMs: number };
 
 export class SimError extends Error {
@@ -90,7 +101,7 @@ export class SimEngine extends EventEmitter<EngineEvents> {
   readonly userFills: SimFill[] = [];
   readonly positions = new Map<string, Position>();
   /** 1e-6 dollars */
-  cashMicro = 1_000 * ONE_DOLLAR * 100;
+  cashMicro = 1_000 * MICROS_PER_DOLLAR;
   private nextSeq = 1;
 
   constructor(private readonly clock: Clock) {
@@ -98,7 +109,7 @@ export class SimEngine extends EventEmitter<EngineEvents> {
   }
 
   addMarket(m: SimMarket): void {
-    this.markets.set(m.ticker, m);
+    this.markets.set(m.ticker, { ...m, id: m.id ?? marketUuid(m.ticker) });
     this.bids.set(m.ticker, []);
     this.asks.set(m.ticker, []);
   }
@@ -261,13 +272,16 @@ export class SimEngine extends EventEmitter<EngineEvents> {
     const market = this.markets.get(taker.ticker)!;
     market.lastPrice = maker.price;
     market.volume += qty;
+    market.lastTradeSize = qty;
+    market.tradedMicros = (market.tradedMicros ?? 0) + costMicros(maker.price, qty);
     this.emit('trade', { tradeId, ticker: taker.ticker, price: maker.price, count: qty, takerSide: taker.side === 'bid' ? 'yes' : 'no', tsMs });
     for (const [o, isTaker] of [[taker, true], [maker, false]] as const) {
       if (o.owner !== 'user') continue;
-      const post = this.settle(o, maker.price, qty);
+      const feeMicros = isTaker ? takerFeeMicros(maker.price, qty) : 0;
+      const post = this.settle(o, maker.price, qty, feeMicros);
       const fill: SimFill = {
         fillId: `${tradeId}-${isTaker ? 't' : 'm'}`, tradeId, orderId: o.orderId, clientOrderId: o.clientOrderId,
-        ticker: o.ticker, side: o.side, price: maker.price, count: qty, isTaker, tsMs, postPosition: post,
+        ticker: o.ticker, side: o.side, price: maker.price, count: qty, isTaker, tsMs, postPosition: post, feeMicros,
       };
       this.userFills.push(fill);
       this.emit('fill', fill);
@@ -275,16 +289,17 @@ export class SimEngine extends EventEmitter<EngineEvents> {
   }
 
   /** Buying YES costs p, selling YES is buying NO at 1 − p; a YES and a NO held together pay $1 back. */
-  private settle(o: SimOrder, price: number, qty: number): number {
+  private settle(o: SimOrder, price: number, qty: number, feeMicros: number): number {
     const p = this.position(o.ticker);
-    const cost = (o.side === 'bid' ? price : complement(price)) * qty;
-    this.cashMicro -= cost;
+    const cost = costMicros(o.side === 'bid' ? price : complement(price), qty);
+    this.cashMicro -= cost + feeMicros;
+    p.fees += feeMicros;
     const before = p.position;
     p.position += o.side === 'bid' ? qty : -qty;
     const netted = Math.sign(before) !== 0 && Math.sign(before) !== Math.sign(o.side === 'bid' ? qty : -qty)
       ? Math.min(Math.abs(before), qty) : 0;
-    this.cashMicro += netted * ONE_DOLLAR;
-    p.traded += price * qty;
+    this.cashMicro += netted * (MICROS_PER_DOLLAR / COUNT_PER_CONTRACT);
+    p.traded += costMicros(price, qty);
     p.updatedMs = this.clock.now();
     return p.position;
   }
@@ -313,4 +328,21 @@ export class SimEngine extends EventEmitter<EngineEvents> {
     if (o.owner === 'user' && o.clientOrderId) change.clientOrderId = o.clientOrderId;
     this.emit('book', change);
   }
+}
+
+/**
+ * The exchange's taker fee: 0.07 × contracts × P × (1 − P), rounded up to a micro-dollar (the
+ * quadratic fee of docs/venues/kalshi.md; makers pay none). It makes fees like "0.005612" that a
+ * client must keep exactly.
+ */
+export function takerFeeMicros(price: number, count: number): number {
+  const raw = 7n * BigInt(count) * BigInt(price) * BigInt(PRICE_PER_DOLLAR - price);
+  const per = 1_000_000n;
+  return Number(raw / per + (raw % per === 0n ? 0n : 1n));
+}
+
+/** A stable UUID-shaped id for a ticker (Kalshi's `market_id` is a UUID). */
+export function marketUuid(ticker: string): string {
+  const h = createHash('sha256').update(ticker).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

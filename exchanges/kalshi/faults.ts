@@ -8,7 +8,9 @@ export type KalshiFaults = {
   stallSockets(ms: number): void;
   /** The next orderbook message skips one sequence number. */
   skipSequence(): void;
-  /** Every REST call gets a 429 (with Retry-After) for `ms` of sim time. */
+  /** A terminal error (10 channel error, 25 buffer overflow) ends every live orderbook subscription. */
+  failSubscriptions(code: 10 | 25): void;
+  /** Every REST call gets a bare 429 (no Retry-After, as at Kalshi) for `ms` of sim time. */
   rateLimitStorm(ms: number): void;
   /** The next `n` writes are applied but their responses are never sent. */
   acceptThenTimeout(n: number): void;

@@ -2,17 +2,19 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rmSync } from 'node:fs';
 import { systemClock, type Clock } from '../../actors/clock.ts';
-import type { KalshiTier } from '../../broker/kalshi/ratelimit.ts';
 import { SimAuth } from './auth.ts';
 import { SimEngine, type SimFill, type SimOrder } from './engine.ts';
 import { FaultState, type KalshiFaults } from './faults.ts';
 import { makeDemoKey } from './keys.ts';
-import { SimRateLimits } from './limits.ts';
+import { SimRateLimits, type SimTier } from './limits.ts';
 import { handleRest, REST_PREFIX, type RestContext } from './rest.ts';
 import { SERIES, seedExchange } from './seed.ts';
 import { SimWs } from './ws.ts';
+import type { FieldSet } from './wire.ts';
 
 export type { KalshiFaults } from './faults.ts';
+export type { SimTier } from './limits.ts';
+export type { FieldSet } from './wire.ts';
 export type { SimOrder, SimFill } from './engine.ts';
 
 export const WS_PATH = '/trade-api/ws/v2';
@@ -41,8 +43,10 @@ export type KalshiSimOptions = {
   /** 0 = any free port */
   port?: number;
   seed?: number;
-  tier?: KalshiTier;
+  tier?: SimTier;
   keyDir?: string;
+  /** Order direction fields on fills, trades and orders: 'current' (default), 'legacy' or 'both'. */
+  fields?: FieldSet;
 };
 
 /** The built-in Kalshi exchange: trade-api v2 REST + WS v2 on one port. */
@@ -54,11 +58,12 @@ export async function startKalshiSim(opts: KalshiSimOptions = {}): Promise<Kalsh
   const key = makeDemoKey(opts.keyDir);
   const auth = new SimAuth(new Map([[key.keyId, key.publicKey]]), clock);
   const faults = new FaultState(clock);
-  const ws = new SimWs(engine, clock, faults);
+  const fields = opts.fields ?? 'current';
+  const ws = new SimWs(engine, clock, faults, fields);
   const withheld = new Set<ServerResponse>();
   const ctx: RestContext = {
     engine, clock, faults, limits: new SimRateLimits(clock, opts.tier ?? 'basic'), auth,
-    events: seeded.events, series: SERIES, withheld,
+    events: seeded.events, series: SERIES, withheld, fields,
   };
 
   const server = createServer((req, res) => {
@@ -95,6 +100,7 @@ export async function startKalshiSim(opts: KalshiSimOptions = {}): Promise<Kalsh
     dropSockets: () => ws.drop(),
     stallSockets: (ms) => ws.stall(ms),
     skipSequence: () => { faults.skipSeq++; },
+    failSubscriptions: (code) => ws.failSubscriptions(code),
     rateLimitStorm: (ms) => { faults.stormUntil = clock.now() + ms; },
     acceptThenTimeout: (n) => { faults.swallowWrites += n; },
     failNext: (n, status) => { faults.failCount = n; faults.failStatus = status; },

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Clock } from '../../actors/clock.ts';
-import { formatCount, formatDollars, formatScaled, parseCount, parseDollars } from '../../broker/kalshi/fixed.ts';
+import { formatCents, formatCount, formatPrice as formatDollars, parseCount, parsePrice as parseDollars } from './units.ts';
 import { SimError, type SimEngine, type SimOrder } from './engine.ts';
 import type { FaultState } from './faults.ts';
-import type { SimRateLimits } from './limits.ts';
+import { costOf, DEFAULT_COST, ENDPOINT_COSTS, type SimRateLimits } from './limits.ts';
 import type { SimAuth } from './auth.ts';
 import type { SimEvent, SimSeries } from './seed.ts';
-import { eventJson, fillJson, marketJson, orderJson, positionJson, seriesJson } from './wire.ts';
+import { eventJson, fillJson, marketJson, orderJson, positionJson, seriesJson, type FieldSet } from './wire.ts';
 
 export const REST_PREFIX = '/trade-api/v2';
 
@@ -21,6 +21,7 @@ export type RestContext = {
   series: readonly SimSeries[];
   /** responses withheld by acceptThenTimeout, ended at close */
   withheld: Set<ServerResponse>;
+  fields: FieldSet;
 };
 
 type Reply = { status: number; body: unknown };
@@ -78,12 +79,12 @@ function timeWindow(q: URLSearchParams): (tsMs: number) => boolean {
   return (tsMs) => (min === undefined || tsMs >= min) && (max === undefined || tsMs <= max);
 }
 
-/** Which bucket a call draws from, and how much: batch items one each, batch cancels 0.2 each. */
+/** Which bucket a call draws from, and how many tokens: batches save nothing, each item is billed. */
 function bill(r: Req): { category: 'read' | 'write'; cost: number } {
-  if (r.method === 'GET') return { category: 'read', cost: 1 };
-  const n = Array.isArray((r.body as { orders?: unknown[] } | undefined)?.orders) ? (r.body as { orders: unknown[] }).orders.length : 1;
-  if (r.path === '/portfolio/events/orders/batched') return { category: 'write', cost: r.method === 'DELETE' ? n * 0.2 : n };
-  return { category: 'write', cost: 1 };
+  if (r.method === 'GET') return { category: 'read', cost: costOf(r.method, r.path) };
+  const orders = (r.body as { orders?: unknown[] } | undefined)?.orders;
+  const n = r.path === '/portfolio/events/orders/batched' && Array.isArray(orders) ? orders.length : 1;
+  return { category: 'write', cost: n * costOf(r.method, r.path) };
 }
 
 export async function handleRest(ctx: RestContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -107,8 +108,7 @@ export async function handleRest(ctx: RestContext, req: IncomingMessage, res: Se
   // so neither does ours: a client that leaned on them would pass here and fail there.
   if (storm > 0) return send({ status: 429, body: { error: 'too many requests' } });
   const { category, cost } = bill(r);
-  const take = ctx.limits.take(auth.ok === true ? auth.keyId : 'anonymous', category, cost);
-  if (take.waitMs > 0) return send({ status: 429, body: { error: 'too many requests' } });
+  if (!ctx.limits.take(auth.ok === true ? auth.keyId : 'anonymous', category, cost)) return send({ status: 429, body: { error: 'too many requests' } });
   let reply: Reply;
   try {
     reply = route(ctx, r);
@@ -130,6 +130,12 @@ function route(ctx: RestContext, r: Req): Reply {
   let g: RegExpExecArray | null;
   const key = `${r.method} ${r.path}`;
   if (key === 'GET /exchange/status') return { status: 200, body: { exchange_active: true, trading_active: true } };
+  if (key === 'GET /account/limits') {
+    return { status: 200, body: { usage_tier: ctx.limits.tier, read: { ...ctx.limits.limits.read }, write: { ...ctx.limits.limits.write }, grants: [] } };
+  }
+  if (key === 'GET /account/endpoint_costs') {
+    return { status: 200, body: { default_cost: DEFAULT_COST, endpoint_costs: ENDPOINT_COSTS.map((e) => ({ ...e })) } };
+  }
   if (key === 'GET /markets') {
     const tickers = r.q.get('tickers')?.split(',');
     const ev = r.q.get('event_ticker');
@@ -221,12 +227,12 @@ function route(ctx: RestContext, r: Req): Reply {
     const list = userOrders(engine).filter((o) => (!t || o.ticker === t) && (!st || o.status === st) && within(o.createdMs)
       && (!evs || evs.includes(engine.markets.get(o.ticker)?.eventTicker ?? '')));
     const p = page(list, r.q);
-    return { status: 200, body: { orders: p.items.map(orderJson), cursor: p.cursor } };
+    return { status: 200, body: { orders: p.items.map((o) => orderJson(o, ctx.fields)), cursor: p.cursor } };
   }
   if (r.method === 'GET' && (g = m(/^\/portfolio\/orders\/([^/]+)$/))) {
     const o = engine.orders.get(decodeURIComponent(g[1]!));
     if (!o || o.owner !== 'user') throw new SimError(404, 'not_found', 'order not found');
-    return { status: 200, body: { order: orderJson(o) } };
+    return { status: 200, body: { order: orderJson(o, ctx.fields) } };
   }
   if (key === 'GET /portfolio/positions') {
     const t = r.q.get('ticker');
@@ -239,11 +245,11 @@ function route(ctx: RestContext, r: Req): Reply {
     const oid = r.q.get('order_id');
     const within = timeWindow(r.q);
     const p = page(engine.userFills.filter((f) => (!t || f.ticker === t) && (!oid || f.orderId === oid) && within(f.tsMs)), r.q);
-    return { status: 200, body: { fills: p.items.map(fillJson), cursor: p.cursor } };
+    return { status: 200, body: { fills: p.items.map((f) => fillJson(f, ctx.fields)), cursor: p.cursor } };
   }
   if (key === 'GET /portfolio/balance') {
     const cents = Math.floor(engine.cashMicro / 10_000);
-    return { status: 200, body: { balance: cents, balance_dollars: formatScaled(cents, 2), portfolio_value: cents, updated_ts: Math.floor(now / 1000) } };
+    return { status: 200, body: { balance: cents, balance_dollars: formatCents(cents), portfolio_value: cents, updated_ts: Math.floor(now / 1000) } };
   }
   return err(404, 'not_found', `no route ${key}`);
 }

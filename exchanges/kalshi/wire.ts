@@ -1,8 +1,30 @@
-import { complement, formatCount, formatDollars } from '../../broker/kalshi/fixed.ts';
+import { complement, costMicros, formatCount, formatMicros, formatPrice as formatDollars } from './units.ts';
 import type { Position, SimEngine, SimFill, SimMarket, SimOrder } from './engine.ts';
 import type { SimEvent, SimSeries } from './seed.ts';
 
-/** JSON shapes of kalshi-typescript 3.30.0 models, produced from the engine's integers. */
+/**
+ * JSON shapes of kalshi-typescript 3.30.0 models, produced from the engine's integers: prices
+ * with 4 decimals, money (fees, costs, exposure, P&L) with 6, counts with 2.
+ *
+ * Order direction: `outcome_side` (yes|no) and `book_side` (bid|ask) are current; `side` and
+ * `action` are deprecated (docs/venues/kalshi.md, "Order direction"). `FieldSet` picks what is
+ * sent: 'current' (the default: only the new fields, so a client that still leans on the old
+ * ones fails here before it fails at Kalshi), 'legacy' (only the old ones, for the
+ * compatibility test) or 'both' (what Kalshi sends during the deprecation window).
+ */
+export type FieldSet = 'current' | 'legacy' | 'both';
+
+/** bid = buy YES (outcome yes); ask = sell YES, i.e. buy NO (outcome no). */
+export function directionFields(side: 'bid' | 'ask', fields: FieldSet, prefix = ''): Record<string, string> {
+  const outcome = side === 'bid' ? 'yes' : 'no';
+  const out: Record<string, string> = {};
+  if (fields !== 'legacy') {
+    out[`${prefix}outcome_side`] = outcome;
+    out[`${prefix}book_side`] = side;
+  }
+  return out;
+}
+
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function marketJson(engine: SimEngine, m: SimMarket): Record<string, unknown> {
@@ -41,33 +63,34 @@ export function seriesJson(s: SimSeries): Record<string, unknown> {
   };
 }
 
-export function orderJson(o: SimOrder): Record<string, unknown> {
+export function orderJson(o: SimOrder, fields: FieldSet = 'current'): Record<string, unknown> {
   const bid = o.side === 'bid';
   return {
     order_id: o.orderId, user_id: 'sim-user', client_order_id: o.clientOrderId, ticker: o.ticker,
-    side: bid ? 'yes' : 'no', action: 'buy', outcome_side: bid ? 'yes' : 'no', book_side: o.side, type: 'limit', status: o.status,
+    ...(fields !== 'current' ? { side: bid ? 'yes' : 'no', action: 'buy' } : {}), ...directionFields(o.side, fields), type: 'limit', status: o.status,
     yes_price_dollars: formatDollars(o.price), no_price_dollars: formatDollars(complement(o.price)),
     fill_count_fp: formatCount(o.filled), remaining_count_fp: formatCount(o.remaining), initial_count_fp: formatCount(o.initialCount),
-    taker_fill_cost_dollars: '0.0000', maker_fill_cost_dollars: '0.0000', taker_fees_dollars: '0.0000', maker_fees_dollars: '0.0000',
+    taker_fill_cost_dollars: '0.000000', maker_fill_cost_dollars: '0.000000', taker_fees_dollars: '0.000000', maker_fees_dollars: '0.000000',
     created_time: iso(o.createdMs), last_update_time: iso(o.updatedMs), self_trade_prevention_type: o.stp, exchange_index: 0,
   };
 }
 
-export function fillJson(f: SimFill): Record<string, unknown> {
+export function fillJson(f: SimFill, fields: FieldSet = 'current'): Record<string, unknown> {
   const bid = f.side === 'bid';
   return {
     fill_id: f.fillId, exchange_index: 0, trade_id: f.tradeId, order_id: f.orderId, client_order_id: f.clientOrderId,
-    ticker: f.ticker, market_ticker: f.ticker, side: bid ? 'yes' : 'no', action: 'buy', outcome_side: bid ? 'yes' : 'no', book_side: f.side,
+    ticker: f.ticker, market_ticker: f.ticker,
+    ...(fields !== 'current' ? { side: bid ? 'yes' : 'no', action: 'buy' } : {}), ...directionFields(f.side, fields),
     count_fp: formatCount(f.count), yes_price_dollars: formatDollars(f.price), no_price_dollars: formatDollars(complement(f.price)),
-    is_taker: f.isTaker, created_time: iso(f.tsMs), fee_cost: '0.0000', ts: Math.floor(f.tsMs / 1000),
+    is_taker: f.isTaker, created_time: iso(f.tsMs), fee_cost: formatMicros(f.feeMicros), ts: Math.floor(f.tsMs / 1000),
   };
 }
 
 export function positionJson(ticker: string, p: Position, lastPrice: number): Record<string, unknown> {
   const held = p.position >= 0 ? lastPrice : complement(lastPrice);
   return {
-    ticker, exchange_index: 0, total_traded_dollars: formatDollars(Math.round(p.traded / 100)), position_fp: formatCount(p.position),
-    market_exposure_dollars: formatDollars(Math.round((Math.abs(p.position) * held) / 100)),
-    realized_pnl_dollars: formatDollars(p.realized), fees_paid_dollars: formatDollars(p.fees), last_updated_ts: iso(p.updatedMs),
+    ticker, exchange_index: 0, total_traded_dollars: formatMicros(p.traded), position_fp: formatCount(p.position),
+    market_exposure_dollars: formatMicros(costMicros(held, Math.abs(p.position))),
+    realized_pnl_dollars: formatMicros(p.realized), fees_paid_dollars: formatMicros(p.fees), last_updated_ts: iso(p.updatedMs),
   };
 }

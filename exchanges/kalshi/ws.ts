@@ -1,12 +1,15 @@
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
-import { formatCount, formatDollars } from '../../broker/kalshi/fixed.ts';
+import { complement, formatCount, formatMicros, formatPrice as formatDollars } from './units.ts';
 import type { BookChange, SimEngine, SimFill, SimTrade } from './engine.ts';
 import type { FaultState } from './faults.ts';
+import { directionFields, type FieldSet } from './wire.ts';
 
 /** Kalshi sends a WS ping with payload "heartbeat" every 10 s. */
 export const PING_EVERY_MS = 10_000;
 const CHANNELS = new Set(['orderbook_delta', 'ticker', 'trade', 'fill']);
+/** Errors that end a live subscription; the client must subscribe again (docs/venues/kalshi.md). */
+export const TERMINAL_ERRORS: Readonly<Record<number, string>> = { 10: 'Channel error', 25: 'Subscription buffer overflow' };
 
 type Sub = { sid: number; channel: string; tickers: Set<string> | 'all'; seq: number };
 /** `stallUntil`: a stall hits the sockets open when it is injected, not later reconnects. */
@@ -16,6 +19,9 @@ type Cmd = { id?: number; cmd?: string; params?: Record<string, unknown> };
 /**
  * The exchange's WebSocket v2 side: subscribe / unsubscribe / update_subscription with ids,
  * orderbook snapshot then deltas with one seq counter per sid, ticker, trade and fill pushes.
+ * Message shapes follow Kalshi's AsyncAPI document (test/fixtures/kalshi-asyncapi/): `seq` on
+ * the sequenced channels (orderbook, trade, acks of a sid), none on ticker and fill; a
+ * `get_snapshot` is answered by the snapshot itself carrying the command id, with no `ok`.
  */
 export class SimWs {
   readonly wss = new WebSocketServer({ noServer: true });
@@ -24,7 +30,7 @@ export class SimWs {
   private readonly pinger: TimerHandle;
   private flushTimer: TimerHandle | undefined;
 
-  constructor(private readonly engine: SimEngine, private readonly clock: Clock, private readonly faults: FaultState) {
+  constructor(private readonly engine: SimEngine, private readonly clock: Clock, private readonly faults: FaultState, private readonly fields: FieldSet = 'current') {
     this.wss.on('connection', (ws) => this.accept(ws));
     engine.on('book', (c) => this.onBook(c));
     engine.on('trade', (t) => this.onTrade(t));
@@ -47,6 +53,19 @@ export class SimWs {
     for (const c of this.conns) c.stallUntil = until;
     this.clock.clearTimeout(this.flushTimer);
     this.flushTimer = this.clock.setTimeout(() => this.flushAll(), ms);
+  }
+
+  /** A terminal error on every live orderbook subscription: the server drops them and says so. */
+  failSubscriptions(code: number): void {
+    const text = TERMINAL_ERRORS[code];
+    if (!text) throw new RangeError(`not a terminal subscription error: ${code}`);
+    for (const c of this.conns) {
+      for (const sub of [...c.subs.values()]) {
+        if (sub.channel !== 'orderbook_delta') continue;
+        c.subs.delete(sub.sid);
+        this.send(c, { type: 'error', sid: sub.sid, seq: ++sub.seq, msg: { code, msg: text } });
+      }
+    }
   }
 
   private stalled(c: Conn): boolean {
@@ -92,7 +111,9 @@ export class SimWs {
         const bad = channels.find((ch) => !CHANNELS.has(ch));
         if (bad) return fail(8, 'Unknown channel name');
         const tickers = tickersOf();
-        if (tickers?.some((t) => !this.engine.markets.has(t))) return fail(16, 'Market not found');
+        const unknown = tickers?.filter((t) => !this.engine.markets.has(t)) ?? [];
+        // Code 16 (market not found) is retired; an unknown ticker is an invalid parameter.
+        if (unknown.length) return this.send(conn, { id, type: 'error', msg: { code: 11, msg: 'Invalid parameter', market_tickers: unknown } });
         for (const channel of channels) {
           if (channel === 'orderbook_delta' && !tickers) return fail(14, 'Market Ticker required');
           const sub: Sub = { sid: this.nextSid++, channel, tickers: tickers ? new Set(tickers) : 'all', seq: 0 };
@@ -123,7 +144,8 @@ export class SimWs {
         if (typeof action !== 'string') return fail(15, 'Action required');
         if (action === 'add_markets' || action === 'delete_markets') {
           if (!tickers) return fail(14, 'Market Ticker required');
-          if (tickers.some((t) => !this.engine.markets.has(t))) return fail(16, 'Market not found');
+          const unknownAdd = tickers.filter((t) => !this.engine.markets.has(t));
+          if (unknownAdd.length) return this.send(conn, { id, type: 'error', msg: { code: 11, msg: 'Invalid parameter', market_tickers: unknownAdd } });
           if (sub.tickers === 'all') return fail(11, 'Invalid parameter');
           for (const t of tickers) (action === 'add_markets' ? sub.tickers.add(t) : sub.tickers.delete(t));
           this.send(conn, { id, sid: sub.sid, seq: ++sub.seq, type: 'ok', msg: { market_tickers: [...sub.tickers] } });
@@ -132,9 +154,9 @@ export class SimWs {
         }
         if (action === 'get_snapshot') {
           if (sub.channel !== 'orderbook_delta' || sub.tickers === 'all') return fail(13, 'Unsupported action');
+          // Answered by the snapshots themselves, each carrying the command id; no `ok`.
           const want = (tickers ?? [...sub.tickers]).filter((t) => (sub.tickers as Set<string>).has(t));
-          this.send(conn, { id, sid: sub.sid, seq: ++sub.seq, type: 'ok', msg: { market_tickers: want } });
-          for (const t of want) this.snapshot(conn, sub, t);
+          for (const t of want) this.snapshot(conn, sub, t, id);
           return;
         }
         return fail(13, 'Unsupported action');
@@ -146,13 +168,17 @@ export class SimWs {
     }
   }
 
-  private snapshot(conn: Conn, sub: Sub, ticker: string): void {
+  private snapshot(conn: Conn, sub: Sub, ticker: string, id?: number): void {
     const lv = this.engine.levels(ticker);
     const fmt = (l: Array<[number, number]>) => l.map(([p, c]) => [formatDollars(p), formatCount(c)]);
     this.send(conn, {
-      type: 'orderbook_snapshot', sid: sub.sid, seq: ++sub.seq,
-      msg: { market_ticker: ticker, market_id: ticker, yes_dollars_fp: fmt(lv.yes), no_dollars_fp: fmt(lv.no) },
+      type: 'orderbook_snapshot', ...(id ? { id } : {}), sid: sub.sid, seq: ++sub.seq,
+      msg: { market_ticker: ticker, market_id: this.marketId(ticker), yes_dollars_fp: fmt(lv.yes), no_dollars_fp: fmt(lv.no) },
     });
+  }
+
+  private marketId(ticker: string): string {
+    return this.engine.markets.get(ticker)?.id ?? ticker;
   }
 
   private subsFor(channel: string, ticker?: string): Array<[Conn, Sub]> {
@@ -170,7 +196,7 @@ export class SimWs {
     for (const [conn, sub] of this.subsFor('orderbook_delta', c.ticker)) {
       if (this.faults.takeSkip()) sub.seq++; // a message that "got lost"
       const msg: Record<string, unknown> = {
-        market_ticker: c.ticker, market_id: c.ticker, price_dollars: formatDollars(c.price), delta_fp: formatCount(c.delta),
+        market_ticker: c.ticker, market_id: this.marketId(c.ticker), price_dollars: formatDollars(c.price), delta_fp: formatCount(c.delta),
         side: c.side, ts: new Date(now).toISOString(), ts_ms: now,
       };
       if (c.clientOrderId) msg.client_order_id = c.clientOrderId;
@@ -189,34 +215,40 @@ export class SimWs {
       this.send(conn, {
         type: 'ticker', sid: sub.sid,
         msg: {
-          market_ticker: ticker, market_id: ticker, price_dollars: formatDollars(m.lastPrice),
+          market_ticker: ticker, market_id: this.marketId(ticker), price_dollars: formatDollars(m.lastPrice),
           yes_bid_dollars: formatDollars(top.bid?.[0] ?? 0), yes_ask_dollars: formatDollars(top.ask?.[0] ?? 10_000),
           yes_bid_size_fp: formatCount(top.bid?.[1] ?? 0), yes_ask_size_fp: formatCount(top.ask?.[1] ?? 0),
-          volume_fp: formatCount(m.volume), open_interest_fp: '0.00', ts: Math.floor(now / 1000), ts_ms: now,
+          volume_fp: formatCount(m.volume), open_interest_fp: '0.00', last_trade_size_fp: formatCount(m.lastTradeSize ?? 0),
+          dollar_volume: Math.floor((m.tradedMicros ?? 0) / 1_000_000), dollar_open_interest: 0,
+          ts: Math.floor(now / 1000), ts_ms: now, time: new Date(now).toISOString(),
         },
       });
     }
   }
 
   private onTrade(t: SimTrade): void {
+    const takerBookSide = t.takerSide === 'yes' ? 'bid' : 'ask';
     for (const [conn, sub] of this.subsFor('trade', t.ticker)) {
       this.send(conn, {
-        type: 'trade', sid: sub.sid,
+        type: 'trade', sid: sub.sid, seq: ++sub.seq,
         msg: {
-          trade_id: t.tradeId, market_ticker: t.ticker, yes_price_dollars: formatDollars(t.price), no_price_dollars: formatDollars(10_000 - t.price),
-          count_fp: formatCount(t.count), taker_side: t.takerSide, ts: Math.floor(t.tsMs / 1000), ts_ms: t.tsMs,
+          trade_id: t.tradeId, market_ticker: t.ticker, yes_price_dollars: formatDollars(t.price), no_price_dollars: formatDollars(complement(t.price)),
+          count_fp: formatCount(t.count), ...(this.fields !== 'current' ? { taker_side: t.takerSide } : {}),
+          ...directionFields(takerBookSide, this.fields, 'taker_'), is_block_trade: false, ts: Math.floor(t.tsMs / 1000), ts_ms: t.tsMs,
         },
       });
     }
   }
 
   private onFill(f: SimFill): void {
+    const outcome = f.side === 'bid' ? 'yes' : 'no';
     for (const [conn, sub] of this.subsFor('fill', f.ticker)) {
       this.send(conn, {
         type: 'fill', sid: sub.sid,
         msg: {
-          trade_id: f.tradeId, order_id: f.orderId, market_ticker: f.ticker, is_taker: f.isTaker,
-          side: f.side === 'bid' ? 'yes' : 'no', action: 'buy', yes_price_dollars: formatDollars(f.price), count_fp: formatCount(f.count),
+          trade_id: f.tradeId, order_id: f.orderId, market_ticker: f.ticker, exchange_index: 0, is_taker: f.isTaker,
+          ...(this.fields !== 'current' ? { side: outcome, action: 'buy', purchased_side: outcome } : {}), ...directionFields(f.side, this.fields),
+          yes_price_dollars: formatDollars(f.price), count_fp: formatCount(f.count), fee_cost: formatMicros(f.feeMicros),
           ts: Math.floor(f.tsMs / 1000), ts_ms: f.tsMs, post_position_fp: formatCount(f.postPosition), client_order_id: f.clientOrderId, subaccount: 0,
         },
       });

@@ -103,8 +103,13 @@ test('a marketable order fills, and shows up in positions, fills and balance', a
   const fills = (await portfolio.getFills(ticker)).data.fills;
   assert.equal(fills.length, 1);
   assert.equal(fills[0]!.is_taker, true);
+  // The taker fee, 0.07 × 2 × P × (1 − P) rounded up to a micro-dollar, with Kalshi's 6 decimals.
+  const feeMicros = Math.ceil((7 * 200 * askCents * 100 * (10_000 - askCents * 100)) / 1_000_000);
+  assert.equal(fills[0]!.fee_cost, `0.${String(feeMicros).padStart(6, '0')}`);
   const after = (await portfolio.getBalance()).data.balance;
-  assert.equal(before - after, 2 * askCents, 'two contracts at the ask, in cents');
+  const spentMicros = 2 * askCents * 10_000 + feeMicros;
+  // balance is whole cents: the difference of two floors is the spend rounded down or up
+  assert.ok([Math.floor(spentMicros / 10_000), Math.ceil(spentMicros / 10_000)].includes(before - after), `two contracts at the ask plus the fee, in cents: ${before - after}`);
 });
 
 test('a tampered signature is refused with 401', async () => {

@@ -24,7 +24,7 @@ beforeEach(async () => {
   const { logger } = captureLogger();
   venue = new KalshiVenue({
     restUrl: sim.restUrl, wsUrl: sim.wsUrl, keyId: sim.keyId, privateKey: { path: sim.privateKeyPath },
-    limiter: new RecordingLimiter(clock), logger, clock, random: () => 0, staleMs: 25_000, lookupDelayMs: 0,
+    limiter: new RecordingLimiter(clock), logger, clock, random: () => 0, lookupDelayMs: 0,
   });
   books = [];
   events = [];
@@ -94,6 +94,51 @@ test('a skipped sequence number throws the book away and resyncs it from a fresh
   const ask = engineTop(t).ask!;
   mm(t, 'ask', ask.price, 300); // and deltas flow again after it
   await eventually(() => lastBook(t)?.ask?.size === ask.size + 300, 'delta after resync');
+  // The snapshot was the answer to get_snapshot (no `ok` comes): nothing is left waiting to time
+  // out into a reconnect once the command deadline has passed.
+  for (let i = 0; i < 10; i++) await clock.advance(1_000);
+  await flush();
+  assert.deepEqual(events, [], 'the same socket, no reconnect');
+  assert.equal(venue.ws.status, 'live');
+});
+
+test('a terminal buffer overflow (25) loses the book until the new subscription snapshots it; nothing reconnects', async () => {
+  const t = sim.markets[1]!;
+  await venue.subscribeBook(t);
+  await eventually(() => lastBook(t) !== undefined, 'snapshot');
+  const resynced: string[] = [];
+  const servedWhileLost: unknown[] = [];
+  venue.ws.on('resync', (r) => {
+    resynced.push(`${r.reason}:${r.tickers.join(',')}`);
+    servedWhileLost.push(venue.ws.book(t));
+  });
+  sim.faults.failSubscriptions(25);
+  await eventually(() => resynced.length === 1, 'the terminal error');
+  assert.deepEqual(resynced, [`buffer_overflow:${t}`]);
+  assert.deepEqual(servedWhileLost, [undefined], 'no book is served while it is lost');
+  await eventually(() => venue.ws.book(t) !== undefined, 'resubscribed and snapshotted');
+  assert.deepEqual({ bid: lastBook(t)!.bid, ask: lastBook(t)!.ask }, engineTop(t));
+  const price = engineTop(t).bid!.price + 100;
+  mm(t, 'bid', price, 400); // deltas on the new subscription apply
+  await eventually(() => lastBook(t)?.bid?.price === price, 'delta on the new sid');
+  for (let i = 0; i < 10; i++) await clock.advance(1_000);
+  await flush();
+  assert.deepEqual(events, []);
+});
+
+test('a channel error (10) on the book subscription resubscribes it, and the book follows the exchange again', async () => {
+  const t = sim.markets[0]!;
+  await venue.subscribeBook(t);
+  await eventually(() => lastBook(t) !== undefined, 'snapshot');
+  const reasons: string[] = [];
+  venue.ws.on('resync', (r) => reasons.push(r.reason));
+  sim.faults.failSubscriptions(10);
+  await eventually(() => reasons.length === 1, 'the terminal error');
+  assert.deepEqual(reasons, ['channel_error']);
+  const price = engineTop(t).bid!.price + 100;
+  await eventually(() => venue.ws.book(t) !== undefined, 'resubscribed');
+  mm(t, 'bid', price, 500);
+  await eventually(() => lastBook(t)?.bid?.price === price, 'delta on the new sid');
 });
 
 test('a dropped socket runs the eight steps in order: disconnected, backoff, reconnect, resubscribe, reconnected, reconcile', async () => {
@@ -122,13 +167,13 @@ test('a dropped socket runs the eight steps in order: disconnected, backoff, rec
   assert.deepEqual([fills[0]!.side, fills[0]!.price, fills[0]!.count, fills[0]!.clientOrderId], ['bid', ask.price, 100, 'after-reconnect']);
 });
 
-test('a silent socket (no pings, no data) past the stale window counts as a disconnect', async () => {
+test('a socket silent for 12 s (a missed 10 s heartbeat) counts as a disconnect', async () => {
   sim.faults.stallSockets(120_000);
-  for (let i = 0; i < 26 && events.length === 0; i++) {
+  for (let i = 0; i < 12 && events.length === 0; i++) {
     await clock.advance(1_000);
     await flush();
   }
-  await eventually(() => events.length >= 1, 'stale disconnect');
+  assert.deepEqual(events, ['disconnected'], 'noticed within 12 s of silence, not 25');
   assert.equal(events[0], 'disconnected');
   await clock.advance(1_000);
   await eventually(() => events.length === 3, 'reconnected');
