@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import {
   parseBinaryFrame, parsePacket, parseTextFrame, priceDivisor, modeOf, tradable, toRupees,
   type Tick, type FullTick, type QuoteTick,
@@ -7,82 +9,86 @@ import {
 import { encodeFrame, encodePacket, HEARTBEAT, encodeControl } from './ticker-codec.ts';
 
 /**
- * Fixtures written with Buffer at the offsets of the PROTOCOLS.md A5 table, independently of the
- * codec, so a layout mistake shared by parser and encoder cannot pass the round trips unnoticed.
- * The values are those of zerodha/kiteconnect-mocks ticker_quote.packet / ticker_full.packet as
- * decoded by gokiteconnect's ticker_test.go (the .packet files themselves were not reachable).
+ * Kite's own packets: zerodha/kiteconnect-mocks ticker_quote.packet and ticker_full.packet
+ * (base64, copied to test/fixtures/kite-ticker with their source), checked against the decoded
+ * JSON that sits next to them in the same repository.
  */
-function mockQuotePacket(): Buffer {
-  const b = Buffer.alloc(44);
-  b.writeUInt32BE(408065, 0);
-  b.writeInt32BE(157315, 4);
-  b.writeUInt32BE(1, 8);
-  b.writeInt32BE(157033, 12);
-  b.writeUInt32BE(1175986, 16);
-  b.writeUInt32BE(256511, 20);
-  b.writeUInt32BE(360503, 24);
-  b.writeInt32BE(156915, 28); // open
-  b.writeInt32BE(157500, 32); // high
-  b.writeInt32BE(156105, 36); // low
-  b.writeInt32BE(156780, 40); // close
-  return b;
-}
-const MOCK_BUY = [[157340, 5, 1], [157300, 140, 2], [157295, 2, 1], [157290, 219, 7], [157285, 50, 1]] as const;
-const MOCK_SELL = [[157370, 172, 3], [157375, 44, 3], [157385, 302, 3], [157390, 141, 2], [157395, 724, 5]] as const;
-function mockFullPacket(): Buffer {
-  const b = Buffer.alloc(184);
-  mockQuotePacket().copy(b, 0);
-  b.writeInt32BE(157370, 4);
-  b.writeUInt32BE(7, 8);
-  b.writeInt32BE(157037, 12);
-  b.writeUInt32BE(1192471, 16);
-  b.writeUInt32BE(256443, 20);
-  b.writeUInt32BE(363009, 24);
-  b.writeUInt32BE(1625461887, 44);
-  b.writeUInt32BE(1625461887, 60);
-  [...MOCK_BUY, ...MOCK_SELL].forEach(([price, qty, orders], i) => {
-    b.writeUInt32BE(qty, 64 + i * 12);
-    b.writeInt32BE(price, 68 + i * 12);
-    b.writeUInt16BE(orders, 72 + i * 12);
-  });
-  return b;
-}
+const FIXTURES = fileURLToPath(new URL('../../test/fixtures/kite-ticker/', import.meta.url));
+const packetFixture = (name: string) => Buffer.from(readFileSync(`${FIXTURES}${name}.packet`, 'utf8').trim(), 'base64');
+const jsonFixture = (name: string) => JSON.parse(readFileSync(`${FIXTURES}${name}.json`, 'utf8')) as Record<string, any>;
+const mockQuotePacket = () => packetFixture('ticker_quote');
+const mockFullPacket = () => packetFixture('ticker_full');
+/** unix seconds → the mocks' IST ISO string ("2021-07-05T10:41:27+05:30"). */
+const istIso = (sec: number) => `${new Date(sec * 1000 + 5.5 * 3600_000).toISOString().slice(0, 19)}+05:30`;
+const rupees = (raw: number, divisor: number) => toRupees(raw, divisor);
+
 function frameOf(...packets: Uint8Array[]): Buffer {
   const parts: Uint8Array[] = [Buffer.from([packets.length >> 8, packets.length & 0xff])];
   for (const p of packets) parts.push(Buffer.from([p.length >> 8, p.length & 0xff]), p);
   return Buffer.concat(parts);
 }
 
-test('the quote packet of the official mocks decodes to its documented values', () => {
+test('the official quote packet decodes to the values of its JSON fixture', () => {
   const b = mockQuotePacket();
-  assert.equal(b.subarray(0, 8).toString('hex'), '00063a0100026683', 'fixture matches the verified first bytes');
+  assert.equal(b.length, 44);
+  const want = jsonFixture('ticker_quote');
   const frame = parseBinaryFrame(frameOf(b));
   assert.equal(frame.type, 'ticks');
   if (frame.type !== 'ticks') return;
   assert.deepEqual(frame.problems, []);
   const t = frame.ticks[0] as QuoteTick;
-  assert.deepEqual(t, {
-    kind: 'quote', instrumentToken: 408065, divisor: 100, lastPrice: 157315, lastTradedQuantity: 1,
-    averageTradedPrice: 157033, volumeTraded: 1175986, totalBuyQuantity: 256511, totalSellQuantity: 360503,
-    ohlc: { open: 156915, high: 157500, low: 156105, close: 156780 },
+  assert.equal(t.kind, 'quote');
+  assert.equal(modeOf(t), want.mode);
+  assert.equal(tradable(t), want.tradable);
+  assert.deepEqual({
+    instrument_token: t.instrumentToken,
+    last_price: rupees(t.lastPrice, t.divisor),
+    last_quantity: t.lastTradedQuantity,
+    average_price: rupees(t.averageTradedPrice, t.divisor),
+    volume: t.volumeTraded,
+    buy_quantity: t.totalBuyQuantity,
+    sell_quantity: t.totalSellQuantity,
+    ohlc: { open: rupees(t.ohlc.open, t.divisor), high: rupees(t.ohlc.high, t.divisor), low: rupees(t.ohlc.low, t.divisor), close: rupees(t.ohlc.close, t.divisor) },
+  }, {
+    instrument_token: want.instrument_token, last_price: want.last_price, last_quantity: want.last_quantity,
+    average_price: want.average_price, volume: want.volume, buy_quantity: want.buy_quantity, sell_quantity: want.sell_quantity, ohlc: want.ohlc,
   });
-  assert.equal(toRupees(t.lastPrice, t.divisor), 1573.15);
-  assert.equal(modeOf(t), 'quote');
-  assert.equal(tradable(t), true);
 });
 
-test('the full packet of the official mocks decodes depth as 5 bids then 5 asks', () => {
-  const frame = parseBinaryFrame(frameOf(mockFullPacket()));
+test('the official full packet decodes to the values of its JSON fixture, depth as 5 bids then 5 asks', () => {
+  const b = mockFullPacket();
+  assert.equal(b.length, 184);
+  const want = jsonFixture('ticker_full');
+  const frame = parseBinaryFrame(frameOf(b));
   assert.equal(frame.type, 'ticks');
   if (frame.type !== 'ticks') return;
+  assert.deepEqual(frame.problems, []);
   const t = frame.ticks[0] as FullTick;
   assert.equal(t.kind, 'full');
-  assert.equal(t.lastPrice, 157370);
-  assert.equal(t.lastTradeTime, 1625461887);
-  assert.equal(t.exchangeTimestamp, 1625461887);
-  assert.deepEqual(t.depth.buy.map((l) => [l.price, l.quantity, l.orders]), MOCK_BUY.map((x) => [...x]));
-  assert.deepEqual(t.depth.sell.map((l) => [l.price, l.quantity, l.orders]), MOCK_SELL.map((x) => [...x]));
-  assert.equal(toRupees(t.depth.buy[0]!.price, t.divisor), 1573.4);
+  assert.equal(modeOf(t), want.mode);
+  assert.equal(tradable(t), want.tradable);
+  const level = (l: { price: number; quantity: number; orders: number }) => ({ price: rupees(l.price, t.divisor), quantity: l.quantity, orders: l.orders });
+  assert.deepEqual({
+    instrument_token: t.instrumentToken,
+    last_price: rupees(t.lastPrice, t.divisor),
+    last_quantity: t.lastTradedQuantity,
+    average_price: rupees(t.averageTradedPrice, t.divisor),
+    volume: t.volumeTraded,
+    buy_quantity: t.totalBuyQuantity,
+    sell_quantity: t.totalSellQuantity,
+    ohlc: { open: rupees(t.ohlc.open, t.divisor), high: rupees(t.ohlc.high, t.divisor), low: rupees(t.ohlc.low, t.divisor), close: rupees(t.ohlc.close, t.divisor) },
+    last_trade_time: istIso(t.lastTradeTime),
+    oi: t.oi, oi_day_high: t.oiDayHigh, oi_day_low: t.oiDayLow,
+    timestamp: istIso(t.exchangeTimestamp),
+    depth: { buy: t.depth.buy.map(level), sell: t.depth.sell.map(level) },
+  }, {
+    instrument_token: want.instrument_token, last_price: want.last_price, last_quantity: want.last_quantity,
+    average_price: want.average_price, volume: want.volume, buy_quantity: want.buy_quantity, sell_quantity: want.sell_quantity, ohlc: want.ohlc,
+    last_trade_time: want.last_trade_time, oi: want.oi, oi_day_high: want.oi_day_high, oi_day_low: want.oi_day_low,
+    timestamp: want.timestamp, depth: want.depth,
+  });
+  // The mocks' change is absolute rupees: last − close, in exact paise.
+  assert.equal((t.lastPrice - t.ohlc.close) / t.divisor, Math.round(want.change * 100) / 100);
 });
 
 test('index packets carry high, low, open, close in that order', () => {
