@@ -16,7 +16,7 @@ import type { KiteSim, KiteSimOptions } from '../exchanges/kite/index.ts';
 import type { KalshiSim } from '../exchanges/kalshi/index.ts';
 import { buildKalshiVenue, type KalshiAccount } from './venues/kalshi.ts';
 import { loadMarketHolidays, nseMarketOpen, NO_HOLIDAYS } from './market-calendar.ts';
-import { buildKiteVenue, type KiteAccount, type KiteEnv } from './venues/kite.ts';
+import { buildKiteVenue, kiteLimitSettings, type KiteAccount, type KiteEnv } from './venues/kite.ts';
 import { launchNatsServer, natsPidFile, type NatsProcess } from './nats-launcher.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
 import { Supervisor } from './supervisor.ts';
@@ -143,14 +143,16 @@ export async function startSystem(o: SystemOptions): Promise<System> {
 
     const brokerLog = actorLogger(o.log, 'broker');
     // One limiter for every venue call, shared by every strategy.
-    const limiter = new SharedLimiter({ clock, limits: mergeLimits(kiteLimits(), kalshiLimits(o.kalshi?.tier ?? 'basic')), logger: brokerLog });
+    // Kite's figures (KITE_ORDERS_PER_MINUTE ...) apply to the limiter and to the built-in exchange alike.
+    const { guardMs: kiteGuardMs, ...kiteFigures } = kiteLimitSettings(o.env ?? {});
+    const limiter = new SharedLimiter({ clock, limits: mergeLimits(kiteLimits({ ...kiteFigures, guardMs: kiteGuardMs }), kalshiLimits(o.kalshi?.tier ?? 'basic')), logger: brokerLog });
     // Login outcomes reach the kill switch's re-auth trigger once it exists (it starts after the venues).
     let onKiteLogin: ((ok: boolean) => void) | undefined;
     const kite = await buildKiteVenue({
       clock, log: brokerLog, limiter, onLogin: (ok) => onKiteLogin?.(ok), isMarketOpen: marketOpen,
       ...(o.kite ? { account: o.kite } : {}),
       ...(o.env ? { env: o.env } : {}), stateDir,
-      sim: { ...o.kiteSim, ...(o.simPort !== undefined ? { port: o.simPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), ...(o.simTickIntervalMs !== undefined ? { tickIntervalMs: o.simTickIntervalMs } : {}) },
+      sim: { rateLimits: kiteFigures, ...o.kiteSim, ...(o.simPort !== undefined ? { port: o.simPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), ...(o.simTickIntervalMs !== undefined ? { tickIntervalMs: o.simTickIntervalMs } : {}) },
     });
     undo.push(() => kite.close());
     const sim: KiteSim | undefined = kite.sim;

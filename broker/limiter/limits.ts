@@ -1,13 +1,35 @@
 import { validateSpec, type CategorySpec } from './window-log.ts';
 
 /**
+ * Another category's name: calls asked under this name count in that category's windows and
+ * queue (Kite's modify and cancel count under "all other endpoints").
+ */
+export type CategoryAlias = Readonly<{ countsAs: string }>;
+
+/**
  * The venues' published limits as data. Category names are what adapters pass to
  * `acquire`; every window listed must have room for a call to go out.
  */
-export type LimitsConfig = Readonly<Record<string, CategorySpec>>;
+export type LimitsConfig = Readonly<Record<string, CategorySpec | CategoryAlias>>;
+
+export function isAlias(spec: CategorySpec | CategoryAlias): spec is CategoryAlias {
+  return 'countsAs' in spec;
+}
+
+/** The category whose windows a name counts in (itself, or what its alias points to). */
+export function resolveCategory(limits: LimitsConfig, name: string): { name: string; spec: CategorySpec } | undefined {
+  const spec = limits[name];
+  if (!spec) return undefined;
+  if (!isAlias(spec)) return { name, spec };
+  const target = limits[spec.countsAs];
+  return target && !isAlias(target) ? { name: spec.countsAs, spec: target } : undefined;
+}
 
 const SECOND = 1000;
 const MINUTE = 60 * 1000;
+const DAY = 24 * 60 * MINUTE;
+/** IST is UTC+05:30: its days start at 18:30 UTC. */
+const IST_DAY_OFFSET_MS = -(5 * 60 + 30) * MINUTE;
 
 export type LimitOptions = {
   /**
@@ -22,24 +44,72 @@ function win(limit: number, windowMs: number, opts: LimitOptions): CategorySpec[
   return Object.freeze({ limit, windowMs: windowMs + (opts.guardMs ?? 0) });
 }
 
-function freeze(config: Record<string, CategorySpec>): LimitsConfig {
+function freeze(config: Record<string, CategorySpec | CategoryAlias>): LimitsConfig {
   for (const [name, spec] of Object.entries(config)) {
-    validateSpec(name, spec);
-    Object.freeze(spec.windows);
+    if (isAlias(spec)) {
+      const target = config[spec.countsAs];
+      if (!target || isAlias(target)) throw new RangeError(`limits.${name}.countsAs must name a category with windows, got ${spec.countsAs}`);
+    } else {
+      validateSpec(name, spec);
+      Object.freeze(spec.windows);
+    }
     Object.freeze(spec);
   }
   return Object.freeze(config);
 }
 
-/** Kite Connect v3: orders 10/s and 200/min; modify/cancel 25/s; quote 1/s; historical 3/s; the rest 10/s. */
-export function kiteLimits(opts: LimitOptions = {}): LimitsConfig {
+/**
+ * Kite's figures (docs/venues/kite.md, "Rate limits"). Each is configurable; the defaults are
+ * the strictest documented ones.
+ */
+export type KiteLimitFigures = {
+  /** Order placements per second (strict, per user). Default 10. */
+  ordersPerSecond: number;
+  /** Order placements per minute. Default 400. */
+  ordersPerMinute: number;
+  /** Order placements per day (IST calendar day). Default 5,000. */
+  ordersPerDay: number;
+  /**
+   * Modify and cancel per second in a window of their own. Absent (the default): they count
+   * under "all other endpoints" with the reads, as Kite documents them.
+   */
+  modifyPerSecond?: number;
+  /** /quote, /quote/ohlc, /quote/ltp. Default 1. */
+  quotePerSecond: number;
+  /** Historical candles. Default 3. */
+  historicalPerSecond: number;
+  /** Every other endpoint. Default 10. */
+  otherPerSecond: number;
+};
+
+export const KITE_LIMIT_DEFAULTS: Readonly<KiteLimitFigures> = Object.freeze({
+  ordersPerSecond: 10,
+  ordersPerMinute: 400,
+  ordersPerDay: 5_000,
+  quotePerSecond: 1,
+  historicalPerSecond: 3,
+  otherPerSecond: 10,
+});
+
+/**
+ * Kite Connect v3 as limiter categories: 'kite.orders' (placements: per second, minute and IST
+ * day), 'kite.modify' (modify and cancel: an alias of 'kite.other' unless `modifyPerSecond` is
+ * set), 'kite.quote', 'kite.historical', 'kite.other'.
+ */
+export function kiteLimits(opts: LimitOptions & Partial<KiteLimitFigures> = {}): LimitsConfig {
+  const f = { ...KITE_LIMIT_DEFAULTS, ...definedOnly(opts) };
+  const day: CategorySpec['windows'][number] = Object.freeze({ limit: f.ordersPerDay, windowMs: DAY, calendar: Object.freeze({ offsetMs: IST_DAY_OFFSET_MS }) });
   return freeze({
-    'kite.orders': { windows: [win(10, SECOND, opts), win(200, MINUTE, opts)] },
-    'kite.modify': { windows: [win(25, SECOND, opts)] },
-    'kite.quote': { windows: [win(1, SECOND, opts)] },
-    'kite.historical': { windows: [win(3, SECOND, opts)] },
-    'kite.other': { windows: [win(10, SECOND, opts)] },
+    'kite.orders': { windows: [win(f.ordersPerSecond, SECOND, opts), win(f.ordersPerMinute, MINUTE, opts), day] },
+    'kite.modify': f.modifyPerSecond === undefined ? { countsAs: 'kite.other' } : { windows: [win(f.modifyPerSecond, SECOND, opts)] },
+    'kite.quote': { windows: [win(f.quotePerSecond, SECOND, opts)] },
+    'kite.historical': { windows: [win(f.historicalPerSecond, SECOND, opts)] },
+    'kite.other': { windows: [win(f.otherPerSecond, SECOND, opts)] },
   });
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export const KALSHI_TIERS = ['basic', 'advanced', 'premier', 'prime'] as const;
@@ -65,7 +135,7 @@ export function kalshiLimits(tier: KalshiTier, opts: LimitOptions = {}): LimitsC
 
 /** One limiter serves both venues: merge their configs, refusing a category defined twice. */
 export function mergeLimits(...configs: LimitsConfig[]): LimitsConfig {
-  const out: Record<string, CategorySpec> = {};
+  const out: Record<string, CategorySpec | CategoryAlias> = {};
   for (const c of configs) {
     for (const [name, spec] of Object.entries(c)) {
       if (name in out) throw new RangeError(`limit category ${name} is defined twice`);

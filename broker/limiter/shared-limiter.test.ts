@@ -22,8 +22,8 @@ function setup(limits = mergeLimits(kiteLimits(), kalshiLimits('basic'))) {
   return { clock, registry, limiter, grants, ask };
 }
 
-test('a burst of 500 orders never exceeds 10 in any second nor 200 in any minute', async () => {
-  const { clock, limiter, grants, ask } = setup();
+test('a burst of 500 orders never exceeds 10 in any second nor 200 in any minute (configured)', async () => {
+  const { clock, limiter, grants, ask } = setup(kiteLimits({ ordersPerMinute: 200 }));
   for (let i = 0; i < 500; i++) void ask(`o${i}`, 'kite.orders', { priority: 'place' });
   await clock.advance(0); // record the immediate grants at the instant they happened
   await clock.advance(3 * 60_000);
@@ -166,7 +166,7 @@ test('the constructor names a missing option', () => {
 });
 
 test('the wait estimate counts what is queued ahead, what was decided but not yet asked, and the minute window', async () => {
-  const { clock, limiter, grants, ask } = setup();
+  const { clock, limiter, grants, ask } = setup(kiteLimits({ ordersPerMinute: 200, modifyPerSecond: 25 }));
   assert.equal(limiter.estimateWaitMs('kite.orders', 'place'), 0, 'an idle bucket sends at once');
   for (let i = 0; i < 10; i++) void ask(`a${i}`, 'kite.orders', { priority: 'place' });
   for (let i = 0; i < 5; i++) void ask(`b${i}`, 'kite.orders', { priority: 'place' });
@@ -184,4 +184,18 @@ test('the wait estimate counts what is queued ahead, what was decided but not ye
   assert.equal(grants.length, 200);
   const wait = limiter.estimateWaitMs('kite.orders', 'place');
   assert.ok(wait > 35_000 && wait <= 40_000, `waits for the minute window: ${wait} ms`);
+});
+
+test('kite modify/cancel count in the "other" window by default: reads and cancels together stay at 10 a second, kill cancels first', async () => {
+  const { clock, limiter, grants, ask } = setup(kiteLimits());
+  for (let i = 0; i < 10; i++) void ask(`read${i}`, 'kite.other', { priority: 'read' });
+  for (let i = 0; i < 5; i++) void ask(`kill${i}`, 'kite.modify', { priority: 'kill' });
+  await clock.advance(0);
+  assert.deepEqual(grants.map((g) => g.id), Array.from({ length: 10 }, (_, i) => `read${i}`), 'the window is full: the cancels wait');
+  for (let i = 10; i < 15; i++) void ask(`read${i}`, 'kite.other', { priority: 'read' });
+  await clock.advance(1_000);
+  assert.deepEqual(grants.slice(10).map((g) => g.id), ['kill0', 'kill1', 'kill2', 'kill3', 'kill4', 'read10', 'read11', 'read12', 'read13', 'read14']);
+  assert.equal(maxInAnyWindow(grants, 1000), 10_000, 'never more than 10 of them in any second');
+  assert.deepEqual(limiter.snapshot().map((s) => s.category).sort(), ['kite.historical', 'kite.orders', 'kite.other', 'kite.quote'], 'an alias is not a bucket of its own');
+  limiter.close();
 });

@@ -4,7 +4,7 @@ import type { Logger } from '../../actors/logger.ts';
 import { registry as sharedRegistry } from '../../actors/metrics.ts';
 import { catalogue, type Catalogue } from '../../actors/metric-catalogue.ts';
 import { PRIORITIES, type AcquireOptions, type BucketSnapshot, type Priority, type RateLimiter } from './types.ts';
-import type { LimitsConfig } from './limits.ts';
+import { isAlias, type LimitsConfig } from './limits.ts';
 import {
   createBucket, maxCostMilli, MILLI_PER_TOKEN, pause, take, tightest, timeToDrain, toMilli, validateSpec, type Bucket,
 } from './window-log.ts';
@@ -55,6 +55,8 @@ export class SharedLimiter implements RateLimiter {
   private readonly clock: Clock;
   private readonly logger: Logger | undefined;
   private readonly categories = new Map<string, Category>();
+  /** Names that count in another category's windows and queue (Kite modify → other). */
+  private readonly aliases = new Map<string, Category>();
   private readonly metrics: Catalogue;
   private readonly unhook: (() => void)[] = [];
   private closed = false;
@@ -65,11 +67,18 @@ export class SharedLimiter implements RateLimiter {
     this.clock = opts.clock;
     this.logger = opts.logger;
     for (const [name, spec] of Object.entries(opts.limits)) {
+      if (isAlias(spec)) continue;
       validateSpec(name, spec);
       const bucket = createBucket(spec);
       this.categories.set(name, {
         name, bucket, maxMilli: maxCostMilli(bucket), queues: PRIORITIES.map(() => []), depth: 0, timer: undefined, timerDue: null,
       });
+    }
+    for (const [name, spec] of Object.entries(opts.limits)) {
+      if (!isAlias(spec)) continue;
+      const target = this.categories.get(spec.countsAs);
+      if (!target) throw new RangeError(`limits.${name}.countsAs must name a category with windows, got ${spec.countsAs}`);
+      this.aliases.set(name, target);
     }
     this.metrics = catalogue(opts.registry ?? sharedRegistry);
     // At 0 from the start, so the first 429 shows in increase() (actors/metric-series.ts).
@@ -133,8 +142,8 @@ export class SharedLimiter implements RateLimiter {
     const cat = this.category(category);
     if (!Number.isFinite(untilMs)) throw new RangeError(`untilMs must be a finite time, got ${untilMs}`);
     pause(cat.bucket, untilMs);
-    this.metrics.limiterThrottledTotal.inc({ category });
-    this.logger?.warn({ category, untilMs, queued: cat.depth }, 'limiter paused after a 429');
+    this.metrics.limiterThrottledTotal.inc({ category: cat.name });
+    this.logger?.warn({ category: cat.name, untilMs, queued: cat.depth }, 'limiter paused after a 429');
     this.drain(cat); // moves the wake-up timer to the end of the pause
   }
 
@@ -172,8 +181,8 @@ export class SharedLimiter implements RateLimiter {
   }
 
   private category(name: string): Category {
-    const cat = this.categories.get(name);
-    if (!cat) throw new RangeError(`unknown limiter category ${name}; known: ${[...this.categories.keys()].join(', ')}`);
+    const cat = this.categories.get(name) ?? this.aliases.get(name);
+    if (!cat) throw new RangeError(`unknown limiter category ${name}; known: ${[...this.categories.keys(), ...this.aliases.keys()].join(', ')}`);
     return cat;
   }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBucket, nextFreeAt, pause, take, tightest, toMilli, validateSpec } from './window-log.ts';
-import { kalshiLimits, kiteLimits, mergeLimits } from './limits.ts';
+import { kalshiLimits, kiteLimits, mergeLimits, resolveCategory, type LimitsConfig } from './limits.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -24,8 +24,8 @@ test('a failed take leaves the bucket untouched', () => {
   assert.deepEqual(take(b, T0 + 2000, 1000), { ok: false, retryAt: T0 + 60_000 });
 });
 
-test('every window must have room: orders stop at 200 per minute even at 10 per second', () => {
-  const b = createBucket(kiteLimits()['kite.orders']!);
+test('every window must have room: orders stop at 200 per minute (configured) even at 10 per second', () => {
+  const b = createBucket(resolveCategory(kiteLimits({ ordersPerMinute: 200 }), 'kite.orders')!.spec);
   let granted = 0;
   for (let ms = 0; ms < 60_000; ms += 100) if (take(b, T0 + ms, 1000).ok) granted++;
   assert.equal(granted, 200);
@@ -80,22 +80,47 @@ test('config validation names the offending field', () => {
   assert.throws(() => validateSpec('x', { windows: [{ limit: 1, windowMs: 0 }] }), /limits\.x\.windows\[0\]\.windowMs/);
 });
 
-test('kite and kalshi limits are the published numbers and merge without clashes', () => {
+const windowsOf = (c: LimitsConfig, name: string) => resolveCategory(c, name)!.spec.windows;
+const IST_DAY = { limit: 5_000, windowMs: 86_400_000, calendar: { offsetMs: -19_800_000 } };
+
+test('kite and kalshi limits are the published numbers (docs/venues/kite.md) and merge without clashes', () => {
   const k = kiteLimits();
-  assert.deepEqual(k['kite.orders']!.windows, [{ limit: 10, windowMs: 1000 }, { limit: 200, windowMs: 60_000 }]);
-  assert.deepEqual(k['kite.modify']!.windows, [{ limit: 25, windowMs: 1000 }]);
-  assert.deepEqual(k['kite.quote']!.windows, [{ limit: 1, windowMs: 1000 }]);
-  assert.deepEqual(k['kite.historical']!.windows, [{ limit: 3, windowMs: 1000 }]);
-  assert.deepEqual(k['kite.other']!.windows, [{ limit: 10, windowMs: 1000 }]);
+  assert.deepEqual(windowsOf(k, 'kite.orders'), [{ limit: 10, windowMs: 1000 }, { limit: 400, windowMs: 60_000 }, IST_DAY]);
+  assert.deepEqual(k['kite.modify'], { countsAs: 'kite.other' }, 'modify and cancel count under all other endpoints');
+  assert.deepEqual(windowsOf(k, 'kite.modify'), [{ limit: 10, windowMs: 1000 }]);
+  assert.deepEqual(windowsOf(k, 'kite.quote'), [{ limit: 1, windowMs: 1000 }]);
+  assert.deepEqual(windowsOf(k, 'kite.historical'), [{ limit: 3, windowMs: 1000 }]);
+  assert.deepEqual(windowsOf(k, 'kite.other'), [{ limit: 10, windowMs: 1000 }]);
   const tiers = { basic: [20, 10], advanced: [30, 30], premier: [100, 100], prime: [400, 400] } as const;
   for (const [tier, [read, write]] of Object.entries(tiers)) {
     const c = kalshiLimits(tier as keyof typeof tiers);
-    assert.equal(c['kalshi.read']!.windows[0]!.limit, read, tier);
-    assert.equal(c['kalshi.write']!.windows[0]!.limit, write, tier);
+    assert.equal(windowsOf(c, 'kalshi.read')[0]!.limit, read, tier);
+    assert.equal(windowsOf(c, 'kalshi.write')[0]!.limit, write, tier);
   }
   assert.throws(() => kalshiLimits('gold' as never), /kalshi tier must be one of/);
   assert.equal(Object.keys(mergeLimits(k, kalshiLimits('basic'))).length, 7);
   assert.throws(() => mergeLimits(k, k), /defined twice/);
   assert.ok(Object.isFrozen(k) && Object.isFrozen(k['kite.orders']));
-  assert.equal(kiteLimits({ guardMs: 25 })['kite.quote']!.windows[0]!.windowMs, 1025);
+  assert.equal(windowsOf(kiteLimits({ guardMs: 25 }), 'kite.quote')[0]!.windowMs, 1025);
+});
+
+test('every kite figure is configurable: orders per minute and day, and modify/cancel in a window of their own', () => {
+  const k = kiteLimits({ ordersPerMinute: 200, ordersPerDay: 3_000, modifyPerSecond: 25, otherPerSecond: 8 });
+  assert.deepEqual(windowsOf(k, 'kite.orders'), [{ limit: 10, windowMs: 1000 }, { limit: 200, windowMs: 60_000 }, { ...IST_DAY, limit: 3_000 }]);
+  assert.deepEqual(windowsOf(k, 'kite.modify'), [{ limit: 25, windowMs: 1000 }]);
+  assert.deepEqual(windowsOf(k, 'kite.other'), [{ limit: 8, windowMs: 1000 }]);
+  assert.deepEqual(kiteLimits({ ordersPerMinute: undefined }), kiteLimits(), 'an unset figure keeps its default');
+});
+
+test('a calendar window (orders per IST day) starts afresh at 00:00 IST, not 24 h after each order', () => {
+  const day = { limit: 2, windowMs: 86_400_000, calendar: { offsetMs: -19_800_000 } };
+  const b = createBucket({ windows: [day] });
+  const istDay1At1500 = Date.UTC(2026, 11, 3, 9, 30); // 15:00 IST on 3 Dec
+  assert.equal(take(b, istDay1At1500, 1000).ok, true);
+  assert.equal(take(b, istDay1At1500 + 1, 1000).ok, true);
+  const refused = take(b, istDay1At1500 + 2, 1000);
+  assert.deepEqual(refused, { ok: false, retryAt: Date.UTC(2026, 11, 3, 18, 30) }, 'free again at midnight IST');
+  // 09:15 IST the next morning: a sliding 24 h window would still hold yesterday's two orders.
+  assert.equal(take(b, Date.UTC(2026, 11, 4, 3, 45), 1000).ok, true);
+  assert.throws(() => validateSpec('d', { windows: [{ ...day, calendar: { offsetMs: 86_400_000 } }] }), /limits\.d\.windows\[0\]\.calendar\.offsetMs/);
 });

@@ -17,17 +17,27 @@
 export const MILLI_PER_TOKEN = 1000;
 
 export type WindowSpec = Readonly<{
-  /** Tokens allowed in any interval of `windowMs`. */
+  /** Tokens allowed in any interval of `windowMs` (a calendar window: in each period). */
   limit: number;
   windowMs: number;
+  /**
+   * A calendar window: the count starts again at each period boundary, `offsetMs` after the
+   * epoch's (a day in IST: windowMs 86_400_000, offsetMs -19_800_000, i.e. 18:30 UTC).
+   * For limits that reset far from trading hours (orders per day), where the venue's own
+   * calendar is what matters and a sliding window would carry yesterday's orders into today.
+   */
+  calendar?: Readonly<{ offsetMs: number }>;
 }>;
 
+/** A category with its own windows. */
 export type CategorySpec = Readonly<{ windows: readonly WindowSpec[] }>;
 
 type Entry = { at: number; milli: number };
 
 type WindowLog = {
   readonly windowMs: number;
+  /** Set for calendar windows: entries expire at the next period boundary. */
+  readonly offsetMs: number | undefined;
   readonly limitMilli: number;
   /** Oldest first; `head` skips entries already expired so removal is O(1). */
   entries: Entry[];
@@ -61,6 +71,9 @@ export function validateSpec(name: string, spec: CategorySpec): void {
       throw new RangeError(`limits.${name}.windows[${i}].windowMs must be a positive integer, got ${w.windowMs}`);
     }
     toMilli(w.limit); // throws with the offending value
+    if (w.calendar && (!Number.isInteger(w.calendar.offsetMs) || Math.abs(w.calendar.offsetMs) >= w.windowMs)) {
+      throw new RangeError(`limits.${name}.windows[${i}].calendar.offsetMs must be an integer within one window, got ${w.calendar.offsetMs}`);
+    }
   });
 }
 
@@ -68,6 +81,7 @@ export function createBucket(spec: CategorySpec): Bucket {
   return {
     windows: spec.windows.map((w) => ({
       windowMs: w.windowMs,
+      offsetMs: w.calendar?.offsetMs,
       limitMilli: toMilli(w.limit),
       entries: [],
       head: 0,
@@ -78,11 +92,20 @@ export function createBucket(spec: CategorySpec): Bucket {
   };
 }
 
-/** An entry taken at `at` counts while `now - at < windowMs`: it is free again at `at + windowMs`. */
+/**
+ * When an entry taken at `at` stops counting: `at + windowMs` in a sliding window, the next
+ * period boundary in a calendar window. Monotone in `at` either way, so logs stay sorted by it.
+ */
+function releaseAt(w: WindowLog, at: number): number {
+  if (w.offsetMs === undefined) return at + w.windowMs;
+  return (Math.floor((at - w.offsetMs) / w.windowMs) + 1) * w.windowMs + w.offsetMs;
+}
+
+/** An entry counts until its release time. */
 function expire(w: WindowLog, now: number): void {
   while (w.head < w.entries.length) {
     const e = w.entries[w.head]!;
-    if (e.at + w.windowMs > now) break;
+    if (releaseAt(w, e.at) > now) break;
     w.usedMilli -= e.milli;
     w.head++;
   }
@@ -101,7 +124,7 @@ function windowFreeAt(w: WindowLog, now: number, milli: number): number {
   for (let i = w.head; i < w.entries.length; i++) {
     const e = w.entries[i]!;
     excess -= e.milli;
-    if (excess <= 0) return e.at + w.windowMs;
+    if (excess <= 0) return releaseAt(w, e.at);
   }
   return Number.POSITIVE_INFINITY; // unreachable while usedMilli equals the sum of entries
 }

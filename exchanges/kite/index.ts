@@ -16,6 +16,7 @@ import type { KiteOrderRecord } from './order-wire.ts';
 import { OrderEngine } from './orders.ts';
 import { orderPushPayload, PostbackSender } from './postbacks.ts';
 import { RestServer } from './rest-server.ts';
+import type { KiteRateLimits } from './rate-limits.ts';
 import { makeCredentials, SessionStore, type KiteSimCredentials } from './sessions.ts';
 import { TickerServer } from './ticker-server.ts';
 
@@ -24,6 +25,7 @@ export type { SimInstrument } from './instruments.ts';
 export type { KiteFaults, FailSpec } from './faults.ts';
 export type { KiteOrderRecord, KiteTradeRecord } from './order-wire.ts';
 export type { FaultCommand } from './routes-sim.ts';
+export { KITE_RATE_LIMITS, type KiteRateLimits } from './rate-limits.ts';
 
 export type KiteSimOptions = {
   /** Default: the system clock. Tests pass a TestClock and advance it. */
@@ -44,6 +46,8 @@ export type KiteSimOptions = {
   postbackUrl?: string;
   /** Default true. */
   enforceRateLimits?: boolean;
+  /** Kite's figures (rate-limits.ts KITE_RATE_LIMITS); any of them overridden here. */
+  rateLimits?: Partial<KiteRateLimits>;
   logger?: Logger;
   /** Benchmarks and tests: told synchronously what crosses the wire, with performance.now() times. */
   observer?: KiteSimObserver;
@@ -54,6 +58,8 @@ export type KiteSimObserver = {
   tickFrameSent?(e: { tokens: readonly number[]; at: number }): void;
   /** A REST request arrived; `at` is when its handling began, reported once its body has been read. */
   requestReceived?(e: { method: string; path: string; body: Readonly<Record<string, unknown>>; at: number }): void;
+  /** A REST answer was written (withheld answers are never reported). */
+  responseSent?(e: { method: string; path: string; status: number }): void;
 };
 
 export type KiteSim = {
@@ -103,7 +109,7 @@ export async function startKiteSim(opts: KiteSimOptions = {}): Promise<KiteSim> 
       ticker.broadcastTicks();
     },
   };
-  const rest = new RestServer(ctx, opts.enforceRateLimits ?? true, opts.observer);
+  const rest = new RestServer(ctx, opts.enforceRateLimits ?? true, opts.observer, opts.rateLimits);
 
   const server: Server = createServer(rest.handle);
   // Like a production front end, idle connections live longer than the clients' (30 s).

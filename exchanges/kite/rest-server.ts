@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SimContext } from './context.ts';
 import { KiteHttpError } from './errors.ts';
 import { errorReply, json, readBody, Router, writeReply, type SimReply, type SimRequest } from './http-kit.ts';
-import { CalendarRateLimiter } from './rate-limits.ts';
+import { CalendarRateLimiter, type KiteRateLimits } from './rate-limits.ts';
 import { addHistoricalRoutes } from './routes-historical.ts';
 import { addMarketRoutes } from './routes-market.ts';
 import { addOrderRoutes } from './routes-orders.ts';
@@ -21,11 +21,12 @@ const tooManyRequests = (retryAfterSec: number) =>
 
 export class RestServer {
   private readonly router = new Router();
-  private readonly limiter = new CalendarRateLimiter();
+  private readonly limiter: CalendarRateLimiter;
   /** Responses held back by acceptThenTimeout; destroyed on close. */
   private readonly withheld = new Set<ServerResponse>();
 
-  constructor(private readonly ctx: SimContext, private readonly enforceRateLimits: boolean, private readonly observer?: KiteSimObserver) {
+  constructor(private readonly ctx: SimContext, private readonly enforceRateLimits: boolean, private readonly observer?: KiteSimObserver, rateLimits?: Partial<KiteRateLimits>) {
+    this.limiter = new CalendarRateLimiter(rateLimits);
     addSessionRoutes(this.router, ctx);
     addOrderRoutes(this.router, ctx);
     addMarketRoutes(this.router, ctx);
@@ -80,6 +81,7 @@ export class RestServer {
       return;
     }
     writeReply(res, reply);
+    this.observer?.responseSent?.({ method, path: url.pathname, status: reply.status });
   }
 
   /** Throws the error a real gateway would answer before reaching the handler. */

@@ -4,6 +4,7 @@ import type { Clock } from '../../actors/clock.ts';
 import { actorLogger } from '../../actors/logger.ts';
 import { metrics } from '../../actors/metrics.ts';
 import type { RateLimiter } from '../../broker/limiter/types.ts';
+import type { KiteLimitFigures } from '../../broker/limiter/limits.ts';
 import { KiteRestClient } from '../../broker/kite/rest-client.ts';
 import { KiteRetry } from '../../broker/kite/retry.ts';
 import { KiteOrderWriter } from '../../broker/kite/order-writer.ts';
@@ -58,7 +59,7 @@ export type KiteVenueOptions = {
   env?: KiteEnv;
   /** The 0600 token cache lives here (live accounts). */
   stateDir?: string;
-  sim?: { port?: number; seed?: number; tickIntervalMs?: number } & Pick<KiteSimOptions, 'enforceRateLimits' | 'observer'>;
+  sim?: { port?: number; seed?: number; tickIntervalMs?: number } & Pick<KiteSimOptions, 'enforceRateLimits' | 'observer' | 'rateLimits'>;
   /** When a live feed is expected to tick (NSE hours less the exchange's holidays); paper feeds always tick. */
   isMarketOpen?: (nowMs: number) => boolean;
   /** Every login outcome of a live account (the kill switch counts consecutive failures). */
@@ -117,6 +118,40 @@ export async function liveKiteAccount(o: { settings: KiteEnvSettings; clock: Clo
   };
 }
 
+/** The variables that override Kite's rate-limit figures (defaults: broker/limiter/limits.ts KITE_LIMIT_DEFAULTS). */
+export const KITE_LIMIT_ENV = {
+  KITE_ORDERS_PER_SECOND: 'ordersPerSecond',
+  KITE_ORDERS_PER_MINUTE: 'ordersPerMinute',
+  KITE_ORDERS_PER_DAY: 'ordersPerDay',
+  KITE_MODIFY_PER_SECOND: 'modifyPerSecond',
+  KITE_OTHER_PER_SECOND: 'otherPerSecond',
+} as const satisfies Record<string, keyof KiteLimitFigures>;
+
+/**
+ * Kite counts arrivals per calendar second; we count departures. Network jitter up to this
+ * many milliseconds cannot put an 11th order into one of Kite's seconds (it costs 5 % of the rate).
+ */
+export const KITE_DEFAULT_GUARD_MS = 50;
+
+export type KiteLimitSettings = Partial<KiteLimitFigures> & { guardMs: number };
+
+/** Kite's rate-limit figures from KITE_* variables; an unset one keeps the strictest documented default. */
+export function kiteLimitSettings(env: KiteEnv): KiteLimitSettings {
+  const out: KiteLimitSettings = { guardMs: KITE_DEFAULT_GUARD_MS };
+  for (const [key, field] of Object.entries(KITE_LIMIT_ENV)) {
+    const v = env[key];
+    if (v === undefined || v === '') continue;
+    if (!/^[1-9]\d{0,6}$/.test(v)) throw new Error(`${key}: expected a positive whole number, got ${JSON.stringify(v)}`);
+    out[field] = Number(v);
+  }
+  const guard = env.KITE_LIMIT_GUARD_MS;
+  if (guard !== undefined && guard !== '') {
+    if (!/^\d{1,3}$/.test(guard)) throw new Error(`KITE_LIMIT_GUARD_MS: expected milliseconds 0-999, got ${JSON.stringify(guard)}`);
+    out.guardMs = Number(guard);
+  }
+  return out;
+}
+
 function intEnv(env: KiteEnv, key: string): number | undefined {
   const v = env[key];
   if (v === undefined || v === '') return undefined;
@@ -149,6 +184,7 @@ export async function buildKiteVenue(o: KiteVenueOptions): Promise<KiteVenue> {
         port: o.sim?.port ?? 0, seed: o.sim?.seed ?? 42, tickIntervalMs: o.sim?.tickIntervalMs ?? 500, clock: o.clock, logger: actorLogger(o.log, 'sim:kite'),
         ...(o.sim?.enforceRateLimits !== undefined ? { enforceRateLimits: o.sim.enforceRateLimits } : {}),
         ...(o.sim?.observer ? { observer: o.sim.observer } : {}),
+        ...(o.sim?.rateLimits ? { rateLimits: o.sim.rateLimits } : {}),
       });
       sim = s;
       undo.push(() => s.close());

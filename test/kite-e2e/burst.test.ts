@@ -34,7 +34,7 @@ test('orders demanded at 3x the allowed rate for 60 simulated seconds: zero 429s
   const other: string[] = [];
   const calls: Promise<void>[] = [];
   const t0 = clock.now();
-  // The binding limit for placements is 200/min; demand 600/min = 10/s.
+  // The binding limit for placements is 400/min; demand 600/min = 10/s.
   const demandEveryMs = 100;
   let n = 0;
   try {
@@ -59,9 +59,9 @@ test('orders demanded at 3x the allowed rate for 60 simulated seconds: zero 429s
     await Promise.allSettled(calls);
     assert.equal(throttled, 0, 'no 429 from the exchange');
     assert.deepEqual(other, []);
-    assert.ok(placed >= 0.95 * 200, `used ${placed} of the 200 placements a minute allows`);
+    assert.ok(placed >= 0.95 * 400, `used ${placed} of the 400 placements a minute allows`);
     // The run covers both ends of the minute: one more may go at exactly t0 + 60 s.
-    assert.ok(placed <= 201, `placed ${placed}`);
+    assert.ok(placed <= 401, `placed ${placed}`);
     assert.equal(sim.orders().length, placed, 'the exchange holds exactly what was acknowledged');
   } finally {
     shared.close();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { TestClock } from '../../actors/clock.ts';
 import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
-import { kalshiLimits, kiteLimits, mergeLimits, type LimitsConfig } from '../../broker/limiter/limits.ts';
+import { kalshiLimits, kiteLimits, mergeLimits, resolveCategory, type LimitsConfig } from '../../broker/limiter/limits.ts';
 import { toMilli } from '../../broker/limiter/window-log.ts';
 import { rng, VenueModel } from './venue-model.ts';
 
@@ -14,7 +14,7 @@ type Demand = { category: string; cost: number };
 
 /** The most a venue counting calendar windows lets through in `horizonMs`, in milli-tokens. */
 function allowedMilli(limits: LimitsConfig, category: string, horizonMs: number): number {
-  const spec = limits[category]!;
+  const spec = resolveCategory(limits, category)!.spec;
   return Math.min(...spec.windows.map((w) => toMilli(w.limit) * Math.max(1, Math.floor(horizonMs / w.windowMs))));
 }
 
@@ -60,7 +60,8 @@ async function runMinute(limits: LimitsConfig, demands: Demand[], latency: () =>
   return { venue, grantedInHorizon };
 }
 
-const kiteAndKalshi = mergeLimits(kiteLimits(), kalshiLimits('basic'));
+// Modify and cancel in a window of their own (configured), so every category gets its own demand.
+const kiteAndKalshi = mergeLimits(kiteLimits({ modifyPerSecond: 10 }), kalshiLimits('basic'));
 const demands: Demand[] = [
   { category: 'kite.orders', cost: 1 },
   { category: 'kite.modify', cost: 1 },
@@ -90,7 +91,7 @@ test('with a guard of 20 ms, network jitter up to 20 ms still causes no 429 and 
   const seed = Number(process.env.LIMITER_SEED ?? Date.now() % 2 ** 31);
   console.log(`# venue jitter seed ${seed} (replay with LIMITER_SEED=${seed})`);
   const random = rng(seed);
-  const limits = mergeLimits(kiteLimits({ guardMs: 20 }), kalshiLimits('basic', { guardMs: 20 }));
+  const limits = mergeLimits(kiteLimits({ guardMs: 20, modifyPerSecond: 10 }), kalshiLimits('basic', { guardMs: 20 }));
   const jitter = () => 1 + Math.floor(random() * 19);
   const { venue, grantedInHorizon } = await runMinute(limits, demands, jitter, kiteAndKalshi);
   assert.equal(venue.total429(), 0, `seed ${seed}: 429s ${JSON.stringify([...venue.rejected])}`);
@@ -105,4 +106,14 @@ test('the venue model is strict enough to catch a naive token bucket (the test c
   for (let i = 0; i < 10; i++) venue.call('kite.other', t + 50);
   for (let i = 0; i < 9; i++) venue.call('kite.other', t + 150 + i * 100);
   assert.equal(venue.total429(), 9000);
+});
+
+test('by default modify and cancel share the 10/s of "all other endpoints" with the reads: 3x demand on both gets zero 429s', async () => {
+  const limits = kiteLimits();
+  const both: Demand[] = [{ category: 'kite.modify', cost: 1 }, { category: 'kite.other', cost: 1 }];
+  const { venue, grantedInHorizon } = await runMinute(limits, both, () => 0);
+  assert.equal(venue.total429(), 0, `429s: ${JSON.stringify([...venue.rejected])}`);
+  const used = (grantedInHorizon.get('kite.modify') ?? 0) + (grantedInHorizon.get('kite.other') ?? 0);
+  assert.ok(used <= allowedMilli(limits, 'kite.other', MINUTE), `granted ${used}`);
+  assert.ok(used >= 0.95 * allowedMilli(limits, 'kite.other', MINUTE), `used ${used}`);
 });

@@ -1,5 +1,5 @@
 import { mulberry32 } from '../../actors/prng.ts';
-import type { LimitsConfig } from '../../broker/limiter/limits.ts';
+import { resolveCategory, type LimitsConfig } from '../../broker/limiter/limits.ts';
 import { toMilli } from '../../broker/limiter/window-log.ts';
 
 /**
@@ -16,13 +16,15 @@ export class VenueModel {
 
   /** Returns 200 or 429 for a call of `cost` tokens arriving at `at`. */
   call(category: string, at: number, cost = 1): 200 | 429 {
-    const spec = this.limits[category];
-    if (!spec) throw new Error(`venue model: unknown category ${category}`);
+    const resolved = resolveCategory(this.limits, category);
+    if (!resolved) throw new Error(`venue model: unknown category ${category}`);
+    const { name, spec } = resolved;
     const milli = toMilli(cost);
-    const keys = spec.windows.map((w) => `${category}|${w.windowMs}|${Math.floor(at / w.windowMs)}`);
+    const period = (w: (typeof spec.windows)[number]) => Math.floor((at - (w.calendar?.offsetMs ?? 0)) / w.windowMs);
+    const keys = spec.windows.map((w) => `${name}|${w.windowMs}|${period(w)}`);
     const over = spec.windows.some((w, i) => (this.counters.get(keys[i]!) ?? 0) + milli > toMilli(w.limit));
     const tally = over ? this.rejected : this.accepted;
-    tally.set(category, (tally.get(category) ?? 0) + milli);
+    tally.set(name, (tally.get(name) ?? 0) + milli);
     if (over) return 429;
     keys.forEach((k) => this.counters.set(k, (this.counters.get(k) ?? 0) + milli));
     return 200;
