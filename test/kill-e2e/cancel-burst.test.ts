@@ -13,8 +13,10 @@ import { startHarness, probe } from './harness.ts';
 test('a kill-switch cancel burst of 60 open orders at level 3 gets zero 429s from an exchange enforcing Kite limits', async () => {
   const answers: { method: string; path: string; status: number }[] = [];
   const h = await startHarness(renderRegistry([
-    probe('alpha', 'NSE:INFY', { restOnTick: 1, restCount: 30 }),
-    probe('beta', 'NSE:TCS', { restOnTick: 1, restCount: 30 }),
+    // 20 each: the probe's maxPosition (20) counts resting BUYs as if they all filled.
+    probe('alpha', 'NSE:INFY', { restOnTick: 1, restCount: 20 }),
+    probe('beta', 'NSE:TCS', { restOnTick: 1, restCount: 20 }),
+    probe('gamma', 'NSE:SBIN', { restOnTick: 1, restCount: 20 }),
   ]), { kiteSim: { enforceRateLimits: true, observer: { responseSent: (e) => void answers.push(e) } } });
   try {
     await eventually(() => h.openAtExchange().length === 60, '60 resting orders at the exchange', 60_000);
