@@ -24,10 +24,16 @@ export type StrategyActorOptions = {
   healthIntervalMs?: number;
   intentTimeoutMs?: number;
   /** The latched kill level read by the supervisor before this actor starts (strategies have no KV access). */
-  initialKill?: { level: KillLevel; revision: number };
+  initialKill?: InitialKill;
 };
 
 type ActorState = Health['state'];
+
+/**
+ * The strategy's effective kill level at launch. `halted`: its own scope is at 1 or more, or the
+ * global one at 3 or more (what a broadcast would have halted it for); without it, level 3+.
+ */
+export type InitialKill = { level: KillLevel; revision: number; halted?: boolean };
 
 /** Asks for last ticks this many times (250 ms, 500 ms, ... apart) before waiting for live ones. */
 const CATCH_UP_ATTEMPTS = 6;
@@ -51,6 +57,8 @@ export class StrategyActor {
   private readonly orders = new Map<string, OpenOrder>();
   private level: KillLevel = 0;
   private killRevision = -1;
+  /** Halted by a kill level (strategy scope 1+, or global 3+): shown as `halted` while running. */
+  private halted = false;
   private readonly disconnectedVenues = new Set<string>();
   private healthTimer: ReturnType<Clock['setInterval']> | undefined;
   private resolveDone!: () => void;
@@ -75,6 +83,7 @@ export class StrategyActor {
     if (opts.initialKill) {
       this.level = opts.initialKill.level;
       this.killRevision = opts.initialKill.revision;
+      this.halted = opts.initialKill.halted ?? opts.initialKill.level >= 3;
     }
   }
 
@@ -89,8 +98,8 @@ export class StrategyActor {
     // Kill broadcasts first, so nothing this actor does can precede what it has been told.
     this.subs.push(subscribeParsed(nc, subjects.kill(), KillMessageSchema, (m) => this.onKill(m), { log }));
     this.subs.push(subscribeParsed(nc, subjects.brokerEvents(), BrokerEventSchema, (e) => {
-      if (e.type === 'BrokerDisconnected' && e.venue === spec.venue) { this.disconnectedVenues.add(e.venue); this.state = 'paused'; }
-      if (e.type === 'BrokerReconnected' && e.venue === spec.venue) { this.disconnectedVenues.delete(e.venue); if (this.state === 'paused') this.state = 'running'; }
+      if (e.type === 'BrokerDisconnected' && e.venue === spec.venue) { this.disconnectedVenues.add(e.venue); this.settleState(); }
+      if (e.type === 'BrokerReconnected' && e.venue === spec.venue) { this.disconnectedVenues.delete(e.venue); this.settleState(); }
       this.queue.push(() => this.strategy?.onBrokerEvent?.(e, this.ctx));
     }, { log }));
     this.subs.push(subscribeParsed(nc, subjects.orderUpdatesOf(spec.id), OrderUpdateSchema, (u) => this.onOrderUpdate(u), { log }));
@@ -98,12 +107,20 @@ export class StrategyActor {
       this.subs.push(subscribeParsed(nc, subjects.marketData(spec.venue, symbol), TickSchema, (t) => this.onTick(t), { log }));
     }
     await nc.flush();
+    // A restart does not lift a halt: the latched level read at launch still applies.
     this.state = 'running';
+    this.settleState();
     this.healthTimer = this.opts.clock.setInterval(() => this.publishHealth(), this.opts.healthIntervalMs ?? 1000);
     this.queue.push(() => this.strategy?.onStart?.(this.ctx));
     log.info({ instruments: spec.instruments }, 'strategy started');
     void this.catchUpTicks();
     void this.catchUpAfterReconnects(nc);
+  }
+
+  /** Once running: a halt shows over a disconnect, a disconnect over running. */
+  private settleState(): void {
+    if (this.state !== 'running' && this.state !== 'paused' && this.state !== 'halted') return;
+    this.state = this.halted ? 'halted' : this.disconnectedVenues.has(this.opts.spec.venue) ? 'paused' : 'running';
   }
 
   private get ending(): boolean {
@@ -205,8 +222,9 @@ export class StrategyActor {
     if (!mine) return;
     this.killRevision = m.revision;
     this.level = m.level;
-    if (m.level >= 1 && (m.scope.kind === 'strategy' || m.level >= 3)) this.state = 'halted';
-    if (m.level === 0 && this.state === 'halted') this.state = 'running';
+    if (m.level >= 1 && (m.scope.kind === 'strategy' || m.level >= 3)) this.halted = true;
+    if (m.level === 0) this.halted = false;
+    this.settleState();
     this.nc?.publish(subjects.killAck(this.opts.spec.id), encodeJson(KillAckSchema, {
       type: 'kill_ack', actorId: this.opts.spec.id, revision: m.revision, level: m.level, ts: this.opts.clock.now(),
     }));

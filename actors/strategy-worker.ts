@@ -7,13 +7,13 @@ import type { MessagePort } from 'node:worker_threads';
 import { expose } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { pino } from 'pino';
-import { StrategyActor } from './strategy-actor.ts';
+import { StrategyActor, type InitialKill } from './strategy-actor.ts';
 import { createLogger, actorLogger } from './logger.ts';
 import { systemClock } from './clock.ts';
 import { registry } from './metrics.ts';
 import { forwardMetrics } from './metrics-forwarder.ts';
 import { importStrategyModule, type StrategySpec } from '../supervisor/config.ts';
-import type { Health, KillLevel } from './messages.ts';
+import type { Health } from './messages.ts';
 
 export type StrategyTask = {
   port: MessagePort;
@@ -22,7 +22,7 @@ export type StrategyTask = {
   natsUser?: string;
   natsPass?: string;
   logLevel?: string;
-  initialKill?: { level: KillLevel; revision: number };
+  initialKill?: InitialKill;
 };
 
 export type ActorControl = {

@@ -5,7 +5,8 @@ import { wrap, releaseProxy, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { StrategySpec } from './config.ts';
 import type { ActorControl, StrategyTask } from '../actors/strategy-worker.ts';
-import type { Health, KillLevel } from '../actors/messages.ts';
+import type { InitialKill } from '../actors/strategy-actor.ts';
+import type { Health } from '../actors/messages.ts';
 
 const workerFile = fileURLToPath(new URL('../actors/strategy-worker-entry.mjs', import.meta.url));
 
@@ -16,7 +17,7 @@ export type HostOptions = {
   natsPass?: string;
   logLevel?: string;
   /** Reads the strategy's effective kill level at launch; the actor knows it before it subscribes. */
-  killLevel?: (strategyId: string) => { level: KillLevel; revision: number };
+  killLevel?: (strategyId: string) => InitialKill;
 };
 
 /**

@@ -11,7 +11,7 @@ import type { VenueAdapter } from '../broker/venue.ts';
 import type { KillState } from '../broker/kill/kill-store.ts';
 import type { BucketSnapshot } from '../broker/limiter/types.ts';
 import { externalPositions, openOrders, positions, strategyPnl } from '../broker/projection/projection.ts';
-import type { Supervisor } from './supervisor.ts';
+import type { ChildView, Supervisor } from './supervisor.ts';
 import type { Reloader } from './reload.ts';
 import {
   BrokerStatusSchema, ReloadResultSchema, StrategiesReplySchema, SupervisorStatusSchema,
@@ -82,6 +82,12 @@ export async function supervisorStatus(src: SupervisorStatusSource): Promise<Sup
   };
 }
 
+/** A running actor shows its own state (halted, paused); otherwise the supervisor's. */
+function shownState(v: ChildView | undefined): string | undefined {
+  if (!v) return undefined;
+  return v.status === 'running' && v.health ? v.health.state : v.status;
+}
+
 /** The registry as running now, each entry with its actor's state. */
 export async function strategiesReply(src: SupervisorStatusSource): Promise<z.infer<typeof StrategiesReplySchema>> {
   const views = new Map((await src.supervisor.view()).map((v) => [v.id, v]));
@@ -90,7 +96,7 @@ export async function strategiesReply(src: SupervisorStatusSource): Promise<z.in
     configFile: cfg.file,
     strategies: cfg.strategies.map((s) => ({
       id: s.id, venue: s.venue, module: s.module, instruments: [...s.instruments], enabled: s.enabled, onRemove: s.onRemove,
-      status: views.get(s.id)?.status ?? (s.enabled ? 'not started' : 'disabled'),
+      status: shownState(views.get(s.id)) ?? (s.enabled ? 'not started' : 'disabled'),
       restarts: views.get(s.id)?.restarts ?? 0,
     })),
   };

@@ -202,7 +202,10 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       host: {
         natsUrl,
         ...(o.logLevel ? { logLevel: o.logLevel } : {}),
-        killLevel: (id) => ({ level: effectiveLevel(killStore.current(), id), revision: killStore.current().revision }),
+        killLevel: (id) => {
+          const k = killStore.current();
+          return { level: effectiveLevel(k, id), revision: k.revision, halted: (k.strategies[id]?.level ?? 0) >= 1 || k.global.level >= 3 };
+        },
       },
       clock,
       log: actorLogger(o.log, 'supervisor'),

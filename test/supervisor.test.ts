@@ -8,6 +8,8 @@ import { SystemClock } from '../actors/clock.ts';
 import { connectBus, publishJson } from '../actors/bus.ts';
 import { subjects } from '../actors/subjects.ts';
 import { TickSchema } from '../actors/messages.ts';
+import { strategiesReply, supervisorStatus } from '../supervisor/services.ts';
+import { render } from '../supervisor/commands/status.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 let server: NatsServerHandle;
@@ -83,4 +85,30 @@ test('a strategy that calls process.exit is restarted in a fresh worker', async 
     await sup.stopAll();
   }
   assert.equal(sup.status('exiter'), 'stopped');
+});
+
+test('a strategy halted by the kill switch is shown halted after it restarts, in orch strategies and orch status', async () => {
+  const held = spec('held', { instruments: ['NSE:ITC'], params: { throwOnTick: 1, side: 'BUY', qty: 1, through: 100 }, restart: { maxRestarts: 5, withinSeconds: 60 } });
+  const sup = new Supervisor({
+    host: { natsUrl: server.url, logLevel: 'silent', killLevel: (id) => ({ level: id === 'held' ? 1 : 0, revision: 4, halted: id === 'held' }) },
+    clock: new SystemClock(), log,
+  });
+  await sup.startAll([held]);
+  const itc = tickFeed('NSE:ITC');
+  try {
+    // Its first tick crashes it; the restarted actor reads the latched level again.
+    await eventually(async () => {
+      itc();
+      await nc.flush();
+      await new Promise((r) => setTimeout(r, 20));
+      return (await sup.view())[0]!.restarts >= 1 && sup.status('held') === 'running';
+    }, 'held to be restarted');
+    const src = { supervisor: sup, reloader: { current: () => ({ file: 'strategies.yaml', restartIntensity: { maxRestarts: 3, withinSeconds: 60 }, killTriggers: undefined, strategies: [held] }), lastResult: () => undefined, reload: () => { throw new Error('unused'); } }, clock: new SystemClock() };
+    const reply = await strategiesReply(src);
+    assert.equal(reply.strategies[0]!.status, 'halted');
+    const shown = render(await supervisorStatus(src), undefined);
+    assert.match(shown, /held\s+halted/);
+  } finally {
+    await sup.stopAll();
+  }
 });

@@ -132,3 +132,25 @@ test('a process that must restart after a level-4 reset refuses even at level 0'
   if (!r.ok) assert.deepEqual([r.rule, r.figures.flattenRevision], ['restart_required', 7]);
   assert.equal(killGate(levels, false, place('BUY', 1), { net: 0 }).ok, true);
 });
+
+test('while level 4 is still latched, the restart refusal says so and does not claim it was reset', () => {
+  const raised: KillLevels = { global: { ...entry(4), revision: 9, restartRequired: true, flattenRevision: 9 }, strategies: {} };
+  const r = killGate(raised, true, cancel, { net: 0 });
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  assert.equal(r.rule, 'restart_required');
+  assert.doesNotMatch(r.reason, /reset while|was reset|and then reset/);
+  assert.match(r.reason, /still latched/);
+  assert.deepEqual(r.figures, { flattenRevision: 9, level: 4 });
+  // After the operator's reset the same process is told the level was reset.
+  const reset: KillLevels = { global: { ...entry(0), revision: 12, restartRequired: true, flattenRevision: 9 }, strategies: {} };
+  const after = killGate(reset, true, cancel, { net: 0 });
+  if (!after.ok) assert.match(after.reason, /raised and then reset/);
+});
+
+test('a strategy-scoped level 4 names its own flatten revision in the restart refusal', () => {
+  const levels: KillLevels = { global: entry(0), strategies: { mr1: { ...entry(4), revision: 21, restartRequired: true, flattenRevision: 21 } } };
+  const r = killGate(levels, true, cancel, { net: 0 });
+  assert.equal(r.ok, false);
+  if (!r.ok) assert.equal(r.figures.flattenRevision, 21);
+});

@@ -138,11 +138,17 @@ export function assertNever(x: never): never {
  */
 export function killGate(levels: KillLevels, mustRestart: boolean, intent: Intent, position: Position, target?: ModifyTarget): Permit {
   if (mustRestart) {
+    // The entry that demanded it: the global one, or this strategy's own level 4.
+    const own = levels.strategies[intent.strategyId];
+    const demanding = levels.global.restartRequired ? levels.global : own?.restartRequired ? own : levels.global;
+    const stillLatched = demanding.level === 4;
     return {
       ok: false,
       rule: 'restart_required',
-      reason: 'level 4 (FLATTEN) was reset while this process ran; restart it before trading',
-      figures: { flattenRevision: levels.global.flattenRevision ?? 0 },
+      reason: stillLatched
+        ? 'level 4 (FLATTEN) was raised while this process ran and is still latched; reset it, then restart this process before trading'
+        : 'level 4 (FLATTEN) was raised and then reset while this process ran; restart it before trading',
+      figures: { flattenRevision: demanding.flattenRevision ?? demanding.revision, level: demanding.level },
     };
   }
   return permits(effectiveLevel(levels, intent.strategyId), intent, position, target);
