@@ -97,10 +97,36 @@ export function subscribeParsed<S extends z.ZodType>(
      * must not hold another's.
      */
     concurrent?: boolean;
+    /**
+     * Call the (synchronous) handler from the connection's read loop, as each message is
+     * parsed: handlers of `sync` subscriptions on one connection run exactly in arrival order,
+     * which NATS keeps for messages from one publisher. A starting strategy needs it to tell
+     * which order updates its broker snapshot already counted.
+     */
+    sync?: boolean;
   } = {},
 ): Subscription {
-  const sub = nc.subscribe(subject, opts.queue ? { queue: opts.queue } : {});
   const failed = (e: unknown, msg: Msg) => opts.log?.error({ err: e, subject: msg.subject }, 'handler failed');
+  if (opts.sync) {
+    return nc.subscribe(subject, {
+      ...(opts.queue ? { queue: opts.queue } : {}),
+      callback: (err, msg) => {
+        if (err) return void opts.log?.warn({ err, subject }, 'subscription error');
+        const r = parseMsg(schema, msg.data);
+        if (!r.ok) {
+          deadLetter(nc, msg, r.error, opts.log);
+          opts.onInvalid?.(msg, r.error);
+          return;
+        }
+        try {
+          void Promise.resolve(handler(r.value, msg)).catch((e: unknown) => failed(e, msg));
+        } catch (e) {
+          failed(e, msg);
+        }
+      },
+    });
+  }
+  const sub = nc.subscribe(subject, opts.queue ? { queue: opts.queue } : {});
   void (async () => {
     const maxBytes = opts.maxBytes ?? MAX_PAYLOAD_BYTES;
     for await (const msg of sub) {

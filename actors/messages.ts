@@ -124,6 +124,26 @@ export const IntentReplySchema = z.discriminatedUnion('status', [
 ]);
 export type IntentReply = z.infer<typeof IntentReplySchema>;
 
+/**
+ * broker → strategy (reply on `orch.broker.state.<id>`): what a starting strategy holds. Its
+ * positions (net, from its fills) and its open orders, with what each has filled, as the
+ * broker's projection of the event log has them when it answers.
+ */
+export const StrategyStateRequestSchema = z.strictObject({});
+export const StrategyStateReplySchema = z.strictObject({
+  positions: z.array(z.strictObject({ symbol: z.string().min(1), qty: int })),
+  openOrders: z.array(z.strictObject({
+    intentId: id,
+    symbol: z.string().min(1),
+    side: z.enum(['BUY', 'SELL']),
+    qty: posInt,
+    filledQty: int.nonnegative(),
+    limitPrice: price.optional(),
+    state: z.enum(['pending', 'open', 'partially_filled']),
+  })),
+});
+export type StrategyStateReply = z.infer<typeof StrategyStateReplySchema>;
+
 export const ORDER_STATES = ['pending', 'open', 'partially_filled', 'filled', 'cancelled', 'rejected'] as const;
 export const OrderStateSchema = z.enum(ORDER_STATES);
 export type OrderState = z.infer<typeof OrderStateSchema>;

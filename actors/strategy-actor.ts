@@ -1,11 +1,12 @@
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
-import { connectBus, subscribeParsed, requestParsed } from './bus.ts';
+import { connectBus, subscribeParsed, requestParsed, parseMsg } from './bus.ts';
 import { subjects } from './subjects.ts';
 import {
   TickSchema, LastTicksRequestSchema, LastTicksReplySchema, OrderUpdateSchema, BrokerEventSchema, KillMessageSchema, IntentSchema, IntentReplySchema, HealthSchema,
   type IntentReply, type KillLevel, type OrderUpdate, type Tick, type Health, type Intent, KillAckSchema,
+  StrategyStateRequestSchema, StrategyStateReplySchema, type StrategyStateReply,
 } from './messages.ts';
 import { encodeJson } from './bus.ts';
 import { newIntentId } from './ids.ts';
@@ -23,6 +24,12 @@ export type StrategyActorOptions = {
   log: Logger;
   healthIntervalMs?: number;
   intentTimeoutMs?: number;
+  /**
+   * How long a start waits for the broker's answer with this strategy's positions and open
+   * orders (default 30 s). Past it the start fails (a crash: the restart policy applies)
+   * rather than trade blind, with a position of 0 while its old orders rest at the venue.
+   */
+  stateTimeoutMs?: number;
   /** The latched kill level read by the supervisor before this actor starts (strategies have no KV access). */
   initialKill?: InitialKill;
 };
@@ -55,6 +62,8 @@ export class StrategyActor {
   private readonly positions = new Map<string, number>();
   private readonly seenFills = new Set<string>();
   private readonly orders = new Map<string, OpenOrder>();
+  /** Places of this incarnation still waiting for the broker's answer: a snapshot may not know them yet. */
+  private readonly awaitingReply = new Set<string>();
   private level: KillLevel = 0;
   private killRevision = -1;
   /** Halted by a kill level (strategy scope 1+, or global 3+): shown as `halted` while running. */
@@ -102,7 +111,14 @@ export class StrategyActor {
       if (e.type === 'BrokerReconnected' && e.venue === spec.venue) { this.disconnectedVenues.delete(e.venue); this.settleState(); }
       this.queue.push(() => this.strategy?.onBrokerEvent?.(e, this.ctx));
     }, { log }));
-    this.subs.push(subscribeParsed(nc, subjects.orderUpdatesOf(spec.id), OrderUpdateSchema, (u) => this.onOrderUpdate(u), { log }));
+    // In the read loop, in arrival order: the snapshot below must land between exactly the
+    // updates it already counts and those it does not.
+    this.subs.push(subscribeParsed(nc, subjects.orderUpdatesOf(spec.id), OrderUpdateSchema, (u) => this.onOrderUpdate(u), { log, sync: true }));
+    await nc.flush();
+    // Before any tick: what this strategy holds (a restart is not a fresh start at the venue).
+    await this.loadState(nc);
+    // onStart is queued before the first tick can be.
+    this.queue.push(() => this.strategy?.onStart?.(this.ctx));
     for (const symbol of spec.instruments) {
       this.subs.push(subscribeParsed(nc, subjects.marketData(spec.venue, symbol), TickSchema, (t) => this.onTick(t), { log }));
     }
@@ -111,7 +127,6 @@ export class StrategyActor {
     this.state = 'running';
     this.settleState();
     this.healthTimer = this.opts.clock.setInterval(() => this.publishHealth(), this.opts.healthIntervalMs ?? 1000);
-    this.queue.push(() => this.strategy?.onStart?.(this.ctx));
     log.info({ instruments: spec.instruments }, 'strategy started');
     void this.catchUpTicks();
     void this.catchUpAfterReconnects(nc);
@@ -127,10 +142,81 @@ export class StrategyActor {
     return this.state === 'stopped' || this.state === 'stopping';
   }
 
-  /** Ticks published while the connection was down are gone; a still market would not send another. */
+  /**
+   * Ticks published while the connection was down are gone; a still market would not send
+   * another. So are order updates: the positions and open orders are asked for again.
+   */
   private async catchUpAfterReconnects(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
-      if (s.type === 'reconnect' && !this.ending) void this.catchUpTicks();
+      if (s.type !== 'reconnect' || this.ending) continue;
+      void this.catchUpTicks();
+      void this.loadState(nc).catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'positions not refreshed after reconnect'));
+    }
+  }
+
+  /** Asks the broker until it answers, within the start deadline; each answer replaces the view. */
+  private async loadState(nc: NatsConnection): Promise<void> {
+    const { clock, log } = this.opts;
+    const limitMs = this.opts.stateTimeoutMs ?? 30_000;
+    const deadline = clock.now() + limitMs;
+    for (let attempt = 1; ; attempt++) {
+      if (await this.askState(nc, Math.min(2_000, Math.max(1, deadline - clock.now())))) {
+        log.info({ positions: Object.fromEntries(this.positions), openOrders: this.orders.size, attempt }, 'positions and open orders received');
+        return;
+      }
+      if (this.ending || nc.isClosed()) return;
+      if (clock.now() >= deadline) throw new Error(`the broker did not send this strategy's positions and open orders within ${limitMs} ms; not starting blind`);
+      // No responder answers at once: do not spin while the broker is not listening yet.
+      const pause = Math.min(250 * attempt, 2_000, Math.max(0, deadline - clock.now()));
+      if (pause > 0) await clock.sleep(pause);
+    }
+  }
+
+  /**
+   * One request, answered in the read loop (a callback, not a promise continuation): every
+   * order update dispatched before it was published before the broker's snapshot, so it is
+   * counted there; every one after it is new.
+   */
+  private askState(nc: NatsConnection, timeoutMs: number): Promise<boolean> {
+    const { spec, clock, log } = this.opts;
+    return new Promise<boolean>((resolve) => {
+      const prefix = (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+      const inbox = createInbox(prefix);
+      let timer: ReturnType<Clock['setTimeout']> | undefined;
+      const sub = nc.subscribe(inbox, {
+        max: 1,
+        callback: (err, msg) => {
+          clock.clearTimeout(timer);
+          if (err) return resolve(false);
+          const r = parseMsg(StrategyStateReplySchema, msg.data);
+          if (!r.ok) {
+            // A 503 "no responders" status has no body: the broker is not listening yet.
+            if (msg.data.length > 0) log.error({ error: r.error }, 'invalid positions reply from the broker');
+            return resolve(false);
+          }
+          this.applyState(r.value);
+          resolve(true);
+        },
+      });
+      timer = clock.setTimeout(() => { sub.unsubscribe(); resolve(false); }, timeoutMs);
+      try {
+        nc.publish(subjects.strategyState(spec.id), encodeJson(StrategyStateRequestSchema, {}), { reply: inbox });
+      } catch {
+        clock.clearTimeout(timer);
+        sub.unsubscribe();
+        resolve(false);
+      }
+    });
+  }
+
+  /** The broker's view replaces ours, except places of ours it may not have decided yet. */
+  private applyState(st: StrategyStateReply): void {
+    this.positions.clear();
+    for (const p of st.positions) this.positions.set(p.symbol, p.qty);
+    for (const [id, o] of this.orders) if (!(this.awaitingReply.has(id) && o.state === 'pending')) this.orders.delete(id);
+    for (const o of st.openOrders) {
+      const open: OpenOrder = { intentId: o.intentId, symbol: o.symbol, side: o.side, qty: o.qty, filledQty: o.filledQty, state: o.state, ...(o.limitPrice !== undefined ? { limitPrice: o.limitPrice } : {}) };
+      this.orders.set(o.intentId, open);
     }
   }
 
@@ -260,9 +346,14 @@ export class StrategyActor {
         // Track before sending: an update can arrive before the reply does.
         const open: OpenOrder = { intentId, symbol: req.symbol, side: req.side, qty: req.qty, filledQty: 0, state: 'pending', ...(req.limitPrice !== undefined ? { limitPrice: req.limitPrice } : {}) };
         this.orders.set(intentId, open);
-        const reply = await this.sendIntent(intent);
-        if (reply.status === 'denied') this.orders.delete(intentId);
-        return reply;
+        this.awaitingReply.add(intentId);
+        try {
+          const reply = await this.sendIntent(intent);
+          if (reply.status === 'denied') this.orders.delete(intentId);
+          return reply;
+        } finally {
+          this.awaitingReply.delete(intentId);
+        }
       },
       cancel: (targetIntentId: string) =>
         this.sendIntent({ action: 'cancel', intentId: newIntentId(), strategyId: spec.id, ts: clock.now(), targetIntentId }),

@@ -19,6 +19,13 @@ export const subjects = {
   marketDataAll: () => `${ROOT}.md.>`,
   /** strategy → broker, request/reply: the last tick of each of a strategy's instruments. */
   lastTicks: () => `${ROOT}.broker.last_ticks`,
+  /**
+   * strategy → broker, request/reply: the strategy's positions and open orders as the broker
+   * holds them, asked before its first tick. The id is in the subject, so a strategy's NATS
+   * user can ask only for its own.
+   */
+  strategyState: (strategyId: string) => `${ROOT}.broker.state.${token(strategyId)}`,
+  strategyStateAll: () => `${ROOT}.broker.state.*`,
   /** strategy → broker, request/reply. */
   intent: (strategyId: string) => `${ROOT}.intent.${token(strategyId)}`,
   intentAll: () => `${ROOT}.intent.*`,

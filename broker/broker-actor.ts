@@ -7,6 +7,7 @@ import { connectBus, subscribeParsed, publishJson, encodeJson } from '../actors/
 import { subjects, type Venue } from '../actors/subjects.ts';
 import {
   IntentSchema, IntentReplySchema, TickSchema, OrderUpdateSchema, BrokerEventSchema, LastTicksRequestSchema, LastTicksReplySchema, type Tick,
+  StrategyStateRequestSchema, StrategyStateReplySchema, type StrategyStateReply,
   type Intent, type IntentReply, type PlaceIntent, type CancelIntent, type BrokerEvent, clip, MAX_INTENT_BYTES, MAX_NAME,
 } from '../actors/messages.ts';
 import { LogThrottle } from '../actors/log-throttle.ts';
@@ -18,7 +19,7 @@ import { wantedInstruments } from './instruments.ts';
 import type { VenueAdapter, VenueOrder, VenueOrderRequest, VenueTick } from './venue.ts';
 import { readEvents, type EventLog } from './event-log.ts';
 import type { Difference, LogEvent, ReconcileReport } from './events/schema.ts';
-import { applyEvent, emptyProjection, positionOf, type Projection } from './projection/projection.ts';
+import { applyEvent, emptyProjection, positionOf, positions, type Projection } from './projection/projection.ts';
 import { orderUpdateEvents, type Emit } from './projection/order-events.ts';
 import { ReconcileRunner } from './reconcile/runner.ts';
 import { ReconcileRequestSchema, ReconcileReplySchema } from './reconcile/wire.ts';
@@ -176,6 +177,12 @@ export class BrokerActor {
         if (msg.reply) msg.respond(encodeJson(LastTicksReplySchema, { ticks }));
       }, { log: this.log, queue: 'broker' }),
     );
+    this.subs.push(
+      subscribeParsed(this.nc, subjects.strategyStateAll(), StrategyStateRequestSchema, (_req, msg) => {
+        const strategyId = msg.subject.slice(subjects.strategyState('x').length - 1);
+        if (msg.reply) msg.respond(encodeJson(StrategyStateReplySchema, this.strategyState(strategyId)));
+      }, { log: this.log, queue: 'broker' }),
+    );
     await this.nc.flush();
     // No intent is accepted for a venue until this first run has completed (rule not_reconciled).
     await this.reconcileNow('start');
@@ -219,6 +226,17 @@ export class BrokerActor {
       await a.setInstruments([...wanted.keys()], wanted);
       this.tickAge?.watch(a.venue, wanted.size > 0);
     }
+  }
+
+  /** What a starting strategy is told it holds: the same projection every gate reads. */
+  strategyState(strategyId: string): StrategyStateReply {
+    return {
+      positions: positions(this.projection, strategyId).filter((p) => p.qty !== 0).map((p) => ({ symbol: p.symbol, qty: p.qty })),
+      openOrders: this.book.open(strategyId).map((o) => ({
+        intentId: o.intentId, symbol: o.symbol, side: o.side, qty: o.qty, filledQty: o.filledQty, state: o.state as 'pending' | 'open' | 'partially_filled',
+        ...(o.limitPrice !== undefined ? { limitPrice: o.limitPrice } : {}),
+      })),
+    };
   }
 
   position(strategyId: string, symbol: string): number {

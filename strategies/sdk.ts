@@ -46,8 +46,18 @@ export interface StrategyContext {
   /** Sends an intent to the broker; resolves with its decision (accepted is not a fill). */
   place(req: PlaceRequest): Promise<IntentReply>;
   cancel(intentId: string): Promise<IntentReply>;
-  /** Net position from this strategy's fills (positive long). */
+  /**
+   * Net position from this strategy's fills (positive long). Before the first callback
+   * (`onStart`, the first tick) it is what the broker holds for this strategy: a restarted or
+   * reloaded strategy starts with the position its earlier lives built, not 0. Then every fill
+   * in its order updates moves it (each fill counted once).
+   */
   position(symbol: string): number;
+  /**
+   * This strategy's orders not yet filled, cancelled or rejected: at start the ones resting at
+   * the venue from earlier lives (from the broker), then each `ctx.place` from the moment it is
+   * sent, kept up to date by order updates. A copy: changing it changes nothing.
+   */
   openOrders(): OpenOrder[];
   /** Effective kill level for this strategy as last broadcast. */
   killLevel(): KillLevel;

@@ -83,7 +83,7 @@ export function permissionsFor(role: Role): Permissions {
       return {
         publish: {
           // _INBOX.> carries request/reply; orch.dlq.> lets the bus dead-letter a bad payload it received.
-          allow: [subjects.intent(id), subjects.lastTicks(), subjects.health(id), subjects.metrics(id), subjects.killAck(id), subjects.deadLetterAll(), INBOX],
+          allow: [subjects.intent(id), subjects.lastTicks(), subjects.strategyState(id), subjects.health(id), subjects.metrics(id), subjects.killAck(id), subjects.deadLetterAll(), INBOX],
         },
         subscribe: { allow: [subjects.marketDataAll(), subjects.orderUpdatesOf(id), subjects.kill(), subjects.brokerEvents(), INBOX] },
       };

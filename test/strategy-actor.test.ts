@@ -4,16 +4,19 @@ import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer } from './helpers/nats-server.ts';
 import { spec, fixture, eventually } from './helpers/specs.ts';
+import { answerStrategyState } from './helpers/broker-state.ts';
 import { StrategyActor } from '../actors/strategy-actor.ts';
 import { SystemClock } from '../actors/clock.ts';
 import { importStrategyModule } from '../supervisor/config.ts';
 import { connectBus, encodeJson, publishJson, subscribeParsed } from '../actors/bus.ts';
 import { subjects } from '../actors/subjects.ts';
-import { KillMessageSchema, LastTicksReplySchema, LastTicksRequestSchema, TickSchema, type Tick } from '../actors/messages.ts';
+import { KillMessageSchema, LastTicksReplySchema, LastTicksRequestSchema, OrderUpdateSchema, StrategyStateReplySchema, StrategyStateRequestSchema, TickSchema, type OrderUpdate, type Tick } from '../actors/messages.ts';
 
 test('an actor starts knowing the latched kill level, and an older broadcast cannot lower it', async () => {
   const server = await startNatsServer();
   const nc = await connectBus({ servers: server.url, name: 'operator-sim' });
+  answerStrategyState(nc);
+  await nc.flush();
   const actor = new StrategyActor({
     spec: spec('halted'), module: await importStrategyModule(fixture('recorder')), natsUrl: server.url,
     clock: new SystemClock(), log: pino({ level: 'silent' }), initialKill: { level: 1, revision: 7 },
@@ -43,6 +46,7 @@ test('an actor starts knowing the latched kill level, and an older broadcast can
 /** Answers last-tick requests as the broker does, with whatever `last()` is then; records the requests. */
 function lastTicksResponder(nc: NatsConnection, last: () => Tick): unknown[] {
   const asked: unknown[] = [];
+  answerStrategyState(nc);
   subscribeParsed(nc, subjects.lastTicks(), LastTicksRequestSchema, (req, msg) => {
     asked.push(req);
     msg.respond(encodeJson(LastTicksReplySchema, { ticks: [last()] }));
@@ -99,5 +103,50 @@ test('after its NATS connection comes back, an actor asks for the last ticks aga
     await actor.stop();
     await nc.close();
     await (restarted ?? server).cleanup();
+  }
+});
+
+test('a starting actor takes its positions and open orders from the broker; updates before the answer are not counted twice, those after are', async () => {
+  const server = await startNatsServer();
+  const broker = await connectBus({ servers: server.url, name: 'broker-sim' });
+  const update = (intentId: string, fillId: string, qty: number, filledQty: number): OrderUpdate => ({
+    type: 'order', strategyId: 'heir', intentId, venue: 'kite', venueOrderId: `v-${intentId}`, symbol: 'NSE:INFY', side: 'SELL',
+    state: 'partially_filled', venueStatus: 'OPEN', qty: 10, filledQty, fill: { fillId, qty, price: 150_000, ts: 1 }, ts: 1,
+  });
+  // As the broker does: one connection publishes the updates and the answer, in this order.
+  subscribeParsed(broker, subjects.strategyState('heir'), StrategyStateRequestSchema, (_req, msg) => {
+    publishJson(broker, subjects.orderUpdate('heir', 'old1'), OrderUpdateSchema, update('old1', 'f1', 2, 2)); // counted in the answer
+    msg.respond(encodeJson(StrategyStateReplySchema, {
+      positions: [{ symbol: 'NSE:INFY', qty: -5 }],
+      openOrders: [{ intentId: 'old1', symbol: 'NSE:INFY', side: 'SELL', qty: 10, filledQty: 2, limitPrice: 150_000, state: 'partially_filled' }],
+    }));
+    publishJson(broker, subjects.orderUpdate('heir', 'old1'), OrderUpdateSchema, update('old1', 'f2', 1, 3)); // after it: new
+  });
+  await broker.flush();
+  const actor = new StrategyActor({ spec: spec('heir'), module: await importStrategyModule(fixture('recorder')), natsUrl: server.url, clock: new SystemClock(), log: pino({ level: 'silent' }) });
+  try {
+    await actor.start();
+    await eventually(() => actor.ctx.position('NSE:INFY') === -6, 'the fill after the answer to be counted');
+    await broker.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(actor.ctx.position('NSE:INFY'), -6, 'the fill before the answer was in it already');
+    assert.deepEqual(actor.ctx.openOrders().map((o) => [o.intentId, o.filledQty, o.state]), [['old1', 3, 'partially_filled']]);
+  } finally {
+    await actor.stop();
+    await broker.close();
+    await server.cleanup();
+  }
+});
+
+test('an actor whose broker never answers with its positions fails to start instead of trading blind', async () => {
+  const server = await startNatsServer();
+  const actor = new StrategyActor({
+    spec: spec('blind'), module: await importStrategyModule(fixture('recorder')), natsUrl: server.url, clock: new SystemClock(), log: pino({ level: 'silent' }), stateTimeoutMs: 600,
+  });
+  try {
+    await assert.rejects(actor.start(), /positions and open orders/);
+  } finally {
+    await actor.stop().catch(() => undefined);
+    await server.cleanup();
   }
 });

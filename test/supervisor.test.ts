@@ -10,6 +10,7 @@ import { subjects } from '../actors/subjects.ts';
 import { TickSchema } from '../actors/messages.ts';
 import { strategiesReply, supervisorStatus } from '../supervisor/services.ts';
 import { render } from '../supervisor/commands/status.ts';
+import { answerStrategyState } from './helpers/broker-state.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 let server: NatsServerHandle;
@@ -19,6 +20,8 @@ const log = pino({ level: 'silent' });
 before(async () => {
   server = await startNatsServer();
   nc = await connectBus({ servers: server.url, name: 'test-feed' });
+  answerStrategyState(nc);
+  await nc.flush();
 });
 after(async () => {
   await nc.close();

@@ -78,7 +78,7 @@ export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => v
   eventLog?: (nc: NatsConnection, log: Logger) => EventLog;
   maxPlaceWaitMs?: number;
   refusalLog?: BrokerActorOptions['refusalLog'];
-}): Promise<{ nc: NatsConnection; sim: KiteSim; running: InProcessBroker }> {
+}): Promise<{ nc: NatsConnection; natsUrl: string; sim: KiteSim; running: InProcessBroker }> {
   const nats = await startNatsServer();
   const nc = await connectBus({ servers: nats.url, name: o.name });
   await ensureEventStream(nc);
@@ -97,5 +97,5 @@ export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => v
     await nc.close();
     await nats.cleanup();
   });
-  return { nc, sim, running };
+  return { nc, natsUrl: nats.url, sim, running };
 }
