@@ -79,7 +79,7 @@ test('two strategy ids that map to the same environment variable are refused', a
 
 test('a strategy may publish only its own intents and reports (and ask for last ticks); only the broker and operator reach orch.kill', () => {
   const p = permissionsFor(strategyRole('mr1'));
-  assert.deepEqual(p.publish.allow.sort(), ['_INBOX.>', 'orch.broker.last_ticks', 'orch.dlq.>', 'orch.health.mr1', 'orch.intent.mr1', 'orch.kill.ack.mr1', 'orch.metrics.mr1']);
+  assert.deepEqual(p.publish.allow.sort(), ['_INBOX.>', 'orch.broker.last_ticks', 'orch.broker.state.mr1', 'orch.dlq.>', 'orch.health.mr1', 'orch.intent.mr1', 'orch.kill.ack.mr1', 'orch.metrics.mr1']);
   assert.deepEqual(p.subscribe.allow.sort(), ['_INBOX.>', 'orch.broker.events', 'orch.kill', 'orch.md.>', 'orch.order.mr1.>']);
   assert.ok(permissionsFor(BROKER).publish.allow.includes('orch.>'));
   assert.deepEqual(permissionsFor(OPERATOR).publish.allow, ['>']);

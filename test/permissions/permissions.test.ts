@@ -124,6 +124,27 @@ test('a strategy may ask the broker for the last ticks of a still market, and ge
   sub.unsubscribe();
 });
 
+test('a starting strategy may ask the broker for its own positions and open orders, never another strategy\'s', async () => {
+  const sub = broker.subscribe(subjects.strategyStateAll());
+  const asked: string[] = [];
+  void (async () => {
+    for await (const m of sub) {
+      asked.push(m.subject);
+      m.respond('{"positions":[],"openOrders":[]}');
+    }
+  })();
+  await broker.flush();
+  const { nc, violations } = await as(strategyRole('mr1'));
+  const reply = await nc.request(subjects.strategyState('mr1'), '{}', { timeout: 2_000 });
+  assert.equal(reply.string(), '{"positions":[],"openOrders":[]}');
+  nc.publish(subjects.strategyState('mom1'), '{}');
+  await until(() => violations.length >= 1, 'the violation');
+  assert.deepEqual(violations, [{ operation: 'publish', subject: 'orch.broker.state.mom1' }]);
+  await broker.flush();
+  assert.deepEqual(asked, ['orch.broker.state.mr1']);
+  sub.unsubscribe();
+});
+
 test('a strategy cannot write the event log', async () => {
   const { nc, violations } = await as(strategyRole('mr1'));
   nc.publish(subjects.event('OrderFilled', 'mr1'), '{"fake":true}');
