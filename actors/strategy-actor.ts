@@ -1,4 +1,4 @@
-import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { createInbox, errors as natsErrors, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
 import { connectBus, subscribeParsed, requestParsed, parseMsg } from './bus.ts';
@@ -11,7 +11,7 @@ import {
 import { encodeJson } from './bus.ts';
 import { newIntentId } from './ids.ts';
 import { SerialQueue } from './serial-queue.ts';
-import type { Strategy, StrategyContext, StrategyModule, PlaceRequest, OpenOrder } from '../strategies/sdk.ts';
+import type { Strategy, StrategyContext, StrategyModule, PlaceRequest, OpenOrder, IntentAnswer } from '../strategies/sdk.ts';
 import type { StrategySpec } from '../supervisor/config.ts';
 
 export type StrategyActorOptions = {
@@ -321,10 +321,30 @@ export class StrategyActor {
     this.nc.publish(subjects.health(this.opts.spec.id), encodeJson(HealthSchema, this.health()));
   }
 
-  private async sendIntent(intent: Intent): Promise<IntentReply> {
+  /**
+   * A deadline passing is an answer, never an exception: the strategy gets `timeout` (the
+   * intent may still be decided, and its order updates will say so) and goes on. No broker
+   * listening at all is a denial: the intent reached nobody, so nothing was sent.
+   */
+  private async sendIntent(intent: Intent): Promise<IntentAnswer> {
     if (!this.nc) throw new Error('strategy not started');
     this.intents++;
-    return requestParsed(this.nc, subjects.intent(this.opts.spec.id), IntentSchema, intent, IntentReplySchema, this.opts.intentTimeoutMs ?? 10_000);
+    const afterMs = this.opts.intentTimeoutMs ?? 10_000;
+    try {
+      return await requestParsed(this.nc, subjects.intent(this.opts.spec.id), IntentSchema, intent, IntentReplySchema, afterMs);
+    } catch (err) {
+      if (err instanceof natsErrors.TimeoutError) {
+        this.opts.log.warn({ intentId: intent.intentId, action: intent.action, afterMs }, 'intent not answered within its deadline');
+        return {
+          status: 'timeout', intentId: intent.intentId, afterMs,
+          reason: `the broker did not answer within ${afterMs} ms; the ${intent.action} may still be carried out: its order updates will tell`,
+        };
+      }
+      if (err instanceof natsErrors.RequestError && err.isNoResponders()) {
+        return { status: 'denied', intentId: intent.intentId, rule: 'broker_unavailable', reason: 'no broker is listening for intents; nothing was sent' };
+      }
+      throw err;
+    }
   }
 
   private buildContext(): StrategyContext {
@@ -349,6 +369,7 @@ export class StrategyActor {
         this.awaitingReply.add(intentId);
         try {
           const reply = await this.sendIntent(intent);
+          // Timed out: the order may exist; it stays `pending` until an update says otherwise.
           if (reply.status === 'denied') this.orders.delete(intentId);
           return reply;
         } finally {

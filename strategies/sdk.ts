@@ -17,6 +17,17 @@ export interface Strategy {
   onStop?(ctx: StrategyContext): void | Promise<void>;
 }
 
+/**
+ * The broker did not answer within the strategy's deadline (`afterMs`, 10 s). Not a denial:
+ * the intent may still be carried out (a place may rest at the venue, a cancel may land); the
+ * order updates say what happened, and `ctx.openOrders()` keeps a timed-out place as `pending`
+ * until one does. An answer like any other: ignoring it does not crash the strategy.
+ */
+export type IntentTimeout = { status: 'timeout'; intentId: string; afterMs: number; reason: string };
+
+/** What `ctx.place`, `ctx.cancel` and `ctx.modify` resolve with; they do not reject on a deadline. */
+export type IntentAnswer = IntentReply | IntentTimeout;
+
 export type PlaceRequest = {
   symbol: string;
   side: Side;
@@ -43,9 +54,14 @@ export interface StrategyContext {
   readonly instruments: readonly string[];
   readonly log: Logger;
   readonly clock: Clock;
-  /** Sends an intent to the broker; resolves with its decision (accepted is not a fill). */
-  place(req: PlaceRequest): Promise<IntentReply>;
-  cancel(intentId: string): Promise<IntentReply>;
+  /**
+   * Sends an intent to the broker; resolves with its decision (accepted is not a fill), or
+   * `timeout` past the deadline. `denied` names its `rule` (e.g. `kill_level`, `max_position`,
+   * `rate_limited`, `broker_unavailable`) and `figures`.
+   */
+  place(req: PlaceRequest): Promise<IntentAnswer>;
+  /** Cancels one of this strategy's orders by the intent id it was placed with. */
+  cancel(intentId: string): Promise<IntentAnswer>;
   /**
    * Net position from this strategy's fills (positive long). Before the first callback
    * (`onStart`, the first tick) it is what the broker holds for this strategy: a restarted or

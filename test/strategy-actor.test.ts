@@ -150,3 +150,37 @@ test('an actor whose broker never answers with its positions fails to start inst
     await server.cleanup();
   }
 });
+
+test('an intent past its deadline resolves as a timeout answer; the strategy that does not handle it keeps running', async () => {
+  const server = await startNatsServer();
+  const broker = await connectBus({ servers: server.url, name: 'broker-sim' });
+  answerStrategyState(broker);
+  const heard: string[] = [];
+  // A broker that hears the intent but answers too late (never, here).
+  const slow = broker.subscribe(subjects.intent('late'));
+  void (async () => { for await (const m of slow) heard.push(m.subject); })();
+  await broker.flush();
+  const actor = new StrategyActor({
+    spec: spec('late', { params: { placeOnTick: 1, side: 'BUY', qty: 1, through: 100 } }), module: await importStrategyModule(fixture('recorder')),
+    natsUrl: server.url, clock: new SystemClock(), log: pino({ level: 'silent' }), intentTimeoutMs: 300,
+  });
+  let crashed: unknown;
+  actor.done.catch((e: unknown) => { crashed = e; });
+  try {
+    await actor.start();
+    const answer = await actor.ctx.place({ symbol: 'NSE:INFY', side: 'BUY', qty: 1, orderType: 'LIMIT', limitPrice: 150_000 });
+    assert.equal(answer.status, 'timeout');
+    if (answer.status === 'timeout') assert.equal(answer.afterMs, 300);
+    assert.deepEqual(actor.ctx.openOrders().map((o) => o.state), ['pending'], 'it may rest at the venue: kept until an update says');
+    // The recorder fixture awaits its place on tick 1 and does not look at a timeout.
+    publishJson(broker, subjects.marketData('kite', 'NSE:INFY'), TickSchema, { type: 'tick', venue: 'kite', symbol: 'NSE:INFY', seq: 1, ts: 1, recvTs: 1, last: 150_000 });
+    await eventually(() => heard.length === 2, 'the strategy\'s own place');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(crashed, undefined);
+    assert.equal(actor.health().state, 'running');
+  } finally {
+    await actor.stop();
+    await broker.close();
+    await server.cleanup();
+  }
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { TestClock } from '../../actors/clock.ts';
-import type { OpenOrder, PlaceRequest, StrategyContext, Tick } from '../sdk.ts';
+import type { IntentAnswer, OpenOrder, PlaceRequest, StrategyContext, Tick } from '../sdk.ts';
 import { createQuoter, paramsSchema, quoteTargets } from './index.ts';
 
 const p = paramsSchema.parse({});
@@ -30,6 +30,7 @@ test('no quote at or beyond $0 or $1', () => {
 });
 
 function fakeCtx() {
+  const answers: { cancel?: IntentAnswer; place?: IntentAnswer } = {};
   const placed: PlaceRequest[] = [];
   const cancelled: string[] = [];
   const open = new Map<string, OpenOrder>();
@@ -40,11 +41,12 @@ function fakeCtx() {
     place: async (r) => {
       placed.push(r);
       const intentId = `i${++n}`;
-      open.set(intentId, { intentId, symbol: r.symbol, side: r.side, qty: r.qty, filledQty: 0, state: 'open', limitPrice: r.limitPrice! });
-      return { status: 'accepted', intentId };
+      open.set(intentId, { intentId, symbol: r.symbol, side: r.side, qty: r.qty, filledQty: 0, state: answers.place ? 'pending' : 'open', limitPrice: r.limitPrice! });
+      return answers.place ? { ...answers.place, intentId } : { status: 'accepted', intentId };
     },
     cancel: async (id) => {
       cancelled.push(id);
+      if (answers.cancel) return answers.cancel;
       open.delete(id);
       return { status: 'accepted', intentId: `c${id}` };
     },
@@ -53,7 +55,7 @@ function fakeCtx() {
     killLevel: () => 0,
     brokerConnected: () => true,
   };
-  return { ctx, placed, cancelled, open, setPos: (x: number) => { pos = x; } };
+  return { ctx, placed, cancelled, open, answers, setPos: (x: number) => { pos = x; } };
 }
 
 const tick = (last: number, bid = last - 100, ask = last + 100): Tick =>
@@ -90,4 +92,31 @@ test('it does not quote a one-sided book or while the broker is disconnected', a
   await s.onTick({ ...tick(4500), ask: undefined } as Tick, ctx);
   await s.onTick(tick(4500), { ...ctx, brokerConnected: () => false });
   assert.equal(placed.length, 0);
+});
+
+test('a cancel answered past its deadline is an answer: the quote is kept, not doubled, and the cancel retried next tick', async () => {
+  const { ctx, placed, cancelled, answers, open } = fakeCtx();
+  const s = createQuoter({ ...p, requoteAfter: 100 });
+  await s.onTick(tick(4500), ctx);
+  answers.cancel = { status: 'timeout', intentId: 'c', afterMs: 10_000, reason: 'the broker did not answer within 10000 ms' };
+  await s.onTick(tick(4700), ctx); // both quotes should move; neither cancel is confirmed
+  assert.deepEqual(cancelled, ['i1', 'i2']);
+  assert.equal(placed.length, 2, 'no second quote beside one that may still rest');
+  delete answers.cancel;
+  await s.onTick(tick(4700), ctx);
+  assert.deepEqual(cancelled, ['i1', 'i2', 'i1', 'i2']);
+  assert.deepEqual(placed.slice(2).map((r) => [r.side, r.limitPrice]), [['BUY', 4600], ['SELL', 4800]]);
+  assert.equal(open.size, 2);
+});
+
+test('a quote whose place timed out is held and cancelled when the market moves, never left behind', async () => {
+  const { ctx, placed, cancelled, answers } = fakeCtx();
+  const s = createQuoter({ ...p, requoteAfter: 100 });
+  answers.place = { status: 'timeout', intentId: 'x', afterMs: 10_000, reason: 'late' };
+  await s.onTick(tick(4500), ctx);
+  delete answers.place;
+  await s.onTick(tick(4500), ctx);
+  assert.equal(placed.length, 2, 'the timed-out quotes are held, not placed again');
+  await s.onTick(tick(4700), ctx);
+  assert.deepEqual(cancelled, ['i1', 'i2']);
 });

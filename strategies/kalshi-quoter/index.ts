@@ -55,7 +55,14 @@ export function createQuoter(p: QuoterParams) {
       const held = q[side];
       if (held && target !== undefined && Math.abs(held.price - target) < p.requoteAfter) continue;
       if (held) {
-        await ctx.cancel(held.intentId);
+        const c = await ctx.cancel(held.intentId);
+        // Only a quote known gone is replaced: a cancel that timed out or was refused may leave
+        // it resting, and a second quote beside it would double the exposure. Next tick retries.
+        const gone = c.status === 'accepted' || (c.status === 'denied' && (c.rule === 'order_closed' || c.rule === 'unknown_order'));
+        if (!gone) {
+          ctx.log.warn({ side, intentId: held.intentId, answer: c.status, reason: c.reason }, 'quote not cancelled: kept, not replaced');
+          continue;
+        }
         delete q[side];
       }
       if (target === undefined) continue;
@@ -63,6 +70,10 @@ export function createQuoter(p: QuoterParams) {
       if (reply.status === 'accepted') {
         q[side] = { intentId: reply.intentId, price: target };
         ctx.log.info({ symbol: t.symbol, side, price: target, qty: p.qty, mid: t.last }, 'quote');
+      } else if (reply.status === 'timeout') {
+        // It may rest at the venue: held like a quote, so a later move cancels it (or finds it gone).
+        q[side] = { intentId: reply.intentId, price: target };
+        ctx.log.warn({ side, price: target, intentId: reply.intentId, reason: reply.reason }, 'quote not answered in time: held until known');
       } else ctx.log.info({ side, price: target, rule: reply.rule, reason: reply.reason }, 'quote refused');
     }
   }
