@@ -105,7 +105,7 @@ test('a strategy halted by the kill switch is shown halted after it restarts, in
       await nc.flush();
       await new Promise((r) => setTimeout(r, 20));
       return (await sup.view())[0]!.restarts >= 1 && sup.status('held') === 'running';
-    }, 'held to be restarted');
+    }, 'held to be restarted', 30_000);
     const src = { supervisor: sup, reloader: { current: () => ({ file: 'strategies.yaml', restartIntensity: { maxRestarts: 3, withinSeconds: 60 }, killTriggers: undefined, strategies: [held] }), lastResult: () => undefined, reload: () => { throw new Error('unused'); } }, clock: new SystemClock() };
     const reply = await strategiesReply(src);
     assert.equal(reply.strategies[0]!.status, 'halted');
