@@ -85,7 +85,7 @@ export type BrokerActorOptions = {
   refusalLog?: { perWindow?: number; windowMs?: number };
   /** An unexplained position difference: raise the kill switch to level 2. */
   onReconcileMismatch?: (venue: Venue, differences: Difference[]) => Promise<void>;
-  /** At start, positions no strategy holds become the baseline (default) or a mismatch ('kill'). */
+  /** At start, a position neither the log nor the venue's fills explain is a mismatch ('kill', default) or the baseline. */
   externalAtStart?: 'baseline' | 'kill';
 };
 

@@ -68,3 +68,9 @@ test('a module that cannot be loaded is refused naming the module line', async (
   await assert.rejects(loadConfig(f), (e: unknown) => e instanceof ConfigError && e.line === 4 && /cannot load/.test(e.message));
   assert.ok((await readFile(f, 'utf8')).includes('nope'));
 });
+
+test('externalAtStart is read (kill or baseline); anything else is refused naming the field; absent leaves the default to the system', async () => {
+  assert.equal((await loadConfig(await writeTemp(`externalAtStart: baseline\n${good()}`))).externalAtStart, 'baseline');
+  assert.equal((await loadConfig(await writeTemp(good()))).externalAtStart, undefined);
+  await assert.rejects(loadConfig(await writeTemp(`externalAtStart: accept\n${good()}`)), (e: unknown) => e instanceof ConfigError && e.field === 'externalAtStart');
+});

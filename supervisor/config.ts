@@ -41,6 +41,13 @@ export const StrategyEntrySchema = z.strictObject({
 export const OrchestratorConfigSchema = z.strictObject({
   restartIntensity: RestartIntensitySchema.default({ maxRestarts: 3, withinSeconds: 60 }),
   killTriggers: KillTriggersSchema.optional(),
+  /**
+   * A net position at start that neither the log nor the venue's own fills explain (manual
+   * trades, earlier days): `kill` reports it and raises kill level 2 until an operator accepts it
+   * (`orch reconcile --accept-external`); `baseline` records it as positions outside the
+   * strategies. Default: `kill` on a live account, `baseline` on the built-in exchanges.
+   */
+  externalAtStart: z.enum(['kill', 'baseline']).optional(),
   strategies: z.array(StrategyEntrySchema).superRefine((list, ctx) => {
     const seen = new Map<string, number>();
     list.forEach((s, i) => {
@@ -56,7 +63,13 @@ export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;
 
 /** A resolved entry: module as absolute path, params validated by the strategy's own schema. */
 export type StrategySpec = Omit<StrategyEntry, 'module'> & { module: string; restart: z.infer<typeof RestartIntensitySchema> };
-export type LoadedConfig = { file: string; restartIntensity: OrchestratorConfig['restartIntensity']; killTriggers: OrchestratorConfig['killTriggers']; strategies: StrategySpec[] };
+export type LoadedConfig = {
+  file: string;
+  restartIntensity: OrchestratorConfig['restartIntensity'];
+  killTriggers: OrchestratorConfig['killTriggers'];
+  externalAtStart?: OrchestratorConfig['externalAtStart'];
+  strategies: StrategySpec[];
+};
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -149,7 +162,7 @@ export async function loadConfig(file: string, loadModule: ModuleLoader = import
     }
     strategies.push(deepFreeze({ ...entry, module: modulePath, params: p.data as Record<string, unknown>, restart: entry.restart ?? config.restartIntensity }));
   }
-  return deepFreeze({ file: abs, restartIntensity: config.restartIntensity, killTriggers: config.killTriggers, strategies });
+  return deepFreeze({ file: abs, restartIntensity: config.restartIntensity, killTriggers: config.killTriggers, ...(config.externalAtStart ? { externalAtStart: config.externalAtStart } : {}), strategies });
 }
 
 export function deepFreeze<T>(o: T): T {

@@ -185,6 +185,9 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     const broker = new BrokerActor({
       natsUrl, adapters, strategies: config.strategies, clock, log: brokerLog, limiter,
       reconcileIntervalMs: o.reconcileIntervalMs ?? 60_000,
+      // The built-in exchanges start empty each time, so the log's positions are never there: on
+      // them alone an unexplained position at start is the baseline; a live account's is a mismatch.
+      externalAtStart: config.externalAtStart ?? (sim !== undefined && (kalshi === undefined || kalshi.sim !== undefined) ? 'baseline' : 'kill'),
       onReconcileMismatch: async (venue, diffs) => {
         const figures = Object.fromEntries(diffs.map((d) => [`${venue}:${d.symbol}:${d.field}`, `local ${d.local} venue ${d.atVenue}`]));
         await killStore.raise(2, { kind: 'global' }, `reconciliation: unexplained position difference on ${venue}`, 'automation:reconcile', figures);

@@ -122,7 +122,7 @@ export function reconcile(local: Projection, snap: VenueSnapshot, o: ReconcileOp
     raiseKill = true;
     differences.push({
       kind: 'position', resolution: 'kill_raised', venue, symbol, field: 'qty', local: strategies + outside, atVenue: theirs,
-      note: outside === 0 ? 'net position differs after every order and fill was applied' : `net position differs after every order and fill was applied (${outside} of it held outside the strategies)`,
+      note: `${outside === 0 ? 'net position differs after every order and fill was applied' : `net position differs after every order and fill was applied (${outside} of it held outside the strategies)`}; if it is held outside the strategies, accept it with orch reconcile --accept-external`,
     });
   }
 

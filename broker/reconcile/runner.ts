@@ -35,8 +35,9 @@ export type ReconcileRunnerOptions = {
   /** A position mismatch is re-read once after this pause before it counts: a fill may land between the two reads. */
   confirmDelayMs?: number;
   /**
-   * At start, a position no strategy holds (manual trades, earlier days) becomes the baseline
-   * (default), or raises the kill switch like any other mismatch ('kill').
+   * At start, a position that neither the log nor the venue's fills explain (manual trades,
+   * earlier days) raises the kill switch like any other mismatch ('kill', the default: reported,
+   * never silently accepted), or becomes the baseline ('baseline').
    */
   externalAtStart?: 'baseline' | 'kill';
   /** How far before the log's last event the venue's history is read (clock skew, events not yet stored at a crash). */
@@ -108,7 +109,7 @@ export class ReconcileRunner {
     if (busy && !acceptExternal) return busy;
     // An operator's acceptance needs a run of its own, after the one under way.
     if (busy) await busy.catch(() => undefined);
-    const baseline = acceptExternal || (trigger === 'start' && (this.o.externalAtStart ?? 'baseline') === 'baseline');
+    const baseline = acceptExternal || (trigger === 'start' && (this.o.externalAtStart ?? 'kill') === 'baseline');
     const p = this.once(a, trigger, baseline).finally(() => this.running.delete(a.venue));
     this.running.set(a.venue, p);
     return p;

@@ -16,9 +16,10 @@ import { startKiteBroker, type InProcessBroker } from '../helpers/kite-broker.ts
 import { INFY, placeIntent, sendWhenPriced } from '../recovery/harness.ts';
 
 /**
- * A real account rarely starts flat: yesterday's positions, a trade placed by hand. Those are
- * recorded as positions outside the strategies at start instead of stopping all trading, and
- * a manual trade while running is a mismatch (kill level 2) until an operator accepts it.
+ * A real account rarely starts flat: yesterday's positions, a trade placed by hand. By default
+ * what no fill explains at start is reported as a mismatch (kill level 2) until an operator
+ * accepts it; with externalAtStart: baseline it is recorded as positions outside the strategies.
+ * A manual trade while running is a mismatch until an operator accepts it, either way.
  */
 const log = pino({ level: process.env.ORCH_TEST_LOG ?? 'silent' });
 const strategy = spec('ext', { risk: { maxOrderQty: 10, maxOrderValue: 1_000_000_000, maxPosition: 1_000, maxOpenOrders: 50, priceBandBps: 2_000, ordersPerMinute: 6_000 } });
@@ -61,8 +62,8 @@ async function setUp(t: { after: (fn: () => Promise<void>) => void }, seed: numb
   return env;
 }
 
-test('positions held before start are the baseline; a manual trade later is a mismatch until accepted; a restart keeps the baseline', async (t) => {
-  const { nc, sim, mismatches, start } = await setUp(t, 11);
+test('with externalAtStart: baseline, positions held before start are the baseline; a manual trade later is a mismatch until accepted; a restart keeps the baseline', async (t) => {
+  const { nc, sim, mismatches, start } = await setUp(t, 11, 'baseline');
   const trade = manual(sim);
   let running: InProcessBroker;
 
@@ -104,8 +105,8 @@ test('positions held before start are the baseline; a manual trade later is a mi
   assert.equal(mismatches.length, 1, 'no new mismatch after the restart');
 });
 
-test('with externalAtStart: kill, a position held before start is a mismatch', async (t) => {
-  const { sim, mismatches, start } = await setUp(t, 12, 'kill');
+test('by default a position held before start that no fill explains is reported as a mismatch, never silently accepted', async (t) => {
+  const { sim, mismatches, start } = await setUp(t, 12);
   await manual(sim)('BUY', 3);
   await eventually(() => venueNet(sim) === 3, 'the manual buy filled');
   const running = await start();
