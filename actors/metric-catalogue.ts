@@ -47,6 +47,8 @@ function defs(r: Registry, hook: (name: string) => () => void) {
     eventLoopLagSeconds: gauge('orch_event_loop_lag_seconds', 'p99 event-loop delay of the actor thread over the last interval', ['actor']),
     eventLogOversizeTotal: counter('orch_event_log_oversize_total', 'Events too large for the event log, stored as a truncated oversize record instead, by kind of event', ['kind']),
     deadLettersTotal: counter('orch_dead_letters_total', 'Messages that failed to parse and went to the dead-letter subject', ['subject']),
+    eventLogBytes: gauge('orch_event_log_bytes', 'Bytes stored in the event log stream ORCH_EVENTS', []),
+    eventLogMaxBytes: gauge('orch_event_log_max_bytes', 'Size limit of the event log stream; at it, new events are refused', []),
     configReloadTotal: counter('orch_config_reload_total', 'Registry reloads (file watch or orch reload) by result', ['result']),
     // reconciliation and auth
     reconcileDifferences: gauge('orch_reconcile_differences', 'Differences found by the last reconciliation run', ['venue']),
@@ -81,7 +83,7 @@ export const METRIC_NAMES: readonly string[] = Object.freeze([
   'orch_limiter_wait_seconds', 'orch_limiter_throttled_total', 'orch_venue_429_total', 'orch_kill_level',
   'orch_actor_restarts_total', 'orch_actor_gave_up_total', 'orch_ratelimit_headroom_warnings_total', 'orch_actor_up', 'orch_event_loop_lag_seconds', 'orch_dead_letters_total',
   'orch_event_log_oversize_total',
-  'orch_config_reload_total',
+  'orch_config_reload_total', 'orch_event_log_bytes', 'orch_event_log_max_bytes',
   'orch_reconcile_differences', 'orch_reconcile_runs_total', 'orch_kite_token_expiry_timestamp_seconds',
   'orch_kite_login_failures_total', 'orch_kite_postbacks_total',
   'orch_strategy_pnl', 'orch_strategy_drawdown', 'orch_strategy_daily_loss_limit', 'orch_strategy_drawdown_limit',

@@ -18,20 +18,35 @@ export const EVENTS_STREAM_CONFIG = {
   subjects: [subjects.eventsAll()],
   storage: StorageType.File,
   retention: RetentionPolicy.Limits,
-  discard: DiscardPolicy.Old,
-  max_age: 0, // kept until an operator archives it
+  // Full = new events refused (loudly: intents denied event_log_unavailable), never the oldest
+  // dropped: an order's history must not vanish to make room (docs/event-log.md).
+  discard: DiscardPolicy.New,
+  max_age: 0, // kept until an operator archives it (orch events export, then purge)
   max_bytes: 2 * 1024 * 1024 * 1024, // 2 GiB
   duplicate_window: 2 * 60 * 1_000_000_000, // 2 minutes, in ns: a resent event with the same id is stored once
   num_replicas: 1,
 };
 
-export async function ensureEventStream(nc: NatsConnection): Promise<void> {
+/** `maxBytes`: the stream's size limit (default 2 GiB; tests use a small one to fill it). */
+export async function ensureEventStream(nc: NatsConnection, o: { maxBytes?: number } = {}): Promise<void> {
   const jsm = await jetstreamManager(nc);
+  const max_bytes = o.maxBytes ?? EVENTS_STREAM_CONFIG.max_bytes;
   try {
     await jsm.streams.info(STREAM_EVENTS);
-    await jsm.streams.update(STREAM_EVENTS, { subjects: EVENTS_STREAM_CONFIG.subjects, max_bytes: EVENTS_STREAM_CONFIG.max_bytes, duplicate_window: EVENTS_STREAM_CONFIG.duplicate_window });
+    // An existing stream (older releases discarded the oldest events) is switched to refusing new ones.
+    await jsm.streams.update(STREAM_EVENTS, { subjects: EVENTS_STREAM_CONFIG.subjects, max_bytes, discard: EVENTS_STREAM_CONFIG.discard, duplicate_window: EVENTS_STREAM_CONFIG.duplicate_window });
   } catch {
-    await jsm.streams.add(EVENTS_STREAM_CONFIG);
+    await jsm.streams.add({ ...EVENTS_STREAM_CONFIG, max_bytes });
+  }
+}
+
+/** The stream refused an event because it is at its size (or count) limit. */
+export class EventLogFullError extends Error {
+  readonly code = 'event_log_full';
+  readonly retryable = false;
+  constructor(cause: Error) {
+    super(`event log full (${cause.message}): archive old days (orch events export) and purge them`, { cause });
+    this.name = 'EventLogFullError';
   }
 }
 
@@ -54,6 +69,8 @@ const RETRY_MS = [50, 100, 250, 500, 1_000, 2_000];
 const MAX_IN_FLIGHT = 64;
 /** JetStream's answer when `Nats-Expected-Last-Msg-Id` does not match: another writer came between, or a predecessor was lost. */
 const WRONG_LAST_MSG_ID = 10070;
+/** JetStream's answer when a stream with discard `new` is at max_bytes or max_msgs ("maximum bytes exceeded"). */
+const STORE_LIMIT = 10077;
 
 /**
  * Appends in order, each retried until the stream acks it: an outage of nats-server delays
@@ -186,6 +203,15 @@ export class EventLog {
           this.queue[i] = this.oversize(this.queue[i]!);
           continue;
         }
+        // The stream is full: waiting will not make room. The event is refused, loudly; the
+        // ones after it are sent again and meet the same answer until an operator makes room.
+        if (isStoreLimit(failed[0])) {
+          const head = this.queue.shift()!;
+          this.log.error({ kind: head.ev.kind, intentId: head.ev.intentId, queued: this.queue.length, err: failed[0]!.message }, 'event log full: event refused, not stored; archive and purge old days (orch events export)');
+          head.fail(new EventLogFullError(failed[0]!));
+          attempt = 0;
+          continue;
+        }
         // A connection closed for good (not one reconnecting) will never store them: say so once, and fail them.
         if (this.nc.isClosed()) {
           this.log.error({ queued: this.queue.length, kind: this.queue[0]?.ev.kind }, 'bus connection closed: queued events not stored');
@@ -204,6 +230,10 @@ export class EventLog {
 
 function isTooLarge(e: unknown): boolean {
   return (e instanceof InvalidArgumentError && /max_payload/.test(e.message)) || (e instanceof JetStreamApiError && e.code === MESSAGE_TOO_LARGE);
+}
+
+function isStoreLimit(e: unknown): boolean {
+  return e instanceof JetStreamApiError && e.code === STORE_LIMIT;
 }
 
 function isWrongLastMsgId(e: unknown): boolean {

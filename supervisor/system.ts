@@ -7,6 +7,7 @@ import { connectBus } from '../actors/bus.ts';
 import { BrokerActor } from '../broker/broker-actor.ts';
 import { BrokerLease } from '../broker/lease.ts';
 import { EventLog, ensureEventStream } from '../broker/event-log.ts';
+import { EventLogUsage } from '../broker/event-log-usage.ts';
 import { killSwitchGate, riskLimitGate } from '../broker/gates.ts';
 import { KillStore } from '../broker/kill/kill-store.ts';
 import { effectiveLevel } from '../broker/kill/levels.ts';
@@ -68,6 +69,8 @@ export type SystemOptions = {
   hotReload?: boolean;
   /** Periodic reconciliation with each venue (ms; default 60 s; 0 = only at start, after reconnects and on request). */
   reconcileIntervalMs?: number;
+  /** Size limit of the event log stream (default 2 GiB); at it new events are refused. */
+  eventLogMaxBytes?: number;
   /** The broker lease (broker/lease.ts): a second system waits as standby until it lapses. Default 10 s. */
   leaseTtlMs?: number;
 };
@@ -138,7 +141,10 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     // The broker's automation: with the operator, the only writer of the kill level.
     const controlNc = await connectBus({ servers: natsUrl, name: 'orch-control', ...(brokerCreds ?? {}) });
     undo.push(() => controlNc.drain().catch(() => undefined));
-    await ensureEventStream(controlNc);
+    await ensureEventStream(controlNc, o.eventLogMaxBytes !== undefined ? { maxBytes: o.eventLogMaxBytes } : {});
+    const logUsage = new EventLogUsage({ nc: controlNc, metrics, clock, log: actorLogger(o.log, 'event-log') });
+    await logUsage.start();
+    undo.push(async () => logUsage.stop());
     const killStore = await KillStore.open(controlNc, { clock, log: actorLogger(o.log, 'kill'), role: 'automation' });
 
     const brokerLog = actorLogger(o.log, 'broker');

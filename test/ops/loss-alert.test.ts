@@ -19,14 +19,14 @@ test('a position losing past its daily limit at the exchange makes OrchDailyLoss
   try {
     const expr = `count by (strategy) (${alertExpr('OrchDailyLossLimitBreached')})`;
     await eventually(() => h.sys.broker.position('loser', 'NSE:INFY') === 10, 'the position filled');
-    const before = evaluatesTo(expr, await scrape(h.sys.metricsUrl!), []);
+    const before = evaluatesTo(expr, [await scrape(h.sys.metricsUrl!)], []);
     assert.ok(before.ok, `the alert is quiet before the loss:\n${before.output}`);
 
     const last = h.sys.broker.lastPrice('kite', 'NSE:INFY')!;
     // ₹100 down on 10 shares: a loss of ₹1000 against a limit of ₹500.
     h.sys.sim!.setPrice(408065, (last - 10_000) / 100);
     await eventually(() => h.sys.broker.lastPrice('kite', 'NSE:INFY')! <= last - 10_000, 'the fall reaches the broker');
-    const after = evaluatesTo(expr, await scrape(h.sys.metricsUrl!), [{ labels: '{strategy="loser"}', value: 1 }]);
+    const after = evaluatesTo(expr, [await scrape(h.sys.metricsUrl!)], [{ labels: '{strategy="loser"}', value: 1 }]);
     assert.ok(after.ok, `the alert fires for the losing strategy:\n${after.output}`);
   } finally {
     await h.close();

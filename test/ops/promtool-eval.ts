@@ -22,21 +22,26 @@ export function alertExpr(name: string): string {
 }
 
 /**
- * Evaluates `expr` with promtool over samples scraped from a running system: each series the
- * expression reads holds its scraped value for five minutes of one-minute samples, and the
- * result at the end must be exactly `expected` (promtool's own comparison; no Prometheus server).
+ * Evaluates `expr` with promtool over samples scraped from a running system: `scrapes` are one
+ * minute apart (a series missing from a scrape is absent there), the last one holds for five
+ * more minutes, and the result at the end must be exactly `expected` (promtool's own
+ * comparison; no Prometheus server).
  */
-export function evaluatesTo(expr: string, samples: readonly Sample[], expected: { labels: string; value: number }[]): { ok: boolean; output: string } {
+export function evaluatesTo(expr: string, scrapes: readonly (readonly Sample[])[], expected: { labels: string; value: number }[]): { ok: boolean; output: string } {
   const wanted = new Set(orchNamesIn(expr));
-  const series = samples
-    .filter((s) => wanted.has(metricOf(s, METRIC_NAMES)))
-    .map((s) => ({ series: s.series, values: `${Number(s.value)}+0x5` }));
+  const names = [...new Set(scrapes.flatMap((samples) => samples.filter((s) => wanted.has(metricOf(s, METRIC_NAMES))).map((s) => s.series)))];
+  const series = names.map((name) => {
+    const values = scrapes.map((samples) => samples.find((s) => s.series === name)?.value);
+    const last = values.at(-1);
+    return { series: name, values: [...values.slice(0, -1).map((v) => (v === undefined ? '_' : String(Number(v)))), last === undefined ? '_x5' : `${Number(last)}+0x5`].join(' ') };
+  });
+  const evalMinutes = scrapes.length - 1 + 5;
   const dir = mkdtempSync(join(tmpdir(), 'orch-promtool-'));
   try {
     const file = join(dir, 'scraped.test.yml');
     writeFileSync(file, stringify({
       evaluation_interval: '1m',
-      tests: [{ interval: '1m', input_series: series, promql_expr_test: [{ expr, eval_time: '5m', exp_samples: expected }] }],
+      tests: [{ interval: '1m', input_series: series, promql_expr_test: [{ expr, eval_time: `${evalMinutes}m`, exp_samples: expected }] }],
     }));
     const res = spawnSync(PROMTOOL, ['test', 'rules', file], { encoding: 'utf8', timeout: 30_000 });
     if (res.error) throw new Error(`could not run ${PROMTOOL}: ${res.error.message}`);
