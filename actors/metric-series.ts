@@ -57,9 +57,10 @@ export function seedVenue(m: Catalogue, venue: Venue): void {
   if (venue === 'kalshi') m.kalshiBookResyncsTotal.inc(0);
 }
 
-/** Series that belong to no strategy or venue. */
-export function seedProcess(m: Catalogue): void {
+/** Series that belong to no strategy or venue; `eventKinds`: the kinds of event-log entry. */
+export function seedProcess(m: Catalogue, eventKinds: readonly string[]): void {
   for (const result of CONFIG_RELOAD_RESULTS) m.configReloadTotal.inc({ result }, 0);
+  for (const kind of eventKinds) m.eventLogOversizeTotal.inc({ kind }, 0);
   m.killLevel.set({ scope: 'global' }, 0);
 }
 

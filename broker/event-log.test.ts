@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectBus } from '../actors/bus.ts';
 import { startNatsServer, type NatsServerHandle } from '../test/helpers/nats-server.ts';
-import { EventLog, ensureEventStream, readEvents } from './event-log.ts';
+import { EventLog, EventLogFullError, ensureEventStream, readEvents } from './event-log.ts';
+import { EventLogBudget } from './event-log-budget.ts';
 import type { LogEvent } from './events/schema.ts';
 import { metrics } from '../actors/metrics.ts';
 
@@ -152,4 +153,15 @@ test("an event the server refuses as too large (its limit below the log's) is re
   const rows: LogEvent[] = [];
   for await (const e of readEvents(nc)) rows.push(e.event);
   assert.deepEqual(rows.map((e) => e.kind), ['oversize', 'intent']);
+});
+
+test('at its budget the log refuses an event at once and stores nothing for it; what came before stays', async (t) => {
+  const { nc } = await setUp(t);
+  const budget = new EventLogBudget(4 * 1024);
+  const log = new EventLog(nc, silent, undefined, { budget });
+  const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => log.append(intent('full', i))));
+  const refused = outcomes.findIndex((o) => o.status === 'rejected');
+  assert.ok(refused > 0, 'some events fit, then the log is full');
+  assert.ok(outcomes.slice(refused).every((o) => o.status === 'rejected' && o.reason instanceof EventLogFullError), 'every later event is refused, none queued');
+  assert.deepEqual((await stored(nc)).map((r) => r.id), Array.from({ length: refused }, (_, i) => `full-${i}`));
 });

@@ -7,6 +7,7 @@ import { subjects, STREAM_EVENTS } from '../actors/subjects.ts';
 import { systemClock, type Clock } from '../actors/clock.ts';
 import { describeZodError, clip } from '../actors/messages.ts';
 import { metrics } from '../actors/metrics.ts';
+import type { EventLogBudget } from './event-log-budget.ts';
 import { LogEventSchema, type LogEvent, type StoredEvent } from './events/schema.ts';
 
 /**
@@ -27,7 +28,7 @@ export const EVENTS_STREAM_CONFIG = {
   num_replicas: 1,
 };
 
-/** `maxBytes`: the stream's size limit (default 2 GiB; tests use a small one to fill it). */
+/** `maxBytes`: the stream's size limit (default 2 GiB); the system passes its budget's hard limit. */
 export async function ensureEventStream(nc: NatsConnection, o: { maxBytes?: number } = {}): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const max_bytes = o.maxBytes ?? EVENTS_STREAM_CONFIG.max_bytes;
@@ -44,8 +45,8 @@ export async function ensureEventStream(nc: NatsConnection, o: { maxBytes?: numb
 export class EventLogFullError extends Error {
   readonly code = 'event_log_full';
   readonly retryable = false;
-  constructor(cause: Error) {
-    super(`event log full (${cause.message}): archive old days (orch events export) and purge them`, { cause });
+  constructor(cause?: Error) {
+    super(`event log full${cause ? ` (${cause.message})` : ''}: archive old days (orch events export) and purge them`, cause ? { cause } : undefined);
     this.name = 'EventLogFullError';
   }
 }
@@ -93,9 +94,13 @@ export class EventLog {
 
   private readonly maxBytes: number;
 
-  constructor(private readonly nc: NatsConnection, private readonly log: Logger, private readonly clock: Clock = systemClock, o: { maxEventBytes?: number } = {}) {
+  private readonly budget: EventLogBudget | undefined;
+
+  /** `budget`: the log's size limit shared by every writer of this process (broker/event-log-budget.ts). */
+  constructor(private readonly nc: NatsConnection, private readonly log: Logger, private readonly clock: Clock = systemClock, o: { maxEventBytes?: number; budget?: EventLogBudget } = {}) {
     this.js = jetstream(nc);
     this.maxBytes = o.maxEventBytes ?? MAX_EVENT_BYTES;
+    this.budget = o.budget;
   }
 
   /**
@@ -110,7 +115,13 @@ export class EventLog {
       if (this.closed) return fail(new Error('event log closed'));
       const data = JSON.stringify(ev);
       const p = { ev, data, msgId, done, fail };
-      this.queue.push(Buffer.byteLength(data) > this.maxBytes ? this.oversize(p) : p);
+      const entry = Buffer.byteLength(data) > this.maxBytes ? this.oversize(p) : p;
+      // Full: refused here, loudly, before it is queued (nothing stored is ever dropped for room).
+      if (this.budget && !this.budget.admit(Buffer.byteLength(entry.data))) {
+        this.log.error({ kind: ev.kind, intentId: ev.intentId, used: this.budget.usedBytes(), limit: this.budget.limit }, 'event log full: event refused, not stored; archive and purge old days (orch events export)');
+        return fail(new EventLogFullError());
+      }
+      this.queue.push(entry);
       if (o.sendNow) this.kick();
       else this.schedule();
     });

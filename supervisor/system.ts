@@ -6,7 +6,9 @@ import { actorLogger } from '../actors/logger.ts';
 import { connectBus } from '../actors/bus.ts';
 import { BrokerActor } from '../broker/broker-actor.ts';
 import { BrokerLease } from '../broker/lease.ts';
-import { EventLog, ensureEventStream } from '../broker/event-log.ts';
+import { EventLog, ensureEventStream, EVENTS_STREAM_CONFIG } from '../broker/event-log.ts';
+import { EventLogBudget } from '../broker/event-log-budget.ts';
+import { LogEventSchema } from '../broker/events/schema.ts';
 import { EventLogUsage } from '../broker/event-log-usage.ts';
 import { killSwitchGate, riskLimitGate } from '../broker/gates.ts';
 import { KillStore } from '../broker/kill/kill-store.ts';
@@ -121,7 +123,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     const marketOpen = nseMarketOpen(holidays ?? NO_HOLIDAYS);
     enableDefaultMetrics();
     // Every series whose labels are known now starts at 0 (actors/metric-series.ts).
-    seedProcess(metrics);
+    seedProcess(metrics, LogEventSchema.options.map((opt) => opt.shape.kind.value));
     for (const st of config.strategies) seedStrategy(metrics, st);
 
     let natsUrl = o.natsUrl;
@@ -141,8 +143,10 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     // The broker's automation: with the operator, the only writer of the kill level.
     const controlNc = await connectBus({ servers: natsUrl, name: 'orch-control', ...(brokerCreds ?? {}) });
     undo.push(() => controlNc.drain().catch(() => undefined));
-    await ensureEventStream(controlNc, o.eventLogMaxBytes !== undefined ? { maxBytes: o.eventLogMaxBytes } : {});
-    const logUsage = new EventLogUsage({ nc: controlNc, metrics, clock, log: actorLogger(o.log, 'event-log') });
+    // Every writer of the log shares one budget: at its limit events are refused, none dropped.
+    const budget = new EventLogBudget(o.eventLogMaxBytes ?? EVENTS_STREAM_CONFIG.max_bytes);
+    await ensureEventStream(controlNc, { maxBytes: budget.hardLimit });
+    const logUsage = new EventLogUsage({ nc: controlNc, metrics, clock, log: actorLogger(o.log, 'event-log'), budget });
     await logUsage.start();
     undo.push(async () => logUsage.stop());
     const killStore = await KillStore.open(controlNc, { clock, log: actorLogger(o.log, 'kill'), role: 'automation' });
@@ -179,7 +183,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     const killLog = actorLogger(o.log, 'kill');
     const killSwitch = await startKillSwitch({
       nc: controlNc, store: killStore, adapters, killTriggers: config.killTriggers, strategies: config.strategies,
-      clock, log: killLog, events: new EventLog(controlNc, killLog),
+      clock, log: killLog, events: new EventLog(controlNc, killLog, undefined, { budget }),
     });
     undo.push(async () => killSwitch.stop());
     onKiteLogin = (ok) => killSwitch.triggers.observe({ type: 'reauth', venue: 'kite', ok });
@@ -200,7 +204,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       },
       ...(brokerCreds ? { natsUser: brokerCreds.user, natsPass: brokerCreds.pass } : {}),
       gates: [killSwitchGate(killStore), riskLimitGate(clock)],
-      eventLog: (nc) => new EventLog(nc, brokerLog),
+      eventLog: (nc) => new EventLog(nc, brokerLog, undefined, { budget }),
       onMarginException: (strategyId, err) => killSwitch.triggers.observe({ type: 'margin_exception', strategyId, message: err.message }),
     });
     lease.onLost((reason) => broker.fence(reason));

@@ -24,8 +24,8 @@ export function alertExpr(name: string): string {
 /**
  * Evaluates `expr` with promtool over samples scraped from a running system: `scrapes` are one
  * minute apart (a series missing from a scrape is absent there), the last one holds for five
- * more minutes, and the result at the end must be exactly `expected` (promtool's own
- * comparison; no Prometheus server).
+ * more minutes, and the result one minute after the last scrape must be exactly `expected`
+ * (promtool's own comparison; no Prometheus server).
  */
 export function evaluatesTo(expr: string, scrapes: readonly (readonly Sample[])[], expected: { labels: string; value: number }[]): { ok: boolean; output: string } {
   const wanted = new Set(orchNamesIn(expr));
@@ -35,7 +35,7 @@ export function evaluatesTo(expr: string, scrapes: readonly (readonly Sample[])[
     const last = values.at(-1);
     return { series: name, values: [...values.slice(0, -1).map((v) => (v === undefined ? '_' : String(Number(v)))), last === undefined ? '_x5' : `${Number(last)}+0x5`].join(' ') };
   });
-  const evalMinutes = scrapes.length - 1 + 5;
+  const evalMinutes = scrapes.length;
   const dir = mkdtempSync(join(tmpdir(), 'orch-promtool-'));
   try {
     const file = join(dir, 'scraped.test.yml');
