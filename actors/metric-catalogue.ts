@@ -84,7 +84,7 @@ export const METRIC_NAMES: readonly string[] = Object.freeze([
   'orch_actor_restarts_total', 'orch_actor_gave_up_total', 'orch_ratelimit_headroom_warnings_total', 'orch_actor_up', 'orch_event_loop_lag_seconds', 'orch_dead_letters_total',
   'orch_event_log_oversize_total',
   'orch_config_reload_total', 'orch_event_log_bytes', 'orch_event_log_max_bytes',
-  'orch_reconcile_differences', 'orch_reconcile_runs_total', 'orch_kite_token_expiry_timestamp_seconds',
+  'orch_reconcile_differences', 'orch_reconcile_failing', 'orch_reconcile_runs_total', 'orch_kite_token_expiry_timestamp_seconds',
   'orch_kite_login_failures_total', 'orch_kite_postbacks_total',
   'orch_strategy_pnl', 'orch_strategy_drawdown', 'orch_strategy_daily_loss_limit', 'orch_strategy_drawdown_limit',
 ]);
