@@ -36,14 +36,16 @@ export async function startKiteBroker(o: {
   stopFlushMs?: number;
   maxPlaceWaitMs?: number;
   refusalLog?: BrokerActorOptions['refusalLog'];
+  /** Where the broker reaches the exchange, when not directly (e.g. through a test's TCP relay). */
+  urls?: { rest: string; ws: string };
 }): Promise<InProcessBroker> {
   const { sim, log } = o;
   const clock = systemClock;
   const limiter = new SharedLimiter({ clock, limits: kiteLimits(), logger: log });
   const token = sim.issueAccessToken();
-  const rest = new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter, clock, logger: log, timeoutMs: 300 });
+  const rest = new KiteRestClient({ root: o.urls?.rest ?? sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter, clock, logger: log, timeoutMs: 300 });
   const retry = new KiteRetry({ clock, reauthenticate: async () => undefined, logger: log, lookupDelayMs: 50, reconnectDelayMs: 50 });
-  const ticker = new KiteTickerClient({ url: sim.wsUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, clock, logger: log, isMarketOpen: () => true });
+  const ticker = new KiteTickerClient({ url: o.urls?.ws ?? sim.wsUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, clock, logger: log, isMarketOpen: () => true });
   const adapter = new KiteAdapter({ rest, writer: new KiteOrderWriter(rest, retry), ticker: tickerPort(ticker, clock), clock, log, pollIntervalMs: 200 });
   let events!: EventLog;
   const broker = new BrokerActor({
