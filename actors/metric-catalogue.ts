@@ -41,6 +41,8 @@ function defs(r: Registry, hook: (name: string) => () => void) {
     venue429Total: counter('orch_venue_429_total', 'HTTP 429 answers from the venue', ['venue']),
     // control
     killLevel: gauge('orch_kill_level', 'Kill-switch level: 0 active .. 4 flatten', ['scope']),
+    flattenUnfinished: gauge('orch_flatten_unfinished', 'Positions the last flatten (level 4 or orch flatten) left open after its last re-price; 0 once flat', ['venue']),
+    flattenRepricesTotal: counter('orch_flatten_reprices_total', 'Closing orders placed again because the previous one rested unfilled (band edge, empty book)', ['venue']),
     actorGaveUpTotal: counter('orch_actor_gave_up_total', 'Strategies left down after exceeding their restart intensity', ['actor']),
     actorRestartsTotal: counter('orch_actor_restarts_total', 'Actor restarts by the supervisor', ['actor']),
     actorUp: gauge('orch_actor_up', '1 while the actor is running, else 0', ['actor']),
@@ -81,6 +83,7 @@ export const METRIC_NAMES: readonly string[] = Object.freeze([
   'orch_ws_reconnects_total', 'orch_kalshi_book_resyncs_total', 'orch_orders_submitted_total', 'orch_orders_total',
   'orch_intents_denied_total', 'orch_limiter_tokens', 'orch_limiter_capacity', 'orch_limiter_queue_depth',
   'orch_limiter_wait_seconds', 'orch_limiter_throttled_total', 'orch_venue_429_total', 'orch_kill_level',
+  'orch_flatten_unfinished', 'orch_flatten_reprices_total',
   'orch_actor_restarts_total', 'orch_actor_gave_up_total', 'orch_ratelimit_headroom_warnings_total', 'orch_actor_up', 'orch_event_loop_lag_seconds', 'orch_dead_letters_total',
   'orch_event_log_oversize_total',
   'orch_config_reload_total', 'orch_event_log_bytes', 'orch_event_log_max_bytes',

@@ -46,6 +46,8 @@ export function seedStrategy(m: Catalogue, s: KnownStrategy): void {
 /** Series of one venue: market data, throttling and reconciliation. */
 export function seedVenue(m: Catalogue, venue: Venue): void {
   m.ticksTotal.inc({ venue }, 0);
+  m.flattenUnfinished.set({ venue }, 0);
+  m.flattenRepricesTotal.inc({ venue }, 0);
   m.tickLagSeconds.zero({ venue });
   m.wsReconnectsTotal.inc({ venue }, 0);
   m.venue429Total.inc({ venue }, 0);

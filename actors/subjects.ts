@@ -52,6 +52,8 @@ export const subjects = {
   eventsOf: (strategyId: string) => `${ROOT}.evt.*.${token(strategyId)}`,
   /** operator → broker, request/reply: run reconciliation now and answer with the differences. */
   reconcileRequest: () => `${ROOT}.broker.reconcile`,
+  /** operator → broker, request/reply: halt one strategy and close its positions (`orch flatten`). */
+  flattenRequest: () => `${ROOT}.broker.flatten`,
   /** Payloads that failed to parse, with the reason. */
   deadLetter: (fromSubject: string) => `${ROOT}.dlq.${fromSubject.replace(/^orch\./, '')}`,
   deadLetterAll: () => `${ROOT}.dlq.>`,

@@ -26,8 +26,13 @@ import { ReconcileRequestSchema, ReconcileReplySchema } from './reconcile/wire.t
 import type { StrategySpec } from '../supervisor/config.ts';
 
 /** What the venue is asked for (and what the write-ahead records): the intent less its routing fields. */
-function orderRequest(intent: PlaceIntent): VenueOrderRequest {
-  return { intentId: intent.intentId, symbol: intent.symbol, side: intent.side, qty: intent.qty, orderType: intent.orderType, ...(intent.limitPrice !== undefined ? { limitPrice: intent.limitPrice } : {}) };
+function orderRequest(intent: PlaceIntent, marketProtection?: number): VenueOrderRequest {
+  return {
+    intentId: intent.intentId, symbol: intent.symbol, side: intent.side, qty: intent.qty, orderType: intent.orderType,
+    ...(intent.limitPrice !== undefined ? { limitPrice: intent.limitPrice } : {}),
+    // Kite refuses a MARKET order without market protection (docs/venues/kite.md "Market protection").
+    ...(intent.orderType === 'MARKET' && marketProtection !== undefined ? { marketProtection } : {}),
+  };
 }
 
 /** The write-ahead did not store: the order was not sent (rule event_log_unavailable). */
@@ -452,19 +457,36 @@ export class BrokerActor {
     }
     const n = this.placing.get(venue.venue) ?? 0;
     this.placing.set(venue.venue, n + 1);
-    return this.track(this.submit(intent, venue, 'place')).finally(() => this.placing.set(venue.venue, (this.placing.get(venue.venue) ?? 1) - 1));
+    return this.track(this.submit(intent, venue, 'place', spec.marketProtection)).finally(() => this.placing.set(venue.venue, (this.placing.get(venue.venue) ?? 1) - 1));
   }
 
   /**
    * The broker's own order at kill priority, past every gate: level 4 closes positions with
    * these. Booked under the strategy whose position it closes, so fills and updates reach it.
    */
-  async placeForKill(intent: PlaceIntent): Promise<IntentReply> {
+  async placeForKill(intent: PlaceIntent, marketProtection?: number): Promise<IntentReply> {
     const venue = this.venues.get(intent.venue);
     if (!venue) return this.deny(intent, 'unknown_venue', `venue ${intent.venue} is not configured`);
     if (this.fenced) return this.deny(intent, 'not_leader', `this broker lost its lease (${this.fenced})`);
     this.emit({ kind: 'intent', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), intent });
-    return this.track(this.submit(intent, venue, 'kill'));
+    return this.track(this.submit(intent, venue, 'kill', marketProtection));
+  }
+
+  /**
+   * Cancels one order at kill priority (a flatten re-pricing what its closing order left).
+   * False when the venue refused: most often the order ended meanwhile, which its update shows.
+   */
+  async cancelForKill(intentId: string): Promise<boolean> {
+    const o = this.book.get(intentId);
+    const venue = o && this.venues.get(o.venue);
+    if (!o?.venueOrderId || !venue || isTerminal(o.state)) return false;
+    try {
+      await venue.cancel(o.venueOrderId, 'kill');
+      return true;
+    } catch (err) {
+      this.log.warn({ err, intentId }, 'kill cancel refused');
+      return false;
+    }
   }
 
   /** A kill-switch cancel waits for every accepted place still on its way to the venue, so none slips past it. */
@@ -480,11 +502,11 @@ export class BrokerActor {
     return limiter.estimateWaitMs(venue.placeCategory, 'place', { ahead: this.placing.get(venue.venue) ?? 0 });
   }
 
-  private async submit(intent: PlaceIntent, venue: VenueAdapter, priority: 'place' | 'kill'): Promise<IntentReply> {
+  private async submit(intent: PlaceIntent, venue: VenueAdapter, priority: 'place' | 'kill', marketProtection?: number): Promise<IntentReply> {
     const spec = { id: intent.strategyId };
     this.emit({ kind: 'decision', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), decision: 'accepted' });
     const rec = this.book.get(intent.intentId)!;
-    const req = orderRequest(intent);
+    const req = orderRequest(intent, marketProtection);
     // Write-ahead: the log holds the write before the venue can, so a crash leaves a trace to
     // adopt. The adapter prepares the order meanwhile and sends it only once this resolves.
     const stored = this.emitDurable({ kind: 'venue_write', strategyId: spec.id, intentId: intent.intentId, ts: this.opts.clock.now(), venue: intent.venue, op: 'place', request: req })

@@ -4,7 +4,9 @@ import { newIntentId } from '../actors/ids.ts';
 import type { IntentReply, KillLevel, KillScope, PlaceIntent } from '../actors/messages.ts';
 import type { KillChange, KillState, KillStore, KillWatch } from './kill/kill-store.ts';
 import { scopeLabel, type KillEntry } from './kill/levels.ts';
-import { planFlatten, type FlattenOrder, type StrategyHolding } from './kill/flatten.ts';
+import { closingIntent, FlattenSettingsSchema, planFlatten, type FlattenOrder, type FlattenSettings, type StrategyHolding } from './kill/flatten.ts';
+import { metrics } from '../actors/metrics.ts';
+import type { Venue } from '../actors/subjects.ts';
 import { SerialQueue } from '../actors/serial-queue.ts';
 import { isTerminal, type OrderRecord } from './order-book.ts';
 import type { VenueAdapter } from './venue.ts';
@@ -37,7 +39,8 @@ export type KillEvent = {
 /** The part of the broker actor the controller drives. */
 export type KillBroker = {
   cancelAll(strategyId?: string): Promise<number>;
-  placeForKill(intent: PlaceIntent): Promise<IntentReply>;
+  placeForKill(intent: PlaceIntent, marketProtection?: number): Promise<IntentReply>;
+  cancelForKill(intentId: string): Promise<boolean>;
   position(strategyId: string, symbol: string): number;
   readonly book: { open(strategyId?: string): OrderRecord[]; get(intentId: string): OrderRecord | undefined };
 };
@@ -49,15 +52,14 @@ export type KillControllerOptions = {
   log: Logger;
   events?: { record(ev: KillEvent, msgId?: string): void };
   onLowered?: (scope: KillScope) => void;
-  /** How long one flatten round waits for its closing orders to end (default 10 s). */
-  flattenWaitMs?: number;
-  flattenRounds?: number;
+  /** How closing orders are sent and followed (registry `flatten:`). */
+  flatten?: FlattenSettings;
 };
 
 export type ArmedDeps = {
   broker: KillBroker;
   /** Strategy ids and their instruments: whose positions a flatten order is booked to. */
-  strategies: () => readonly { id: string; instruments: readonly string[] }[];
+  strategies: () => readonly { id: string; venue: Venue; instruments: readonly string[] }[];
   /** Level 4: stop every strategy actor (and keep them down). */
   stopActors: () => Promise<void>;
 };
@@ -71,8 +73,8 @@ export class KillController {
   private readonly deps: Promise<ArmedDeps>;
   private held: KillState | undefined;
   private flattening: Promise<FlattenReport> | undefined;
-  /** The last level-4 flatten's outcome (tests, /healthz). */
-  lastFlatten: FlattenReport | undefined;
+  /** The last flatten's outcome and whose it was ('global' for level 4, or the strategy id): `orch status`, tests. */
+  lastFlatten: (FlattenReport & { scope: string; ts: number }) | undefined;
 
   constructor(private readonly opts: KillControllerOptions) {
     this.queue = new SerialQueue((err) => this.opts.log.error({ err }, 'kill action failed'));
@@ -167,51 +169,122 @@ export class KillController {
 
   /** Single-flight: a second level-4 change while one flatten runs joins it, never doubles the closing orders. */
   private flatten(deps: ArmedDeps): Promise<FlattenReport> {
-    this.flattening ??= this.runFlatten(deps).finally(() => (this.flattening = undefined));
-    return this.flattening.then((r) => (this.lastFlatten = r));
+    this.flattening ??= this.runFlatten(deps, () => this.venuePositions(deps)).finally(() => (this.flattening = undefined));
+    return this.flattening.then((r) => {
+      this.lastFlatten = { ...r, scope: 'global', ts: this.opts.clock.now() };
+      return r;
+    });
   }
 
-  private async runFlatten(deps: ArmedDeps): Promise<FlattenReport> {
-    const rounds = this.opts.flattenRounds ?? 3;
+  /**
+   * `orch flatten --strategy ID`: halts the strategy (level 1: no new orders, its open orders
+   * cancelled) and closes what the broker books to it, followed to flat like level 4. The
+   * strategy stays halted until the operator resets it.
+   */
+  async flattenStrategy(strategyId: string, reason: string, by: string): Promise<FlattenReport> {
+    const deps = await this.deps;
+    const spec = deps.strategies().find((s) => s.id === strategyId);
+    if (!spec) throw new Error(`strategy ${strategyId} is not running`);
+    await this.opts.store.raise(1, { kind: 'strategy', strategyId }, reason, by);
+    await this.idle(); // the halt's cancels run before any closing order
+    await deps.broker.cancelAll(strategyId);
+    const previous = this.flattening ?? Promise.resolve(undefined);
+    const run = previous.catch(() => undefined).then(() => this.runFlatten(deps, async () => {
+      const plan: FlattenOrder[] = [];
+      const remaining: FlattenReport['remaining'] = [];
+      for (const symbol of spec.instruments) {
+        const net = deps.broker.position(strategyId, symbol);
+        if (net === 0) continue;
+        remaining.push({ venue: spec.venue, symbol, qty: net });
+        plan.push({ strategyId, venue: spec.venue, symbol, side: net > 0 ? 'SELL' : 'BUY', qty: Math.abs(net) });
+      }
+      return { plan, remaining };
+    }));
+    const report = await run;
+    this.lastFlatten = { ...report, scope: strategyId, ts: this.opts.clock.now() };
+    this.opts.log.warn({ strategy: strategyId, ...report, by }, report.flat ? 'strategy flattened' : 'strategy flatten: positions remain; operator action needed');
+    return report;
+  }
+
+  /** Level 4 closes what the venues say the account holds, booked to the strategies holding it. */
+  private async venuePositions(deps: ArmedDeps): Promise<Round> {
+    const plan: FlattenOrder[] = [];
+    const remaining: FlattenReport['remaining'] = [];
+    for (const v of this.opts.venues) {
+      try {
+        const positions = (await v.positions()).filter((p) => p.qty !== 0);
+        for (const p of positions) remaining.push({ venue: v.venue, symbol: p.symbol, qty: p.qty });
+        plan.push(...planFlatten(v.venue, positions, (symbol) => holdings(deps, symbol)));
+      } catch (err) {
+        this.opts.log.error({ err, venue: v.venue }, 'flatten: positions unreadable');
+        remaining.push({ venue: v.venue, symbol: '(unreadable)', qty: 0 });
+      }
+    }
+    return { plan, remaining };
+  }
+
+  /**
+   * Closes, then follows: each round reads what is left, sends closing orders (per venue:
+   * closingIntent), waits up to followMs for them to end, and cancels what still rests (a
+   * clipped protected order, an unfilled limit) before the next round re-reads the position,
+   * so two closing orders for one position never rest at once. A MARKET order is never taken
+   * for filled. After maxReprices re-prices the remainder is reported and alerted.
+   */
+  private async runFlatten(deps: ArmedDeps, read: () => Promise<Round>): Promise<FlattenReport> {
+    const settings = this.opts.flatten ?? FlattenSettingsSchema.parse({});
     let orders = 0;
     let remaining: FlattenReport['remaining'] = [];
-    for (let round = 1; round <= rounds; round++) {
-      const plan: FlattenOrder[] = [];
-      remaining = [];
-      for (const v of this.opts.venues) {
-        try {
-          const positions = (await v.positions()).filter((p) => p.qty !== 0);
-          for (const p of positions) remaining.push({ venue: v.venue, symbol: p.symbol, qty: p.qty });
-          plan.push(...planFlatten(v.venue, positions, (symbol) => holdings(deps, symbol)));
-        } catch (err) {
-          this.opts.log.error({ err, venue: v.venue, round }, 'flatten: positions unreadable');
-        }
-      }
-      if (remaining.length === 0) return { rounds: round - 1, orders, flat: true, remaining };
+    for (let round = 0; ; round++) {
+      const now = await read();
+      remaining = now.remaining;
+      if (remaining.length === 0) return this.finish({ rounds: round, orders, flat: true, remaining });
+      if (round > settings.maxReprices) break;
+      if (round > 0) for (const o of now.plan) metrics.flattenRepricesTotal.inc({ venue: o.venue });
       const ids: string[] = [];
-      for (const o of plan) {
-        const intent: PlaceIntent = {
-          action: 'place', intentId: newIntentId(), strategyId: o.strategyId, ts: this.opts.clock.now(), venue: o.venue,
-          symbol: o.symbol, side: o.side, qty: o.qty, orderType: 'MARKET', reduceOnly: true,
-        };
-        const reply = await deps.broker.placeForKill(intent);
+      for (const o of now.plan) {
+        const { intent, marketProtection } = closingIntent(o, settings, newIntentId(), this.opts.clock.now());
+        const reply = await deps.broker.placeForKill(intent, marketProtection);
         orders++;
         if (reply.status === 'accepted') ids.push(intent.intentId);
         else this.opts.log.error({ symbol: o.symbol, side: o.side, qty: o.qty, rule: reply.rule, reason: reply.reason }, 'flatten order refused');
       }
-      await this.untilEnded(deps, ids);
+      await this.untilEnded(deps, ids, settings.followMs);
+      const resting = ids.filter((id) => !ended(deps, id));
+      if (resting.length === 0) continue;
+      this.opts.log.warn({ resting: resting.length, round }, 'flatten: closing orders still resting; cancelling the remainder to re-price it');
+      for (const id of resting) await deps.broker.cancelForKill(id);
+      await this.untilEnded(deps, resting, settings.followMs);
+      if (resting.some((id) => !ended(deps, id))) {
+        // A cancel not confirmed: another order now could close the position twice.
+        this.opts.log.error({ resting }, 'flatten: a closing order could not be cancelled; not placing another');
+        remaining = (await read()).remaining;
+        break;
+      }
     }
-    return { rounds, orders, flat: false, remaining };
+    return this.finish({ rounds: settings.maxReprices + 1, orders, flat: false, remaining });
   }
 
-  /** Waits (on the Clock) until the closing orders are filled, cancelled or rejected. */
-  private async untilEnded(deps: ArmedDeps, ids: readonly string[]): Promise<void> {
-    const deadline = this.opts.clock.now() + (this.opts.flattenWaitMs ?? 10_000);
+  /** The unfinished-flatten gauge per venue: what a flatten left open (0 once flat). */
+  private finish(report: FlattenReport): FlattenReport {
+    for (const v of this.opts.venues) metrics.flattenUnfinished.set({ venue: v.venue }, report.remaining.filter((r) => r.venue === v.venue).length);
+    return report;
+  }
+
+  /** Waits (on the Clock) until the closing orders are filled, cancelled or rejected, at most `ms`. */
+  private async untilEnded(deps: ArmedDeps, ids: readonly string[], ms: number): Promise<void> {
+    const deadline = this.opts.clock.now() + ms;
     while (this.opts.clock.now() < deadline) {
-      if (ids.every((id) => { const r = deps.broker.book.get(id); return !r || isTerminal(r.state); })) return;
+      if (ids.every((id) => ended(deps, id))) return;
       await this.opts.clock.sleep(50);
     }
   }
+}
+
+type Round = { plan: FlattenOrder[]; remaining: FlattenReport['remaining'] };
+
+function ended(deps: ArmedDeps, intentId: string): boolean {
+  const r = deps.broker.book.get(intentId);
+  return !r || isTerminal(r.state);
 }
 
 function holdings(deps: ArmedDeps, symbol: string): StrategyHolding[] {

@@ -16,6 +16,11 @@ export type VenueOrderRequest = {
   qty: number;
   orderType: 'LIMIT' | 'MARKET';
   limitPrice?: number;
+  /**
+   * Kite's `market_protection` for a MARKET order: -1 (Kite's automatic band) or a percentage.
+   * From the strategy's registry entry, or the kill switch's flatten setting; venues without it ignore it.
+   */
+  marketProtection?: number;
 };
 
 export type VenueOrder = {

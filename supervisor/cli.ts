@@ -4,6 +4,7 @@ import { start, sim } from './commands/start-sim.ts';
 import { kill, reset } from './commands/kill.ts';
 import { events } from './commands/events.ts';
 import { reconcileCmd } from './commands/reconcile.ts';
+import { flattenCmd } from './commands/flatten.ts';
 import { status } from './commands/status.ts';
 import { strategies } from './commands/strategies.ts';
 import { reload } from './commands/reload.ts';
@@ -16,6 +17,7 @@ export const COMMANDS: Record<string, Command> = {
   sim,
   kill,
   reset,
+  flatten: flattenCmd,
   events,
   reconcile: reconcileCmd,
   status,
@@ -30,6 +32,7 @@ Commands:
   sim       run the built-in exchange alone and print its URLs and demo credentials as JSON
   kill      raise the kill level: orch kill <1-4> [--strategy ID] --reason "..." [--nats URL] [--state-dir DIR]
   reset     lower it (operator credentials; after 4, restart): orch reset <0-3> [--strategy ID] --reason "..."
+  flatten   halt one strategy and close its positions, followed to flat: orch flatten --strategy ID --reason "..."
   events    print the event log: orch events [--strategy ID] [--intent ID] [--since ISO|--last N] [--json]
   reconcile reconcile every venue now and print the differences: orch reconcile [--json]
   status    actors, kill level, venues, limiter headroom, positions, P&L, open orders: orch status [--json]

@@ -4,7 +4,8 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
 import { VenueSchema } from '../actors/messages.ts';
-import { RiskLimitsSchema, KillTriggersSchema } from '../broker/risk/limits.ts';
+import { RiskLimitsSchema, KillTriggersSchema, MarketProtectionSchema, AUTO_MARKET_PROTECTION } from '../broker/risk/limits.ts';
+import { FlattenSettingsSchema } from '../broker/kill/flatten.ts';
 import { TICK_MODES } from '../broker/instruments.ts';
 import type { StrategyModule } from '../strategies/sdk.ts';
 
@@ -30,6 +31,8 @@ export const StrategyEntrySchema = z.strictObject({
   tickMode: z.enum(TICK_MODES).optional(),
   params: z.record(z.string(), z.unknown()).default({}),
   risk: RiskLimitsSchema,
+  /** Kite: the `market_protection` every MARKET order of this strategy carries (-1 = Kite's automatic band). */
+  marketProtection: MarketProtectionSchema.default(AUTO_MARKET_PROTECTION),
   killTriggers: KillTriggersSchema.optional(),
   resources: ResourceLimitsSchema.default({ maxOldGenerationSizeMb: 128 }),
   restart: RestartIntensitySchema.optional(),
@@ -48,6 +51,8 @@ export const OrchestratorConfigSchema = z.strictObject({
    * strategies. Default: `kill` on a live account, `baseline` on the built-in exchanges.
    */
   externalAtStart: z.enum(['kill', 'baseline']).optional(),
+  /** How a flatten (kill level 4, `orch flatten`) closes positions and follows them to zero. */
+  flatten: FlattenSettingsSchema.default(FlattenSettingsSchema.parse({})),
   strategies: z.array(StrategyEntrySchema).superRefine((list, ctx) => {
     const seen = new Map<string, number>();
     list.forEach((s, i) => {
@@ -68,6 +73,7 @@ export type LoadedConfig = {
   restartIntensity: OrchestratorConfig['restartIntensity'];
   killTriggers: OrchestratorConfig['killTriggers'];
   externalAtStart?: OrchestratorConfig['externalAtStart'];
+  flatten?: OrchestratorConfig['flatten'];
   strategies: StrategySpec[];
 };
 
@@ -162,7 +168,7 @@ export async function loadConfig(file: string, loadModule: ModuleLoader = import
     }
     strategies.push(deepFreeze({ ...entry, module: modulePath, params: p.data as Record<string, unknown>, restart: entry.restart ?? config.restartIntensity }));
   }
-  return deepFreeze({ file: abs, restartIntensity: config.restartIntensity, killTriggers: config.killTriggers, ...(config.externalAtStart ? { externalAtStart: config.externalAtStart } : {}), strategies });
+  return deepFreeze({ file: abs, restartIntensity: config.restartIntensity, killTriggers: config.killTriggers, flatten: config.flatten, ...(config.externalAtStart ? { externalAtStart: config.externalAtStart } : {}), strategies });
 }
 
 export function deepFreeze<T>(o: T): T {

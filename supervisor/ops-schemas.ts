@@ -114,6 +114,11 @@ export const BrokerStatusSchema = z.object({
   externalPositions: z.array(z.object({ venue: z.string(), symbol: z.string(), qty: z.number() })).default([]),
   pnl: z.array(StrategyPnlSchema),
   openOrders: z.array(OpenOrderSchema),
+  /** The last flatten (level 4 or `orch flatten`): not flat = positions its closing orders could not close. */
+  flatten: z.object({
+    scope: z.string(), ts: z.number(), flat: z.boolean(), rounds: z.number().int(), orders: z.number().int(),
+    remaining: z.array(z.object({ venue: z.string(), symbol: z.string(), qty: z.number() })),
+  }).optional(),
   ts: z.number().int(),
 });
 export type BrokerStatus = z.infer<typeof BrokerStatusSchema>;

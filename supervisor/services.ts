@@ -30,6 +30,8 @@ export type BrokerStatusSource = {
   adapters: readonly Pick<VenueAdapter, 'venue' | 'connected'>[];
   limiter: { snapshot(): BucketSnapshot[] };
   kill: { current(): KillState };
+  /** The last flatten's outcome (the kill controller's), shown until the next one. */
+  flatten?: () => BrokerStatus['flatten'];
   clock: Clock;
 };
 
@@ -52,6 +54,7 @@ export function brokerStatus(src: BrokerStatusSource): BrokerStatus {
     kill: { global: entry(k.global), strategies: Object.fromEntries(Object.entries(k.strategies).map(([id, e]) => [id, entry(e)])) },
     positions: pos,
     externalPositions: externalPositions(p),
+    ...(src.flatten?.() ? { flatten: src.flatten()! } : {}),
     pnl: ids.map((id) => {
       const { realized, unrealized, total, unpriced } = strategyPnl(p, id, (s, v) => last(v, s));
       return { strategyId: id, realized, unrealized, total, unpriced, openOrders: open.filter((o) => o.strategyId === id).length };

@@ -182,7 +182,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     // The kill level is read before the broker subscribes to anything, and followed from then on.
     const killLog = actorLogger(o.log, 'kill');
     const killSwitch = await startKillSwitch({
-      nc: controlNc, store: killStore, adapters, killTriggers: config.killTriggers, strategies: config.strategies,
+      nc: controlNc, store: killStore, adapters, killTriggers: config.killTriggers, strategies: config.strategies, flatten: config.flatten,
       clock, log: killLog, events: new EventLog(controlNc, killLog, undefined, { budget }),
     });
     undo.push(async () => killSwitch.stop());
@@ -278,7 +278,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
 
     // `nats micro ls` shows both; `orch status` reads their status endpoints.
     const services = await startServices(controlNc, {
-      broker: { broker, adapters, limiter, kill: killStore, clock },
+      broker: { broker, adapters, limiter, kill: killStore, clock, flatten: () => killSwitch.controller.lastFlatten },
       supervisor: { supervisor, reloader, clock },
       log: actorLogger(o.log, 'services'),
     });

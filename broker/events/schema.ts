@@ -24,6 +24,7 @@ export const VenueRequestSchema = z.strictObject({
   qty: intId.positive(),
   orderType: z.enum(['LIMIT', 'MARKET']),
   limitPrice: price.optional(),
+  marketProtection: z.number().min(-1).max(100).optional(),
 });
 
 export const VenueErrorWireSchema = z.strictObject({

@@ -1,6 +1,8 @@
-import type { Side } from '../../actors/messages.ts';
+import { z } from 'zod';
+import type { PlaceIntent, Side } from '../../actors/messages.ts';
 import type { Venue } from '../../actors/subjects.ts';
 import type { VenuePosition } from '../venue.ts';
+import { AUTO_MARKET_PROTECTION, MarketProtectionSchema } from '../risk/limits.ts';
 
 /**
  * Level 4's closing orders, planned from what the venue says the account holds (the venue is
@@ -30,4 +32,40 @@ export function planFlatten(venue: Venue, positions: readonly VenuePosition[], h
     if (left > 0) out.push({ strategyId: FLATTEN_OWNER, venue, symbol: p.symbol, side, qty: left });
   }
   return out;
+}
+
+/**
+ * How a flatten closes and follows (registry `flatten:`). A closing order may rest unfilled (a
+ * Kite market order clipped by its protection band rests as a limit at the band edge; a Kalshi
+ * limit meets an empty book): each is followed for `followMs`, then what is left is cancelled
+ * and placed again at the new price, at most `maxReprices` times, before the operator is alerted.
+ */
+export const FlattenSettingsSchema = z.strictObject({
+  /** Kite: `market_protection` of the closing MARKET orders (-1 = Kite's automatic band). */
+  marketProtection: MarketProtectionSchema.default(AUTO_MARKET_PROTECTION),
+  followMs: z.number().int().positive().default(5_000),
+  maxReprices: z.number().int().nonnegative().default(3),
+});
+export type FlattenSettings = z.infer<typeof FlattenSettingsSchema>;
+
+/**
+ * Kalshi takes limit orders only, on the $0.01 grid from $0.01 to $0.99 (docs/venues/kalshi.md):
+ * a closing order is a limit at the worst price allowed, so it takes every level on the book and
+ * rests at that price for the rest. Hundredths of a cent, like every Kalshi price here.
+ */
+export const KALSHI_WORST_PRICE: Record<Side, number> = { BUY: 9_900, SELL: 100 };
+
+/** One closing order as the venue takes it: Kite a protected MARKET order, Kalshi a marketable limit. */
+export function closingIntent(o: FlattenOrder, settings: FlattenSettings, intentId: string, ts: number): { intent: PlaceIntent; marketProtection?: number } {
+  const base = { action: 'place' as const, intentId, strategyId: o.strategyId, ts, venue: o.venue, symbol: o.symbol, side: o.side, qty: o.qty, reduceOnly: true };
+  switch (o.venue) {
+    case 'kite':
+      return { intent: { ...base, orderType: 'MARKET' }, marketProtection: settings.marketProtection };
+    case 'kalshi':
+      return { intent: { ...base, orderType: 'LIMIT', limitPrice: KALSHI_WORST_PRICE[o.side] } };
+    default: {
+      const never: never = o.venue;
+      return never;
+    }
+  }
 }

@@ -9,6 +9,10 @@ import { KillController, type ArmedDeps, type KillEvent } from '../kill-controll
 import type { KillState, KillStore } from './kill-store.ts';
 import { TriggerFeed, type TripRecorder, type PnlSource } from './trigger-feed.ts';
 import { strategyPnl } from '../projection/projection.ts';
+import { encodeJson, subscribeParsed } from '../../actors/bus.ts';
+import { subjects } from '../../actors/subjects.ts';
+import type { FlattenSettings } from './flatten.ts';
+import { FlattenReplySchema, FlattenRequestSchema, type FlattenReply } from './flatten-wire.ts';
 import type { BrokerActor } from '../broker-actor.ts';
 
 /**
@@ -35,6 +39,8 @@ export type KillSwitchOptions = {
   log: Logger;
   events?: { record(ev: KillEvent, msgId?: string): void };
   onTrip?: TripRecorder;
+  /** How closing orders are sent and followed to flat (registry `flatten:`). */
+  flatten?: FlattenSettings;
 };
 
 /** P&L for the daily-loss and drawdown triggers, from the same projection the broker trades on. */
@@ -54,11 +60,22 @@ export async function startKillSwitch(o: KillSwitchOptions): Promise<KillSwitch>
   const controller = new KillController({
     store: o.store, venues: o.adapters, clock: o.clock, log: o.log,
     ...(o.events ? { events: o.events } : {}),
+    ...(o.flatten ? { flatten: o.flatten } : {}),
     // After an operator lowers a scope, its triggers may trip again.
     onLowered: (scope) => triggers.rearm(scope),
   });
   const state = await controller.start();
   triggers.start();
+  // `orch flatten --strategy ID`: answered once armed (the controller waits for the broker).
+  const flattenSub = subscribeParsed(o.nc, subjects.flattenRequest(), FlattenRequestSchema, async (req, msg) => {
+    let reply: FlattenReply;
+    try {
+      reply = { ok: true, ...(await controller.flattenStrategy(req.strategyId, req.reason, req.by)) };
+    } catch (e) {
+      reply = { ok: false, error: (e as Error).message };
+    }
+    if (msg.reply) msg.respond(encodeJson(FlattenReplySchema, reply));
+  }, { log: o.log });
   return {
     controller,
     triggers,
@@ -69,6 +86,7 @@ export async function startKillSwitch(o: KillSwitchOptions): Promise<KillSwitch>
       for (const a of o.adapters) if (o.strategies.some((s) => s.venue === a.venue)) triggers.marketData(a.venue, true);
     },
     stop: () => {
+      flattenSub.unsubscribe();
       triggers.stop();
       controller.stop();
     },

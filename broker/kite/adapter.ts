@@ -8,6 +8,7 @@ import type { KiteOrderWriter } from './order-writer.ts';
 import { OrderSchema, type KiteOrder } from './schemas.ts';
 import type { KiteInstrument } from './instruments.ts';
 import { VenueError } from '../venue-errors.ts';
+import { AUTO_MARKET_PROTECTION } from '../risk/limits.ts';
 import type { Tick as KiteTick, TickMode } from './ticker-parser.ts';
 import { intentTag } from './tag.ts';
 import { KiteOrderStates, isKiteStatus, kiteTime, normalizedState, type KiteOrderSnapshot, type Verdict } from './order-state.ts';
@@ -224,6 +225,8 @@ export class KiteAdapter implements VenueAdapter {
         exchange, tradingsymbol, transaction_type: req.side, order_type: req.orderType, quantity: req.qty,
         product: this.o.product ?? 'MIS', validity: 'DAY',
         ...(req.limitPrice !== undefined ? { price: req.limitPrice / 100 } : {}),
+        // Kite refuses a MARKET order without protection (docs/venues/kite.md "Market protection").
+        ...(req.orderType === 'MARKET' ? { market_protection: req.marketProtection ?? AUTO_MARKET_PROTECTION } : {}),
       },
       { priority: priority === 'kill' ? 'kill' : 'place', sendAfter },
     );

@@ -19,6 +19,17 @@ export const RiskLimitsSchema = z.strictObject({
 });
 export type RiskLimits = z.infer<typeof RiskLimitsSchema>;
 
+/**
+ * Kite's `market_protection` on a MARKET order (docs/venues/kite.md "Market protection"): -1
+ * lets Kite choose the band, otherwise a percentage above 0 and up to 100. Kite refuses a
+ * market order without it (or with 0) since 1 April 2026.
+ */
+export const AUTO_MARKET_PROTECTION = -1;
+export const MarketProtectionSchema = z.union([
+  z.literal(AUTO_MARKET_PROTECTION),
+  z.number().positive('market protection: -1 (automatic) or a percentage above 0').max(100, 'market protection: at most 100 (%)'),
+]);
+
 /** Thresholds for automated kill-switch trips. Absent = that trigger is off. */
 export const KillTriggersSchema = z.strictObject({
   /** Realized + unrealized loss for the day, minor units (positive number). */

@@ -23,6 +23,11 @@ export type KiteFaults = {
   rejectNext(n: number, reason?: string): void;
   /** The next `n` order placements answer 400 MarginException. */
   marginExceptionNext(n: number): void;
+  /**
+   * Each level of the book offers at most `units` to a market order (0: nothing within any
+   * band), so a protected market order rests at its band edge; undefined ends it.
+   */
+  thinBook(units: number | undefined): void;
   /** Clears every pending fault. */
   reset(): void;
 };
@@ -41,6 +46,7 @@ export class FaultState implements KiteFaults {
   private rejects: string[] = [];
   private marginErrors = 0;
   private sockets: SocketHooks | undefined;
+  private depthCap: number | undefined;
 
   constructor(private readonly clock: Clock) {}
 
@@ -73,7 +79,15 @@ export class FaultState implements KiteFaults {
   marginExceptionNext(n: number): void {
     this.marginErrors += n;
   }
+  thinBook(units: number | undefined): void {
+    this.depthCap = units;
+  }
+  /** The current thin-book cap (the engine asks on every match). */
+  marketDepthCap(): number | undefined {
+    return this.depthCap;
+  }
   reset(): void {
+    this.depthCap = undefined;
     this.failQueue = [];
     this.stormUntil = this.stallUntil = 0;
     this.refusing = false;

@@ -12,6 +12,7 @@ import {
   type Side, type SimOrder, type Validity, type Variety,
 } from './order-wire.ts';
 import { PositionBook, type Product } from './positions.ts';
+import { availableWithin, bandEdgePaise, needsProtection, requireProtection } from './protection.ts';
 import { istDatePrefix, istDateTime, istTime } from './time.ts';
 
 /** What a change means to listeners: postbacks fire on the last four, the ticker on all. */
@@ -31,11 +32,12 @@ export type PlaceInput = {
   disclosedQuantity: number;
   validity: Validity;
   validityTtl: number | null;
-  marketProtection: number;
+  /** `market_protection` as sent: -1 (automatic) or a percentage; absent on most limit orders. */
+  marketProtection: number | undefined;
   tag: string | null;
 };
 
-export type ModifyInput = Partial<Pick<PlaceInput, 'orderType' | 'quantity' | 'pricePaise' | 'triggerPricePaise' | 'disclosedQuantity' | 'validity'>>;
+export type ModifyInput = Partial<Pick<PlaceInput, 'orderType' | 'quantity' | 'pricePaise' | 'triggerPricePaise' | 'disclosedQuantity' | 'validity' | 'marketProtection'>>;
 
 /** Kite caps modifications per order; secondary sources agree on 25. */
 export const MAX_MODIFICATIONS = 25;
@@ -83,6 +85,8 @@ export class OrderEngine {
     private readonly index: InstrumentIndex,
     private readonly market: Market,
     private readonly userId: string,
+    /** Fault: each depth level offers at most this much to a market order (undefined = the whole level). */
+    private readonly depthCap: () => number | undefined = () => undefined,
   ) {
     // Seconds-of-day based start keeps ids increasing across sim restarts within a day; the
     // process-wide floor keeps two exchanges started in the same second (tests, a quick
@@ -130,6 +134,7 @@ export class OrderEngine {
     if ((input.orderType === 'LIMIT' || input.orderType === 'SL') && input.pricePaise <= 0) throw inputError('Invalid `price`: required for LIMIT and SL orders.');
     if ((input.orderType === 'SL' || input.orderType === 'SL-M') && input.triggerPricePaise <= 0) throw inputError('Invalid `trigger_price`: required for SL and SL-M orders.');
     if (input.validity === 'TTL' && !input.validityTtl) throw inputError('Invalid `validity_ttl`: required for TTL validity.');
+    requireProtection(input.orderType, input.marketProtection);
     checkGrid(inst, input.quantity, input.orderType === 'MARKET' || input.orderType === 'SL-M' ? undefined : input.pricePaise, input.orderType === 'SL' || input.orderType === 'SL-M' ? input.triggerPricePaise : undefined);
 
     const now = this.clock.now();
@@ -150,7 +155,7 @@ export class OrderEngine {
       disclosedQuantity: input.disclosedQuantity,
       pricePaise: input.orderType === 'MARKET' || input.orderType === 'SL-M' ? 0 : input.pricePaise,
       triggerPricePaise: input.orderType === 'SL' || input.orderType === 'SL-M' ? input.triggerPricePaise : 0,
-      marketProtection: input.marketProtection,
+      marketProtection: input.marketProtection ?? 0,
       filledQuantity: 0,
       filledValuePaise: 0,
       cancelledQuantity: 0,
@@ -183,6 +188,7 @@ export class OrderEngine {
     o.exchangeMs = now;
     o.exchangeUpdateMs = now;
     const stop = o.orderType === 'SL' || o.orderType === 'SL-M';
+    if (o.orderType === 'MARKET') this.drawBand(o);
     this.transition(o, stop ? 'TRIGGER PENDING' : 'OPEN');
     this.emit(o, stop ? 'TRIGGER PENDING' : 'OPEN');
     if (o.validity === 'TTL' && o.validityTtl) {
@@ -202,6 +208,9 @@ export class OrderEngine {
     const quantity = input.quantity ?? o.quantity;
     if (quantity <= o.filledQuantity) throw inputError('Invalid `quantity`: must exceed the filled quantity.');
     const orderType = input.orderType ?? o.orderType;
+    // A MARKET order keeps the protection it was placed with; one modified into MARKET must bring its own.
+    const protection = input.marketProtection ?? (needsProtection(o.orderType) ? o.marketProtection : undefined);
+    requireProtection(orderType, protection);
     const pricePaise = input.pricePaise ?? o.pricePaise;
     const triggerPricePaise = input.triggerPricePaise ?? o.triggerPricePaise;
     if ((orderType === 'LIMIT' || orderType === 'SL') && pricePaise <= 0) throw inputError('Invalid `price`: required for LIMIT and SL orders.');
@@ -212,8 +221,10 @@ export class OrderEngine {
     this.transition(o, 'MODIFY VALIDATION PENDING');
     o.quantity = quantity;
     o.orderType = orderType;
+    // A market order's band is drawn again from the price when the modified order goes live.
     o.pricePaise = orderType === 'MARKET' || orderType === 'SL-M' ? 0 : pricePaise;
     o.triggerPricePaise = orderType === 'SL' || orderType === 'SL-M' ? triggerPricePaise : 0;
+    if (needsProtection(orderType)) o.marketProtection = protection ?? o.marketProtection;
     o.disclosedQuantity = input.disclosedQuantity ?? o.disclosedQuantity;
     o.validity = input.validity ?? o.validity;
     o.modified = true;
@@ -223,6 +234,7 @@ export class OrderEngine {
     this.transition(o, 'MODIFIED');
     // A stop order stays armed unless the modify turned it into a plain order.
     const back: OrderStatus = resting === 'TRIGGER PENDING' && (orderType === 'SL' || orderType === 'SL-M') ? 'TRIGGER PENDING' : 'OPEN';
+    if (back === 'OPEN' && needsProtection(orderType)) this.drawBand(o);
     this.transition(o, back);
     this.emit(o, 'UPDATE');
     this.tryMatch(o);
@@ -286,18 +298,35 @@ export class OrderEngine {
     if (o.status === 'TRIGGER PENDING') {
       const hit = o.transactionType === 'BUY' ? ltp >= o.triggerPricePaise : ltp <= o.triggerPricePaise;
       if (!hit) return;
+      this.drawBand(o);
       this.transition(o, 'OPEN');
       this.emit(o, 'UPDATE');
     }
     if (o.status !== 'OPEN') return;
-    const marketable = o.orderType === 'MARKET' || o.orderType === 'SL-M';
-    const crosses = marketable || (o.transactionType === 'BUY' ? ltp <= o.pricePaise : ltp >= o.pricePaise);
-    if (!crosses) return;
     const remaining = o.quantity - o.filledQuantity;
-    // Market orders sweep; limit orders take what the top of the opposite side offers this tick.
-    const top = (o.transactionType === 'BUY' ? s.asks[0] : s.bids[0])?.quantity ?? remaining;
-    const qty = marketable ? remaining : Math.min(remaining, top);
-    this.fill(o, inst, s, qty, ltp);
+    const opposite = o.transactionType === 'BUY' ? s.asks : s.bids;
+    if (needsProtection(o.orderType)) {
+      const within = o.transactionType === 'BUY' ? ltp <= o.pricePaise : ltp >= o.pricePaise;
+      const qty = within ? Math.min(remaining, availableWithin(o.transactionType, opposite, o.pricePaise, this.depthCap())) : 0;
+      if (qty > 0) this.fill(o, inst, s, qty, ltp);
+      return;
+    }
+    const crosses = o.transactionType === 'BUY' ? ltp <= o.pricePaise : ltp >= o.pricePaise;
+    if (!crosses) return;
+    // A limit order takes what the top of the opposite side offers this tick.
+    const top = opposite[0]?.quantity ?? remaining;
+    this.fill(o, inst, s, Math.min(remaining, top), ltp);
+  }
+
+  /**
+   * A protected market order going live (placed, modified into MARKET, an SL-M triggered)
+   * becomes a limit at the band edge around the last price; `price` shows the edge.
+   */
+  private drawBand(o: SimOrder): void {
+    const s = this.market.state(o.instrumentToken);
+    const inst = this.index.token(o.instrumentToken);
+    if (!s || !inst) return;
+    o.pricePaise = bandEdgePaise(o.transactionType, s.lastPaise, o.marketProtection, tickPaiseOf(inst));
   }
 
   private fill(o: SimOrder, inst: SimInstrument, _s: MarketState, qty: number, pricePaise: number): void {

@@ -4,6 +4,7 @@ import type { SimContext } from './context.ts';
 import { inputError, KiteHttpError } from './errors.ts';
 import { ok, validate, type Router, type SimRequest } from './http-kit.ts';
 import type { Variety } from './order-wire.ts';
+import { parseProtection } from './protection.ts';
 
 const PRODUCTS = ['CNC', 'NRML', 'MIS', 'MTF'] as const;
 const ORDER_TYPES = ['MARKET', 'LIMIT', 'SL', 'SL-M'] as const;
@@ -27,7 +28,6 @@ const PlaceBody = z.object({
   disclosed_quantity: count.optional(),
   validity: z.enum(VALIDITIES).optional(),
   validity_ttl: z.coerce.number().int().positive().optional(),
-  market_protection: z.coerce.number().min(-1).max(100).optional(),
   tag: z.string().max(20, 'at most 20 characters').regex(/^[A-Za-z0-9]+$/, 'alphanumeric only').optional(),
 });
 
@@ -81,7 +81,7 @@ export function addOrderRoutes(r: Router, ctx: SimContext): void {
         disclosedQuantity: b.disclosed_quantity ?? 0,
         validity: b.validity ?? 'DAY',
         validityTtl: b.validity_ttl ?? null,
-        marketProtection: b.market_protection ?? 0,
+        marketProtection: parseProtection((req.body as Record<string, unknown>).market_protection),
         tag: b.tag ?? null,
       },
       ctx.faults.takeRejection(),
@@ -101,6 +101,7 @@ export function addOrderRoutes(r: Router, ctx: SimContext): void {
         triggerPricePaise: toPaise(b.trigger_price),
         disclosedQuantity: b.disclosed_quantity,
         validity: b.validity,
+        marketProtection: parseProtection((req.body as Record<string, unknown>).market_protection),
       }),
     });
   });

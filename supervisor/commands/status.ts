@@ -41,6 +41,11 @@ export function render(sup: SupervisorStatus | undefined, brk: BrokerStatus | un
     const halted = Object.entries(brk.kill.strategies).filter(([, e]) => e.level > 0);
     out.push(`Kill level: global ${levelName(brk.kill.global.level)}${brk.kill.global.level > 0 ? ` (${brk.kill.global.reason}, by ${brk.kill.global.by})` : ''}`);
     for (const [id, e] of halted) out.push(`            ${id} ${levelName(e.level)} (${e.reason}, by ${e.by})`);
+    const f = brk.flatten;
+    if (f && !f.flat) {
+      const left = f.remaining.map((r) => `${r.venue} ${r.symbol} ${r.qty}`).join(', ');
+      out.push(`Flatten:    NOT FLAT (${f.scope}, ${f.orders} closing orders over ${f.rounds} rounds): ${left}; close these by hand`);
+    }
     out.push(`Venues:     ${brk.venues.map((v) => `${v.venue} ${v.connected ? 'connected' : 'DISCONNECTED'}`).join(', ')}`, '');
   }
   if (sup) {

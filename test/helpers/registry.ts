@@ -11,6 +11,8 @@ export type RegistryEntry = {
   tickMode?: 'ltp' | 'quote' | 'full';
   params?: Record<string, unknown>;
   risk?: Record<string, number>;
+  /** Kite: market_protection of the strategy's MARKET orders. */
+  marketProtection?: number;
   killTriggers?: Record<string, number>;
   onRemove?: 'cancel-orders' | 'leave-orders';
   resources?: Record<string, number>;
@@ -20,6 +22,8 @@ export type RegistryEntry = {
 /** The registry's top-level settings besides `strategies`. */
 export type RegistryOptions = {
   killTriggers?: Record<string, number>;
+  /** How flattens close and follow (marketProtection, followMs, maxReprices). */
+  flatten?: Record<string, number>;
   restartIntensity?: { maxRestarts: number; withinSeconds: number };
 };
 
@@ -29,6 +33,7 @@ export function renderRegistry(entries: RegistryEntry[], options: RegistryOption
   const lines: string[] = [];
   if (options.restartIntensity) lines.push(`restartIntensity: ${JSON.stringify(options.restartIntensity)}`);
   if (options.killTriggers) lines.push(`killTriggers: ${JSON.stringify(options.killTriggers)}`);
+  if (options.flatten) lines.push(`flatten: ${JSON.stringify(options.flatten)}`);
   // The strategies come last, so a test may append a further entry to the text.
   lines.push('strategies:');
   for (const e of entries) {
@@ -43,6 +48,7 @@ export function renderRegistry(entries: RegistryEntry[], options: RegistryOption
       `    params: ${JSON.stringify(e.params ?? {})}`,
       `    risk: ${JSON.stringify(e.risk ?? DEFAULT_RISK)}`,
     );
+    if (e.marketProtection !== undefined) lines.push(`    marketProtection: ${e.marketProtection}`);
     if (e.killTriggers) lines.push(`    killTriggers: ${JSON.stringify(e.killTriggers)}`);
     if (e.onRemove) lines.push(`    onRemove: ${e.onRemove}`);
     if (e.resources) lines.push(`    resources: ${JSON.stringify(e.resources)}`);

@@ -17,6 +17,7 @@ export function spec(id: string, over: Partial<StrategySpec> & { params?: Record
     restart: { maxRestarts: 2, withinSeconds: 60 },
     onRemove: 'cancel-orders',
     enabled: true,
+    marketProtection: -1,
     ...over,
   };
 }

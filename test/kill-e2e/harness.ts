@@ -27,7 +27,7 @@ export type Harness = {
   intent(strategyId: string, side: Side, qty: number, symbol: string, limitPrice?: number): Promise<IntentReply>;
   /** `orch kill|reset ...` in process, output captured. */
   cli(mode: 'kill' | 'reset', args: string[]): Promise<{ code: number; out: string; err: string }>;
-  /** Net position per symbol at the exchange (Kite REST /portfolio/positions). */
+  /** Net position per symbol at the exchange (the sum of its fills). */
   exchangePositions(): Promise<Record<string, number>>;
   openAtExchange(): { tag: string | null | undefined; status: string; order_id: string }[];
   close(): Promise<void>;
@@ -68,11 +68,14 @@ export async function startHarness(yaml: string, extra: Partial<SystemOptions> =
       return { code, out, err };
     },
     exchangePositions: async () => {
-      const s = sys.sim!;
-      const res = await fetch(`${s.restUrl}/portfolio/positions`, { headers: { 'X-Kite-Version': '3', Authorization: `token ${s.credentials.apiKey}:${s.issueAccessToken()}` } });
-      const body = (await res.json()) as { data: { net: { exchange: string; tradingsymbol: string; quantity: number }[] } };
+      // From the exchange's own fills rather than over REST: a test polling REST would spend the
+      // account's 10/s read budget that the broker's flatten needs (and get 429s itself).
       const out: Record<string, number> = {};
-      for (const p of body.data.net) if (p.quantity !== 0) out[`${p.exchange}:${p.tradingsymbol}`] = p.quantity;
+      for (const o of sys.sim!.orders()) {
+        const key = `${o.exchange}:${o.tradingsymbol}`;
+        out[key] = (out[key] ?? 0) + (o.transaction_type === 'BUY' ? 1 : -1) * o.filled_quantity;
+      }
+      for (const k of Object.keys(out)) if (out[k] === 0) delete out[k];
       return out;
     },
     openAtExchange: () => sys.sim!.orders().filter((o) => ['OPEN', 'TRIGGER PENDING', 'OPEN PENDING'].includes(o.status)),

@@ -42,7 +42,7 @@ test('orders demanded at 3x the allowed rate for 60 simulated seconds: zero 429s
       while (n * demandEveryMs <= t) {
         n++;
         calls.push(
-          rest.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'INFY', transaction_type: n % 2 ? 'BUY' : 'SELL', order_type: 'MARKET', quantity: 1, product: 'MIS', tag: `burst${n}` })
+          rest.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'INFY', transaction_type: n % 2 ? 'BUY' : 'SELL', order_type: 'MARKET', ...{ market_protection: -1 }, quantity: 1, product: 'MIS', tag: `burst${n}` })
             .then(() => { placed++; }, (e: unknown) => {
               if (e instanceof VenueError && e.kind === 'RateLimited') throttled++;
               else if (!(e instanceof Error && /closed/i.test(e.message))) other.push(String(e));

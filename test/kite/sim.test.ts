@@ -40,7 +40,7 @@ function restFor(sim: KiteSim, clock: TestClock, token: () => string | undefined
   return new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: token, limiter: new PassThroughLimiter(), clock, logger: quiet });
 }
 
-const INFY = { tradingsymbol: 'INFY', exchange: 'NSE', transaction_type: 'BUY', order_type: 'MARKET', quantity: 1, product: 'MIS' } as const;
+const INFY = { tradingsymbol: 'INFY', exchange: 'NSE', transaction_type: 'BUY', order_type: 'MARKET', ...{ market_protection: -1 }, quantity: 1, product: 'MIS' } as const;
 
 test('sim: full login with TOTP, then renewal around the 06:00 IST expiry keeps REST calls working', async () => {
   const clock = new TestClock(ist('2026-11-23T09:30:00'));

@@ -29,7 +29,7 @@ function manual(sim: KiteSim) {
   const token = sim.issueAccessToken();
   const rest = new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter: new PassThroughLimiter(), clock: systemClock });
   return (side: 'BUY' | 'SELL', quantity: number) =>
-    rest.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'INFY', transaction_type: side, order_type: 'MARKET', quantity, product: 'MIS', validity: 'DAY' });
+    rest.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'INFY', transaction_type: side, order_type: 'MARKET', ...{ market_protection: -1 }, quantity, product: 'MIS', validity: 'DAY' });
 }
 
 /** The manual orders stay `unrecognised_order` (reported, left alone) on every run; positions are what matter here. */

@@ -31,7 +31,7 @@ test('official KiteConnect client: login, orders, portfolio, quotes, instruments
 
     // Market order fills at once at LTP.
     const { order_id: marketId } = await kc.placeOrder('regular', {
-      exchange: 'NSE', tradingsymbol: 'INFY', transaction_type: 'BUY', quantity: 5, product: 'MIS', order_type: 'MARKET', tag: 'strat1abc',
+      exchange: 'NSE', tradingsymbol: 'INFY', transaction_type: 'BUY', quantity: 5, product: 'MIS', order_type: 'MARKET', ...{ market_protection: -1 }, tag: 'strat1abc',
     });
     assert.match(marketId, /^\d{15,19}$/);
     const history = await kc.getOrderHistory(marketId);

@@ -22,7 +22,7 @@ function client(sim: KiteSim): any {
 
 const onGrid = (rupees: number, tickPaise: number) => Math.round(rupees * 100) % tickPaise === 0;
 const futOrder = (over: Record<string, unknown>) => ({
-  exchange: 'NFO', tradingsymbol: FUT.symbol, transaction_type: 'BUY', quantity: FUT.lot, product: 'NRML', order_type: 'MARKET', ...over,
+  exchange: 'NFO', tradingsymbol: FUT.symbol, transaction_type: 'BUY', quantity: FUT.lot, product: 'NRML', order_type: 'MARKET', ...{ market_protection: -1 }, ...over,
 });
 
 test('the NIFTY future is in the instruments dump with its token, lot size, tick size and expiry', async () => {
@@ -126,7 +126,7 @@ test('a quantity that is not whole lots and a price or trigger off the tick grid
     // The wire: HTTP 400 and Kite's error envelope.
     const res = await kiteFetch(sim, '/orders/regular', {
       method: 'POST', token,
-      body: new URLSearchParams({ exchange: 'NFO', tradingsymbol: FUT.symbol, transaction_type: 'BUY', quantity: '50', product: 'NRML', order_type: 'MARKET' }),
+      body: new URLSearchParams({ exchange: 'NFO', tradingsymbol: FUT.symbol, transaction_type: 'BUY', quantity: '50', product: 'NRML', order_type: 'MARKET', market_protection: '-1' }),
     });
     assert.equal(res.status, 400);
     assert.deepEqual(await res.json(), {

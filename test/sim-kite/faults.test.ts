@@ -7,7 +7,7 @@ import type { KiteSim } from '../../exchanges/kite/index.ts';
 import { startTestSim, eventually } from './helpers.ts';
 
 const order = (over: Record<string, unknown> = {}) => ({
-  exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: 1, product: 'MIS', order_type: 'MARKET', ...over,
+  exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: 1, product: 'MIS', order_type: 'MARKET', ...{ market_protection: -1 }, ...over,
 });
 
 function client(sim: KiteSim, timeout?: number): any {
@@ -90,7 +90,7 @@ test('rateLimitStorm: every order call is 429 for that long, reads still pass', 
     const raw = await fetch(`${sim.restUrl}/orders/regular`, {
       method: 'POST',
       headers: { 'X-Kite-Version': '3', Authorization: `token ${sim.credentials.apiKey}:${kc.access_token}` },
-      body: new URLSearchParams({ exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: '1', product: 'MIS', order_type: 'MARKET' }),
+      body: new URLSearchParams({ exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: '1', product: 'MIS', order_type: 'MARKET', market_protection: '-1' }),
     });
     assert.equal(raw.status, 429);
     assert.equal(raw.headers.get('retry-after'), '2');

@@ -68,7 +68,7 @@ test('postbacks: JSON with user_id, unfilled_quantity, app_id and a checksum the
     // setPostbackUrl(undefined) stops deliveries.
     sim.setPostbackUrl(undefined);
     const before = sink.received.length;
-    await kc.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: 1, product: 'MIS', order_type: 'MARKET' });
+    await kc.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: 1, product: 'MIS', order_type: 'MARKET', ...{ market_protection: -1 } });
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(sink.received.length, before);
   } finally {
@@ -82,7 +82,7 @@ test('positions: realised and unrealised P&L with average-cost accounting', asyn
   try {
     const kc = client(sim);
     const mkt = (side: string, qty: number) =>
-      kc.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: side, quantity: qty, product: 'MIS', order_type: 'MARKET' });
+      kc.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: side, quantity: qty, product: 'MIS', order_type: 'MARKET', ...{ market_protection: -1 } });
     sim.setPrice(SBIN, 800);
     await mkt('BUY', 10);
     sim.setPrice(SBIN, 810);
@@ -111,7 +111,7 @@ test('stop-loss orders wait in TRIGGER PENDING; IOC leaves nothing resting; TTL 
     const kc = client(sim);
     sim.setPrice(SBIN, 800);
     const { order_id: sl } = await kc.placeOrder('regular', {
-      exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'SELL', quantity: 1, product: 'MIS', order_type: 'SL-M', trigger_price: 790,
+      exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'SELL', quantity: 1, product: 'MIS', order_type: 'SL-M', trigger_price: 790, ...{ market_protection: -1 },
     });
     assert.equal((await kc.getOrderHistory(sl)).at(-1).status, 'TRIGGER PENDING');
     sim.setPrice(SBIN, 789);
@@ -142,7 +142,7 @@ test('bad input is a 400 InputException naming the field; insufficient funds is 
   try {
     const token = sim.issueAccessToken();
     const place = async (fields: Record<string, string>) => {
-      const base = { exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: '1', product: 'MIS', order_type: 'MARKET' };
+      const base = { exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: '1', product: 'MIS', order_type: 'MARKET', market_protection: '-1' };
       const res = await kiteFetch(sim, '/orders/regular', { method: 'POST', token, body: new URLSearchParams({ ...base, ...fields }) });
       return { status: res.status, body: (await res.json()) as any };
     };
@@ -219,7 +219,7 @@ test('two exchanges started in the same second never issue the same order or tra
     try {
       const kc = client(sim);
       sim.setPrice(SBIN, 800);
-      const { order_id } = await kc.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: 1, product: 'MIS', order_type: 'MARKET' });
+      const { order_id } = await kc.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: 1, product: 'MIS', order_type: 'MARKET', ...{ market_protection: -1 } });
       ids.orders.push(order_id);
       for (const t of await kc.getOrderTrades(order_id)) ids.trades.push(t.trade_id);
     } finally {

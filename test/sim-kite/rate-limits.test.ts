@@ -6,7 +6,7 @@ import { CalendarRateLimiter } from '../../exchanges/kite/rate-limits.ts';
 import { kiteFetch, startTestSim } from './helpers.ts';
 
 const marketBuy = () =>
-  new URLSearchParams({ exchange: 'NSE', tradingsymbol: 'ITC', transaction_type: 'BUY', quantity: '1', product: 'MIS', order_type: 'MARKET' });
+  new URLSearchParams({ exchange: 'NSE', tradingsymbol: 'ITC', transaction_type: 'BUY', quantity: '1', product: 'MIS', order_type: 'MARKET', market_protection: '-1' });
 
 test('a burst of 11 placements in one second: the 11th is 429 with Retry-After, the next second is fine', async () => {
   const { sim, clock } = await startTestSim();

@@ -83,7 +83,7 @@ test('official KiteTicker parses ltp, quote and full ticks for a tradable and an
     const res = await kiteFetch(sim, '/orders/regular', {
       method: 'POST',
       token: accessToken,
-      body: new URLSearchParams({ exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: '1', product: 'MIS', order_type: 'MARKET' }),
+      body: new URLSearchParams({ exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: '1', product: 'MIS', order_type: 'MARKET', market_protection: '-1' }),
     });
     assert.equal(res.status, 200);
     await eventually(() => orderUpdates.some((o) => o.status === 'COMPLETE'), 'order update');
