@@ -40,6 +40,7 @@ export class KiteOrderWriter {
         const match = findByTag(await this.client.getOrders({ priority: 'cancel' }), tag);
         return match ? { found: true, value: { orderId: match.order_id, order: match } } : { found: false };
       },
+      { confirmAbsence: true },
     );
     return { orderId: r.value.orderId, outcome: r.outcome === 'done' ? 'placed' : 'found', attempts: r.attempts, ...(r.value.order ? { order: r.value.order } : {}) };
   }

@@ -5,7 +5,7 @@ import { ERROR_KINDS, ERROR_POLICY, VenueError, nextBackoff, type ErrorKind } fr
 import { venueError } from './errors.ts';
 import { KiteOrderWriter } from './order-writer.ts';
 import type { KiteRestClient } from './rest-client.ts';
-import { DEFAULT_DECIDE, KiteRetry, decide, type Budget } from './retry.ts';
+import { DEFAULT_CONFIRM_ABSENT_MS, DEFAULT_DECIDE, KiteRetry, decide, type Budget } from './retry.ts';
 import type { KiteOrder } from './schemas.ts';
 
 const half = () => 0.5;
@@ -199,11 +199,23 @@ test('a placement that timed out but landed is found by its tag and not placed a
 test('a placement that timed out and is confirmed absent is placed again, once', async () => {
   const s = setup({
     place: [throws(venueError('Timeout', 'timeout')), () => ({ order_id: '42' })],
-    orders: [() => [order({ order_id: '111', tag: 'iother' })]],
+    orders: [() => [order({ order_id: '111', tag: 'iother' })], () => [order({ order_id: '111', tag: 'iother' })]],
   });
   const r = await drive(s.clock, s.writer.placeOrderIdempotent('itag1', { tradingsymbol: 'INFY', exchange: 'NSE', transaction_type: 'BUY', order_type: 'MARKET', quantity: 1, product: 'MIS' }));
-  assert.deepEqual([r.orderId, r.outcome, s.count('place'), s.count('orders')], ['42', 'placed', 2, 1]);
-  assert.deepEqual(s.calls.map((c) => c.m), ['place', 'orders', 'place']);
+  assert.deepEqual([r.orderId, r.outcome, s.count('place'), s.count('orders')], ['42', 'placed', 2, 2]);
+  assert.deepEqual(s.calls.map((c) => c.m), ['place', 'orders', 'orders', 'place']);
+  assert.ok(s.calls[2]!.at - s.calls[1]!.at >= DEFAULT_CONFIRM_ABSENT_MS, 'the second look comes a settle time after the first');
+});
+
+test('a placement that timed out and shows at the venue only after the first lookup is not placed again', async () => {
+  // Seen under load on the built-in exchange: the request we gave up on was executed after our
+  // first look found nothing; repeating it then made a second order with the same tag.
+  const s = setup({
+    place: [throws(venueError('Timeout', 'timeout')), () => ({ order_id: '42' })],
+    orders: [() => [order({ order_id: '111', tag: 'iother' })], () => [order({ order_id: '111', tag: 'iother' }), order({ order_id: '1914227164488687616', tag: 'itag1' })]],
+  });
+  const r = await drive(s.clock, s.writer.placeOrderIdempotent('itag1', { tradingsymbol: 'INFY', exchange: 'NSE', transaction_type: 'BUY', order_type: 'MARKET', quantity: 1, product: 'MIS' }));
+  assert.deepEqual([r.orderId, r.outcome, s.count('place')], ['1914227164488687616', 'found', 1]);
 });
 
 test('a 5xx or a reset connection on a placement is looked up before any retry', async () => {
@@ -240,10 +252,11 @@ test('when the lookup itself fails, the placement is reported as of unknown outc
 
 test('repeated timeouts with the order never showing stop after the Timeout budget', async () => {
   const t = throws(venueError('Timeout', 'timeout'));
-  const s = setup({ place: [t, t, t, t, t], orders: [() => [], () => [], () => [], () => []] });
+  const s = setup({ place: [t, t, t, t, t], orders: Array.from({ length: 2 * ERROR_POLICY.Timeout.maxRetries + 1 }, () => () => []) });
   await assert.rejects(drive(s.clock, s.writer.placeOrderIdempotent('itag1', { tradingsymbol: 'INFY', exchange: 'NSE', transaction_type: 'BUY', order_type: 'MARKET', quantity: 1, product: 'MIS' })), /timeout/);
   assert.equal(s.count('place'), ERROR_POLICY.Timeout.maxRetries + 1);
-  assert.equal(s.count('orders'), ERROR_POLICY.Timeout.maxRetries + 1, 'every timed-out attempt was looked up');
+  // Each repeated attempt was found absent twice; the last, not to be repeated, once.
+  assert.equal(s.count('orders'), 2 * ERROR_POLICY.Timeout.maxRetries + 1, 'every timed-out attempt was looked up');
 });
 
 test('a timed-out cancel is checked against the order history: cancelled → done, filled → terminal, open → retried', async () => {

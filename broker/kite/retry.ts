@@ -37,6 +37,13 @@ export type DecideOptions = {
 
 export const DEFAULT_DECIDE: Omit<DecideOptions, 'random'> = { reconnectDelayMs: 1_000, lookupDelayMs: 1_000, maxAttempts: 8 };
 
+/**
+ * Kite has no idempotency key: a request we stopped waiting for can still be executed after our
+ * first look found nothing (it sat in a queue at the venue, or in a busy server's socket). So an
+ * absence counts only when a second look, this long after the first, agrees.
+ */
+export const DEFAULT_CONFIRM_ABSENT_MS = 2_000;
+
 export function decide(err: unknown, op: Op, b: Budget, o: DecideOptions): Decision {
   if (!(err instanceof VenueError)) return { type: 'fail' };
   const policy = ERROR_POLICY[err.kind];
@@ -84,6 +91,8 @@ export type RetryDeps = {
   reauthenticate: () => Promise<void>;
   random?: () => number;
   logger?: Logger;
+  /** Time between the two lookups that must both find a write absent before it is repeated. */
+  confirmAbsentMs?: number;
 } & Partial<Omit<DecideOptions, 'random'>>;
 
 export class KiteRetry {
@@ -115,8 +124,10 @@ export class KiteRetry {
   /**
    * `lookup` tells whether an earlier attempt of this write is visible at the venue; it runs
    * under read retries itself. If it cannot answer, the write's fate is unknown and we say so.
+   * `confirmAbsence`: a write that would be harmful twice (a placement) is repeated only when a
+   * second look, `confirmAbsentMs` after the first, finds it absent too.
    */
-  async write<T>(label: string, call: () => Promise<T>, lookup: () => Promise<LookupResult<T>>): Promise<WriteResult<T>> {
+  async write<T>(label: string, call: () => Promise<T>, lookup: () => Promise<LookupResult<T>>, o: { confirmAbsence?: boolean } = {}): Promise<WriteResult<T>> {
     const b: Budget = { attempts: 0, retries: {}, reauthenticated: false };
     for (;;) {
       b.attempts++;
@@ -132,14 +143,10 @@ export class KiteRetry {
           continue;
         }
         await this.deps.clock.sleep(d.delayMs);
-        let found: LookupResult<T>;
-        try {
-          found = await this.read(`${label} lookup`, lookup);
-        } catch (lookupErr) {
-          throw venueError(e.kind, `${label}: outcome unknown after ${e.kind}; lookup failed: ${(lookupErr as Error).message}`, {
-            ...(e.status !== undefined ? { status: e.status } : {}),
-            cause: lookupErr,
-          });
+        let found = await this.lookUp(label, e, lookup);
+        if (!found.found && d.retryIfAbsent && o.confirmAbsence) {
+          await this.deps.clock.sleep(this.deps.confirmAbsentMs ?? DEFAULT_CONFIRM_ABSENT_MS);
+          found = await this.lookUp(label, e, lookup);
         }
         if (found.found) {
           this.deps.logger?.info({ venue: 'kite', label, attempts: b.attempts }, 'write had landed; not repeating it');
@@ -148,6 +155,17 @@ export class KiteRetry {
         if (!d.retryIfAbsent) throw err;
         b.retries[e.kind] = (b.retries[e.kind] ?? 0) + 1;
       }
+    }
+  }
+
+  private async lookUp<T>(label: string, e: VenueError, lookup: () => Promise<LookupResult<T>>): Promise<LookupResult<T>> {
+    try {
+      return await this.read(`${label} lookup`, lookup);
+    } catch (lookupErr) {
+      throw venueError(e.kind, `${label}: outcome unknown after ${e.kind}; lookup failed: ${(lookupErr as Error).message}`, {
+        ...(e.status !== undefined ? { status: e.status } : {}),
+        cause: lookupErr,
+      });
     }
   }
 
