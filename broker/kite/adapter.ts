@@ -5,6 +5,7 @@ import { VenueEventHub } from '../venue.ts';
 import type { HistoryQuery, OrderRuleViolation, VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition } from '../venue.ts';
 import type { KiteRestClient } from './rest-client.ts';
 import type { KiteOrderWriter } from './order-writer.ts';
+import type { KiteRetry } from './retry.ts';
 import { OrderSchema, type KiteOrder } from './schemas.ts';
 import type { KiteInstrument } from './instruments.ts';
 import { VenueError } from '../venue-errors.ts';
@@ -42,6 +43,11 @@ export const toPaise = (rupees: number | null | undefined): number | undefined =
 export type KiteAdapterOptions = {
   rest: KiteRestClient;
   writer: KiteOrderWriter;
+  /**
+   * Every read goes through it, like the writes: a 403 TokenException on a read (an exchange
+   * that restarted and forgot the session) re-logs in and the read is made again.
+   */
+  retry: KiteRetry;
   ticker: KiteTickerPort;
   clock: Clock;
   log: Logger;
@@ -98,7 +104,7 @@ export class KiteAdapter implements VenueAdapter {
   private async instruments(): Promise<KiteInstrument[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.o.rest.getInstruments();
+        return await this.o.retry.read('instruments', () => this.o.rest.getInstruments());
       } catch (e) {
         if (!(e instanceof VenueError) || e.kind !== 'RateLimited' || attempt >= 5) throw e;
         this.o.log.warn({ attempt, err: e.message }, 'instrument list rate-limited; trying again');
@@ -246,7 +252,7 @@ export class KiteAdapter implements VenueAdapter {
   async orders(_history?: HistoryQuery): Promise<VenueOrder[]> {
     // REST is judged like any push: the answer is the machine's view after hearing it.
     const out: VenueOrder[] = [];
-    for (const o of await this.o.rest.getOrders({ priority: 'read' })) {
+    for (const o of await this.o.retry.read('orders', () => this.o.rest.getOrders({ priority: 'read' }))) {
       this.report(o, 'rest');
       const s = this.states.get(o.order_id);
       if (s) out.push(this.toVenueOrder(o, s));
@@ -259,7 +265,7 @@ export class KiteAdapter implements VenueAdapter {
   }
 
   async positions(): Promise<VenuePosition[]> {
-    const p = await this.o.rest.getPositions({ priority: 'read' });
+    const p = await this.o.retry.read('positions', () => this.o.rest.getPositions({ priority: 'read' }));
     return p.net.map((x) => ({ symbol: `${x.exchange}:${x.tradingsymbol}`, qty: x.quantity ?? 0, avgPrice: toPaise(x.average_price) ?? 0 }));
   }
 
@@ -267,7 +273,8 @@ export class KiteAdapter implements VenueAdapter {
   private async poll(every: number): Promise<void> {
     if (this.openOrderIds.size === 0 || this.o.clock.now() - this.lastPushTs < every) return;
     try {
-      for (const o of await this.o.rest.getOrders({ priority: 'read' })) if (this.openOrderIds.has(o.order_id)) this.report(o, 'poll');
+      const orders = await this.o.retry.read('order poll', () => this.o.rest.getOrders({ priority: 'read' }));
+      for (const o of orders) if (this.openOrderIds.has(o.order_id)) this.report(o, 'poll');
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'order poll failed');
     }

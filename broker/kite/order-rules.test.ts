@@ -4,6 +4,7 @@ import { TestClock } from '../../actors/clock.ts';
 import { createLogger } from '../../actors/logger.ts';
 import { KiteAdapter, type KiteTickerPort } from './adapter.ts';
 import type { KiteInstrument } from './instruments.ts';
+import type { KiteRetry } from './retry.ts';
 import type { KiteOrderWriter } from './order-writer.ts';
 import type { KiteRestClient } from './rest-client.ts';
 import { VenueError } from '../venue-errors.ts';
@@ -19,7 +20,7 @@ async function adapterWith(instruments: KiteInstrument[], failures: Error[] = []
     onTick: () => undefined, onOrder: () => undefined, onDisconnected: () => undefined, onReconnected: () => undefined, onReconcile: () => undefined,
   };
   const rest = { getInstruments: async () => { const f = failures.shift(); if (f) throw f; return instruments; } } as unknown as KiteRestClient;
-  const adapter = new KiteAdapter({ rest, writer: {} as KiteOrderWriter, ticker: noTicker, clock: new TestClock(), log: createLogger({ level: 'silent' }) });
+  const adapter = new KiteAdapter({ rest, writer: {} as KiteOrderWriter, retry: { read: (_label: string, call: () => Promise<unknown>) => call() } as unknown as KiteRetry, ticker: noTicker, clock: new TestClock(), log: createLogger({ level: 'silent' }) });
   await adapter.start();
   await adapter.stop();
   return adapter;

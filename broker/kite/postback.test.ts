@@ -5,6 +5,7 @@ import { createLogger } from '../../actors/logger.ts';
 import { registry } from '../../actors/metrics.ts';
 import type { VenueOrder } from '../venue.ts';
 import { KiteAdapter, type KiteTickerPort } from './adapter.ts';
+import type { KiteRetry } from './retry.ts';
 import type { KiteOrderWriter } from './order-writer.ts';
 import { checkPostback, postbackChecksum, startPostbackServer } from './postback.ts';
 import type { KiteRestClient } from './rest-client.ts';
@@ -28,7 +29,7 @@ function adapterAlone() {
     connect: async () => undefined, close: async () => undefined, setWanted: () => undefined, isOpen: () => true,
     onTick: () => undefined, onOrder: () => undefined, onDisconnected: () => undefined, onReconnected: () => undefined, onReconcile: () => undefined,
   };
-  const adapter = new KiteAdapter({ rest: {} as KiteRestClient, writer: {} as KiteOrderWriter, ticker: noTicker, clock: new TestClock(), log: quiet });
+  const adapter = new KiteAdapter({ rest: {} as KiteRestClient, writer: {} as KiteOrderWriter, retry: {} as KiteRetry, ticker: noTicker, clock: new TestClock(), log: quiet });
   const seen: VenueOrder[] = [];
   adapter.on('order', (o) => seen.push(o));
   return { adapter, seen };

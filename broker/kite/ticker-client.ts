@@ -39,6 +39,11 @@ export type KiteTickerOptions = {
   apiKey: string;
   /** Called on every connect: the token changes after a re-authentication. */
   getAccessToken: () => string | Promise<string>;
+  /**
+   * Kite refused the handshake with 403 (TokenException: the session is gone, e.g. after the
+   * venue restarted). Called once before the next connect, the same re-login path REST takes.
+   */
+  reauthenticate?: () => Promise<void>;
   clock: Clock;
   random?: () => number;
   timing?: Partial<Timing>;
@@ -51,7 +56,7 @@ export type KiteTickerOptions = {
   logger?: Logger;
 };
 
-type Conn = { index: number; phase: ConnPhase; ws?: WebSocket; generation: number; retry?: TimerHandle };
+type Conn = { index: number; phase: ConnPhase; ws?: WebSocket; generation: number; retry?: TimerHandle; authRejected?: boolean };
 
 export class KiteTickerClient {
   readonly events: TypedEmitter<TickerEvents>;
@@ -215,6 +220,11 @@ export class KiteTickerClient {
     const generation = ++c.generation;
     let token: string;
     try {
+      if (c.authRejected && this.o.reauthenticate) {
+        c.authRejected = false;
+        this.o.logger?.warn({ conn: c.index }, 'kite ticker: handshake refused with 403; logging in again before reconnecting');
+        await this.o.reauthenticate();
+      }
       token = await this.o.getAccessToken();
     } catch (err) {
       this.o.logger?.warn({ conn: c.index, err: (err as Error).message }, 'kite ticker: no access token');
@@ -229,6 +239,15 @@ export class KiteTickerClient {
     c.ws = ws;
     const mine = () => c.generation === generation && c.ws === ws;
     ws.on('open', () => mine() && this.feed(c, { type: 'socket_open' }));
+    ws.on('unexpected-response', (_req, res) => {
+      // Kite answers a handshake with a dead token 403 (TokenException); anything else is an outage.
+      res.resume();
+      if (!mine()) return;
+      if (res.statusCode === 403) c.authRejected = true;
+      this.o.logger?.warn({ conn: c.index, status: res.statusCode }, 'kite ticker handshake refused');
+      this.dropSocket(c);
+      this.feed(c, { type: 'socket_lost', reason: res.statusCode === 403 ? 'auth' : 'error' });
+    });
     ws.on('message', (data, isBinary) => {
       if (mine()) this.onFrame(c, data, isBinary);
     });

@@ -74,6 +74,11 @@ export type KiteSim = {
   faults: KiteFaults;
   /** A valid access token without the login flow (tests, paper trading). */
   issueAccessToken(): string;
+  /**
+   * Forgets every access token, as a restarted exchange does: the next REST call and ticker
+   * handshake with an old token get 403 TokenException. Orders are kept.
+   */
+  forgetSessions(): void;
   /** Every order the exchange holds, latest state. */
   orders(): KiteOrderRecord[];
   setPostbackUrl(url: string | undefined): void;
@@ -151,6 +156,7 @@ export async function startKiteSim(opts: KiteSimOptions = {}): Promise<KiteSim> 
     instruments,
     faults,
     issueAccessToken: () => sessions.issue().accessToken,
+    forgetSessions: () => void sessions.forgetAll(),
     orders: () => engine.list(),
     setPostbackUrl: (url) => postbacks.setUrl(url),
     setPrice: (token, rupees) => {

@@ -23,6 +23,7 @@ const FaultCommand = z.discriminatedUnion('fault', [
   z.object({ fault: z.literal('rejectNext'), n: z.number().int().positive(), reason: z.string().min(1).optional() }),
   z.object({ fault: z.literal('marginExceptionNext'), n: z.number().int().positive() }),
   z.object({ fault: z.literal('thinBook'), units: z.number().int().nonnegative().nullable() }),
+  z.object({ fault: z.literal('forgetSessions') }),
   z.object({ fault: z.literal('reset') }),
 ]);
 export type FaultCommand = z.infer<typeof FaultCommand>;
@@ -49,6 +50,7 @@ export function addSimRoutes(r: Router, ctx: SimContext): void {
       case 'rejectNext': f.rejectNext(cmd.n, cmd.reason); break;
       case 'marginExceptionNext': f.marginExceptionNext(cmd.n); break;
       case 'thinBook': f.thinBook(cmd.units ?? undefined); break;
+      case 'forgetSessions': ctx.sessions.forgetAll(); break;
       case 'reset': f.reset(); break;
     }
     return ok(true);

@@ -120,6 +120,13 @@ export class SessionStore {
     return s;
   }
 
+  /** What a restart of Kite's session store does: every access token is unknown from now on. */
+  forgetAll(): number {
+    const n = this.sessions.size;
+    this.sessions.clear();
+    return n;
+  }
+
   fromAuthHeader(header: string | undefined): Session {
     const m = /^token ([^:\s]+):(\S+)$/.exec(header ?? '');
     return this.authenticate(m?.[1], m?.[2]);

@@ -211,11 +211,11 @@ export async function buildKiteVenue(o: KiteVenueOptions): Promise<KiteVenue> {
     const writer = new KiteOrderWriter(rest, retry);
     const wsToken = acct.awaitAccessToken ?? (() => acct.accessToken() ?? '');
     const ticker = new KiteTickerClient({
-      url: acct.wsUrl, apiKey: acct.apiKey, getAccessToken: wsToken, clock: o.clock, logger: log,
+      url: acct.wsUrl, apiKey: acct.apiKey, getAccessToken: wsToken, reauthenticate: acct.reauthenticate, clock: o.clock, logger: log,
       ...(acct.marketHoursOnly ? (o.isMarketOpen ? { isMarketOpen: o.isMarketOpen } : {}) : { isMarketOpen: () => true }),
     });
     const tickMode = tickModeEnv(env);
-    const adapter = new KiteAdapter({ rest, writer, ticker: tickerPort(ticker, o.clock), clock: o.clock, log, ...(tickMode ? { tickMode } : {}) });
+    const adapter = new KiteAdapter({ rest, writer, retry, ticker: tickerPort(ticker, o.clock), clock: o.clock, log, ...(tickMode ? { tickMode } : {}) });
 
     // Paper: always, on a free local port, with the simulator pointed at it. Live: when a port is configured.
     let postback: PostbackServer | undefined;

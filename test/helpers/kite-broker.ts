@@ -46,7 +46,7 @@ export async function startKiteBroker(o: {
   const rest = new KiteRestClient({ root: o.urls?.rest ?? sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter, clock, logger: log, timeoutMs: 2_000 });
   const retry = new KiteRetry({ clock, reauthenticate: async () => undefined, logger: log, lookupDelayMs: 50, reconnectDelayMs: 50 });
   const ticker = new KiteTickerClient({ url: o.urls?.ws ?? sim.wsUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, clock, logger: log, isMarketOpen: () => true });
-  const adapter = new KiteAdapter({ rest, writer: new KiteOrderWriter(rest, retry), ticker: tickerPort(ticker, clock), clock, log, pollIntervalMs: 200 });
+  const adapter = new KiteAdapter({ rest, writer: new KiteOrderWriter(rest, retry), retry, ticker: tickerPort(ticker, clock), clock, log, pollIntervalMs: 200 });
   let events!: EventLog;
   const broker = new BrokerActor({
     natsUrl: o.natsUrl, adapters: [adapter], strategies: o.strategies, clock, log, limiter,
