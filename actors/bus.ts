@@ -1,7 +1,7 @@
 import { connect, type NatsConnection, type Msg, type Subscription, type ConnectionOptions } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import type { Logger } from 'pino';
-import { subjects } from './subjects.ts';
+import { subjects, inboxPrefix } from './subjects.ts';
 import { describeZodError, clip, MAX_PAYLOAD_BYTES } from './messages.ts';
 import { metrics } from './metrics.ts';
 
@@ -24,7 +24,11 @@ export async function connectBus(opts: BusConnectOptions): Promise<NatsConnectio
     // only to give a possible timeout the caller's stack: 0.07 ms a request on the order path.
     noAsyncTraces: true,
   };
-  if (opts.user) o.user = opts.user;
+  if (opts.user) {
+    o.user = opts.user;
+    // Replies come to this user's own inbox; its permissions allow no other (docs/permissions.md).
+    o.inboxPrefix = inboxPrefix(opts.user);
+  }
   if (opts.pass) o.pass = opts.pass;
   return connect(o);
 }

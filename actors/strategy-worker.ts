@@ -8,7 +8,7 @@ import { expose } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { pino } from 'pino';
 import { StrategyActor, type InitialKill } from './strategy-actor.ts';
-import { createLogger, actorLogger } from './logger.ts';
+import { createLogger, actorLogger, registerSecret } from './logger.ts';
 import { systemClock } from './clock.ts';
 import { registry } from './metrics.ts';
 import { forwardMetrics } from './metrics-forwarder.ts';
@@ -32,6 +32,8 @@ export type ActorControl = {
 };
 
 export default async function run(task: StrategyTask): Promise<{ stopped: true }> {
+  // This thread's own logger blanks its NATS password wherever it appears.
+  registerSecret(task.natsPass);
   const root = createLogger({ name: 'orch', level: task.logLevel ?? 'info', destination: pino.destination({ fd: 1, sync: true }) });
   const log = actorLogger(root, `strategy:${task.spec.id}`);
   const module = await importStrategyModule(task.spec.module);

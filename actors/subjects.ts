@@ -67,6 +67,16 @@ export const subjects = {
   serviceEndpoint: (service: 'broker' | 'supervisor', endpoint: string) => `${ROOT}.svc.${service}.${token(endpoint)}`,
 } as const;
 
+/**
+ * Each NATS user's own reply subjects: `_INBOX.<user>`. The generated permissions let a user
+ * subscribe under its own prefix only (supervisor/nats-auth.ts), so no strategy can read the
+ * replies meant for another, the event log's acks or the operator's answers.
+ */
+export const INBOX_ROOT = '_INBOX';
+export function inboxPrefix(user: string): string {
+  return `${INBOX_ROOT}.${token(user)}`;
+}
+
 export const STREAM_EVENTS = 'ORCH_EVENTS';
 export const KV_KILL = 'orch_kill';
 export const KV_LEASE = 'orch_lease';

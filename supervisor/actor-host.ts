@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { wrap, releaseProxy, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import type { StrategySpec } from './config.ts';
+import type { StrategySpec, StrategyEnv } from './config.ts';
+import { isSecretEnvName } from './secrets.ts';
 import type { ActorControl, StrategyTask } from '../actors/strategy-worker.ts';
 import type { InitialKill } from '../actors/strategy-actor.ts';
 import type { Health } from '../actors/messages.ts';
@@ -19,6 +20,18 @@ export type HostOptions = {
   /** Reads the strategy's effective kill level at launch; the actor knows it before it subscribes. */
   killLevel?: (strategyId: string) => InitialKill;
 };
+
+/**
+ * The worker's whole environment: what the registry entry passes, nothing else. A worker
+ * otherwise starts with a copy of process.env, and a strategy once read the venue secrets
+ * there and called the venue directly, past the risk gate and the kill switch.
+ */
+export function workerEnv(entry: StrategyEnv | undefined, parent: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if (!entry) return {};
+  const pairs = Array.isArray(entry) ? entry.map((k) => [k, parent[k]] as const) : Object.entries(entry);
+  // The registry refuses secret names already; this keeps a spec built in code to the same rule.
+  return Object.fromEntries(pairs.filter((p): p is readonly [string, string] => p[1] !== undefined && !isSecretEnvName(p[0])));
+}
 
 /**
  * One strategy in one worker thread: a single-thread piscina pool running one long task.
@@ -45,6 +58,7 @@ export class StrategyHost {
       atomics: 'disabled',
       idleTimeout: Number.MAX_SAFE_INTEGER,
       concurrentTasksPerWorker: 1,
+      env: workerEnv(this.spec.env),
       resourceLimits: {
         maxOldGenerationSizeMb: r.maxOldGenerationSizeMb,
         ...(r.maxYoungGenerationSizeMb ? { maxYoungGenerationSizeMb: r.maxYoungGenerationSizeMb } : {}),
@@ -57,7 +71,9 @@ export class StrategyHost {
     const task: StrategyTask = { port: port2, spec: this.spec, natsUrl: this.opts.natsUrl };
     if (this.opts.natsUser) task.natsUser = this.opts.natsUser;
     if (this.opts.natsPass) task.natsPass = this.opts.natsPass;
-    if (this.opts.logLevel) task.logLevel = this.opts.logLevel;
+    // The worker has no ORCH_LOG_LEVEL of its own (its environment is the entry's only).
+    const logLevel = this.opts.logLevel ?? process.env.ORCH_LOG_LEVEL;
+    if (logLevel) task.logLevel = logLevel;
     if (this.opts.killLevel) task.initialKill = this.opts.killLevel(this.spec.id);
     this.task = this.pool.run(task, { transferList: [port2] as never });
     this.task.catch(() => undefined); // observed by the supervisor through `task`

@@ -8,6 +8,7 @@ import { RiskLimitsSchema, KillTriggersSchema, MarketProtectionSchema, AUTO_MARK
 import { FlattenSettingsSchema } from '../broker/kill/flatten.ts';
 import { TICK_MODES } from '../broker/instruments.ts';
 import type { StrategyModule } from '../strategies/sdk.ts';
+import { isSecretEnvName } from './secrets.ts';
 
 /** The registry of strategies, `config/strategies.yaml`. Validated completely before anything starts. */
 const RestartIntensitySchema = z.strictObject({
@@ -20,6 +21,22 @@ const ResourceLimitsSchema = z.strictObject({
   maxYoungGenerationSizeMb: z.number().int().positive().optional(),
   stackSizeMb: z.number().positive().optional(),
 });
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The environment of the strategy's worker thread, and all of it: a list of names copied from
+ * the supervisor's environment at launch, or a map of names to values. Nothing else reaches the
+ * worker (no venue secret, no NATS password); absent = an empty environment.
+ */
+export const StrategyEnvSchema = z.union([z.array(z.string()).max(64), z.record(z.string(), z.string().max(4_096))]).superRefine((env, ctx) => {
+  const names = Array.isArray(env) ? env.map((n, i) => [n, i] as const) : Object.keys(env).map((n) => [n, n] as const);
+  for (const [n, at] of names) {
+    if (!ENV_NAME.test(n)) ctx.addIssue({ code: 'custom', path: [at], message: `${JSON.stringify(n)} is not an environment variable name (letters, digits, _)` });
+    else if (isSecretEnvName(n)) ctx.addIssue({ code: 'custom', path: [at], message: `${n} is a secret of the broker or a NATS user; a strategy never gets it` });
+  }
+});
+export type StrategyEnv = z.infer<typeof StrategyEnvSchema>;
 
 export const StrategyEntrySchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'id: 1-40 letters, digits, _ or -'),
@@ -39,6 +56,7 @@ export const StrategyEntrySchema = z.strictObject({
   /** What happens to the strategy's open orders when it is removed from the file. */
   onRemove: z.enum(['cancel-orders', 'leave-orders']).default('cancel-orders'),
   enabled: z.boolean().default(true),
+  env: StrategyEnvSchema.optional(),
 });
 
 export const OrchestratorConfigSchema = z.strictObject({

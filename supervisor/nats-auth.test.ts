@@ -79,8 +79,26 @@ test('two strategy ids that map to the same environment variable are refused', a
 
 test('a strategy may publish only its own intents and reports (and ask for last ticks); only the broker and operator reach orch.kill', () => {
   const p = permissionsFor(strategyRole('mr1'));
-  assert.deepEqual(p.publish.allow.sort(), ['_INBOX.>', 'orch.broker.last_ticks', 'orch.broker.state.mr1', 'orch.dlq.>', 'orch.health.mr1', 'orch.intent.mr1', 'orch.kill.ack.mr1', 'orch.metrics.mr1']);
-  assert.deepEqual(p.subscribe.allow.sort(), ['_INBOX.>', 'orch.broker.events', 'orch.kill', 'orch.md.>', 'orch.order.mr1.>']);
+  assert.deepEqual(p.publish.allow.sort(), ['orch.broker.last_ticks', 'orch.broker.state.mr1', 'orch.dlq.>', 'orch.health.mr1', 'orch.intent.mr1', 'orch.kill.ack.mr1', 'orch.metrics.mr1']);
+  // Replies only under its own inbox prefix (actors/bus.ts connects with it).
+  assert.deepEqual(p.subscribe.allow.sort(), ['_INBOX.strategy-mr1.>', 'orch.broker.events', 'orch.kill', 'orch.md.>', 'orch.order.mr1.>']);
+  assert.ok(permissionsFor(BROKER).subscribe.allow.includes('_INBOX.broker.>') && !permissionsFor(BROKER).subscribe.allow.includes('_INBOX.>'));
   assert.ok(permissionsFor(BROKER).publish.allow.includes('orch.>'));
   assert.deepEqual(permissionsFor(OPERATOR).publish.allow, ['>']);
+});
+
+test("every user's password, generated or from the environment, is blanked in this process's log lines", async () => {
+  const { Writable } = await import('node:stream');
+  const { createLogger } = await import('../actors/logger.ts');
+  await withDir(async (dir) => {
+    const fromEnv = 'brokerPwFromEnv-7Hq2Lk9Xz4';
+    const auth = await writeNatsAuth({ stateDir: dir, strategyIds: ['mr1'], env: { ORCH_NATS_BROKER_PASSWORD: fromEnv } });
+    const out: string[] = [];
+    const log = createLogger({ destination: new Writable({ write(c, _e, done) { out.push(String(c)); done(); } }) });
+    const generated = auth.credentials(strategyRole('mr1')).pass;
+    log.error(`nats connect failed: nats://broker:${auth.credentials(BROKER).pass}@127.0.0.1:4222`);
+    log.info({ url: `user=strategy-mr1 pass=${generated}` }, 'strategy connect');
+    const text = out.join('');
+    assert.ok(!text.includes(fromEnv) && !text.includes(generated), text);
+  });
 });

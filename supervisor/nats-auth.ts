@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile, chmod } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KV_KILL, subjects } from '../actors/subjects.ts';
+import { KV_KILL, INBOX_ROOT, inboxPrefix, subjects } from '../actors/subjects.ts';
+import { registerSecret } from '../actors/logger.ts';
 
 /**
  * NATS users and permissions for every process, rendered from the subject switchboard so the
@@ -22,7 +23,10 @@ export type Permissions = { publish: { allow: string[]; deny?: string[] }; subsc
 export type Credentials = { user: string; pass: string };
 
 const repoNatsConf = join(dirname(fileURLToPath(import.meta.url)), '..', 'nats.conf');
-const INBOX = '_INBOX.>';
+/** Publishing a reply into any requester's inbox: only the services that answer requests (broker, supervisor). */
+const ANY_INBOX = `${INBOX_ROOT}.>`;
+/** A user's own inbox (its connections use `inboxPrefix(user)`, actors/bus.ts): the only replies it may read. */
+const ownInbox = (role: Role) => `${inboxPrefix(userName(role))}.>`;
 const SERVICES = '$SRV.>';
 const KV_STREAM = `KV_${KV_KILL}`;
 
@@ -49,8 +53,8 @@ export function permissionsFor(role: Role): Permissions {
     case 'broker':
       return {
         // The only writer of the event log, the kill broadcast and the KV buckets ($KV.>, $JS.API.>).
-        publish: { allow: ['orch.>', '$JS.API.>', '$JS.ACK.>', '$JS.FC.>', '$KV.>', INBOX, SERVICES], deny: [prefixAll(subjects.intentAll())] },
-        subscribe: { allow: ['orch.>', INBOX, SERVICES] },
+        publish: { allow: ['orch.>', '$JS.API.>', '$JS.ACK.>', '$JS.FC.>', '$KV.>', ANY_INBOX, SERVICES], deny: [prefixAll(subjects.intentAll())] },
+        subscribe: { allow: ['orch.>', ownInbox(role), SERVICES] },
       };
     case 'supervisor':
       return {
@@ -59,7 +63,7 @@ export function permissionsFor(role: Role): Permissions {
             prefixAll(subjects.healthAll()),
             prefixAll(subjects.metricsAll()),
             subjects.deadLetterAll(),
-            INBOX,
+            ANY_INBOX,
             SERVICES,
             // Read-only access to the kill bucket, so the supervisor can read the level before it
             // starts actors: stream info, direct/message get, and an ephemeral watch consumer.
@@ -75,17 +79,19 @@ export function permissionsFor(role: Role): Permissions {
           ],
         },
         subscribe: {
-          allow: [subjects.healthAll(), subjects.metricsAll(), subjects.kill(), subjects.killAckAll(), subjects.brokerEvents(), subjects.deadLetterAll(), INBOX, SERVICES],
+          allow: [subjects.healthAll(), subjects.metricsAll(), subjects.kill(), subjects.killAckAll(), subjects.brokerEvents(), subjects.deadLetterAll(), ownInbox(role), SERVICES],
         },
       };
     case 'strategy': {
       const id = role.strategyId;
       return {
         publish: {
-          // _INBOX.> carries request/reply; orch.dlq.> lets the bus dead-letter a bad payload it received.
-          allow: [subjects.intent(id), subjects.lastTicks(), subjects.strategyState(id), subjects.health(id), subjects.metrics(id), subjects.killAck(id), subjects.deadLetterAll(), INBOX],
+          // orch.dlq.> lets the bus dead-letter a bad payload it received. No inbox: a strategy
+          // answers no request, so it cannot put a forged reply into anyone's inbox either.
+          allow: [subjects.intent(id), subjects.lastTicks(), subjects.strategyState(id), subjects.health(id), subjects.metrics(id), subjects.killAck(id), subjects.deadLetterAll()],
         },
-        subscribe: { allow: [subjects.marketDataAll(), subjects.orderUpdatesOf(id), subjects.kill(), subjects.brokerEvents(), INBOX] },
+        // Its replies (intent answers, last ticks) arrive under its own inbox prefix only.
+        subscribe: { allow: [subjects.marketDataAll(), subjects.orderUpdatesOf(id), subjects.kill(), subjects.brokerEvents(), ownInbox(role)] },
       };
     }
     default:
@@ -176,6 +182,8 @@ export async function writeNatsAuth(opts: NatsAuthOptions): Promise<NatsAuth> {
     }
     passwords.set(user, pass);
   }
+  // Blanked in every log line of this process, whoever logs them.
+  for (const pass of passwords.values()) registerSecret(pass);
   if (generatedNew) await writePrivate(storeFile, `${JSON.stringify(stored, null, 2)}\n`);
 
   const authFile = join(dir, 'authorization.conf');
@@ -269,8 +277,10 @@ export function strategyCredentialSource(o: {
 export async function operatorCredentials(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Credentials | undefined> {
   const user = userName(OPERATOR);
   const fromEnv = env[envVarFor(OPERATOR)];
+  registerSecret(fromEnv);
   if (fromEnv) return { user, pass: fromEnv };
   const stored = await readStored(join(stateDir, 'nats', 'passwords.json'));
   const pass = stored[user];
+  registerSecret(pass);
   return pass ? { user, pass } : undefined;
 }

@@ -25,7 +25,8 @@ const probeEntry = fileURLToPath(new URL('./reload-probe-entry.mjs', import.meta
 export function probeInWorker(clock: Clock, timeoutMs = 30_000): Probe {
   return (file) =>
     new Promise<ProbeOutcome>((resolvePromise) => {
-      const worker = new Worker(probeEntry, { workerData: { file }, stdout: true, stderr: true });
+      // Strategy modules run their top-level code here: the probe gets no environment either (actor-host.ts workerEnv).
+      const worker = new Worker(probeEntry, { workerData: { file }, stdout: true, stderr: true, env: {} });
       // A module's own output while loading is not ours to print.
       worker.stdout.resume();
       worker.stderr.resume();

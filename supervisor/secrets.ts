@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { registerSecret } from '../actors/logger.ts';
 
 /**
  * Secrets come from the environment or a `.env` file that only its owner can read. A `.env`
@@ -44,3 +45,24 @@ export const SECRET_ENV_KEYS = [
   'KITE_API_SECRET', 'KITE_PASSWORD', 'KITE_TOTP_SECRET', 'KITE_ACCESS_TOKEN',
   'KALSHI_PRIVATE_KEY', 'ORCH_OPERATOR_TOKEN',
 ] as const;
+
+/** A variable whose value is a secret: the list above, and every NATS user's password (supervisor/nats-auth.ts). */
+export function isSecretEnvName(name: string): boolean {
+  return (SECRET_ENV_KEYS as readonly string[]).includes(name) || /^ORCH_NATS_[A-Z0-9_]+_PASSWORD$/.test(name);
+}
+
+/**
+ * Takes the secrets out of `env` (process.env): returns a copy of the whole environment for
+ * this process's own start-up to read, deletes every secret from `env`, and registers each
+ * value with the log's redaction. Code that runs later, a strategy's module in this thread or
+ * a worker, finds no secret in process.env; a worker gets only what its registry entry names.
+ */
+export function takeSecrets(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const copy: NodeJS.ProcessEnv = { ...env };
+  for (const name of Object.keys(env)) {
+    if (!isSecretEnvName(name)) continue;
+    registerSecret(env[name]);
+    delete env[name];
+  }
+  return copy;
+}

@@ -132,7 +132,8 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     let authOptions: NatsAuthOptions | undefined;
     if (!natsUrl) {
       // Our own server enforces who may publish what: one user per role and per strategy.
-      authOptions = { stateDir, strategyIds: config.strategies.map((s) => s.id), storeDir: join(stateDir, 'nats', 'js'), ...(o.natsConfigFile ? { baseConfig: o.natsConfigFile } : {}) };
+      // ORCH_NATS_*_PASSWORD from the environment copy `orch start` took (supervisor/secrets.ts takeSecrets): no longer in process.env.
+      authOptions = { stateDir, strategyIds: config.strategies.map((s) => s.id), storeDir: join(stateDir, 'nats', 'js'), ...(o.natsConfigFile ? { baseConfig: o.natsConfigFile } : {}), ...(o.env ? { env: o.env } : {}) };
       natsAuth = await writeNatsAuth(authOptions);
       nats = await launchNatsServer({ configFile: natsAuth.configFile, storeDir: join(stateDir, 'nats', 'js'), storeDirInConfig: true, port: o.natsPort ?? 4222, pidFile: natsPidFile(stateDir) });
       natsUrl = nats.url;

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { generate } from 'otplib';
 import { z } from 'zod';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
-import type { Logger } from '../../actors/logger.ts';
+import { registerSecret, type Logger } from '../../actors/logger.ts';
 import type { RateLimiter } from '../limiter/types.ts';
 import { VenueError } from '../venue-errors.ts';
 import { kindForResponse, socketErrorCode, venueError } from './errors.ts';
@@ -79,6 +79,7 @@ export class KiteSessionManager {
     for (const k of ['apiKey', 'apiSecret', 'userId', 'password', 'totpSecret'] as const) {
       if (!o.credentials[k]) throw new Error(`KiteSessionManager: credentials.${k} is required`);
     }
+    for (const k of ['apiSecret', 'password', 'totpSecret'] as const) registerSecret(o.credentials[k]);
     this.leadMs = o.refreshLeadMs ?? 10 * 60_000;
     this.doFetch = o.fetch ?? globalThis.fetch;
     this.loginRoot = o.loginRoot.replace(/\/+$/, '');
@@ -94,6 +95,7 @@ export class KiteSessionManager {
     const cached = await this.readCache();
     if (cached) {
       this.current = cached;
+      registerSecret(cached.accessToken);
       this.o.logger?.info({ userId: cached.userId, expiresAt: new Date(cached.expiresAt).toISOString() }, 'kite session restored from cache');
       this.schedule(cached);
       this.o.onLogin?.({ ok: true, reason: 'cache', expiresAt: cached.expiresAt });
@@ -137,6 +139,7 @@ export class KiteSessionManager {
     this.inflight = this.login()
       .then(async (rec) => {
         this.current = rec;
+        registerSecret(rec.accessToken);
         this.lastRefreshAt = this.o.clock.now();
         await this.writeCache(rec);
         this.schedule(rec);

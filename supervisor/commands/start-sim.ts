@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { writeFile, mkdir, rm } from 'node:fs/promises';
 import { pino } from 'pino';
 import { createLogger } from '../../actors/logger.ts';
-import { loadDotEnv } from '../secrets.ts';
+import { loadDotEnv, takeSecrets } from '../secrets.ts';
+import { loadPrivateKey } from '../../broker/kalshi/signing.ts';
+import type { KalshiAccount } from '../venues/kalshi.ts';
 import { startSystem } from '../system.ts';
 import { startKiteSim } from '../../exchanges/kite/index.ts';
 import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
@@ -15,11 +17,14 @@ import { kiteEnvSettings } from '../venues/kite.ts';
 export async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, nats: { type: 'string' }, 'nats-port': { type: 'string' }, 'metrics-port': { type: 'string' } }, strict: true });
   loadDotEnv(join(process.cwd(), '.env'));
+  // The secrets leave process.env here: start-up reads them from this copy, and nothing that
+  // runs later (a strategy module, a worker) finds them in the environment.
+  const env = takeSecrets(process.env);
   const log = createLogger({ name: 'orch' });
-  const natsUrl = values.nats ?? process.env.NATS_URL;
+  const natsUrl = values.nats ?? env.NATS_URL;
   // KALSHI_KEY_ID set = the real Kalshi account; otherwise the built-in exchange.
-  const kalshi = kalshiAccountFromEnv(process.env);
-  const paper = !kalshi && kiteEnvSettings(process.env) === undefined;
+  const kalshi = withLoadedKey(kalshiAccountFromEnv(env), env);
+  const paper = !kalshi && kiteEnvSettings(env) === undefined;
   const stateDir = join(process.cwd(), '.orch');
   if (paper && !natsUrl) {
     // The built-in exchanges start empty every run, so the log and kill state of an earlier
@@ -51,13 +56,19 @@ export async function start(args: string[]): Promise<number> {
     metricsPort: intArg(values['metrics-port'], 'metrics-port', 9464),
     natsPort: intArg(values['nats-port'], 'nats-port', 4222),
     // KITE_* credentials select the live account (TOTP login); none = paper trading.
-    env: process.env,
+    env,
   });
   log.info({ nats: sys.natsUrl, metrics: sys.metricsUrl, strategies: sys.config.strategies.map((s) => s.id), paper }, 'orchestrator running; Ctrl-C to stop');
   if (!signalled) await new Promise<void>((resolve) => { wake = resolve; });
   await sys.stop();
   log.info('stopped');
   return 0;
+}
+
+/** A PEM given in KALSHI_PRIVATE_KEY is read now, while start-up still holds the copy of the environment. */
+function withLoadedKey(account: KalshiAccount | undefined, env: NodeJS.ProcessEnv): KalshiAccount | undefined {
+  if (!account || !('env' in account.privateKey)) return account;
+  return { ...account, privateKey: loadPrivateKey(account.privateKey, env) };
 }
 
 export async function sim(args: string[]): Promise<number> {

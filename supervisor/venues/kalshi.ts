@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../../actors/clock.ts';
 import { actorLogger } from '../../actors/logger.ts';
@@ -18,8 +19,8 @@ export type KalshiAccount = {
   restUrl: string;
   wsUrl: string;
   keyId: string;
-  /** A file path or an env var name; the PEM itself never passes through config or logs. */
-  privateKey: PrivateKeySource;
+  /** A file path or an env var name, or the key already loaded; the PEM itself never passes through config or logs. */
+  privateKey: PrivateKeySource | KeyObject;
   tier: KalshiTier;
 };
 

@@ -9,7 +9,7 @@ import { Kvm } from '@nats-io/kv';
 import { Registry } from 'prom-client';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { TestClock } from '../../actors/clock.ts';
-import { KV_KILL, STREAM_EVENTS, subjects } from '../../actors/subjects.ts';
+import { KV_KILL, STREAM_EVENTS, inboxPrefix, subjects } from '../../actors/subjects.ts';
 import { encodeJson } from '../../actors/bus.ts';
 import { KillMessageSchema, type KillMessage } from '../../actors/messages.ts';
 import { KillStore } from '../../broker/kill/kill-store.ts';
@@ -23,10 +23,13 @@ let brokerStore: KillStore;
 const conns: NatsConnection[] = [];
 
 type Seen = { operation: string; subject: string };
-/** Connects as a role and records every permissions violation the server reports to it. */
-async function as(role: Role): Promise<{ nc: NatsConnection; violations: Seen[] }> {
+/**
+ * Connects as a role, with its own inbox prefix as the system's connections use it
+ * (actors/bus.ts), and records every permissions violation the server reports to it.
+ */
+async function as(role: Role, o: { ownInbox?: boolean } = {}): Promise<{ nc: NatsConnection; violations: Seen[] }> {
   const { user, pass } = auth.credentials(role);
-  const nc = await connect({ servers: server.url, user, pass });
+  const nc = await connect({ servers: server.url, user, pass, ...(o.ownInbox === false ? {} : { inboxPrefix: inboxPrefix(user) }) });
   conns.push(nc);
   const violations: Seen[] = [];
   void (async () => {
@@ -232,4 +235,44 @@ test('a strategy added to the YAML gets its own working credentials after a conf
   conn.nc.publish(subjects.intent('mr1'), '{}');
   await until(() => heard.length === 1 && conn.violations.length === 1, 'its own intent through, the other refused');
   assert.deepEqual(conn.violations, [{ operation: 'publish', subject: 'orch.intent.mr1' }]);
+});
+
+test("a strategy cannot listen to _INBOX.> nor another user's inbox, and sees none of their replies", async () => {
+  const responder = broker.subscribe(subjects.lastTicks());
+  void (async () => {
+    for await (const m of responder) m.respond('{"ticks":[]}');
+  })();
+  await broker.flush();
+  const { nc: spy, violations } = await as(strategyRole('mr1'));
+  const heard: string[] = [];
+  for (const subject of ['_INBOX.>', `${inboxPrefix('strategy-mom1')}.>`, `${inboxPrefix('operator')}.>`, `${inboxPrefix('broker')}.>`, '_INBOX.*.*.*']) {
+    const sub = spy.subscribe(subject);
+    void (async () => {
+      for await (const m of sub) heard.push(m.subject);
+    })().catch(() => undefined);
+  }
+  await until(() => violations.length >= 5, 'the five refused subscriptions');
+  assert.deepEqual(violations.map((v) => v.operation), ['subscription', 'subscription', 'subscription', 'subscription', 'subscription']);
+  // Others' request/reply keeps working, and none of their replies reaches the spy.
+  const { nc: other } = await as(strategyRole('mom1'));
+  const { nc: op } = await as(OPERATOR);
+  for (const nc of [other, op]) assert.equal((await nc.request(subjects.lastTicks(), '{}', { timeout: 2_000 })).string(), '{"ticks":[]}');
+  // An event-log append's JetStream ack comes back to the broker's own inbox.
+  const ack = await (await import('@nats-io/jetstream')).jetstream(broker).publish(subjects.event('broker', '_'), '{"probe":true}');
+  assert.ok(ack.seq > 0);
+  await spy.flush();
+  assert.deepEqual(heard, []);
+  responder.unsubscribe();
+});
+
+test('a strategy client that does not use its inbox prefix gets no reply: the server keeps it off the shared _INBOX', async () => {
+  const responder = broker.subscribe(subjects.lastTicks());
+  void (async () => {
+    for await (const m of responder) m.respond('{"ticks":[]}');
+  })();
+  await broker.flush();
+  const { nc, violations } = await as(strategyRole('mr1'), { ownInbox: false });
+  await assert.rejects(nc.request(subjects.lastTicks(), '{}', { timeout: 1_000 }));
+  await until(() => violations.some((v) => v.operation === 'subscription' && v.subject.startsWith('_INBOX.')), 'the refused default inbox');
+  responder.unsubscribe();
 });
