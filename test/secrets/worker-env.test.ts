@@ -8,6 +8,8 @@ import { spec, fixture, eventually } from '../helpers/specs.ts';
 import { StrategyHost } from '../../supervisor/actor-host.ts';
 import { StrategyEntrySchema, type StrategySpec } from '../../supervisor/config.ts';
 import { takeSecrets } from '../../supervisor/secrets.ts';
+import { connectBus } from '../../actors/bus.ts';
+import { answerStrategyState } from '../helpers/broker-state.ts';
 
 /**
  * A strategy's worker gets the environment its registry entry passes and nothing else: once a
@@ -27,10 +29,14 @@ const SECRETS = {
 async function seenBy(t: { after: (fn: () => Promise<void>) => void }, over: Partial<StrategySpec>): Promise<Record<string, string>> {
   const dir = await mkdtemp(join(tmpdir(), 'orch-env-'));
   const nats = await startNatsServer();
+  // What the broker answers a starting strategy (its positions and open orders).
+  const nc = await connectBus({ servers: nats.url, name: 'broker-state' });
+  answerStrategyState(nc);
   const out = join(dir, 'env.json');
   const host = new StrategyHost(spec('spy', { module: fixture('env-spy'), params: { out }, ...over }), { natsUrl: nats.url, logLevel: 'silent' });
   t.after(async () => {
     await host.stop();
+    await nc.close();
     await nats.cleanup();
     await rm(dir, { recursive: true, force: true });
   });
