@@ -11,6 +11,7 @@ import { startKiteSim } from '../../exchanges/kite/index.ts';
 import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
 import { intArg } from './args.ts';
 import { natsPidFile, stopLeftover } from '../nats-launcher.ts';
+import { acquireInstanceLock, InstanceLockedError, PortInUseError, probePort, type InstanceLock } from '../instance-lock.ts';
 import { kalshiAccountFromEnv } from '../venues/kalshi.ts';
 import { kiteEnvSettings } from '../venues/kite.ts';
 
@@ -26,6 +27,27 @@ export async function start(args: string[]): Promise<number> {
   const kalshi = withLoadedKey(kalshiAccountFromEnv(env), env);
   const paper = !kalshi && kiteEnvSettings(env) === undefined;
   const stateDir = join(process.cwd(), '.orch');
+  const metricsPort = intArg(values['metrics-port'], 'metrics-port', 9464);
+  const natsPort = intArg(values['nats-port'], 'nats-port', 4222);
+  // Before anything is stopped, wiped or bound: one orch per state directory, and every port free.
+  let lock: InstanceLock;
+  try {
+    lock = await acquireInstanceLock(stateDir);
+  } catch (e) {
+    if (!(e instanceof InstanceLockedError)) throw e;
+    log.error({ pid: e.owner.pid, since: e.owner.startedAt, lock: e.file }, e.message);
+    return 1;
+  }
+  try {
+    await probePort(metricsPort, 'metrics');
+    if (!natsUrl) await probePort(natsPort, 'nats');
+  } catch (e) {
+    await lock.release();
+    if (!(e instanceof PortInUseError)) throw e;
+    log.error({ port: e.port }, e.message);
+    return 1;
+  }
+  log.info({ lock: lock.file, pid: process.pid }, 'state directory locked for this run');
   if (paper && !natsUrl) {
     // The built-in exchanges start empty every run, so the log and kill state of an earlier
     // paper run describe orders that no longer exist: start those fresh too. Live state is never wiped.
@@ -53,14 +75,18 @@ export async function start(args: string[]): Promise<number> {
     log,
     ...(natsUrl ? { natsUrl } : {}),
     ...(kalshi ? { kalshi } : {}),
-    metricsPort: intArg(values['metrics-port'], 'metrics-port', 9464),
-    natsPort: intArg(values['nats-port'], 'nats-port', 4222),
+    metricsPort,
+    natsPort,
     // KITE_* credentials select the live account (TOTP login); none = paper trading.
     env,
+  }).catch(async (e: unknown) => {
+    await lock.release();
+    throw e;
   });
   log.info({ nats: sys.natsUrl, metrics: sys.metricsUrl, strategies: sys.config.strategies.map((s) => s.id), paper }, 'orchestrator running; Ctrl-C to stop');
   if (!signalled) await new Promise<void>((resolve) => { wake = resolve; });
   await sys.stop();
+  await lock.release();
   log.info('stopped');
   return 0;
 }
