@@ -49,7 +49,8 @@ export const FlattenSettingsSchema = z.strictObject({
 export type FlattenSettings = z.infer<typeof FlattenSettingsSchema>;
 
 /**
- * Kalshi takes limit orders only, on the $0.01 grid from $0.01 to $0.99 (docs/venues/kalshi.md):
+ * Kalshi takes limit orders only, priced 1 to 99 cents (https://docs.kalshi.com/fix/order-entry,
+ * "OrdType 2 = Limit", "Price per contract in cents (1-99)"):
  * a closing order is a limit at the worst price allowed, so it takes every level on the book and
  * rests at that price for the rest. Hundredths of a cent, like every Kalshi price here.
  */
