@@ -131,10 +131,10 @@ export type IntentReply = z.infer<typeof IntentReplySchema>;
  */
 export const StrategyStateRequestSchema = z.strictObject({});
 export const StrategyStateReplySchema = z.strictObject({
-  positions: z.array(z.strictObject({ symbol: z.string().min(1), qty: int })),
+  positions: z.array(z.strictObject({ symbol, qty: int })),
   openOrders: z.array(z.strictObject({
     intentId: id,
-    symbol: z.string().min(1),
+    symbol,
     side: z.enum(['BUY', 'SELL']),
     qty: posInt,
     filledQty: int.nonnegative(),

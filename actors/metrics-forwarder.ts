@@ -12,26 +12,28 @@ import { catalogue } from './metric-catalogue.ts';
  * publishes its registry as JSON on `orch.metrics.<actor>`; the supervisor merges them into
  * the one /metrics endpoint (supervisor/metrics-aggregator.ts).
  */
+// Bounded like every message (actors/messages.ts): a worker's snapshot is what a strategy could
+// forge on its own subject, and each value becomes a series on /metrics.
 const MetricValueSchema = z.object({
   value: z.number().nullable(),
-  labels: z.record(z.string(), z.union([z.string(), z.number()])),
-  metricName: z.string().optional(),
+  labels: z.record(z.string().max(100), z.union([z.string().max(200), z.number()])).refine((l) => Object.keys(l).length <= 16, 'at most 16 labels'),
+  metricName: z.string().max(200).optional(),
 });
 
 export const MetricJsonSchema = z.object({
-  name: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/),
-  help: z.string(),
+  name: z.string().max(200).regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/),
+  help: z.string().max(1_024),
   type: z.enum(['counter', 'gauge', 'histogram', 'summary']),
-  values: z.array(MetricValueSchema),
+  values: z.array(MetricValueSchema).max(2_000),
   aggregator: z.enum(['sum', 'first', 'min', 'max', 'average', 'omit']).default('sum'),
 });
 export type MetricJson = z.infer<typeof MetricJsonSchema>;
 
 export const MetricsSnapshotSchema = z.strictObject({
   type: z.literal('metrics'),
-  actorId: z.string().min(1),
+  actorId: z.string().min(1).max(64),
   ts: z.number().int().nonnegative(),
-  metrics: z.array(MetricJsonSchema),
+  metrics: z.array(MetricJsonSchema).max(500),
 });
 export type MetricsSnapshot = z.infer<typeof MetricsSnapshotSchema>;
 
