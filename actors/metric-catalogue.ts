@@ -37,7 +37,7 @@ function defs(r: Registry, hook: (name: string) => () => void) {
     limiterQueueDepth: gauge('orch_limiter_queue_depth', 'Calls waiting for a token', ['category']),
     limiterWaitSeconds: histogram('orch_limiter_wait_seconds', 'Time from acquire to grant', ['category']),
     limiterThrottledTotal: counter('orch_limiter_throttled_total', 'Venue 429s reported to the limiter (pauseUntil)', ['category']),
-    ratelimitHeadroomWarningsTotal: counter('orch_ratelimit_headroom_warnings_total', 'Responses whose rate-limit headers showed more than 80% of the budget in use', ['venue']),
+    ratelimitHeadroomWarningsTotal: counter('orch_ratelimit_headroom_warnings_total', 'Calls that found more than 80% of a venue rate-limit budget in use (for Kalshi, by the limiter own count: it sends no rate headers)', ['venue']),
     venue429Total: counter('orch_venue_429_total', 'HTTP 429 answers from the venue', ['venue']),
     // control
     killLevel: gauge('orch_kill_level', 'Kill-switch level: 0 active .. 4 flatten', ['scope']),

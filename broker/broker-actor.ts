@@ -499,7 +499,7 @@ export class BrokerActor {
   private placeWaitMs(venue: VenueAdapter): number {
     const { limiter } = this.opts;
     if (!limiter?.estimateWaitMs || !venue.placeCategory) return 0;
-    return limiter.estimateWaitMs(venue.placeCategory, 'place', { ahead: this.placing.get(venue.venue) ?? 0 });
+    return limiter.estimateWaitMs(venue.placeCategory, 'place', { ahead: this.placing.get(venue.venue) ?? 0, ...(venue.placeCost ? { cost: venue.placeCost } : {}) });
   }
 
   private async submit(intent: PlaceIntent, venue: VenueAdapter, priority: 'place' | 'kill', marketProtection?: number): Promise<IntentReply> {

@@ -86,6 +86,8 @@ export interface VenueAdapter {
   checkOrder?(req: VenueOrderRequest): OrderRuleViolation | undefined;
   /** The shared limiter's category a place spends (the broker asks how long one would wait). */
   readonly placeCategory?: string;
+  /** What one place costs in that category (Kalshi bills tokens per request); default 1. */
+  readonly placeCost?: number;
   /**
    * `sendAfter` is the write-ahead: it resolves once the event log holds this write. The order
    * may be prepared meanwhile (limiter, encoding), but no byte of it may leave before; if it

@@ -1,4 +1,4 @@
-import { KALSHI_WRITE } from './ratelimit.ts';
+import { DEFAULT_TOKEN_COST, KALSHI_WRITE } from './ratelimit.ts';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { OrderState, Side } from '../../actors/messages.ts';
@@ -29,6 +29,8 @@ export interface KalshiPort {
   close(): Promise<void>;
   /** The socket is up and every subscription in place. */
   isLive(): boolean;
+  /** Tokens one order create costs the write bucket (the account's figure once read). */
+  placeCost?(): number;
   placeOrder(a: PlaceOrderArgs): Promise<PlaceResult>;
   cancelOrder(orderId: string, opts: { kill?: boolean }): Promise<{ orderId: string; reducedBy: number }>;
   subscribeBook(ticker: string): Promise<void>;
@@ -49,6 +51,7 @@ export function kalshiPort(v: KalshiVenue): KalshiPort {
     connect: () => v.connect(),
     close: () => v.close(),
     isLive: () => v.ws.status === 'live',
+    placeCost: () => v.costs.of('POST', '/portfolio/events/orders'),
     placeOrder: (a) => v.placeOrder(a),
     cancelOrder: (id, o) => v.cancelOrder(id, o),
     subscribeBook: (t) => v.subscribeBook(t),
@@ -114,6 +117,9 @@ export type KalshiAdapterOptions = {
 export class KalshiAdapter implements VenueAdapter {
   readonly venue = 'kalshi' as const;
   readonly placeCategory = KALSHI_WRITE;
+  get placeCost(): number {
+    return this.o.port.placeCost?.() ?? DEFAULT_TOKEN_COST;
+  }
   private readonly events = new VenueEventHub();
   private readonly ledger = new FillLedger();
   private readonly infos = new Map<string, Info>();

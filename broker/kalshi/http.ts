@@ -6,7 +6,7 @@ import { VenueError, nextBackoff } from '../venue-errors.ts';
 import { authHeaders, type KalshiCredentials } from './signing.ts';
 import { keepAliveFetch, type HttpFetch } from '../http-transport.ts';
 import { badResponse, httpError, networkError, timeoutError, VENUE } from './errors.ts';
-import { headroomWarnings, metrics, overHeadroom, parseRetryAfter, readRateLimitHeaders, type KalshiCategory } from './ratelimit.ts';
+import { headroomWarnings, KalshiCosts, metrics, overHeadroom, parseRetryAfter, type KalshiCategory } from './ratelimit.ts';
 
 export type FetchFn = HttpFetch;
 
@@ -22,6 +22,8 @@ export type KalshiHttpOptions = {
   random?: () => number;
   /** 429s are retried this many times before the caller sees RateLimited. */
   maxRateLimitRetries?: number;
+  /** Tokens per request (shared with whoever reads the account's costs); default the documented fallback. */
+  costs?: KalshiCosts;
 };
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -34,7 +36,8 @@ export type Call<T> = {
   schema: ZodType<T>;
   category: KalshiCategory;
   priority: Priority;
-  cost?: number;
+  /** a batch: billed per item */
+  items?: number;
 };
 
 const DEFAULT_TIMEOUT_MS = 5_000;
@@ -52,12 +55,16 @@ export class KalshiHttp {
   private readonly random: () => number;
   private readonly maxRateLimitRetries: number;
   private readonly warnings = headroomWarnings();
+  readonly costs: KalshiCosts;
+  /** categories now past the warning line, so a busy second warns once, not per call */
+  private readonly straining = new Set<string>();
 
   constructor(private readonly opts: KalshiHttpOptions) {
     this.fetchFn = opts.fetch ?? keepAliveFetch;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.random = opts.random ?? Math.random;
     this.maxRateLimitRetries = opts.maxRateLimitRetries ?? 5;
+    this.costs = opts.costs ?? new KalshiCosts();
     if (!/\/trade-api\/v2\/?$/.test(opts.baseUrl)) {
       throw new Error(`kalshi baseUrl must end in /trade-api/v2 (it is part of the signed path): ${opts.baseUrl}`);
     }
@@ -67,7 +74,8 @@ export class KalshiHttp {
     const isRead = call.method === 'GET';
     let rateLimited = 0;
     for (let attempt = 0; ; attempt++) {
-      await this.opts.limiter.acquire(call.category, { priority: call.priority, cost: call.cost ?? 1 });
+      await this.opts.limiter.acquire(call.category, { priority: call.priority, cost: this.costs.of(call.method, call.path, call.items) });
+      this.checkHeadroom(call);
       let res: Response;
       try {
         res = await this.send(call);
@@ -79,7 +87,6 @@ export class KalshiHttp {
         }
         throw err;
       }
-      this.checkHeadroom(res, call);
       if (res.status === 429) {
         const wait = parseRetryAfter(res.headers.get('retry-after'), this.opts.clock.now())
           ?? nextBackoff(rateLimited, this.random, RATE_LIMIT_BASE_MS);
@@ -140,11 +147,17 @@ export class KalshiHttp {
     }
   }
 
-  private checkHeadroom(res: Response, call: Call<unknown>): void {
-    const h = readRateLimitHeaders(res.headers);
-    if (!h || !overHeadroom(h)) return;
+  /** Kalshi sends no rate-limit headers: the limiter's own count of the account's bucket says how close we are. */
+  private checkHeadroom(call: Call<unknown>): void {
+    const b = this.opts.limiter.snapshot().find((x) => x.category === call.category);
+    if (!b || !overHeadroom(b)) {
+      this.straining.delete(call.category);
+      return;
+    }
+    if (this.straining.has(call.category)) return;
+    this.straining.add(call.category);
     this.warnings.inc({ venue: VENUE });
-    this.opts.logger.warn({ venue: VENUE, category: call.category, limit: h.limit, remaining: h.remaining }, 'kalshi rate-limit headroom below 20%');
+    this.opts.logger.warn({ venue: VENUE, category: call.category, tokens: b.tokens, capacity: b.capacity }, 'kalshi rate-limit headroom below 20%');
   }
 }
 

@@ -3,6 +3,8 @@ import type { KeyObject } from 'node:crypto';
 import { systemClock, type Clock } from '../../actors/clock.ts';
 import type { Logger } from '../../actors/logger.ts';
 import type { RateLimiter } from '../limiter/types.ts';
+import { kalshiBucketSpec } from '../limiter/limits.ts';
+import { KALSHI_READ, KALSHI_WRITE, KalshiCosts } from './ratelimit.ts';
 import { VenueError } from '../venue-errors.ts';
 import { isOnGrid, isValidCount, isValidPrice } from './fixed.ts';
 import { MarketCache } from './market-cache.ts';
@@ -13,7 +15,7 @@ import type { KalshiFill, KalshiOrder, KalshiPosition } from './schemas.ts';
 import { loadPrivateKey, type KalshiCredentials, type PrivateKeySource } from './signing.ts';
 import { KalshiWs, type BookUpdate, type FillUpdate } from './ws-client.ts';
 
-export { kalshiTierLimits, KALSHI_READ, KALSHI_WRITE, type KalshiTier } from './ratelimit.ts';
+export { KALSHI_READ, KALSHI_WRITE, KalshiCosts, type KalshiTier } from './ratelimit.ts';
 export { KalshiRest } from './rest.ts';
 export { KalshiWs } from './ws-client.ts';
 export type { BookUpdate, FillUpdate } from './ws-client.ts';
@@ -78,6 +80,8 @@ export class KalshiVenue extends EventEmitter<KalshiVenueEvents> {
   readonly rest: KalshiRest;
   readonly ws: KalshiWs;
   readonly markets: MarketCache;
+  /** tokens per request: the documented fallback until the account's own list is read */
+  readonly costs = new KalshiCosts();
   private readonly clock: Clock;
   private readonly placed = new Map<string, { ticker: string; side: 'bid' | 'ask' }>();
 
@@ -90,7 +94,7 @@ export class KalshiVenue extends EventEmitter<KalshiVenueEvents> {
     const credentials: KalshiCredentials = { keyId: opts.keyId, privateKey };
     const common = { clock: this.clock, logger: opts.logger, ...(opts.random ? { random: opts.random } : {}) };
     this.rest = new KalshiRest({
-      baseUrl: opts.restUrl, credentials, limiter: opts.limiter, ...common,
+      baseUrl: opts.restUrl, credentials, limiter: opts.limiter, costs: this.costs, ...common,
       ...(opts.fetch ? { fetch: opts.fetch } : {}), ...(opts.requestTimeoutMs ? { timeoutMs: opts.requestTimeoutMs } : {}),
     });
     this.ws = new KalshiWs({ url: opts.wsUrl, credentials, ...common, ...(opts.staleMs ? { staleMs: opts.staleMs } : {}) });
@@ -102,14 +106,36 @@ export class KalshiVenue extends EventEmitter<KalshiVenueEvents> {
     this.ws.on('reconcile', (e) => this.emit('reconcile', e));
   }
 
-  /** Opens the socket and subscribes to our fills. */
+  /** Sizes the shared limiter from the account's own budget, opens the socket and subscribes to our fills. */
   async connect(): Promise<void> {
+    await this.sizeRateLimits();
     await this.ws.connect();
     await this.ws.subscribe('fill');
   }
 
   async close(): Promise<void> {
     await this.ws.close();
+  }
+
+  /**
+   * Reads `GET /account/limits` and `GET /account/endpoint_costs` and sizes the limiter's
+   * kalshi.read / kalshi.write buckets and the per-request costs from them. When they cannot be
+   * read, the tier table the limiter was built with stays (logged): trading goes on, at the
+   * budget the configured tier promises.
+   */
+  async sizeRateLimits(): Promise<void> {
+    const log = this.opts.logger;
+    try {
+      const [limits, costs] = await Promise.all([this.rest.getAccountLimits(), this.rest.getEndpointCosts()]);
+      this.costs.set(costs.endpoint_costs, costs.default_cost);
+      if (this.opts.limiter.configure) {
+        this.opts.limiter.configure(KALSHI_READ, kalshiBucketSpec(limits.read));
+        this.opts.limiter.configure(KALSHI_WRITE, kalshiBucketSpec(limits.write));
+      }
+      log.info({ venue: 'kalshi', tier: limits.usage_tier, read: limits.read, write: limits.write, defaultCost: costs.default_cost, endpointCosts: costs.endpoint_costs.length }, 'kalshi rate limits from the account');
+    } catch (e) {
+      log.warn({ venue: 'kalshi', err: (e as Error).message }, 'kalshi account limits unreadable: keeping the configured tier');
+    }
   }
 
   async placeOrder(a: PlaceOrderArgs): Promise<PlaceResult> {

@@ -1,69 +1,77 @@
 import { registry } from '../../actors/metrics.ts';
 import { catalogue, type Catalogue } from '../../actors/metric-catalogue.ts';
+import type { BucketSnapshot } from '../limiter/types.ts';
 
 /**
- * Kalshi rate-limit tiers (PROTOCOLS.md B5, generation 1; generation 2's token budgets divide
- * to the same numbers at 10 tokens per request). Reads and writes are separate buckets.
+ * Kalshi rate limits are the account's own token buckets (docs/venues/kalshi.md, "Rate
+ * limits"): a Read and a Write bucket whose refill rate and capacity `GET /account/limits`
+ * states, and a cost per request (10 tokens unless `GET /account/endpoint_costs` lists the
+ * endpoint cheaper: cancels, single-order reads). Batch items are billed one by one. The
+ * limiter categories below count tokens; the tier table in broker/limiter/limits.ts is only
+ * the fallback when the account cannot be read.
  */
-export const KALSHI_TIERS = ['basic', 'advanced', 'premier', 'prime'] as const;
-export type KalshiTier = (typeof KALSHI_TIERS)[number];
+export { KALSHI_TIERS, type KalshiTier } from '../limiter/limits.ts';
 
 export const KALSHI_READ = 'kalshi.read';
 export const KALSHI_WRITE = 'kalshi.write';
 export type KalshiCategory = typeof KALSHI_READ | typeof KALSHI_WRITE;
 
-const TIER_LIMITS: Readonly<Record<KalshiTier, Readonly<{ read: number; write: number }>>> = Object.freeze({
-  basic: Object.freeze({ read: 20, write: 10 }),
-  advanced: Object.freeze({ read: 30, write: 30 }),
-  premier: Object.freeze({ read: 100, write: 100 }),
-  prime: Object.freeze({ read: 400, write: 400 }),
-});
+export const DEFAULT_TOKEN_COST = 10;
+export type EndpointCost = { method: string; path: string; cost: number };
 
-/** Requests per second for each bucket, so the shared limiter can be configured from the tier. */
-export function kalshiTierLimits(tier: KalshiTier): { read: number; write: number } {
-  const limits = TIER_LIMITS[tier];
-  if (!limits) throw new RangeError(`kalshi tier: unknown tier ${JSON.stringify(tier)} (expected one of ${KALSHI_TIERS.join(', ')})`);
-  return { ...limits };
-}
+/**
+ * Used until the account's own list is read: the cheaper endpoints Kalshi documents. Paths are
+ * route templates as `GET /account/endpoint_costs` gives them, relative to /trade-api/v2.
+ */
+export const FALLBACK_ENDPOINT_COSTS: readonly EndpointCost[] = Object.freeze([
+  { method: 'DELETE', path: '/portfolio/events/orders/{order_id}', cost: 2 },
+  { method: 'DELETE', path: '/portfolio/events/orders/batched', cost: 2 },
+  { method: 'GET', path: '/portfolio/orders/{order_id}', cost: 2 },
+]);
 
-/** Write-bucket cost of one call: batch items are billed one by one, cancels in a batch at 0.2. */
-export const BATCH_CANCEL_ITEM_COST = 0.2;
-export function writeCost(kind: 'create' | 'cancel' | 'amend' | 'decrease' | 'batch_create' | 'batch_cancel', items = 1): number {
-  switch (kind) {
-    case 'batch_create':
-      return items;
-    case 'batch_cancel':
-      // 5 cancels = 1 token; round so 0.2 * 3 does not become 0.6000000000000001
-      return Math.round(items * BATCH_CANCEL_ITEM_COST * 1000) / 1000;
-    default:
-      return 1;
+/** Tokens per request, by method and route: what the account was told, or the fallback. */
+export class KalshiCosts {
+  private defaultCost = DEFAULT_TOKEN_COST;
+  private routes: Array<EndpointCost & { re: RegExp; literal: boolean }> = [];
+
+  constructor(costs: readonly EndpointCost[] = FALLBACK_ENDPOINT_COSTS, defaultCost = DEFAULT_TOKEN_COST) {
+    this.set(costs, defaultCost);
+  }
+
+  set(costs: readonly EndpointCost[], defaultCost: number): void {
+    if (!(defaultCost > 0)) throw new RangeError(`kalshi default token cost must be positive, got ${defaultCost}`);
+    this.defaultCost = defaultCost;
+    this.routes = costs.map((c) => ({
+      ...c, method: c.method.toUpperCase(), literal: !c.path.includes('{'),
+      re: new RegExp(`^${c.path.replace(/\/$/, '').replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}$`),
+    }));
+  }
+
+  /** Tokens for one call of `method` on `path` (a concrete path, query excluded), times `items` for a batch. */
+  of(method: string, path: string, items = 1): number {
+    const m = method.toUpperCase();
+    const hits = this.routes.filter((r) => r.method === m && r.re.test(path));
+    // A literal route (".../batched") wins over a template that also matches it ("{order_id}").
+    const hit = hits.find((r) => r.literal) ?? hits[0];
+    return (hit ? hit.cost : this.defaultCost) * items;
   }
 }
 
-/** Share of the budget in use above which we warn: the limiter should never let it get this close. */
+/** Share of a bucket in use above which we warn: the limiter should never let it get this close for long. */
 export const HEADROOM_WARN_RATIO = 0.8;
 
-export type RateLimitHeaders = { limit: number; remaining: number; resetMs?: number };
-
-/** Kalshi does not document X-RateLimit-* headers; read them only when they are there. */
-export function readRateLimitHeaders(headers: Headers): RateLimitHeaders | undefined {
-  const limit = Number(headers.get('x-ratelimit-limit'));
-  const remaining = Number(headers.get('x-ratelimit-remaining'));
-  if (!headers.has('x-ratelimit-limit') || !headers.has('x-ratelimit-remaining')) return undefined;
-  if (!Number.isFinite(limit) || !Number.isFinite(remaining) || limit <= 0) return undefined;
-  const out: RateLimitHeaders = { limit, remaining };
-  const reset = Number(headers.get('x-ratelimit-reset'));
-  if (headers.has('x-ratelimit-reset') && Number.isFinite(reset)) out.resetMs = reset * 1000;
-  return out;
-}
-
-export function overHeadroom(h: RateLimitHeaders): boolean {
-  return (h.limit - h.remaining) / h.limit > HEADROOM_WARN_RATIO;
+/**
+ * Kalshi sends no rate-limit headers, so headroom comes from the limiter's own accounting:
+ * true when more than 80% of the category's capacity is spent.
+ */
+export function overHeadroom(b: Pick<BucketSnapshot, 'tokens' | 'capacity'>): boolean {
+  return b.capacity > 0 && (b.capacity - b.tokens) / b.capacity > HEADROOM_WARN_RATIO;
 }
 
 /**
  * Retry-After is either delta-seconds or an HTTP date. Returns ms from `nowMs`, or undefined
- * when absent or unparseable (the caller then backs off with full jitter).
+ * when absent or unparseable (the caller then backs off with full jitter). Kalshi's 429 has
+ * none today; it is honoured if it ever comes.
  */
 export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
   if (value === null || value.trim() === '') return undefined;

@@ -1,7 +1,7 @@
 import type { Priority } from '../limiter/types.ts';
 import { KalshiHttp, type KalshiHttpOptions, type Query } from './http.ts';
 import { formatCount, formatDollars } from './fixed.ts';
-import { KALSHI_READ, KALSHI_WRITE, writeCost } from './ratelimit.ts';
+import { KALSHI_READ, KALSHI_WRITE } from './ratelimit.ts';
 import * as S from './schemas.ts';
 
 /** Order intent in exact integers; the wire strings are produced here and nowhere else. */
@@ -65,6 +65,16 @@ export class KalshiRest {
     return this.http.request({ method: 'GET', path, schema, query, category: KALSHI_READ, priority: 'read' });
   }
 
+  // ---- account ----------------------------------------------------------------------------
+  /** The account's own token buckets (docs/venues/kalshi.md, "Rate limits"). */
+  getAccountLimits(): Promise<S.AccountLimits> {
+    return this.read('/account/limits', S.AccountLimitsWire);
+  }
+  /** Endpoints whose token cost differs from the default, and the default. */
+  getEndpointCosts(): Promise<S.EndpointCosts> {
+    return this.read('/account/endpoint_costs', S.EndpointCostsWire);
+  }
+
   // ---- market data -------------------------------------------------------------------
   async getMarkets(f: MarketFilters = {}): Promise<Page<S.KalshiMarket>> {
     const r = await this.read('/markets', S.MarketsPage, {
@@ -104,13 +114,13 @@ export class KalshiRest {
   createOrder(o: NewOrder, priority: Priority = 'place') {
     return this.http.request({
       method: 'POST', path: '/portfolio/events/orders', body: toCreateBody(o), schema: S.CreateOrderResult,
-      category: KALSHI_WRITE, priority, cost: writeCost('create'),
+      category: KALSHI_WRITE, priority
     });
   }
   cancelOrder(orderId: string, opts: { ticker?: string; priority?: Priority } = {}) {
     return this.http.request({
       method: 'DELETE', path: `/portfolio/events/orders/${enc(orderId)}`, query: { market_ticker: opts.ticker },
-      schema: S.CancelOrderResult, category: KALSHI_WRITE, priority: opts.priority ?? 'cancel', cost: writeCost('cancel'),
+      schema: S.CancelOrderResult, category: KALSHI_WRITE, priority: opts.priority ?? 'cancel',
     });
   }
   /** `count` is the new total fillable (already filled + desired remaining), as Kalshi defines it. */
@@ -120,27 +130,27 @@ export class KalshiRest {
     if (a.updatedClientOrderId) body.updated_client_order_id = a.updatedClientOrderId;
     return this.http.request({
       method: 'POST', path: `/portfolio/events/orders/${enc(orderId)}/amend`, body, schema: S.AmendOrderResult,
-      category: KALSHI_WRITE, priority: 'modify', cost: writeCost('amend'),
+      category: KALSHI_WRITE, priority: 'modify',
     });
   }
   decreaseOrder(orderId: string, d: { reduceBy: number } | { reduceTo: number }) {
     const body = 'reduceBy' in d ? { reduce_by: formatCount(d.reduceBy) } : { reduce_to: formatCount(d.reduceTo) };
     return this.http.request({
       method: 'POST', path: `/portfolio/events/orders/${enc(orderId)}/decrease`, body, schema: S.DecreaseOrderResult,
-      category: KALSHI_WRITE, priority: 'modify', cost: writeCost('decrease'),
+      category: KALSHI_WRITE, priority: 'modify',
     });
   }
   batchCreate(orders: NewOrder[]) {
     return this.http.request({
       method: 'POST', path: '/portfolio/events/orders/batched', body: { orders: orders.map(toCreateBody) },
-      schema: S.BatchCreateResult, category: KALSHI_WRITE, priority: 'place', cost: writeCost('batch_create', orders.length),
+      schema: S.BatchCreateResult, category: KALSHI_WRITE, priority: 'place', items: orders.length,
     });
   }
   batchCancel(orders: Array<{ orderId: string; ticker?: string }>, priority: Priority = 'cancel') {
     const body = { orders: orders.map((o) => (o.ticker ? { order_id: o.orderId, market_ticker: o.ticker } : { order_id: o.orderId })) };
     return this.http.request({
       method: 'DELETE', path: '/portfolio/events/orders/batched', body, schema: S.BatchCancelResult,
-      category: KALSHI_WRITE, priority, cost: writeCost('batch_cancel', orders.length),
+      category: KALSHI_WRITE, priority, items: orders.length,
     });
   }
 

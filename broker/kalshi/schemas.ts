@@ -248,3 +248,19 @@ export const BatchCancelResult = z.object({
     error: ErrorWire.nullish(),
   })),
 });
+
+/** `GET /account/limits` (kalshi-typescript 3.30 GetAccountApiLimitsResponse): tokens and tokens per second. */
+const BucketLimitWire = z.object({ refill_rate: z.number().positive(), bucket_capacity: z.number().positive() });
+export const AccountLimitsWire = z.object({
+  usage_tier: z.string(),
+  read: BucketLimitWire,
+  write: BucketLimitWire,
+  grants: z.array(z.unknown()).nullish(),
+});
+export type AccountLimits = z.infer<typeof AccountLimitsWire>;
+/** `GET /account/endpoint_costs` (GetAccountEndpointCostsResponse): only the endpoints that differ from `default_cost`. */
+export const EndpointCostsWire = z.object({
+  default_cost: z.number().positive(),
+  endpoint_costs: z.array(z.object({ method: z.string(), path: z.string(), cost: z.number().positive() })).nullish().transform((c) => c ?? []),
+});
+export type EndpointCosts = z.infer<typeof EndpointCostsWire>;

@@ -2,8 +2,8 @@
 export { PRIORITIES, type Priority, type AcquireOptions, type BucketSnapshot, type RateLimiter } from './types.ts';
 export { SharedLimiter, LimiterClosedError, DEFAULT_PRIORITY, type SharedLimiterOptions } from './shared-limiter.ts';
 export {
-  kiteLimits, kalshiLimits, mergeLimits, resolveCategory, KITE_LIMIT_DEFAULTS, KALSHI_TIERS, KALSHI_TIER_LIMITS,
-  type LimitsConfig, type LimitOptions, type KalshiTier, type KiteLimitFigures, type CategoryAlias,
+  kiteLimits, kalshiLimits, kalshiBucketSpec, mergeLimits, resolveCategory, KITE_LIMIT_DEFAULTS, KALSHI_TIERS, KALSHI_TIER_BUCKETS,
+  type LimitsConfig, type LimitOptions, type KalshiTier, type KalshiBucket, type KiteLimitFigures, type CategoryAlias,
 } from './limits.ts';
 export {
   take, createBucket, nextFreeAt, pause, tightest, toMilli, MILLI_PER_TOKEN,

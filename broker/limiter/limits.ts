@@ -112,24 +112,48 @@ function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export const KALSHI_TIERS = ['basic', 'advanced', 'premier', 'prime'] as const;
+export const KALSHI_TIERS = ['basic', 'advanced', 'premier', 'paragon', 'prime'] as const;
 export type KalshiTier = (typeof KALSHI_TIERS)[number];
 
-/** Kalshi's per-second read/write budgets by account tier. */
-export const KALSHI_TIER_LIMITS: Readonly<Record<KalshiTier, Readonly<{ read: number; write: number }>>> = Object.freeze({
-  basic: Object.freeze({ read: 20, write: 10 }),
-  advanced: Object.freeze({ read: 30, write: 30 }),
-  premier: Object.freeze({ read: 100, write: 100 }),
-  prime: Object.freeze({ read: 400, write: 400 }),
+/** One of Kalshi's token buckets, as `GET /account/limits` states it (tokens, tokens per second). */
+export type KalshiBucket = Readonly<{ refill_rate: number; bucket_capacity: number }>;
+
+/**
+ * The fallback when the account's own limits cannot be read (docs/venues/kalshi.md, "Rate
+ * limits"): tokens per second by tier, write buckets holding two seconds (Basic one), read
+ * buckets one. A request costs 10 tokens by default, so Basic is 20 reads and 10 writes a second.
+ */
+export const KALSHI_TIER_BUCKETS: Readonly<Record<KalshiTier, Readonly<{ read: KalshiBucket; write: KalshiBucket }>>> = Object.freeze({
+  basic: Object.freeze({ read: { refill_rate: 200, bucket_capacity: 200 }, write: { refill_rate: 100, bucket_capacity: 100 } }),
+  advanced: Object.freeze({ read: { refill_rate: 300, bucket_capacity: 300 }, write: { refill_rate: 300, bucket_capacity: 600 } }),
+  premier: Object.freeze({ read: { refill_rate: 1_000, bucket_capacity: 1_000 }, write: { refill_rate: 1_000, bucket_capacity: 2_000 } }),
+  paragon: Object.freeze({ read: { refill_rate: 2_000, bucket_capacity: 2_000 }, write: { refill_rate: 2_000, bucket_capacity: 4_000 } }),
+  prime: Object.freeze({ read: { refill_rate: 4_000, bucket_capacity: 4_000 }, write: { refill_rate: 4_000, bucket_capacity: 8_000 } }),
 });
 
-/** Kalshi 'kalshi.read' / 'kalshi.write' for a tier. A batch-cancel item costs 0.2 of a write. */
+/**
+ * A Kalshi token bucket as a sliding window: at most `bucket_capacity` tokens in any
+ * `bucket_capacity / refill_rate` seconds (rounded up to a whole ms). Whatever passes it also
+ * passes the venue's bucket: over any span t it takes at most capacity × ⌈t / window⌉ ≤
+ * capacity + rate × t tokens, and a full bucket holds capacity + rate × t over t. Continuous
+ * demand still gets the whole rate, and an idle client may spend the whole burst at once.
+ */
+export function kalshiBucketSpec(b: KalshiBucket, opts: LimitOptions = {}): CategorySpec {
+  if (!(b.refill_rate > 0) || !(b.bucket_capacity > 0)) {
+    throw new RangeError(`kalshi bucket needs a positive refill_rate and bucket_capacity, got ${JSON.stringify(b)}`);
+  }
+  const spec = { windows: [win(b.bucket_capacity, Math.ceil((b.bucket_capacity / b.refill_rate) * SECOND), opts)] };
+  validateSpec('kalshi', spec);
+  return Object.freeze(spec);
+}
+
+/** Kalshi 'kalshi.read' / 'kalshi.write' in tokens for a tier: the start-up fallback. */
 export function kalshiLimits(tier: KalshiTier, opts: LimitOptions = {}): LimitsConfig {
-  const t = KALSHI_TIER_LIMITS[tier];
+  const t = KALSHI_TIER_BUCKETS[tier];
   if (!t) throw new RangeError(`kalshi tier must be one of ${KALSHI_TIERS.join(', ')}, got ${String(tier)}`);
   return freeze({
-    'kalshi.read': { windows: [win(t.read, SECOND, opts)] },
-    'kalshi.write': { windows: [win(t.write, SECOND, opts)] },
+    'kalshi.read': kalshiBucketSpec(t.read, opts),
+    'kalshi.write': kalshiBucketSpec(t.write, opts),
   });
 }
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { TestClock } from '../../actors/clock.ts';
 import { SharedLimiter, LimiterClosedError } from './shared-limiter.ts';
-import { kalshiLimits, kiteLimits, mergeLimits } from './limits.ts';
+import { kalshiBucketSpec, kalshiLimits, kiteLimits, mergeLimits } from './limits.ts';
+import { createBucket, take } from './window-log.ts';
 import type { AcquireOptions } from './types.ts';
 import { maxInAnyWindow } from '../../test/limiter/venue-model.ts';
 
@@ -37,10 +38,11 @@ test('a burst of 500 orders never exceeds 10 in any second nor 200 in any minute
 
 test('a kill-switch cancel queued behind 50 new orders goes out first', async () => {
   const { clock, limiter, grants, ask } = setup();
-  for (let i = 0; i < 10; i++) await ask(`warm${i}`, 'kalshi.write', { priority: 'place' }); // bucket now empty
-  for (let i = 0; i < 50; i++) void ask(`new${i}`, 'kalshi.write', { priority: 'place' });
-  void ask('cancel', 'kalshi.write', { priority: 'cancel' });
-  void ask('kill', 'kalshi.write', { priority: 'kill' });
+  // Kalshi Basic: a 100-token write bucket; a create costs 10 tokens, a cancel 2
+  for (let i = 0; i < 10; i++) await ask(`warm${i}`, 'kalshi.write', { priority: 'place', cost: 10 }); // bucket now empty
+  for (let i = 0; i < 50; i++) void ask(`new${i}`, 'kalshi.write', { priority: 'place', cost: 10 });
+  void ask('cancel', 'kalshi.write', { priority: 'cancel', cost: 2 });
+  void ask('kill', 'kalshi.write', { priority: 'kill', cost: 2 });
   await clock.advance(1000);
   const order = grants.slice(10).map((g) => g.id);
   assert.deepEqual(order.slice(0, 4), ['kill', 'cancel', 'new0', 'new1']);
@@ -108,10 +110,10 @@ test('an already-aborted signal rejects at once with its reason', async () => {
 
 test('aborting a blocked expensive head lets the cheaper call behind it through', async () => {
   const { clock, limiter, grants, ask } = setup();
-  await ask('half', 'kalshi.write', { cost: 9.5 });
+  await ask('half', 'kalshi.write', { cost: 95 });
   const ac = new AbortController();
-  const big = ask('big', 'kalshi.write', { cost: 1, signal: ac.signal, priority: 'place' });
-  void ask('fifth', 'kalshi.write', { cost: 0.2 });
+  const big = ask('big', 'kalshi.write', { cost: 10, signal: ac.signal, priority: 'place' });
+  void ask('fifth', 'kalshi.write', { cost: 2 });
   await clock.advance(0);
   assert.deepEqual(grants.map((g) => g.id), ['half']);
   ac.abort();
@@ -198,4 +200,40 @@ test('kite modify/cancel count in the "other" window by default: reads and cance
   assert.equal(maxInAnyWindow(grants, 1000), 10_000, 'never more than 10 of them in any second');
   assert.deepEqual(limiter.snapshot().map((s) => s.category).sort(), ['kite.historical', 'kite.orders', 'kite.other', 'kite.quote'], 'an alias is not a bucket of its own');
   limiter.close();
+});
+
+test('configure resizes a category to the venue\'s figures: spent tokens carry over, waiters get the new budget', async () => {
+  const { clock, limiter, grants, ask } = setup();
+  for (let i = 0; i < 10; i++) await ask(`basic${i}`, 'kalshi.write', { priority: 'place', cost: 10 }); // Basic's 100 spent
+  for (let i = 0; i < 55; i++) void ask(`adv${i}`, 'kalshi.write', { priority: 'place', cost: 10 });
+  await clock.advance(0);
+  assert.equal(grants.length, 10, 'the fallback is full');
+  // The account turns out to be Advanced: 300 tokens a second, 600 of burst (two seconds).
+  limiter.configure('kalshi.write', kalshiBucketSpec({ refill_rate: 300, bucket_capacity: 600 }));
+  await clock.advance(0);
+  assert.equal(grants.length, 60, 'the 100 already spent still count: 50 more fit in the 600 now');
+  const w = limiter.snapshot().find((b) => b.category === 'kalshi.write')!;
+  assert.deepEqual([w.capacity, w.tokens], [600, 0]);
+  await clock.advance(2_000);
+  assert.equal(grants.length, 65);
+  limiter.close();
+});
+
+test('a Kalshi bucket as a sliding window never takes more than the venue\'s token bucket would allow', () => {
+  for (const b of [{ refill_rate: 100, bucket_capacity: 100 }, { refill_rate: 300, bucket_capacity: 600 }, { refill_rate: 4_000, bucket_capacity: 8_000 }]) {
+    const spec = kalshiBucketSpec(b);
+    assert.deepEqual(spec.windows, [{ limit: b.bucket_capacity, windowMs: (b.bucket_capacity / b.refill_rate) * 1000 }]);
+    // Greedy demand of 10-token calls for 10 s against a model of the venue's bucket (full at start).
+    const bucket = createBucket(spec);
+    let tokens = b.bucket_capacity;
+    let last = 0;
+    for (let t = 0; t <= 10_000; t += 5) {
+      tokens = Math.min(b.bucket_capacity, tokens + ((t - last) / 1000) * b.refill_rate);
+      last = t;
+      while (take(bucket, t, 10_000).ok) {
+        tokens -= 10;
+        assert.ok(tokens >= -1e-9, `venue bucket overdrawn at ${t} ms for ${JSON.stringify(b)}`);
+      }
+    }
+  }
 });

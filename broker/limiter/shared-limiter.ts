@@ -6,7 +6,7 @@ import { catalogue, type Catalogue } from '../../actors/metric-catalogue.ts';
 import { PRIORITIES, type AcquireOptions, type BucketSnapshot, type Priority, type RateLimiter } from './types.ts';
 import { isAlias, type LimitsConfig } from './limits.ts';
 import {
-  createBucket, maxCostMilli, MILLI_PER_TOKEN, pause, take, tightest, timeToDrain, toMilli, validateSpec, type Bucket,
+  createBucket, maxCostMilli, type CategorySpec, MILLI_PER_TOKEN, pause, resized, take, tightest, timeToDrain, toMilli, validateSpec, type Bucket,
 } from './window-log.ts';
 
 export type SharedLimiterOptions = {
@@ -31,8 +31,9 @@ type Waiter = {
 
 type Category = {
   readonly name: string;
-  readonly bucket: Bucket;
-  readonly maxMilli: number;
+  /** replaced whole by `configure` */
+  bucket: Bucket;
+  maxMilli: number;
   /** One FIFO per priority, indexed like PRIORITIES: a fixed-level priority queue. */
   readonly queues: Waiter[][];
   depth: number;
@@ -136,6 +137,21 @@ export class SharedLimiter implements RateLimiter {
     costs.push(milli);
     const now = this.clock.now();
     return timeToDrain(cat.bucket, now, costs) - now;
+  }
+
+  /**
+   * Replaces a category's windows, e.g. with the budget the venue reports for this account at
+   * start. What the old windows counted as used is carried into the new ones at `now` (longer
+   * than it would have counted: never a burst past the venue), a pause stays, and waiters are
+   * served by the new limits.
+   */
+  configure(category: string, spec: CategorySpec): void {
+    const cat = this.category(category);
+    validateSpec(category, spec);
+    cat.bucket = resized(cat.bucket, spec, this.clock.now());
+    cat.maxMilli = maxCostMilli(cat.bucket);
+    this.logger?.info({ category, windows: spec.windows }, 'limiter category resized');
+    this.drain(cat);
   }
 
   pauseUntil(category: string, untilMs: number): void {

@@ -28,6 +28,8 @@ export interface RateLimiter {
   /** The venue answered 429: nothing in this category goes out before `untilMs`. */
   pauseUntil(category: string, untilMs: number): void;
   snapshot(): BucketSnapshot[];
+  /** Replaces a category's windows (a venue that reports the account's own budget at start). */
+  configure?(category: string, spec: import('./window-log.ts').CategorySpec): void;
   /** How long a call asked for now would wait (ms), `ahead` more calls of the same cost going first. */
   estimateWaitMs?(category: string, priority: Priority, o?: { cost?: number; ahead?: number }): number;
 }

@@ -91,11 +91,12 @@ test('kite and kalshi limits are the published numbers (docs/venues/kite.md) and
   assert.deepEqual(windowsOf(k, 'kite.quote'), [{ limit: 1, windowMs: 1000 }]);
   assert.deepEqual(windowsOf(k, 'kite.historical'), [{ limit: 3, windowMs: 1000 }]);
   assert.deepEqual(windowsOf(k, 'kite.other'), [{ limit: 10, windowMs: 1000 }]);
-  const tiers = { basic: [20, 10], advanced: [30, 30], premier: [100, 100], prime: [400, 400] } as const;
-  for (const [tier, [read, write]] of Object.entries(tiers)) {
+  // Kalshi in tokens (10 a request): reads one second of budget, writes two (Basic one)
+  const tiers = { basic: [200, 100, 1000], advanced: [300, 600, 2000], premier: [1000, 2000, 2000], paragon: [2000, 4000, 2000], prime: [4000, 8000, 2000] } as const;
+  for (const [tier, [read, write, writeMs]] of Object.entries(tiers)) {
     const c = kalshiLimits(tier as keyof typeof tiers);
-    assert.equal(windowsOf(c, 'kalshi.read')[0]!.limit, read, tier);
-    assert.equal(windowsOf(c, 'kalshi.write')[0]!.limit, write, tier);
+    assert.deepEqual(windowsOf(c, 'kalshi.read'), [{ limit: read, windowMs: 1000 }], tier);
+    assert.deepEqual(windowsOf(c, 'kalshi.write'), [{ limit: write, windowMs: writeMs }], tier);
   }
   assert.throws(() => kalshiLimits('gold' as never), /kalshi tier must be one of/);
   assert.equal(Object.keys(mergeLimits(k, kalshiLimits('basic'))).length, 7);

@@ -213,3 +213,26 @@ export function tightest(bucket: Bucket, now: number): Headroom {
 export function maxCostMilli(bucket: Bucket): number {
   return Math.min(...bucket.windows.map((w) => w.limitMilli));
 }
+
+/**
+ * A bucket with new windows that remembers what `from` had spent: the most any of its windows
+ * counted as used is recorded in each new window at `now` (held a full new window from now,
+ * which is never less cautious than the old log), and a pause carries over.
+ */
+export function resized(from: Bucket, spec: CategorySpec, now: number): Bucket {
+  const to = createBucket(spec);
+  to.pausedUntil = from.pausedUntil;
+  let used = 0;
+  for (const w of from.windows) {
+    expire(w, now);
+    used = Math.max(used, w.usedMilli);
+  }
+  if (used > 0) {
+    for (const w of to.windows) {
+      w.entries.push({ at: now, milli: used });
+      w.usedMilli = used;
+    }
+    to.lastAt = now;
+  }
+  return to;
+}

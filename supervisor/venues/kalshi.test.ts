@@ -30,6 +30,6 @@ test('a key id without a key, or an unknown tier, is refused by name', () => {
   assert.throws(() => kalshiAccountFromEnv({ KALSHI_KEY_ID: 'kid' }), (e: unknown) => e instanceof KalshiEnvError && /KALSHI_PRIVATE_KEY_PATH nor KALSHI_PRIVATE_KEY/.test(e.message));
   assert.throws(() => kalshiAccountFromEnv({ KALSHI_KEY_ID: 'kid', KALSHI_PRIVATE_KEY: PEM, KALSHI_TIER: 'gold' }), (e: unknown) => {
     const m = (e as Error).message;
-    return e instanceof KalshiEnvError && /KALSHI_TIER must be one of basic, advanced, premier, prime/.test(m) && !m.includes(PEM_BODY);
+    return e instanceof KalshiEnvError && /KALSHI_TIER must be one of basic, advanced, premier, paragon, prime/.test(m) && !m.includes(PEM_BODY);
   });
 });

@@ -31,7 +31,8 @@ export class KalshiEnvError extends Error {
 /**
  * A live account from the environment: KALSHI_KEY_ID plus KALSHI_PRIVATE_KEY_PATH (a PEM file)
  * or KALSHI_PRIVATE_KEY (the PEM text); optional KALSHI_REST_URL, KALSHI_WS_URL (default
- * production) and KALSHI_TIER (default basic). Undefined when KALSHI_KEY_ID is unset (paper).
+ * production) and KALSHI_TIER (default basic; only the fallback when the account's own limits
+ * cannot be read at start). Undefined when KALSHI_KEY_ID is unset (paper).
  */
 export function kalshiAccountFromEnv(env: NodeJS.ProcessEnv): KalshiAccount | undefined {
   const keyId = env.KALSHI_KEY_ID?.trim();

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import axios, { AxiosError } from 'axios';
-import { Configuration, MarketApi, EventsApi, OrdersApi, PortfolioApi } from 'kalshi-typescript';
+import { AccountApi, Configuration, MarketApi, EventsApi, OrdersApi, PortfolioApi } from 'kalshi-typescript';
 import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
 
 /**
@@ -25,6 +25,17 @@ after(() => sim.close());
 
 test('the demo key is generated at start and readable by its owner only', () => {
   assert.equal(statSync(sim.privateKeyPath).mode & 0o777, 0o600);
+});
+
+test('the account\'s token buckets and endpoint costs come back through the official AccountApi', async () => {
+  const account = api(AccountApi);
+  const limits = (await account.getAccountApiLimits()).data;
+  assert.deepEqual(limits, {
+    usage_tier: 'premier', read: { refill_rate: 1000, bucket_capacity: 1000 }, write: { refill_rate: 1000, bucket_capacity: 2000 }, grants: [],
+  });
+  const costs = (await account.getAccountEndpointCosts()).data;
+  assert.equal(costs.default_cost, 10);
+  assert.ok(costs.endpoint_costs.some((c) => c.method === 'DELETE' && c.path === '/portfolio/events/orders/{order_id}' && c.cost === 2));
 });
 
 test('markets, one market, events and series come back in the official shapes', async () => {

@@ -5,14 +5,16 @@ import { registry } from '../../actors/metrics.ts';
 import { KalshiRest } from '../../broker/kalshi/rest.ts';
 import type { FetchFn } from '../../broker/kalshi/http.ts';
 import { VenueError } from '../../broker/venue-errors.ts';
-import { kalshiTierLimits, writeCost, parseRetryAfter } from '../../broker/kalshi/ratelimit.ts';
+import { KalshiCosts, parseRetryAfter } from '../../broker/kalshi/ratelimit.ts';
+import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
+import { kalshiLimits } from '../../broker/limiter/limits.ts';
 import { RecordingLimiter, captureLogger, advance } from './helpers.ts';
 
 const BASE = 'http://kalshi.test/trade-api/v2';
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
-function client(responses: Array<Response | Error | 'hang'>, clock = new TestClock()) {
+function client(responses: Array<Response | Error | 'hang'>, clock = new TestClock(), limiterOf?: (clock: TestClock) => RecordingLimiter | SharedLimiter) {
   const calls: Array<{ url: string; init: RequestInit }> = [];
   const fetchFn: FetchFn = (url, init) => {
     calls.push({ url, init });
@@ -23,24 +25,27 @@ function client(responses: Array<Response | Error | 'hang'>, clock = new TestClo
     }
     return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
   };
-  const limiter = new RecordingLimiter(clock);
+  const limiter = limiterOf ? limiterOf(clock) : new RecordingLimiter(clock);
   const { logger, lines } = captureLogger();
   const rest = new KalshiRest({ baseUrl: BASE, limiter, clock, logger, fetch: fetchFn, random: () => 0.5, timeoutMs: 1_000 });
-  return { rest, calls, limiter, clock, lines };
+  return { rest, calls, limiter: limiter as RecordingLimiter, clock, lines };
 }
 
 const ORDER = { order_id: 'o1', client_order_id: 'c1', ticker: 'T', book_side: 'bid', status: 'resting', yes_price_dollars: '0.4200', fill_count_fp: '0.00', remaining_count_fp: '5.00', initial_count_fp: '5.00' };
 
-test('tier limits configure the limiter: Basic 20/10, Advanced 30/30, Premier 100/100, Prime 400/400', () => {
-  assert.deepEqual(kalshiTierLimits('basic'), { read: 20, write: 10 });
-  assert.deepEqual(kalshiTierLimits('advanced'), { read: 30, write: 30 });
-  assert.deepEqual(kalshiTierLimits('premier'), { read: 100, write: 100 });
-  assert.deepEqual(kalshiTierLimits('prime'), { read: 400, write: 400 });
-  assert.throws(() => kalshiTierLimits('gold' as never), /unknown tier/);
+test('costs are tokens per route: 10 by default, 2 for a cancel or a single-order read, a batch billed per item', () => {
+  const c = new KalshiCosts();
+  assert.equal(c.of('POST', '/portfolio/events/orders'), 10);
+  assert.equal(c.of('DELETE', '/portfolio/events/orders/3f2a-uuid'), 2);
+  assert.equal(c.of('GET', '/portfolio/orders/3f2a-uuid'), 2);
+  assert.equal(c.of('GET', '/portfolio/orders'), 10, 'the list is not the single-order read');
+  assert.equal(c.of('POST', '/portfolio/events/orders/batched', 20), 200, 'batches save no tokens');
+  // what the account says replaces the fallback
+  c.set([{ method: 'POST', path: '/portfolio/events/orders', cost: 12 }], 8);
+  assert.deepEqual([c.of('POST', '/portfolio/events/orders'), c.of('DELETE', '/portfolio/events/orders/x')], [12, 8]);
 });
 
-test('a batch costs one write per order, but a batch cancel only 0.2 per order', async () => {
-  assert.equal(writeCost('batch_cancel', 3), 0.6);
+test('a batch costs 10 tokens per order, a batch cancel 2 per order, a read 10', async () => {
   const { rest, limiter } = client([
     json(201, { orders: [{ order_id: 'a', fill_count: '0.00', remaining_count: '1.00' }, { order_id: 'b' }] }),
     json(200, { orders: [{ order_id: 'a', reduced_by: '1.00' }, { order_id: 'b', reduced_by: '1.00' }] }),
@@ -51,7 +56,7 @@ test('a batch costs one write per order, but a batch cancel only 0.2 per order',
   await rest.batchCancel([{ orderId: 'a' }, { orderId: 'b' }]);
   await rest.getMarkets();
   assert.deepEqual(limiter.acquired.map((a) => [a.category, a.opts?.cost, a.opts?.priority]), [
-    ['kalshi.write', 2, 'place'], ['kalshi.write', 0.4, 'cancel'], ['kalshi.read', 1, 'read'],
+    ['kalshi.write', 20, 'place'], ['kalshi.write', 4, 'cancel'], ['kalshi.read', 10, 'read'],
   ]);
 });
 
@@ -95,15 +100,17 @@ test('a 429 without Retry-After backs off with full jitter, and gives up as Rate
   assert.equal(parseRetryAfter('soon', 0), undefined);
 });
 
-test('rate-limit headers showing more than 80% used raise a warning and a metric', async () => {
+test('past 80% of the account\'s bucket, by the limiter\'s own count (Kalshi sends no rate headers), one warning and the metric', async () => {
   const metric = async () => (await registry.getSingleMetricAsString('orch_ratelimit_headroom_warnings_total')).match(/venue="kalshi"} (\d+)/)?.[1] ?? '0';
   const before = Number(await metric());
-  const { rest, lines } = client([
-    json(200, { markets: [], cursor: '' }, { 'x-ratelimit-limit': '20', 'x-ratelimit-remaining': '10' }),
-    json(200, { markets: [], cursor: '' }, { 'x-ratelimit-limit': '20', 'x-ratelimit-remaining': '3' }),
-  ]);
-  await rest.getMarkets();
-  await rest.getMarkets();
+  const created = () => json(201, { order_id: 'o', fill_count: '0.00', remaining_count: '1.00' });
+  // Basic: a write bucket of 100 tokens a second; a create costs 10. No response carries a header.
+  const { rest, lines } = client(Array.from({ length: 10 }, created), new TestClock(), (clock) => new SharedLimiter({ clock, limits: kalshiLimits('basic') }));
+  const o = (i: number) => ({ ticker: 'T', side: 'bid' as const, price: 4200, count: 100, clientOrderId: `h${i}` });
+  for (let i = 0; i < 8; i++) await rest.createOrder(o(i)); // 80 of 100: not past the line
+  assert.equal(Number(await metric()) - before, 0);
+  await rest.createOrder(o(8)); // 90 of 100
+  await rest.createOrder(o(9)); // 100 of 100: still the same episode, warned once
   assert.equal(Number(await metric()) - before, 1);
   assert.equal(lines.filter((l) => l.includes('headroom')).length, 1);
 });

@@ -68,8 +68,8 @@ const demands: Demand[] = [
   { category: 'kite.quote', cost: 1 },
   { category: 'kite.historical', cost: 1 },
   { category: 'kite.other', cost: 1 },
-  { category: 'kalshi.read', cost: 1 },
-  { category: 'kalshi.write', cost: 0.2 }, // batch-cancel items
+  { category: 'kalshi.read', cost: 10 }, // tokens per request
+  { category: 'kalshi.write', cost: 2 }, // cancels
 ];
 
 function assertUtilisation(limits: LimitsConfig, grantedInHorizon: Map<string, number>, floor: number): void {
