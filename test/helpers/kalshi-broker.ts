@@ -26,12 +26,14 @@ export async function startKalshiBroker(o: {
   externalAtStart?: BrokerActorOptions['externalAtStart'];
   eventLog?: (nc: NatsConnection, log: Logger) => EventLog;
   requestTimeoutMs?: number;
+  /** Where the broker reaches the exchange, when not directly (e.g. through a test's TCP relay). */
+  urls?: { rest: string; ws: string };
 }): Promise<InProcessKalshiBroker> {
   const { sim, log } = o;
   const clock = systemClock;
   const limiter = new SharedLimiter({ clock, limits: kalshiLimits('premier'), logger: log });
   const venue = new KalshiVenue({
-    restUrl: sim.restUrl, wsUrl: sim.wsUrl, keyId: sim.keyId, privateKey: { path: sim.privateKeyPath },
+    restUrl: o.urls?.rest ?? sim.restUrl, wsUrl: o.urls?.ws ?? sim.wsUrl, keyId: sim.keyId, privateKey: { path: sim.privateKeyPath },
     limiter, logger: log, clock, requestTimeoutMs: o.requestTimeoutMs ?? 1_000,
   });
   const adapter = new KalshiAdapter({ port: kalshiPort(venue), clock, log, pollIntervalMs: 200 });

@@ -16,9 +16,11 @@ import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
 import { INFY, invariantViolations, placeIntent, sendIntent } from '../recovery/harness.ts';
 import { startKiteBroker, type InProcessBroker } from '../helpers/kite-broker.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
+import { kalshiRun, kalshiStrategy } from './kalshi-fuzz.ts';
 
 /**
- * Many short runs, each with random intents and random faults (accepted writes that never get
+ * Many short runs (odd seeds on the built-in Kalshi exchange, even ones on Kite: kalshi-fuzz.ts),
+ * each with random intents and random faults (accepted writes that never get
  * an answer, 5xx bursts, 429 storms, dropped sockets, broker kills and restarts, the broker
  * killed while its resting orders fill, the venue restarting, oversize messages), against a
  * real nats-server and the built-in exchange. After each run: one venue order per intent,
@@ -83,6 +85,8 @@ async function oneRun(seed: number): Promise<string[]> {
   const rng = mulberry32(seed);
   const jsm = await jetstreamManager(nc);
   await jsm.streams.purge(STREAM_EVENTS);
+  // Odd seeds trade on the built-in Kalshi exchange, even seeds on Kite.
+  if (seed % 2 === 1) return kalshiRun({ seed, rng, nc, natsUrl: server.url, strategy: kalshiStrategy(spec), log });
   const sim = await startKiteSim({ tickIntervalMs: 50, seed, logger: log });
   sim.setPrice(INFY.token, 1500);
   const venue = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(sim.restUrl).port) });
