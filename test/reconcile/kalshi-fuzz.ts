@@ -128,14 +128,14 @@ export async function kalshiRun(o: { seed: number; rng: Rng; nc: NatsConnection;
       if (px === undefined) continue;
       const intent = placeIntent('k1', { venue: 'kalshi', symbol: KALSHI_MARKET, side, qty: randInt(rng, 1, 3) * 100, orderType: 'LIMIT', limitPrice: px });
       ids.add(intent.intentId);
-      const p = sendIntent(nc, intent, 1_000).catch(() => undefined);
+      const p = sendIntent(nc, intent, 500).catch(() => undefined);
       sent.push(p);
-      if (rng() < 0.2) sent.push(p.then(() => sendIntent(nc, intent, 1_000)).catch(() => undefined));
+      if (rng() < 0.2) sent.push(p.then(() => sendIntent(nc, intent, 500)).catch(() => undefined));
       await sleep(randInt(rng, 0, 40));
     }
     await Promise.all(sent);
     sweep(sim, rng);
-    await sleep(150);
+    await sleep(100);
     sim.faults.rateLimitStorm(0);
     sim.faults.failNext(0, 500);
     for (let i = 0; i < 3; i++) {

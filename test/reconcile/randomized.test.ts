@@ -136,9 +136,9 @@ async function oneRun(seed: number): Promise<string[]> {
       const px = 150_000 + randInt(rng, -1_000, 1_000) * 5;
       const intent = placeIntent('f1', { side, qty: randInt(rng, 1, 3), ...(limit ? { orderType: 'LIMIT', limitPrice: px } : { orderType: 'MARKET' }) });
       // Some intents are resent, as a strategy does that got no answer.
-      const p = sendIntent(nc, intent, 1_000).catch(() => undefined);
+      const p = sendIntent(nc, intent, 500).catch(() => undefined);
       sent.push(p);
-      if (rng() < 0.2) sent.push(p.then(() => sendIntent(nc, intent, 1_000)).catch(() => undefined));
+      if (rng() < 0.2) sent.push(p.then(() => sendIntent(nc, intent, 500)).catch(() => undefined));
       await new Promise((r) => setTimeout(r, randInt(rng, 0, 40)));
     }
     await Promise.all(sent);
