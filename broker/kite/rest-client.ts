@@ -53,6 +53,8 @@ export type ModifyOrderParams = {
   trigger_price?: number;
   disclosed_quantity?: number;
   validity?: PlaceOrderParams['validity'];
+  /** Needed when the modify makes a LIMIT order MARKET (docs/venues/kite.md, "Market protection"). */
+  market_protection?: number;
 };
 
 export type KiteRestOptions = {
