@@ -186,7 +186,11 @@ export class BrokerActor {
       subscribeParsed(this.nc, subjects.strategyStateAll(), StrategyStateRequestSchema, (_req, msg) => {
         const strategyId = msg.subject.slice(subjects.strategyState('x').length - 1);
         if (msg.reply) msg.respond(encodeJson(StrategyStateReplySchema, this.strategyState(strategyId)));
-      }, { log: this.log, queue: 'broker' }),
+      }, {
+        log: this.log, queue: 'broker', maxBytes: MAX_INTENT_BYTES,
+        // A made-up id on an open server must not become a dead-letter label (as for intents).
+        metricSubject: (subject) => subjects.strategyState(this.labelOf(subject.slice(subjects.strategyState('x').length - 1))),
+      }),
     );
     await this.nc.flush();
     // No intent is accepted for a venue until this first run has completed (rule not_reconciled).

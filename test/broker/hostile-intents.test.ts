@@ -76,8 +76,10 @@ test('made-up strategy ids never become metric labels: the sender is the one the
   assert.ok(grown.every((l) => l === 'flood' || l === 'unknown'), `new label values: ${grown.join(', ')}`);
   const deadLabels = (await metrics.deadLettersTotal.get()).values.map((v) => String(v.labels.subject));
   for (let i = 0; i < 5; i++) await sendRaw(nc, subjects.intent(`junk${i}`), { not: 'an intent' });
+  for (let i = 0; i < 5; i++) nc.publish(subjects.strategyState(`junk${i}`), JSON.stringify({ not: 'a state request' }));
+  await eventually(async () => (await metrics.deadLettersTotal.get()).values.some((v) => v.labels.subject === subjects.strategyState('unknown') && v.value >= 5), 'the bad state requests dead-lettered');
   const newDead = (await metrics.deadLettersTotal.get()).values.map((v) => String(v.labels.subject)).filter((l) => !deadLabels.includes(l));
-  assert.ok(newDead.every((l) => l === subjects.intent('unknown')), `dead-letter labels: ${newDead.join(', ')}`);
+  assert.deepEqual(newDead.sort(), [subjects.strategyState('unknown'), subjects.intent('unknown')].sort(), `dead-letter labels: ${newDead.join(', ')}`);
 });
 
 test('a strategy that keeps sending refused intents: the log keeps the first few and a count, the counter counts all', async (t) => {
