@@ -42,6 +42,8 @@ export class StrategyHost {
   private remote: Remote<ActorControl> | undefined;
   /** Settles when the task ends: resolves on a clean stop, rejects on a crash. */
   task: Promise<unknown> = Promise.resolve();
+  /** Why this host ended its worker itself (a hang): what the task rejects with. */
+  private terminatedFor: Error | undefined;
 
   constructor(
     readonly spec: StrategySpec,
@@ -75,11 +77,30 @@ export class StrategyHost {
     const logLevel = this.opts.logLevel ?? process.env.ORCH_LOG_LEVEL;
     if (logLevel) task.logLevel = logLevel;
     if (this.opts.killLevel) task.initialKill = this.opts.killLevel(this.spec.id);
-    this.task = this.pool.run(task, { transferList: [port2] as never });
+    this.task = this.pool.run(task, { transferList: [port2] as never }).catch((e: unknown) => { throw this.terminatedFor ?? e; });
     this.task.catch(() => undefined); // observed by the supervisor through `task`
     this.remote = wrap<ActorControl>(nodeEndpoint(port1));
-    // If the worker dies while starting, the comlink call would wait forever.
-    await Promise.race([this.remote.start(), this.task.then(() => { throw new Error('strategy ended during start'); })]);
+    // If the worker dies while starting, the comlink call would wait forever; if it never
+    // answers (a module that loops while loading), the deadline ends it.
+    const startMs = this.spec.health.startSeconds * 1000;
+    try {
+      await withTimeout(Promise.race([this.remote.start(), this.task.then(() => { throw new Error('strategy ended during start'); })]), startMs);
+    } catch (e) {
+      if (!(e instanceof DeadlinePassed)) throw e;
+      await this.terminate(`did not start within ${startMs} ms (a module that never finishes loading, or a busy loop): worker terminated`);
+      throw this.terminatedFor;
+    }
+  }
+
+  /**
+   * Ends a worker that does not answer (a CPU loop answers nothing, and cannot be asked to
+   * stop): its task rejects with `reason`, which the supervisor takes as a crash.
+   */
+  async terminate(reason: string): Promise<void> {
+    this.terminatedFor ??= new Error(reason);
+    this.remote = undefined;
+    await this.pool?.destroy().catch(() => undefined);
+    this.pool = undefined;
   }
 
   async health(timeoutMs = 1000): Promise<Health | undefined> {
@@ -110,9 +131,15 @@ export class StrategyHost {
   }
 }
 
+class DeadlinePassed extends Error {}
+
+/**
+ * Real time, not the injected clock: these bound how long a worker thread takes to answer,
+ * which only the wall clock measures (a test clock driven faster would kill healthy workers).
+ */
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    const t = setTimeout(() => reject(new DeadlinePassed(`timed out after ${ms} ms`)), ms);
     p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
   });
 }

@@ -38,6 +38,21 @@ export const StrategyEnvSchema = z.union([z.array(z.string()).max(64), z.record(
 });
 export type StrategyEnv = z.infer<typeof StrategyEnvSchema>;
 
+/**
+ * The supervisor's health check of a running actor, over comlink: every `intervalSeconds` it
+ * asks; an answer later than `timeoutSeconds` is a miss; `maxMissed` misses in a row and the
+ * worker is terminated and counted as a crash (a CPU loop answers nothing). `startSeconds`
+ * bounds a start (loading the module, the broker's positions), past it the same.
+ */
+export const HealthCheckSchema = z.strictObject({
+  intervalSeconds: z.number().positive().default(5),
+  timeoutSeconds: z.number().positive().default(5),
+  maxMissed: z.number().int().positive().default(3),
+  startSeconds: z.number().positive().default(60),
+});
+export type HealthCheck = z.infer<typeof HealthCheckSchema>;
+export const DEFAULT_HEALTH_CHECK: HealthCheck = Object.freeze(HealthCheckSchema.parse({}));
+
 export const StrategyEntrySchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'id: 1-40 letters, digits, _ or -'),
   /** Path of the strategy module, relative to the YAML file. */
@@ -53,6 +68,7 @@ export const StrategyEntrySchema = z.strictObject({
   killTriggers: KillTriggersSchema.optional(),
   resources: ResourceLimitsSchema.default({ maxOldGenerationSizeMb: 128 }),
   restart: RestartIntensitySchema.optional(),
+  health: HealthCheckSchema.default(DEFAULT_HEALTH_CHECK),
   /** What happens to the strategy's open orders when it is removed from the file. */
   onRemove: z.enum(['cancel-orders', 'leave-orders']).default('cancel-orders'),
   enabled: z.boolean().default(true),
@@ -105,6 +121,12 @@ export class ConfigError extends Error {
   ) {
     super(`${file}${line ? `:${line}` : ''}: ${field}: ${detail}`);
   }
+}
+
+/** A ConfigError again from its parts as they crossed a thread (the probe's answer). */
+export function configErrorFrom(e: { file: string; line?: number; field: string; message: string }): ConfigError {
+  const prefix = `${e.file}${e.line ? `:${e.line}` : ''}: ${e.field}: `;
+  return new ConfigError(e.file, e.line, e.field, e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message);
 }
 
 export function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number | undefined {

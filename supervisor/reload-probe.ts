@@ -3,11 +3,18 @@
  * disk now, validates each entry's params with the module's own schema, and posts the result.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, importStrategyModule, loadConfig, type ModuleLoader } from './config.ts';
 
 const file = (workerData as { file: string }).file;
+// Each module is announced before it is imported: one that loops or allocates without end
+// while loading is named by the parent, which ends this thread at its deadline or heap limit.
+let index = 0;
+const announce: ModuleLoader = (absPath) => {
+  parentPort!.postMessage({ loading: { index: index++, module: absPath } });
+  return importStrategyModule(absPath);
+};
 try {
-  const config = await loadConfig(file);
+  const config = await loadConfig(file, announce);
   parentPort!.postMessage({ ok: true, config });
 } catch (e) {
   const err = e instanceof ConfigError

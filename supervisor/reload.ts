@@ -21,28 +21,67 @@ export type Probe = (file: string) => Promise<ProbeOutcome>;
 
 const probeEntry = fileURLToPath(new URL('./reload-probe-entry.mjs', import.meta.url));
 
-/** Loads and validates the registry in a short-lived worker thread. */
-export function probeInWorker(clock: Clock, timeoutMs = 30_000): Probe {
-  return (file) =>
-    new Promise<ProbeOutcome>((resolvePromise) => {
+/** Heap for the probe's own code (tsx, zod, the config loader) on top of the strategies' limits. */
+const PROBE_BASE_HEAP_MB = 64;
+
+type ProbeMessage = { loading: { index: number; module: string } } | ProbeOutcome;
+
+/**
+ * Loads and validates the registry in a short-lived worker thread, under a deadline (real
+ * time: it bounds a thread's work) and a heap limit: the sum of the registry's
+ * `resources.maxOldGenerationSizeMb`, what the strategies may use once running, plus the
+ * probe's own. A module that loops or allocates without end while loading is refused by name.
+ */
+export function probeInWorker(o: { timeoutMs?: number } = {}): Probe {
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  return async (file) => {
+    const shape = await registryShape(file);
+    const heapMb = shape.heapMb + PROBE_BASE_HEAP_MB;
+    return new Promise<ProbeOutcome>((resolvePromise) => {
       // Strategy modules run their top-level code here: the probe gets no environment either (actor-host.ts workerEnv).
-      const worker = new Worker(probeEntry, { workerData: { file }, stdout: true, stderr: true, env: {} });
+      const worker = new Worker(probeEntry, { workerData: { file }, stdout: true, stderr: true, env: {}, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
       // A module's own output while loading is not ours to print.
       worker.stdout.resume();
       worker.stderr.resume();
       let settled = false;
-      const done = (o: ProbeOutcome) => {
+      let loading: { index: number; module: string } | undefined;
+      const done = (outcome: ProbeOutcome) => {
         if (settled) return;
         settled = true;
-        clock.clearTimeout(timer);
+        clearTimeout(timer);
         void worker.terminate();
-        resolvePromise(o);
+        resolvePromise(outcome);
       };
-      const timer: TimerHandle = clock.setTimeout(() => done({ ok: false, error: { file, field: '(probe)', message: `${file}: loading the strategies took longer than ${timeoutMs} ms` } }), timeoutMs);
-      worker.once('message', (m: ProbeOutcome) => done(m));
-      worker.once('error', (e) => done({ ok: false, error: { file, field: '(probe)', message: `${file}: ${e.message}` } }));
-      worker.once('exit', (code) => done({ ok: false, error: { file, field: '(probe)', message: `${file}: probe worker exited with ${code}` } }));
+      /** The failure, pinned on the module being loaded when it happened (if any). */
+      const failed = (what: string): ProbeOutcome => {
+        if (!loading) return { ok: false, error: { file, field: '(probe)', message: `${file}: ${what}` } };
+        const field = `strategies[${loading.index}].module`;
+        const line = shape.moduleLine(loading.index);
+        return { ok: false, error: { file, ...(line !== undefined ? { line } : {}), field, message: `${file}${line !== undefined ? `:${line}` : ''}: ${field}: ${loading.module}: ${what}` } };
+      };
+      const timer = setTimeout(() => done(failed(`loading took longer than ${timeoutMs} ms (a loop while loading?); not loaded`)), timeoutMs);
+      worker.on('message', (m: ProbeMessage) => {
+        if ('loading' in m) loading = m.loading;
+        else done(m);
+      });
+      worker.once('error', (e: Error & { code?: string }) => done(failed(e.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? `loading needs more than the registry's memory limit (${heapMb} MB heap: the strategies' resources.maxOldGenerationSizeMb plus ${PROBE_BASE_HEAP_MB}); not loaded`
+        : e.message)));
+      worker.once('exit', (code) => done(failed(`probe worker exited with ${code}`)));
     });
+  };
+}
+
+/** What the probe needs before it starts: the heap the registry allows and where each module line is. */
+async function registryShape(file: string): Promise<{ heapMb: number; moduleLine: (i: number) => number | undefined }> {
+  try {
+    const { config, doc, counter } = parseConfigText(await readFile(file, 'utf8'), file);
+    const heapMb = config.strategies.reduce((sum, s) => sum + s.resources.maxOldGenerationSizeMb, 0);
+    return { heapMb, moduleLine: (i) => lineOf(doc, counter, ['strategies', i, 'module']) };
+  } catch {
+    // The probe itself reports an unreadable or invalid file, with its line and field.
+    return { heapMb: 0, moduleLine: () => undefined };
+  }
 }
 
 const RELATIVE_IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g;
@@ -132,7 +171,7 @@ export class Reloader {
 
   constructor(private readonly opts: ReloaderOptions) {
     this.config = opts.config;
-    this.probe = opts.probe ?? probeInWorker(opts.clock);
+    this.probe = opts.probe ?? probeInWorker();
   }
 
   current(): LoadedConfig {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../actors/clock.ts';
+import type { Clock, TimerHandle } from '../actors/clock.ts';
 import { metrics } from '../actors/metrics.ts';
 import type { Health } from '../actors/messages.ts';
 import { StrategyHost, type HostOptions } from './actor-host.ts';
@@ -19,6 +19,7 @@ type Child = {
   restarts: number[];
   restartCount: number;
   lastError?: string;
+  healthTimer?: TimerHandle;
 };
 
 export type ChildView = { id: string; status: ChildStatus; restarts: number; lastError?: string; health?: Health };
@@ -84,6 +85,7 @@ export class Supervisor {
     }
     child.status = 'running';
     actorUp.set({ actor: child.spec.id }, 1);
+    void this.watchHealth(child, host, log);
     host.task.then(
       () => {
         if (child.host === host && child.status !== 'stopping') {
@@ -100,8 +102,37 @@ export class Supervisor {
     );
   }
 
+  /**
+   * Asks the actor for its health over comlink every interval; `maxMissed` answers in a row
+   * later than the deadline and the worker is terminated, which the task's rejection turns
+   * into a crash (the restart policy applies). A worker in a CPU loop answers nothing.
+   */
+  private watchHealth(child: Child, host: StrategyHost, log: Logger): void {
+    const { intervalSeconds, timeoutSeconds, maxMissed } = child.spec.health;
+    const { clock } = this.opts;
+    const current = () => child.host === host && child.status === 'running';
+    let missed = 0;
+    const schedule = () => { child.healthTimer = clock.setTimeout(() => void check(), intervalSeconds * 1000); };
+    const check = async () => {
+      if (!current()) return;
+      const h = await host.health(timeoutSeconds * 1000);
+      if (!current()) return;
+      if (h) {
+        missed = 0;
+        return schedule();
+      }
+      missed++;
+      log.warn({ missed, maxMissed, timeout_s: timeoutSeconds }, 'health check not answered in time');
+      if (missed < maxMissed) return schedule();
+      log.error({ missed, timeout_s: timeoutSeconds }, 'strategy unresponsive: terminating its worker');
+      await host.terminate(`unresponsive: ${missed} health checks in a row not answered within ${timeoutSeconds} s; worker terminated`);
+    };
+    schedule();
+  }
+
   private async onCrash(child: Child, host: StrategyHost, _err: unknown): Promise<void> {
     actorUp.set({ actor: child.spec.id }, 0);
+    this.opts.clock.clearTimeout(child.healthTimer);
     if (this.stopping || child.host !== host || child.status === 'stopping') return;
     this.opts.onCrash?.(child.spec.id);
     const now = this.opts.clock.now();
@@ -128,6 +159,7 @@ export class Supervisor {
     const child = this.children.get(id);
     if (!child) return;
     child.status = 'stopping';
+    this.opts.clock.clearTimeout(child.healthTimer);
     const host = child.host;
     child.host = undefined;
     await host?.stop();

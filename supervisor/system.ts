@@ -21,10 +21,10 @@ import { buildKalshiVenue, type KalshiAccount } from './venues/kalshi.ts';
 import { loadMarketHolidays, nseMarketOpen, NO_HOLIDAYS } from './market-calendar.ts';
 import { buildKiteVenue, kiteLimitSettings, type KiteAccount, type KiteEnv } from './venues/kite.ts';
 import { launchNatsServer, natsPidFile, type NatsProcess } from './nats-launcher.ts';
-import { loadConfig, type LoadedConfig } from './config.ts';
+import { configErrorFrom, deepFreeze, type LoadedConfig } from './config.ts';
 import { Supervisor } from './supervisor.ts';
 import { startHttp } from './http.ts';
-import { Reloader } from './reload.ts';
+import { Reloader, probeInWorker } from './reload.ts';
 import { MetricsAggregator } from './metrics-aggregator.ts';
 import { startServices } from './services.ts';
 import { monitorEventLoopLag } from '../actors/metrics-forwarder.ts';
@@ -38,6 +38,8 @@ const SHUTDOWN_STEP_MS = 5_000;
 
 export type SystemOptions = {
   configFile: string;
+  /** Longest the registry's strategy modules may take to load, at start and on reload (default 30 s). */
+  moduleLoadTimeoutMs?: number;
   /** Exchange holidays (default: market-holidays.yaml next to the registry; absent = none). */
   holidaysFile?: string;
   log: Logger;
@@ -115,8 +117,13 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     }
   };
   try {
-    // Refuse a bad registry before anything starts.
-    const config = await loadConfig(o.configFile);
+    // Refuse a bad registry before anything starts. Loaded in a worker under a deadline and the
+    // registry's memory limit: a module that loops or allocates without end while loading is
+    // refused by name instead of hanging (or swelling) this process.
+    const probe = probeInWorker(o.moduleLoadTimeoutMs !== undefined ? { timeoutMs: o.moduleLoadTimeoutMs } : {});
+    const probed = await probe(resolve(o.configFile));
+    if (!probed.ok) throw configErrorFrom(probed.error);
+    const config = deepFreeze(probed.config);
     // And a bad holiday calendar: a holiday taken for a trading day trips the stale-data trigger.
     const holidaysFile = o.holidaysFile ?? join(dirname(resolve(o.configFile)), 'market-holidays.yaml');
     const holidays = await loadMarketHolidays(holidaysFile);
@@ -258,7 +265,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     // Set once /metrics runs: drops a removed strategy's last snapshot from its worker thread.
     let forgetActorMetrics: ((id: string) => void) | undefined;
     const reloader = new Reloader({
-      config, supervisor, broker, clock, log: actorLogger(o.log, 'reload'), venues: new Set(adapters.map((a) => a.venue)),
+      config, supervisor, broker, clock, log: actorLogger(o.log, 'reload'), venues: new Set(adapters.map((a) => a.venue)), probe,
       // Kill-trigger thresholds follow the registry, so an added strategy is guarded from its first order.
       onApplied: (next, previous) => {
         killSwitch.triggers.setStrategies(next.strategies);

@@ -1,6 +1,6 @@
 import { resolve, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StrategySpec } from '../../supervisor/config.ts';
+import { DEFAULT_HEALTH_CHECK, type StrategySpec } from '../../supervisor/config.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const fixture = (name: string) => join(repoRoot, 'test', 'fixtures', 'strategies', `${name}.ts`);
@@ -15,6 +15,7 @@ export function spec(id: string, over: Partial<StrategySpec> & { params?: Record
     risk: { maxOrderQty: 10, maxOrderValue: 10_000_000, maxPosition: 10, maxOpenOrders: 5, priceBandBps: 500, ordersPerMinute: 60 },
     resources: { maxOldGenerationSizeMb: 64 },
     restart: { maxRestarts: 2, withinSeconds: 60 },
+    health: DEFAULT_HEALTH_CHECK,
     onRemove: 'cancel-orders',
     enabled: true,
     marketProtection: -1,
