@@ -6,7 +6,7 @@ import { emptyProjection } from '../projection/projection.ts';
 import type { ReconcileReport } from '../events/schema.ts';
 import type { VenueAdapter, VenueOrder } from '../venue.ts';
 import { metrics } from '../../actors/metrics.ts';
-import { ReconcileRunner } from './runner.ts';
+import { ReconcileRunner, historyQuery } from './runner.ts';
 
 const log = pino({ level: 'silent' });
 
@@ -114,4 +114,21 @@ test('a run that fails to read the venue is an error: reported as such, orch_rec
   assert.equal((await r.run(adapter, 'periodic')).result, 'ok');
   assert.equal(await gaugeOf('failing'), 0);
   assert.equal(await gaugeOf('differences'), 0);
+});
+
+test('the venue history is read from the log\'s last event, or from an older unfinished write with no venue id, less the margin; every unfinished order is asked for', () => {
+  const p = emptyProjection();
+  const place = (intentId: string, ts: number) => ({ action: 'place' as const, intentId, strategyId: 's', ts, venue: 'kalshi' as const, symbol: 'KX', side: 'BUY' as const, qty: 100, orderType: 'LIMIT' as const, limitPrice: 5_000 });
+  p.book.register(place('bound', 1_000), 1_000);
+  p.book.bind('bound', 'o1');
+  p.book.register(place('inflight', 40_000), 40_000);
+  p.book.register(place('kiteOne', 10), 10);
+  p.book.get('kiteOne')!.venue = 'kite';
+  p.lastTs = 90_000;
+  const q = historyQuery(p, 'kalshi', 100_000, 5_000);
+  assert.equal(q.sinceMs, 35_000, 'the in-flight write (40 s) is older than the last event (90 s)');
+  assert.deepEqual(q.open, [{ intentId: 'bound', venueOrderId: 'o1' }, { intentId: 'inflight' }]);
+  p.book.bind('inflight', 'o2');
+  assert.equal(historyQuery(p, 'kalshi', 100_000, 5_000).sinceMs, 85_000, 'bound orders are looked up by id: the last event decides');
+  assert.equal(historyQuery(emptyProjection(), 'kalshi', 100_000, 5_000).sinceMs, 95_000, 'an empty log looks back only the margin');
 });
