@@ -6,6 +6,7 @@ export const ERROR_KINDS = [
   'InputException',
   'TokenException',
   'PermissionException',
+  'TPINAuthException',
   'OrderException',
   'ExchangeException',
   'MarginException',
@@ -37,6 +38,9 @@ export const ERROR_POLICY: Readonly<Record<ErrorKind, ErrorPolicy>> = Object.fre
   InputException: { action: 'never_retry', maxRetries: 0 },
   TokenException: { action: 'reauthenticate', maxRetries: 1 },
   PermissionException: { action: 'alert', maxRetries: 0 },
+  // HTTP 428: selling holdings needs the CDSL TPIN/eDIS authorisation, which only the account
+  // holder can give in a browser. Retrying cannot help; a human must act (docs/venues/kite.md).
+  TPINAuthException: { action: 'alert', maxRetries: 0 },
   OrderException: { action: 'never_retry', maxRetries: 0 },
   ExchangeException: { action: 'never_retry', maxRetries: 0 },
   MarginException: { action: 'halt_strategy', maxRetries: 0 },

@@ -67,6 +67,12 @@ export class KiteAdapter implements VenueAdapter {
   private readonly symbolByToken = new Map<number, string>();
   private readonly intentByTag = new Map<string, string>();
   private readonly openOrderIds = new Set<string>();
+  /**
+   * Placed, but no report about them yet. Kite sends no WebSocket order update for the
+   * placement itself (docs/venues/kite.md, "Order updates"), so these are polled over REST
+   * even while pushes about other orders keep coming.
+   */
+  private readonly unconfirmed = new Set<string>();
   private pollTimer: TimerHandle | undefined;
   private lastPushTs = 0;
   private readonly states = new KiteOrderStates();
@@ -167,7 +173,11 @@ export class KiteAdapter implements VenueAdapter {
 
   private report(o: KiteOrder, source: OrderSource): Verdict {
     const { verdict, current } = this.states.observe(o.order_id, this.snapshotOf(o));
+    if (current && normalizedState(current) !== 'pending') this.unconfirmed.delete(o.order_id);
     if (verdict.kind === 'impossible') this.o.log.warn({ source, orderId: o.order_id, status: o.status, reason: verdict.reason }, 'kite order report refused: impossible transition');
+    if (verdict.kind === 'apply' && verdict.next.rawStatus !== undefined) {
+      this.o.log.info({ source, orderId: o.order_id, status: verdict.next.rawStatus, kept: verdict.next.status }, 'kite order status outside the known table: kept, order phase unchanged');
+    }
     if (verdict.kind !== 'apply' || !current) return verdict;
     const v = this.toVenueOrder(o, current);
     if (v.state === 'filled' || v.state === 'cancelled' || v.state === 'rejected') this.openOrderIds.delete(v.venueOrderId);
@@ -189,7 +199,7 @@ export class KiteAdapter implements VenueAdapter {
       qty: s.qty,
       filledQty: filled,
       state: normalizedState(s),
-      venueStatus: s.status,
+      venueStatus: s.rawStatus ?? s.status,
       ts: this.o.clock.now(),
     };
     const intentId = o.tag ? this.intentByTag.get(o.tag.toLowerCase()) : undefined;
@@ -237,6 +247,7 @@ export class KiteAdapter implements VenueAdapter {
       { priority: priority === 'kill' ? 'kill' : 'place', sendAfter },
     );
     this.openOrderIds.add(r.orderId);
+    if (!this.states.get(r.orderId)) this.unconfirmed.add(r.orderId);
     return r.outcome === 'found' ? { venueOrderId: r.orderId, duplicate: true } : { venueOrderId: r.orderId };
   }
 
@@ -269,9 +280,10 @@ export class KiteAdapter implements VenueAdapter {
     return p.net.map((x) => ({ symbol: `${x.exchange}:${x.tradingsymbol}`, qty: x.quantity ?? 0, avgPrice: toPaise(x.average_price) ?? 0 }));
   }
 
-  /** Polls open orders over REST when pushes have gone quiet for a poll interval. */
+  /** Polls open orders over REST when pushes have gone quiet for a poll interval, or a placement is unconfirmed. */
   private async poll(every: number): Promise<void> {
-    if (this.openOrderIds.size === 0 || this.o.clock.now() - this.lastPushTs < every) return;
+    if (this.openOrderIds.size === 0) return;
+    if (this.unconfirmed.size === 0 && this.o.clock.now() - this.lastPushTs < every) return;
     try {
       const orders = await this.o.retry.read('order poll', () => this.o.rest.getOrders({ priority: 'read' }));
       for (const o of orders) if (this.openOrderIds.has(o.order_id)) this.report(o, 'poll');

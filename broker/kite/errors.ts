@@ -14,6 +14,8 @@ export function kindForErrorType(errorType: string): ErrorKind | undefined {
     case 'UserException': // account-level problem: retrying cannot fix it, a human must look
     case 'TwoFAException':
       return 'PermissionException';
+    case 'TPINAuthException':
+      return 'TPINAuthException';
     case 'OrderException':
     case 'HoldingException': // not enough holdings to sell: a refusal, like an order rejection
       return 'OrderException';
@@ -38,6 +40,7 @@ export function kindForStatus(status: number): ErrorKind {
   if (status === 401 || status === 403) return 'TokenException';
   if (status === 404) return 'NotFound';
   if (status === 409) return 'Conflict';
+  if (status === 428) return 'TPINAuthException';
   return 'InputException';
 }
 

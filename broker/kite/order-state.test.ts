@@ -38,7 +38,7 @@ test('a late report that carries more fills keeps the newer status and takes the
   assert.deepEqual(v, { kind: 'apply', next: snap('CANCEL PENDING', 5) });
 });
 
-test('impossible transitions are refused: out of a final state, fills past the quantity, inconsistent finals, unknown statuses', () => {
+test('impossible transitions are refused: out of a final state, fills past the quantity, inconsistent finals', () => {
   const cases: [KiteOrderSnapshot | undefined, KiteReport][] = [
     [snap('COMPLETE', 10), r('CANCELLED', 10)],
     [snap('CANCELLED', 2), r('CANCELLED', 4)],
@@ -47,7 +47,7 @@ test('impossible transitions are refused: out of a final state, fills past the q
     [undefined, r('COMPLETE', 4)],
     [undefined, r('REJECTED', 1)],
     [undefined, r('OPEN', 11)],
-    [undefined, r('FILLED', 10)],
+    [snap('CANCELLED', 2), r('NOT MODIFIED', 4)],
     [snap('OPEN'), r('OPEN', -1)],
   ];
   for (const [prev, inc] of cases) assert.equal(transition(prev, inc).kind, 'impossible', `${prev?.status} → ${JSON.stringify(inc)}`);
@@ -111,4 +111,16 @@ test('the table forgets finished orders first when full', () => {
   s.observe('b', r('OPEN'));
   assert.equal(s.get('done'), undefined);
   assert.ok(s.get('a') && s.get('b'));
+});
+
+test('a status outside the table (NOT MODIFIED) is kept with the order\'s phase unchanged, never dropped', () => {
+  assert.deepEqual(transition(snap('OPEN'), r('NOT MODIFIED')), { kind: 'apply', next: { status: 'OPEN', rawStatus: 'NOT MODIFIED', qty: 10, filledQty: 0 } });
+  assert.deepEqual(transition(snap('TRIGGER PENDING', 2), r('NOT MODIFIED', 3)), { kind: 'apply', next: { status: 'TRIGGER PENDING', rawStatus: 'NOT MODIFIED', qty: 10, filledQty: 3 } }, 'its fills are taken');
+  assert.deepEqual(transition(undefined, r('SOME NEW STATUS', 1)), { kind: 'apply', next: { status: 'OPEN', rawStatus: 'SOME NEW STATUS', qty: 10, filledQty: 1 } }, 'a first sight is a live order');
+  assert.equal(transition(snap('CANCELLED'), r('NOT MODIFIED')).kind, 'stale', 'a late report after the end');
+  const s = new KiteOrderStates();
+  s.observe('1', r('OPEN'));
+  assert.equal(s.observe('1', r('NOT MODIFIED')).verdict.kind, 'apply');
+  assert.equal(s.observe('1', r('NOT MODIFIED')).verdict.kind, 'duplicate');
+  assert.equal(s.observe('1', r('COMPLETE', 10)).verdict.kind, 'apply', 'and the order goes on to its end');
 });

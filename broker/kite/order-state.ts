@@ -34,6 +34,11 @@ export const UPDATE = 'UPDATE';
 
 export type KiteOrderSnapshot = {
   status: KiteStatus;
+  /**
+   * The status as Kite wrote it, when it is outside the table above (e.g. `NOT MODIFIED`, a
+   * refused modification). Such a report keeps the order's known phase and is never dropped.
+   */
+  rawStatus?: string;
   qty: number;
   filledQty: number;
   /** Exchange update time (ms) when the report carries one; second resolution at Kite. */
@@ -64,7 +69,15 @@ export function transition(prev: KiteOrderSnapshot | undefined, incoming: KiteRe
   } else if (isKiteStatus(incoming.status)) {
     status = incoming.status;
   } else {
-    return { kind: 'impossible', reason: `unknown status ${JSON.stringify(incoming.status)}` };
+    // Real order histories hold statuses outside the documented table (docs/venues/kite.md,
+    // "Order updates"). It says nothing about the phase: the order stays where it was (a first
+    // sight is an order that exists: live), its fills are taken, and the raw status is kept.
+    if (prev && PHASE[prev.status] === TERMINAL && filledQty === prev.filledQty) return { kind: 'stale', reason: `${incoming.status} after ${prev.status}` };
+    if (prev && filledQty < prev.filledQty) return { kind: 'stale', reason: `filled ${filledQty} < known ${prev.filledQty}` };
+    if (prev && PHASE[prev.status] === TERMINAL) return { kind: 'impossible', reason: `${prev.status} is final; got ${incoming.status} ${filledQty}/${qty}` };
+    const kept = prev?.status ?? 'OPEN';
+    if (prev && prev.rawStatus === incoming.status && prev.filledQty === filledQty && prev.qty === qty) return { kind: 'duplicate' };
+    return { kind: 'apply', next: { status: kept, rawStatus: incoming.status, qty, filledQty, ...(incoming.updatedAt !== undefined ? { updatedAt: incoming.updatedAt } : {}) } };
   }
   if (status === 'COMPLETE' && filledQty !== qty) return { kind: 'impossible', reason: `COMPLETE with ${filledQty} of ${qty} filled` };
   if (status === 'REJECTED' && filledQty > 0) return { kind: 'impossible', reason: `REJECTED after ${filledQty} filled` };

@@ -102,3 +102,22 @@ test('the same update by postback and ticker, and an older one after it, move th
   assert.equal(adapter.ingest({ order_id: 5 }, 'ticker').kind, 'invalid');
   assert.deepEqual(seen.map((o) => [o.state, o.filledQty]), [['open', 0], ['partially_filled', 4], ['filled', 10]]);
 });
+
+test('WebSocket order frames carry a blank checksum: the ticker path takes them (only postbacks are verified)', () => {
+  const { adapter, seen } = adapterAlone();
+  const frame = { ...order({ order_id: '2612030000000000042', status: 'COMPLETE', filled_quantity: 10, pending_quantity: 0, average_price: 1500 }), checksum: '' };
+  assert.equal(adapter.ingest(frame, 'ticker').kind, 'apply');
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.venueOrderId, '2612030000000000042', 'a 19-digit id kept exactly');
+  assert.equal(seen[0]!.state, 'filled');
+  assert.equal(checkPostback(frame, SECRET).ok, false, 'the same frame as a postback would be refused');
+});
+
+test('an order report with a status outside the table (NOT MODIFIED) reaches the broker with that status, not dropped', () => {
+  const { adapter, seen } = adapterAlone();
+  adapter.ingest(order(), 'rest');
+  assert.equal(adapter.ingest(order({ status: 'NOT MODIFIED', exchange_update_timestamp: '2026-11-23 10:00:05' }), 'ticker').kind, 'apply');
+  assert.equal(seen.length, 2);
+  assert.equal(seen[1]!.venueStatus, 'NOT MODIFIED');
+  assert.equal(seen[1]!.state, 'open', 'the order is still live');
+});

@@ -21,6 +21,7 @@ test('decide: every error kind, for reads and for writes, does what the architec
     InputException: ['fail', 'fail'],
     TokenException: ['reauthenticate', 'reauthenticate'],
     PermissionException: ['fail', 'fail'],
+    TPINAuthException: ['fail', 'fail'],
     OrderException: ['fail', 'fail'],
     ExchangeException: ['fail', 'fail'],
     MarginException: ['fail', 'fail'],

@@ -33,6 +33,8 @@ export const KITE_ERROR_CASES: readonly (readonly [number, string | undefined, s
   [400, 'HoldingException', 'OrderException'],
   [400, 'MarginException', 'MarginException'],
   [400, 'ExchangeException', 'ExchangeException'],
+  [428, 'TPINAuthException', 'TPINAuthException'],
+  [428, undefined, 'TPINAuthException'],
   [500, 'GeneralException', 'GeneralException'],
   [503, 'NetworkException', 'GatewayError'],
   [502, 'DataException', 'GatewayError'],

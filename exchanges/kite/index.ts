@@ -104,7 +104,10 @@ export async function startKiteSim(opts: KiteSimOptions = {}): Promise<KiteSim> 
 
   engine.onOrder((order, kind) => {
     postbacks.onOrder(order, kind);
-    ticker.pushOrder(creds.apiKey, orderPushPayload(order, kind, creds.userId, creds.apiSecret));
+    // Kite sends no WebSocket order update for the placement itself (an order going OPEN or
+    // TRIGGER PENDING), and its WebSocket frames carry a blank checksum (docs/venues/kite.md).
+    if (kind === 'OPEN' || kind === 'TRIGGER PENDING') return;
+    ticker.pushOrder(creds.apiKey, orderPushPayload(order, kind, creds.userId, undefined));
   });
 
   const ctx: SimContext = {

@@ -139,7 +139,9 @@ export class OrderEngine {
 
     const now = this.clock.now();
     const o: SimOrder = {
-      orderId: `${istDatePrefix(now)}${String((lastOrderSeq = ++this.orderSeq)).padStart(9, '0')}`,
+      // 19 digits, as Kite's order ids are now (docs/venues/kite.md, "Order updates"): past 2^53, so
+      // a client that turns one into a JS number loses digits here as it would at Kite.
+      orderId: `${istDatePrefix(now)}${String((lastOrderSeq = ++this.orderSeq)).padStart(13, '0')}`,
       exchangeOrderId: null,
       placedBy: this.userId,
       variety: input.variety,

@@ -13,15 +13,18 @@ const POSTBACK_KINDS: ReadonlySet<OrderEventKind> = new Set(['COMPLETE', 'CANCEL
 const DELIVERY_TIMEOUT_MS = 5000;
 export const SIM_APP_ID = 4242;
 
-/** The push payload shared by postbacks and ticker order frames. */
-export function orderPushPayload(order: KiteOrderRecord, kind: OrderEventKind, userId: string, apiSecret: string) {
+/**
+ * The push payload shared by postbacks and ticker order frames. Only postbacks carry a real
+ * checksum; Kite's WebSocket order frames carry it blank (`apiSecret` undefined here).
+ */
+export function orderPushPayload(order: KiteOrderRecord, kind: OrderEventKind, userId: string, apiSecret: string | undefined) {
   // Modifications and partial fills are announced as UPDATE (Kite's postback docs).
   const status = kind === 'UPDATE' ? 'UPDATE' : order.status;
   return {
     user_id: userId,
     unfilled_quantity: order.pending_quantity,
     app_id: SIM_APP_ID,
-    checksum: sha256Hex(order.order_id + order.order_timestamp + apiSecret),
+    checksum: apiSecret === undefined ? '' : sha256Hex(order.order_id + order.order_timestamp + apiSecret),
     ...order,
     status,
   };
