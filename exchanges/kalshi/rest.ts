@@ -64,8 +64,9 @@ function page<T>(items: T[], q: URLSearchParams, max = 1000): { items: T[]; curs
 /**
  * `min_ts` / `max_ts` (Unix seconds) of GET /portfolio/orders (on the order's creation time) and
  * GET /portfolio/fills (on the fill's time), as in Kalshi's API reference:
- * https://docs.kalshi.com/api-reference/portfolio/get-orders and .../get-fills. A value that is
- * not a whole number is refused, as Kalshi refuses it (400).
+ * https://docs.kalshi.com/api-reference/orders/get-orders and
+ * https://docs.kalshi.com/api-reference/portfolio/get-fills (docs/venues/kalshi.md, "History
+ * after an outage"). A value that is not a whole number is refused (400).
  */
 function timeWindow(q: URLSearchParams): (tsMs: number) => boolean {
   const bound = (name: string): number | undefined => {
