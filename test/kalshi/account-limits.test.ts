@@ -5,7 +5,10 @@ import { startKalshiSim, type SimTier } from '../../exchanges/kalshi/index.ts';
 import { KalshiVenue } from '../../broker/kalshi/index.ts';
 import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { kalshiLimits, type KalshiTier } from '../../broker/limiter/limits.ts';
-import { captureLogger, eventually, flush } from './helpers.ts';
+import { KalshiRest } from '../../broker/kalshi/rest.ts';
+import { loadPrivateKey } from '../../broker/kalshi/signing.ts';
+import type { VenueError } from '../../broker/venue-errors.ts';
+import { RecordingLimiter, captureLogger, eventually, flush } from './helpers.ts';
 
 /**
  * The shared limiter is sized from the account's own token buckets, read at start from
@@ -80,5 +83,26 @@ test('when the account limits cannot be read, the configured tier stays and trad
     assert.equal(sim.orders().length, 1);
   } finally {
     await close();
+  }
+});
+
+test('the exchange holds an Advanced key to its own buckets: a 2 s write burst of 60 creates, the 61st a bare 429, 6 more after 200 ms', async () => {
+  const clock = new TestClock(Date.now());
+  const sim = await startKalshiSim({ clock, tier: 'advanced', seed: 2 });
+  try {
+    const { logger } = captureLogger();
+    const rest = new KalshiRest({
+      baseUrl: sim.restUrl, credentials: { keyId: sim.keyId, privateKey: loadPrivateKey({ path: sim.privateKeyPath }) },
+      limiter: new RecordingLimiter(clock), clock, logger, maxRateLimitRetries: 0, random: () => 0, // no backoff pause: the exchange alone decides
+    });
+    const order = (i: number) => ({ ticker: sim.markets[0]!, side: 'bid' as const, price: 100, count: 100, clientOrderId: `adv-${i}` });
+    for (let i = 0; i < 60; i++) await rest.createOrder(order(i)); // 600 tokens: two seconds of 300
+    await assert.rejects(rest.createOrder(order(60)), (e: VenueError) => e.kind === 'RateLimited');
+    await clock.advance(200); // 60 tokens back
+    for (let i = 61; i < 67; i++) await rest.createOrder(order(i));
+    await assert.rejects(rest.createOrder(order(67)), (e: VenueError) => e.kind === 'RateLimited');
+    assert.equal(sim.orders().length, 66);
+  } finally {
+    await sim.close();
   }
 });
