@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { prettyDestination, type LogFormat } from './log-format.ts';
 
 /**
  * Paths pino blanks in every line. Secrets also never go into messages: code that handles
@@ -42,7 +43,14 @@ export function redactSecrets(line: string): string {
   return out;
 }
 
-export function createLogger(opts: { name?: string; level?: string; destination?: DestinationStream } = {}): Logger {
+
+export type { LogFormat };
+
+/**
+ * The process's root logger: pino JSON lines, or readable lines (`format: 'pretty'`, for a
+ * terminal) written to `destination` or stdout.
+ */
+export function createLogger(opts: { name?: string; level?: string; destination?: DestinationStream; format?: LogFormat; color?: boolean } = {}): Logger {
   const options = {
     name: opts.name ?? 'orch',
     level: opts.level ?? process.env.ORCH_LOG_LEVEL ?? 'info',
@@ -50,10 +58,22 @@ export function createLogger(opts: { name?: string; level?: string; destination?
     hooks: { streamWrite: redactSecrets },
     base: { pid: process.pid },
   };
+  if (opts.format === 'pretty') return pino(options, prettyDestination(opts.destination ?? process.stdout, opts.color ?? false));
   return opts.destination ? pino(options, opts.destination) : pino(options);
 }
 
-/** One child logger per actor, carrying its id on every line. */
-export function actorLogger(root: Logger, actor: string): Logger {
-  return root.child({ actor });
+/**
+ * One child logger per actor, carrying its id on every line. pino never replaces a binding (a
+ * child's `actor` is written after its parent's, and JSON.parse keeps the last), so when `parent`
+ * already belongs to an actor, the new logger is made from the nearest ancestor without one,
+ * keeping the parent's other bindings. A child logger's prototype is its parent (pino's `child`).
+ */
+export function actorLogger(parent: Logger, actor: string): Logger {
+  const own = parent.bindings();
+  if (!('actor' in own)) return parent.child({ actor });
+  let base: Logger = parent;
+  while ('actor' in base.bindings()) base = Object.getPrototypeOf(base) as Logger;
+  const inherited = base.bindings();
+  const extra = Object.fromEntries(Object.entries(own).filter(([k]) => k !== 'actor' && !(k in inherited)));
+  return base.child({ ...extra, actor });
 }

@@ -8,7 +8,7 @@ import { expose } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { pino } from 'pino';
 import { StrategyActor, type InitialKill } from './strategy-actor.ts';
-import { createLogger, actorLogger, registerSecret } from './logger.ts';
+import { createLogger, actorLogger, registerSecret, type LogFormat } from './logger.ts';
 import { systemClock } from './clock.ts';
 import { registry } from './metrics.ts';
 import { forwardMetrics } from './metrics-forwarder.ts';
@@ -22,6 +22,9 @@ export type StrategyTask = {
   natsUser?: string;
   natsPass?: string;
   logLevel?: string;
+  /** Readable lines (a terminal) or JSON, as the supervisor's own log. */
+  logFormat?: LogFormat;
+  logColor?: boolean;
   initialKill?: InitialKill;
 };
 
@@ -34,7 +37,7 @@ export type ActorControl = {
 export default async function run(task: StrategyTask): Promise<{ stopped: true }> {
   // This thread's own logger blanks its NATS password wherever it appears.
   registerSecret(task.natsPass);
-  const root = createLogger({ name: 'orch', level: task.logLevel ?? 'info', destination: pino.destination({ fd: 1, sync: true }) });
+  const root = createLogger({ name: 'orch', level: task.logLevel ?? 'info', destination: pino.destination({ fd: 1, sync: true }), ...(task.logFormat ? { format: task.logFormat } : {}), ...(task.logColor ? { color: true } : {}) });
   const log = actorLogger(root, `strategy:${task.spec.id}`);
   const module = await importStrategyModule(task.spec.module);
   const actor = new StrategyActor({

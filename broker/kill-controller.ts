@@ -119,7 +119,7 @@ export class KillController {
       { kind: 'kill', ts: e.ts, ...(c.scope.kind === 'strategy' ? { strategyId: c.scope.strategyId } : {}), level: e.level, scope: c.scope, reason: e.reason, by: e.by, revision: e.revision, ...(e.figures ? { figures: e.figures } : {}) },
       `kill:${e.revision}`,
     );
-    this.opts.log.warn({ scope: scopeLabel(c.scope), from: prev, level: e.level, by: e.by, reason: e.reason, figures: e.figures, revision: e.revision }, 'kill level changed');
+    this.opts.log.warn({ scope: scopeLabel(c.scope), from: prev, killLevel: e.level, by: e.by, reason: e.reason, figures: e.figures, revision: e.revision }, 'kill level changed');
     if (e.level < prev) {
       this.opts.onLowered?.(c.scope);
       return;

@@ -6,6 +6,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { StrategySpec, StrategyEnv } from './config.ts';
 import { isSecretEnvName } from './secrets.ts';
 import type { ActorControl, StrategyTask } from '../actors/strategy-worker.ts';
+import type { LogFormat } from '../actors/log-format.ts';
 import type { InitialKill } from '../actors/strategy-actor.ts';
 import type { Health } from '../actors/messages.ts';
 
@@ -17,6 +18,9 @@ export type HostOptions = {
   natsUser?: string;
   natsPass?: string;
   logLevel?: string;
+  /** The worker's log: readable lines or JSON (default JSON), like the supervisor's. */
+  logFormat?: LogFormat;
+  logColor?: boolean;
   /** Reads the strategy's effective kill level at launch; the actor knows it before it subscribes. */
   killLevel?: (strategyId: string) => InitialKill;
 };
@@ -76,6 +80,8 @@ export class StrategyHost {
     // The worker has no ORCH_LOG_LEVEL of its own (its environment is the entry's only).
     const logLevel = this.opts.logLevel ?? process.env.ORCH_LOG_LEVEL;
     if (logLevel) task.logLevel = logLevel;
+    if (this.opts.logFormat) task.logFormat = this.opts.logFormat;
+    if (this.opts.logColor) task.logColor = true;
     if (this.opts.killLevel) task.initialKill = this.opts.killLevel(this.spec.id);
     this.task = this.pool.run(task, { transferList: [port2] as never }).catch((e: unknown) => { throw this.terminatedFor ?? e; });
     this.task.catch(() => undefined); // observed by the supervisor through `task`

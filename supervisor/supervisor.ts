@@ -28,6 +28,11 @@ export type SupervisorOptions = {
   host: HostOptions;
   clock: Clock;
   log: Logger;
+  /**
+   * The logger of one strategy actor (`actor: strategy:<id>`), made from the root logger: a child
+   * of `log` would carry `actor` twice. Default: `log` with a `strategy` field.
+   */
+  actorLog?: (actor: string) => Logger;
   /** Called when a strategy exceeds its restart intensity and is left down. */
   onGiveUp?: (id: string, restarts: number) => void;
   /** Called on every crash of a running strategy (the broker's restart-intensity trigger counts them). */
@@ -47,6 +52,10 @@ export class Supervisor {
   private stopping = false;
 
   constructor(private readonly opts: SupervisorOptions) {}
+
+  private strategyLog(id: string): Logger {
+    return this.opts.actorLog?.(`strategy:${id}`) ?? this.opts.log.child({ strategy: id });
+  }
 
   ids(): string[] {
     return [...this.children.keys()];
@@ -70,7 +79,7 @@ export class Supervisor {
   }
 
   private async launch(child: Child): Promise<void> {
-    const log = this.opts.log.child({ actor: `strategy:${child.spec.id}` });
+    const log = this.strategyLog(child.spec.id);
     const creds = await this.opts.credentials?.(child.spec);
     const hostOpts = creds ? { ...this.opts.host, natsUser: creds.user, natsPass: creds.pass } : this.opts.host;
     const host = (this.opts.makeHost ?? ((s, o) => new StrategyHost(s, o)))(child.spec, hostOpts);
@@ -141,8 +150,8 @@ export class Supervisor {
       child.status = 'down';
       child.host = undefined;
       actorGaveUp.inc({ actor: child.spec.id });
-      this.opts.log.error(
-        { actor: `strategy:${child.spec.id}`, restarts: child.restarts.length, within_s: child.spec.restart.withinSeconds },
+      this.strategyLog(child.spec.id).error(
+        { restarts: child.restarts.length, within_s: child.spec.restart.withinSeconds },
         'restart intensity exceeded: strategy stays down',
       );
       this.opts.onGiveUp?.(child.spec.id, child.restarts.length);
@@ -151,7 +160,7 @@ export class Supervisor {
     child.status = 'restarting';
     child.restartCount++;
     actorRestarts.inc({ actor: child.spec.id });
-    this.opts.log.warn({ actor: `strategy:${child.spec.id}`, restart: child.restartCount }, 'restarting strategy');
+    this.strategyLog(child.spec.id).warn({ restart: child.restartCount }, 'restarting strategy');
     await this.launch(child);
   }
 

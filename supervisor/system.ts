@@ -2,7 +2,8 @@ import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../actors/clock.ts';
 import { registry, enableDefaultMetrics, metrics } from '../actors/metrics.ts';
-import { actorLogger } from '../actors/logger.ts';
+import { actorLogger, type LogFormat } from '../actors/logger.ts';
+import type { SummarySource } from './console-summary.ts';
 import { connectBus } from '../actors/bus.ts';
 import { BrokerActor } from '../broker/broker-actor.ts';
 import { BrokerLease } from '../broker/lease.ts';
@@ -69,6 +70,9 @@ export type SystemOptions = {
   metricsPort?: number | false;
   metricsHost?: string;
   logLevel?: string;
+  /** The strategy workers' log format (default JSON); `orch start` passes its own. */
+  logFormat?: LogFormat;
+  logColor?: boolean;
   /** Watch the registry and strategy modules and apply edits (default true); `reload()` works either way. */
   hotReload?: boolean;
   /** Periodic reconciliation with each venue (ms; default 60 s; 0 = only at start, after reconnects and on request). */
@@ -94,6 +98,8 @@ export type System = {
   natsAuth: NatsAuth | undefined;
   reloader: Reloader;
   metricsUrl: string | undefined;
+  /** What the console summary is made of (supervisor/console-summary.ts); still answers after stop. */
+  summarySource(): SummarySource;
   stop(): Promise<void>;
 };
 
@@ -223,6 +229,8 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       host: {
         natsUrl,
         ...(o.logLevel ? { logLevel: o.logLevel } : {}),
+        ...(o.logFormat ? { logFormat: o.logFormat } : {}),
+        ...(o.logColor ? { logColor: true } : {}),
         killLevel: (id) => {
           const k = killStore.current();
           return { level: effectiveLevel(k, id), revision: k.revision, halted: (k.strategies[id]?.level ?? 0) >= 1 || k.global.level >= 3 };
@@ -230,6 +238,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       },
       clock,
       log: actorLogger(o.log, 'supervisor'),
+      actorLog: (actor) => actorLogger(o.log, actor),
       // Each crash is counted by the restart-intensity trigger, which halts the strategy (level 1)
       // at the count the supervisor gives up at.
       onCrash: (id) => killSwitch.triggers.observe({ type: 'actor_restarted', strategyId: id }),
@@ -314,7 +323,14 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       metricsUrl = `${http.url}/metrics`;
       undo.push(() => http.close());
     }
-    return { config, natsUrl, sim, kitePostbackUrl: kite.postbackUrl, kalshiSim: kalshi?.sim, broker, supervisor, killStore, killSwitch, natsAuth, reloader, metricsUrl, stop: stopAll };
+    const summarySource = (): SummarySource => ({
+      projection: broker.projection,
+      lastPrice: (venue, symbol) => broker.lastPrice(venue, symbol),
+      strategies: reloader.current().strategies.filter((s) => s.enabled || supervisor.status(s.id) !== undefined)
+        .map((s) => ({ id: s.id, venue: s.venue, status: supervisor.status(s.id) ?? 'not started' })),
+      kill: killStore.current(),
+    });
+    return { config, natsUrl, sim, kitePostbackUrl: kite.postbackUrl, kalshiSim: kalshi?.sim, broker, supervisor, killStore, killSwitch, natsAuth, reloader, metricsUrl, summarySource, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

@@ -211,7 +211,7 @@ export class KillStore {
       const entry = toEntry(value, revision);
       this.apply(key, entry);
       this.announce(scope, entry);
-      this.opts.log?.warn({ scope: scopeLabel(scope), level: entry.level, by: entry.by, reason: entry.reason, revision }, 'kill level written');
+      this.opts.log?.warn({ scope: scopeLabel(scope), killLevel: entry.level, by: entry.by, reason: entry.reason, revision }, 'kill level written');
       return { changed: true, entry, revision };
     }
     throw new KillStoreError('contended', `kill key ${key} kept changing; gave up after ${CAS_ATTEMPTS} attempts`);

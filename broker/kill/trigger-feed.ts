@@ -121,7 +121,7 @@ export class TriggerFeed {
 
   private onTrip(t: Trip): void {
     const scope = t.scope.kind === 'global' ? 'global' : t.scope.strategyId;
-    this.opts.log.warn({ trigger: t.trigger, level: t.level, scope, figures: t.figures, ts: t.ts }, `kill trigger tripped: ${describeTrip(t)}`);
+    this.opts.log.warn({ trigger: t.trigger, killLevel: t.level, scope, figures: t.figures, ts: t.ts }, `kill trigger tripped: ${describeTrip(t)}`);
     this.opts.onTrip?.(t);
     raiseFor(this.opts.store, t).catch((err) => this.opts.log.error({ err, trigger: t.trigger, scope }, 'kill raise failed'));
   }

@@ -149,7 +149,7 @@ export class KiteSessionManager {
       }, (err: unknown) => {
         const kind = err instanceof VenueError ? err.kind : 'unexpected';
         const message = err instanceof Error ? err.message : String(err);
-        this.o.logger?.error({ userId: this.o.credentials.userId, reason, kind, msg: message }, 'kite login failed');
+        this.o.logger?.error({ userId: this.o.credentials.userId, reason, kind, error: message }, 'kite login failed');
         this.o.onLogin?.({ ok: false, reason, kind, message });
         throw err;
       })
@@ -165,7 +165,7 @@ export class KiteSessionManager {
     const now = this.o.clock.now();
     this.timer = this.o.clock.setTimeout(() => {
       this.refresh('scheduled').catch((err: unknown) => {
-        this.o.logger?.error({ userId: rec.userId, kind: err instanceof VenueError ? err.kind : 'unexpected', msg: (err as Error).message }, 'kite scheduled login failed');
+        this.o.logger?.error({ userId: rec.userId, kind: err instanceof VenueError ? err.kind : 'unexpected', error: (err as Error).message }, 'kite scheduled login failed');
         // Try again shortly rather than let the token lapse silently.
         if (!this.stopped) this.timer = this.o.clock.setTimeout(() => this.schedule(rec), 60_000);
       });

@@ -2,7 +2,9 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { writeFile, mkdir, rm } from 'node:fs/promises';
 import { pino } from 'pino';
-import { createLogger } from '../../actors/logger.ts';
+import { createLogger, type LogFormat } from '../../actors/logger.ts';
+import { systemClock } from '../../actors/clock.ts';
+import { logShutdownSummary, startConsoleSummary } from '../console-summary.ts';
 import { loadDotEnv, takeSecrets } from '../secrets.ts';
 import { loadPrivateKey } from '../../broker/kalshi/signing.ts';
 import type { KalshiAccount } from '../venues/kalshi.ts';
@@ -15,13 +17,32 @@ import { acquireInstanceLock, InstanceLockedError, PortInUseError, probePort, ty
 import { kalshiAccountFromEnv } from '../venues/kalshi.ts';
 import { kiteEnvSettings } from '../venues/kite.ts';
 
+export const START_OPTIONS = {
+  config: { type: 'string' }, nats: { type: 'string' }, 'nats-port': { type: 'string' },
+  'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' },
+  'log-format': { type: 'string' }, 'summary-interval': { type: 'string' },
+} as const;
+
+/** Readable lines on a terminal, JSON otherwise (a pipe, a file, journald, Docker's log driver); `--log-format` decides. */
+export function logFormatOf(flag: string | undefined, env: NodeJS.ProcessEnv, isTTY: boolean): LogFormat {
+  const v = flag ?? env.ORCH_LOG_FORMAT;
+  if (v === undefined) return isTTY ? 'pretty' : 'json';
+  if (v === 'json' || v === 'pretty') return v;
+  throw new Error(`--log-format must be json or pretty, got "${v}"`);
+}
+
 export async function start(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, nats: { type: 'string' }, 'nats-port': { type: 'string' }, 'metrics-port': { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args, options: START_OPTIONS, strict: true });
   loadDotEnv(join(process.cwd(), '.env'));
   // The secrets leave process.env here: start-up reads them from this copy, and nothing that
   // runs later (a strategy module, a worker) finds them in the environment.
   const env = takeSecrets(process.env);
-  const log = createLogger({ name: 'orch' });
+  const format = logFormatOf(values['log-format'], env, process.stdout.isTTY === true);
+  const color = format === 'pretty' && process.stdout.isTTY === true && !env.NO_COLOR;
+  const log = createLogger({ name: 'orch', format, color });
+  // Inside a container the published port must reach the listener: ORCH_METRICS_HOST=0.0.0.0 (docs/deploy.md).
+  const metricsHost = values['metrics-host'] ?? env.ORCH_METRICS_HOST ?? '127.0.0.1';
+  const summaryMs = intArg(values['summary-interval'], 'summary-interval', format === 'pretty' ? 5_000 : 60_000);
   const natsUrl = values.nats ?? env.NATS_URL;
   // KALSHI_KEY_ID set = the real Kalshi account; otherwise the built-in exchange.
   const kalshi = withLoadedKey(kalshiAccountFromEnv(env), env);
@@ -77,6 +98,9 @@ export async function start(args: string[]): Promise<number> {
     ...(kalshi ? { kalshi } : {}),
     metricsPort,
     natsPort,
+    metricsHost,
+    logFormat: format,
+    ...(color ? { logColor: true } : {}),
     // KITE_* credentials select the live account (TOTP login); none = paper trading.
     env,
   }).catch(async (e: unknown) => {
@@ -84,9 +108,13 @@ export async function start(args: string[]): Promise<number> {
     throw e;
   });
   log.info({ nats: sys.natsUrl, metrics: sys.metricsUrl, strategies: sys.config.strategies.map((s) => s.id), paper }, 'orchestrator running; Ctrl-C to stop');
+  const summary = summaryMs > 0 ? startConsoleSummary({ source: sys.summarySource, log: log.child({ actor: 'summary' }), clock: systemClock, intervalMs: summaryMs }) : undefined;
   if (!signalled) await new Promise<void>((resolve) => { wake = resolve; });
+  summary?.stop();
   await sys.stop();
   await lock.release();
+  // After the stop: the strategies' last cancels are in, and the figures are final.
+  logShutdownSummary(sys.summarySource(), log.child({ actor: 'summary' }));
   log.info('stopped');
   return 0;
 }
