@@ -25,29 +25,88 @@ export const COMMANDS: Record<string, Command> = {
   reload,
 };
 
-const HELP = `orch <command> [options]
+const CONNECT = '  --nats URL         the NATS server of the running orchestrator (env NATS_URL; default nats://127.0.0.1:4222)\n  --state-dir DIR    its state directory, for the operator credentials (default ./.orch)\n';
+const OPS = `${CONNECT}  --timeout MS       how long to wait for an answer\n  --json             one JSON object instead of tables\n`;
+
+/** Each command's own help (`orch <command> --help`, exit 0). */
+export const COMMAND_HELP: Record<string, string> = {
+  start: `orch start [options]: run the broker and the strategies of the registry (paper trading on the
+built-in exchanges unless KITE_* / KALSHI_* credentials are set). Ctrl-C stops it.
+
+  --config FILE            strategy registry (default config/strategies.yaml)
+  --nats URL               use this NATS server instead of starting one from nats.conf (env NATS_URL)
+  --nats-port N            port of the nats-server it starts (default 4222)
+  --metrics-port N         Prometheus /metrics and /healthz port (default 9464)
+  --metrics-host ADDR      address they listen on (env ORCH_METRICS_HOST; default 127.0.0.1; 0.0.0.0 in a container)
+  --log-format json|pretty readable lines or JSON (env ORCH_LOG_FORMAT; default: pretty on a terminal, JSON otherwise)
+  --summary-interval MS    how often the summary line is logged (default 5000 on a terminal, 60000 otherwise; 0 = never)
+`,
+  sim: `orch sim [options]: run the built-in Kite and Kalshi exchanges alone and print their URLs and
+demo credentials as one JSON line.
+
+  --port N           Kite REST + ticker port (0 = free)
+  --kalshi-port N    Kalshi REST + WebSocket port (0 = free)
+  --seed N           price path seed (default 42)
+  --key-dir DIR      where the Kalshi demo key is written (default .orch/sim)
+`,
+  kill: `orch kill <1-4> [--strategy ID] --reason "...": raise the latched kill level.
+  1 STRATEGY HALT (needs --strategy), 2 REDUCE ONLY, 3 HALT ALL, 4 FLATTEN (restart needed after).
+
+  --strategy ID      the strategy to halt (level 1); it must be in the running registry
+  --reason TEXT      kept in the audit trail (required)
+  --operator NAME    who (default $USER)
+${CONNECT}`,
+  reset: `orch reset <0-3> [--strategy ID] --reason "...": lower the latched kill level (operator credentials).
+
+  --strategy ID      the strategy whose halt is lifted (reset to 0)
+  --reason TEXT      kept in the audit trail (required)
+  --operator NAME    who (default $USER)
+${CONNECT}`,
+  flatten: `orch flatten --strategy ID --reason "...": halt one strategy (kill level 1) and close its
+positions, followed until flat.
+
+  --strategy ID      the strategy to flatten (required; a global flatten is orch kill 4)
+  --reason TEXT      kept in the audit trail (required)
+  --operator NAME    who (default $USER)
+${OPS}`,
+  events: `orch events [options]: print the event log (ORCH_EVENTS).
+
+  --strategy ID      one strategy's events (it must be in the running registry or the log)
+  --intent ID        one order's events
+  --since WHEN       from a time: 5m, 1h, 2d or an ISO date/time
+  --last N           only the last N events
+  --follow, -f       keep printing new events as they are logged, until Ctrl-C
+  --json             one JSON object per line
+${CONNECT}`,
+  reconcile: `orch reconcile [options]: reconcile every venue now and print the differences.
+Exit 0 when every venue is ok or resolved, 3 on a mismatch or error.
+
+  --accept-external  record unexplained net positions as held outside the strategies
+${OPS}`,
+  status: `orch status [options]: actors, kill level, venues, limiter headroom, positions, P&L and open orders.
+
+${OPS}`,
+  strategies: `orch strategies [options]: the registry as running, with each actor's state.
+
+${OPS}`,
+  reload: `orch reload [options]: validate the registry and the strategy modules, apply what changed.
+
+${OPS}`,
+};
+
+const HELP = `orch <command> [options]   (orch <command> --help for its options)
 
 Commands:
   start     paper-trade config/strategies.yaml on the built-in exchange (or a real account)
   sim       run the built-in exchange alone and print its URLs and demo credentials as JSON
-  kill      raise the kill level: orch kill <1-4> [--strategy ID] --reason "..." [--nats URL] [--state-dir DIR]
+  kill      raise the kill level: orch kill <1-4> [--strategy ID] --reason "..."
   reset     lower it (operator credentials; after 4, restart): orch reset <0-3> [--strategy ID] --reason "..."
   flatten   halt one strategy and close its positions, followed to flat: orch flatten --strategy ID --reason "..."
-  events    print the event log: orch events [--strategy ID] [--intent ID] [--since ISO|--last N] [--json]
+  events    print the event log: orch events [--strategy ID] [--intent ID] [--since 5m|1h|ISO|--last N] [--follow] [--json]
   reconcile reconcile every venue now and print the differences: orch reconcile [--json]
   status    actors, kill level, venues, limiter headroom, positions, P&L, open orders: orch status [--json]
   strategies the registry as running, with each actor's state: orch strategies [--json]
   reload    validate config/strategies.yaml and the strategy modules, apply what changed: orch reload [--json]
-            (status, strategies, reload also take --nats URL, --state-dir DIR, --timeout MS)
-
-Options (start):
-  --config FILE      strategy registry (default config/strategies.yaml)
-  --nats URL         use this NATS server instead of starting one from nats.conf (env NATS_URL)
-  --nats-port N      port of the nats-server it starts (default 4222)
-  --metrics-port N   Prometheus /metrics and /healthz port (default 9464)
-Options (sim):
-  --port N           Kite REST + ticker port (0 = free)       --kalshi-port N   (0 = free)
-  --seed N           price path seed
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -57,10 +116,15 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
-    const run = COMMANDS[command];
+    const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!run) {
       process.stderr.write(`orch: unknown command "${command}"\n\n${HELP}`);
       return 2;
+    }
+    // Before the command parses anything: `orch start --help` must not start anything.
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(COMMAND_HELP[command] ?? HELP);
+      return 0;
     }
     return await run(rest);
   } catch (e) {

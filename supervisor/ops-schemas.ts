@@ -70,9 +70,14 @@ export const PositionSchema = z.object({
   lastPrice: z.number().int().optional(),
 });
 
-/** Minor units (paise for Kite); `unpriced` lists held symbols with no last price yet (counted as 0). */
+/**
+ * Price unit × quantity unit: paise for Kite, millionths of a dollar for Kalshi (supervisor/units.ts);
+ * `unpriced` lists held symbols with no last price yet (counted as 0).
+ */
 export const StrategyPnlSchema = z.object({
   strategyId: z.string(),
+  /** The venue the strategy trades on (which says the unit). */
+  venue: z.string().optional(),
   realized: z.number().int(),
   unrealized: z.number().int(),
   total: z.number().int(),

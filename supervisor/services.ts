@@ -57,7 +57,8 @@ export function brokerStatus(src: BrokerStatusSource): BrokerStatus {
     ...(src.flatten?.() ? { flatten: src.flatten()! } : {}),
     pnl: ids.map((id) => {
       const { realized, unrealized, total, unpriced } = strategyPnl(p, id, (s, v) => last(v, s));
-      return { strategyId: id, realized, unrealized, total, unpriced, openOrders: open.filter((o) => o.strategyId === id).length };
+      const venue = pos.find((x) => x.strategyId === id)?.venue ?? open.find((o) => o.strategyId === id)?.venue;
+      return { strategyId: id, ...(venue ? { venue } : {}), realized, unrealized, total, unpriced, openOrders: open.filter((o) => o.strategyId === id).length };
     }),
     openOrders: open.map((o) => ({
       intentId: o.intentId, strategyId: o.strategyId, venue: o.venue, symbol: o.symbol, side: o.side, qty: o.qty, filledQty: o.filledQty, state: o.state,

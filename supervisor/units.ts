@@ -44,6 +44,13 @@ export function formatQty(venue: Venue, qty: number): string {
   return `${decimal(qty, u.qtyDecimals, 0, false)} ${u.qtyUnit}`;
 }
 
+const known = (v: string): v is Venue => v in UNITS;
+
+/** The same for a venue named in a status reply: a venue this build does not know shows the bare integer. */
+export const showPrice = (venue: string | undefined, n: number | undefined): string => (n === undefined ? '-' : venue && known(venue) ? formatPrice(venue, Math.round(n)) : String(n));
+export const showPnl = (venue: string | undefined, n: number): string => (venue && known(venue) ? formatPnl(venue, n) : String(n));
+export const showQty = (venue: string | undefined, n: number): string => (venue && known(venue) ? formatQty(venue, n) : String(n));
+
 /** What the venue's units are, for a table heading. */
 export function unitsNote(venues: Iterable<Venue>): string {
   const seen = new Set(venues);

@@ -8,6 +8,7 @@ import { KILL_LEVEL_NAMES, type KillLevel, type KillScope } from '../../actors/m
 import { KillStore } from '../../broker/kill/kill-store.ts';
 import { scopeLabel } from '../../broker/kill/levels.ts';
 import { operatorCredentials } from '../nats-auth.ts';
+import { registryIds } from './ops-client.ts';
 
 /**
  * `orch kill <level> [--strategy id] --reason "..."` and `orch reset <level> ...`: the operator's
@@ -57,7 +58,7 @@ function parse(mode: 'kill' | 'reset', args: string[], env: NodeJS.ProcessEnv): 
   };
 }
 
-async function withStore<T>(p: Parsed, env: NodeJS.ProcessEnv, fn: (store: KillStore) => Promise<T>): Promise<T> {
+async function withStore<T>(p: Parsed, env: NodeJS.ProcessEnv, fn: (store: KillStore, nc: NatsConnection) => Promise<T>): Promise<T> {
   const creds = await operatorCredentials(p.stateDir, env);
   let nc: NatsConnection;
   try {
@@ -69,7 +70,7 @@ async function withStore<T>(p: Parsed, env: NodeJS.ProcessEnv, fn: (store: KillS
   }
   try {
     const store = await KillStore.open(nc, { clock: systemClock, role: 'operator' });
-    return await fn(store);
+    return await fn(store, nc);
   } catch (e) {
     if (/permission/i.test((e as Error).message)) throw new KillCommandError(`NATS at ${p.natsUrl} did not let this user write the kill level: operator credentials needed`);
     throw e;
@@ -87,7 +88,16 @@ export async function runKill(mode: 'kill' | 'reset', args: string[], env: NodeJ
     return 2;
   }
   try {
-    return await withStore(p, env, async (store) => {
+    return await withStore(p, env, async (store, nc) => {
+      if (p.scope.kind === 'strategy') {
+        // A typo must not latch a level nobody reads while the strategy meant keeps trading.
+        const id = p.scope.strategyId;
+        const [ids, state] = await Promise.all([registryIds(nc, 3_000), store.read()]);
+        if (!ids?.includes(id) && !(id in state.strategies)) {
+          io.err(`orch: unknown strategy "${id}": not in the running registry${ids ? ` (${ids.join(', ') || 'empty'})` : ' (no orchestrator answers)'} and never given a kill level\n`);
+          return 2;
+        }
+      }
       const by = `operator:${p.operator}`;
       const r = mode === 'kill' ? await store.raise(p.level, p.scope, p.reason, by) : await store.reset(p.level, p.scope, p.reason, p.operator);
       const where = scopeLabel(p.scope);

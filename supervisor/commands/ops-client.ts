@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { describeZodError } from '../../actors/messages.ts';
+import { subjects } from '../../actors/subjects.ts';
+import { StrategiesReplySchema } from '../ops-schemas.ts';
 
 /** Asking the running orchestrator's services for status, with errors an operator can act on. */
 export class NotAnswering extends Error {
@@ -30,11 +32,24 @@ export async function ask<S extends z.ZodType>(nc: NatsConnection, who: string, 
   return r.data;
 }
 
-/** Left-aligned text columns, two spaces apart; numbers right-aligned. */
-export function table(headers: string[], rows: (string | number)[][]): string {
+/**
+ * The strategy ids of the running registry (the supervisor's `strategies` endpoint), or
+ * undefined when no supervisor answers within `timeoutMs`.
+ */
+export async function registryIds(nc: NatsConnection, timeoutMs: number): Promise<string[] | undefined> {
+  try {
+    const r = await ask(nc, 'supervisor', subjects.serviceEndpoint('supervisor', 'strategies'), StrategiesReplySchema, timeoutMs);
+    return r.strategies.map((s) => s.id);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Left-aligned text columns, two spaces apart; numbers (and the columns in `right`, e.g. amounts) right-aligned. */
+export function table(headers: string[], rows: (string | number)[][], right: number[] = []): string {
   const cells = rows.map((r) => r.map((c) => String(c)));
   const width = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  const numeric = headers.map((_, i) => right.includes(i) || (rows.length > 0 && rows.every((r) => typeof r[i] === 'number')));
   const line = (r: string[]) => r.map((c, i) => (numeric[i] ? c.padStart(width[i]!) : c.padEnd(width[i]!))).join('  ').trimEnd();
   return [line(headers), ...cells.map(line)].join('\n') + '\n';
 }

@@ -2,9 +2,12 @@ import { subjects } from '../../actors/subjects.ts';
 import { KILL_LEVEL_NAMES, type KillLevel } from '../../actors/messages.ts';
 import { BrokerStatusSchema, SupervisorStatusSchema, type BrokerStatus, type SupervisorStatus } from '../ops-schemas.ts';
 import { connectOperator } from './nats-cli.ts';
-import { ask, parseOpsArgs, table, stdio, timeoutArg, type Io } from './ops-client.ts';
+import { parseArgs } from 'node:util';
+import { ask, OPS_OPTIONS, table, stdio, timeoutArg, type Io } from './ops-client.ts';
+import { showPnl, showPrice, showQty, unitsNote } from '../units.ts';
+import type { Venue } from '../../actors/subjects.ts';
 
-const USAGE = 'usage: orch status [--json] [--nats URL] [--state-dir DIR] [--timeout MS]\n';
+const USAGE = 'usage: orch status [--strategy ID] [--json] [--nats URL] [--state-dir DIR] [--timeout MS]\n';
 
 /**
  * `orch status`: the supervisor's actors and the broker's view (kill level, venues, limiter
@@ -12,8 +15,13 @@ const USAGE = 'usage: orch status [--json] [--nats URL] [--state-dir DIR] [--tim
  * answered, 1 when either could not be reached (what did answer is still printed), 2 on usage.
  */
 export async function runStatus(args: string[], env: NodeJS.ProcessEnv = process.env, io: Io = stdio): Promise<number> {
-  const values = parseOpsArgs(args, USAGE, io);
-  if (!values) return 2;
+  let values;
+  try {
+    values = parseArgs({ args, strict: true, options: { ...OPS_OPTIONS, strategy: { type: 'string' } } }).values;
+  } catch (e) {
+    io.err(`orch: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
   const timeoutMs = timeoutArg(values.timeout, 5_000);
   const nc = await connectOperator(values, env);
   try {
@@ -22,8 +30,24 @@ export async function runStatus(args: string[], env: NodeJS.ProcessEnv = process
       ask(nc, 'broker', subjects.serviceEndpoint('broker', 'status'), BrokerStatusSchema, timeoutMs),
     ]);
     const errors = [sup, brk].flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
-    const supervisor = sup.status === 'fulfilled' ? sup.value : undefined;
-    const broker = brk.status === 'fulfilled' ? brk.value : undefined;
+    let supervisor = sup.status === 'fulfilled' ? sup.value : undefined;
+    let broker = brk.status === 'fulfilled' ? brk.value : undefined;
+    const only = values.strategy;
+    if (only !== undefined) {
+      const known = new Set([...(supervisor?.actors.map((a) => a.id) ?? []), ...(broker?.pnl.map((p) => p.strategyId) ?? []), ...Object.keys(broker?.kill.strategies ?? {})]);
+      if (!known.has(only)) {
+        io.err(`orch: unknown strategy "${only}": the running system has ${[...known].sort().join(', ') || 'none'}\n`);
+        return 2;
+      }
+      supervisor &&= { ...supervisor, actors: supervisor.actors.filter((a) => a.id === only) };
+      broker &&= {
+        ...broker,
+        kill: { ...broker.kill, strategies: Object.fromEntries(Object.entries(broker.kill.strategies).filter(([id]) => id === only)) },
+        positions: broker.positions.filter((p) => p.strategyId === only),
+        pnl: broker.pnl.filter((p) => p.strategyId === only),
+        openOrders: broker.openOrders.filter((o) => o.strategyId === only),
+      };
+    }
     if (values.json) io.out(`${JSON.stringify({ supervisor: supervisor ?? null, broker: broker ?? null, errors })}\n`);
     else io.out(render(supervisor, broker));
     for (const e of errors) io.err(`orch: ${e}\n`);
@@ -59,22 +83,23 @@ export function render(sup: SupervisorStatus | undefined, brk: BrokerStatus | un
     out.push(table(['CATEGORY', 'TOKENS', 'CAPACITY', 'QUEUED', 'PAUSED UNTIL'], brk.limiter.map((b) => [
       b.category, b.tokens, b.capacity, b.queueDepth, b.pausedUntil ? new Date(b.pausedUntil).toISOString() : '',
     ])));
-    out.push('P&L per strategy (minor units: paise for Kite)');
-    out.push(brk.pnl.length ? table(['STRATEGY', 'REALIZED', 'UNREALIZED', 'TOTAL', 'OPEN ORDERS', 'UNPRICED'], brk.pnl.map((p) => [
-      p.strategyId, p.realized, p.unrealized, p.total, p.openOrders, p.unpriced.join(','),
-    ])) : '(no positions or orders yet)\n');
+    const note = unitsNote(brk.venues.map((v) => v.venue as Venue));
+    out.push(`P&L per strategy${note ? ` (${note})` : ''}`);
+    out.push(brk.pnl.length ? table(['STRATEGY', 'VENUE', 'REALIZED', 'UNREALIZED', 'TOTAL', 'OPEN ORDERS', 'UNPRICED'], brk.pnl.map((p) => [
+      p.strategyId, p.venue ?? '-', showPnl(p.venue, p.realized), showPnl(p.venue, p.unrealized), showPnl(p.venue, p.total), p.openOrders, p.unpriced.join(','),
+    ]), [2, 3, 4]) : '(no positions or orders yet)\n');
     out.push('Positions');
     out.push(brk.positions.length ? table(['STRATEGY', 'VENUE', 'SYMBOL', 'QTY', 'AVG PRICE', 'LAST', 'REALIZED'], brk.positions.map((p) => [
-      p.strategyId, p.venue, p.symbol, p.qty, p.avgPrice ?? '-', p.lastPrice ?? '-', p.realized,
-    ])) : '(none)\n');
+      p.strategyId, p.venue, p.symbol, showQty(p.venue, p.qty), showPrice(p.venue, p.avgPrice), showPrice(p.venue, p.lastPrice), showPnl(p.venue, p.realized),
+    ]), [3, 4, 5, 6]) : '(none)\n');
     if (brk.externalPositions.length) {
       out.push('Held outside the strategies (baseline; never traded)');
-      out.push(table(['VENUE', 'SYMBOL', 'QTY'], brk.externalPositions.map((x) => [x.venue, x.symbol, x.qty])));
+      out.push(table(['VENUE', 'SYMBOL', 'QTY'], brk.externalPositions.map((x) => [x.venue, x.symbol, showQty(x.venue, x.qty)]), [2]));
     }
     out.push('Open orders');
     out.push(brk.openOrders.length ? table(['STRATEGY', 'INTENT', 'SYMBOL', 'SIDE', 'QTY', 'FILLED', 'LIMIT', 'STATE'], brk.openOrders.map((o) => [
-      o.strategyId, o.intentId, o.symbol, o.side, o.qty, o.filledQty, o.limitPrice ?? 'MKT', o.state,
-    ])) : '(none)\n');
+      o.strategyId, o.intentId, o.symbol, o.side, showQty(o.venue, o.qty), showQty(o.venue, o.filledQty), o.limitPrice === undefined ? 'MKT' : showPrice(o.venue, o.limitPrice), o.state,
+    ]), [4, 5, 6]) : '(none)\n');
   }
   return out.join('\n');
 }

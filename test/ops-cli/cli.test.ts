@@ -119,3 +119,19 @@ test('a usage error exits 2 with the usage line', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /usage: orch status/);
 });
+
+test('an unknown strategy id is an error for status and kill --strategy (nothing is written); a known one narrows status to it', async () => {
+  const st = await orch(['status', '--strategy', 'alhpa', ...nats()]);
+  assert.equal(st.code, 2);
+  assert.match(st.stderr, /unknown strategy "alhpa": the running system has alpha, beta/);
+  const one = await orch(['status', '--strategy', 'beta', ...nats()]);
+  assert.equal(one.code, 0, one.stderr);
+  assert.match(one.stdout, /^beta +running/m);
+  assert.doesNotMatch(one.stdout, /^alpha /m);
+
+  const k = await orch(['kill', '1', '--strategy', 'alhpa', '--reason', 'typo', ...nats()]);
+  assert.equal(k.code, 2);
+  assert.match(k.stderr, /unknown strategy "alhpa": not in the running registry \(alpha, beta\)/);
+  assert.equal(sys.killStore.current().strategies.alhpa, undefined);
+  assert.equal((await sys.killStore.read()).strategies.alhpa, undefined, 'no level latched for the typo');
+});

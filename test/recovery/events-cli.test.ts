@@ -6,8 +6,9 @@ import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.t
 import { connectBus } from '../../actors/bus.ts';
 import { EventLog, ensureEventStream, readEvents } from '../../broker/event-log.ts';
 import type { LogEvent } from '../../broker/events/schema.ts';
-import { runEvents } from '../../supervisor/commands/events.ts';
+import { parseSince, runEvents } from '../../supervisor/commands/events.ts';
 import { subjects } from '../../actors/subjects.ts';
+import { eventually } from '../helpers/wait.ts';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -74,4 +75,43 @@ test('orch events refuses a bad --since and a --since with --last', async () => 
   const later = capture();
   assert.equal(await runEvents(['--nats', server.url, '--since', new Date(Date.now() + 60_000).toISOString()], {}, later.io), 0);
   assert.equal(later.out.join(''), '');
+});
+
+test('--since takes a duration back from now (30s, 5m, 1h, 2d) or an ISO date/time, and nothing else', () => {
+  const now = Date.UTC(2026, 11, 3, 10, 0, 0);
+  assert.equal(parseSince('5m', now)?.toISOString(), '2026-12-03T09:55:00.000Z');
+  assert.equal(parseSince('1h', now)?.toISOString(), '2026-12-03T09:00:00.000Z');
+  assert.equal(parseSince('2d', now)?.toISOString(), '2026-12-01T10:00:00.000Z');
+  assert.equal(parseSince('30s', now)?.toISOString(), '2026-12-03T09:59:30.000Z');
+  assert.equal(parseSince('2026-11-23T04:00:00Z', now)?.toISOString(), '2026-11-23T04:00:00.000Z');
+  for (const bad of ['5', '5x', 'yesterday', '-1h', '']) assert.equal(parseSince(bad, now), undefined, bad);
+});
+
+test('orch events --since 5m prints what was logged in the last five minutes, and a minute from now nothing', async () => {
+  const recent = capture();
+  assert.equal(await runEvents(['--nats', server.url, '--since', '5m', '--strategy', 'beta'], {}, recent.io), 0);
+  assert.equal(recent.out.join('').trim().split('\n').length, 3);
+  const future = capture();
+  assert.equal(await runEvents(['--nats', server.url, '--since', '1m'], {}, future.io, { now: () => Date.now() + 120_000 }), 0);
+  assert.equal(future.out.join(''), '');
+});
+
+test('orch events --strategy with an id that is in neither the log nor a running registry is an error', async () => {
+  const c = capture();
+  assert.equal(await runEvents(['--nats', server.url, '--strategy', 'alhpa'], {}, c.io), 1);
+  assert.match(c.err.join(''), /unknown strategy "alhpa": not in the event log/);
+});
+
+test('orch events --follow prints the history, then each event as it is logged, until stopped', async () => {
+  const c = capture();
+  const stop = new AbortController();
+  const done = runEvents(['--nats', server.url, '--strategy', 'beta', '--follow'], {}, c.io, { signal: stop.signal });
+  await eventually(() => c.out.join('').trim().split('\n').length === 3, 'the history');
+  const log = new EventLog(nc, pino({ level: 'silent' }));
+  for (const e of [...place('alpha', 'a3'), ...place('beta', 'b2')]) await log.append(e);
+  await eventually(() => c.out.join('').includes('intent=b2'), 'the new events');
+  await eventually(() => c.out.join('').trim().split('\n').length === 6, 'all three of beta\'s new events');
+  assert.ok(!c.out.join('').includes('strategy=alpha'), 'only the followed strategy');
+  stop.abort();
+  assert.equal(await done, 0);
 });
