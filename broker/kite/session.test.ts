@@ -24,10 +24,11 @@ test('a token dies at the next 06:00 IST', () => {
   assert.equal(nextKiteExpiry(ist('2026-11-24T00:01:00')), ist('2026-11-24T06:00:00'), 'after IST midnight, UTC is still the previous day');
 });
 
-test('renewal is 10 minutes ahead of expiry, or just after it when already inside that window', () => {
+test('renewal is just after the 06:00 IST expiry, never before it (a token minted before 06:00 dies at 06:00 too)', () => {
   const exp = ist('2026-11-24T06:00:00');
-  assert.equal(refreshAt(ist('2026-11-23T09:30:00'), exp, 600_000), ist('2026-11-24T05:50:00'));
-  assert.equal(refreshAt(ist('2026-11-24T05:55:00'), exp, 600_000), exp + 1000);
+  assert.equal(refreshAt(ist('2026-11-23T09:30:00'), exp), exp + 1000);
+  assert.equal(refreshAt(ist('2026-11-24T05:50:00'), exp), exp + 1000);
+  assert.equal(refreshAt(ist('2026-11-24T07:00:00'), exp), ist('2026-11-24T07:00:00'), 'already past: at once');
 });
 
 function creds(): KiteCredentials {
@@ -93,25 +94,27 @@ test('the full login: login page, password, TOTP from our clock, request_token, 
     assert.deepEqual(kite.steps, ['GET /connect/login', 'POST /api/login', 'POST /api/twofa', 'POST /session/token']);
     assert.equal(await session.getAccessToken(), 'acc-1');
     assert.equal(session.currentAccessToken(), 'acc-1');
-    await clock.advance(ist('2026-11-24T06:00:00') - clock.now() - 11 * 60_000);
-    assert.equal(kite.logins(), 1, 'no renewal before 05:50 IST');
+    await clock.advance(ist('2026-11-24T06:00:00') - clock.now() - 1_000);
+    assert.equal(kite.logins(), 1, 'no renewal before 06:00 IST');
   } finally {
     session.stop();
     await kite.server.close();
   }
 });
 
-test('the token is renewed at 05:50 IST by the clock, and again just after 06:00 when it would die with the old one', async () => {
+test('at 05:50 IST nothing logs in (a login then would mint a token dying at 06:00); one login just after 06:00 renews for the day', async () => {
   const { session, kite, clock } = await setup();
   try {
     await session.start();
     await clock.advance(ist('2026-11-24T05:50:00') - clock.now());
-    await eventually(() => session.currentAccessToken() === 'acc-2', 'renewal at 05:50');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(kite.logins(), 1, 'no login at 05:50');
+    assert.equal(session.currentAccessToken(), 'acc-1', 'the token of the day still serves until 06:00');
     await clock.advance(ist('2026-11-24T06:00:01') - clock.now());
-    await eventually(() => session.currentAccessToken() === 'acc-3', 'renewal after 06:00');
+    await eventually(() => session.currentAccessToken() === 'acc-2', 'renewal after 06:00');
     await clock.advance(60 * 60_000);
-    assert.equal(session.currentAccessToken(), 'acc-3', 'valid until the next 06:00');
-    assert.equal(kite.logins(), 3);
+    assert.equal(session.currentAccessToken(), 'acc-2', 'valid until the next 06:00');
+    assert.equal(kite.logins(), 2, 'one login for the new day, not two');
   } finally {
     session.stop();
     await kite.server.close();

@@ -12,7 +12,7 @@ import { KiteRestClient } from './rest-client.ts';
 
 /**
  * Owns the day's Kite access token: the full login (password → TOTP → request_token →
- * /session/token), a 0600 cache file so a restart does not log in again, a refresh ahead of
+ * /session/token), a 0600 cache file so a restart does not log in again, a renewal just after
  * the 06:00 IST expiry, and single-flight re-authentication when Kite says TokenException.
  * No secret (api_secret, password, TOTP secret or code, tokens) is ever logged or put in an error.
  */
@@ -30,8 +30,6 @@ export type KiteSessionOptions = {
   limiter: RateLimiter;
   /** Token cache; omitted = no cache. */
   cachePath?: string;
-  /** Re-authenticate this long before expiry. Default 10 minutes. */
-  refreshLeadMs?: number;
   /** A TokenException within this long after a refresh is not a reason for another login. */
   freshForMs?: number;
   timeoutMs?: number;
@@ -53,11 +51,14 @@ export function nextKiteExpiry(nowMs: number): number {
   return at;
 }
 
-/** When to log in again for a token expiring at `expiresAt`, seen at `nowMs`. */
-export function refreshAt(nowMs: number, expiresAt: number, leadMs: number): number {
-  const early = expiresAt - leadMs;
-  // Inside the lead window a new login would mint a token dying at the same 06:00; renew just after it instead.
-  return early > nowMs ? early : Math.max(nowMs, expiresAt + 1_000);
+/**
+ * When to log in again for a token expiring at `expiresAt`, seen at `nowMs`: just after the
+ * expiry, never before it. Every token dies at the next 06:00 IST, so a login at 05:50 would
+ * mint one that dies ten minutes later (docs/venues/kite.md, "Session"); between 06:00 and the
+ * renewal, requests wait for the fresh token (`getAccessToken`).
+ */
+export function refreshAt(nowMs: number, expiresAt: number): number {
+  return Math.max(nowMs, expiresAt + 1_000);
 }
 
 const CacheSchema = z.object({ accessToken: z.string().min(1), expiresAt: z.number().int(), userId: z.string().min(1) });
@@ -71,7 +72,6 @@ export class KiteSessionManager {
   private timer: TimerHandle | undefined;
   private stopped = false;
   private readonly rest: KiteRestClient;
-  private readonly leadMs: number;
   private readonly doFetch: typeof fetch;
   private readonly loginRoot: string;
 
@@ -80,7 +80,6 @@ export class KiteSessionManager {
       if (!o.credentials[k]) throw new Error(`KiteSessionManager: credentials.${k} is required`);
     }
     for (const k of ['apiSecret', 'password', 'totpSecret'] as const) registerSecret(o.credentials[k]);
-    this.leadMs = o.refreshLeadMs ?? 10 * 60_000;
     this.doFetch = o.fetch ?? globalThis.fetch;
     this.loginRoot = o.loginRoot.replace(/\/+$/, '');
     this.rest = new KiteRestClient({
@@ -169,7 +168,7 @@ export class KiteSessionManager {
         // Try again shortly rather than let the token lapse silently.
         if (!this.stopped) this.timer = this.o.clock.setTimeout(() => this.schedule(rec), 60_000);
       });
-    }, refreshAt(now, rec.expiresAt, this.leadMs) - now);
+    }, refreshAt(now, rec.expiresAt) - now);
   }
 
   // ---- the login flow ---------------------------------------------------------------------
@@ -269,7 +268,7 @@ export class KiteSessionManager {
     try {
       const rec = CacheSchema.parse(JSON.parse(await readFile(path, 'utf8')));
       if (rec.userId !== this.o.credentials.userId) return undefined;
-      if (rec.expiresAt - this.leadMs <= this.o.clock.now()) return undefined;
+      if (rec.expiresAt <= this.o.clock.now()) return undefined;
       return rec;
     } catch {
       this.o.logger?.warn({ path }, 'kite token cache unreadable: ignoring it');
