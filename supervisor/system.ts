@@ -212,9 +212,10 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       // The built-in exchanges start empty each time, so the log's positions are never there: on
       // them alone an unexplained position at start is the baseline; a live account's is a mismatch.
       externalAtStart: config.externalAtStart ?? (sim !== undefined && (kalshi === undefined || kalshi.sim !== undefined) ? 'baseline' : 'kill'),
+      // Level 2 only when the difference persists: the reconcile_mismatch trigger counts the
+      // Reconciled reports and asks for a second look (killTriggers.reconcileConfirmChecks).
       onReconcileMismatch: async (venue, diffs) => {
-        const figures = Object.fromEntries(diffs.map((d) => [`${venue}:${d.symbol}:${d.field}`, `local ${d.local} venue ${d.atVenue}`]));
-        await killStore.raise(2, { kind: 'global' }, `reconciliation: unexplained position difference on ${venue}`, 'automation:reconcile', figures);
+        brokerLog.warn({ venue, differences: diffs.map((d) => `${d.symbol} ${d.field}: local ${d.local} venue ${d.atVenue}`) }, 'reconciliation: unexplained position difference; kill level 2 if the next check still finds it');
       },
       ...(brokerCreds ? { natsUser: brokerCreds.user, natsPass: brokerCreds.pass } : {}),
       gates: [killSwitchGate(killStore), riskLimitGate(clock)],
@@ -222,6 +223,9 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       onMarginException: (strategyId, err) => killSwitch.triggers.observe({ type: 'margin_exception', strategyId, message: err.message }),
     });
     lease.onLost((reason) => broker.fence(reason));
+    killSwitch.triggers.useRecheck(() => {
+      broker.reconcileNow('periodic').catch((err: unknown) => brokerLog.error({ err }, 'confirming reconciliation failed'));
+    });
     await broker.start();
     undo.push(() => broker.stop());
 

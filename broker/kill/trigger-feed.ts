@@ -53,9 +53,13 @@ export class TriggerFeed {
   private readonly subs: Subscription[] = [];
   private readonly judged = new Set<string>();
   private pnl: PnlSource | undefined;
+  private recheck: ((venue: Venue) => void) | undefined;
 
   constructor(private readonly opts: TriggerFeedOptions) {
-    this.monitor = new TriggerMonitor({ clock: opts.clock, strategies: triggerConfigs(opts.strategies), ...(opts.global ? { global: opts.global } : {}), onTrip: (t) => this.onTrip(t) });
+    this.monitor = new TriggerMonitor({
+      clock: opts.clock, strategies: triggerConfigs(opts.strategies), ...(opts.global ? { global: opts.global } : {}),
+      onTrip: (t) => this.onTrip(t), recheck: (venue) => this.recheck?.(venue),
+    });
   }
 
   /** After a hot reload: thresholds for the strategies as the registry now has them. */
@@ -87,6 +91,11 @@ export class TriggerFeed {
 
   usePnl(source: PnlSource): void {
     this.pnl = source;
+  }
+
+  /** How to run another reconciliation when a mismatch needs confirming (the broker, once up). */
+  useRecheck(fn: (venue: Venue) => void): void {
+    this.recheck = fn;
   }
 
   rearm(scope: KillScope): void {

@@ -81,6 +81,8 @@ export type TriggerMonitorOptions = {
   global?: KillTriggers;
   strategies: Readonly<Record<string, StrategyTriggerConfig>>;
   onTrip: (trip: Trip) => void;
+  /** Runs another reconciliation of `venue` (to confirm or clear a mismatch). */
+  recheck?: (venue: Venue) => void;
 };
 
 type StrategyState = { peak: number; intents: number[]; outcomes: boolean[]; restarts: number[] };
@@ -94,9 +96,13 @@ type VenueState = {
   mismatchSince?: number;
   mismatchDifferences: number;
   mismatchTimer?: TimerHandle;
+  /** Checks that found the difference, each at least the recheck interval after the previous one. */
+  mismatchChecks: number;
+  lastMismatchCheck?: number;
+  recheckTimer?: TimerHandle;
 };
 
-const DEFAULTS = { rejectWindow: 20, maxReauthFailures: 3, reconcileGraceMs: 0 } as const;
+const DEFAULTS = { rejectWindow: 20, maxReauthFailures: 3, reconcileGraceMs: 0, reconcileConfirmChecks: 2, reconcileRecheckMs: 5_000 } as const;
 const GLOBAL: KillScope = { kind: 'global' };
 
 export class TriggerMonitor {
@@ -246,32 +252,57 @@ export class TriggerMonitor {
       this.opts.clock.clearTimeout(v.staleTimer);
       this.opts.clock.clearTimeout(v.downTimer);
       this.opts.clock.clearTimeout(v.mismatchTimer);
+      this.opts.clock.clearTimeout(v.recheckTimer);
     }
   }
 
+  /**
+   * A mismatch latches level 2 only when it persists: found by `reconcileConfirmChecks` checks
+   * at least `reconcileRecheckMs` apart (another is asked for after each), and unresolved for
+   * `reconcileGraceMs`. A clean check ends it; a difference seen once (a fill in flight) never trips.
+   */
   private onReconciled(venue: Venue, ok: boolean, differences: number, now: number): void {
     const v = this.venue(venue);
+    const clock = this.opts.clock;
     if (ok) {
-      this.opts.clock.clearTimeout(v.mismatchTimer);
-      v.mismatchTimer = undefined;
-      v.mismatchSince = undefined;
+      clock.clearTimeout(v.mismatchTimer);
+      clock.clearTimeout(v.recheckTimer);
+      v.mismatchTimer = v.recheckTimer = undefined;
+      v.mismatchSince = v.lastMismatchCheck = undefined;
+      v.mismatchChecks = 0;
       return;
     }
     v.mismatchDifferences = differences;
-    if (v.mismatchSince !== undefined) return;
-    v.mismatchSince = now;
-    const grace = this.opts.global?.reconcileGraceMs ?? DEFAULTS.reconcileGraceMs;
-    if (grace === 0) return this.checkMismatch(venue);
-    v.mismatchTimer = this.opts.clock.setTimeout(() => this.checkMismatch(venue), grace);
+    const recheckMs = this.opts.global?.reconcileRecheckMs ?? DEFAULTS.reconcileRecheckMs;
+    if (v.lastMismatchCheck === undefined || now - v.lastMismatchCheck >= recheckMs) {
+      v.mismatchChecks++;
+      v.lastMismatchCheck = now;
+    }
+    if (v.mismatchSince === undefined) v.mismatchSince = now;
+    this.checkMismatch(venue);
+    // Not confirmed yet: look again, rather than wait for the next periodic run.
+    if (this.opts.recheck && !v.recheckTimer && v.mismatchChecks < this.confirmChecks()) {
+      v.recheckTimer = clock.setTimeout(() => {
+        v.recheckTimer = undefined;
+        this.opts.recheck?.(venue);
+      }, recheckMs);
+    }
+  }
+
+  private confirmChecks(): number {
+    return this.opts.global?.reconcileConfirmChecks ?? DEFAULTS.reconcileConfirmChecks;
   }
 
   private checkMismatch(venue: Venue): void {
     const v = this.venue(venue);
+    this.opts.clock.clearTimeout(v.mismatchTimer);
     v.mismatchTimer = undefined;
-    if (v.mismatchSince === undefined) return;
+    if (v.mismatchSince === undefined || v.mismatchChecks < this.confirmChecks()) return;
     const grace = this.opts.global?.reconcileGraceMs ?? DEFAULTS.reconcileGraceMs;
     const breach = elapsedBreach(v.mismatchSince, this.opts.clock.now(), grace);
-    if (breach) this.trip(2, GLOBAL, 'reconcile_mismatch', { ...breach, differences: v.mismatchDifferences, venue });
+    // The figures name the checks that saw it (the reason reads "2 against limit 2").
+    if (breach) this.trip(2, GLOBAL, 'reconcile_mismatch', { limit: this.confirmChecks(), actual: v.mismatchChecks, graceMs: grace, elapsedMs: breach.actual ?? 0, differences: v.mismatchDifferences, venue });
+    else if (!v.mismatchTimer) v.mismatchTimer = this.opts.clock.setTimeout(() => this.checkMismatch(venue), Math.max(0, v.mismatchSince + grace - this.opts.clock.now()));
   }
 
   private checkDown(venue: Venue): void {
@@ -309,7 +340,7 @@ export class TriggerMonitor {
 
   private venue(venue: Venue): VenueState {
     let v = this.perVenue.get(venue);
-    if (!v) this.perVenue.set(venue, (v = { subscribed: false, lastTick: this.opts.clock.now(), reauthFailures: 0, mismatchDifferences: 0 }));
+    if (!v) this.perVenue.set(venue, (v = { subscribed: false, lastTick: this.opts.clock.now(), reauthFailures: 0, mismatchDifferences: 0, mismatchChecks: 0 }));
     return v;
   }
 

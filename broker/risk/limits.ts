@@ -55,5 +55,12 @@ export const KillTriggersSchema = z.strictObject({
    * REDUCE ONLY. On by default, 0 = at once: positions we cannot trust must not grow.
    */
   reconcileGraceMs: z.number().int().nonnegative().default(0),
+  /**
+   * Reconciliation checks that must each find the difference, at least `reconcileRecheckMs`
+   * apart, before it counts: a fill in flight between a venue read and the log shows once and
+   * is gone on the next look. After a first mismatch another check is run that long later.
+   */
+  reconcileConfirmChecks: z.number().int().positive().default(2),
+  reconcileRecheckMs: z.number().int().positive().default(5_000),
 });
 export type KillTriggers = z.infer<typeof KillTriggersSchema>;

@@ -137,15 +137,41 @@ test('re-authentication failing three times in a row halts everything; a success
   assert.deepEqual(trips.map(brief), [[2_000, 'reauth_failing', 3, 'global']]);
 });
 
-test('an unresolved reconciliation mismatch goes reduce-only (level 2); one fixed within the grace does not', async () => {
+test('a reconciliation mismatch goes reduce-only (level 2) only when two checks a few seconds apart both find it', async () => {
   const rec = (at: number, ok: boolean, differences: number): Step => [at, { broker: { type: 'Reconciled', venue: 'kite', ok, result: ok ? 'ok' : 'mismatch', differences, ts: 0 } }];
-  const immediate = await scenario({}, [rec(0, true, 0), rec(5_000, false, 2)]);
-  assert.deepEqual(immediate.map(brief), [[5_000, 'reconcile_mismatch', 2, 'global']], 'by default a mismatch trips at once');
+  // Seen on Kalshi: a fill in flight between the venue read and the log showed as a difference once.
+  assert.deepEqual(await scenario({}, [rec(0, true, 0), rec(5_000, false, 2)], 60_000), [], 'seen once: no level');
+  assert.deepEqual(await scenario({}, [rec(0, false, 1), rec(5_000, true, 0), rec(10_000, false, 1)], 60_000), [], 'a clean check in between starts the count again');
+  const twice = await scenario({}, [rec(0, false, 2), rec(5_000, false, 2)]);
+  assert.deepEqual(twice.map(brief), [[5_000, 'reconcile_mismatch', 2, 'global']]);
+  assert.deepEqual([twice[0]!.figures.limit, twice[0]!.figures.actual, twice[0]!.figures.differences], [2, 2, 2]);
+  const tooClose = await scenario({}, [rec(0, false, 1), rec(1_000, false, 1), rec(6_000, false, 1)]);
+  assert.deepEqual(tooClose.map(brief), [[6_000, 'reconcile_mismatch', 2, 'global']], 'a second look within the recheck interval does not count');
+  const one = await scenario({ global: { reconcileConfirmChecks: 1 } }, [rec(0, true, 0), rec(5_000, false, 2)]);
+  assert.deepEqual(one.map(brief), [[5_000, 'reconcile_mismatch', 2, 'global']], 'configurable: one check');
   const cfg = { global: { reconcileGraceMs: 30_000 } };
   assert.deepEqual(await scenario(cfg, [rec(0, false, 1), rec(10_000, true, 0)], 120_000), []);
   const late = await scenario(cfg, [rec(0, false, 1), rec(10_000, false, 3)], 120_000);
-  assert.deepEqual(late.map(brief), [[30_000, 'reconcile_mismatch', 2, 'global']]);
+  assert.deepEqual(late.map(brief), [[30_000, 'reconcile_mismatch', 2, 'global']], 'and unresolved for the grace');
   assert.equal(late[0]!.figures.differences, 3);
+});
+
+test('after a first mismatch the monitor asks for another reconciliation once the recheck interval has passed', async () => {
+  const clock = new TestClock();
+  const rechecks: number[] = [];
+  const trips: Trip[] = [];
+  const start = clock.now();
+  const m = new TriggerMonitor({ clock, strategies: {}, global: KillTriggersSchema.parse({ reconcileRecheckMs: 4_000 }), onTrip: (t) => trips.push(t), recheck: () => rechecks.push(clock.now() - start) });
+  m.observeBrokerEvent({ type: 'Reconciled', venue: 'kalshi', ok: false, result: 'mismatch', differences: 1, ts: 0 });
+  await clock.advance(3_999);
+  assert.deepEqual(rechecks, []);
+  await clock.advance(1);
+  assert.deepEqual(rechecks, [4_000]);
+  m.observeBrokerEvent({ type: 'Reconciled', venue: 'kalshi', ok: false, result: 'mismatch', differences: 1, ts: 0 });
+  assert.equal(trips.length, 1, 'the confirming check trips');
+  await clock.advance(10_000);
+  assert.deepEqual(rechecks, [4_000], 'nothing more to confirm');
+  m.stop();
 });
 
 test('a reconciliation that fails to run is an error, never a mismatch: no kill level, and a mismatch already counting keeps counting', async () => {
@@ -155,7 +181,7 @@ test('a reconciliation that fails to run is an error, never a mismatch: no kill 
   assert.deepEqual(await scenario({}, [failed(0), failed(5_000)], 60_000), []);
   const cfg = { global: { reconcileGraceMs: 30_000 } };
   assert.deepEqual(await scenario(cfg, [failed(0), failed(20_000)], 120_000), [], 'errors alone never start the grace clock');
-  const still = await scenario(cfg, [mismatch(0), failed(10_000)], 120_000);
+  const still = await scenario(cfg, [mismatch(0), failed(5_000), mismatch(10_000)], 120_000);
   assert.deepEqual(still.map(brief), [[30_000, 'reconcile_mismatch', 2, 'global']], 'an error does not end a mismatch either');
 });
 
