@@ -171,9 +171,9 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     const { guardMs: kiteGuardMs, ...kiteFigures } = kiteLimitSettings(o.env ?? {});
     const limiter = new SharedLimiter({ clock, limits: mergeLimits(kiteLimits({ ...kiteFigures, guardMs: kiteGuardMs }), kalshiLimits(o.kalshi?.tier ?? 'basic')), logger: brokerLog });
     // Login outcomes reach the kill switch's re-auth trigger once it exists (it starts after the venues).
-    let onKiteLogin: ((ok: boolean) => void) | undefined;
+    let onKiteLogin: ((ok: boolean, atMarketOpen?: boolean) => void) | undefined;
     const kite = await buildKiteVenue({
-      clock, log: brokerLog, limiter, onLogin: (ok) => onKiteLogin?.(ok), isMarketOpen: marketOpen,
+      clock, log: brokerLog, limiter, onLogin: (ok, atMarketOpen) => onKiteLogin?.(ok, atMarketOpen), isMarketOpen: marketOpen,
       ...(o.kite ? { account: o.kite } : {}),
       ...(o.env ? { env: o.env } : {}), stateDir,
       sim: { rateLimits: kiteFigures, ...o.kiteSim, ...(o.simPort !== undefined ? { port: o.simPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), ...(o.simTickIntervalMs !== undefined ? { tickIntervalMs: o.simTickIntervalMs } : {}) },
@@ -200,7 +200,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       clock, log: killLog, events: new EventLog(controlNc, killLog, undefined, { budget }),
     });
     undo.push(async () => killSwitch.stop());
-    onKiteLogin = (ok) => killSwitch.triggers.observe({ type: 'reauth', venue: 'kite', ok });
+    onKiteLogin = (ok, atMarketOpen) => killSwitch.triggers.observe({ type: 'reauth', venue: 'kite', ok, ...(atMarketOpen ? { atMarketOpen } : {}) });
 
     // Exactly one broker trades: a second system started by mistake waits here as standby.
     const lease = await BrokerLease.open(controlNc, { clock, log: brokerLog, ...(o.leaseTtlMs !== undefined ? { ttlMs: o.leaseTtlMs } : {}) });

@@ -35,7 +35,8 @@ export type Observation =
   | { type: 'tick'; venue: Venue }
   | { type: 'broker_disconnected'; venue: Venue }
   | { type: 'broker_reconnected'; venue: Venue }
-  | { type: 'reauth'; venue: Venue; ok: boolean }
+  /** `atMarketOpen`: no valid token when the market opened; trips at once, whatever the count. */
+  | { type: 'reauth'; venue: Venue; ok: boolean; atMarketOpen?: boolean }
   | { type: 'reconciled'; venue: Venue; ok: boolean; differences: number };
 
 export const RUNAWAY_WINDOW_MS = 10 * 1000; // the "per 10 s" of maxIntentsPer10s
@@ -197,7 +198,7 @@ export class TriggerMonitor {
         const v = this.venue(o.venue);
         v.reauthFailures = o.ok ? 0 : v.reauthFailures + 1;
         const limit = this.opts.global?.maxReauthFailures ?? DEFAULTS.maxReauthFailures;
-        if (v.reauthFailures >= limit) this.trip(3, GLOBAL, 'reauth_failing', { limit, actual: v.reauthFailures, venue: o.venue });
+        if (v.reauthFailures >= limit || (!o.ok && o.atMarketOpen)) this.trip(3, GLOBAL, 'reauth_failing', { limit, actual: v.reauthFailures, venue: o.venue });
         return;
       }
       case 'reconciled':

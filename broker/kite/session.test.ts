@@ -10,7 +10,7 @@ import { generateSecret, verify } from 'otplib';
 import { TestClock } from '../../actors/clock.ts';
 import { createLogger } from '../../actors/logger.ts';
 import { VenueError } from '../venue-errors.ts';
-import { KiteSessionManager, nextKiteExpiry, refreshAt, type KiteCredentials } from './session.ts';
+import { KiteSessionManager, nextKiteExpiry, nextMarketOpen, refreshAt, type KiteCredentials, type LoginEvent } from './session.ts';
 import { PassThroughLimiter } from './testing.ts';
 import { fail, json, ok, startHttp } from './test-http.ts';
 
@@ -214,5 +214,32 @@ test('secrets never reach the logs or error messages, even when the login fails'
     }
   } finally {
     await kite.server.close();
+  }
+});
+
+test('no valid token at 09:15 IST raises the re-auth failure at once (atMarketOpen); a valid one raises nothing', async () => {
+  assert.equal(nextMarketOpen(ist('2026-11-24T08:00:00')), ist('2026-11-24T09:15:00'));
+  assert.equal(nextMarketOpen(ist('2026-11-24T09:15:00')), ist('2026-11-25T09:15:00'));
+  const c = creds();
+  const clock = new TestClock(ist('2026-11-24T08:00:00'));
+  const kite = await fakeKite(c, clock);
+  const events: LoginEvent[] = [];
+  const session = new KiteSessionManager({
+    credentials: c, apiRoot: kite.server.url, loginRoot: kite.server.url, clock, limiter: new PassThroughLimiter(), onLogin: (e) => events.push(e),
+  });
+  try {
+    await session.start();
+    await clock.advance(ist('2026-11-24T09:16:00') - clock.now());
+    assert.deepEqual(events.map((e) => e.ok), [true], 'a valid token at the open: nothing to say');
+    // Kite unreachable from here on: the 06:00 renewal cannot happen.
+    await kite.server.close();
+    await clock.advance(ist('2026-11-25T06:00:30') - clock.now());
+    await new Promise((r) => setTimeout(r, 100));
+    await clock.advance(ist('2026-11-25T09:15:00') - clock.now());
+    const atOpen = events.filter((e) => !e.ok && e.atMarketOpen);
+    assert.equal(atOpen.length, 1, JSON.stringify(events));
+    assert.equal(atOpen[0]!.ok === false && atOpen[0]!.reason, 'market_open');
+  } finally {
+    session.stop();
   }
 });

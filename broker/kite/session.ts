@@ -39,7 +39,18 @@ export type KiteSessionOptions = {
   onLogin?: (e: LoginEvent) => void;
 };
 
-export type LoginEvent = { ok: true; reason: string; expiresAt: number } | { ok: false; reason: string; kind: string; message: string };
+export type LoginEvent =
+  | { ok: true; reason: string; expiresAt: number }
+  /** `atMarketOpen`: the market opened (09:15 IST) with no valid token: the re-auth alert and kill trigger fire at once. */
+  | { ok: false; reason: string; kind: string; message: string; atMarketOpen?: boolean };
+
+/** The next 09:15 IST (NSE's open) strictly after `nowMs`. */
+export function nextMarketOpen(nowMs: number): number {
+  const istMidnight = Math.floor((nowMs + IST_OFFSET_MS) / DAY_MS) * DAY_MS;
+  let at = istMidnight + (9 * 60 + 15) * 60_000 - IST_OFFSET_MS;
+  if (at <= nowMs) at += DAY_MS;
+  return at;
+}
 
 const DAY_MS = 24 * 60 * 60_000;
 
@@ -70,6 +81,7 @@ export class KiteSessionManager {
   private inflight: Promise<TokenRecord> | undefined;
   private lastRefreshAt = -Infinity;
   private timer: TimerHandle | undefined;
+  private openCheck: TimerHandle | undefined;
   private stopped = false;
   private readonly rest: KiteRestClient;
   private readonly doFetch: typeof fetch;
@@ -91,6 +103,7 @@ export class KiteSessionManager {
   /** Reuses a valid cached token or logs in, then keeps the token fresh. */
   async start(): Promise<void> {
     this.stopped = false;
+    this.scheduleOpenCheck();
     const cached = await this.readCache();
     if (cached) {
       this.current = cached;
@@ -106,6 +119,25 @@ export class KiteSessionManager {
   stop(): void {
     this.stopped = true;
     this.o.clock.clearTimeout(this.timer);
+    this.o.clock.clearTimeout(this.openCheck);
+  }
+
+  /**
+   * Every day at 09:15 IST: with no valid token the market opens without us, which the re-auth
+   * alert and kill trigger must hear at once (not after three more failed logins).
+   */
+  private scheduleOpenCheck(): void {
+    this.o.clock.clearTimeout(this.openCheck);
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    this.openCheck = this.o.clock.setTimeout(() => {
+      if (!this.currentAccessToken()) {
+        const message = 'no valid Kite access token at market open (09:15 IST)';
+        this.o.logger?.error({ userId: this.o.credentials.userId }, message);
+        this.o.onLogin?.({ ok: false, reason: 'market_open', kind: 'TokenException', message, atMarketOpen: true });
+      }
+      this.scheduleOpenCheck();
+    }, nextMarketOpen(now) - now);
   }
 
   /** For synchronous callers (the REST client's auth header): undefined once expired. */

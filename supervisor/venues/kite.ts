@@ -63,7 +63,7 @@ export type KiteVenueOptions = {
   /** When a live feed is expected to tick (NSE hours less the exchange's holidays); paper feeds always tick. */
   isMarketOpen?: (nowMs: number) => boolean;
   /** Every login outcome of a live account (the kill switch counts consecutive failures). */
-  onLogin?: (ok: boolean) => void;
+  onLogin?: (ok: boolean, atMarketOpen?: boolean) => void;
 };
 
 export const KITE_CREDENTIAL_ENV = ['KITE_API_KEY', 'KITE_API_SECRET', 'KITE_USER_ID', 'KITE_PASSWORD', 'KITE_TOTP_SECRET'] as const;
@@ -94,7 +94,7 @@ export function kiteEnvSettings(env: KiteEnv): KiteEnvSettings | undefined {
  * `cachePath`, renewed around 06:00 IST. Every login outcome is a metric: the expiry gauge on
  * success, orch_kite_login_failures_total{reason} on failure (the kill switch's re-auth trigger).
  */
-export async function liveKiteAccount(o: { settings: KiteEnvSettings; clock: Clock; limiter: RateLimiter; log: Logger; cachePath?: string; onLogin?: (ok: boolean) => void }): Promise<KiteAccount> {
+export async function liveKiteAccount(o: { settings: KiteEnvSettings; clock: Clock; limiter: RateLimiter; log: Logger; cachePath?: string; onLogin?: (ok: boolean, atMarketOpen?: boolean) => void }): Promise<KiteAccount> {
   const s = o.settings;
   const session = new KiteSessionManager({
     credentials: s.credentials, apiRoot: s.apiRoot, loginRoot: s.loginRoot, clock: o.clock, limiter: o.limiter, logger: o.log,
@@ -102,7 +102,7 @@ export async function liveKiteAccount(o: { settings: KiteEnvSettings; clock: Clo
     onLogin: (e) => {
       if (e.ok) metrics.kiteTokenExpiryTimestampSeconds.set(Math.floor(e.expiresAt / 1000));
       else metrics.kiteLoginFailuresTotal.inc({ reason: e.reason });
-      o.onLogin?.(e.ok);
+      o.onLogin?.(e.ok, !e.ok && e.atMarketOpen === true);
     },
   });
   await session.start();

@@ -135,6 +135,8 @@ test('re-authentication failing three times in a row halts everything; a success
   assert.deepEqual(await scenario({}, [auth(0, false), auth(1_000, false), auth(2_000, true), auth(3_000, false), auth(4_000, false)]), []);
   const trips = await scenario({}, [auth(0, false), auth(1_000, false), auth(2_000, false)]);
   assert.deepEqual(trips.map(brief), [[2_000, 'reauth_failing', 3, 'global']]);
+  const atOpen = await scenario({}, [[0, { type: 'reauth', venue: 'kite', ok: false, atMarketOpen: true }]]);
+  assert.deepEqual(atOpen.map(brief), [[0, 'reauth_failing', 3, 'global']], 'no valid token at market open halts at once');
 });
 
 test('a reconciliation mismatch goes reduce-only (level 2) only when two checks a few seconds apart both find it', async () => {
