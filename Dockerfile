@@ -26,11 +26,18 @@ RUN groupadd --system --gid 10001 orch \
 
 WORKDIR /app
 ENV NODE_ENV=production
+# Inside the container the metrics server must listen on every interface, or the published port
+# shows nothing (loopback inside a container is the container's own). Publish it only on the
+# host's loopback: -p 127.0.0.1:9464:9464 (docs/deploy.md). Logs are JSON (stdout is not a terminal).
+ENV ORCH_METRICS_HOST=0.0.0.0
 # Code stays owned by root so the running process cannot modify it.
 COPY --from=build /app /app
 # Only the state directory (.orch: JetStream store, latched kill level) is writable.
 RUN mkdir -p /app/.orch && chown orch:orch /app/.orch && chmod 0700 /app/.orch
 VOLUME ["/app/.orch"]
+# The registry and the strategies are the operator's: mount the registry's folder over
+# /app/config and each strategy folder under /app/strategies/<name> (next to the SDK they
+# import), read-only; edits hot-reload. docs/deploy.md.
 
 USER orch
 # metrics, /healthz

@@ -5,7 +5,11 @@ import { defineStrategy, type Side, type StrategyContext, type Tick } from '../s
  * Quotes both sides of a Kalshi market around the mid: a YES bid `halfSpread` below it and a
  * YES ask `halfSpread` above, on the price grid, leaning both quotes against the inventory
  * (`skew` per `qty` held) and never quoting the side that would take the position past
- * ±maxPosition. A quote is replaced only when its target moved by `requoteAfter` or more.
+ * ±maxPosition. A quote is replaced only when its target moved by `requoteAfter` or more, and
+ * only while the quoter's own order budget (`ordersPerMinute`, places per sliding minute, across
+ * its markets) has room: set it under the registry's `risk.ordersPerMinute`, and the broker never
+ * has to deny a quote. Out of budget, a quote that is off target stays where it is (cancelling it
+ * first would leave the side empty); cancels are never counted (they only take risk off).
  *
  * Units are Kalshi's minor units: prices in hundredths of a cent (1 dollar = 10000), sizes in
  * hundredths of a contract (1 contract = 100).
@@ -19,6 +23,8 @@ export const paramsSchema = z.strictObject({
   requoteAfter: z.number().int().positive().default(100),
   /** price shift per `qty` of inventory, hundredths of a cent */
   skew: z.number().int().nonnegative().default(50),
+  /** places per sliding minute, all markets together; keep it under the registry's risk.ordersPerMinute */
+  ordersPerMinute: z.number().int().positive().default(50),
 });
 export type QuoterParams = z.infer<typeof paramsSchema>;
 
@@ -40,8 +46,38 @@ export function quoteTargets(mid: number, position: number, p: QuoterParams): { 
 
 type Quote = { intentId: string; price: number };
 
+const MINUTE_MS = 60_000;
+/** Places that may go out back to back (one per side of two markets). */
+const BURST = 4;
+
+/**
+ * The quoter's order budget as a token bucket counted in milliseconds of credit: a place costs
+ * `interval` ms, credit accrues one per ms up to BURST places. In any minute that allows at most
+ * BURST + MINUTE_MS / interval ≤ ordersPerMinute places, spread over the minute rather than spent
+ * in its first seconds (a sliding-window count would quote in bursts and then sit dark).
+ */
+export function orderBudget(ordersPerMinute: number, now: number) {
+  const burst = Math.min(BURST, Math.max(1, ordersPerMinute - 1));
+  const interval = Math.ceil(MINUTE_MS / Math.max(1, ordersPerMinute - burst));
+  let credit = burst * interval;
+  let at = now;
+  return {
+    take(t: number): boolean {
+      credit = Math.min(burst * interval, credit + (t - at));
+      at = t;
+      if (credit < interval) return false;
+      credit -= interval;
+      return true;
+    },
+    canTake(t: number): boolean {
+      return Math.min(burst * interval, credit + (t - at)) >= interval;
+    },
+  };
+}
+
 export function createQuoter(p: QuoterParams) {
   const quotes = new Map<string, Partial<Record<Side, Quote>>>();
+  let budget: ReturnType<typeof orderBudget> | undefined;
 
   async function requote(t: Tick, ctx: StrategyContext): Promise<void> {
     const q = quotes.get(t.symbol) ?? {};
@@ -54,6 +90,10 @@ export function createQuoter(p: QuoterParams) {
       const target = targets[side];
       const held = q[side];
       if (held && target !== undefined && Math.abs(held.price - target) < p.requoteAfter) continue;
+      // Moving (or posting) a quote needs a place; without budget the held quote stays. A side
+      // that must not quote any more is still pulled: a cancel is free.
+      budget ??= orderBudget(p.ordersPerMinute, ctx.clock.now());
+      if (target !== undefined && !budget.canTake(ctx.clock.now())) continue;
       if (held) {
         const c = await ctx.cancel(held.intentId);
         // Only a quote known gone is replaced: a cancel that timed out or was refused may leave
@@ -66,6 +106,7 @@ export function createQuoter(p: QuoterParams) {
         delete q[side];
       }
       if (target === undefined) continue;
+      budget.take(ctx.clock.now());
       const reply = await ctx.place({ symbol: t.symbol, side, qty: p.qty, orderType: 'LIMIT', limitPrice: target });
       if (reply.status === 'accepted') {
         q[side] = { intentId: reply.intentId, price: target };

@@ -60,7 +60,7 @@ export async function start(args: string[]): Promise<number> {
     return 1;
   }
   try {
-    await probePort(metricsPort, 'metrics');
+    await probePort(metricsPort, 'metrics', metricsHost);
     if (!natsUrl) await probePort(natsPort, 'nats');
   } catch (e) {
     await lock.release();
