@@ -22,7 +22,8 @@ export type Role = { kind: 'operator' } | { kind: 'supervisor' } | { kind: 'brok
 export type Permissions = { publish: { allow: string[]; deny?: string[] }; subscribe: { allow: string[]; deny?: string[] } };
 export type Credentials = { user: string; pass: string };
 
-const repoNatsConf = join(dirname(fileURLToPath(import.meta.url)), '..', 'nats.conf');
+/** The repository's nats.conf: the base of the generated server config unless another is given. */
+export const repoNatsConf = join(dirname(fileURLToPath(import.meta.url)), '..', 'nats.conf');
 /** Publishing a reply into any requester's inbox: only the services that answer requests (broker, supervisor). */
 const ANY_INBOX = `${INBOX_ROOT}.>`;
 /** A user's own inbox (its connections use `inboxPrefix(user)`, actors/bus.ts): the only replies it may read. */

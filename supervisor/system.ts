@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../actors/clock.ts';
@@ -32,7 +33,8 @@ import { monitorEventLoopLag } from '../actors/metrics-forwarder.ts';
 import { startKillSwitch, projectionPnl, type KillSwitch } from '../broker/kill/kill-switch.ts';
 import { exportStrategyRisk } from '../broker/kill/risk-metrics.ts';
 import { forgetStrategy, seedProcess, seedStrategy, seedVenue } from '../actors/metric-series.ts';
-import { BROKER, strategyCredentialSource, strategyRole, writeNatsAuth, type NatsAuth, type NatsAuthOptions } from './nats-auth.ts';
+import { describeDurability } from './nats-durability.ts';
+import { BROKER, repoNatsConf, strategyCredentialSource, strategyRole, writeNatsAuth, type NatsAuth, type NatsAuthOptions } from './nats-auth.ts';
 
 /** How long one shutdown step may take before the next one runs anyway. */
 const SHUTDOWN_STEP_MS = 5_000;
@@ -159,6 +161,9 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     undo.push(() => controlNc.drain().catch(() => undefined));
     // Every writer of the log shares one budget: at its limit events are refused, none dropped.
     const budget = new EventLogBudget(o.eventLogMaxBytes ?? EVENTS_STREAM_CONFIG.max_bytes);
+    // Which guarantee an acknowledged event has (docs/event-log.md, "Durability").
+    const durability = describeDurability(controlNc.info?.version ?? 'unknown', nats ? await readFile(o.natsConfigFile ?? repoNatsConf, 'utf8').catch(() => '') : undefined);
+    o.log[durability.level]({ nats: controlNc.info?.version, guarantee: durability.guarantee }, `event log durability: ${durability.message}`);
     await ensureEventStream(controlNc, { maxBytes: budget.hardLimit });
     const logUsage = new EventLogUsage({ nc: controlNc, metrics, clock, log: actorLogger(o.log, 'event-log'), budget });
     await logUsage.start();
