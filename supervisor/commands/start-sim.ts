@@ -68,7 +68,7 @@ export async function start(args: string[]): Promise<number> {
     log.error({ port: e.port }, e.message);
     return 1;
   }
-  log.info({ lock: lock.file, pid: process.pid }, 'state directory locked for this run');
+  log.info({ lock: lock.file }, 'state directory locked for this run'); // every line carries the pid already
   if (paper && !natsUrl) {
     // The built-in exchanges start empty every run, so the log and kill state of an earlier
     // paper run describe orders that no longer exist: start those fresh too. Live state is never wiped.
