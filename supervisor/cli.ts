@@ -77,6 +77,9 @@ ${OPS}`,
   --last N           only the last N events
   --follow, -f       keep printing new events as they are logged, until Ctrl-C
   --json             one JSON object per line
+
+orch events export --before DATE --out FILE: archive every event stored before DATE (ISO) as
+JSON lines into a new file (mode 0600); nothing is removed from the log (docs/event-log.md).
 ${CONNECT}`,
   reconcile: `orch reconcile [options]: reconcile every venue now and print the differences.
 Exit 0 when every venue is ok or resolved, 3 on a mismatch or error.

@@ -9,6 +9,7 @@ import { formatEvent } from '../../broker/events/format.ts';
 import type { StoredEvent } from '../../broker/events/schema.ts';
 import { intArg } from './args.ts';
 import { connectOperator } from './nats-cli.ts';
+import { runEventsExport } from './events-export.ts';
 import { registryIds } from './ops-client.ts';
 
 export type Out = { out: (s: string) => void; err: (s: string) => void };
@@ -32,6 +33,7 @@ export function parseSince(v: string, now: number): Date | undefined {
  * `--follow`, keeps printing events as they are logged until Ctrl-C (or `opts.signal`).
  */
 export async function runEvents(args: string[], env: NodeJS.ProcessEnv = process.env, io: Out = stdio, opts: { signal?: AbortSignal; now?: () => number } = {}): Promise<number> {
+  if (args[0] === 'export') return runEventsExport(args.slice(1), env, io);
   let values;
   try {
     values = parseArgs({
