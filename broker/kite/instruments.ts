@@ -1,6 +1,6 @@
 /**
  * The daily instruments dump (GET /instruments[/:exchange]) is CSV with a fixed header
- * (PROTOCOLS.md A3). Names can contain commas, so fields may be quoted (RFC 4180).
+ * (docs/venues/kite.md, "REST shapes"). Names can contain commas, so fields may be quoted (RFC 4180).
  */
 
 export type KiteInstrument = {

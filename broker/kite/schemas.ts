@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Venue response shapes (PROTOCOLS.md A3, from the official mocks). Fields the broker acts on
+ * Venue response shapes (docs/venues/kite.md, "REST shapes", from the official mocks). Fields the broker acts on
  * are required; everything else is optional and passed through, because Kite adds fields
  * without notice and a new field must not stop trading. Order ids are strings, always.
  */

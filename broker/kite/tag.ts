@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
  * is the only handle we have on an order whose placement timed out. Intent ids (UUIDs, ULIDs)
  * do not fit, so the tag is a digest of the id: 'i' + 19 base-36 characters ≈ 98 bits, which
  * makes a collision among a day's few thousand orders practically impossible (~1e-23).
- * Lower case only: Kite's tag charset and case handling are not documented (PROTOCOLS A3).
+ * Lower case only: Kite's tag charset and case handling are not documented (docs/venues/kite.md, "REST shapes").
  */
 export const TAG_PREFIX = 'i';
 export const TAG_LENGTH = 20;

@@ -78,7 +78,7 @@ function pad5<T extends { quantity: number; price: number; orders: number }>(lev
   return out;
 }
 
-/** Client→server control messages (PROTOCOLS A5). */
+/** Client→server control messages (docs/venues/kite.md, "Ticker packets"). */
 export type ControlMessage =
   | { a: 'subscribe'; v: number[] }
   | { a: 'unsubscribe'; v: number[] }

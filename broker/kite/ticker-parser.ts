@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Pure decoder for the Kite ticker's frames (PROTOCOLS.md A5). Prices stay integers in the
+ * Pure decoder for the Kite ticker's frames (docs/venues/kite.md, "Ticker packets"). Prices stay integers in the
  * segment's wire unit (paise for NSE/BSE/NFO/MCX, 1e-7 rupee for CDS, 1e-4 for BCD) with the
  * divisor alongside, so nothing downstream computes money in binary floats. The parser never
  * throws on venue bytes: a malformed frame is reported, not raised into the socket loop.

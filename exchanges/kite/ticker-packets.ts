@@ -1,5 +1,5 @@
 /**
- * Kite ticker binary packets (PROTOCOLS.md A5), all big-endian, prices in paise:
+ * Kite ticker binary packets (docs/venues/kite.md, "Ticker packets"), all big-endian, prices in paise:
  * LTP 8 B; index 28 (quote) / 32 (full) with H,L,O,C order; tradable 44 (quote) / 184 (full)
  * with O,H,L,C order and 5+5 depth of 12 B entries. F&O contracts (NFO, segment 2) use the
  * tradable layout with the same divisor (100); their full packets carry open interest at 48-60.
