@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const EXCHANGE = join(ROOT, 'exchanges/kite');
-const ALLOWED_OUTSIDE = new Set(['actors/clock.ts', 'actors/logger.ts', 'actors/prng.ts']);
+const ALLOWED_OUTSIDE = new Set(['actors/clock.ts', 'actors/logger.ts', 'actors/log-format.ts', 'actors/prng.ts']);
 
 /** Every module specifier: static imports, re-exports, dynamic import() and require(). */
 export function specifiers(source: string): string[] {
