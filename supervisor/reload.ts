@@ -5,6 +5,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { typecheckModules, type TypeCheckResult } from './typecheck.ts';
 import type { Clock, TimerHandle } from '../actors/clock.ts';
 import { metrics } from '../actors/metrics.ts';
 import { deepFreeze, lineOf, parseConfigText, type LoadedConfig, type StrategySpec } from './config.ts';
@@ -153,6 +154,12 @@ export type ReloaderOptions = ReloadTargets & {
    * with the process, so a registry naming another one is refused (it needs a restart).
    */
   venues?: ReadonlySet<string>;
+  /**
+   * Type-checks the modules of strategies about to (re)start: tsx strips types without checking,
+   * so without this a module with type errors would run. Default: the TypeScript compiler in a
+   * worker, 30 s deadline (supervisor/typecheck.ts).
+   */
+  typecheck?: (files: readonly string[]) => Promise<TypeCheckResult>;
   /** Told about every applied registry (e.g. to refresh per-strategy limits elsewhere). */
   onApplied?: (config: LoadedConfig, previous: LoadedConfig) => void;
 };
@@ -230,6 +237,28 @@ export class Reloader {
     return { file: next.file, ...(line !== undefined ? { line } : {}), field, message };
   }
 
+  /** The first type error in the modules of `specs`, as a refusal naming the module's file and line. */
+  private async typeErrors(next: LoadedConfig, specs: readonly StrategySpec[]): Promise<ReloadError | undefined> {
+    const modules = [...new Set(specs.map((s) => s.module))];
+    if (modules.length === 0) return undefined;
+    const r = await (this.opts.typecheck ?? typecheckModules)(modules);
+    if (r.ok === true) return undefined;
+    if (r.ok === 'unchecked') {
+      // No compiler (a production image without dev dependencies) or past the deadline: the
+      // load probe still ran; say so rather than block every reload.
+      this.opts.log.warn({ modules, reason: r.reason }, 'strategy modules not type-checked');
+      return undefined;
+    }
+    const first = r.diagnostics[0]!;
+    const i = next.strategies.findIndex((s) => specs.includes(s) && (first.file === s.module || modules.length === 1));
+    const field = `strategies[${Math.max(0, i)}].module`;
+    const more = r.diagnostics.length > 1 ? ` (and ${r.diagnostics.length - 1} more: ${r.diagnostics.slice(1, 4).map((d) => `${d.file ?? '?'}:${d.line ?? '?'}: ${d.message}`).join('; ')})` : '';
+    return {
+      file: first.file ?? modules[0]!, ...(first.line !== undefined ? { line: first.line } : {}), field,
+      message: `${first.file ?? modules[0]}:${first.line ?? '?'}: ${first.message}${more}`,
+    };
+  }
+
   private async reloadNow(trigger: ReloadResult['trigger']): Promise<ReloadResult> {
     const { log, clock } = this.opts;
     const base = { trigger, started: [], stopped: [], restarted: [], unchanged: [], cancelledOrders: 0 };
@@ -255,6 +284,12 @@ export class Reloader {
       ...base,
       started: plan.start.map((s) => s.id), stopped: plan.stop.map((s) => s.id), restarted: plan.restart.map((s) => s.id), unchanged: plan.unchanged,
     };
+    const typeError = await this.typeErrors(next, [...plan.start, ...plan.restart]);
+    if (typeError) {
+      metrics.configReloadTotal.inc({ result: 'invalid' });
+      log.error({ file: typeError.file, line: typeError.line, field: typeError.field, error: typeError.message }, 'strategy module refused (type errors): running strategies unchanged');
+      return this.remember({ ...base, result: 'invalid', unchanged: this.config.strategies.filter((s) => s.enabled).map((s) => s.id), error: typeError, ts: clock.now() });
+    }
     if (!plan.start.length && !plan.stop.length && !plan.restart.length) {
       this.config = next;
       this.code = code;

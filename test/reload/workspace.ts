@@ -1,7 +1,6 @@
 import { mkdtemp, writeFile, symlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { createLogger } from '../../actors/logger.ts';
@@ -31,7 +30,9 @@ export async function workspace(): Promise<Workspace> {
  * code and params each incarnation runs) and, with `restBelow`, rests one buy below the market.
  */
 export function strategySource(version: string, marker: string): string {
-  const sdk = pathToFileURL(join(repoRoot, 'strategies', 'sdk.ts')).href;
+  // A relative path (from the workspace, e.g. under /tmp), which both Node and the TypeScript
+  // compiler resolve (the reload's type check does not follow file: URLs).
+  const sdk = relative(marker.slice(0, marker.lastIndexOf('/')), join(repoRoot, 'strategies', 'sdk.ts'));
   return `import { appendFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defineStrategy } from ${JSON.stringify(sdk)};
