@@ -10,8 +10,13 @@ try {
   const read = ts.readConfigFile(tsconfig, ts.sys.readFile);
   const parsed = ts.parseJsonConfigFileContent(read.config ?? {}, ts.sys, dirname(tsconfig));
   const program = ts.createProgram(files, { ...parsed.options, noEmit: true });
-  const diagnostics = ts.getPreEmitDiagnostics(program)
-    .filter((d) => d.category === ts.DiagnosticCategory.Error && (!d.file || !d.file.fileName.includes('/node_modules/')))
+  const errors = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
+  // An error with no file is the environment's (a missing @types package, a bad tsconfig), not
+  // the module's: that is "could not check", never a refusal of a good module.
+  const global = errors.find((d) => !d.file);
+  if (global) throw new Error(ts.flattenDiagnosticMessageText(global.messageText, ' '));
+  const diagnostics = errors
+    .filter((d) => !d.file.fileName.includes('/node_modules/'))
     .slice(0, 20)
     .map((d) => {
       const where = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
