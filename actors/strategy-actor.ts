@@ -11,7 +11,7 @@ import {
 import { encodeJson } from './bus.ts';
 import { newIntentId } from './ids.ts';
 import { SerialQueue } from './serial-queue.ts';
-import type { Strategy, StrategyContext, StrategyModule, PlaceRequest, OpenOrder, IntentAnswer } from '../strategies/sdk.ts';
+import type { Strategy, StrategyContext, StrategyModule, PlaceRequest, ModifyRequest, OpenOrder, IntentAnswer } from '../strategies/sdk.ts';
 import type { StrategySpec } from '../supervisor/config.ts';
 
 export type StrategyActorOptions = {
@@ -296,6 +296,7 @@ export class StrategyActor {
     const o = this.orders.get(u.intentId);
     if (o) {
       o.state = u.state;
+      o.qty = u.qty;
       o.filledQty = Math.max(o.filledQty, u.filledQty);
       if (u.state === 'filled' || u.state === 'cancelled' || u.state === 'rejected') this.orders.delete(u.intentId);
     }
@@ -378,6 +379,20 @@ export class StrategyActor {
       },
       cancel: (targetIntentId: string) =>
         this.sendIntent({ action: 'cancel', intentId: newIntentId(), strategyId: spec.id, ts: clock.now(), targetIntentId }),
+      modify: async (targetIntentId: string, change: ModifyRequest) => {
+        const reply = await this.sendIntent({
+          action: 'modify', intentId: newIntentId(), strategyId: spec.id, ts: clock.now(), targetIntentId,
+          ...(change.qty !== undefined ? { qty: change.qty } : {}),
+          ...(change.price !== undefined ? { limitPrice: change.price } : {}),
+        });
+        // The venue took it: the order rests at its new shape (an update may have said so already).
+        const o = this.orders.get(targetIntentId);
+        if (reply.status === 'accepted' && o) {
+          if (change.qty !== undefined) o.qty = change.qty;
+          if (change.price !== undefined) o.limitPrice = change.price;
+        }
+        return reply;
+      },
       position: (symbol: string) => this.positions.get(symbol) ?? 0,
       openOrders: () => [...this.orders.values()].map((o) => ({ ...o })),
       killLevel: () => this.level,

@@ -8,7 +8,7 @@ import { subjects, type Venue } from '../actors/subjects.ts';
 import {
   IntentSchema, IntentReplySchema, TickSchema, OrderUpdateSchema, BrokerEventSchema, LastTicksRequestSchema, LastTicksReplySchema, type Tick,
   StrategyStateRequestSchema, StrategyStateReplySchema, type StrategyStateReply,
-  type Intent, type IntentReply, type PlaceIntent, type CancelIntent, type BrokerEvent, clip, MAX_INTENT_BYTES, MAX_NAME,
+  type Intent, type IntentReply, type PlaceIntent, type CancelIntent, type ModifyIntent, type BrokerEvent, clip, MAX_INTENT_BYTES, MAX_NAME,
 } from '../actors/messages.ts';
 import { LogThrottle } from '../actors/log-throttle.ts';
 import { metrics } from '../actors/metrics.ts';
@@ -16,7 +16,8 @@ import { TickAge } from './tick-age.ts';
 import { VenueError } from './venue-errors.ts';
 import { isTerminal, type OrderBook, type OrderRecord } from './order-book.ts';
 import { wantedInstruments } from './instruments.ts';
-import type { VenueAdapter, VenueOrder, VenueOrderRequest, VenueTick } from './venue.ts';
+import type { VenueAdapter, VenueModifyRequest, VenueOrder, VenueOrderRequest, VenueTick } from './venue.ts';
+import type { GateTarget } from './risk/gate.ts';
 import { readEvents, type EventLog } from './event-log.ts';
 import type { Difference, LogEvent, ReconcileReport } from './events/schema.ts';
 import { applyEvent, emptyProjection, positionOf, positions, type Projection } from './projection/projection.ts';
@@ -53,10 +54,12 @@ export type GateView = {
   openOrders: OrderRecord[];
   lastPrice: (venue: Venue, symbol: string) => number | undefined;
   now: number;
+  /** For a modify: the order it changes, as the broker's book has it. */
+  target?: GateTarget;
 };
 
 /** Pre-trade gates run in order; the first denial wins. Kill level first, then risk. */
-export type IntentGate = (intent: PlaceIntent, view: GateView) => GateDecision;
+export type IntentGate = (intent: PlaceIntent | ModifyIntent, view: GateView) => GateDecision;
 
 export type BrokerActorOptions = {
   natsUrl: string;
@@ -116,6 +119,8 @@ export class BrokerActor {
   /** Intents being decided right now; once settled, the projection's decision answers a resend. */
   private readonly inflight = new Map<string, Promise<IntentReply>>();
   private readonly writing = new Set<Promise<unknown>>();
+  /** Orders (by intent id) with a modify on its way: a second one waits for none, it is refused. */
+  private readonly modifying = new Set<string>();
   /** Places accepted per venue that have not had their answer yet (some still before the limiter). */
   private readonly placing = new Map<Venue, number>();
   private log: Logger;
@@ -404,7 +409,7 @@ export class BrokerActor {
       case 'cancel':
         return this.cancel(intent);
       case 'modify':
-        return this.deny(intent, 'unsupported', 'modify is not supported yet; cancel and place instead');
+        return this.modify(intent);
       default: {
         const never: never = intent;
         return never;
@@ -559,6 +564,89 @@ export class BrokerActor {
       this.emit({ kind: 'venue_answer', ts: this.opts.clock.now(), ...at, error: err.toWire() });
       return this.deny(intent, `venue_${err.kind}`, err.message);
     }
+  }
+
+  /**
+   * Changes a resting order's price or quantity in place. Judged like the order it becomes (kill
+   * level, the venue's lot and tick rules, the strategy's limits at the new size and price) but
+   * not a new order: it counts neither against maxOpenOrders nor in the orders-per-minute window.
+   */
+  private async modify(intent: ModifyIntent): Promise<IntentReply> {
+    // A modify right behind its place: wait for the place's answer, as a cancel does.
+    const placing = this.inflight.get(intent.targetIntentId);
+    if (placing && !this.book.get(intent.targetIntentId)?.venueOrderId) await placing.catch(() => undefined);
+    const spec = this.strategies.get(intent.strategyId);
+    if (!spec) return this.deny(intent, 'unknown_strategy', `strategy ${intent.strategyId} is not registered`);
+    const target = this.book.get(intent.targetIntentId);
+    if (!target || target.strategyId !== intent.strategyId) return this.deny(intent, 'unknown_order', `no order ${intent.targetIntentId} for ${intent.strategyId}`);
+    if (isTerminal(target.state)) return this.deny(intent, 'order_closed', `order ${intent.targetIntentId} is already ${target.state}`);
+    if (!target.venueOrderId) return this.deny(intent, 'order_pending', `order ${intent.targetIntentId} has no venue id yet`);
+    const venue = this.venues.get(target.venue);
+    if (!venue?.modify) return this.deny(intent, 'unsupported', `${target.venue} orders cannot be modified here; cancel and place instead`);
+    if (this.fenced) return this.deny(intent, 'not_leader', `this broker lost its lease (${this.fenced}); another broker trades`);
+    if (!venue.connected()) return this.deny(intent, 'broker_disconnected', `${target.venue} is disconnected; submissions resume after reconnect and reconciliation`);
+    if (!this.reconciler.hasPassed(target.venue)) return this.deny(intent, 'not_reconciled', `${target.venue} has not been reconciled since start; no changes until it is`);
+    const orderType = target.orderType ?? (target.limitPrice !== undefined ? 'LIMIT' : 'MARKET');
+    if (intent.qty === undefined && intent.limitPrice === undefined) return this.deny(intent, 'invalid_order', 'a modify needs a new qty or a new limitPrice');
+    if (orderType === 'MARKET' && intent.limitPrice !== undefined) return this.deny(intent, 'invalid_order', 'a MARKET order has no limit price to change');
+    const qty = intent.qty ?? target.qty;
+    const limitPrice = intent.limitPrice ?? target.limitPrice;
+    if (qty <= target.filledQty) return this.deny(intent, 'invalid_order', `new quantity ${qty} must exceed the ${target.filledQty} already filled`, { limit: target.filledQty, actual: qty });
+    if (qty === target.qty && limitPrice === target.limitPrice) return this.deny(intent, 'no_change', `order ${intent.targetIntentId} already has quantity ${qty}${limitPrice !== undefined ? ` and price ${limitPrice}` : ''}`);
+    if (this.modifying.has(target.intentId)) return this.deny(intent, 'modify_pending', `order ${intent.targetIntentId} has a modify on its way; send the next one after its answer`);
+    const req: VenueModifyRequest = {
+      venueOrderId: target.venueOrderId, symbol: target.symbol, side: target.side, orderType, qty,
+      ...(orderType === 'LIMIT' && limitPrice !== undefined ? { limitPrice } : {}),
+      // Kite refuses a MARKET order without market protection, on a modify too (docs/venues/kite.md).
+      ...(orderType === 'MARKET' && spec.marketProtection !== undefined ? { marketProtection: spec.marketProtection } : {}),
+    };
+    const refused = venue.checkOrder?.({ intentId: target.intentId, symbol: req.symbol, side: req.side, qty: req.qty, orderType, ...(req.limitPrice !== undefined ? { limitPrice: req.limitPrice } : {}) });
+    if (refused) return this.deny(intent, refused.rule, refused.reason, refused.figures);
+    const gateTarget: GateTarget = {
+      symbol: target.symbol, venue: target.venue, side: target.side, qty: target.qty, filledQty: target.filledQty, orderType,
+      ...(target.limitPrice !== undefined ? { limitPrice: target.limitPrice } : {}),
+    };
+    const view: GateView = {
+      spec,
+      position: (symbol) => this.position(spec.id, symbol),
+      openOrders: this.book.open(spec.id),
+      lastPrice: (v, s) => this.lastPrice(v, s),
+      now: this.opts.clock.now(),
+      target: gateTarget,
+    };
+    for (const gate of this.gates) {
+      const d = gate(intent, view);
+      if (!d.ok) return this.deny(intent, d.rule, d.reason, d.figures);
+    }
+    this.modifying.add(target.intentId);
+    try {
+      return await this.track(this.writeModify(intent, venue, req, target.intentId));
+    } finally {
+      this.modifying.delete(target.intentId);
+    }
+  }
+
+  private async writeModify(intent: ModifyIntent, venue: VenueAdapter, req: VenueModifyRequest, targetIntentId: string): Promise<IntentReply> {
+    const change = { targetIntentId, qty: req.qty, ...(req.limitPrice !== undefined ? { limitPrice: req.limitPrice } : {}) };
+    const at = { strategyId: intent.strategyId, intentId: intent.intentId, venue: venue.venue, op: 'modify' as const, venueOrderId: req.venueOrderId };
+    try {
+      // Write-ahead, as for a place: the log holds the change before the venue can.
+      await this.emitDurable({ kind: 'venue_write', ts: this.opts.clock.now(), ...at, change });
+    } catch (e) {
+      return this.deny(intent, 'event_log_unavailable', `the event log did not store the write: ${(e as Error).message}`);
+    }
+    try {
+      await venue.modify!(req);
+    } catch (e) {
+      const err = e instanceof VenueError ? e : new VenueError({ venue: venue.venue, kind: 'GeneralException', message: (e as Error).message });
+      this.emit({ kind: 'venue_answer', ts: this.opts.clock.now(), ...at, error: err.toWire() });
+      return this.deny(intent, `venue_${err.kind}`, err.message, err.status !== undefined ? { status: err.status } : undefined);
+    }
+    this.emit({ kind: 'venue_answer', ts: this.opts.clock.now(), ...at, change });
+    this.emit({ kind: 'decision', strategyId: intent.strategyId, intentId: intent.intentId, ts: this.opts.clock.now(), decision: 'accepted' });
+    const rec = this.book.get(targetIntentId);
+    if (rec) this.publishOrder(rec);
+    return { status: 'accepted', intentId: intent.intentId, venueOrderId: req.venueOrderId };
   }
 
   /** Cancels every open order (kill levels 3-4, or one strategy at level 1). Kill priority in the limiter. */

@@ -13,8 +13,11 @@ export type OrderRecord = {
   venue: Venue;
   symbol: string;
   side: Side;
+  /** The order's total quantity; a modify the venue took changes it (and `limitPrice`). */
   qty: number;
   limitPrice?: number;
+  /** As placed; unknown for an adopted order (a limit price then says LIMIT). */
+  orderType?: 'LIMIT' | 'MARKET';
   venueOrderId?: string;
   state: OrderState;
   venueStatus: string;
@@ -51,7 +54,7 @@ export class OrderBook {
   register(intent: PlaceIntent, now: number): OrderRecord {
     const rec: OrderRecord = {
       intentId: intent.intentId, strategyId: intent.strategyId, venue: intent.venue, symbol: intent.symbol, side: intent.side,
-      qty: intent.qty, state: 'pending', venueStatus: 'NEW', filledQty: 0, createdTs: now, updatedTs: now,
+      qty: intent.qty, orderType: intent.orderType, state: 'pending', venueStatus: 'NEW', filledQty: 0, createdTs: now, updatedTs: now,
       ...(intent.limitPrice !== undefined ? { limitPrice: intent.limitPrice } : {}),
     };
     this.byIntent.set(rec.intentId, rec);
@@ -75,6 +78,16 @@ export class OrderBook {
     if (!rec) return;
     rec.venueOrderId = venueOrderId;
     this.byVenueId.set(venueOrderId, intentId);
+  }
+
+  /** A modify the venue took: the same venue order, at its new total quantity and price. */
+  change(intentId: string, c: { qty: number; limitPrice?: number }, now: number): OrderRecord | undefined {
+    const rec = this.byIntent.get(intentId);
+    if (!rec || isTerminal(rec.state)) return rec;
+    rec.qty = c.qty;
+    if (c.limitPrice !== undefined) rec.limitPrice = c.limitPrice;
+    rec.updatedTs = now;
+    return rec;
   }
 
   reject(intentId: string, message: string, now: number): OrderRecord | undefined {

@@ -23,6 +23,22 @@ export type VenueOrderRequest = {
   marketProtection?: number;
 };
 
+/**
+ * A change to an order resting at the venue: the order's whole new shape, not a difference.
+ * `qty` is the new total (what has filled included), as Kite's `quantity` and Kalshi's amend
+ * `count` both define it; the broker has checked that it exceeds what has filled.
+ */
+export type VenueModifyRequest = {
+  venueOrderId: string;
+  symbol: string;
+  side: Side;
+  orderType: 'LIMIT' | 'MARKET';
+  qty: number;
+  limitPrice?: number;
+  /** Kite: a MARKET order carries its protection on a modify too (docs/venues/kite.md "Market protection"). */
+  marketProtection?: number;
+};
+
 export type VenueOrder = {
   venueOrderId: string;
   /** The intent id recovered from the venue's tag/client id, when the order is ours. */
@@ -95,6 +111,12 @@ export interface VenueAdapter {
    */
   place(req: VenueOrderRequest, priority: 'place' | 'kill', sendAfter: Promise<void>): Promise<{ venueOrderId: string; duplicate?: boolean }>;
   cancel(venueOrderId: string, priority?: 'cancel' | 'kill'): Promise<void>;
+  /**
+   * Changes a resting order's price or quantity in place (the same venue order, no second one),
+   * at the limiter's modify priority. Resolves once the venue took the change; a write whose
+   * answer was lost is looked up before it is tried again. Absent: the broker denies modifies.
+   */
+  modify?(req: VenueModifyRequest): Promise<void>;
   openOrders(): Promise<VenueOrder[]>;
   /**
    * Every order of ours the venue knows of that matters now: at least those resting; with

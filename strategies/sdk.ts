@@ -38,6 +38,13 @@ export type PlaceRequest = {
   reduceOnly?: boolean;
 };
 
+export type ModifyRequest = {
+  /** New limit price, minor units (a LIMIT order only). */
+  price?: number;
+  /** New total quantity of the order. */
+  qty?: number;
+};
+
 export type OpenOrder = {
   intentId: string;
   symbol: string;
@@ -62,6 +69,16 @@ export interface StrategyContext {
   place(req: PlaceRequest): Promise<IntentAnswer>;
   /** Cancels one of this strategy's orders by the intent id it was placed with. */
   cancel(intentId: string): Promise<IntentAnswer>;
+  /**
+   * Changes one of this strategy's resting orders in place, by the intent id it was placed
+   * with: the same venue order at a new price and/or quantity, never a second order. `qty` is
+   * the order's new total (what has filled included, so it must exceed that). Judged like the
+   * order it becomes (kill level, lot and tick, maxOrderQty, maxOrderValue, maxPosition with the
+   * open orders, price band) but not a new order: it counts neither against `maxOpenOrders`
+   * nor in `ordersPerMinute`. At kill level 2 only a reducing order may be re-priced or shrunk.
+   * `accepted` means the venue took the change; `ctx.openOrders()` then shows it.
+   */
+  modify(intentId: string, change: ModifyRequest): Promise<IntentAnswer>;
   /**
    * Net position from this strategy's fills (positive long). Before the first callback
    * (`onStart`, the first tick) it is what the broker holds for this strategy: a restarted or

@@ -27,6 +27,19 @@ export const VenueRequestSchema = z.strictObject({
   marketProtection: z.number().min(-1).max(100).optional(),
 });
 
+export const WriteOpSchema = z.enum(['place', 'cancel', 'modify']);
+
+/**
+ * A modify's effect on the order it targets (the modify's own intent id is the event's): the
+ * order's new total quantity and, for a limit order, its new price.
+ */
+export const OrderChangeSchema = z.strictObject({
+  targetIntentId: oid,
+  qty: intId.positive(),
+  limitPrice: price.optional(),
+});
+export type OrderChange = z.infer<typeof OrderChangeSchema>;
+
 export const VenueErrorWireSchema = z.strictObject({
   name: z.literal('VenueError'),
   venue: z.string(),
@@ -79,10 +92,15 @@ export const LogEventSchema = z.discriminatedUnion('kind', [
     reason: z.string().optional(),
     figures: Figures.optional(),
   }),
-  z.strictObject({ kind: z.literal('venue_write'), ...order, venue: VenueSchema, op: z.enum(['place', 'cancel']), request: VenueRequestSchema.optional(), venueOrderId: z.string().optional() }),
   z.strictObject({
-    kind: z.literal('venue_answer'), ...order, venue: VenueSchema, op: z.enum(['place', 'cancel']),
+    kind: z.literal('venue_write'), ...order, venue: VenueSchema, op: WriteOpSchema, request: VenueRequestSchema.optional(), venueOrderId: z.string().optional(),
+    change: OrderChangeSchema.optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('venue_answer'), ...order, venue: VenueSchema, op: WriteOpSchema,
     venueOrderId: z.string().optional(),
+    /** A modify the venue took: the projection gives the target order its new quantity and price. */
+    change: OrderChangeSchema.optional(),
     duplicate: z.boolean().optional(),
     error: VenueErrorWireSchema.optional(),
   }),

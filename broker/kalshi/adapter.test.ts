@@ -34,6 +34,9 @@ class FakePort extends EventEmitter implements KalshiPort {
   isLive() { return this.live; }
   placeOrder(a: PlaceOrderArgs) { this.placed.push(a); return this.nextPlace(a); }
   async cancelOrder(id: string, o: { kill?: boolean }) { this.cancelled.push({ id, kill: o.kill === true }); return { orderId: id, reducedBy: 0 }; }
+  amended: Array<{ id: string; ticker: string; side: string; price: number; count: number }> = [];
+  nextAmend: (id: string) => Promise<unknown> = async (id) => ({ order_id: id });
+  amendOrder(id: string, a: { ticker: string; side: 'bid' | 'ask'; price: number; count: number }) { this.amended.push({ id, ...a }); return this.nextAmend(id); }
   async subscribeBook(t: string) {
     this.subs.push(`+${t}`);
     // Like the real socket: the snapshot comes with the subscription, before the call resolves.
@@ -361,4 +364,27 @@ test('nothing is sent before the write-ahead is stored, and nothing at all if it
   const refused = new Error('log down');
   await assert.rejects(adapter.place({ intentId: 'intentB', symbol: 'T', side: 'BUY', qty: 100, orderType: 'LIMIT', limitPrice: 4500 }, 'place', Promise.reject(refused)), (e) => e === refused);
   assert.equal(port.placed.length, 1, 'the second order never left');
+});
+
+test('a modify amends the same order (new price, new total count) and reports it at its new shape', async () => {
+  const { port, adapter, orders, book, intent } = setup();
+  intent('intentA', 'BUY', 300, 4500);
+  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 }, 'place', stored);
+  await adapter.modify({ venueOrderId: 'o1', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', orderType: 'LIMIT', qty: 500, limitPrice: 4600 });
+  assert.deepEqual(port.amended, [{ id: 'o1', ticker: 'KXFED-26DEC-T4.00', side: 'bid', price: 4600, count: 500 }]);
+  assert.equal(port.placed.length, 1, 'no second order');
+  assert.deepEqual([orders.at(-1)?.qty, orders.at(-1)?.limitPrice, orders.at(-1)?.state], [500, 4600, 'open']);
+  assert.equal(book.open().length, 1);
+});
+
+test('an amend whose answer is lost is looked up: landed is success, not landed fails, and it is never sent twice', async () => {
+  const { port, adapter } = setup();
+  await adapter.place({ intentId: 'intentA', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', qty: 300, orderType: 'LIMIT', limitPrice: 4500 }, 'place', stored);
+  const lost = new VenueError({ venue: 'kalshi', kind: 'Timeout', message: 'timed out after 2000 ms' });
+  port.nextAmend = async () => { port.byId.set('o1', restOrder({ price: 4600, initialCount: 500, remainingCount: 500 })); throw lost; };
+  await adapter.modify({ venueOrderId: 'o1', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', orderType: 'LIMIT', qty: 500, limitPrice: 4600 });
+  assert.equal(port.amended.length, 1, 'found at the venue: not sent again');
+  port.nextAmend = async () => { throw lost; };
+  await assert.rejects(adapter.modify({ venueOrderId: 'o1', symbol: 'KXFED-26DEC-T4.00', side: 'BUY', orderType: 'LIMIT', qty: 500, limitPrice: 4700 }), /timed out/);
+  assert.equal(port.amended.length, 2, 'not landed: the broker is told, the adapter does not resend');
 });

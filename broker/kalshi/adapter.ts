@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { OrderState, Side } from '../../actors/messages.ts';
 import { VenueEventHub } from '../venue.ts';
-import type { HistoryQuery, VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition, VenueTick } from '../venue.ts';
+import type { HistoryQuery, VenueAdapter, VenueEvents, VenueModifyRequest, VenueOrder, VenueOrderRequest, VenuePosition, VenueTick } from '../venue.ts';
 import { VenueError } from '../venue-errors.ts';
 import { MICROS_PER_UNIT, ONE_CONTRACT } from './fixed.ts';
 import { FillLedger } from './fill-ledger.ts';
@@ -33,6 +33,8 @@ export interface KalshiPort {
   placeCost?(): number;
   placeOrder(a: PlaceOrderArgs): Promise<PlaceResult>;
   cancelOrder(orderId: string, opts: { kill?: boolean }): Promise<{ orderId: string; reducedBy: number }>;
+  /** Amend: new YES price and new total count (filled included); the order keeps its id. */
+  amendOrder(orderId: string, a: { ticker: string; side: BookSide; price: number; count: number }): Promise<unknown>;
   subscribeBook(ticker: string): Promise<void>;
   unsubscribeBook(ticker: string): Promise<void>;
   restingOrders(): Promise<KalshiOrder[]>;
@@ -54,6 +56,7 @@ export function kalshiPort(v: KalshiVenue): KalshiPort {
     placeCost: () => v.costs.of('POST', '/portfolio/events/orders'),
     placeOrder: (a) => v.placeOrder(a),
     cancelOrder: (id, o) => v.cancelOrder(id, o),
+    amendOrder: (id, a) => v.rest.amendOrder(id, a),
     subscribeBook: (t) => v.subscribeBook(t),
     unsubscribeBook: (t) => v.unsubscribeBook(t),
     restingOrders: () => v.getOpenOrders(),
@@ -269,6 +272,33 @@ export class KalshiAdapter implements VenueAdapter {
     const info = this.infos.get(venueOrderId);
     if (!info) return;
     info.status = 'canceled';
+    this.report(info);
+  }
+
+  /**
+   * POST /portfolio/events/orders/:id/amend (Kalshi amends price and count together). An amend
+   * whose answer is lost (timeout, reset) is looked up, never simply sent again: the order shows
+   * the new price and count if it landed.
+   */
+  async modify(req: VenueModifyRequest): Promise<void> {
+    if (req.orderType !== 'LIMIT' || req.limitPrice === undefined) {
+      throw new VenueError({ venue: 'kalshi', kind: 'InputException', message: 'kalshi orders are limit orders: a modify needs a limit price' });
+    }
+    const want = { ticker: req.symbol, side: toBookSide(req.side), price: req.limitPrice, count: req.qty };
+    try {
+      await this.o.port.amendOrder(req.venueOrderId, want);
+    } catch (e) {
+      const now = await this.o.port.order(req.venueOrderId).catch(() => undefined);
+      const landed = now !== undefined && now.price === want.price && now.initialCount === want.count;
+      if (!landed) {
+        if (now) this.report(await this.absorb(now));
+        throw e;
+      }
+    }
+    const info = this.infos.get(req.venueOrderId);
+    if (!info) return;
+    info.qty = req.qty;
+    info.limitPrice = req.limitPrice;
     this.report(info);
   }
 

@@ -55,8 +55,8 @@ export function scopeLabel(scope: KillScope): string {
  */
 export type Position = { net: number; openBuyQty?: number; openSellQty?: number };
 
-/** The order a modify targets, as the order manager knows it. */
-export type ModifyTarget = { side: Side; qty: number };
+/** The order a modify targets, as the order manager knows it: total quantity and what has filled. */
+export type ModifyTarget = { side: Side; qty: number; filledQty?: number };
 
 /** True when `qty` more on `side` (on top of open orders on that side) only shrinks |net|. */
 export function reduces(side: Side, qty: number, position: Position): boolean {
@@ -111,15 +111,17 @@ function reduceOnly(intent: Intent, position: Position, target: ModifyTarget | u
     case 'modify': {
       if (!target) return deny(2, intent, 'modify of an unknown order cannot be shown to reduce the position');
       const newQty = intent.qty ?? target.qty;
-      // The target's own quantity is already among the open orders; count it once, at its new size.
+      const filled = target.filledQty ?? 0;
+      // The target's unfilled quantity is already among the open orders; count it once, at its new size.
+      const left = Math.max(0, target.qty - filled);
       const others: Position = {
         ...position,
         ...(target.side === 'SELL'
-          ? { openSellQty: Math.max(0, (position.openSellQty ?? 0) - target.qty) }
-          : { openBuyQty: Math.max(0, (position.openBuyQty ?? 0) - target.qty) }),
+          ? { openSellQty: Math.max(0, (position.openSellQty ?? 0) - left) }
+          : { openBuyQty: Math.max(0, (position.openBuyQty ?? 0) - left) }),
       };
       if (newQty > target.qty) return deny(2, intent, `a modify may not grow the order (${target.qty} → ${newQty})`, figs(target.side, newQty));
-      return reduces(target.side, newQty, others)
+      return reduces(target.side, Math.max(0, newQty - filled), others)
         ? { ok: true }
         : deny(2, intent, `only orders that reduce the position; ${target.side} ${newQty} does not`, figs(target.side, newQty));
     }

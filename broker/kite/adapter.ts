@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { OrderState, Side } from '../../actors/messages.ts';
 import { VenueEventHub } from '../venue.ts';
-import type { HistoryQuery, OrderRuleViolation, VenueAdapter, VenueEvents, VenueOrder, VenueOrderRequest, VenuePosition } from '../venue.ts';
+import type { HistoryQuery, OrderRuleViolation, VenueAdapter, VenueEvents, VenueModifyRequest, VenueOrder, VenueOrderRequest, VenuePosition } from '../venue.ts';
 import type { KiteRestClient } from './rest-client.ts';
 import type { KiteOrderWriter } from './order-writer.ts';
 import type { KiteRetry } from './retry.ts';
@@ -253,6 +253,26 @@ export class KiteAdapter implements VenueAdapter {
 
   async cancel(venueOrderId: string, priority: 'cancel' | 'kill' = 'cancel'): Promise<void> {
     await this.o.writer.cancelOrderSafe(venueOrderId, { priority });
+  }
+
+  /**
+   * PUT /orders/regular/:order_id. The writer looks a timed-out modify up in the order's history
+   * before any retry; an order that ended meanwhile was not modified, and the broker is told so.
+   */
+  async modify(req: VenueModifyRequest): Promise<void> {
+    const r = await this.o.writer.modifyOrderSafe(
+      req.venueOrderId,
+      {
+        quantity: req.qty,
+        ...(req.orderType === 'LIMIT' && req.limitPrice !== undefined ? { price: req.limitPrice / 100 } : {}),
+        // Kite's rule for MARKET orders holds on a modify too (docs/venues/kite.md "Market protection").
+        ...(req.orderType === 'MARKET' ? { market_protection: req.marketProtection ?? AUTO_MARKET_PROTECTION } : {}),
+      },
+      { priority: 'modify' },
+    );
+    if (r.outcome === 'terminal') {
+      throw new VenueError({ venue: 'kite', kind: 'OrderException', message: `order ${req.venueOrderId} is ${r.order?.status ?? 'finished'}; not modified` });
+    }
   }
 
   /**

@@ -73,6 +73,10 @@ export function applyEvent(p: Projection, ev: LogEvent, seq?: number): Projectio
     case 'venue_write':
       return p;
     case 'venue_answer': {
+      if (ev.op === 'modify') {
+        if (ev.change && !ev.error) p.book.change(ev.change.targetIntentId, ev.change, ev.ts);
+        return p;
+      }
       if (ev.op !== 'place') return p;
       if (ev.venueOrderId) {
         p.book.bind(ev.intentId, ev.venueOrderId);

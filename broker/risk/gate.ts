@@ -21,7 +21,12 @@ export type GateContext = {
 };
 
 /** What the order manager knows about the order a modify targets. */
-export type GateTarget = { symbol: string; venue: Venue; side: Side; qty: number; orderType: 'LIMIT' | 'MARKET'; limitPrice?: number };
+export type GateTarget = {
+  symbol: string; venue: Venue; side: Side;
+  /** The order's total quantity and what of it has filled (the rest is among the open orders). */
+  qty: number; filledQty?: number;
+  orderType: 'LIMIT' | 'MARKET'; limitPrice?: number;
+};
 
 /** Times (ms) of orders accepted in the last minute, oldest first. */
 export type OrderWindow = readonly number[];
@@ -42,13 +47,17 @@ type Order = {
   qty: number;
   orderType: 'LIMIT' | 'MARKET';
   limitPrice?: number;
-  /** A modify's original quantity, already counted among the open orders; 0 for a place. */
+  /** A modify's original unfilled quantity, already counted among the open orders; 0 for a place. */
   replacesQty: number;
+  /** What of the order has filled already (a modify's `qty` is the new total); 0 for a place. */
+  filledQty: number;
 };
 
 /**
- * Checks one intent. On acceptance of a place or modify, the returned window holds this order's
- * time; cancels are never refused and never counted (they only take risk off).
+ * Checks one intent. On acceptance of a place, the returned window holds this order's time.
+ * Cancels are never refused and never counted (they only take risk off); a modify is judged at
+ * its new size and price but is not a new order: it counts neither against `maxOpenOrders` nor
+ * in the orders-per-minute window (the venue's own write limits still pace it, in the limiter).
  */
 export function checkIntent(intent: Intent, ctx: GateContext, window: OrderWindow, clock: Clock, target?: GateTarget): GateResult {
   const now = clock.now();
@@ -57,13 +66,17 @@ export function checkIntent(intent: Intent, ctx: GateContext, window: OrderWindo
   const resolved = resolveOrder(intent, target);
   if ('ok' in resolved) return { permit: resolved, window: recent };
   const permit = checkOrder(intent, resolved, ctx, recent, now);
-  return { permit, window: permit.ok ? [...recent, now] : recent };
+  return { permit, window: permit.ok && intent.action === 'place' ? [...recent, now] : recent };
 }
 
 function resolveOrder(intent: PlaceIntent | ModifyIntent, target: GateTarget | undefined): Order | Permit {
-  if (intent.action === 'place') return { ...intent, replacesQty: 0 };
+  if (intent.action === 'place') return { ...intent, replacesQty: 0, filledQty: 0 };
   if (!target) return deny('unknown_order', `modify of ${intent.targetIntentId}: the order is not known`, { targetIntentId: intent.targetIntentId });
-  const order: Order = { venue: target.venue, symbol: target.symbol, side: target.side, qty: intent.qty ?? target.qty, orderType: target.orderType, replacesQty: target.qty };
+  const filledQty = target.filledQty ?? 0;
+  const order: Order = {
+    venue: target.venue, symbol: target.symbol, side: target.side, qty: intent.qty ?? target.qty, orderType: target.orderType,
+    replacesQty: Math.max(0, target.qty - filledQty), filledQty,
+  };
   const price = intent.limitPrice ?? target.limitPrice;
   if (price !== undefined) order.limitPrice = price;
   return order;
@@ -107,7 +120,7 @@ function checkOrder(intent: PlaceIntent | ModifyIntent, order: Order, ctx: GateC
   if (intent.action === 'place' && ctx.openOrders + 1 > limits.maxOpenOrders) {
     return deny('max_open_orders', `${ctx.openOrders} orders already open, limit ${limits.maxOpenOrders}`, { limit: limits.maxOpenOrders, actual: ctx.openOrders + 1 });
   }
-  if (recent.length + 1 > limits.ordersPerMinute) {
+  if (intent.action === 'place' && recent.length + 1 > limits.ordersPerMinute) {
     const retryAfterMs = WINDOW_MS - (now - recent[0]!);
     return deny('orders_per_minute', `${recent.length} orders in the last minute, limit ${limits.ordersPerMinute}`, {
       limit: limits.ordersPerMinute,
@@ -128,7 +141,8 @@ function positionCheck(intent: PlaceIntent | ModifyIntent, order: Order, ctx: Ga
   const sameSideOpen = Math.max(0, (order.side === 'BUY' ? openBuyQty : openSellQty) - order.replacesQty);
   const sign = order.side === 'BUY' ? 1 : -1;
   const before = net + sign * sameSideOpen;
-  const after = before + sign * order.qty;
+  // What this order may still add once the change is made: its new total less what has filled.
+  const after = before + sign * Math.max(0, order.qty - order.filledQty);
   if (intent.action === 'place' && intent.reduceOnly && !reduces(order.side, order.qty, ctx.position)) {
     return deny('reduce_only', `marked reduce-only but ${order.side} ${order.qty} does not reduce position ${net}`, { limit: net, actual: order.qty });
   }

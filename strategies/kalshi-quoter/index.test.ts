@@ -50,6 +50,7 @@ function fakeCtx() {
       open.delete(id);
       return { status: 'accepted', intentId: `c${id}` };
     },
+    modify: async () => { throw new Error('this strategy does not modify orders'); },
     position: () => pos,
     openOrders: () => [...open.values()],
     killLevel: () => 0,

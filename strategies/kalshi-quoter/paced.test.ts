@@ -67,6 +67,7 @@ test('the example kalshi-quoter stays inside its own risk limits through 30 minu
       open.delete(id);
       return { status: 'accepted', intentId: `c${id}` };
     },
+    modify: async () => { throw new Error('this strategy does not modify orders'); },
     position: (symbol) => position.get(symbol) ?? 0,
     openOrders: () => [...open.values()],
     killLevel: () => 0,

@@ -10,6 +10,7 @@ function fakeCtx(placed: PlaceRequest[]): StrategyContext {
     id: 'mr', venue: 'kite', instruments: ['NSE:RELIANCE'], log: pino({ level: 'silent' }), clock: new TestClock(),
     place: async (r) => { placed.push(r); return { status: 'accepted', intentId: `i${placed.length}` }; },
     cancel: async (id) => ({ status: 'accepted', intentId: id }),
+    modify: async () => { throw new Error('this strategy does not modify orders'); },
     position: () => 0,
     openOrders: () => placed.map((r, i) => ({ intentId: `i${i + 1}`, symbol: r.symbol, side: r.side, qty: r.qty, filledQty: 0, state: 'open' as const })),
     killLevel: () => 0,
