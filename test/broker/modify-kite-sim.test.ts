@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { spec, eventually } from '../helpers/specs.ts';
+import { kiteBrokerOnSim } from '../helpers/kite-broker.ts';
+import { INFY, invariantViolations, readLog } from '../recovery/harness.ts';
+import { StrategyActor } from '../../actors/strategy-actor.ts';
+import { SystemClock } from '../../actors/clock.ts';
+import { defineStrategy, type IntentAnswer } from '../../strategies/sdk.ts';
+import { project } from '../../broker/projection/projection.ts';
+
+/**
+ * ctx.modify from a strategy actor, over NATS, through the real broker, to the built-in Kite
+ * exchange: the resting order changes in place (PUT /orders/regular/:id), never a second order;
+ * a change past the strategy's limits is denied before any venue write.
+ */
+const log = pino({ level: process.env.ORCH_TEST_LOG ?? 'silent' });
+const risk = { maxOrderQty: 10, maxOrderValue: 1_000_000_000, maxPosition: 100, maxOpenOrders: 5, priceBandBps: 2_000, ordersPerMinute: 600 };
+
+/** A strategy that does nothing by itself: the test drives its ctx as its callbacks would. */
+const idle = defineStrategy({ paramsSchema: z.object({}).passthrough(), create: () => ({ onTick: () => undefined }) });
+
+test('a strategy re-prices its resting LIMIT order with ctx.modify: one order at the exchange, at the new price; a modify past maxOrderQty never reaches it', async (t) => {
+  const mod = spec('mod', { instruments: [INFY.symbol], risk });
+  const { nc, natsUrl, sim } = await kiteBrokerOnSim(t, { name: 'modify-kite-test', strategies: [mod], log, before: (s) => s.setPrice(INFY.token, 1_500) });
+  const actor = new StrategyActor({ spec: mod, module: idle, natsUrl, clock: new SystemClock(), log });
+  await actor.start();
+  t.after(() => actor.stop());
+  const { ctx } = actor;
+
+  // Rests well below the market (inside the 20 % band); retried until the broker has a price.
+  let placed: IntentAnswer | undefined;
+  await eventually(async () => {
+    placed = await ctx.place({ symbol: INFY.symbol, side: 'BUY', qty: 5, orderType: 'LIMIT', limitPrice: 140_000 });
+    return placed.status === 'accepted';
+  }, 'the place to be accepted once the broker has a reference price');
+  assert.equal(placed?.status, 'accepted');
+  const intentId = placed!.intentId;
+  await eventually(() => sim.orders().some((o) => o.status === 'OPEN'), 'the order to rest at the exchange');
+
+  const moved = await ctx.modify(intentId, { price: 141_000 });
+  assert.equal(moved.status, 'accepted', JSON.stringify(moved));
+  assert.equal(moved.status === 'accepted' && moved.venueOrderId, placed!.status === 'accepted' && placed!.venueOrderId, 'the same venue order');
+  const orders = sim.orders();
+  assert.equal(orders.length, 1, `exactly one order at the exchange: ${JSON.stringify(orders)}`);
+  assert.deepEqual({ price: orders[0]!.price, qty: orders[0]!.quantity, status: orders[0]!.status }, { price: 1_410, qty: 5, status: 'OPEN' });
+  assert.deepEqual(ctx.openOrders().map((o) => [o.intentId, o.limitPrice, o.qty]), [[intentId, 141_000, 5]]);
+
+  const tooBig = await ctx.modify(intentId, { qty: 11 });
+  assert.deepEqual(tooBig.status === 'denied' && [tooBig.rule, tooBig.figures], ['max_order_qty', { limit: 10, actual: 11 }]);
+  assert.equal(sim.orders()[0]!.quantity, 5, 'the exchange order is unchanged');
+
+  const events = await readLog(nc);
+  const writes = events.filter((e) => e.event.kind === 'venue_write' && e.event.op === 'modify');
+  assert.equal(writes.length, 1, 'one venue write for the one accepted modify; none for the denied one');
+  // The log replays to the order at its new price: what a restarted broker's book would hold.
+  const rec = project(events).book.get(intentId);
+  assert.deepEqual(rec && { qty: rec.qty, limitPrice: rec.limitPrice, venueOrderId: rec.venueOrderId, state: rec.state }, { qty: 5, limitPrice: 141_000, venueOrderId: orders[0]!.order_id, state: 'open' });
+  const { problems } = await invariantViolations(nc, sim);
+  assert.deepEqual(problems, []);
+});
