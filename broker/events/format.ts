@@ -17,9 +17,9 @@ function describe(e: LogEvent): string {
     case 'decision':
       return e.decision === 'accepted' ? 'accepted' : `denied ${e.rule}: ${e.reason}`;
     case 'venue_write':
-      return `${e.op} → ${e.venue}${e.venueOrderId ? ` order ${e.venueOrderId}` : ''}`;
+      return `${e.op} → ${e.venue}${e.venueOrderId ? ` order ${e.venueOrderId}` : ''}${e.change ? ` ${changeText(e.change)}` : ''}`;
     case 'venue_answer':
-      return e.error ? `${e.op} failed: ${e.error.kind} ${e.error.message}` : `${e.op} ok${e.venueOrderId ? ` order ${e.venueOrderId}` : ''}${e.duplicate ? ' (found by tag)' : ''}`;
+      return e.error ? `${e.op} failed: ${e.error.kind} ${e.error.message}` : `${e.op} ok${e.venueOrderId ? ` order ${e.venueOrderId}` : ''}${e.change ? ` ${changeText(e.change)}` : ''}${e.duplicate ? ' (found by tag)' : ''}`;
     case 'order_state':
       return `${e.state} (${e.venueStatus}) filled ${e.filledQty}${e.avgPrice !== undefined ? ` avg ${e.avgPrice}` : ''}${e.message ? ` — ${e.message}` : ''}`;
     case 'fill':
@@ -41,4 +41,9 @@ function describe(e: LogEvent): string {
       return never;
     }
   }
+}
+
+/** A modify's effect, as the operator reads it: which order, its new quantity and price. */
+function changeText(c: { targetIntentId: string; qty: number; limitPrice?: number }): string {
+  return `(${c.targetIntentId}: qty ${c.qty}${c.limitPrice !== undefined ? ` @ ${c.limitPrice}` : ''})`;
 }
