@@ -88,7 +88,7 @@ test('a strategy that keeps sending refused intents: the log keeps the first few
     name: 'hostile-flood', strategies: [spec('flood', { risk })], log, before: (sim) => sim.setPrice(INFY.token, 1500),
     refusalLog: { perWindow: 5, windowMs: 60_000 },
   });
-  const count = async () => (await metrics.intentsDeniedTotal.get()).values.filter((v) => v.labels.strategy === 'flood' && v.labels.rule === 'unsupported').reduce((a, v) => a + v.value, 0);
+  const count = async () => (await metrics.intentsDeniedTotal.get()).values.filter((v) => v.labels.strategy === 'flood' && v.labels.rule === 'unknown_order').reduce((a, v) => a + v.value, 0);
   const before = await count();
   for (let i = 0; i < 30; i++) {
     const r = await sendIntent(nc, { action: 'modify', intentId: `mod${i}x${Date.now().toString(36)}`, strategyId: 'flood', ts: Date.now(), targetIntentId: 'none', qty: 1 });
