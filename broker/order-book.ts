@@ -31,7 +31,8 @@ export type OrderRecord = {
 const RANK: Record<OrderState, number> = { pending: 0, open: 1, partially_filled: 2, filled: 3, cancelled: 3, rejected: 3 };
 export const isTerminal = (s: OrderState) => s === 'filled' || s === 'cancelled' || s === 'rejected';
 
-export type ApplyResult = { record: OrderRecord; changed: boolean; fill?: Fill };
+/** `reshaped`: the venue showed the open order at another quantity or limit price, which the record took. */
+export type ApplyResult = { record: OrderRecord; changed: boolean; fill?: Fill; reshaped?: boolean };
 
 export class OrderBook {
   private readonly byIntent = new Map<string, OrderRecord>();
@@ -135,8 +136,14 @@ export function mergeVenueOrder(rec: OrderRecord, o: VenueOrder): ApplyResult {
     rec.filledQty = o.filledQty;
     if (o.avgPrice !== undefined) rec.avgPrice = o.avgPrice;
   }
+  // The venue's shape of a live order wins: a modify can land without its answer reaching us.
+  const reshaped = !isTerminal(rec.state) && ((o.qty > 0 && o.qty !== rec.qty) || (o.limitPrice !== undefined && o.limitPrice !== rec.limitPrice));
+  if (reshaped) {
+    if (o.qty > 0) rec.qty = o.qty;
+    if (o.limitPrice !== undefined) rec.limitPrice = o.limitPrice;
+  }
   const stateMoves = RANK[o.state] > RANK[rec.state] || (o.state !== rec.state && RANK[o.state] === RANK[rec.state] && !isTerminal(rec.state));
-  const changed = stateMoves || fill !== undefined || (o.venueStatus !== rec.venueStatus && !isTerminal(rec.state));
+  const changed = reshaped || stateMoves || fill !== undefined || (o.venueStatus !== rec.venueStatus && !isTerminal(rec.state));
   if (stateMoves) rec.state = o.state;
   if (rec.state === 'open' && rec.filledQty > 0 && rec.filledQty < rec.qty) rec.state = 'partially_filled';
   if (changed) {
@@ -144,5 +151,5 @@ export function mergeVenueOrder(rec: OrderRecord, o: VenueOrder): ApplyResult {
     if (o.message) rec.message = o.message;
     rec.updatedTs = o.ts;
   }
-  return fill ? { record: rec, changed, fill } : { record: rec, changed };
+  return { record: rec, changed, ...(fill ? { fill } : {}), ...(reshaped ? { reshaped } : {}) };
 }

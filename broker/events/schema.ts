@@ -112,6 +112,12 @@ export const LogEventSchema = z.discriminatedUnion('kind', [
     filledQty: intId.nonnegative(),
     avgPrice: price.optional(),
     message: z.string().optional(),
+    /**
+     * The venue shows the open order at another total quantity or limit price than the log
+     * (a modify that landed while its answer was lost, a change made outside orch): the venue wins.
+     */
+    qty: intId.positive().optional(),
+    limitPrice: price.optional(),
   }),
   z.strictObject({ kind: z.literal('fill'), ...order, venue: VenueSchema, venueOrderId: z.string(), symbol: z.string().min(1), side: SideSchema, fill: FillSchema }),
   /** An order found at the venue with our tag/client id that the log had no record of. */

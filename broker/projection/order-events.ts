@@ -34,7 +34,11 @@ export function recordUpdateEvents(rec: OrderRecord, venue: Venue, o: VenueOrder
       msgId: `fill:${r.fill.fillId}`,
     });
   }
-  if (r.changed || binds) out.push({ event: orderStateEvent(copy, venue, now) });
+  if (r.changed || binds) {
+    const ev = orderStateEvent(copy, venue, now);
+    if (r.reshaped) Object.assign(ev, { qty: copy.qty }, copy.limitPrice !== undefined ? { limitPrice: copy.limitPrice } : {});
+    out.push({ event: ev });
+  }
   return out;
 }
 

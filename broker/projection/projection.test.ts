@@ -106,3 +106,30 @@ test('a denial never overrides a place the venue took', () => {
   const p = project([...placed('a', 'BUY', 1), { kind: 'decision', strategyId: 's1', intentId: 'a', ts: T, decision: 'denied', rule: 'late', reason: 'late' }]);
   assert.deepEqual(p.decisions.get('a'), { status: 'accepted', venueOrderId: 'V-a' });
 });
+
+test('a modify the venue took moves the order to its new quantity and price, live and on replay; a failed one changes nothing', () => {
+  const p = emptyProjection();
+  const mod = (intentId: string, change: { qty: number; limitPrice?: number }, error = false): LogEvent[] => [
+    { kind: 'venue_write', strategyId: 's1', intentId, ts: T, venue: 'kite', op: 'modify', venueOrderId: 'V-a', change: { targetIntentId: 'a', ...change } },
+    error
+      ? { kind: 'venue_answer', strategyId: 's1', intentId, ts: T, venue: 'kite', op: 'modify', venueOrderId: 'V-a', error: { name: 'VenueError', venue: 'kite', kind: 'InputException', message: 'Maximum allowed order modifications exceeded.' } }
+      : { kind: 'venue_answer', strategyId: 's1', intentId, ts: T, venue: 'kite', op: 'modify', venueOrderId: 'V-a', change: { targetIntentId: 'a', ...change } },
+  ];
+  const log = live(p, [...placed('a', 'BUY', 10), ...mod('m1', { qty: 12, limitPrice: 149_000 }), ...mod('m2', { qty: 20, limitPrice: 140_000 }, true)], []);
+  for (const e of log) LogEventSchema.parse(e);
+  assert.deepEqual([p.book.get('a')?.qty, p.book.get('a')?.limitPrice], [12, 149_000]);
+  assert.deepEqual(project(log).book.all(), p.book.all());
+});
+
+test('the venue showing a live order at another quantity or price (a modify whose answer was lost) wins, and the log replays to it; a finished order keeps its shape', () => {
+  const p = emptyProjection();
+  const landed: VenueOrder = { ...report('a', 0, 0, 'open', 12), limitPrice: 149_000 };
+  delete landed.avgPrice;
+  const log = live(p, [...placed('a', 'BUY', 10)], [landed]);
+  for (const e of log) LogEventSchema.parse(e);
+  assert.deepEqual([p.book.get('a')?.qty, p.book.get('a')?.limitPrice], [12, 149_000]);
+  assert.deepEqual(project(log).book.all(), p.book.all(), 'the order_state event carries the new shape');
+  const done = live(p, [], [report('a', 12, 149_000, 'filled', 12), { ...report('a', 12, 149_000, 'filled', 99), limitPrice: 1 }]);
+  assert.deepEqual([p.book.get('a')?.qty, p.book.get('a')?.limitPrice, p.book.get('a')?.state], [12, 149_000, 'filled']);
+  assert.deepEqual(project([...log, ...done]).book.all(), p.book.all());
+});

@@ -96,8 +96,9 @@ export function applyEvent(p: Projection, ev: LogEvent, seq?: number): Projectio
         return p;
       }
       mergeVenueOrder(rec, {
-        venueOrderId: rec.venueOrderId, symbol: rec.symbol, side: rec.side, qty: rec.qty, filledQty: ev.filledQty, state: ev.state,
+        venueOrderId: rec.venueOrderId, symbol: rec.symbol, side: rec.side, qty: ev.qty ?? rec.qty, filledQty: ev.filledQty, state: ev.state,
         venueStatus: ev.venueStatus, ts: ev.ts,
+        ...(ev.limitPrice !== undefined ? { limitPrice: ev.limitPrice } : {}),
         ...(ev.avgPrice !== undefined ? { avgPrice: ev.avgPrice } : {}),
         ...(ev.message !== undefined ? { message: ev.message } : {}),
       });
