@@ -22,6 +22,23 @@ const mockFullPacket = () => packetFixture('ticker_full');
 const istIso = (sec: number) => `${new Date(sec * 1000 + 5.5 * 3600_000).toISOString().slice(0, 19)}+05:30`;
 const rupees = (raw: number, divisor: number) => toRupees(raw, divisor);
 
+/** The fields a quote and a full packet share, in the mocks' JSON names and rupees. */
+const quoteFieldsOf = (t: QuoteTick | FullTick) => ({
+  instrument_token: t.instrumentToken,
+  last_price: rupees(t.lastPrice, t.divisor),
+  last_quantity: t.lastTradedQuantity,
+  average_price: rupees(t.averageTradedPrice, t.divisor),
+  volume: t.volumeTraded,
+  buy_quantity: t.totalBuyQuantity,
+  sell_quantity: t.totalSellQuantity,
+  ohlc: { open: rupees(t.ohlc.open, t.divisor), high: rupees(t.ohlc.high, t.divisor), low: rupees(t.ohlc.low, t.divisor), close: rupees(t.ohlc.close, t.divisor) },
+});
+/** The same fields picked from a mocks' JSON fixture. */
+const mockQuoteFields = (want: Record<string, any>) => ({
+  instrument_token: want.instrument_token, last_price: want.last_price, last_quantity: want.last_quantity,
+  average_price: want.average_price, volume: want.volume, buy_quantity: want.buy_quantity, sell_quantity: want.sell_quantity, ohlc: want.ohlc,
+});
+
 function frameOf(...packets: Uint8Array[]): Buffer {
   const parts: Uint8Array[] = [Buffer.from([packets.length >> 8, packets.length & 0xff])];
   for (const p of packets) parts.push(Buffer.from([p.length >> 8, p.length & 0xff]), p);
@@ -40,19 +57,7 @@ test('the official quote packet decodes to the values of its JSON fixture', () =
   assert.equal(t.kind, 'quote');
   assert.equal(modeOf(t), want.mode);
   assert.equal(tradable(t), want.tradable);
-  assert.deepEqual({
-    instrument_token: t.instrumentToken,
-    last_price: rupees(t.lastPrice, t.divisor),
-    last_quantity: t.lastTradedQuantity,
-    average_price: rupees(t.averageTradedPrice, t.divisor),
-    volume: t.volumeTraded,
-    buy_quantity: t.totalBuyQuantity,
-    sell_quantity: t.totalSellQuantity,
-    ohlc: { open: rupees(t.ohlc.open, t.divisor), high: rupees(t.ohlc.high, t.divisor), low: rupees(t.ohlc.low, t.divisor), close: rupees(t.ohlc.close, t.divisor) },
-  }, {
-    instrument_token: want.instrument_token, last_price: want.last_price, last_quantity: want.last_quantity,
-    average_price: want.average_price, volume: want.volume, buy_quantity: want.buy_quantity, sell_quantity: want.sell_quantity, ohlc: want.ohlc,
-  });
+  assert.deepEqual(quoteFieldsOf(t), mockQuoteFields(want));
 });
 
 test('the official full packet decodes to the values of its JSON fixture, depth as 5 bids then 5 asks', () => {
@@ -69,21 +74,13 @@ test('the official full packet decodes to the values of its JSON fixture, depth 
   assert.equal(tradable(t), want.tradable);
   const level = (l: { price: number; quantity: number; orders: number }) => ({ price: rupees(l.price, t.divisor), quantity: l.quantity, orders: l.orders });
   assert.deepEqual({
-    instrument_token: t.instrumentToken,
-    last_price: rupees(t.lastPrice, t.divisor),
-    last_quantity: t.lastTradedQuantity,
-    average_price: rupees(t.averageTradedPrice, t.divisor),
-    volume: t.volumeTraded,
-    buy_quantity: t.totalBuyQuantity,
-    sell_quantity: t.totalSellQuantity,
-    ohlc: { open: rupees(t.ohlc.open, t.divisor), high: rupees(t.ohlc.high, t.divisor), low: rupees(t.ohlc.low, t.divisor), close: rupees(t.ohlc.close, t.divisor) },
+    ...quoteFieldsOf(t),
     last_trade_time: istIso(t.lastTradeTime),
     oi: t.oi, oi_day_high: t.oiDayHigh, oi_day_low: t.oiDayLow,
     timestamp: istIso(t.exchangeTimestamp),
     depth: { buy: t.depth.buy.map(level), sell: t.depth.sell.map(level) },
   }, {
-    instrument_token: want.instrument_token, last_price: want.last_price, last_quantity: want.last_quantity,
-    average_price: want.average_price, volume: want.volume, buy_quantity: want.buy_quantity, sell_quantity: want.sell_quantity, ohlc: want.ohlc,
+    ...mockQuoteFields(want),
     last_trade_time: want.last_trade_time, oi: want.oi, oi_day_high: want.oi_day_high, oi_day_low: want.oi_day_low,
     timestamp: want.timestamp, depth: want.depth,
   });
