@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { systemClock } from '../../actors/clock.ts';
+import { startBrokerActor } from './broker-actor.ts';
 import { BrokerActor, type BrokerActorOptions } from '../../broker/broker-actor.ts';
 import { EventLog } from '../../broker/event-log.ts';
-import { riskLimitGate } from '../../broker/gates.ts';
 import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { kalshiLimits } from '../../broker/limiter/limits.ts';
 import { KalshiVenue } from '../../broker/kalshi/index.ts';
@@ -37,20 +37,7 @@ export async function startKalshiBroker(o: {
     limiter, logger: log, clock, requestTimeoutMs: o.requestTimeoutMs ?? 1_000,
   });
   const adapter = new KalshiAdapter({ port: kalshiPort(venue), clock, log, pollIntervalMs: 200 });
-  let events!: EventLog;
-  const broker = new BrokerActor({
-    natsUrl: o.natsUrl, adapters: [adapter], strategies: o.strategies, clock, log, limiter,
-    gates: [riskLimitGate(clock)],
-    eventLog: (c) => (events = o.eventLog ? o.eventLog(c, log) : new EventLog(c, log)),
-    ...(o.onReconcileMismatch ? { onReconcileMismatch: o.onReconcileMismatch } : {}),
-    ...(o.externalAtStart ? { externalAtStart: o.externalAtStart } : {}),
-  });
-  try {
-    await broker.start();
-  } catch (e) {
-    await broker.stop().catch(() => undefined);
-    throw e;
-  }
+  const { broker, events } = await startBrokerActor(adapter, limiter, o);
   return { broker, events, adapter, venue };
 }
 

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { systemClock } from '../../actors/clock.ts';
+import { startBrokerActor } from './broker-actor.ts';
 import { BrokerActor, type BrokerActorOptions } from '../../broker/broker-actor.ts';
 import { EventLog } from '../../broker/event-log.ts';
-import { riskLimitGate } from '../../broker/gates.ts';
 import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { kiteLimits } from '../../broker/limiter/limits.ts';
 import { KiteRestClient } from '../../broker/kite/rest-client.ts';
@@ -47,23 +47,7 @@ export async function startKiteBroker(o: {
   const retry = new KiteRetry({ clock, reauthenticate: async () => undefined, logger: log, lookupDelayMs: 50, reconnectDelayMs: 50 });
   const ticker = new KiteTickerClient({ url: o.urls?.ws ?? sim.wsUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, clock, logger: log, isMarketOpen: () => true });
   const adapter = new KiteAdapter({ rest, writer: new KiteOrderWriter(rest, retry), retry, ticker: tickerPort(ticker, clock), clock, log, pollIntervalMs: 200 });
-  let events!: EventLog;
-  const broker = new BrokerActor({
-    natsUrl: o.natsUrl, adapters: [adapter], strategies: o.strategies, clock, log, limiter,
-    gates: [riskLimitGate(clock)],
-    eventLog: (c) => (events = o.eventLog ? o.eventLog(c, log) : new EventLog(c, log)),
-    ...(o.onReconcileMismatch ? { onReconcileMismatch: o.onReconcileMismatch } : {}),
-    ...(o.externalAtStart ? { externalAtStart: o.externalAtStart } : {}),
-    ...(o.stopFlushMs !== undefined ? { stopFlushMs: o.stopFlushMs } : {}),
-    ...(o.maxPlaceWaitMs !== undefined ? { maxPlaceWaitMs: o.maxPlaceWaitMs } : {}),
-    ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
-  });
-  try {
-    await broker.start();
-  } catch (e) {
-    await broker.stop().catch(() => undefined);
-    throw e;
-  }
+  const { broker, events } = await startBrokerActor(adapter, limiter, o);
   return { broker, events, adapter };
 }
 
