@@ -100,6 +100,11 @@ export interface VenueAdapter {
    * the broker denies it up front, nothing is logged as a venue write. Optional.
    */
   checkOrder?(req: VenueOrderRequest): OrderRuleViolation | undefined;
+  /**
+   * Whether the venue lists this instrument (the registry is checked against it at start and
+   * at reload). Optional: an adapter without it accepts every symbol.
+   */
+  knows?(symbol: string): Promise<boolean>;
   /** The shared limiter's category a place spends (the broker asks how long one would wait). */
   readonly placeCategory?: string;
   /** What one place costs in that category (Kalshi bills tokens per request); default 1. */

@@ -10,6 +10,7 @@ import type { Clock, TimerHandle } from '../actors/clock.ts';
 import { metrics } from '../actors/metrics.ts';
 import { deepFreeze, lineOf, parseConfigText, type LoadedConfig, type StrategySpec } from './config.ts';
 import type { ReloadError, ReloadResult } from './ops-schemas.ts';
+import { unknownInstrument, type InstrumentLookup } from './instrument-check.ts';
 
 /**
  * Hot reload of the strategy registry. A new file is validated in a throw-away worker (fresh
@@ -154,6 +155,8 @@ export type ReloaderOptions = ReloadTargets & {
    * with the process, so a registry naming another one is refused (it needs a restart).
    */
   venues?: ReadonlySet<string>;
+  /** Whether a venue lists an instrument; an unknown one refuses the reload with its line. */
+  knows?: InstrumentLookup;
   /**
    * Type-checks the modules of strategies about to (re)start: tsx strips types without checking,
    * so without this a module with type errors would run. Default: the TypeScript compiler in a
@@ -218,6 +221,13 @@ export class Reloader {
     await this.chain;
   }
 
+  /** The first instrument of an enabled strategy its venue does not list, as a refusal naming its line. */
+  private async unknownInstrument(next: LoadedConfig): Promise<ReloadError | undefined> {
+    if (!this.opts.knows) return undefined;
+    const e = await unknownInstrument(next, this.opts.knows);
+    return e ? { file: e.file, ...(e.line !== undefined ? { line: e.line } : {}), field: e.field, message: e.message } : undefined;
+  }
+
   /** The first enabled strategy on a venue this process has not started, as a refusal naming its line. */
   private async venueNotRunning(next: LoadedConfig): Promise<ReloadError | undefined> {
     const venues = this.opts.venues;
@@ -270,7 +280,7 @@ export class Reloader {
       log.error({ file: e.file, line: e.line, field: e.field, error: e.message }, 'registry refused: running strategies unchanged');
       return this.remember({ ...base, result: 'invalid', unchanged: this.config.strategies.filter((s) => s.enabled).map((s) => s.id), error: e, ts: clock.now() });
     }
-    const missing = await this.venueNotRunning(probed.config);
+    const missing = (await this.venueNotRunning(probed.config)) ?? (await this.unknownInstrument(probed.config));
     if (missing) {
       metrics.configReloadTotal.inc({ result: 'invalid' });
       log.error({ file: missing.file, line: missing.line, field: missing.field, error: missing.message }, 'registry refused: running strategies unchanged');

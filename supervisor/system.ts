@@ -19,6 +19,7 @@ import { SharedLimiter } from '../broker/limiter/shared-limiter.ts';
 import { kiteLimits, kalshiLimits, mergeLimits } from '../broker/limiter/limits.ts';
 import type { KiteSim, KiteSimOptions } from '../exchanges/kite/index.ts';
 import type { KalshiSim } from '../exchanges/kalshi/index.ts';
+import { lookupFromAdapters, unknownInstrument } from './instrument-check.ts';
 import { buildKalshiVenue, type KalshiAccount } from './venues/kalshi.ts';
 import { loadMarketHolidays, nseMarketOpen, NO_HOLIDAYS } from './market-calendar.ts';
 import { buildKiteVenue, kiteLimitSettings, type KiteAccount, type KiteEnv } from './venues/kite.ts';
@@ -278,12 +279,18 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     if (kalshi) metrics.marketOpen.set({ venue: 'kalshi' }, 1);
     // Level 4 latched: the actors stay down until the operator resets it and the processes restart.
     if (killSwitch.state.global.level === 4) o.log.error({ reason: killSwitch.state.global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
-    else await supervisor.startAll(config.strategies);
+    else {
+      // An instrument the venue does not list is refused with its line, before any strategy starts.
+      const unknown = await unknownInstrument(config, lookupFromAdapters(adapters));
+      if (unknown) throw unknown;
+      await supervisor.startAll(config.strategies);
+    }
 
     // Set once /metrics runs: drops a removed strategy's last snapshot from its worker thread.
     let forgetActorMetrics: ((id: string) => void) | undefined;
     const reloader = new Reloader({
       config, supervisor, broker, clock, log: actorLogger(o.log, 'reload'), venues: new Set(adapters.map((a) => a.venue)), probe,
+      knows: lookupFromAdapters(adapters),
       // Kill-trigger thresholds follow the registry, so an added strategy is guarded from its first order.
       onApplied: (next, previous) => {
         killSwitch.triggers.setStrategies(next.strategies);

@@ -53,6 +53,24 @@ test('orch start refuses a bad registry before starting anything, naming file, l
   assert.match(r.stderr, new RegExp(`${f}:\\d+: strategies\\[0\\]`));
 });
 
+test('orch start refuses an instrument the venue does not list, naming file and line, before any strategy starts', async () => {
+  const { startNatsServer } = await import('./helpers/nats-server.ts');
+  const { fixture } = await import('./helpers/specs.ts');
+  const server = await startNatsServer();
+  try {
+    const dir = await mkdtemp(join(tmpdir(), 'orch-unknown-'));
+    const f = join(dir, 'strategies.yaml');
+    await writeFile(f, renderRegistry([{ id: 'first', module: fixture('recorder'), instruments: ['NSE:INFY', 'NSE:NOSUCH'], risk: ONE_ORDER_RISK }]));
+    const line = (await readFile(f, 'utf8')).split('\n').findIndex((l) => l.includes('NSE:NOSUCH')) + 1;
+    const r = spawnSync(process.execPath, [orch, 'start', '--config', f, '--nats', server.url, '--metrics-port', '0'], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`${f}:${line}: strategies\\[0\\]\\.instruments\\[1\\]: first: NSE:NOSUCH is not in the kite instrument list`));
+    assert.doesNotMatch(r.stdout, /strategy started/, 'no strategy started');
+  } finally {
+    await server.cleanup();
+  }
+});
+
 test('orch start trades until SIGTERM, then stops strategies in reverse order, drains and exits 0', async () => {
   const { startNatsServer } = await import('./helpers/nats-server.ts');
   const { fixture } = await import('./helpers/specs.ts');

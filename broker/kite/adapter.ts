@@ -127,6 +127,11 @@ export class KiteAdapter implements VenueAdapter {
     return this.o.ticker.isOpen();
   }
 
+  /** In the day's instrument list loaded at start (`EXCHANGE:TRADINGSYMBOL`). */
+  async knows(symbol: string): Promise<boolean> {
+    return this.tokenBySymbol.has(symbol);
+  }
+
   async setInstruments(symbols: readonly string[], modes?: ReadonlyMap<string, TickMode | undefined>): Promise<void> {
     const wanted = new Map<number, TickMode>();
     for (const s of symbols) {

@@ -127,6 +127,25 @@ test('a first strategy on a venue this process did not start is refused with its
   assert.equal((await nextReload(() => writeFile(ws.config, registry([alpha(3), beta])))).result, 'unchanged');
 });
 
+test('a strategy on an instrument the venue does not list is refused with its file and line; the running ones keep running', async () => {
+  const startsBefore = (await starts()).length;
+  const invalidBefore = await reloads('invalid');
+  const betaTicks = (await health('beta')).health!.ticks;
+  const gamma: Entry = { id: 'gamma', module: 'a', instruments: ['NSE:NOSUCH'], params: { n: 1 } };
+  const bad = await nextReload(() => writeFile(ws.config, registry([alpha(3), beta, gamma])));
+  assert.equal(bad.result, 'invalid');
+  assert.equal(bad.error?.field, 'strategies[2].instruments[0]');
+  assert.equal(bad.error?.file, ws.config);
+  assert.equal(bad.error?.line, 21, 'the instruments line of the third entry');
+  assert.match(bad.error?.message ?? '', /:21: strategies\[2\]\.instruments\[0\]: gamma: NSE:NOSUCH is not in the kite instrument list/);
+  assert.equal(await reloads('invalid'), invalidBefore + 1);
+  assert.equal((await starts()).length, startsBefore, 'nothing started or restarted');
+  assert.equal((await sys.supervisor.view()).some((a) => a.id === 'gamma'), false);
+  assert.equal((await health('alpha')).status, 'running');
+  await assertBetaUntouched(betaTicks);
+  assert.equal((await nextReload(() => writeFile(ws.config, registry([alpha(3), beta])))).result, 'unchanged');
+});
+
 test('a module that fails to load changes nothing, and fixing it applies', async () => {
   const betaTicks = (await health('beta')).health!.ticks;
   const alphaTicks = (await health('alpha')).health!.ticks;
