@@ -1,16 +1,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.ts';
+import type { NatsServerHandle } from './helpers/nats-server.ts';
 import { spec, eventually } from './helpers/specs.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import { SystemClock } from '../actors/clock.ts';
-import { connectBus, publishJson } from '../actors/bus.ts';
+import { publishJson } from '../actors/bus.ts';
 import { subjects } from '../actors/subjects.ts';
 import { TickSchema } from '../actors/messages.ts';
 import { strategiesReply, supervisorStatus } from '../supervisor/services.ts';
 import { render } from '../supervisor/commands/status.ts';
-import { answerStrategyState } from './helpers/broker-state.ts';
+import { startBusAnsweringState, stopBus } from './helpers/broker-state.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 let server: NatsServerHandle;
@@ -18,15 +18,9 @@ let nc: NatsConnection;
 const log = pino({ level: 'silent' });
 
 before(async () => {
-  server = await startNatsServer();
-  nc = await connectBus({ servers: server.url, name: 'test-feed' });
-  answerStrategyState(nc);
-  await nc.flush();
+  ({ server, nc } = await startBusAnsweringState());
 });
-after(async () => {
-  await nc.close();
-  await server.cleanup();
-});
+after(() => stopBus({ server, nc }));
 
 /** Publishes ticks with a contiguous per-symbol sequence, like the broker does. */
 function tickFeed(symbol: string) {

@@ -5,16 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
+import type { NatsServerHandle } from '../helpers/nats-server.ts';
 import { spec, fixture, eventually } from '../helpers/specs.ts';
-import { answerStrategyState } from '../helpers/broker-state.ts';
+import { startBusAnsweringState, stopBus } from '../helpers/broker-state.ts';
 import { renderRegistry } from '../helpers/registry.ts';
 import { Supervisor } from '../../supervisor/supervisor.ts';
 import { probeInWorker } from '../../supervisor/reload.ts';
 import { startSystem } from '../../supervisor/system.ts';
 import { ConfigError } from '../../supervisor/config.ts';
 import { SystemClock } from '../../actors/clock.ts';
-import { connectBus, publishJson } from '../../actors/bus.ts';
+import { publishJson } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
 import { TickSchema } from '../../actors/messages.ts';
 
@@ -25,15 +25,9 @@ const log = pino({ level: 'silent' });
 const quick = { intervalSeconds: 0.2, timeoutSeconds: 0.3, maxMissed: 2, startSeconds: 60 };
 
 before(async () => {
-  server = await startNatsServer();
-  nc = await connectBus({ servers: server.url, name: 'test-feed' });
-  answerStrategyState(nc);
-  await nc.flush();
+  ({ server, nc } = await startBusAnsweringState());
 });
-after(async () => {
-  await nc.close();
-  await server.cleanup();
-});
+after(() => stopBus({ server, nc }));
 
 test('a strategy stuck in while(true){} misses its health checks, is terminated and counted as a crash; the restart policy applies', async () => {
   const crashes: string[] = [];
