@@ -4,7 +4,11 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { spec, eventually } from '../helpers/specs.ts';
 import { kiteBrokerOnSim } from '../helpers/kite-broker.ts';
-import { INFY, invariantViolations, readLog } from '../recovery/harness.ts';
+import { INFY, invariantViolations, placeIntent, readLog, sendIntent, sendWhenPriced } from '../recovery/harness.ts';
+import { killSwitchGate, riskLimitGate } from '../../broker/gates.ts';
+import { ACTIVE_ENTRY } from '../../broker/kill/levels.ts';
+import { systemClock } from '../../actors/clock.ts';
+import type { KillLevel, ModifyIntent } from '../../actors/messages.ts';
 import { StrategyActor } from '../../actors/strategy-actor.ts';
 import { SystemClock } from '../../actors/clock.ts';
 import { defineStrategy, type IntentAnswer } from '../../strategies/sdk.ts';
@@ -19,6 +23,7 @@ const log = pino({ level: process.env.ORCH_TEST_LOG ?? 'silent' });
 const risk = { maxOrderQty: 10, maxOrderValue: 1_000_000_000, maxPosition: 100, maxOpenOrders: 5, priceBandBps: 2_000, ordersPerMinute: 600 };
 
 /** A strategy that does nothing by itself: the test drives its ctx as its callbacks would. */
+let n = 0;
 const idle = defineStrategy({ paramsSchema: z.object({}).passthrough(), create: () => ({ onTick: () => undefined }) });
 
 test('a strategy re-prices its resting LIMIT order with ctx.modify: one order at the exchange, at the new price; a modify past maxOrderQty never reaches it', async (t) => {
@@ -51,12 +56,48 @@ test('a strategy re-prices its resting LIMIT order with ctx.modify: one order at
   assert.deepEqual(tooBig.status === 'denied' && [tooBig.rule, tooBig.figures], ['max_order_qty', { limit: 10, actual: 11 }]);
   assert.equal(sim.orders()[0]!.quantity, 5, 'the exchange order is unchanged');
 
-  const events = await readLog(nc);
+  let events = await readLog(nc);
   const writes = events.filter((e) => e.event.kind === 'venue_write' && e.event.op === 'modify');
   assert.equal(writes.length, 1, 'one venue write for the one accepted modify; none for the denied one');
-  // The log replays to the order at its new price: what a restarted broker's book would hold.
+
+  // The exchange applies the next modify but never answers: it is looked up, found, not sent again.
+  sim.faults.acceptThenTimeout(1);
+  const lost = await ctx.modify(intentId, { price: 142_000, qty: 6 });
+  assert.equal(lost.status, 'accepted', JSON.stringify(lost));
+  assert.deepEqual(sim.orders().map((o) => [o.price, o.quantity, o.status]), [[1_420, 6, 'OPEN']], 'still one order, at the last change');
+
+  // The log replays to the order at its new shape: what a restarted broker's book would hold.
+  events = await readLog(nc);
   const rec = project(events).book.get(intentId);
-  assert.deepEqual(rec && { qty: rec.qty, limitPrice: rec.limitPrice, venueOrderId: rec.venueOrderId, state: rec.state }, { qty: 5, limitPrice: 141_000, venueOrderId: orders[0]!.order_id, state: 'open' });
+  assert.deepEqual(rec && { qty: rec.qty, limitPrice: rec.limitPrice, venueOrderId: rec.venueOrderId, state: rec.state }, { qty: 6, limitPrice: 142_000, venueOrderId: orders[0]!.order_id, state: 'open' });
   const { problems } = await invariantViolations(nc, sim);
   assert.deepEqual(problems, []);
+});
+
+test('the kill switch decides a modify at the broker: refused at level 1 for the strategy and when re-pricing an opening order at level 2, nothing written', async (t) => {
+  const mod = spec('modk', { instruments: [INFY.symbol], risk });
+  const { nc, sim, running } = await kiteBrokerOnSim(t, { name: 'modify-kill-test', strategies: [mod], log, before: (s) => s.setPrice(INFY.token, 1_500) });
+  let global: KillLevel = 0;
+  let own: KillLevel = 0;
+  const levels = () => ({ global: { ...ACTIVE_ENTRY, level: global, revision: 1 }, strategies: { modk: { ...ACTIVE_ENTRY, level: own, revision: 1 } }, revision: 1 });
+  running.broker.setGates([killSwitchGate({ current: levels as never, mustRestart: () => false }), riskLimitGate(systemClock)]);
+  const place = placeIntent('modk', { orderType: 'LIMIT', limitPrice: 140_000, qty: 5 });
+  const placed = await sendWhenPriced(nc, place);
+  assert.equal(placed.status, 'accepted', JSON.stringify(placed));
+  const modify = (): ModifyIntent => ({ action: 'modify', intentId: `mk${Date.now().toString(36)}x${++n}`, strategyId: 'modk', ts: Date.now(), targetIntentId: place.intentId, limitPrice: 141_000 });
+
+  own = 1;
+  const halted = await sendIntent(nc, modify());
+  assert.equal(halted.status === 'denied' && halted.rule, 'kill_level', JSON.stringify(halted));
+  own = 0;
+  global = 2;
+  const reduceOnly = await sendIntent(nc, modify());
+  assert.equal(reduceOnly.status === 'denied' && reduceOnly.rule, 'kill_level', `a BUY opening a position may not be re-priced at level 2: ${JSON.stringify(reduceOnly)}`);
+  global = 0;
+  const free = await sendIntent(nc, modify());
+  assert.equal(free.status, 'accepted', JSON.stringify(free));
+
+  const events = await readLog(nc);
+  assert.equal(events.filter((e) => e.event.kind === 'venue_write' && e.event.op === 'modify').length, 1, 'only the permitted modify was written');
+  assert.deepEqual(sim.orders().map((o) => [o.price, o.quantity]), [[1_410, 5]]);
 });
