@@ -8,6 +8,7 @@ import { flattenCmd } from './commands/flatten.ts';
 import { status } from './commands/status.ts';
 import { strategies } from './commands/strategies.ts';
 import { reload } from './commands/reload.ts';
+import { loginKite } from './commands/login.ts';
 
 /** A command: takes its own arguments, returns the exit code. Register new ones in COMMANDS. */
 export type Command = (args: string[]) => Promise<number>;
@@ -23,6 +24,7 @@ export const COMMANDS: Record<string, Command> = {
   status,
   strategies,
   reload,
+  login: (args) => loginKite(args, process.env),
 };
 
 const CONNECT = '  --nats URL         the NATS server of the running orchestrator (env NATS_URL; default nats://127.0.0.1:4222)\n  --state-dir DIR    its state directory, for the operator credentials (default ./.orch)\n';
@@ -30,6 +32,14 @@ const OPS = `${CONNECT}  --timeout MS       how long to wait for an answer\n  --
 
 /** Each command's own help (`orch <command> --help`, exit 0). */
 export const COMMAND_HELP: Record<string, string> = {
+  login: `orch login kite [options]: Kite's official login. Prints the login URL (KITE_LOGIN_ROOT, default
+https://kite.zerodha.com), catches the request_token on http://127.0.0.1:PORT/ (register it as
+the app's redirect URL), exchanges it with KITE_API_KEY/KITE_API_SECRET at KITE_API_ROOT and
+writes the token 0600 to <state-dir>/kite-token.json.
+
+  --port N           redirect listener port (env KITE_REDIRECT_PORT; default 5000)
+  --state-dir DIR    where to store the token (default ./.orch)
+`,
   start: `orch start [options]: run the broker and the strategies of the registry (paper trading on the
 built-in exchanges unless KITE_* / KALSHI_* credentials are set). Ctrl-C stops it.
 
@@ -109,6 +119,7 @@ Commands:
   reconcile reconcile every venue now and print the differences: orch reconcile [--json]
   status    actors, kill level, venues, limiter headroom, positions, P&L, open orders: orch status [--json]
   strategies the registry as running, with each actor's state: orch strategies [--json]
+  login     Kite's official login, token stored for orch start: orch login kite [--port N]
   reload    validate config/strategies.yaml and the strategy modules, apply what changed: orch reload [--json]
 `;
 

@@ -1,0 +1,41 @@
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { catchRequestToken, exchangeRequestToken, kiteLoginUrl, writeTokenFile } from '../../broker/kite/official-login.ts';
+
+/**
+ * `orch login kite`: Kite's official login. Prints the login URL, catches the request_token on
+ * the registered redirect (http://127.0.0.1:PORT/), exchanges it and writes the token 0600 to
+ * <state-dir>/kite-token.json, the file `orch start` reads its Kite session from.
+ */
+export async function loginKite(args: string[], env: NodeJS.ProcessEnv, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { port: { type: 'string' }, 'state-dir': { type: 'string' } } });
+  if (positionals[0] !== 'kite') {
+    out('usage: orch login kite [--port N] [--state-dir DIR]');
+    return 2;
+  }
+  const apiKey = env.KITE_API_KEY;
+  const apiSecret = env.KITE_API_SECRET;
+  if (!apiKey || !apiSecret) {
+    out('orch login kite: KITE_API_KEY and KITE_API_SECRET must be set');
+    return 2;
+  }
+  const portText = values.port ?? env.KITE_REDIRECT_PORT ?? '5000';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    out(`orch login kite: --port must be a port number (got "${portText}")`);
+    return 2;
+  }
+  const listener = await catchRequestToken(port);
+  try {
+    out(`Open this URL in a browser and log in (redirect URL registered for the app: http://127.0.0.1:${listener.port}/):`);
+    out(kiteLoginUrl(env.KITE_LOGIN_ROOT ?? 'https://kite.zerodha.com', apiKey));
+    const requestToken = await listener.requestToken;
+    const rec = await exchangeRequestToken({ apiRoot: env.KITE_API_ROOT ?? 'https://api.kite.trade', apiKey, apiSecret, requestToken, nowMs: Date.now() });
+    const path = join(values['state-dir'] ?? join(process.cwd(), '.orch'), 'kite-token.json');
+    await writeTokenFile(path, rec);
+    out(`Kite session for ${rec.userId} stored in ${path} (valid until ${new Date(rec.expiresAt).toISOString()})`);
+    return 0;
+  } finally {
+    listener.close();
+  }
+}
