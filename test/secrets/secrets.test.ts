@@ -2,6 +2,7 @@ import { freePort } from '../helpers/wait.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
@@ -20,16 +21,19 @@ import { kalshiAccountFromEnv } from '../../supervisor/venues/kalshi.ts';
  * key — against the built-in exchanges, and none of them may appear in a log line, a metric,
  * a CLI answer or an error message.
  */
+// Made for this run: no secret-looking value lives in the repo.
+const made = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')}`;
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const SECRETS = {
-  KITE_API_SECRET: 'kiteApiSecretQ7w9E4r6T8y1U3i5O0pZ',
-  KITE_PASSWORD: 'kitePassw0rdZx81LmQ',
-  KITE_TOTP_SECRET: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXQ',
-  ORCH_NATS_OPERATOR_PASSWORD: 'natsOperatorPw-4f9a1c7e2b5d',
-  ORCH_NATS_SUPERVISOR_PASSWORD: 'natsSupervisorPw-8e3b6a0f1c',
-  ORCH_NATS_BROKER_PASSWORD: 'natsBrokerPw-2d7c9e4a6b1f',
-  ORCH_NATS_STRATEGY_KITE_WATCH_PASSWORD: 'natsStrategyPw-5a8f3c1e9d',
-  ORCH_NATS_STRATEGY_KALSHI_WATCH_PASSWORD: 'natsStrategyPw-0b6e2d4f7a',
-} as const;
+  KITE_API_SECRET: made('kite-secret-'),
+  KITE_PASSWORD: made('kite-pw-'),
+  KITE_TOTP_SECRET: [...randomBytes(32)].map((b) => BASE32[b % 32]).join(''),
+  ORCH_NATS_OPERATOR_PASSWORD: made('nats-operator-'),
+  ORCH_NATS_SUPERVISOR_PASSWORD: made('nats-supervisor-'),
+  ORCH_NATS_BROKER_PASSWORD: made('nats-broker-'),
+  ORCH_NATS_STRATEGY_KITE_WATCH_PASSWORD: made('nats-strategy-'),
+  ORCH_NATS_STRATEGY_KALSHI_WATCH_PASSWORD: made('nats-strategy-'),
+};
 const USER = 'ZS4242';
 const API_KEY = 'kiteapikey0000001';
 

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,14 +17,16 @@ import { answerStrategyState } from '../helpers/broker-state.ts';
  * strategy read KITE_API_SECRET, the password, the TOTP secret and the NATS passwords from its
  * worker's process.env, and called the venue with them past the broker.
  */
+// Made for this run: no secret-looking value lives in the repo.
+const made = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')}`;
 const SECRETS = {
-  KITE_API_SECRET: 'kiteApiSecretQ7w9E4r6T8y1U3i5O0pZ',
-  KITE_PASSWORD: 'kitePassw0rdZx81LmQ',
-  KITE_TOTP_SECRET: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXQ',
-  KITE_ACCESS_TOKEN: 'kiteAccessTokenAbCdEf0123456789',
-  KALSHI_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----',
-  ORCH_NATS_BROKER_PASSWORD: 'natsBrokerPw-2d7c9e4a6b1f',
-  ORCH_NATS_OPERATOR_PASSWORD: 'natsOperatorPw-4f9a1c7e2b5d',
+  KITE_API_SECRET: made('kite-secret-'),
+  KITE_PASSWORD: made('kite-pw-'),
+  KITE_TOTP_SECRET: made('TOTP').toUpperCase(),
+  KITE_ACCESS_TOKEN: made('kite-token-'),
+  KALSHI_PRIVATE_KEY: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  ORCH_NATS_BROKER_PASSWORD: made('nats-broker-'),
+  ORCH_NATS_OPERATOR_PASSWORD: made('nats-operator-'),
 };
 
 async function seenBy(t: { after: (fn: () => Promise<void>) => void }, over: Partial<StrategySpec>): Promise<Record<string, string>> {
@@ -75,9 +78,10 @@ test('the registry refuses an env entry naming a secret, by field', () => {
 });
 
 test('secrets leave process.env once read: the start-up copy keeps them, the environment does not', () => {
-  const env: NodeJS.ProcessEnv = { ...SECRETS, ORCH_NATS_STRATEGY_A_PASSWORD: 'natsStrategyPw-5a8f3c1e9d', KITE_API_KEY: 'kiteapikey0000001', PATH: '/bin' };
+  const strategyPw = made('nats-strategy-');
+  const env: NodeJS.ProcessEnv = { ...SECRETS, ORCH_NATS_STRATEGY_A_PASSWORD: strategyPw, KITE_API_KEY: 'kiteapikey0000001', PATH: '/bin' };
   const copy = takeSecrets(env);
   assert.deepEqual(env, { KITE_API_KEY: 'kiteapikey0000001', PATH: '/bin' });
   assert.equal(copy.KITE_API_SECRET, SECRETS.KITE_API_SECRET);
-  assert.equal(copy.ORCH_NATS_STRATEGY_A_PASSWORD, 'natsStrategyPw-5a8f3c1e9d');
+  assert.equal(copy.ORCH_NATS_STRATEGY_A_PASSWORD, strategyPw);
 });
