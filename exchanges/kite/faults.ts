@@ -15,8 +15,11 @@ export type KiteFaults = {
   refuseSockets(on: boolean): void;
   /** The next `n` REST calls fail with this error (default 503 NetworkException). */
   failNext(n: number, error?: Partial<FailSpec>): void;
-  /** Every order call answers 429 for `ms` of Clock time. */
-  rateLimitStorm(ms: number): void;
+  /**
+   * Every order call answers 429 for `ms` of Clock time, from now or, with `fromFirstOrder`,
+   * from the next order call on (so a test need not guess how long its system takes to start).
+   */
+  rateLimitStorm(ms: number, o?: { fromFirstOrder?: boolean }): void;
   /** The next `n` order writes are applied but never answered (until the client gives up or the sim closes). */
   acceptThenTimeout(n: number): void;
   /** The next `n` placed orders go REJECTED with this status_message. */
@@ -40,6 +43,7 @@ const DEFAULT_REJECT = 'Order rejected by the exchange (simulated fault).';
 export class FaultState implements KiteFaults {
   private failQueue: FailSpec[] = [];
   private stormUntil = 0;
+  private stormPendingMs: number | undefined;
   private stallUntil = 0;
   private refusing = false;
   private withhold = 0;
@@ -67,8 +71,9 @@ export class FaultState implements KiteFaults {
     const spec = { ...DEFAULT_FAIL, ...error };
     for (let i = 0; i < n; i++) this.failQueue.push(spec);
   }
-  rateLimitStorm(ms: number): void {
-    this.stormUntil = this.clock.now() + ms;
+  rateLimitStorm(ms: number, o: { fromFirstOrder?: boolean } = {}): void {
+    this.stormPendingMs = o.fromFirstOrder ? ms : undefined;
+    this.stormUntil = o.fromFirstOrder ? 0 : this.clock.now() + ms;
   }
   acceptThenTimeout(n: number): void {
     this.withhold += n;
@@ -90,6 +95,7 @@ export class FaultState implements KiteFaults {
     this.depthCap = undefined;
     this.failQueue = [];
     this.stormUntil = this.stallUntil = 0;
+    this.stormPendingMs = undefined;
     this.refusing = false;
     this.withhold = this.marginErrors = 0;
     this.rejects = [];
@@ -100,6 +106,10 @@ export class FaultState implements KiteFaults {
     return this.failQueue.shift();
   }
   stormRetryAfterSec(): number | undefined {
+    if (this.stormPendingMs !== undefined) {
+      this.stormUntil = this.clock.now() + this.stormPendingMs;
+      this.stormPendingMs = undefined;
+    }
     const left = this.stormUntil - this.clock.now();
     return left > 0 ? Math.max(1, Math.ceil(left / 1000)) : undefined;
   }

@@ -51,8 +51,8 @@ test('a MarginException halts the strategy that caused it: kill level 1 for it, 
 test('a 429 storm produces no duplicate and the orders still go through; rate-limit metrics are on /metrics', async () => {
   const e = await startWithSim({
     yaml: strategyYaml('stormy', { every: 3, maxOrders: 3, side: 'ALTERNATE' }),
-    // Long enough to outlast the login and catch the first placements (clock time runs fast here).
-    arm: (sim) => sim.faults.rateLimitStorm(15_000),
+    // From the first placement on, however long the system took to start (clock time runs fast here).
+    arm: (sim) => sim.faults.rateLimitStorm(3_000, { fromFirstOrder: true }),
   });
   try {
     await until(() => accepted(e.replies).length === 3, 'three accepted orders', 30_000);
