@@ -5,7 +5,7 @@ import { connectBus, subscribeParsed, requestParsed, parseMsg } from './bus.ts';
 import { subjects } from './subjects.ts';
 import {
   TickSchema, LastTicksRequestSchema, LastTicksReplySchema, OrderUpdateSchema, BrokerEventSchema, KillMessageSchema, IntentSchema, IntentReplySchema, HealthSchema,
-  type IntentReply, type KillLevel, type OrderUpdate, type Tick, type Health, type Intent, KillAckSchema,
+  type KillLevel, type OrderUpdate, type Tick, type Health, type Intent, KillAckSchema,
   StrategyStateRequestSchema, StrategyStateReplySchema, type StrategyStateReply,
 } from './messages.ts';
 import { encodeJson } from './bus.ts';

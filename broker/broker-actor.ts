@@ -435,6 +435,23 @@ export class BrokerActor {
     this.log.info(fields, 'intent denied');
   }
 
+  /** Every pre-trade gate, in order, against the strategy's view now; the first refusal, if any. */
+  private runGates(intent: PlaceIntent | ModifyIntent, spec: StrategySpec, target?: GateTarget): IntentReply | undefined {
+    const view: GateView = {
+      spec,
+      position: (symbol) => this.position(spec.id, symbol),
+      openOrders: this.book.open(spec.id),
+      lastPrice: (v, s) => this.lastPrice(v, s),
+      now: this.opts.clock.now(),
+      ...(target ? { target } : {}),
+    };
+    for (const gate of this.gates) {
+      const d = gate(intent, view);
+      if (!d.ok) return this.deny(intent, d.rule, d.reason, d.figures);
+    }
+    return undefined;
+  }
+
   private async place(intent: PlaceIntent): Promise<IntentReply> {
     const spec = this.strategies.get(intent.strategyId);
     if (!spec) return this.deny(intent, 'unknown_strategy', `strategy ${intent.strategyId} is not registered`);
@@ -447,17 +464,8 @@ export class BrokerActor {
     if (intent.orderType === 'LIMIT' && intent.limitPrice === undefined) return this.deny(intent, 'invalid_order', 'LIMIT order needs limitPrice');
     const refused = venue.checkOrder?.(orderRequest(intent));
     if (refused) return this.deny(intent, refused.rule, refused.reason, refused.figures);
-    const view: GateView = {
-      spec,
-      position: (symbol) => this.position(spec.id, symbol),
-      openOrders: this.book.open(spec.id),
-      lastPrice: (v, s) => this.lastPrice(v, s),
-      now: this.opts.clock.now(),
-    };
-    for (const gate of this.gates) {
-      const d = gate(intent, view);
-      if (!d.ok) return this.deny(intent, d.rule, d.reason, d.figures);
-    }
+    const gated = this.runGates(intent, spec);
+    if (gated) return gated;
     const wait = this.placeWaitMs(venue);
     const maxWait = this.opts.maxPlaceWaitMs ?? 5_000;
     if (wait > maxWait) {
@@ -606,18 +614,8 @@ export class BrokerActor {
       symbol: target.symbol, venue: target.venue, side: target.side, qty: target.qty, filledQty: target.filledQty, orderType,
       ...(target.limitPrice !== undefined ? { limitPrice: target.limitPrice } : {}),
     };
-    const view: GateView = {
-      spec,
-      position: (symbol) => this.position(spec.id, symbol),
-      openOrders: this.book.open(spec.id),
-      lastPrice: (v, s) => this.lastPrice(v, s),
-      now: this.opts.clock.now(),
-      target: gateTarget,
-    };
-    for (const gate of this.gates) {
-      const d = gate(intent, view);
-      if (!d.ok) return this.deny(intent, d.rule, d.reason, d.figures);
-    }
+    const gated = this.runGates(intent, spec, gateTarget);
+    if (gated) return gated;
     this.modifying.add(target.intentId);
     try {
       return await this.track(this.writeModify(intent, venue, req, target.intentId));

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, RetentionPolicy, StorageType, DiscardPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JsMsg, RetentionPolicy, StorageType, DiscardPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { nuid } from '@nats-io/nuid';
 import { InvalidArgumentError } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -251,6 +251,19 @@ function isWrongLastMsgId(e: unknown): boolean {
   return e instanceof JetStreamApiError && e.code === WRONG_LAST_MSG_ID;
 }
 
+/** One stream entry as a stored event, or why it is not one (the log may hold what an older version wrote). */
+export function parseStored(m: JsMsg): { ok: true; stored: StoredEvent } | { ok: false; error: string } {
+  let raw: unknown;
+  try {
+    raw = m.json();
+  } catch {
+    raw = undefined;
+  }
+  const r = LogEventSchema.safeParse(raw);
+  if (!r.success) return { ok: false, error: describeZodError(r.error) };
+  return { ok: true, stored: { seq: m.seq, time: new Date(Math.floor(m.info.timestampNanos / 1_000_000)).toISOString(), event: r.data } };
+}
+
 export type ReadOptions = {
   /** Only events of this strategy (a subject filter, so the server skips the rest). */
   strategyId?: string;
@@ -283,15 +296,9 @@ export async function* readEvents(nc: NatsConnection, o: ReadOptions = {}): Asyn
     let done = false;
     for await (const m of batch) {
       got++;
-      let raw: unknown;
-      try {
-        raw = m.json();
-      } catch {
-        raw = undefined;
-      }
-      const r = LogEventSchema.safeParse(raw);
-      if (r.success) yield { seq: m.seq, time: new Date(Math.floor(m.info.timestampNanos / 1_000_000)).toISOString(), event: r.data };
-      else o.onInvalid?.(m.seq, describeZodError(r.error));
+      const r = parseStored(m);
+      if (r.ok) yield r.stored;
+      else o.onInvalid?.(m.seq, r.error);
       // Stop at the last entry that existed when the read began; waiting out `expires` would cost a second.
       if (m.seq >= last || m.info.pending === 0) {
         done = true;

@@ -256,7 +256,7 @@ test('after a restart, an order that filled while the broker was down is found f
 });
 
 test('an unfinished order of the log that the venue does not know is left out (reported missing), not an error', async () => {
-  const { port, adapter } = setup();
+  const { adapter } = setup();
   await adapter.start();
   const out = await adapter.orders({ sinceMs: 1_700_000_000_000, open: [{ intentId: 'intentZ', venueOrderId: 'gone' }] });
   assert.deepEqual(out, []);

@@ -1,10 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, DeliverPolicy } from '@nats-io/jetstream';
-import { describeZodError } from '../../actors/messages.ts';
 import { subjects, STREAM_EVENTS } from '../../actors/subjects.ts';
-import { readEvents } from '../../broker/event-log.ts';
-import { LogEventSchema } from '../../broker/events/schema.ts';
+import { parseStored, readEvents } from '../../broker/event-log.ts';
 import { formatEvent } from '../../broker/events/format.ts';
 import type { StoredEvent } from '../../broker/events/schema.ts';
 import { intArg } from './args.ts';
@@ -116,15 +114,9 @@ async function follow(nc: NatsConnection, o: { strategyId?: string; fromSeq: num
   try {
     if (o.signal?.aborted) return;
     for await (const m of messages) {
-      let raw: unknown;
-      try {
-        raw = m.json();
-      } catch {
-        raw = undefined;
-      }
-      const r = LogEventSchema.safeParse(raw);
-      if (r.success) print({ seq: m.seq, time: new Date(Math.floor(m.info.timestampNanos / 1_000_000)).toISOString(), event: r.data });
-      else o.onInvalid(m.seq, describeZodError(r.error));
+      const r = parseStored(m);
+      if (r.ok) print(r.stored);
+      else o.onInvalid(m.seq, r.error);
     }
   } finally {
     o.signal?.removeEventListener('abort', stop);

@@ -27,7 +27,7 @@ test('orders and fills since a time come back in every status, page by page, and
   const old = await place('old-one');
   await clock.advance(60_000);
   const since = Math.floor(clock.now() / 1000);
-  const kept = await place('kept');
+  await place('kept');
   const cancelled = await place('cancelled');
   await venue.rest.cancelOrder(cancelled.order_id);
   // The whole best-bid level trades: 'old-one' and 'kept' fill now, after `since`.
