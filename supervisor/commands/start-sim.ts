@@ -56,7 +56,7 @@ export async function start(args: string[]): Promise<number> {
     lock = await acquireInstanceLock(stateDir);
   } catch (e) {
     if (!(e instanceof InstanceLockedError)) throw e;
-    log.error({ pid: e.owner.pid, since: e.owner.startedAt, lock: e.file }, e.message);
+    log.error({ holderPid: e.owner.pid, since: e.owner.startedAt, lock: e.file }, e.message); // `pid` is this process's, on every line
     return 1;
   }
   try {

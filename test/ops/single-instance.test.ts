@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { duplicateKeys } from '../helpers/duplicate-keys.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -58,6 +59,7 @@ test('a second orch start on the same state directory refuses, names the running
     if (code === 'still running') second.child.kill('SIGKILL');
     assert.equal(code, 1, `the second start exits with an error:\n${second.output()}`);
     assert.match(second.output(), new RegExp(`pid ${first.child.pid}, running since \\d{4}-\\d\\d-\\d\\dT`), 'it names the holder and since when');
+    assert.deepEqual(second.output().split('\n').filter((l) => l.startsWith('{')).flatMap((l) => duplicateKeys(l)), [], 'no line of the refusal carries a key twice (the holder\'s pid is not the line\'s pid)');
 
     // Nothing of the first changed.
     assert.equal(first.child.exitCode, null, 'the first orch still runs');
