@@ -39,6 +39,10 @@ export async function startNatsServer(opts: StartNatsOptions = {}): Promise<Nats
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.storeDirInConfig ? { storeDirInConfig: true } : {}),
   });
+  // A test file ended by --test-force-exit skips its after-hooks: the server must not outlive it.
+  const reap = () => void nats.process.kill('SIGKILL');
+  process.once('exit', reap);
+  nats.process.once('exit', () => process.off('exit', reap));
   const handle: NatsServerHandle = {
     url: nats.url,
     port: nats.port,
