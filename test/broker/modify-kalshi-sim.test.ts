@@ -9,6 +9,7 @@ import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
 import { startNatsServer } from '../helpers/nats-server.ts';
 import { spec } from '../helpers/specs.ts';
 import { startKalshiBroker } from '../helpers/kalshi-broker.ts';
+import { stopAfter } from '../helpers/broker-actor.ts';
 import { placeIntent, readLog, sendIntent, sendWhenPriced } from '../recovery/harness.ts';
 
 /**
@@ -31,13 +32,7 @@ test('a Kalshi modify amends the resting order in place, and an amend whose answ
   await ensureEventStream(nc);
   const sim = await startKalshiSim({ seed: 5 });
   const running = await startKalshiBroker({ sim, natsUrl: nats.url, strategies: [strategy], log });
-  t.after(async () => {
-    running.broker.fence('test over');
-    await running.broker.stop().catch(() => undefined);
-    await sim.close();
-    await nc.close();
-    await nats.cleanup();
-  });
+  stopAfter(t, { broker: running.broker, sim, nc, nats });
 
   // A bid two cents under the best bid rests; it is moved one cent up and grown, then moved again.
   const best = sim.engine.top(MARKET).bid![0];

@@ -47,3 +47,17 @@ export async function startBrokerActor(
   }
   return { broker, events };
 }
+
+/** After the test: the broker fenced (so nothing more reaches the venue) and stopped, then the exchange, the bus and nats-server. */
+export function stopAfter(
+  t: { after: (fn: () => Promise<void>) => void },
+  parts: { broker: BrokerActor; sim: { close(): Promise<void> }; nc: NatsConnection; nats: { cleanup(): Promise<void> } },
+): void {
+  t.after(async () => {
+    parts.broker.fence('test over');
+    await parts.broker.stop().catch(() => undefined);
+    await parts.sim.close();
+    await parts.nc.close();
+    await parts.nats.cleanup();
+  });
+}

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { systemClock } from '../../actors/clock.ts';
-import { startBrokerActor } from './broker-actor.ts';
+import { startBrokerActor, stopAfter, type BrokerActorTestOptions } from './broker-actor.ts';
 import { BrokerActor, type BrokerActorOptions } from '../../broker/broker-actor.ts';
 import { EventLog } from '../../broker/event-log.ts';
 import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
@@ -25,17 +25,8 @@ export type InProcessBroker = { broker: BrokerActor; events: EventLog; adapter: 
  * exchange, with short venue timeouts so faults resolve within a test. `eventLog` swaps in a
  * log that misbehaves on purpose.
  */
-export async function startKiteBroker(o: {
+export async function startKiteBroker(o: BrokerActorTestOptions & {
   sim: KiteSim;
-  natsUrl: string;
-  strategies: StrategySpec[];
-  log: Logger;
-  eventLog?: (nc: NatsConnection, log: Logger) => EventLog;
-  onReconcileMismatch?: BrokerActorOptions['onReconcileMismatch'];
-  externalAtStart?: BrokerActorOptions['externalAtStart'];
-  stopFlushMs?: number;
-  maxPlaceWaitMs?: number;
-  refusalLog?: BrokerActorOptions['refusalLog'];
   /** Where the broker reaches the exchange, when not directly (e.g. through a test's TCP relay). */
   urls?: { rest: string; ws: string };
 }): Promise<InProcessBroker> {
@@ -76,12 +67,6 @@ export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => v
     ...(o.maxPlaceWaitMs !== undefined ? { maxPlaceWaitMs: o.maxPlaceWaitMs } : {}),
     ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
   });
-  t.after(async () => {
-    running.broker.fence('test over');
-    await running.broker.stop().catch(() => undefined);
-    await sim.close();
-    await nc.close();
-    await nats.cleanup();
-  });
+  stopAfter(t, { broker: running.broker, sim, nc, nats });
   return { nc, natsUrl: nats.url, sim, running };
 }

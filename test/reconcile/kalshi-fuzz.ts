@@ -8,7 +8,7 @@ import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts'
 import type { StrategySpec } from '../../supervisor/config.ts';
 import { crashBroker, startKalshiBroker, type InProcessKalshiBroker } from '../helpers/kalshi-broker.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
-import { placeIntent, readLog, sendIntent } from '../recovery/harness.ts';
+import { loggedFillQty, placeIntent, readLog, sendIntent } from '../recovery/harness.ts';
 
 /**
  * The Kalshi leg of the seeded fault test (randomized.test.ts): the same faults against the
@@ -48,13 +48,7 @@ async function violations(nc: NatsConnection, sim: KalshiSim, ids: ReadonlySet<s
   for (const o of ours) perId.set(o.clientOrderId!, (perId.get(o.clientOrderId!) ?? 0) + 1);
   for (const [id, n] of perId) if (n > 1) problems.push(`${n} venue orders carry client_order_id ${id}`);
   for (const id of oversized) if (perId.has(id)) problems.push(`venue order from an oversize message ${id}`);
-  const fillQty = new Map<string, number>();
-  const seen = new Set<string>();
-  for (const { event: e } of log) {
-    if (e.kind !== 'fill' || seen.has(e.fill.fillId)) continue;
-    seen.add(e.fill.fillId);
-    fillQty.set(e.intentId, (fillQty.get(e.intentId) ?? 0) + e.fill.qty);
-  }
+  const fillQty = loggedFillQty(log);
   let venueNet = 0;
   for (const o of ours) {
     const id = o.clientOrderId!;

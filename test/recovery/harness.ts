@@ -93,6 +93,18 @@ export async function readLog(nc: NatsConnection): Promise<StoredEvent[]> {
  * The invariants after any outage: one venue order per intent, every venue fill in the log,
  * and the log's projection equal to the venue. Returns what is wrong (empty = all hold).
  */
+/** Filled quantity per intent as the log has it, each venue fill counted once however often it was logged. */
+export function loggedFillQty(log: readonly StoredEvent[]): Map<string, number> {
+  const fillQty = new Map<string, number>();
+  const seen = new Set<string>();
+  for (const { event: e } of log) {
+    if (e.kind !== 'fill' || seen.has(e.fill.fillId)) continue;
+    seen.add(e.fill.fillId);
+    fillQty.set(e.intentId, (fillQty.get(e.intentId) ?? 0) + e.fill.qty);
+  }
+  return fillQty;
+}
+
 export async function invariantViolations(nc: NatsConnection, sim: KiteSim): Promise<{ problems: string[]; projection: Projection; log: StoredEvent[] }> {
   const log = await readLog(nc);
   const projection = project(log);
@@ -104,13 +116,7 @@ export async function invariantViolations(nc: NatsConnection, sim: KiteSim): Pro
   const perTag = new Map<string, number>();
   for (const o of venueOrders) perTag.set(o.tag!, (perTag.get(o.tag!) ?? 0) + 1);
   for (const [tag, count] of perTag) if (count > 1) problems.push(`${count} venue orders carry tag ${tag}`);
-  const fillQty = new Map<string, number>();
-  const seen = new Set<string>();
-  for (const { event: e } of log) {
-    if (e.kind !== 'fill' || seen.has(e.fill.fillId)) continue;
-    seen.add(e.fill.fillId);
-    fillQty.set(e.intentId, (fillQty.get(e.intentId) ?? 0) + e.fill.qty);
-  }
+  const fillQty = loggedFillQty(log);
   const venueNet = new Map<string, number>();
   for (const o of venueOrders) {
     const sym = `${o.exchange}:${o.tradingsymbol}`;
