@@ -81,12 +81,12 @@ export type BrokerActorOptions = {
    * reconciliation at the next start, so a stop must not hang on them.
    */
   stopFlushMs?: number;
-  /** The shared limiter: a place that would wait in it longer than `maxPlaceWaitMs` is denied. */
+  /** The shared limiter: a place or modify that would wait in it longer than `maxPlaceWaitMs` is denied. */
   limiter?: RateLimiter;
   /**
-   * Longest a place may queue for the venue's rate limit (default 5 s, half a strategy's reply
-   * deadline). Past it the intent is denied `rate_limited` before any write, rather than sent
-   * after the strategy has given up on its answer.
+   * Longest a place or a modify may queue for the venue's rate limit (default 5 s, half a
+   * strategy's reply deadline). Past it the intent is denied `rate_limited` before any write,
+   * rather than sent after the strategy has given up on its answer.
    */
   maxPlaceWaitMs?: number;
   /** How many refusals per strategy are logged per window (default 20 a minute); the counter counts all. */
@@ -119,8 +119,8 @@ export class BrokerActor {
   /** Intents being decided right now; once settled, the projection's decision answers a resend. */
   private readonly inflight = new Map<string, Promise<IntentReply>>();
   private readonly writing = new Set<Promise<unknown>>();
-  /** Orders (by intent id) with a modify on its way: a second one waits for none, it is refused. */
-  private readonly modifying = new Set<string>();
+  /** Orders (by intent id) with a modify on its way, and their venue: a second one waits for none, it is refused. */
+  private readonly modifying = new Map<string, Venue>();
   /** Places accepted per venue that have not had their answer yet (some still before the limiter). */
   private readonly placing = new Map<Venue, number>();
   private log: Logger;
@@ -466,12 +466,8 @@ export class BrokerActor {
     if (refused) return this.deny(intent, refused.rule, refused.reason, refused.figures);
     const gated = this.runGates(intent, spec);
     if (gated) return gated;
-    const wait = this.placeWaitMs(venue);
-    const maxWait = this.opts.maxPlaceWaitMs ?? 5_000;
-    if (wait > maxWait) {
-      const howLong = Number.isFinite(wait) ? `${Math.ceil(wait / 1000)} s` : 'behind more than the limiter looks ahead';
-      return this.deny(intent, 'rate_limited', `${intent.venue} order rate limit: this order would wait ${howLong} (more than ${maxWait / 1000} s); try later`, { limit: maxWait, actual: Number.isFinite(wait) ? Math.ceil(wait) : 'never' });
-    }
+    const slow = this.denyLongWait(intent, venue, 'place');
+    if (slow) return slow;
     const n = this.placing.get(venue.venue) ?? 0;
     this.placing.set(venue.venue, n + 1);
     return this.track(this.submit(intent, venue, 'place', spec.marketProtection)).finally(() => this.placing.set(venue.venue, (this.placing.get(venue.venue) ?? 1) - 1));
@@ -512,11 +508,31 @@ export class BrokerActor {
     return p.finally(() => this.writing.delete(p));
   }
 
-  /** How long a place on this venue would queue for the rate limit, the places already on their way going first. */
-  private placeWaitMs(venue: VenueAdapter): number {
+  /**
+   * A place or a modify that would queue for the venue's rate limit longer than `maxPlaceWaitMs`
+   * is denied `rate_limited` before any write: the strategy would have stopped waiting for it.
+   */
+  private denyLongWait(intent: PlaceIntent | ModifyIntent, venue: VenueAdapter, op: 'place' | 'modify'): IntentReply | undefined {
+    const wait = this.writeWaitMs(venue, op);
+    const maxWait = this.opts.maxPlaceWaitMs ?? 5_000;
+    if (wait <= maxWait) return undefined;
+    const howLong = Number.isFinite(wait) ? `${Math.ceil(wait / 1000)} s` : 'behind more than the limiter looks ahead';
+    const what = op === 'place' ? 'order rate limit: this order' : 'modify rate limit: this modify';
+    return this.deny(intent, 'rate_limited', `${venue.venue} ${what} would wait ${howLong} (more than ${maxWait / 1000} s); try later`, { limit: maxWait, actual: Number.isFinite(wait) ? Math.ceil(wait) : 'never' });
+  }
+
+  /**
+   * How long a place (or a modify) on this venue would queue for the rate limit, those of its
+   * kind already on their way going first. A modify spends its own category (Kite's modify
+   * family, Kalshi's write bucket) at modify priority.
+   */
+  private writeWaitMs(venue: VenueAdapter, op: 'place' | 'modify'): number {
     const { limiter } = this.opts;
-    if (!limiter?.estimateWaitMs || !venue.placeCategory) return 0;
-    return limiter.estimateWaitMs(venue.placeCategory, 'place', { ahead: this.placing.get(venue.venue) ?? 0, ...(venue.placeCost ? { cost: venue.placeCost } : {}) });
+    const category = op === 'place' ? venue.placeCategory : venue.modifyCategory;
+    if (!limiter?.estimateWaitMs || !category) return 0;
+    const cost = op === 'place' ? venue.placeCost : venue.modifyCost;
+    const ahead = op === 'place' ? this.placing.get(venue.venue) ?? 0 : [...this.modifying.values()].filter((v) => v === venue.venue).length;
+    return limiter.estimateWaitMs(category, op, { ahead, ...(cost ? { cost } : {}) });
   }
 
   private async submit(intent: PlaceIntent, venue: VenueAdapter, priority: 'place' | 'kill', marketProtection?: number): Promise<IntentReply> {
@@ -616,7 +632,9 @@ export class BrokerActor {
     };
     const gated = this.runGates(intent, spec, gateTarget);
     if (gated) return gated;
-    this.modifying.add(target.intentId);
+    const slow = this.denyLongWait(intent, venue, 'modify');
+    if (slow) return slow;
+    this.modifying.set(target.intentId, target.venue);
     try {
       return await this.track(this.writeModify(intent, venue, req, target.intentId));
     } finally {

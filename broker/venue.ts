@@ -109,6 +109,10 @@ export interface VenueAdapter {
   readonly placeCategory?: string;
   /** What one place costs in that category (Kalshi bills tokens per request); default 1. */
   readonly placeCost?: number;
+  /** The limiter category a modify spends (Kite: its modify/cancel family; Kalshi: the write bucket). */
+  readonly modifyCategory?: string;
+  /** What one modify costs in that category; default 1. */
+  readonly modifyCost?: number;
   /**
    * `sendAfter` is the write-ahead: it resolves once the event log holds this write. The order
    * may be prepared meanwhile (limiter, encoding), but no byte of it may leave before; if it

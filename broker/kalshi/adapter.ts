@@ -31,6 +31,8 @@ export interface KalshiPort {
   isLive(): boolean;
   /** Tokens one order create costs the write bucket (the account's figure once read). */
   placeCost?(): number;
+  /** Tokens one amend costs (the account's endpoint costs, or the default). */
+  modifyCost?(): number;
   placeOrder(a: PlaceOrderArgs): Promise<PlaceResult>;
   cancelOrder(orderId: string, opts: { kill?: boolean }): Promise<{ orderId: string; reducedBy: number }>;
   /** Amend: new YES price and new total count (filled included); the order keeps its id. */
@@ -54,6 +56,7 @@ export function kalshiPort(v: KalshiVenue): KalshiPort {
     close: () => v.close(),
     isLive: () => v.ws.status === 'live',
     placeCost: () => v.costs.of('POST', '/portfolio/events/orders'),
+    modifyCost: () => v.costs.of('POST', '/portfolio/events/orders/{order_id}/amend'),
     placeOrder: (a) => v.placeOrder(a),
     cancelOrder: (id, o) => v.cancelOrder(id, o),
     amendOrder: (id, a) => v.rest.amendOrder(id, a),
@@ -122,6 +125,11 @@ export class KalshiAdapter implements VenueAdapter {
   readonly placeCategory = KALSHI_WRITE;
   get placeCost(): number {
     return this.o.port.placeCost?.() ?? DEFAULT_TOKEN_COST;
+  }
+  /** An amend spends the same write bucket as a place. */
+  readonly modifyCategory = KALSHI_WRITE;
+  get modifyCost(): number {
+    return this.o.port.modifyCost?.() ?? DEFAULT_TOKEN_COST;
   }
   private readonly events = new VenueEventHub();
   private readonly ledger = new FillLedger();

@@ -60,6 +60,8 @@ export type KiteAdapterOptions = {
 export class KiteAdapter implements VenueAdapter {
   readonly venue = 'kite' as const;
   readonly placeCategory = 'kite.orders';
+  /** PUT /orders counts under Kite's modify/cancel family, not under placements (broker/limiter/limits.ts). */
+  readonly modifyCategory = 'kite.modify';
   private readonly events = new VenueEventHub();
   private readonly tokenBySymbol = new Map<string, number>();
   /** Kite's order rules per instrument: price grid (paise) and lot size (units). */

@@ -11,7 +11,7 @@ import { KalshiAdapter, kalshiPort } from '../../broker/kalshi/adapter.ts';
 import type { KalshiSim } from '../../exchanges/kalshi/index.ts';
 import type { StrategySpec } from '../../supervisor/config.ts';
 
-export type InProcessKalshiBroker = { broker: BrokerActor; events: EventLog; adapter: KalshiAdapter; venue: KalshiVenue };
+export type InProcessKalshiBroker = { broker: BrokerActor; events: EventLog; adapter: KalshiAdapter; venue: KalshiVenue; limiter: SharedLimiter };
 
 /**
  * The broker actor as system.ts wires it for Kalshi, in this process, against the built-in
@@ -38,7 +38,7 @@ export async function startKalshiBroker(o: {
   });
   const adapter = new KalshiAdapter({ port: kalshiPort(venue), clock, log, pollIntervalMs: 200 });
   const { broker, events } = await startBrokerActor(adapter, limiter, o);
-  return { broker, events, adapter, venue };
+  return { broker, events, adapter, venue, limiter };
 }
 
 /** A crash, as near as one process gets: no flush, no drain; queued events are lost with it. */

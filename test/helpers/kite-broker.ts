@@ -18,7 +18,7 @@ import { ensureEventStream } from '../../broker/event-log.ts';
 import { startNatsServer } from './nats-server.ts';
 import type { StrategySpec } from '../../supervisor/config.ts';
 
-export type InProcessBroker = { broker: BrokerActor; events: EventLog; adapter: KiteAdapter };
+export type InProcessBroker = { broker: BrokerActor; events: EventLog; adapter: KiteAdapter; limiter: SharedLimiter };
 
 /**
  * The broker actor as system.ts wires it for Kite, in this process, against the built-in
@@ -39,7 +39,7 @@ export async function startKiteBroker(o: BrokerActorTestOptions & {
   const ticker = new KiteTickerClient({ url: o.urls?.ws ?? sim.wsUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, clock, logger: log, isMarketOpen: () => true });
   const adapter = new KiteAdapter({ rest, writer: new KiteOrderWriter(rest, retry), retry, ticker: tickerPort(ticker, clock), clock, log, pollIntervalMs: 200 });
   const { broker, events } = await startBrokerActor(adapter, limiter, o);
-  return { broker, events, adapter };
+  return { broker, events, adapter, limiter };
 }
 
 /**
