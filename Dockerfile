@@ -35,9 +35,10 @@ COPY --from=build /app /app
 # Only the state directory (.orch: JetStream store, latched kill level) is writable.
 RUN mkdir -p /app/.orch && chown orch:orch /app/.orch && chmod 0700 /app/.orch
 VOLUME ["/app/.orch"]
-# The registry and the strategies are the operator's: mount the registry's folder over
-# /app/config and each strategy folder under /app/strategies/<name> (next to the SDK they
-# import), read-only; edits hot-reload. docs/deploy.md.
+# The registry and the strategies are the operator's: mount the registry's folder at
+# /app/registry (not over /app/config: that holds code) and start with
+# --config registry/strategies.yaml; each strategy folder under /app/strategies/<name> (next to
+# the SDK they import), read-only; edits hot-reload. docs/deploy.md.
 
 USER orch
 # metrics, /healthz

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { VENUES } from './subjects.ts';
 
 /**
  * Every payload on the data plane, defined once. Prices are exact integers in the venue's
@@ -45,7 +44,10 @@ const posInt = int.positive();
 const price = int.nonnegative();
 const ts = int.nonnegative();
 
+/** The venues a strategy trades on, each with its own adapter in broker/. */
+export const VENUES = ['kite', 'kalshi'] as const;
 export const VenueSchema = z.enum(VENUES);
+export type Venue = z.infer<typeof VenueSchema>;
 
 export const TickSchema = z.strictObject({
   type: z.literal('tick'),

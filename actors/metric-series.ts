@@ -1,5 +1,6 @@
 import type { Catalogue } from './metric-catalogue.ts';
-import { subjects, type Venue } from './subjects.ts';
+import { subjects } from './subjects.ts';
+import type { Venue } from './messages.ts';
 
 /**
  * Labelled series the system knows in advance, created at zero. A counter that first appears

@@ -11,8 +11,8 @@ import {
 import { encodeJson } from './bus.ts';
 import { newIntentId } from './ids.ts';
 import { SerialQueue } from './serial-queue.ts';
-import type { Strategy, StrategyContext, StrategyModule, PlaceRequest, ModifyRequest, OpenOrder, IntentAnswer } from '../strategies/sdk.ts';
-import type { StrategySpec } from '../supervisor/config.ts';
+import type { StrategySpec } from '../config/registry.ts';
+import type { Strategy, StrategyContext, StrategyModule, PlaceRequest, ModifyRequest, OpenOrder, IntentAnswer } from './strategy-contract.ts';
 
 export type StrategyActorOptions = {
   spec: StrategySpec;

@@ -12,8 +12,9 @@ import { createLogger, actorLogger, registerSecret, type LogFormat } from './log
 import { systemClock } from './clock.ts';
 import { registry } from './metrics.ts';
 import { forwardMetrics } from './metrics-forwarder.ts';
-import { importStrategyModule, type StrategySpec } from '../supervisor/config.ts';
 import type { Health } from './messages.ts';
+import type { StrategySpec } from '../config/registry.ts';
+import { importStrategyModule } from './strategy-contract.ts';
 
 export type StrategyTask = {
   port: MessagePort;

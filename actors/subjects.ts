@@ -1,9 +1,9 @@
+import type { Venue } from './messages.ts';
+
 /**
  * The switchboard: every NATS subject the system uses is built here and nowhere else, and
  * nats.conf permissions are written against these shapes.
  */
-export const VENUES = ['kite', 'kalshi'] as const;
-export type Venue = (typeof VENUES)[number];
 
 const ROOT = 'orch';
 

@@ -4,11 +4,11 @@ import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node'
 import type { Logger } from 'pino';
 import type { Clock } from '../actors/clock.ts';
 import { connectBus, subscribeParsed, publishJson, encodeJson } from '../actors/bus.ts';
-import { subjects, type Venue } from '../actors/subjects.ts';
+import { subjects } from '../actors/subjects.ts';
 import {
   IntentSchema, IntentReplySchema, TickSchema, OrderUpdateSchema, BrokerEventSchema, LastTicksRequestSchema, LastTicksReplySchema, type Tick,
   StrategyStateRequestSchema, StrategyStateReplySchema, type StrategyStateReply,
-  type Intent, type IntentReply, type PlaceIntent, type CancelIntent, type ModifyIntent, type BrokerEvent, clip, MAX_INTENT_BYTES, MAX_NAME,
+  type Intent, type IntentReply, type PlaceIntent, type CancelIntent, type ModifyIntent, type BrokerEvent, clip, MAX_INTENT_BYTES, MAX_NAME, type Venue,
 } from '../actors/messages.ts';
 import { LogThrottle } from '../actors/log-throttle.ts';
 import { metrics } from '../actors/metrics.ts';
@@ -24,7 +24,7 @@ import { applyEvent, emptyProjection, positionOf, positions, type Projection } f
 import { orderUpdateEvents, type Emit } from './projection/order-events.ts';
 import { ReconcileRunner } from './reconcile/runner.ts';
 import { ReconcileRequestSchema, ReconcileReplySchema } from './reconcile/wire.ts';
-import type { StrategySpec } from '../supervisor/config.ts';
+import type { StrategySpec } from '../config/registry.ts';
 
 /** What the venue is asked for (and what the write-ahead records): the intent less its routing fields. */
 function orderRequest(intent: PlaceIntent, marketProtection?: number): VenueOrderRequest {

@@ -1,8 +1,5 @@
-import type { Venue } from '../actors/subjects.ts';
-
-/** How much market data an instrument is subscribed with (Kite's ticker modes; Kalshi ignores it). */
-export const TICK_MODES = ['ltp', 'quote', 'full'] as const;
-export type TickMode = (typeof TICK_MODES)[number];
+import type { Venue } from '../actors/messages.ts';
+import { TICK_MODES, type TickMode } from '../config/tick-mode.ts';
 
 export type InstrumentNeed = { venue: Venue; enabled: boolean; instruments: readonly string[]; tickMode?: TickMode | undefined };
 

@@ -1,5 +1,4 @@
-import type { OrderState, PlaceIntent, Fill, Side } from '../actors/messages.ts';
-import type { Venue } from '../actors/subjects.ts';
+import type { OrderState, PlaceIntent, Fill, Side, Venue } from '../actors/messages.ts';
 import type { VenueOrder } from './venue.ts';
 
 /**

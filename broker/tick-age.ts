@@ -1,6 +1,6 @@
 import type { Clock } from '../actors/clock.ts';
 import type { Catalogue } from '../actors/metric-catalogue.ts';
-import type { Venue } from '../actors/subjects.ts';
+import type { Venue } from '../actors/messages.ts';
 
 /**
  * `orch_md_last_tick_age_seconds`, computed at scrape time so it keeps growing while a feed is

@@ -1,6 +1,5 @@
-import type { Venue } from '../actors/subjects.ts';
-import type { OrderState, Side } from '../actors/messages.ts';
-import type { TickMode } from './instruments.ts';
+import type { OrderState, Side, Venue } from '../actors/messages.ts';
+import type { TickMode } from '../config/tick-mode.ts';
 
 /**
  * What the broker actor needs from a venue. Each venue (kite/, kalshi/) implements it over its

@@ -18,5 +18,4 @@
 //   ask     best ask, likewise (Kalshi: the best YES ask, i.e. 1 dollar minus the best NO bid)
 //   volume  Kite `quote`/`full` only: the day's traded volume in shares; absent on Kalshi
 // Prices and quantities are exact integers; never compute them in floating point.
-export type { Tick, OrderUpdate, IntentReply, Side, KillLevel, BrokerEvent } from '../actors/messages.ts';
-export type { Venue } from '../actors/subjects.ts';
+export type { Tick, OrderUpdate, IntentReply, Side, KillLevel, BrokerEvent, Venue } from '../actors/messages.ts';

@@ -3,12 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { wrap, releaseProxy, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import type { StrategySpec, StrategyEnv } from './config.ts';
-import { isSecretEnvName } from './secrets.ts';
 import type { ActorControl, StrategyTask } from '../actors/strategy-worker.ts';
 import type { LogFormat } from '../actors/log-format.ts';
 import type { InitialKill } from '../actors/strategy-actor.ts';
 import type { Health } from '../actors/messages.ts';
+import type { StrategySpec, StrategyEnv } from '../config/registry.ts';
+import { isSecretEnvName } from '../config/secret-names.ts';
 
 const workerFile = fileURLToPath(new URL('../actors/strategy-worker-entry.mjs', import.meta.url));
 

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../actors/clock.ts';
-import { KILL_LEVEL_NAMES, type KillLevel } from '../actors/messages.ts';
-import type { Venue } from '../actors/subjects.ts';
+import { KILL_LEVEL_NAMES, type KillLevel, type Venue } from '../actors/messages.ts';
 import type { KillState } from '../broker/kill/kill-store.ts';
 import { strategyPnl, type Projection } from '../broker/projection/projection.ts';
 import { formatPnl } from './units.ts';

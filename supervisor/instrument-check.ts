@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigError, lineOf, parseConfigText, type LoadedConfig } from './config.ts';
+import { ConfigError, lineOf, parseConfigText } from './config.ts';
+import type { LoadedConfig } from '../config/registry.ts';
 
 /**
  * Whether a venue lists an instrument: true, false (unknown there), or undefined when this

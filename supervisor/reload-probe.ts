@@ -3,7 +3,8 @@
  * disk now, validates each entry's params with the module's own schema, and posts the result.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ConfigError, importStrategyModule, loadConfig, type ModuleLoader } from './config.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { importStrategyModule, type ModuleLoader } from '../actors/strategy-contract.ts';
 
 const file = (workerData as { file: string }).file;
 // Each module is announced before it is imported: one that loops or allocates without end

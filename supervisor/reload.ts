@@ -8,9 +8,10 @@ import type { Logger } from 'pino';
 import { typecheckModules, type TypeCheckResult } from './typecheck.ts';
 import type { Clock, TimerHandle } from '../actors/clock.ts';
 import { metrics } from '../actors/metrics.ts';
-import { deepFreeze, lineOf, parseConfigText, type LoadedConfig, type StrategySpec } from './config.ts';
+import { deepFreeze, lineOf, parseConfigText } from './config.ts';
 import type { ReloadError, ReloadResult } from './ops-schemas.ts';
 import { unknownInstrument, type InstrumentLookup } from './instrument-check.ts';
+import type { LoadedConfig, StrategySpec } from '../config/registry.ts';
 
 /**
  * Hot reload of the strategy registry. A new file is validated in a throw-away worker (fresh

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Clock } from '../actors/clock.ts';
 import { encodeJson } from '../actors/bus.ts';
-import { subjects, SERVICE_BROKER, SERVICE_SUPERVISOR, type Venue } from '../actors/subjects.ts';
+import { subjects, SERVICE_BROKER, SERVICE_SUPERVISOR } from '../actors/subjects.ts';
 import type { BrokerActor } from '../broker/broker-actor.ts';
 import type { VenueAdapter } from '../broker/venue.ts';
 import type { KillState } from '../broker/kill/kill-store.ts';
@@ -17,6 +17,7 @@ import {
   BrokerStatusSchema, ReloadResultSchema, StrategiesReplySchema, SupervisorStatusSchema,
   type BrokerStatus, type SupervisorStatus,
 } from './ops-schemas.ts';
+import type { Venue } from '../actors/messages.ts';
 
 /**
  * The broker and the supervisor as NATS services (the services API), so `nats micro ls`,

@@ -3,8 +3,8 @@ import type { Clock, TimerHandle } from '../actors/clock.ts';
 import { metrics } from '../actors/metrics.ts';
 import type { Health } from '../actors/messages.ts';
 import { StrategyHost, type HostOptions } from './actor-host.ts';
-import { addRestart, intensityExceeded } from './restart-policy.ts';
-import type { StrategySpec } from './config.ts';
+import type { StrategySpec } from '../config/registry.ts';
+import { addRestart, intensityExceeded } from '../config/restart-intensity.ts';
 
 export const actorRestarts = metrics.actorRestartsTotal;
 export const actorUp = metrics.actorUp;

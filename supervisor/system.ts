@@ -12,7 +12,7 @@ import { EventLog, ensureEventStream, EVENTS_STREAM_CONFIG } from '../broker/eve
 import { EventLogBudget } from '../broker/event-log-budget.ts';
 import { LogEventSchema } from '../broker/events/schema.ts';
 import { EventLogUsage } from '../broker/event-log-usage.ts';
-import { killSwitchGate, riskLimitGate } from '../broker/gates.ts';
+import { killSwitchGate, riskLimitGate } from '../broker/kill/gates.ts';
 import { KillStore } from '../broker/kill/kill-store.ts';
 import { effectiveLevel } from '../broker/kill/levels.ts';
 import { SharedLimiter } from '../broker/limiter/shared-limiter.ts';
@@ -24,7 +24,7 @@ import { buildKalshiVenue, type KalshiAccount } from './venues/kalshi.ts';
 import { loadMarketHolidays, nseMarketOpen, NO_HOLIDAYS } from './market-calendar.ts';
 import { buildKiteVenue, kiteLimitSettings, type KiteAccount, type KiteEnv } from './venues/kite.ts';
 import { launchNatsServer, natsPidFile, type NatsProcess } from './nats-launcher.ts';
-import { configErrorFrom, deepFreeze, type LoadedConfig } from './config.ts';
+import { configErrorFrom, deepFreeze } from './config.ts';
 import { Supervisor } from './supervisor.ts';
 import { startHttp } from './http.ts';
 import { Reloader, probeInWorker } from './reload.ts';
@@ -36,6 +36,7 @@ import { exportStrategyRisk } from '../broker/kill/risk-metrics.ts';
 import { forgetStrategy, seedProcess, seedStrategy, seedVenue } from '../actors/metric-series.ts';
 import { describeDurability } from './nats-durability.ts';
 import { BROKER, repoNatsConf, strategyCredentialSource, strategyRole, writeNatsAuth, type NatsAuth, type NatsAuthOptions } from './nats-auth.ts';
+import type { LoadedConfig } from '../config/registry.ts';
 
 /** How long one shutdown step may take before the next one runs anyway. */
 const SHUTDOWN_STEP_MS = 5_000;

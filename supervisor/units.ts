@@ -1,4 +1,4 @@
-import type { Venue } from '../actors/subjects.ts';
+import type { Venue } from '../actors/messages.ts';
 
 /**
  * How the venues' exact integer units read for a person. Nothing is converted to a float: the

@@ -7,10 +7,10 @@ import { spec, fixture, eventually } from './helpers/specs.ts';
 import { answerStrategyState } from './helpers/broker-state.ts';
 import { StrategyActor } from '../actors/strategy-actor.ts';
 import { SystemClock } from '../actors/clock.ts';
-import { importStrategyModule } from '../supervisor/config.ts';
 import { connectBus, encodeJson, publishJson, subscribeParsed } from '../actors/bus.ts';
 import { subjects } from '../actors/subjects.ts';
 import { KillMessageSchema, LastTicksReplySchema, LastTicksRequestSchema, OrderUpdateSchema, StrategyStateReplySchema, StrategyStateRequestSchema, TickSchema, type OrderUpdate, type Tick } from '../actors/messages.ts';
+import { importStrategyModule } from '../actors/strategy-contract.ts';
 
 test('an actor starts knowing the latched kill level, and an older broadcast cannot lower it', async () => {
   const server = await startNatsServer();

@@ -1,19 +1,19 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../../actors/clock.ts';
-import type { Venue } from '../../actors/subjects.ts';
-import type { KillTriggers } from '../risk/limits.ts';
-import type { RestartIntensity } from '../../supervisor/restart-policy.ts';
 import type { VenueAdapter } from '../venue.ts';
-import { KillController, type ArmedDeps, type KillEvent } from '../kill-controller.ts';
+import { KillController, type ArmedDeps, type KillEvent } from './kill-controller.ts';
 import type { KillState, KillStore } from './kill-store.ts';
 import { TriggerFeed, type TripRecorder, type PnlSource } from './trigger-feed.ts';
 import { strategyPnl } from '../projection/projection.ts';
 import { encodeJson, subscribeParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
-import type { FlattenSettings } from './flatten.ts';
 import { FlattenReplySchema, FlattenRequestSchema, type FlattenReply } from './flatten-wire.ts';
 import type { BrokerActor } from '../broker-actor.ts';
+import type { Venue } from '../../actors/messages.ts';
+import type { KillTriggers } from '../../config/risk-limits.ts';
+import type { RestartIntensity } from '../../config/restart-intensity.ts';
+import type { FlattenSettings } from '../../config/flatten-settings.ts';
 
 /**
  * The broker side of the kill switch in one place, for the composition root: the controller

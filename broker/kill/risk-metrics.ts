@@ -1,7 +1,7 @@
 import type { Catalogue } from '../../actors/metric-catalogue.ts';
-import type { Venue } from '../../actors/subjects.ts';
-import type { KillTriggers } from '../risk/limits.ts';
 import type { PnlSource } from './trigger-feed.ts';
+import type { Venue } from '../../actors/messages.ts';
+import type { KillTriggers } from '../../config/risk-limits.ts';
 
 /**
  * The strategy risk gauges of docs/metrics.md (P&L, drawdown and the two limits), computed at

@@ -2,13 +2,13 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../../actors/clock.ts';
 import { subscribeParsed } from '../../actors/bus.ts';
-import { subjects, type Venue } from '../../actors/subjects.ts';
-import { BrokerEventSchema, OrderUpdateSchema, type KillScope, type OrderUpdate } from '../../actors/messages.ts';
-import type { KillTriggers } from '../risk/limits.ts';
+import { subjects } from '../../actors/subjects.ts';
+import { BrokerEventSchema, OrderUpdateSchema, type KillScope, type OrderUpdate, type Venue } from '../../actors/messages.ts';
 import type { VenueAdapter } from '../venue.ts';
-import type { RestartIntensity } from '../../supervisor/restart-policy.ts';
 import { TriggerMonitor, describeTrip, raiseFor, type Observation, type Trip, type StrategyTriggerConfig } from './triggers.ts';
 import type { Figures } from './levels.ts';
+import type { KillTriggers } from '../../config/risk-limits.ts';
+import type { RestartIntensity } from '../../config/restart-intensity.ts';
 
 /**
  * Feeds the TriggerMonitor from what the broker sees, and raises the latched level when it

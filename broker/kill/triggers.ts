@@ -1,9 +1,8 @@
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
-import type { BrokerEvent, KillLevel, KillScope } from '../../actors/messages.ts';
-import type { Venue } from '../../actors/subjects.ts';
-import type { KillTriggers } from '../risk/limits.ts';
-import { addRestart, intensityExceeded, type RestartIntensity } from '../../supervisor/restart-policy.ts';
+import type { BrokerEvent, KillLevel, KillScope, Venue } from '../../actors/messages.ts';
 import { assertNever, scopeLabel, type Figures } from './levels.ts';
+import type { KillTriggers } from '../../config/risk-limits.ts';
+import { addRestart, intensityExceeded, type RestartIntensity } from '../../config/restart-intensity.ts';
 
 /**
  * Automated kill-switch trips. Pure evaluators decide from figures; the TriggerMonitor keeps

@@ -9,10 +9,11 @@ import type { KiteRetry } from './retry.ts';
 import { OrderSchema, type KiteOrder } from './schemas.ts';
 import type { KiteInstrument } from './instruments.ts';
 import { VenueError } from '../venue-errors.ts';
-import { AUTO_MARKET_PROTECTION } from '../risk/limits.ts';
-import type { Tick as KiteTick, TickMode } from './ticker-parser.ts';
+import type { Tick as KiteTick } from './ticker-parser.ts';
 import { intentTag } from './tag.ts';
 import { KiteOrderStates, isKiteStatus, kiteTime, normalizedState, type KiteOrderSnapshot, type Verdict } from './order-state.ts';
+import { AUTO_MARKET_PROTECTION } from '../../config/risk-limits.ts';
+import type { TickMode } from '../../config/tick-mode.ts';
 
 /** The market-data link the adapter needs (implemented by the Kite ticker client). */
 export interface KiteTickerPort {

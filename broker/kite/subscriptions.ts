@@ -1,4 +1,4 @@
-import type { TickMode } from './ticker-parser.ts';
+import type { TickMode } from '../../config/tick-mode.ts';
 
 /**
  * Who needs which instrument, in which mode. Several strategies may want the same token:

@@ -5,8 +5,9 @@ import { TypedEmitter } from './emitter.ts';
 import { DEFAULT_TIMING, initialPhase, step, type ConnPhase, type DisconnectReason, type Effect, type Input, type Timing } from './reconnect.ts';
 import { SubscriptionBook, type WireChange } from './subscriptions.ts';
 import { encodeControl, type ControlMessage } from './ticker-codec.ts';
-import { parseBinaryFrame, parseTextFrame, type Tick, type TickMode, type TickerOrderUpdate } from './ticker-parser.ts';
+import { parseBinaryFrame, parseTextFrame, type Tick, type TickerOrderUpdate } from './ticker-parser.ts';
 import { nseCashMarketOpen } from './market-hours.ts';
+import type { TickMode } from '../../config/tick-mode.ts';
 
 /**
  * Kite's market-data WebSocket: up to 3 sockets of 3000 instruments, reference-counted

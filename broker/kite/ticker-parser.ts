@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { TickMode } from '../../config/tick-mode.ts';
 
 /**
  * Pure decoder for the Kite ticker's frames (docs/venues/kite.md, "Ticker packets"). Prices stay integers in the
@@ -50,7 +51,6 @@ export type FullTick = Omit<QuoteTick, 'kind'> & {
 };
 export type Tick = LtpTick | IndexQuoteTick | IndexFullTick | QuoteTick | FullTick;
 export type TickKind = Tick['kind'];
-export type TickMode = 'ltp' | 'quote' | 'full';
 
 export const PACKET_LENGTH: Readonly<Record<TickKind, number>> = {
   ltp: 8,

@@ -1,7 +1,7 @@
 import type { KiteTickerClient } from './ticker-client.ts';
 import type { KiteTickerPort } from './adapter.ts';
-import type { TickMode } from './ticker-parser.ts';
 import type { Clock } from '../../actors/clock.ts';
+import type { TickMode } from '../../config/tick-mode.ts';
 
 /**
  * Adapts the ticker client's reference-counted subscribe/unsubscribe to the adapter's

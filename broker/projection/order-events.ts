@@ -1,8 +1,8 @@
-import type { Venue } from '../../actors/subjects.ts';
 import { mergeVenueOrder, type OrderRecord } from '../order-book.ts';
 import type { VenueOrder } from '../venue.ts';
 import type { EventOf, LogEvent } from '../events/schema.ts';
 import type { Projection } from './projection.ts';
+import type { Venue } from '../../actors/messages.ts';
 
 /** An event to append, with the message id that makes its append idempotent. */
 export type Emit = { event: LogEvent; msgId?: string };

@@ -1,5 +1,4 @@
-import type { Side } from '../../actors/messages.ts';
-import type { Venue } from '../../actors/subjects.ts';
+import type { Side, Venue } from '../../actors/messages.ts';
 
 /**
  * A strategy's holding in one symbol as open lots, first in first out. Lots keep each entry

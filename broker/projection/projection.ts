@@ -1,5 +1,4 @@
-import type { PlaceIntent } from '../../actors/messages.ts';
-import type { Venue } from '../../actors/subjects.ts';
+import type { PlaceIntent, Venue } from '../../actors/messages.ts';
 import { OrderBook, isTerminal, mergeVenueOrder, type OrderRecord } from '../order-book.ts';
 import type { LogEvent } from '../events/schema.ts';
 import { applyFillToPosition, avgEntry, emptyPosition, positionKey, unrealizedOf, type PositionState } from './positions.ts';

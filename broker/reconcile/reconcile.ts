@@ -1,9 +1,9 @@
-import type { Venue } from '../../actors/subjects.ts';
 import type { OrderRecord } from '../order-book.ts';
 import type { VenueOrder, VenuePosition } from '../venue.ts';
 import type { Difference, ReconcileResult } from '../events/schema.ts';
 import { externalByVenue, netByVenue, type Projection } from '../projection/projection.ts';
 import { findOrder, orderStateEvent, recordUpdateEvents, type Emit } from '../projection/order-events.ts';
+import type { Venue } from '../../actors/messages.ts';
 
 /** What the venue says, read over REST: every order of the day, and net positions. */
 export type VenueSnapshot = { venue: Venue; orders: readonly VenueOrder[]; positions: readonly VenuePosition[] };

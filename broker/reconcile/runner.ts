@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
-import type { Venue } from '../../actors/subjects.ts';
 import { metrics } from '../../actors/metrics.ts';
 import type { HistoryQuery, VenueAdapter } from '../venue.ts';
 import type { Difference, ReconcileReport } from '../events/schema.ts';
 import type { Projection } from '../projection/projection.ts';
 import type { Emit } from '../projection/order-events.ts';
 import { reconcile, type VenueSnapshot } from './reconcile.ts';
+import type { Venue } from '../../actors/messages.ts';
 
 /** What the runner needs from the broker actor. */
 export type ReconcileHost = {

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Intent, PlaceIntent } from '../../actors/messages.ts';
 import { TestClock } from '../../actors/clock.ts';
-import { RiskLimitsSchema } from './limits.ts';
 import { checkIntent, type GateContext, type GateTarget, type OrderWindow } from './gate.ts';
+import { RiskLimitsSchema } from '../../config/risk-limits.ts';
 
 const limits = RiskLimitsSchema.parse({ maxOrderQty: 100, maxOrderValue: 20_000_000, maxPosition: 300, maxOpenOrders: 3, priceBandBps: 200, ordersPerMinute: 5 });
 const LAST = 150_000; // ₹1500.00 in paise

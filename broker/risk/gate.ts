@@ -1,8 +1,7 @@
-import type { Intent, ModifyIntent, PlaceIntent, Side } from '../../actors/messages.ts';
-import type { Venue } from '../../actors/subjects.ts';
+import type { Intent, ModifyIntent, PlaceIntent, Side, Venue } from '../../actors/messages.ts';
 import type { Clock } from '../../actors/clock.ts';
-import type { RiskLimits } from './limits.ts';
 import { reduces, type Figures, type Permit, type Position } from '../kill/levels.ts';
+import type { RiskLimits } from '../../config/risk-limits.ts';
 
 /**
  * Pre-trade risk checks for one strategy, as a pure function of the intent, what the broker

@@ -21,3 +21,13 @@ export type SimContext = {
   /** Called after setPrice so resting orders and subscribers see the move at once. */
   priceMoved(token: number): void;
 };
+
+/** Benchmarks and tests: told synchronously what crosses the wire, with performance.now() times. */
+export type KiteSimObserver = {
+  /** A binary frame of ticks was handed to a ticker socket. */
+  tickFrameSent?(e: { tokens: readonly number[]; at: number }): void;
+  /** A REST request arrived; `at` is when its handling began, reported once its body has been read. */
+  requestReceived?(e: { method: string; path: string; body: Readonly<Record<string, unknown>>; at: number }): void;
+  /** A REST answer was written (withheld answers are never reported). */
+  responseSent?(e: { method: string; path: string; status: number }): void;
+};

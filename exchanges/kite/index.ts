@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../../actors/clock.ts';
 import { createLogger, type Logger } from '../../actors/logger.ts';
-import type { SimContext } from './context.ts';
+import type { KiteSimObserver, SimContext } from './context.ts';
 import { FaultState, type KiteFaults } from './faults.ts';
 import { defaultInstruments, InstrumentIndex, type SimInstrument } from './instruments.ts';
 import { Market } from './market.ts';
@@ -20,6 +20,7 @@ import type { KiteRateLimits } from './rate-limits.ts';
 import { makeCredentials, SessionStore, type KiteSimCredentials } from './sessions.ts';
 import { TickerServer } from './ticker-server.ts';
 
+export type { KiteSimObserver } from './context.ts';
 export type { KiteSimCredentials } from './sessions.ts';
 export type { SimInstrument } from './instruments.ts';
 export type { KiteFaults, FailSpec } from './faults.ts';
@@ -51,15 +52,6 @@ export type KiteSimOptions = {
   logger?: Logger;
   /** Benchmarks and tests: told synchronously what crosses the wire, with performance.now() times. */
   observer?: KiteSimObserver;
-};
-
-export type KiteSimObserver = {
-  /** A binary frame of ticks was handed to a ticker socket. */
-  tickFrameSent?(e: { tokens: readonly number[]; at: number }): void;
-  /** A REST request arrived; `at` is when its handling began, reported once its body has been read. */
-  requestReceived?(e: { method: string; path: string; body: Readonly<Record<string, unknown>>; at: number }): void;
-  /** A REST answer was written (withheld answers are never reported). */
-  responseSent?(e: { method: string; path: string; status: number }): void;
 };
 
 export type KiteSim = {

@@ -4,7 +4,7 @@
  * be applied and then left unanswered (acceptThenTimeout).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SimContext } from './context.ts';
+import type { KiteSimObserver, SimContext } from './context.ts';
 import { KiteHttpError } from './errors.ts';
 import { errorReply, json, readBody, Router, writeReply, type SimReply, type SimRequest } from './http-kit.ts';
 import { CalendarRateLimiter, type KiteRateLimits } from './rate-limits.ts';
@@ -14,7 +14,6 @@ import { addOrderRoutes } from './routes-orders.ts';
 import { addPortfolioRoutes } from './routes-portfolio.ts';
 import { addSessionRoutes } from './routes-session.ts';
 import { addSimRoutes } from './routes-sim.ts';
-import type { KiteSimObserver } from './index.ts';
 
 const tooManyRequests = (retryAfterSec: number) =>
   new KiteHttpError(429, 'NetworkException', 'Too many requests', { 'retry-after': String(retryAfterSec) });

@@ -8,12 +8,12 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { Logger } from '../../actors/logger.ts';
+import type { KiteSimObserver } from './context.ts';
 import type { FaultState } from './faults.ts';
 import type { InstrumentIndex } from './instruments.ts';
 import type { Market } from './market.ts';
 import type { SessionStore } from './sessions.ts';
 import { encodeFrame, encodePacket, HEARTBEAT, type TickMode } from './ticker-packets.ts';
-import type { KiteSimObserver } from './index.ts';
 
 export const MAX_TOKENS_PER_CONNECTION = 3000;
 export const MAX_CONNECTIONS_PER_API_KEY = 3;

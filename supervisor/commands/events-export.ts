@@ -2,7 +2,9 @@ import { parseArgs } from 'node:util';
 import { open } from 'node:fs/promises';
 import { readEvents } from '../../broker/event-log.ts';
 import { connectOperator } from './nats-cli.ts';
-import type { Out } from './events.ts';
+
+/** Where a command writes: stdout and stderr, or a test's buffers. */
+export type Out = { out: (s: string) => void; err: (s: string) => void };
 
 const USAGE = 'usage: orch events export --before DATE --out FILE [--nats URL] [--state-dir DIR]\n';
 

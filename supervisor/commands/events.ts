@@ -7,10 +7,9 @@ import { formatEvent } from '../../broker/events/format.ts';
 import type { StoredEvent } from '../../broker/events/schema.ts';
 import { intArg } from './args.ts';
 import { connectOperator } from './nats-cli.ts';
-import { runEventsExport } from './events-export.ts';
+import { runEventsExport, type Out } from './events-export.ts';
 import { registryIds } from './ops-client.ts';
 
-export type Out = { out: (s: string) => void; err: (s: string) => void };
 const stdio: Out = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 const USAGE = 'usage: orch events [--strategy ID] [--intent ID] [--since 5m|1h|2d|ISO | --last N] [--follow] [--json]\n';

@@ -1,11 +1,10 @@
 import { subjects } from '../../actors/subjects.ts';
-import { KILL_LEVEL_NAMES, type KillLevel } from '../../actors/messages.ts';
+import { KILL_LEVEL_NAMES, type KillLevel, type Venue } from '../../actors/messages.ts';
 import { BrokerStatusSchema, SupervisorStatusSchema, type BrokerStatus, type SupervisorStatus } from '../ops-schemas.ts';
 import { connectOperator } from './nats-cli.ts';
 import { parseArgs } from 'node:util';
 import { ask, OPS_OPTIONS, table, stdio, timeoutArg, type Io } from './ops-client.ts';
 import { showPnl, showPrice, showQty, unitsNote } from '../units.ts';
-import type { Venue } from '../../actors/subjects.ts';
 
 const USAGE = 'usage: orch status [--strategy ID] [--json] [--nats URL] [--state-dir DIR] [--timeout MS]\n';
 

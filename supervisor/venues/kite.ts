@@ -13,8 +13,8 @@ import { KiteAdapter } from '../../broker/kite/adapter.ts';
 import { tickerPort } from '../../broker/kite/ticker-port.ts';
 import { KiteSessionManager, nextKiteExpiry } from '../../broker/kite/session.ts';
 import { startPostbackServer, type PostbackServer } from '../../broker/kite/postback.ts';
-import type { TickMode } from '../../broker/kite/ticker-parser.ts';
 import { startKiteSim, type KiteSim, type KiteSimOptions } from '../../exchanges/kite/index.ts';
+import type { TickMode } from '../../config/tick-mode.ts';
 
 /** Where the Kite side points: a real account or the built-in exchange. */
 export type KiteAccount = {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { spec, eventually } from '../helpers/specs.ts';
 import { kiteBrokerOnSim } from '../helpers/kite-broker.ts';
 import { INFY, invariantViolations, placeIntent, readLog, sendIntent, sendWhenPriced } from '../recovery/harness.ts';
-import { killSwitchGate, riskLimitGate } from '../../broker/gates.ts';
+import { killSwitchGate, riskLimitGate } from '../../broker/kill/gates.ts';
 import { ACTIVE_ENTRY } from '../../broker/kill/levels.ts';
 import { systemClock } from '../../actors/clock.ts';
 import type { KillLevel, ModifyIntent } from '../../actors/messages.ts';

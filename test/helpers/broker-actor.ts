@@ -3,8 +3,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { systemClock } from '../../actors/clock.ts';
 import { BrokerActor, type BrokerActorOptions } from '../../broker/broker-actor.ts';
 import { EventLog } from '../../broker/event-log.ts';
-import { riskLimitGate } from '../../broker/gates.ts';
-import type { StrategySpec } from '../../supervisor/config.ts';
+import { riskLimitGate } from '../../broker/kill/gates.ts';
+import type { StrategySpec } from '../../config/registry.ts';
 
 export type BrokerActorTestOptions = {
   natsUrl: string;

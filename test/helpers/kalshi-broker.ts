@@ -9,7 +9,7 @@ import { kalshiLimits } from '../../broker/limiter/limits.ts';
 import { KalshiVenue } from '../../broker/kalshi/index.ts';
 import { KalshiAdapter, kalshiPort } from '../../broker/kalshi/adapter.ts';
 import type { KalshiSim } from '../../exchanges/kalshi/index.ts';
-import type { StrategySpec } from '../../supervisor/config.ts';
+import type { StrategySpec } from '../../config/registry.ts';
 
 export type InProcessKalshiBroker = { broker: BrokerActor; events: EventLog; adapter: KalshiAdapter; venue: KalshiVenue; limiter: SharedLimiter };
 

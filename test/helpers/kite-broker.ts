@@ -16,7 +16,7 @@ import { startKiteSim, type KiteSim, type KiteSimOptions } from '../../exchanges
 import { connectBus } from '../../actors/bus.ts';
 import { ensureEventStream } from '../../broker/event-log.ts';
 import { startNatsServer } from './nats-server.ts';
-import type { StrategySpec } from '../../supervisor/config.ts';
+import type { StrategySpec } from '../../config/registry.ts';
 
 export type InProcessBroker = { broker: BrokerActor; events: EventLog; adapter: KiteAdapter; limiter: SharedLimiter };
 

@@ -1,6 +1,5 @@
 import { resolve, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_HEALTH_CHECK, type StrategySpec } from '../../supervisor/config.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const fixture = (name: string) => join(repoRoot, 'test', 'fixtures', 'strategies', `${name}.ts`);
@@ -24,3 +23,4 @@ export function spec(id: string, over: Partial<StrategySpec> & { params?: Record
 }
 
 export { eventually } from './wait.ts';
+import { DEFAULT_HEALTH_CHECK, type StrategySpec } from '../../config/registry.ts';

@@ -5,10 +5,10 @@ import { randInt, type Rng } from '../../actors/prng.ts';
 import { subjects } from '../../actors/subjects.ts';
 import { project } from '../../broker/projection/projection.ts';
 import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
-import type { StrategySpec } from '../../supervisor/config.ts';
 import { crashBroker, startKalshiBroker, type InProcessKalshiBroker } from '../helpers/kalshi-broker.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 import { loggedFillQty, placeIntent, readLog, sendIntent } from '../recovery/harness.ts';
+import type { StrategySpec } from '../../config/registry.ts';
 
 /**
  * The Kalshi leg of the seeded fault test (randomized.test.ts): the same faults against the

@@ -10,13 +10,13 @@ import { systemClock } from '../../actors/clock.ts';
 import { connectBus } from '../../actors/bus.ts';
 import { BrokerActor } from '../../broker/broker-actor.ts';
 import { EventLog, ensureEventStream } from '../../broker/event-log.ts';
-import { killSwitchGate, riskLimitGate } from '../../broker/gates.ts';
+import { killSwitchGate, riskLimitGate } from '../../broker/kill/gates.ts';
 import { KillStore } from '../../broker/kill/kill-store.ts';
 import { BrokerLease } from '../../broker/lease.ts';
 import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { kiteLimits } from '../../broker/limiter/limits.ts';
 import { buildKiteVenue } from '../../supervisor/venues/kite.ts';
-import type { StrategySpec } from '../../supervisor/config.ts';
+import type { StrategySpec } from '../../config/registry.ts';
 
 const Config = z.object({
   natsUrl: z.string(),

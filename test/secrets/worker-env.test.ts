@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { startNatsServer } from '../helpers/nats-server.ts';
 import { spec, fixture, eventually } from '../helpers/specs.ts';
 import { StrategyHost } from '../../supervisor/actor-host.ts';
-import { StrategyEntrySchema, type StrategySpec } from '../../supervisor/config.ts';
 import { takeSecrets } from '../../supervisor/secrets.ts';
 import { connectBus } from '../../actors/bus.ts';
 import { answerStrategyState } from '../helpers/broker-state.ts';
+import { StrategyEntrySchema, type StrategySpec } from '../../config/registry.ts';
 
 /**
  * A strategy's worker gets the environment its registry entry passes and nothing else: once a

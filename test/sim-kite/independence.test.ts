@@ -9,18 +9,11 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { specifiers } from '../helpers/imports.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const EXCHANGE = join(ROOT, 'exchanges/kite');
 const ALLOWED_OUTSIDE = new Set(['actors/clock.ts', 'actors/logger.ts', 'actors/log-format.ts', 'actors/prng.ts']);
-
-/** Every module specifier: static imports, re-exports, dynamic import() and require(). */
-export function specifiers(source: string): string[] {
-  const out: string[] = [];
-  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)['"]([^'"]+)['"]/g;
-  for (const m of source.matchAll(re)) out.push(m[1]!);
-  return out;
-}
 
 /** Files reached from exchanges/kite outside it, with the file that imports them. */
 function outsideImports(): { from: string; target: string }[] {

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ModifyIntent, PlaceIntent } from '../actors/messages.ts';
-import type { GateTarget } from './risk/gate.ts';
-import { TestClock } from '../actors/clock.ts';
-import { spec } from '../test/helpers/specs.ts';
-import type { GateView } from './broker-actor.ts';
-import { ACTIVE_ENTRY, type KillLevels } from './kill/levels.ts';
-import { OrderBook } from './order-book.ts';
+import type { ModifyIntent, PlaceIntent } from '../../actors/messages.ts';
+import type { GateTarget } from '../risk/gate.ts';
+import { TestClock } from '../../actors/clock.ts';
+import { spec } from '../../test/helpers/specs.ts';
+import type { GateView } from '../broker-actor.ts';
+import { ACTIVE_ENTRY, type KillLevels } from './levels.ts';
+import { OrderBook } from '../order-book.ts';
 import { killSwitchGate, riskLimitGate } from './gates.ts';
 
 const LAST = 150_000;

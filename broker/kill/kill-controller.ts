@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../actors/clock.ts';
-import { newIntentId } from '../actors/ids.ts';
-import type { IntentReply, KillLevel, KillScope, PlaceIntent } from '../actors/messages.ts';
-import type { KillChange, KillState, KillStore, KillWatch } from './kill/kill-store.ts';
-import { scopeLabel, type KillEntry } from './kill/levels.ts';
-import { closingIntent, FlattenSettingsSchema, planFlatten, type FlattenOrder, type FlattenSettings, type StrategyHolding } from './kill/flatten.ts';
-import { metrics } from '../actors/metrics.ts';
-import type { Venue } from '../actors/subjects.ts';
-import { SerialQueue } from '../actors/serial-queue.ts';
-import { isTerminal, type OrderRecord } from './order-book.ts';
-import type { VenueAdapter } from './venue.ts';
+import type { Clock } from '../../actors/clock.ts';
+import { newIntentId } from '../../actors/ids.ts';
+import type { IntentReply, KillLevel, KillScope, PlaceIntent, Venue } from '../../actors/messages.ts';
+import type { KillChange, KillState, KillStore, KillWatch } from './kill-store.ts';
+import { scopeLabel, type KillEntry } from './levels.ts';
+import { closingIntent, planFlatten, type FlattenOrder, type StrategyHolding } from './flatten.ts';
+import { metrics } from '../../actors/metrics.ts';
+import { SerialQueue } from '../../actors/serial-queue.ts';
+import { isTerminal, type OrderRecord } from '../order-book.ts';
+import type { VenueAdapter } from '../venue.ts';
+import { FlattenSettingsSchema, type FlattenSettings } from '../../config/flatten-settings.ts';
 
 /**
  * What a kill level does, as opposed to what it permits (that is the broker's gate). It

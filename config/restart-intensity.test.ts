@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addRestart, intensityExceeded } from './restart-policy.ts';
+import { addRestart, intensityExceeded } from './restart-intensity.ts';
 
 const policy = { maxRestarts: 3, withinSeconds: 10 };
 const window = policy.withinSeconds * 1000;

@@ -1,10 +1,9 @@
-import type { Clock } from '../actors/clock.ts';
-import type { ModifyIntent, PlaceIntent } from '../actors/messages.ts';
-import type { Venue } from '../actors/subjects.ts';
-import type { GateView, IntentGate } from './broker-actor.ts';
-import { killGate, type Position } from './kill/levels.ts';
-import type { KillStore } from './kill/kill-store.ts';
-import { checkIntent, type OrderWindow } from './risk/gate.ts';
+import type { Clock } from '../../actors/clock.ts';
+import type { ModifyIntent, PlaceIntent, Venue } from '../../actors/messages.ts';
+import type { GateView, IntentGate } from '../broker-actor.ts';
+import { killGate, type Position } from './levels.ts';
+import type { KillStore } from './kill-store.ts';
+import { checkIntent, type OrderWindow } from '../risk/gate.ts';
 
 /**
  * The strategy's position in the intent's instrument with what its open orders there still

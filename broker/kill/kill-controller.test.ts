@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { TestClock } from '../actors/clock.ts';
-import type { IntentReply, OrderState, PlaceIntent } from '../actors/messages.ts';
-import type { Venue } from '../actors/subjects.ts';
+import { TestClock } from '../../actors/clock.ts';
+import type { IntentReply, OrderState, PlaceIntent, Venue } from '../../actors/messages.ts';
 import { KillController, type ArmedDeps, type FlattenReport } from './kill-controller.ts';
-import { FlattenSettingsSchema, KALSHI_WORST_PRICE } from './kill/flatten.ts';
-import type { KillStore } from './kill/kill-store.ts';
-import { ACTIVE_ENTRY } from './kill/levels.ts';
-import type { OrderRecord } from './order-book.ts';
-import type { VenueAdapter, VenuePosition } from './venue.ts';
+import { KALSHI_WORST_PRICE } from './flatten.ts';
+import type { KillStore } from './kill-store.ts';
+import { ACTIVE_ENTRY } from './levels.ts';
+import type { OrderRecord } from '../order-book.ts';
+import type { VenueAdapter, VenuePosition } from '../venue.ts';
+import { FlattenSettingsSchema } from '../../config/flatten-settings.ts';
 
 /**
  * The flatten follower with a TestClock, a scripted venue and broker: what it sends per venue,
@@ -97,7 +97,7 @@ test('after maxReprices the flatten gives up, reports what is left and sets orch
   assert.deepEqual(r.log, ['place 1 rests', 'cancel 1', 'place 2 rests', 'cancel 2', 'place 3 rests', 'cancel 3']);
   assert.equal(report.flat, false);
   assert.deepEqual(report.remaining, [{ venue: 'kite', symbol: 'SYM', qty: 10 }]);
-  const { registry } = await import('../actors/metrics.ts');
+  const { registry } = await import('../../actors/metrics.ts');
   const gauge = (await registry.getSingleMetric('orch_flatten_unfinished')!.get()).values.find((v) => v.labels.venue === 'kite');
   assert.equal(gauge?.value, 1);
 });

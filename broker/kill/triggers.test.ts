@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestClock } from '../../actors/clock.ts';
 import type { BrokerEvent } from '../../actors/messages.ts';
-import { KillTriggersSchema } from '../../broker/risk/limits.ts';
-import { TriggerMonitor, describeTrip, type Observation, type StrategyTriggerConfig, type Trip } from '../../broker/kill/triggers.ts';
+import { TriggerMonitor, describeTrip, type Observation, type StrategyTriggerConfig, type Trip } from './triggers.ts';
+import { KillTriggersSchema } from '../../config/risk-limits.ts';
 
 /** A scenario: observations at times (ms from the start), then time runs on to `until`. */
 type Step = [atMs: number, what: Observation | { broker: BrokerEvent }];
