@@ -101,9 +101,10 @@ export interface VenueAdapter {
   checkOrder?(req: VenueOrderRequest): OrderRuleViolation | undefined;
   /**
    * Whether the venue lists this instrument (the registry is checked against it at start and
-   * at reload). Optional: an adapter without it accepts every symbol.
+   * at reload). Undefined = the venue cannot tell now (it is not refused for that). Optional:
+   * an adapter without it accepts every symbol.
    */
-  knows?(symbol: string): Promise<boolean>;
+  knows?(symbol: string): Promise<boolean | undefined>;
   /** The shared limiter's category a place spends (the broker asks how long one would wait). */
   readonly placeCategory?: string;
   /** What one place costs in that category (Kalshi bills tokens per request); default 1. */

@@ -32,7 +32,7 @@ export async function unknownInstrument(config: LoadedConfig, knows: InstrumentL
 }
 
 /** An InstrumentLookup over the running venue adapters (each answers through its own `knows`). */
-export function lookupFromAdapters(adapters: readonly { venue: string; knows?(symbol: string): Promise<boolean> }[]): InstrumentLookup {
+export function lookupFromAdapters(adapters: readonly { venue: string; knows?(symbol: string): Promise<boolean | undefined> }[]): InstrumentLookup {
   return async (venue, symbol) => {
     const a = adapters.find((x) => x.venue === venue);
     return a?.knows ? a.knows(symbol) : undefined;

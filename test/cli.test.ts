@@ -71,6 +71,30 @@ test('orch start refuses an instrument the venue does not list, naming file and 
   }
 });
 
+test('orch start refuses a Kalshi market ticker Kalshi does not list (404), naming file and line, before any strategy starts', async () => {
+  const { startNatsServer } = await import('./helpers/nats-server.ts');
+  const { fixture } = await import('./helpers/specs.ts');
+  const server = await startNatsServer();
+  try {
+    const dir = await mkdtemp(join(tmpdir(), 'orch-unknown-kalshi-'));
+    const f = join(dir, 'strategies.yaml');
+    const kalshiRisk = { maxOrderQty: 100, maxOrderValue: 100_000, maxPosition: 100, maxOpenOrders: 1 };
+    await writeFile(f, renderRegistry([
+      { id: 'kiteok', module: fixture('recorder'), instruments: ['NSE:INFY'], risk: ONE_ORDER_RISK },
+      { id: 'fed', module: fixture('recorder'), venue: 'kalshi', instruments: ['KXFED-26DEC-T4.00', 'KXFED-26DEC-T9.99'], risk: kalshiRisk },
+    ]));
+    const line = (await readFile(f, 'utf8')).split('\n').findIndex((l) => l.includes('KXFED-26DEC-T9.99')) + 1;
+    // Paper trading (no account variables): the built-in Kalshi exchange is the venue asked.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(KITE_|KALSHI_|NATS_URL$)/.test(k)));
+    const r = spawnSync(process.execPath, [orch, 'start', '--config', f, '--nats', server.url, '--metrics-port', '0'], { encoding: 'utf8', cwd: dir, env, timeout: 120_000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`${f}:${line}: strategies\\[1\\]\\.instruments\\[1\\]: fed: KXFED-26DEC-T9\\.99 is not in the kalshi instrument list`));
+    assert.doesNotMatch(r.stdout, /strategy started/, 'no strategy started, not even the Kite one');
+  } finally {
+    await server.cleanup();
+  }
+});
+
 test('orch start trades until SIGTERM, then stops strategies in reverse order, drains and exits 0', async () => {
   const { startNatsServer } = await import('./helpers/nats-server.ts');
   const { fixture } = await import('./helpers/specs.ts');

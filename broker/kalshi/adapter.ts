@@ -10,7 +10,7 @@ import { FillLedger } from './fill-ledger.ts';
 import type { KalshiVenue, KalshiVenueEvents, PlaceOrderArgs } from './index.ts';
 import type { PlaceResult } from './orders.ts';
 import { collect } from './rest.ts';
-import type { KalshiFill, KalshiOrder, KalshiPosition } from './schemas.ts';
+import type { KalshiFill, KalshiMarket, KalshiOrder, KalshiPosition } from './schemas.ts';
 import type { BookUpdate, FillUpdate } from './ws-protocol.ts';
 
 /**
@@ -47,6 +47,8 @@ export interface KalshiPort {
   order(orderId: string): Promise<KalshiOrder>;
   orderFills(orderId: string): Promise<KalshiFill[]>;
   positions(): Promise<KalshiPosition[]>;
+  /** GET /markets/{ticker}: the market, or a VenueError NotFound (HTTP 404) when Kalshi lists none by that ticker. */
+  market?(ticker: string): Promise<KalshiMarket>;
   on<E extends 'book' | 'fill' | 'disconnected' | 'reconnected' | 'reconcile'>(event: E, fn: (...a: KalshiVenueEvents[E]) => void): void;
 }
 
@@ -68,6 +70,8 @@ export function kalshiPort(v: KalshiVenue): KalshiPort {
     order: (id) => v.rest.getOrder(id),
     orderFills: (id) => collect((cursor) => v.rest.getFills({ orderId: id, ...(cursor ? { cursor } : {}) }), 100),
     positions: () => v.getPositions(),
+    // Through the market cache: the first order on the market then costs no second read.
+    market: (t) => v.markets.get(t),
     on: (event, fn) => void v.on(event, fn as never),
   };
 }
@@ -172,6 +176,24 @@ export class KalshiAdapter implements VenueAdapter {
 
   connected(): boolean {
     return this.o.port.isLive();
+  }
+
+  /**
+   * Whether Kalshi lists this market ticker: GET /markets/{ticker} answers 404 for one it does
+   * not (docs/venues/kalshi.md, "Markets"). A closed or settled market is still listed, so it
+   * is known. Undefined when the venue cannot be asked now (network, 5xx after the retries):
+   * the check cannot tell, and the registry is not refused for the venue's trouble.
+   */
+  async knows(symbol: string): Promise<boolean | undefined> {
+    if (!this.o.port.market) return undefined;
+    try {
+      await this.o.port.market(symbol);
+      return true;
+    } catch (e) {
+      if (e instanceof VenueError && e.kind === 'NotFound') return false;
+      this.o.log.warn({ symbol, err: (e as Error).message }, 'kalshi market could not be looked up: not checked');
+      return undefined;
+    }
   }
 
   async setInstruments(symbols: readonly string[]): Promise<void> {

@@ -95,3 +95,45 @@ test('on a still market a strategy gets the last tick at start, and so does one 
   const first = await eventually(() => updates.find((u) => u.venueOrderId !== 'none'), "the new strategy's order at the exchange");
   assert.equal(first.symbol, MARKET);
 });
+
+test('a reload naming a Kalshi market Kalshi does not list is refused with its file and line; the running strategies are untouched', async (t) => {
+  const watcher: RegistryEntry = { ...kalshiEntry, id: 'fedwatcher', params: {} };
+  const { sys, cfg, ticksOf } = await startOnStillMarket(t, [kiteEntry, watcher]);
+  const kiteTicks = await eventually(async () => { const n = await ticksOf('kiteonly'); return n > 0 ? n : undefined; }, 'the Kite strategy sees ticks');
+  await eventually(async () => ((await ticksOf('fedwatcher')) > 0 ? true : undefined), 'the watcher has the market');
+  const before = await sys.supervisor.view();
+  // Every start, stop and removal the reload asks of the supervisor.
+  const asked: string[] = [];
+  const sup = sys.supervisor as unknown as Record<'startChild' | 'stopChild' | 'removeChild', (...a: unknown[]) => Promise<unknown>>;
+  for (const m of ['startChild', 'stopChild', 'removeChild'] as const) {
+    const orig = sup[m].bind(sys.supervisor);
+    sup[m] = (...a: unknown[]) => { asked.push(m); return orig(...a); };
+  }
+
+  // A new strategy on an unknown ticker, and the running Kalshi one given a second, unknown ticker.
+  const ghost: RegistryEntry = { ...kalshiEntry, id: 'ghost', instruments: ['KXFED-26DEC-T9.99'] };
+  const attempts: Array<[RegistryEntry[], string]> = [
+    [[kiteEntry, watcher, ghost], 'strategies[2].instruments[0]'],
+    [[kiteEntry, { ...watcher, instruments: [MARKET, 'KXNOPE-26DEC-T1.00'] }], 'strategies[1].instruments[1]'],
+  ];
+  for (const [entries, field] of attempts) {
+    await writeFile(cfg, renderRegistry(entries));
+    const bad = entries.at(-1)!.instruments.at(-1)!;
+    const line = renderRegistry(entries).split('\n').findIndex((l) => l.includes(bad)) + 1;
+    const r = await sys.reloader.reload();
+    assert.equal(r.result, 'invalid', JSON.stringify(r));
+    assert.equal(r.error?.file, cfg);
+    assert.equal(r.error?.field, field);
+    assert.equal(r.error?.line, line);
+    assert.match(r.error?.message ?? '', new RegExp(`is not in the kalshi instrument list`));
+    assert.ok(r.error?.message.includes(bad));
+    assert.deepEqual(r.unchanged, ['kiteonly', 'fedwatcher']);
+  }
+  assert.deepEqual(asked, [], 'nothing started, stopped or removed');
+  // The same workers, still running.
+  const after = await sys.supervisor.view();
+  assert.deepEqual(after.map((a) => [a.id, a.status, a.restarts]), before.map((a) => [a.id, a.status, a.restarts]));
+  assert.equal(after.some((a) => a.id === 'ghost'), false, 'the refused strategy never started');
+  assert.ok((await ticksOf('kiteonly')) >= kiteTicks, 'the Kite strategy kept its worker and its ticks');
+  assert.equal(sys.reloader.current().strategies.find((s) => s.id === 'fedwatcher')?.instruments.length, 1, 'the running registry is the old one');
+});
