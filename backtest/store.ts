@@ -18,8 +18,7 @@
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { VenueSchema, TickSchema, type Tick } from '../actors/messages.ts';
-import type { Venue } from '../actors/subjects.ts';
+import { VenueSchema, TickSchema, type Tick, type Venue } from '../actors/messages.ts';
 
 /** Candle intervals: Kite's names (https://kite.trade/docs/connect/v3/historical/). */
 export const INTERVALS = ['minute', '3minute', '5minute', '10minute', '15minute', '30minute', '60minute', 'day'] as const;

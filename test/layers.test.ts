@@ -9,6 +9,7 @@
  *   actors      actors/ (the bus, clock, logger, metrics, the strategy actor and its contract)
  *   strategies  strategies/            exchanges  exchanges/   (peers)
  *   broker      broker/
+ *   backtest    backtest/ (runs strategies against the built-in exchanges)
  *   supervisor  supervisor/
  *   bin         bin/
  *   tests       test/, bench/, every *.test.ts, and the test support beside the code
@@ -21,7 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { specifiers } from './helpers/imports.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SOURCE_DIRS = ['config', 'actors', 'strategies', 'exchanges', 'broker', 'supervisor', 'bin', 'test', 'bench'];
+/** Every folder the typecheck covers (tsconfig.json `include`): a new top-level folder gets a layer or fails here. */
+const SOURCE_DIRS: string[] = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')).include;
 const SOURCE_FILE = /\.(ts|mts|mjs|js)$/;
 
 type Layer = { name: string; rank: number };
@@ -29,7 +31,7 @@ type Layer = { name: string; rank: number };
 export const LAYERS: readonly { prefix: string; layer: Layer }[] = (() => {
   const l = (name: string, rank: number): Layer => ({ name, rank });
   const contracts = l('contracts', 0);
-  const tests = l('tests', 6);
+  const tests = l('tests', 7);
   return [
     { prefix: 'test/', layer: tests },
     { prefix: 'bench/', layer: tests },
@@ -43,13 +45,14 @@ export const LAYERS: readonly { prefix: string; layer: Layer }[] = (() => {
     { prefix: 'strategies/', layer: l('strategies', 2) },
     { prefix: 'exchanges/', layer: l('exchanges', 2) },
     { prefix: 'broker/', layer: l('broker', 3) },
-    { prefix: 'supervisor/', layer: l('supervisor', 4) },
-    { prefix: 'bin/', layer: l('bin', 5) },
+    { prefix: 'backtest/', layer: l('backtest', 4) },
+    { prefix: 'supervisor/', layer: l('supervisor', 5) },
+    { prefix: 'bin/', layer: l('bin', 6) },
   ];
 })();
 
 export function layerOf(file: string): Layer {
-  if (/\.test\.ts$/.test(file)) return { name: 'tests', rank: 6 };
+  if (/\.test\.ts$/.test(file)) return { name: 'tests', rank: 7 };
   const hit = LAYERS.find((x) => (x.prefix.endsWith('/') ? file.startsWith(x.prefix) : file === x.prefix));
   if (!hit) throw new Error(`${file} is in no layer: add it to LAYERS`);
   return hit.layer;
