@@ -6,23 +6,19 @@ import { registry, enableDefaultMetrics, metrics } from '../actors/metrics.ts';
 import { actorLogger, type LogFormat } from '../actors/logger.ts';
 import type { SummarySource } from './console-summary.ts';
 import { connectBus } from '../actors/bus.ts';
-import { BrokerActor } from '../broker/broker-actor.ts';
-import { BrokerLease } from '../broker/lease.ts';
-import { EventLog, ensureEventStream, EVENTS_STREAM_CONFIG } from '../broker/event-log.ts';
-import { EventLogBudget } from '../broker/event-log-budget.ts';
 import { LogEventSchema } from '../broker/events/schema.ts';
-import { EventLogUsage } from '../broker/event-log-usage.ts';
-import { killSwitchGate, riskLimitGate } from '../broker/kill/gates.ts';
-import { KillStore } from '../broker/kill/kill-store.ts';
+import type { KillStore } from '../broker/kill/kill-store.ts';
+import { startBroker } from '../broker/start.ts';
+import type { BrokerActor } from '../broker/broker-actor.ts';
+import { Teardown } from '../actors/teardown.ts';
 import { effectiveLevel } from '../broker/kill/levels.ts';
-import { SharedLimiter } from '../broker/limiter/shared-limiter.ts';
 import { kiteLimits, kalshiLimits, mergeLimits } from '../broker/limiter/limits.ts';
 import type { KiteSim, KiteSimOptions } from '../exchanges/kite/index.ts';
 import type { KalshiSim } from '../exchanges/kalshi/index.ts';
 import { lookupFromAdapters, unknownInstrument } from './instrument-check.ts';
-import { buildKalshiVenue, type KalshiAccount } from './venues/kalshi.ts';
+import { buildKalshiVenue, type KalshiAccount, type KalshiVenueBuild } from './venues/kalshi.ts';
 import { loadMarketHolidays, nseMarketOpen, NO_HOLIDAYS } from './market-calendar.ts';
-import { buildKiteVenue, kiteLimitSettings, type KiteAccount, type KiteEnv } from './venues/kite.ts';
+import { buildKiteVenue, kiteLimitSettings, type KiteAccount, type KiteEnv, type KiteVenue } from './venues/kite.ts';
 import { launchNatsServer, natsPidFile, type NatsProcess } from './nats-launcher.ts';
 import { configErrorFrom, deepFreeze } from './config.ts';
 import { Supervisor } from './supervisor.ts';
@@ -31,15 +27,12 @@ import { Reloader, probeInWorker } from './reload.ts';
 import { MetricsAggregator } from './metrics-aggregator.ts';
 import { startServices } from './services.ts';
 import { monitorEventLoopLag } from '../actors/metrics-forwarder.ts';
-import { startKillSwitch, projectionPnl, type KillSwitch } from '../broker/kill/kill-switch.ts';
+import { projectionPnl, type KillSwitch } from '../broker/kill/kill-switch.ts';
 import { exportStrategyRisk } from '../broker/kill/risk-metrics.ts';
-import { forgetStrategy, seedProcess, seedStrategy, seedVenue } from '../actors/metric-series.ts';
+import { forgetStrategy, seedProcess, seedStrategy } from '../actors/metric-series.ts';
 import { describeDurability } from './nats-durability.ts';
 import { BROKER, repoNatsConf, strategyCredentialSource, strategyRole, writeNatsAuth, type NatsAuth, type NatsAuthOptions } from './nats-auth.ts';
 import type { LoadedConfig } from '../config/registry.ts';
-
-/** How long one shutdown step may take before the next one runs anyway. */
-const SHUTDOWN_STEP_MS = 5_000;
 
 export type SystemOptions = {
   configFile: string;
@@ -114,18 +107,9 @@ export type System = {
 export async function startSystem(o: SystemOptions): Promise<System> {
   const clock = o.clock ?? systemClock;
   const stateDir = o.stateDir ?? join(process.cwd(), '.orch');
-  const undo: (() => Promise<void>)[] = [];
-  // Each step is bounded: with NATS already gone (a terminal's Ctrl-C reaches every process of
-  // the group) a drain or a log flush would otherwise wait forever and the process never exits.
-  const stopAll = async () => {
-    for (const f of undo.reverse()) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), SHUTDOWN_STEP_MS); });
-      const r = await Promise.race([f().then(() => 'done' as const, (err: unknown) => { o.log.warn({ err }, 'shutdown step failed'); return 'done' as const; }), late]);
-      clearTimeout(timer);
-      if (r === 'late') o.log.warn({ ms: SHUTDOWN_STEP_MS }, 'shutdown step did not finish in time; going on');
-    }
-  };
+  // Each step bounded (actors/teardown.ts): a stop must end even with NATS already gone.
+  const undo = new Teardown(o.log);
+  const stopAll = () => undo.run();
   try {
     // Refuse a bad registry before anything starts. Loaded in a worker under a deadline and the
     // registry's memory limit: a module that loops or allocates without end while loading is
@@ -161,80 +145,60 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     // The broker's automation: with the operator, the only writer of the kill level.
     const controlNc = await connectBus({ servers: natsUrl, name: 'orch-control', ...(brokerCreds ?? {}) });
     undo.push(() => controlNc.drain().catch(() => undefined));
-    // Every writer of the log shares one budget: at its limit events are refused, none dropped.
-    const budget = new EventLogBudget(o.eventLogMaxBytes ?? EVENTS_STREAM_CONFIG.max_bytes);
     // Which guarantee an acknowledged event has (docs/event-log.md, "Durability").
     const durability = describeDurability(controlNc.info?.version ?? 'unknown', nats ? await readFile(o.natsConfigFile ?? repoNatsConf, 'utf8').catch(() => '') : undefined);
     o.log[durability.level]({ nats: controlNc.info?.version, guarantee: durability.guarantee }, `event log durability: ${durability.message}`);
-    await ensureEventStream(controlNc, { maxBytes: budget.hardLimit });
-    const logUsage = new EventLogUsage({ nc: controlNc, metrics, clock, log: actorLogger(o.log, 'event-log'), budget });
-    await logUsage.start();
-    undo.push(async () => logUsage.stop());
-    const killStore = await KillStore.open(controlNc, { clock, log: actorLogger(o.log, 'kill'), role: 'automation' });
 
-    const brokerLog = actorLogger(o.log, 'broker');
-    // One limiter for every venue call, shared by every strategy.
     // Kite's figures (KITE_ORDERS_PER_MINUTE ...) apply to the limiter and to the built-in exchange alike.
     const { guardMs: kiteGuardMs, ...kiteFigures } = kiteLimitSettings(o.env ?? {});
-    const limiter = new SharedLimiter({ clock, limits: mergeLimits(kiteLimits({ ...kiteFigures, guardMs: kiteGuardMs }), kalshiLimits(o.kalshi?.tier ?? 'basic')), logger: brokerLog });
-    // Login outcomes reach the kill switch's re-auth trigger once it exists (it starts after the venues).
-    let onKiteLogin: ((ok: boolean, atMarketOpen?: boolean) => void) | undefined;
-    const kite = await buildKiteVenue({
-      clock, log: brokerLog, limiter, onLogin: (ok, atMarketOpen) => onKiteLogin?.(ok, atMarketOpen), isMarketOpen: marketOpen,
-      ...(o.kite ? { account: o.kite } : {}),
-      ...(o.env ? { env: o.env } : {}), stateDir,
-      sim: { rateLimits: kiteFigures, ...o.kiteSim, ...(o.simPort !== undefined ? { port: o.simPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), ...(o.simTickIntervalMs !== undefined ? { tickIntervalMs: o.simTickIntervalMs } : {}) },
-    });
-    undo.push(() => kite.close());
-    const sim: KiteSim | undefined = kite.sim;
-    const adapter = kite.adapter;
+    let kite!: KiteVenue;
+    let kalshi: KalshiVenueBuild | undefined;
     // Kalshi when the registry trades there, or when a live account is configured (so its first
     // strategy can be added by hot reload). Paper trading without a Kalshi strategy runs no sim.
     const kalshiInstruments = [...new Set(config.strategies.filter((s) => s.venue === 'kalshi').flatMap((s) => s.instruments))];
-    const kalshi = kalshiInstruments.length === 0 && !o.kalshi ? undefined : await buildKalshiVenue({
-      clock, log: brokerLog, limiter,
-      ...(o.kalshi ? { account: o.kalshi } : {}),
-      sim: { ...(o.kalshiSimPort !== undefined ? { port: o.kalshiSimPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), flowIntervalMs: o.kalshiFlowMs ?? 1000, flowMarkets: kalshiInstruments },
-    });
-    if (kalshi) undo.push(() => kalshi.close());
-    const adapters = kalshi ? [adapter, kalshi.adapter] : [adapter];
-    for (const a of adapters) seedVenue(metrics, a.venue);
-
-    // The kill level is read before the broker subscribes to anything, and followed from then on.
-    const killLog = actorLogger(o.log, 'kill');
-    const killSwitch = await startKillSwitch({
-      nc: controlNc, store: killStore, adapters, killTriggers: config.killTriggers, strategies: config.strategies, flatten: config.flatten,
-      clock, log: killLog, events: new EventLog(controlNc, killLog, undefined, { budget }),
-    });
-    undo.push(async () => killSwitch.stop());
-    onKiteLogin = (ok, atMarketOpen) => killSwitch.triggers.observe({ type: 'reauth', venue: 'kite', ok, ...(atMarketOpen ? { atMarketOpen } : {}) });
-
-    // Exactly one broker trades: a second system started by mistake waits here as standby.
-    const lease = await BrokerLease.open(controlNc, { clock, log: brokerLog, ...(o.leaseTtlMs !== undefined ? { ttlMs: o.leaseTtlMs } : {}) });
-    await lease.acquire();
-    undo.push(() => lease.release());
-    const broker = new BrokerActor({
-      natsUrl, adapters, strategies: config.strategies, clock, log: brokerLog, limiter,
+    const brokerLog = actorLogger(o.log, 'broker');
+    const started = await startBroker({
+      natsUrl, control: controlNc, teardown: undo, clock, log: o.log,
+      ...(brokerCreds ? { credentials: brokerCreds } : {}),
+      strategies: config.strategies,
+      limits: mergeLimits(kiteLimits({ ...kiteFigures, guardMs: kiteGuardMs }), kalshiLimits(o.kalshi?.tier ?? 'basic')),
+      venues: [
+        async ({ clock, log, limiter, observe }) => {
+          kite = await buildKiteVenue({
+            clock, log, limiter, isMarketOpen: marketOpen, stateDir,
+            // Login outcomes reach the kill switch's re-auth trigger.
+            onLogin: (ok, atMarketOpen) => observe({ type: 'reauth', venue: 'kite', ok, ...(atMarketOpen ? { atMarketOpen } : {}) }),
+            ...(o.kite ? { account: o.kite } : {}),
+            ...(o.env ? { env: o.env } : {}),
+            sim: { rateLimits: kiteFigures, ...o.kiteSim, ...(o.simPort !== undefined ? { port: o.simPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), ...(o.simTickIntervalMs !== undefined ? { tickIntervalMs: o.simTickIntervalMs } : {}) },
+          });
+          return { ...kite, simulated: kite.sim !== undefined };
+        },
+        async ({ clock, log, limiter }) => {
+          if (kalshiInstruments.length === 0 && !o.kalshi) return undefined;
+          kalshi = await buildKalshiVenue({
+            clock, log, limiter,
+            ...(o.kalshi ? { account: o.kalshi } : {}),
+            sim: { ...(o.kalshiSimPort !== undefined ? { port: o.kalshiSimPort } : {}), ...(o.simSeed !== undefined ? { seed: o.simSeed } : {}), flowIntervalMs: o.kalshiFlowMs ?? 1000, flowMarkets: kalshiInstruments },
+          });
+          return { ...kalshi, simulated: kalshi.sim !== undefined };
+        },
+      ],
+      killSwitch: { ...(config.killTriggers ? { triggers: config.killTriggers } : {}), ...(config.flatten ? { flatten: config.flatten } : {}) },
+      lease: o.leaseTtlMs !== undefined ? { ttlMs: o.leaseTtlMs } : {},
+      ...(o.eventLogMaxBytes !== undefined ? { eventLogMaxBytes: o.eventLogMaxBytes } : {}),
+      eventLogUsage: true,
       reconcileIntervalMs: o.reconcileIntervalMs ?? 60_000,
-      // The built-in exchanges start empty each time, so the log's positions are never there: on
-      // them alone an unexplained position at start is the baseline; a live account's is a mismatch.
-      externalAtStart: config.externalAtStart ?? (sim !== undefined && (kalshi === undefined || kalshi.sim !== undefined) ? 'baseline' : 'kill'),
+      ...(config.externalAtStart ? { externalAtStart: config.externalAtStart } : {}),
       // Level 2 only when the difference persists: the reconcile_mismatch trigger counts the
       // Reconciled reports and asks for a second look (killTriggers.reconcileConfirmChecks).
       onReconcileMismatch: async (venue, diffs) => {
         brokerLog.warn({ venue, differences: diffs.map((d) => `${d.symbol} ${d.field}: local ${d.local} venue ${d.atVenue}`) }, 'reconciliation: unexplained position difference; kill level 2 if the next check still finds it');
       },
-      ...(brokerCreds ? { natsUser: brokerCreds.user, natsPass: brokerCreds.pass } : {}),
-      gates: [killSwitchGate(killStore), riskLimitGate(clock)],
-      eventLog: (nc) => new EventLog(nc, brokerLog, undefined, { budget }),
-      onMarginException: (strategyId, err) => killSwitch.triggers.observe({ type: 'margin_exception', strategyId, message: err.message }),
     });
-    lease.onLost((reason) => broker.fence(reason));
-    killSwitch.triggers.useRecheck(() => {
-      broker.reconcileNow('periodic').catch((err: unknown) => brokerLog.error({ err }, 'confirming reconciliation failed'));
-    });
-    await broker.start();
-    undo.push(() => broker.stop());
+    const { broker, adapters, limiter, killStore } = started;
+    const killSwitch = started.killSwitch!;
+    const sim: KiteSim | undefined = kite.sim;
 
     const supervisor = new Supervisor({
       host: {

@@ -32,7 +32,7 @@ test('a Kalshi modify amends the resting order in place, and an amend whose answ
   await ensureEventStream(nc);
   const sim = await startKalshiSim({ seed: 5 });
   const running = await startKalshiBroker({ sim, natsUrl: nats.url, strategies: [strategy], log });
-  stopAfter(t, { broker: running.broker, sim, nc, nats });
+  stopAfter(t, { running, sim, nc, nats });
 
   // A bid two cents under the best bid rests; it is moved one cent up and grown, then moved again.
   const best = sim.engine.top(MARKET).bid![0];

@@ -59,7 +59,7 @@ test('Kalshi: a modify that would wait past the bound in the write bucket is den
   await ensureEventStream(nc);
   const sim = await startKalshiSim({ seed: 5 });
   const running = await startKalshiBroker({ sim, natsUrl: nats.url, strategies: [strategy], log });
-  stopAfter(t, { broker: running.broker, sim, nc, nats });
+  stopAfter(t, { running, sim, nc, nats });
 
   const best = sim.engine.top(MARKET).bid![0];
   const place = placeIntent('mwq', { venue: 'kalshi', symbol: MARKET, side: 'BUY', qty: 100, orderType: 'LIMIT', limitPrice: best - 200 });

@@ -32,11 +32,12 @@ test('a stop with nats-server gone does not hang on events it cannot store', asy
   await ensureEventStream(nc);
   await nc.close();
   const sim = await startKiteSim({ tickIntervalMs: 50, seed: 3, logger: log });
+  const running = await startKiteBroker({ sim, natsUrl: nats.url, strategies: [spec('s1')], log, stopFlushMs: 300 });
   t.after(async () => {
+    await running.control.close();
     await sim.close();
     await nats.cleanup();
   });
-  const running = await startKiteBroker({ sim, natsUrl: nats.url, strategies: [spec('s1')], log, stopFlushMs: 300 });
   await nats.stop('SIGKILL');
   running.broker.publishEvent({ type: 'BrokerDisconnected', venue: 'kite', reason: 'test', ts: Date.now() }); // queued, never stored
   assert.ok(running.events.pending() >= 1, 'an event is waiting to be stored');

@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { systemClock } from '../../actors/clock.ts';
-import { BrokerActor, type BrokerActorOptions } from '../../broker/broker-actor.ts';
-import { EventLog } from '../../broker/event-log.ts';
-import { riskLimitGate } from '../../broker/kill/gates.ts';
+import type { BrokerActor, BrokerActorOptions } from '../../broker/broker-actor.ts';
+import type { EventLog } from '../../broker/event-log.ts';
+import type { LimitsConfig } from '../../broker/limiter/limits.ts';
+import type { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
+import { startBroker, type StartedBroker, type VenueContext } from '../../broker/start.ts';
+import type { VenueAdapter } from '../../broker/venue.ts';
 import type { StrategySpec } from '../../config/registry.ts';
 
 export type BrokerActorTestOptions = {
@@ -18,44 +21,51 @@ export type BrokerActorTestOptions = {
   refusalLog?: BrokerActorOptions['refusalLog'];
 };
 
+/** A broker started in this process: `stop` undoes all of it (the broker, its kill-level watch, its control connection). */
+export type TestBroker<A extends VenueAdapter> = { broker: BrokerActor; events: EventLog; adapter: A; limiter: SharedLimiter; control: NatsConnection; stop(): Promise<void> };
+
 /**
- * The broker actor as system.ts wires it around one venue adapter, started; a failed start
- * stops it again so the test's teardown has nothing left running.
+ * A broker around one venue adapter, started through the composition root (broker/start.ts)
+ * as the system starts it, without the automated kill switch and the lease. A failed start
+ * stops what it started, so the test's teardown has nothing left running.
  */
-export async function startBrokerActor(
-  adapter: BrokerActorOptions['adapters'][number],
-  limiter: NonNullable<BrokerActorOptions['limiter']>,
+export async function startBrokerActor<A extends VenueAdapter>(
+  limits: LimitsConfig,
+  venue: (ctx: VenueContext) => A,
   o: BrokerActorTestOptions,
-): Promise<{ broker: BrokerActor; events: EventLog }> {
-  const { log } = o;
-  let events!: EventLog;
-  const broker = new BrokerActor({
-    natsUrl: o.natsUrl, adapters: [adapter], strategies: o.strategies, clock: systemClock, log, limiter,
-    gates: [riskLimitGate(systemClock)],
-    eventLog: (c) => (events = o.eventLog ? o.eventLog(c, log) : new EventLog(c, log)),
+): Promise<TestBroker<A>> {
+  let adapter!: A;
+  const started: StartedBroker = await startBroker({
+    natsUrl: o.natsUrl, strategies: o.strategies, clock: systemClock, log: o.log, limits,
+    // The adapter is stopped by the broker; the test owns the exchange.
+    venues: [async (ctx) => ({ adapter: (adapter = venue(ctx)), close: async () => undefined })],
+    ...(o.eventLog ? { eventLog: o.eventLog } : {}),
     ...(o.onReconcileMismatch ? { onReconcileMismatch: o.onReconcileMismatch } : {}),
     ...(o.externalAtStart ? { externalAtStart: o.externalAtStart } : {}),
     ...(o.stopFlushMs !== undefined ? { stopFlushMs: o.stopFlushMs } : {}),
     ...(o.maxPlaceWaitMs !== undefined ? { maxPlaceWaitMs: o.maxPlaceWaitMs } : {}),
     ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
   });
-  try {
-    await broker.start();
-  } catch (e) {
-    await broker.stop().catch(() => undefined);
-    throw e;
-  }
-  return { broker, events };
+  return { broker: started.broker, events: started.events, adapter, limiter: started.limiter, control: started.control, stop: started.stop };
+}
+
+/** A crash, as near as one process gets: no flush, no drain; queued events are lost with it. */
+export async function crashBroker(r: TestBroker<VenueAdapter>): Promise<void> {
+  r.broker.fence('killed by the test');
+  r.events.close();
+  await r.broker.connection?.close().catch(() => undefined);
+  await r.control.close().catch(() => undefined);
+  await r.adapter.stop().catch(() => undefined);
 }
 
 /** After the test: the broker fenced (so nothing more reaches the venue) and stopped, then the exchange, the bus and nats-server. */
 export function stopAfter(
   t: { after: (fn: () => Promise<void>) => void },
-  parts: { broker: BrokerActor; sim: { close(): Promise<void> }; nc: NatsConnection; nats: { cleanup(): Promise<void> } },
+  parts: { running: { broker: BrokerActor; stop(): Promise<void> }; sim: { close(): Promise<void> }; nc: NatsConnection; nats: { cleanup(): Promise<void> } },
 ): void {
   t.after(async () => {
-    parts.broker.fence('test over');
-    await parts.broker.stop().catch(() => undefined);
+    parts.running.broker.fence('test over');
+    await parts.running.stop().catch(() => undefined);
     await parts.sim.close();
     await parts.nc.close();
     await parts.nats.cleanup();

@@ -1,10 +1,8 @@
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { systemClock } from '../../actors/clock.ts';
-import { startBrokerActor, stopAfter, type BrokerActorTestOptions } from './broker-actor.ts';
-import { BrokerActor, type BrokerActorOptions } from '../../broker/broker-actor.ts';
-import { EventLog } from '../../broker/event-log.ts';
-import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
+import { startBrokerActor, stopAfter, type BrokerActorTestOptions, type TestBroker } from './broker-actor.ts';
+import type { BrokerActorOptions } from '../../broker/broker-actor.ts';
+import type { EventLog } from '../../broker/event-log.ts';
 import { kiteLimits } from '../../broker/limiter/limits.ts';
 import { KiteRestClient } from '../../broker/kite/rest-client.ts';
 import { KiteRetry } from '../../broker/kite/retry.ts';
@@ -18,7 +16,7 @@ import { ensureEventStream } from '../../broker/event-log.ts';
 import { startNatsServer } from './nats-server.ts';
 import type { StrategySpec } from '../../config/registry.ts';
 
-export type InProcessBroker = { broker: BrokerActor; events: EventLog; adapter: KiteAdapter; limiter: SharedLimiter };
+export type InProcessBroker = TestBroker<KiteAdapter>;
 
 /**
  * The broker actor as system.ts wires it for Kite, in this process, against the built-in
@@ -30,16 +28,14 @@ export async function startKiteBroker(o: BrokerActorTestOptions & {
   /** Where the broker reaches the exchange, when not directly (e.g. through a test's TCP relay). */
   urls?: { rest: string; ws: string };
 }): Promise<InProcessBroker> {
-  const { sim, log } = o;
-  const clock = systemClock;
-  const limiter = new SharedLimiter({ clock, limits: kiteLimits(), logger: log });
+  const { sim } = o;
   const token = sim.issueAccessToken();
-  const rest = new KiteRestClient({ root: o.urls?.rest ?? sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter, clock, logger: log, timeoutMs: 2_000 });
-  const retry = new KiteRetry({ clock, reauthenticate: async () => undefined, logger: log, lookupDelayMs: 50, reconnectDelayMs: 50 });
-  const ticker = new KiteTickerClient({ url: o.urls?.ws ?? sim.wsUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, clock, logger: log, isMarketOpen: () => true });
-  const adapter = new KiteAdapter({ rest, writer: new KiteOrderWriter(rest, retry), retry, ticker: tickerPort(ticker, clock), clock, log, pollIntervalMs: 200 });
-  const { broker, events } = await startBrokerActor(adapter, limiter, o);
-  return { broker, events, adapter, limiter };
+  return startBrokerActor(kiteLimits(), ({ clock, log, limiter }) => {
+    const rest = new KiteRestClient({ root: o.urls?.rest ?? sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter, clock, logger: log, timeoutMs: 2_000 });
+    const retry = new KiteRetry({ clock, reauthenticate: async () => undefined, logger: log, lookupDelayMs: 50, reconnectDelayMs: 50 });
+    const ticker = new KiteTickerClient({ url: o.urls?.ws ?? sim.wsUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, clock, logger: log, isMarketOpen: () => true });
+    return new KiteAdapter({ rest, writer: new KiteOrderWriter(rest, retry), retry, ticker: tickerPort(ticker, clock), clock, log, pollIntervalMs: 200 });
+  }, o);
 }
 
 /**
@@ -67,6 +63,6 @@ export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => v
     ...(o.maxPlaceWaitMs !== undefined ? { maxPlaceWaitMs: o.maxPlaceWaitMs } : {}),
     ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
   });
-  stopAfter(t, { broker: running.broker, sim, nc, nats });
+  stopAfter(t, { running, sim, nc, nats });
   return { nc, natsUrl: nats.url, sim, running };
 }

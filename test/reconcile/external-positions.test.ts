@@ -54,7 +54,7 @@ async function setUp(t: { after: (fn: () => Promise<void>) => void }, seed: numb
   } };
   t.after(async () => {
     env.running?.broker.fence('test over');
-    await env.running?.broker.stop().catch(() => undefined);
+    await env.running?.stop().catch(() => undefined);
     await sim.close();
     await nc.close();
     await nats.cleanup();
@@ -98,7 +98,7 @@ test('with externalAtStart: baseline, positions held before start are the baseli
 
   // A restart replays the baseline from the log: nothing to record again.
   running.broker.fence('restart');
-  await running.broker.stop();
+  await running.stop();
   running = await start();
   assert.equal(running.broker.projection.external.get('kite|NSE:INFY'), 2);
   assert.equal(running.broker.position('ext', INFY.symbol), 2);

@@ -34,7 +34,7 @@ test('Kalshi orders that filled while the broker was dead are recorded as fills 
   const start = async () => (running = await startKalshiBroker({ sim, natsUrl: nats.url, strategies: [strategy], log, onReconcileMismatch: async (_v, d) => void mismatches.push(d) }));
   t.after(async () => {
     running?.broker.fence('test over');
-    await running?.broker.stop().catch(() => undefined);
+    await running?.stop().catch(() => undefined);
     await sim.close();
     await nc.close();
     await nats.cleanup();

@@ -143,7 +143,7 @@ export async function kalshiRun(o: { seed: number; rng: Rng; nc: NatsConnection;
   } finally {
     if (running) {
       running.broker.fence('run over');
-      await running.broker.stop().catch(() => undefined);
+      await running.stop().catch(() => undefined);
     }
     await venue.close();
     await sim.close();

@@ -73,6 +73,7 @@ async function crash(r: Running): Promise<void> {
   r.broker.fence('killed by the test');
   r.events.close();
   await r.broker.connection?.close().catch(() => undefined);
+  await r.control.close().catch(() => undefined);
   await r.adapter.stop().catch(() => undefined);
 }
 
@@ -165,7 +166,7 @@ async function oneRun(seed: number): Promise<string[]> {
   } finally {
     if (running) {
       running.broker.fence('run over');
-      await running.broker.stop().catch(() => undefined);
+      await running.stop().catch(() => undefined);
     }
     await venue.close();
     await sim.close();

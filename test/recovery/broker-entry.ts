@@ -1,20 +1,16 @@
 /**
- * A broker alone in its own process, so a test can kill -9 it: NATS, the Kite adapter pointed
- * at a built-in exchange the test runs, the kill store, the lease and the broker actor, wired
- * as supervisor/system.ts wires them. Config comes as JSON in ORCH_RECOVERY; prints "standby",
- * "leader" and "ready" lines on stdout as it gets there.
+ * A broker alone in its own process, so a test can kill -9 it: the Kite adapter pointed at a
+ * built-in exchange the test runs, started through the composition root (broker/start.ts) with
+ * the lease and a kill store, as a broker-only process starts. Config comes as JSON in
+ * ORCH_RECOVERY; prints a "standby" line while it waits for the lease and "ready" on stdout as it gets there.
  */
 import { pino } from 'pino';
 import { z } from 'zod';
 import { systemClock } from '../../actors/clock.ts';
 import { connectBus } from '../../actors/bus.ts';
-import { BrokerActor } from '../../broker/broker-actor.ts';
-import { EventLog, ensureEventStream } from '../../broker/event-log.ts';
-import { killSwitchGate, riskLimitGate } from '../../broker/kill/gates.ts';
 import { KillStore } from '../../broker/kill/kill-store.ts';
-import { BrokerLease } from '../../broker/lease.ts';
-import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { kiteLimits } from '../../broker/limiter/limits.ts';
+import { startBroker } from '../../broker/start.ts';
 import { buildKiteVenue } from '../../supervisor/venues/kite.ts';
 import type { StrategySpec } from '../../config/registry.ts';
 
@@ -29,38 +25,30 @@ const Config = z.object({
 const cfg = Config.parse(JSON.parse(process.env.ORCH_RECOVERY ?? '{}'));
 const log = pino({ level: process.env.ORCH_TEST_LOG ?? 'silent' }, pino.destination(2));
 const clock = systemClock;
-const nc = await connectBus({ servers: cfg.natsUrl, name: 'recovery-control' });
-await ensureEventStream(nc);
-const killStore = await KillStore.open(nc, { clock, log, role: 'automation' });
-await killStore.readThenWatch(() => undefined);
-const lease = await BrokerLease.open(nc, { clock, log, ttlMs: cfg.leaseTtlMs });
-process.stdout.write(`standby ${lease.holder}\n`);
-await lease.acquire();
-process.stdout.write('leader\n');
-const limiter = new SharedLimiter({ clock, limits: kiteLimits(), logger: log });
+const control = await connectBus({ servers: cfg.natsUrl, name: 'recovery-control' });
+const killStore = await KillStore.open(control, { clock, log, role: 'automation' });
 const token = cfg.kite.accessToken;
-const kite = await buildKiteVenue({
-  clock, log, limiter,
-  account: { root: cfg.kite.rest, wsUrl: cfg.kite.ws, apiKey: cfg.kite.apiKey, accessToken: () => token, reauthenticate: async () => undefined, marketHoursOnly: false },
-});
-const broker = new BrokerActor({
-  natsUrl: cfg.natsUrl, adapters: [kite.adapter], strategies: cfg.strategies as unknown as StrategySpec[], clock, log, limiter,
-  gates: [killSwitchGate(killStore), riskLimitGate(clock)],
-  eventLog: (c) => new EventLog(c, log),
+const started = await startBroker({
+  natsUrl: cfg.natsUrl, control, killStore, clock, log, limits: kiteLimits(),
+  strategies: cfg.strategies as unknown as StrategySpec[],
+  venues: [(ctx) => buildKiteVenue({
+    ...ctx,
+    account: { root: cfg.kite.rest, wsUrl: cfg.kite.ws, apiKey: cfg.kite.apiKey, accessToken: () => token, reauthenticate: async () => undefined, marketHoursOnly: false },
+  })],
+  lease: {
+    ttlMs: cfg.leaseTtlMs,
+    onStandby: (holder) => process.stdout.write(`standby ${holder}\n`),
+  },
   reconcileIntervalMs: cfg.reconcileIntervalMs,
   onReconcileMismatch: async (venue, diffs) => {
     await killStore.raise(2, { kind: 'global' }, `reconciliation: unexplained position difference on ${venue}`, 'automation:reconcile', Object.fromEntries(diffs.map((d) => [`${d.symbol}:${d.field}`, `local ${d.local} venue ${d.atVenue}`])));
   },
 });
-lease.onLost((reason) => broker.fence(reason));
-await broker.start();
 process.stdout.write('ready\n');
 process.once('SIGTERM', () => {
   void (async () => {
-    await broker.stop();
-    await lease.release();
-    await kite.close();
-    await nc.drain();
+    await started.stop();
+    await control.drain();
     process.exit(0);
   })();
 });
