@@ -618,6 +618,8 @@ export class BrokerActor {
     if (qty <= target.filledQty) return this.deny(intent, 'invalid_order', `new quantity ${qty} must exceed the ${target.filledQty} already filled`, { limit: target.filledQty, actual: qty });
     if (qty === target.qty && limitPrice === target.limitPrice) return this.deny(intent, 'no_change', `order ${intent.targetIntentId} already has quantity ${qty}${limitPrice !== undefined ? ` and price ${limitPrice}` : ''}`);
     if (this.modifying.has(target.intentId)) return this.deny(intent, 'modify_pending', `order ${intent.targetIntentId} has a modify on its way; send the next one after its answer`);
+    const cap = venue.maxModificationsPerOrder;
+    if (cap !== undefined && (target.modifies ?? 0) >= cap) return this.deny(intent, 'max_modifications', `order ${intent.targetIntentId} has been modified ${target.modifies} times, the most ${target.venue} takes per order; cancel it and place a new one`, { limit: cap, actual: target.modifies ?? 0 });
     const req: VenueModifyRequest = {
       venueOrderId: target.venueOrderId, symbol: target.symbol, side: target.side, orderType, qty,
       ...(orderType === 'LIMIT' && limitPrice !== undefined ? { limitPrice } : {}),

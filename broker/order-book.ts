@@ -15,6 +15,8 @@ export type OrderRecord = {
   /** The order's total quantity; a modify the venue took changes it (and `limitPrice`). */
   qty: number;
   limitPrice?: number;
+  /** Modify requests written for this order (each one sent or about to be): Kite caps them per order. */
+  modifies?: number;
   /** As placed; unknown for an adopted order (a limit price then says LIMIT). */
   orderType?: 'LIMIT' | 'MARKET';
   venueOrderId?: string;

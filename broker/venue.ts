@@ -113,6 +113,8 @@ export interface VenueAdapter {
   readonly modifyCategory?: string;
   /** What one modify costs in that category; default 1. */
   readonly modifyCost?: number;
+  /** The most modifications the venue takes per order (Kite: 25); absent = no cap. */
+  readonly maxModificationsPerOrder?: number;
   /**
    * `sendAfter` is the write-ahead: it resolves once the event log holds this write. The order
    * may be prepared meanwhile (limiter, encoding), but no byte of it may leave before; if it

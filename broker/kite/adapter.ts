@@ -63,6 +63,8 @@ export class KiteAdapter implements VenueAdapter {
   readonly placeCategory = 'kite.orders';
   /** PUT /orders counts under Kite's modify/cancel family, not under placements (broker/limiter/limits.ts). */
   readonly modifyCategory = 'kite.modify';
+  /** Kite refuses the 26th modification of one order (docs/venues/kite.md "Modifications per order"). */
+  readonly maxModificationsPerOrder = 25;
   private readonly events = new VenueEventHub();
   private readonly tokenBySymbol = new Map<string, number>();
   /** Kite's order rules per instrument: price grid (paise) and lot size (units). */

@@ -29,3 +29,8 @@ test('a refused connection proves the request never arrived; a reset does not', 
   assert.equal(neverArrived(venueError('Timeout', 'x', { cause: refused })), false);
   assert.equal(neverArrived(venueError('ConnectionError', 'x')), false, 'unknown cause: assume it may have arrived');
 });
+
+test("Kite's refusal of a 26th modification (a 503 NetworkException) is an order refusal, never retried as a link down", () => {
+  assert.equal(kindForResponse(503, 'NetworkException', 'Maximum allowed order modifications exceeded.'), 'OrderException');
+  assert.equal(kindForResponse(503, 'NetworkException', 'Gateway timed out.'), 'GatewayError', 'other NetworkExceptions stay retryable');
+});

@@ -4,6 +4,9 @@ import { VenueError, type ErrorKind } from '../venue-errors.ts';
 
 export const VENUE = 'kite';
 
+/** Kite's message for a modify past its per-order cap. */
+const MODIFICATIONS_EXCEEDED = /maximum allowed order modifications exceeded/i;
+
 export function kindForErrorType(errorType: string): ErrorKind | undefined {
   switch (errorType) {
     case 'InputException':
@@ -48,8 +51,11 @@ export function kindForStatus(status: number): ErrorKind {
  * A 429 is a rate-limit answer whatever body it carries (the JS client even reports a plain-text
  * 429 as NetworkException); otherwise Kite's error_type is the more precise word.
  */
-export function kindForResponse(status: number, errorType: string | undefined): ErrorKind {
+export function kindForResponse(status: number, errorType: string | undefined, message?: string): ErrorKind {
   if (status === 429) return 'RateLimited';
+  // Kite refuses a 26th modification of one order as a NetworkException (503): a refusal that no
+  // retry can change, not a link down (docs/venues/kite.md "Modifications per order").
+  if (message !== undefined && MODIFICATIONS_EXCEEDED.test(message)) return 'OrderException';
   const byType = errorType === undefined ? undefined : kindForErrorType(errorType);
   return byType ?? kindForStatus(status);
 }

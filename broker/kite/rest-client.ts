@@ -293,7 +293,7 @@ export class KiteRestClient {
     if (!ok || envelope.success) {
       const errorType = envelope.success ? envelope.data.error_type : undefined;
       const serverMessage = envelope.success ? envelope.data.message : undefined;
-      const kind = ok ? kindForResponse(500, errorType) : kindForResponse(status, errorType);
+      const kind = ok ? kindForResponse(500, errorType, serverMessage) : kindForResponse(status, errorType, serverMessage);
       let retryAfterMs: number | undefined;
       if (kind === 'RateLimited') {
         metrics.venue429Total.inc({ venue: 'kite' });

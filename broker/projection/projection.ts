@@ -69,8 +69,12 @@ export function applyEvent(p: Projection, ev: LogEvent, seq?: number): Projectio
       p.intents.delete(ev.intentId);
       return p;
     }
-    case 'venue_write':
+    case 'venue_write': {
+      // Counted when written (ahead of the venue): a request whose answer was lost may still count there.
+      const rec = ev.op === 'modify' && ev.change ? p.book.get(ev.change.targetIntentId) : undefined;
+      if (rec) rec.modifies = (rec.modifies ?? 0) + 1;
       return p;
+    }
     case 'venue_answer': {
       if (ev.op === 'modify') {
         if (ev.change && !ev.error) p.book.change(ev.change.targetIntentId, ev.change, ev.ts);

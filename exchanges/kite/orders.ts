@@ -39,8 +39,13 @@ export type PlaceInput = {
 
 export type ModifyInput = Partial<Pick<PlaceInput, 'orderType' | 'quantity' | 'pricePaise' | 'triggerPricePaise' | 'disclosedQuantity' | 'validity' | 'marketProtection'>>;
 
-/** Kite caps modifications per order; secondary sources agree on 25. */
+/**
+ * Kite takes at most 25 modifications of one order; the next is refused with a NetworkException
+ * whose message says so (docs/venues/kite.md "Modifications per order"). A new order starts a new count.
+ */
 export const MAX_MODIFICATIONS = 25;
+/** Kite's words for the refusal, as its clients report them. */
+export const MODIFICATIONS_EXCEEDED = 'Maximum allowed order modifications exceeded.';
 export const OPENING_CASH_PAISE = 10_00_000_00; // ₹10 lakh
 /**
  * Share of an order's value blocked as margin. Cash: MIS 20%, delivery in full. F&O: about
@@ -206,7 +211,9 @@ export class OrderEngine {
     if (o.status !== 'OPEN' && o.status !== 'TRIGGER PENDING') {
       throw inputError(`Order cannot be modified as it is in ${o.status} state.`);
     }
-    if (o.modifications >= MAX_MODIFICATIONS) throw inputError('Maximum allowed order modifications exceeded.');
+    // NetworkException is answered with 503 by Kite's convention (gokiteconnect errors.go): a
+    // client that retries a 503 without reading the message keeps hitting this refusal.
+    if (o.modifications >= MAX_MODIFICATIONS) throw new KiteHttpError(503, 'NetworkException', MODIFICATIONS_EXCEEDED);
     const quantity = input.quantity ?? o.quantity;
     if (quantity <= o.filledQuantity) throw inputError('Invalid `quantity`: must exceed the filled quantity.');
     const orderType = input.orderType ?? o.orderType;

@@ -101,3 +101,22 @@ test('the kill switch decides a modify at the broker: refused at level 1 for the
   assert.equal(events.filter((e) => e.event.kind === 'venue_write' && e.event.op === 'modify').length, 1, 'only the permitted modify was written');
   assert.deepEqual(sim.orders().map((o) => [o.price, o.quantity]), [[1_410, 5]]);
 });
+
+test('Kite takes 25 modifications of one order: the broker denies the 26th max_modifications before any write, and the count replays from the log', async (t) => {
+  const mod = spec('mod25', { instruments: [INFY.symbol], risk });
+  const { nc, sim } = await kiteBrokerOnSim(t, { name: 'modify-cap-test', strategies: [mod], log, before: (s) => s.setPrice(INFY.token, 1_500) });
+  const place = placeIntent('mod25', { orderType: 'LIMIT', limitPrice: 140_000, qty: 5 });
+  const placed = await sendWhenPriced(nc, place);
+  assert.equal(placed.status, 'accepted', JSON.stringify(placed));
+  const modify = (limitPrice: number): ModifyIntent => ({ action: 'modify', intentId: `mc${Date.now().toString(36)}x${++n}`, strategyId: 'mod25', ts: Date.now(), targetIntentId: place.intentId, limitPrice });
+  for (let i = 1; i <= 25; i++) {
+    const r = await sendIntent(nc, modify(140_000 - i * 5));
+    assert.equal(r.status, 'accepted', `modification ${i}: ${JSON.stringify(r)}`);
+  }
+  const capped = await sendIntent(nc, modify(130_000));
+  assert.deepEqual(capped.status === 'denied' && [capped.rule, capped.figures], ['max_modifications', { limit: 25, actual: 25 }], JSON.stringify(capped));
+  assert.deepEqual(sim.orders().map((o) => [o.price, o.status]), [[1_398.75, 'OPEN']], 'the exchange order keeps its 25th change');
+  const events = await readLog(nc);
+  assert.equal(events.filter((e) => e.event.kind === 'venue_write' && e.event.op === 'modify').length, 25, 'nothing written for the 26th');
+  assert.equal(project(events).book.get(place.intentId)?.modifies, 25, 'a restarted broker counts the same 25');
+});

@@ -230,3 +230,28 @@ test('two exchanges started in the same second never issue the same order or tra
   assert.equal(ids.trades.length, 2);
   assert.equal(new Set(ids.trades).size, 2, `trade ids ${ids.trades.join(', ')}`);
 });
+
+test('an order takes 25 modifications; the 26th is refused as Kite refuses it (503 NetworkException, "Maximum allowed order modifications exceeded.") and changes nothing', async () => {
+  const { sim } = await startTestSim({ enforceRateLimits: false });
+  try {
+    sim.setPrice(SBIN, 800);
+    const token = sim.issueAccessToken();
+    const form = (o: Record<string, string>) => ({ method: 'POST', token, body: new URLSearchParams(o) });
+    const placed = await (await kiteFetch(sim, '/orders/regular', form({
+      exchange: 'NSE', tradingsymbol: 'SBIN', transaction_type: 'BUY', quantity: '1', product: 'MIS', order_type: 'LIMIT', price: '700',
+    }))).json() as { data: { order_id: string } };
+    const id = placed.data.order_id;
+    const modify = (price: string) => kiteFetch(sim, `/orders/regular/${id}`, { method: 'PUT', token, body: new URLSearchParams({ price }) });
+    for (let i = 1; i <= 25; i++) {
+      const r = await modify(`${700 - i * 0.05}`);
+      assert.equal(r.status, 200, `modification ${i}: ${await r.clone().text()}`);
+    }
+    const refused = await modify('650');
+    assert.equal(refused.status, 503);
+    assert.deepEqual(await refused.json(), { status: 'error', message: 'Maximum allowed order modifications exceeded.', error_type: 'NetworkException', data: null });
+    const o = sim.orders().find((x) => x.order_id === id)!;
+    assert.deepEqual([o.price, o.status], [698.75, 'OPEN'], 'the order keeps its 25th change');
+  } finally {
+    await sim.close();
+  }
+});
