@@ -218,10 +218,21 @@ export const KillMessageSchema = z.strictObject({
   /** Monotonic revision from the KV store: an actor ignores a broadcast older than what it has. */
   revision: int.nonnegative(),
   figures: figures.optional(),
+  /**
+   * Sent before the raise is stored, so the halt does not wait on JetStream: `revision` is the
+   * last one the raiser knew. Only a raise is ever provisional (halting early is safe), and the
+   * raiser always follows it with the stored outcome (docs/kill-switch.md, "Fast path").
+   */
+  provisional: z.literal(true).optional(),
 });
 export type KillMessage = z.infer<typeof KillMessageSchema>;
 
-export const KillAckSchema = z.strictObject({ type: z.literal('kill_ack'), actorId: name, revision: int.nonnegative(), level: KillLevelSchema, ts });
+export const KillAckSchema = z.strictObject({
+  type: z.literal('kill_ack'), actorId: name, revision: int.nonnegative(), level: KillLevelSchema, ts,
+  /** `gate`: the supervisor closed the strategy's shared kill gate for it (actors/kill-gate.ts); default: the actor itself. */
+  via: z.enum(['actor', 'gate']).optional(),
+  provisional: z.literal(true).optional(),
+});
 export type KillAck = z.infer<typeof KillAckSchema>;
 
 export const HealthSchema = z.strictObject({

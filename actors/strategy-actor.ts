@@ -6,11 +6,12 @@ import { subjects } from './subjects.ts';
 import {
   TickSchema, LastTicksRequestSchema, LastTicksReplySchema, OrderUpdateSchema, BrokerEventSchema, KillMessageSchema, IntentSchema, IntentReplySchema, HealthSchema,
   type KillLevel, type OrderUpdate, type Tick, type Health, type Intent, KillAckSchema,
-  StrategyStateRequestSchema, StrategyStateReplySchema, type StrategyStateReply,
+  StrategyStateRequestSchema, StrategyStateReplySchema, type StrategyStateReply, KILL_LEVEL_NAMES,
 } from './messages.ts';
 import { encodeJson } from './bus.ts';
 import { newIntentId } from './ids.ts';
 import { SerialQueue } from './serial-queue.ts';
+import { KillGate } from './kill-gate.ts';
 import type { StrategySpec } from '../config/registry.ts';
 import type { Strategy, StrategyContext, StrategyModule, PlaceRequest, ModifyRequest, OpenOrder, IntentAnswer } from './strategy-contract.ts';
 
@@ -32,6 +33,8 @@ export type StrategyActorOptions = {
   stateTimeoutMs?: number;
   /** The latched kill level read by the supervisor before this actor starts (strategies have no KV access). */
   initialKill?: InitialKill;
+  /** The gate the supervisor closes on a kill broadcast (actors/kill-gate.ts); read before every place and modify. */
+  killGate?: SharedArrayBuffer;
 };
 
 type ActorState = Health['state'];
@@ -40,7 +43,7 @@ type ActorState = Health['state'];
  * The strategy's effective kill level at launch. `halted`: its own scope is at 1 or more, or the
  * global one at 3 or more (what a broadcast would have halted it for); without it, level 3+.
  */
-export type InitialKill = { level: KillLevel; revision: number; halted?: boolean };
+export type InitialKill = { level: KillLevel; revision: number; halted?: boolean; global?: KillLevel; own?: KillLevel };
 
 /** Asks for last ticks this many times (250 ms, 500 ms, ... apart) before waiting for live ones. */
 const CATCH_UP_ATTEMPTS = 6;
@@ -66,6 +69,9 @@ export class StrategyActor {
   private readonly awaitingReply = new Set<string>();
   private level: KillLevel = 0;
   private killRevision = -1;
+  /** Read before every place and modify: the supervisor's shared gate, or the actor's own. */
+  private readonly gate: KillGate;
+  private readonly ownGate: KillGate | undefined;
   /** Halted by a kill level (strategy scope 1+, or global 3+): shown as `halted` while running. */
   private halted = false;
   private readonly disconnectedVenues = new Set<string>();
@@ -88,11 +94,14 @@ export class StrategyActor {
     });
     this.queue = new SerialQueue((err) => this.crash(err));
     this.ctx = this.buildContext();
+    this.ownGate = opts.killGate ? undefined : new KillGate();
+    this.gate = opts.killGate ? new KillGate(opts.killGate) : this.ownGate!;
     // Known before the first subscription, so a broadcast missed while down cannot be traded through.
     if (opts.initialKill) {
       this.level = opts.initialKill.level;
       this.killRevision = opts.initialKill.revision;
       this.halted = opts.initialKill.halted ?? opts.initialKill.level >= 3;
+      this.ownGate?.seed(opts.initialKill.global ?? opts.initialKill.level, opts.initialKill.own ?? 0, opts.initialKill.revision);
     }
   }
 
@@ -304,17 +313,31 @@ export class StrategyActor {
   }
 
   private onKill(m: import('./messages.ts').KillMessage): void {
-    if (m.revision <= this.killRevision) return;
+    // Without a supervisor's shared gate the actor keeps its own (one writer per gate).
+    if (this.ownGate) this.ownGate.apply(m, this.opts.spec.id);
+    // A provisional raise only halts early; the stored outcome that follows it (same revision
+    // when the raise changed nothing) decides the rest.
+    if (!m.provisional && m.revision < this.killRevision) return;
     const mine = m.scope.kind === 'global' || m.scope.strategyId === this.opts.spec.id;
     if (!mine) return;
-    this.killRevision = m.revision;
+    const halts = m.level >= 1 && (m.scope.kind === 'strategy' || m.level >= 3);
+    if (m.provisional && (!halts || m.level <= this.level)) return;
+    if (!m.provisional) this.killRevision = m.revision;
     this.level = m.level;
-    if (m.level >= 1 && (m.scope.kind === 'strategy' || m.level >= 3)) this.halted = true;
+    if (halts) this.halted = true;
     if (m.level === 0) this.halted = false;
     this.settleState();
     this.nc?.publish(subjects.killAck(this.opts.spec.id), encodeJson(KillAckSchema, {
       type: 'kill_ack', actorId: this.opts.spec.id, revision: m.revision, level: m.level, ts: this.opts.clock.now(),
+      ...(m.provisional ? { provisional: true as const } : {}),
     }));
+  }
+
+  /** A place or modify the kill level forbids, answered here: nothing is sent. */
+  private gateDenial(intentId: string, action: 'place' | 'modify'): IntentAnswer | undefined {
+    if (!this.gate.blocksNewOrders()) return undefined;
+    const level = this.gate.level();
+    return { status: 'denied', intentId, rule: 'kill_level', reason: `kill level ${level} (${KILL_LEVEL_NAMES[level]}): no new orders or modifications; the ${action} was not sent` };
   }
 
   private publishHealth(): void {
@@ -358,6 +381,8 @@ export class StrategyActor {
       clock,
       place: async (req: PlaceRequest) => {
         const intentId = newIntentId();
+        const closed = this.gateDenial(intentId, 'place');
+        if (closed) return closed;
         const intent: Intent = {
           action: 'place', intentId, strategyId: spec.id, ts: clock.now(), venue: spec.venue,
           symbol: req.symbol, side: req.side, qty: req.qty, orderType: req.orderType,
@@ -380,6 +405,8 @@ export class StrategyActor {
       cancel: (targetIntentId: string) =>
         this.sendIntent({ action: 'cancel', intentId: newIntentId(), strategyId: spec.id, ts: clock.now(), targetIntentId }),
       modify: async (targetIntentId: string, change: ModifyRequest) => {
+        const closed = this.gateDenial(newIntentId(), 'modify');
+        if (closed) return closed;
         const reply = await this.sendIntent({
           action: 'modify', intentId: newIntentId(), strategyId: spec.id, ts: clock.now(), targetIntentId,
           ...(change.qty !== undefined ? { qty: change.qty } : {}),

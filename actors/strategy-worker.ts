@@ -27,6 +27,8 @@ export type StrategyTask = {
   logFormat?: LogFormat;
   logColor?: boolean;
   initialKill?: InitialKill;
+  /** Shared with the supervisor, which closes it on a kill broadcast (actors/kill-gate.ts). */
+  killGate?: SharedArrayBuffer;
 };
 
 export type ActorControl = {
@@ -46,6 +48,7 @@ export default async function run(task: StrategyTask): Promise<{ stopped: true }
     ...(task.natsUser ? { natsUser: task.natsUser } : {}),
     ...(task.natsPass ? { natsPass: task.natsPass } : {}),
     ...(task.initialKill ? { initialKill: task.initialKill } : {}),
+    ...(task.killGate ? { killGate: task.killGate } : {}),
   });
   // This thread's registry reaches the supervisor's /metrics over NATS.
   let forwarder: { stop(): void } | undefined;

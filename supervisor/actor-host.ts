@@ -23,6 +23,8 @@ export type HostOptions = {
   logColor?: boolean;
   /** Reads the strategy's effective kill level at launch; the actor knows it before it subscribes. */
   killLevel?: (strategyId: string) => InitialKill;
+  /** The strategy's kill gate shared with this thread (supervisor/kill-relay.ts). */
+  killGate?: (strategyId: string) => SharedArrayBuffer;
 };
 
 /**
@@ -83,6 +85,7 @@ export class StrategyHost {
     if (this.opts.logFormat) task.logFormat = this.opts.logFormat;
     if (this.opts.logColor) task.logColor = true;
     if (this.opts.killLevel) task.initialKill = this.opts.killLevel(this.spec.id);
+    if (this.opts.killGate) task.killGate = this.opts.killGate(this.spec.id);
     this.task = this.pool.run(task, { transferList: [port2] as never }).catch((e: unknown) => { throw this.terminatedFor ?? e; });
     this.task.catch(() => undefined); // observed by the supervisor through `task`
     this.remote = wrap<ActorControl>(nodeEndpoint(port1));

@@ -64,6 +64,8 @@ export function permissionsFor(role: Role): Permissions {
             prefixAll(subjects.healthAll()),
             prefixAll(subjects.metricsAll()),
             subjects.deadLetterAll(),
+            // Acknowledgements for the strategies whose kill gates it closed (supervisor/kill-relay.ts).
+            subjects.killAckAll(),
             ANY_INBOX,
             SERVICES,
             // Read-only access to the kill bucket, so the supervisor can read the level before it

@@ -39,6 +39,8 @@ export type SupervisorOptions = {
   onCrash?: (id: string) => void;
   /** The strategy's own NATS user, when the server enforces permissions (docs/permissions.md). */
   credentials?: (spec: StrategySpec) => Promise<{ user: string; pass: string } | undefined>;
+  /** Called when a child is removed for good (hot reload of a deleted entry). */
+  onRemoved?: (id: string) => void;
   /** Factory seam for tests; defaults to a real worker host. */
   makeHost?: (spec: StrategySpec, opts: HostOptions) => StrategyHost;
 };
@@ -180,6 +182,7 @@ export class Supervisor {
   async removeChild(id: string): Promise<void> {
     await this.stopChild(id);
     this.children.delete(id);
+    this.opts.onRemoved?.(id);
   }
 
   /** Stops every child in reverse start order. */

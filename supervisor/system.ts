@@ -6,6 +6,7 @@ import { registry, enableDefaultMetrics, metrics } from '../actors/metrics.ts';
 import { actorLogger, type LogFormat } from '../actors/logger.ts';
 import type { SummarySource } from './console-summary.ts';
 import { connectBus } from '../actors/bus.ts';
+import { KillRelay } from './kill-relay.ts';
 import { LogEventSchema } from '../broker/events/schema.ts';
 import type { KillStore } from '../broker/kill/kill-store.ts';
 import { startBroker } from '../broker/start.ts';
@@ -31,7 +32,7 @@ import { projectionPnl, type KillSwitch } from '../broker/kill/kill-switch.ts';
 import { exportStrategyRisk } from '../broker/kill/risk-metrics.ts';
 import { forgetStrategy, seedProcess, seedStrategy } from '../actors/metric-series.ts';
 import { describeDurability } from './nats-durability.ts';
-import { BROKER, repoNatsConf, strategyCredentialSource, strategyRole, writeNatsAuth, type NatsAuth, type NatsAuthOptions } from './nats-auth.ts';
+import { BROKER, SUPERVISOR, repoNatsConf, strategyCredentialSource, strategyRole, writeNatsAuth, type NatsAuth, type NatsAuthOptions } from './nats-auth.ts';
 import type { LoadedConfig } from '../config/registry.ts';
 
 export type SystemOptions = {
@@ -200,8 +201,19 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     const killSwitch = started.killSwitch!;
     const sim: KiteSim | undefined = kite.sim;
 
+    // Kill broadcasts to the strategies' shared gates, on a connection that carries nothing else.
+    const relayNc = await connectBus({ servers: natsUrl, name: 'orch-kill-relay', ...(natsAuth?.credentials(SUPERVISOR) ?? {}) });
+    undo.push(() => relayNc.drain().catch(() => undefined));
+    const killRelay = new KillRelay({
+      nc: relayNc, clock, log: actorLogger(o.log, 'kill-relay'),
+      initial: (id) => { const k = killStore.current(); return { global: k.global.level, own: k.strategies[id]?.level ?? 0, revision: k.revision }; },
+    });
+    killRelay.start();
+    await killRelay.flush();
+    undo.push(async () => killRelay.stop());
     const supervisor = new Supervisor({
       host: {
+        killGate: (id) => killRelay.gateOf(id),
         natsUrl,
         ...(o.logLevel ? { logLevel: o.logLevel } : {}),
         ...(o.logFormat ? { logFormat: o.logFormat } : {}),
@@ -217,6 +229,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       // Each crash is counted by the restart-intensity trigger, which halts the strategy (level 1)
       // at the count the supervisor gives up at.
       onCrash: (id) => killSwitch.triggers.observe({ type: 'actor_restarted', strategyId: id }),
+      onRemoved: (id) => killRelay.forget(id),
       ...(natsAuth ? { credentials: strategyCredentials(natsAuth, authOptions, nats, clock) } : {}),
     });
     undo.push(() => supervisor.stopAll());

@@ -159,7 +159,14 @@ export class KillStore {
    */
   async raise(level: KillLevel, scope: KillScope, reason: string, by: string, figures?: Figures): Promise<WriteResult> {
     if (this.opts.role === 'reader') throw new KillStoreError('read_only', 'this kill store was opened read-only');
-    return this.write(scope, (cur) => {
+    // Fast path: halting early is always safe, so the raise is announced before JetStream has
+    // stored it, and the stored outcome follows (even when the raise turns out to change nothing).
+    let announced = false;
+    if (level > this.held(scope).level) {
+      this.announce(scope, { level, reason, by, ts: this.opts.clock.now(), revision: this.state.revision, ...(figures ? { figures } : {}) }, true);
+      announced = true;
+    }
+    return this.write(scope, announced, (cur) => {
       if (level <= cur.level) return undefined;
       const v: KillValue = { level, reason, by, ts: this.opts.clock.now(), ...carryRestart(cur) };
       if (figures) v.figures = figures;
@@ -174,7 +181,7 @@ export class KillStore {
    */
   async reset(level: KillLevel, scope: KillScope, reason: string, operator: string): Promise<WriteResult> {
     if (this.opts.role !== 'operator') throw new KillStoreError('not_operator', 'only a store opened with the operator role may lower a kill level');
-    return this.write(scope, (cur) => {
+    return this.write(scope, false, (cur) => {
       if (level >= cur.level) return undefined;
       const v: KillValue = { level, reason, by: `operator:${operator}`, ts: this.opts.clock.now(), ...carryRestart(cur) };
       return v;
@@ -193,17 +200,43 @@ export class KillStore {
     return this.restartLatched;
   }
 
-  private async write(scope: KillScope, next: (cur: KillEntry) => KillValue | undefined): Promise<WriteResult> {
+  /** The entry this store last saw for a scope (its revision 0 when it has seen none). */
+  private held(scope: KillScope): KillEntry {
+    return scope.kind === 'global' ? this.state.global : (this.state.strategies[scope.strategyId] ?? ACTIVE_ENTRY);
+  }
+
+  /**
+   * Compare-and-set on the key. The first attempt trusts the entry this store already holds
+   * (kept current by its watch), saving a read on the kill path; a stale one fails the
+   * revision check and the next attempt reads the key.
+   */
+  private async write(scope: KillScope, announced: boolean, next: (cur: KillEntry) => KillValue | undefined): Promise<WriteResult> {
     const key = scopeKey(scope);
+    const held = this.held(scope);
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const e = await this.kv.get(key);
-      const live = e && e.operation === 'PUT' ? e : undefined;
-      const cur = live ? this.decode(live) : { ...ACTIVE_ENTRY, revision: e?.revision ?? 0 };
+      let cur: KillEntry;
+      let expected: number | undefined;
+      const trusted = attempt === 0 && held.revision > 0;
+      if (trusted) {
+        cur = held;
+        expected = held.revision;
+      } else {
+        const e = await this.kv.get(key);
+        const live = e && e.operation === 'PUT' ? e : undefined;
+        cur = live ? this.decode(live) : { ...ACTIVE_ENTRY, revision: e?.revision ?? 0 };
+        expected = e?.revision;
+      }
       const value = next(cur);
-      if (!value) return { changed: false, entry: cur, revision: cur.revision };
+      // "Nothing to do" on a held entry is not proof: a lowering may be on its way to our watch.
+      if (!value && trusted) continue;
+      if (!value) {
+        // Only the stored entry may stand: it replaces what a provisional announcement said.
+        if (announced) this.announce(scope, cur);
+        return { changed: false, entry: cur, revision: cur.revision };
+      }
       let revision: number;
       try {
-        revision = e ? await this.kv.update(key, JSON.stringify(value), e.revision) : await this.kv.create(key, JSON.stringify(value));
+        revision = expected !== undefined ? await this.kv.update(key, JSON.stringify(value), expected) : await this.kv.create(key, JSON.stringify(value));
       } catch (err) {
         if (isWrongSequence(err)) continue;
         throw err;
@@ -217,8 +250,11 @@ export class KillStore {
     throw new KillStoreError('contended', `kill key ${key} kept changing; gave up after ${CAS_ATTEMPTS} attempts`);
   }
 
-  private announce(scope: KillScope, entry: KillEntry): void {
-    const msg = { type: 'kill' as const, level: entry.level, scope, reason: entry.reason, by: entry.by, ts: entry.ts, revision: entry.revision, ...(entry.figures ? { figures: entry.figures } : {}) };
+  private announce(scope: KillScope, entry: KillEntry, provisional = false): void {
+    const msg = {
+      type: 'kill' as const, level: entry.level, scope, reason: entry.reason, by: entry.by, ts: entry.ts, revision: entry.revision,
+      ...(entry.figures ? { figures: entry.figures } : {}), ...(provisional ? { provisional: true as const } : {}),
+    };
     publishJson(this.nc, subjects.kill(), KillMessageSchema, msg);
   }
 

@@ -71,17 +71,54 @@ test('every level change is broadcast on orch.kill with its KV revision, and no-
   await auto.raise(1, strat('mr1'), 'again', 'automation:daily_loss');
   const op = await store(bucket, 'operator');
   const b = await op.reset(0, strat('mr1'), 'reviewed', 'asha');
-  await until(() => seen.length >= 2, 'two kill broadcasts');
+  const stored = () => seen.filter((m) => !m.provisional);
+  await until(() => stored().length >= 2, 'two stored kill broadcasts');
   await nc.flush();
   sub.unsubscribe();
+  // The raise went out once before it was stored (the fast path), the repeat not at all.
+  assert.deepEqual(seen.filter((m) => m.provisional).map((m) => [m.level, m.by]), [[1, 'automation:daily_loss']]);
+  assert.ok(seen.findIndex((m) => m.provisional) < seen.findIndex((m) => !m.provisional), 'provisional first');
   assert.deepEqual(
-    seen.map((m) => [m.level, m.scope, m.by, m.revision]),
+    stored().map((m) => [m.level, m.scope, m.by, m.revision]),
     [
       [1, { kind: 'strategy', strategyId: 'mr1' }, 'automation:daily_loss', a.revision],
       [0, { kind: 'strategy', strategyId: 'mr1' }, 'operator:asha', b.revision],
     ],
   );
-  assert.deepEqual(seen[0]!.figures, { limit: 500, actual: 612 });
+  assert.deepEqual(stored()[0]!.figures, { limit: 500, actual: 612 });
+});
+
+test('a raise is announced before it is stored, and the stored outcome always follows it', async () => {
+  const bucket = freshBucket();
+  const nc = await conn();
+  const seen: KillMessage[] = [];
+  const sub = subscribeParsed(nc, subjects.kill(), KillMessageSchema, (m) => void seen.push(m), { sync: true });
+  await nc.flush();
+  const op = await store(bucket, 'operator');
+  await op.raise(3, GLOBAL, 'first', 'operator:asha');
+  // A second store that has not seen the first raise: its fast path announces a raise the
+  // store then finds already there; the stored entry is announced again so nobody keeps a guess.
+  const late = await store(bucket);
+  const r = await late.raise(2, GLOBAL, 'late', 'automation:x');
+  assert.equal(r.changed, false);
+  await until(() => seen.length >= 4, 'four broadcasts');
+  sub.unsubscribe();
+  assert.deepEqual(seen.map((m) => [m.level, m.provisional ?? false]), [[3, true], [3, false], [2, true], [3, false]]);
+  assert.equal(seen[3]!.revision, seen[1]!.revision, 'the stored level 3 restated');
+});
+
+test('a raise stored against a stale held entry is not skipped: a lowering the store has not seen yet is read first', async () => {
+  const bucket = freshBucket();
+  const auto = await store(bucket);
+  await auto.raise(3, GLOBAL, 'trip', 'automation:x');
+  // The operator lowers; `auto` does not watch, so it still holds level 3.
+  await (await store(bucket, 'operator')).reset(0, GLOBAL, 'cleared', 'asha');
+  assert.equal(auto.current().global.level, 3);
+  const again = await auto.raise(3, GLOBAL, 'trip again', 'automation:x');
+  assert.equal(again.changed, true, 'a held level 3 is no proof that level 3 is stored');
+  const state = await (await store(bucket, 'reader')).read();
+  assert.equal(state.global.level, 3);
+  assert.equal(state.global.reason, 'trip again');
 });
 
 test('only an operator store can lower a level; the reset then takes effect everywhere', async () => {
