@@ -10,7 +10,7 @@
 export { KiteRestClient, formEncode, type KiteCategory, type Variety, type PlaceOrderParams, type ModifyOrderParams, type CallOptions, type KiteRestOptions } from './rest-client.ts';
 export { KiteRetry, decide, type Decision, type Budget, type LookupResult, type WriteResult } from './retry.ts';
 export { KiteOrderWriter, findByTag, modifyApplied, type PlaceOutcome, type ChangeOutcome } from './order-writer.ts';
-export { KiteSessionManager, nextKiteExpiry, refreshAt, type KiteCredentials, type TokenRecord, type KiteSessionOptions } from './session.ts';
+export { KiteSessionManager, nextKiteExpiry, refreshAt, type KiteCredentials, type TokenRecord, type KiteSessionOptions, type WebLoginCredentials } from './session.ts';
 export { IST_OFFSET_MS, istDate, nseCashMarketOpen } from './market-hours.ts';
 export { KiteTickerClient, type TickerState, type TickerEvents, type KiteTickerOptions } from './ticker-client.ts';
 export { intentTag, parseTag, tagMatches } from './tag.ts';

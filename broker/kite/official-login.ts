@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { dirname } from 'node:path';
 import { z } from 'zod';
-import { nextKiteExpiry, type TokenRecord } from './session.ts';
+import { nextKiteExpiry } from './session.ts';
+import type { TokenRecord } from './token-file.ts';
+
+export { writeTokenFile } from './token-file.ts';
 
 /**
  * Kite's official login (docs/venues/kite.md, "Session"): the user opens the login URL in a
@@ -63,13 +64,4 @@ export async function exchangeRequestToken(o: { apiRoot: string; apiKey: string;
     throw new Error(`Kite /session/token refused the request_token: ${msg}`);
   }
   return { accessToken: parsed.data.data.access_token, userId: parsed.data.data.user_id, expiresAt: nextKiteExpiry(o.nowMs) };
-}
-
-/** Writes the token 0600 (created so, then renamed into place) where the session manager reads it. */
-export async function writeTokenFile(path: string, rec: TokenRecord): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(rec), { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
 }

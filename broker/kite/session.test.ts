@@ -1,7 +1,7 @@
 import { eventually } from '../../test/helpers/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { generateSecret, verify } from 'otplib';
 import { TestClock } from '../../actors/clock.ts';
 import { createLogger } from '../../actors/logger.ts';
 import { VenueError } from '../venue-errors.ts';
-import { KiteSessionManager, nextKiteExpiry, nextMarketOpen, refreshAt, type KiteCredentials, type LoginEvent } from './session.ts';
+import { KiteSessionManager, nextKiteExpiry, nextMarketOpen, refreshAt, type KiteCredentials, type LoginEvent, type WebLoginCredentials } from './session.ts';
 import { PassThroughLimiter } from './testing.ts';
 import { fail, json, ok, startHttp } from './test-http.ts';
 
@@ -31,11 +31,14 @@ test('renewal is just after the 06:00 IST expiry, never before it (a token minte
   assert.equal(refreshAt(ist('2026-11-24T07:00:00'), exp), ist('2026-11-24T07:00:00'), 'already past: at once');
 });
 
-function creds(): KiteCredentials {
-  return { apiKey: 'apikey1', apiSecret: 'S3CRET-api', userId: 'AB1234', password: 'hunter2-pw', totpSecret: generateSecret() };
+/** The app's key and secret and the account's web login, made up per run (no secret is a literal). */
+type TestCreds = KiteCredentials & WebLoginCredentials;
+function creds(): TestCreds {
+  return { apiKey: 'apikey1', apiSecret: `api-${randomBytes(12).toString('hex')}`, userId: 'AB1234', password: `pw-${randomBytes(9).toString('hex')}`, totpSecret: generateSecret() };
 }
+const webLogin = (c: TestCreds) => ({ credentials: { apiKey: c.apiKey, apiSecret: c.apiSecret }, webLogin: { userId: c.userId, password: c.password, totpSecret: c.totpSecret } });
 
-async function fakeKite(c: KiteCredentials, clock: TestClock) {
+async function fakeKite(c: TestCreds, clock: TestClock) {
   let tokens = 0;
   const steps: string[] = [];
   const server = await startHttp(async (r, res) => {
@@ -80,8 +83,8 @@ async function setup(opts: { cachePath?: string; clockAt?: number } = {}) {
   const clock = new TestClock(opts.clockAt ?? ist('2026-11-23T08:00:00'));
   const kite = await fakeKite(c, clock);
   const logs = captureLogs();
-  const mk = (cc: KiteCredentials = c) => new KiteSessionManager({
-    credentials: cc, apiRoot: kite.server.url, loginRoot: kite.server.url, clock, limiter: new PassThroughLimiter(), logger: logs.logger,
+  const mk = (cc: TestCreds = c) => new KiteSessionManager({
+    ...webLogin(cc), apiRoot: kite.server.url, loginRoot: kite.server.url, clock, limiter: new PassThroughLimiter(), logger: logs.logger,
     ...(opts.cachePath ? { cachePath: opts.cachePath } : {}),
   });
   return { c, clock, kite, logs, mk, session: mk() };
@@ -225,7 +228,7 @@ test('no valid token at 09:15 IST raises the re-auth failure at once (atMarketOp
   const kite = await fakeKite(c, clock);
   const events: LoginEvent[] = [];
   const session = new KiteSessionManager({
-    credentials: c, apiRoot: kite.server.url, loginRoot: kite.server.url, clock, limiter: new PassThroughLimiter(), onLogin: (e) => events.push(e),
+    ...webLogin(c), apiRoot: kite.server.url, loginRoot: kite.server.url, clock, limiter: new PassThroughLimiter(), onLogin: (e) => events.push(e),
   });
   try {
     await session.start();
@@ -241,5 +244,121 @@ test('no valid token at 09:15 IST raises the re-auth failure at once (atMarketOp
     assert.equal(atOpen[0]!.ok === false && atOpen[0]!.reason, 'market_open');
   } finally {
     session.stop();
+  }
+});
+
+// ---- the official flow: tokens only from the file `orch login kite` writes -------------------
+
+async function official(o: { clockAt: number; file?: { accessToken: string; expiresAt: number; userId: string } }) {
+  const c = creds();
+  const clock = new TestClock(o.clockAt);
+  const kite = await fakeKite(c, clock);
+  const dir = await mkdtemp(join(tmpdir(), 'kite-official-'));
+  const cachePath = join(dir, 'kite-token.json');
+  if (o.file) await writeFile(cachePath, JSON.stringify(o.file), { mode: 0o600 });
+  const events: LoginEvent[] = [];
+  const logs = captureLogs();
+  const session = new KiteSessionManager({
+    credentials: { apiKey: c.apiKey, apiSecret: c.apiSecret, userId: c.userId }, apiRoot: kite.server.url, clock, limiter: new PassThroughLimiter(),
+    cachePath, logger: logs.logger, onLogin: (e) => events.push(e),
+  });
+  return {
+    c, clock, kite, cachePath, events, logs, session,
+    done: async () => {
+      session.stop();
+      await kite.server.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const madeToken = () => `tok-${randomBytes(12).toString('hex')}`;
+
+test('official flow: the stored token is used as it is, and nothing ever logs in', async () => {
+  const token = madeToken();
+  const o = await official({ clockAt: ist('2026-11-23T08:00:00'), file: { accessToken: token, expiresAt: ist('2026-11-24T06:00:00'), userId: 'AB1234' } });
+  try {
+    await o.session.start();
+    assert.equal(await o.session.getAccessToken(), token);
+    await o.session.reauthenticate().catch(() => undefined);
+    await o.clock.advance(ist('2026-11-24T09:20:00') - o.clock.now());
+    assert.deepEqual(o.kite.steps, [], 'not one request to the login pages or /session/token');
+  } finally {
+    await o.done();
+  }
+});
+
+test('official flow: with no valid stored token, start refuses and says to run `orch login kite`, naming no secret', async () => {
+  for (const file of [undefined, { accessToken: madeToken(), expiresAt: ist('2026-11-23T06:00:00'), userId: 'AB1234' }, { accessToken: madeToken(), expiresAt: ist('2026-11-24T06:00:00'), userId: 'ZZ9999' }]) {
+    const o = await official({ clockAt: ist('2026-11-23T08:00:00'), ...(file ? { file } : {}) });
+    try {
+      const err = await o.session.start().then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof VenueError, String(err));
+      assert.equal(err.kind, 'TokenException');
+      assert.match(err.message, /run `orch login kite`/);
+      const everything = err.message + o.logs.text() + JSON.stringify(o.events);
+      for (const secret of [o.c.apiSecret, o.c.password, o.c.totpSecret, ...(file ? [file.accessToken] : [])]) assert.ok(!everything.includes(secret), 'a secret leaked');
+      assert.deepEqual(o.kite.steps, []);
+      assert.ok(o.events.some((e) => !e.ok && e.awaitingLogin === true && e.reason === 'start'));
+    } finally {
+      await o.done();
+    }
+  }
+});
+
+test('official flow: after 06:00 IST the dead token is reported (awaiting login, not a failed re-auth); a token stored later is picked up without a restart', async () => {
+  const first = madeToken();
+  const o = await official({ clockAt: ist('2026-11-24T05:50:00'), file: { accessToken: first, expiresAt: ist('2026-11-24T06:00:00'), userId: 'AB1234' } });
+  try {
+    await o.session.start();
+    await o.clock.advance(ist('2026-11-24T06:05:00') - o.clock.now());
+    assert.equal(o.session.currentAccessToken(), undefined);
+    const misses = o.events.filter((e) => !e.ok);
+    assert.ok(misses.length >= 1, 'the expiry is reported');
+    assert.ok(misses.every((e) => !e.ok && e.awaitingLogin === true && !e.atMarketOpen), JSON.stringify(misses));
+    assert.match(o.logs.text(), /orch login kite/);
+    await assert.rejects(o.session.getAccessToken(), /orch login kite/);
+    // The operator runs `orch login kite` at 07:00; the running session reads the file again.
+    const second = madeToken();
+    await writeFile(o.cachePath, JSON.stringify({ accessToken: second, expiresAt: ist('2026-11-25T06:00:00'), userId: 'AB1234' }), { mode: 0o600 });
+    await o.clock.advance(ist('2026-11-24T07:02:00') - o.clock.now());
+    await eventually(() => o.session.currentAccessToken() === second, 'the new token taken up');
+    await o.clock.advance(ist('2026-11-24T09:20:00') - o.clock.now());
+    assert.ok(!o.events.some((e) => !e.ok && e.atMarketOpen), 'a valid token at 09:15: no alarm');
+    assert.deepEqual(o.kite.steps, []);
+  } finally {
+    await o.done();
+  }
+});
+
+test('official flow: no new token by 09:15 IST reports the re-auth failure at market open, once', async () => {
+  const o = await official({ clockAt: ist('2026-11-24T05:59:00'), file: { accessToken: madeToken(), expiresAt: ist('2026-11-24T06:00:00'), userId: 'AB1234' } });
+  try {
+    await o.session.start();
+    await o.clock.advance(ist('2026-11-24T09:14:00') - o.clock.now());
+    assert.ok(!o.events.some((e) => !e.ok && e.atMarketOpen), 'nothing at market open before 09:15');
+    await o.clock.advance(ist('2026-11-24T09:16:00') - o.clock.now());
+    await eventually(() => o.events.some((e) => !e.ok && e.atMarketOpen), 'the market-open failure');
+    const atOpen = o.events.filter((e) => !e.ok && e.atMarketOpen);
+    assert.equal(atOpen.length, 1);
+    assert.match(atOpen[0]!.ok === false ? atOpen[0]!.message : '', /orch login kite/);
+  } finally {
+    await o.done();
+  }
+});
+
+test('official flow: a token Kite refused is not taken from the file again', async () => {
+  const token = madeToken();
+  const o = await official({ clockAt: ist('2026-11-24T10:00:00'), file: { accessToken: token, expiresAt: ist('2026-11-25T06:00:00'), userId: 'AB1234' } });
+  try {
+    await o.session.start();
+    await o.clock.advance(60_000);
+    await assert.rejects(o.session.reauthenticate(), /orch login kite/);
+    assert.equal(o.session.currentAccessToken(), undefined, 'the refused token is not served again');
+    const fresh = madeToken();
+    await writeFile(o.cachePath, JSON.stringify({ accessToken: fresh, expiresAt: ist('2026-11-25T06:00:00'), userId: 'AB1234' }), { mode: 0o600 });
+    assert.equal(await o.session.getAccessToken(), fresh);
+  } finally {
+    await o.done();
   }
 });

@@ -1,37 +1,48 @@
-import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { generate } from 'otplib';
-import { z } from 'zod';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import { registerSecret, type Logger } from '../../actors/logger.ts';
 import type { RateLimiter } from '../limiter/types.ts';
 import { VenueError } from '../venue-errors.ts';
-import { kindForResponse, socketErrorCode, venueError } from './errors.ts';
+import { venueError } from './errors.ts';
 import { IST_OFFSET_MS } from './market-hours.ts';
 import { KiteRestClient } from './rest-client.ts';
+import { readTokenFile, writeTokenFile, type TokenRecord } from './token-file.ts';
+import { webLoginRequestToken, type WebLoginCredentials } from './web-login.ts';
+
+export type { TokenRecord } from './token-file.ts';
+export type { WebLoginCredentials } from './web-login.ts';
 
 /**
- * Owns the day's Kite access token: the full login (password → TOTP → request_token →
- * /session/token), a 0600 cache file so a restart does not log in again, a renewal just after
- * the 06:00 IST expiry, and single-flight re-authentication when Kite says TokenException.
+ * Owns the day's Kite access token, in one of two modes (docs/venues/kite.md, "Session"):
+ * - official (the default): the token comes only from the 0600 file `orch login kite` writes.
+ *   Nothing here logs in; once the token is dead (06:00 IST, or Kite refuses it) the file is
+ *   read again every `pollMs` until the operator has logged in, and each miss says to run
+ *   `orch login kite`.
+ * - web login (KITE_AUTO_LOGIN=totp, unofficial): the automated password → TOTP login
+ *   (web-login.ts), its token cached in the same file.
+ * Either way: renewal just after the 06:00 IST expiry, never before it; single-flight
+ * re-authentication when Kite says TokenException; and at 09:15 IST with no valid token the
+ * re-auth failure is reported at once (`atMarketOpen`).
  * No secret (api_secret, password, TOTP secret or code, tokens) is ever logged or put in an error.
  */
 
-export type KiteCredentials = { apiKey: string; apiSecret: string; userId: string; password: string; totpSecret: string };
-export type TokenRecord = { accessToken: string; expiresAt: number; userId: string };
+export type KiteCredentials = { apiKey: string; apiSecret: string; userId?: string };
 
 export type KiteSessionOptions = {
   credentials: KiteCredentials;
+  /** The UNOFFICIAL automated web login; absent = the official flow (tokens only from `cachePath`). */
+  webLogin?: WebLoginCredentials;
   /** REST root for /session/token (https://api.kite.trade or sim.restUrl). */
   apiRoot: string;
-  /** Root of the login pages (https://kite.zerodha.com or sim.restUrl). */
-  loginRoot: string;
+  /** Root of the login pages (https://kite.zerodha.com or sim.restUrl); the web login only. */
+  loginRoot?: string;
   clock: Clock;
   limiter: RateLimiter;
-  /** Token cache; omitted = no cache. */
+  /** The 0600 token file (`orch login kite` writes it); required by the official flow, a cache for the web login. */
   cachePath?: string;
   /** A TokenException within this long after a refresh is not a reason for another login. */
   freshForMs?: number;
+  /** How soon a failed renewal is tried again (the official flow: how often the file is read again). Default 60 s. */
+  retryMs?: number;
   timeoutMs?: number;
   fetch?: typeof fetch;
   logger?: Logger;
@@ -41,8 +52,15 @@ export type KiteSessionOptions = {
 
 export type LoginEvent =
   | { ok: true; reason: string; expiresAt: number }
-  /** `atMarketOpen`: the market opened (09:15 IST) with no valid token: the re-auth alert and kill trigger fire at once. */
-  | { ok: false; reason: string; kind: string; message: string; atMarketOpen?: boolean };
+  /**
+   * `atMarketOpen`: the market opened (09:15 IST) with no valid token: the re-auth alert and kill
+   * trigger fire at once. `awaitingLogin`: the official flow has no valid token and waits for the
+   * operator's `orch login kite`; until the market opens that is an alert, not a failed re-auth.
+   */
+  | { ok: false; reason: string; kind: string; message: string; atMarketOpen?: boolean; awaitingLogin?: boolean };
+
+/** What the operator is told whenever the official flow has no valid token. */
+export const RUN_ORCH_LOGIN = 'run `orch login kite` (Kite\'s official login) to store a new one';
 
 /** The next 09:15 IST (NSE's open) strictly after `nowMs`. */
 export function nextMarketOpen(nowMs: number): number {
@@ -72,47 +90,60 @@ export function refreshAt(nowMs: number, expiresAt: number): number {
   return Math.max(nowMs, expiresAt + 1_000);
 }
 
-const CacheSchema = z.object({ accessToken: z.string().min(1), expiresAt: z.number().int(), userId: z.string().min(1) });
-const LoginReply = z.object({ status: z.literal('success'), data: z.looseObject({ request_id: z.string().min(1) }) });
-const KiteErrorReply = z.looseObject({ message: z.string().optional(), error_type: z.string().optional() });
-
 export class KiteSessionManager {
   private current: TokenRecord | undefined;
+  /** The official flow: the token Kite last refused, never taken from the file again. */
+  private refused: string | undefined;
   private inflight: Promise<TokenRecord> | undefined;
   private lastRefreshAt = -Infinity;
   private timer: TimerHandle | undefined;
   private openCheck: TimerHandle | undefined;
   private stopped = false;
   private readonly rest: KiteRestClient;
-  private readonly doFetch: typeof fetch;
-  private readonly loginRoot: string;
+  private readonly userId: string | undefined;
 
   constructor(private readonly o: KiteSessionOptions) {
-    for (const k of ['apiKey', 'apiSecret', 'userId', 'password', 'totpSecret'] as const) {
+    for (const k of ['apiKey', 'apiSecret'] as const) {
       if (!o.credentials[k]) throw new Error(`KiteSessionManager: credentials.${k} is required`);
     }
-    for (const k of ['apiSecret', 'password', 'totpSecret'] as const) registerSecret(o.credentials[k]);
-    this.doFetch = o.fetch ?? globalThis.fetch;
-    this.loginRoot = o.loginRoot.replace(/\/+$/, '');
+    registerSecret(o.credentials.apiSecret);
+    if (o.webLogin) {
+      for (const k of ['userId', 'password', 'totpSecret'] as const) {
+        if (!o.webLogin[k]) throw new Error(`KiteSessionManager: webLogin.${k} is required`);
+      }
+      if (!o.loginRoot) throw new Error('KiteSessionManager: loginRoot is required by the web login');
+      if (o.credentials.userId && o.credentials.userId !== o.webLogin.userId) throw new Error('KiteSessionManager: credentials.userId and webLogin.userId differ');
+      registerSecret(o.webLogin.password);
+      registerSecret(o.webLogin.totpSecret);
+    } else if (!o.cachePath) {
+      throw new Error('KiteSessionManager: the official flow reads its token from cachePath, which is required');
+    }
+    this.userId = o.webLogin?.userId ?? o.credentials.userId;
     this.rest = new KiteRestClient({
       root: o.apiRoot, apiKey: o.credentials.apiKey, getAccessToken: () => this.current?.accessToken, limiter: o.limiter, clock: o.clock,
       ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), ...(o.fetch ? { fetch: o.fetch } : {}), ...(o.logger ? { logger: o.logger } : {}),
     });
   }
 
-  /** Reuses a valid cached token or logs in, then keeps the token fresh. */
+  /** The official flow (no automated login). */
+  get official(): boolean {
+    return this.o.webLogin === undefined;
+  }
+
+  /**
+   * Takes a valid stored token, or (web login only) logs in; then keeps the token fresh. The
+   * official flow with no valid stored token refuses to start, saying to run `orch login kite`.
+   */
   async start(): Promise<void> {
     this.stopped = false;
     this.scheduleOpenCheck();
-    const cached = await this.readCache();
-    if (cached) {
-      this.current = cached;
-      registerSecret(cached.accessToken);
-      this.o.logger?.info({ userId: cached.userId, expiresAt: new Date(cached.expiresAt).toISOString() }, 'kite session restored from cache');
-      this.schedule(cached);
-      this.o.onLogin?.({ ok: true, reason: 'cache', expiresAt: cached.expiresAt });
+    const stored = await this.readStored();
+    if (stored.ok) {
+      this.adopt(stored.rec, 'cache');
+      this.o.logger?.info({ userId: stored.rec.userId, expiresAt: new Date(stored.rec.expiresAt).toISOString() }, 'kite session restored from the token file');
       return;
     }
+    if (this.o.webLogin && stored.why !== 'missing') this.o.logger?.warn({ path: this.o.cachePath, why: stored.why }, `kite token file not used (${stored.detail}): logging in afresh`);
     await this.refresh('start');
   }
 
@@ -124,19 +155,28 @@ export class KiteSessionManager {
 
   /**
    * Every day at 09:15 IST: with no valid token the market opens without us, which the re-auth
-   * alert and kill trigger must hear at once (not after three more failed logins).
+   * alert and kill trigger must hear at once (not after three more failed logins). The official
+   * flow reads the file once more first: the operator may have just logged in.
    */
   private scheduleOpenCheck(): void {
     this.o.clock.clearTimeout(this.openCheck);
     if (this.stopped) return;
     const now = this.o.clock.now();
     this.openCheck = this.o.clock.setTimeout(() => {
-      if (!this.currentAccessToken()) {
-        const message = 'no valid Kite access token at market open (09:15 IST)';
-        this.o.logger?.error({ userId: this.o.credentials.userId }, message);
-        this.o.onLogin?.({ ok: false, reason: 'market_open', kind: 'TokenException', message, atMarketOpen: true });
-      }
-      this.scheduleOpenCheck();
+      void (async () => {
+        if (!this.currentAccessToken() && this.official) {
+          const stored = await this.readStored();
+          if (stored.ok && !this.currentAccessToken()) this.adopt(stored.rec, 'market_open');
+        }
+        if (!this.currentAccessToken()) {
+          const message = this.official
+            ? `no valid Kite access token at market open (09:15 IST): ${RUN_ORCH_LOGIN}`
+            : 'no valid Kite access token at market open (09:15 IST)';
+          this.o.logger?.error({ userId: this.userId }, message);
+          this.o.onLogin?.({ ok: false, reason: 'market_open', kind: 'TokenException', message, atMarketOpen: true, ...(this.official ? { awaitingLogin: true } : {}) });
+        }
+        this.scheduleOpenCheck();
+      })();
     }, nextMarketOpen(now) - now);
   }
 
@@ -146,14 +186,15 @@ export class KiteSessionManager {
     return c && c.expiresAt > this.o.clock.now() ? c.accessToken : undefined;
   }
 
-  /** A valid token, logging in first if needed; concurrent callers share one login. */
+  /** A valid token, logging in (official: reading the file) first if needed; concurrent callers share one attempt. */
   async getAccessToken(): Promise<string> {
     return this.currentAccessToken() ?? (await this.refresh('expired')).accessToken;
   }
 
   /**
    * Kite said TokenException. Callers that raced the same expiry share one login, and a caller
-   * whose request went out just before a refresh does not trigger a second one.
+   * whose request went out just before a refresh does not trigger a second one. In the official
+   * flow the refused token is dead for good: only a new one from `orch login kite` replaces it.
    */
   async reauthenticate(): Promise<void> {
     if (this.inflight) {
@@ -161,27 +202,37 @@ export class KiteSessionManager {
       return;
     }
     if (this.o.clock.now() - this.lastRefreshAt < (this.o.freshForMs ?? 30_000) && this.currentAccessToken()) return;
+    if (this.official && this.current) {
+      this.refused = this.current.accessToken;
+      this.current = undefined;
+    }
     await this.refresh('token_exception');
+  }
+
+  private adopt(rec: TokenRecord, reason: string): void {
+    this.current = rec;
+    registerSecret(rec.accessToken);
+    this.lastRefreshAt = this.o.clock.now();
+    this.schedule(rec);
+    this.o.onLogin?.({ ok: true, reason, expiresAt: rec.expiresAt });
   }
 
   private refresh(reason: string): Promise<TokenRecord> {
     if (this.inflight) return this.inflight;
-    this.o.logger?.info({ userId: this.o.credentials.userId, reason }, 'kite login');
-    this.inflight = this.login()
+    this.o.logger?.info({ userId: this.userId, reason, official: this.official }, this.official ? 'kite: reading the token file' : 'kite login (unofficial web login)');
+    this.inflight = this.obtain()
       .then(async (rec) => {
-        this.current = rec;
-        registerSecret(rec.accessToken);
-        this.lastRefreshAt = this.o.clock.now();
-        await this.writeCache(rec);
-        this.schedule(rec);
+        if (this.o.webLogin) await this.writeStored(rec);
+        this.adopt(rec, reason);
         this.o.logger?.info({ userId: rec.userId, expiresAt: new Date(rec.expiresAt).toISOString() }, 'kite session ready');
-        this.o.onLogin?.({ ok: true, reason, expiresAt: rec.expiresAt });
         return rec;
       }, (err: unknown) => {
         const kind = err instanceof VenueError ? err.kind : 'unexpected';
         const message = err instanceof Error ? err.message : String(err);
-        this.o.logger?.error({ userId: this.o.credentials.userId, reason, kind, error: message }, 'kite login failed');
-        this.o.onLogin?.({ ok: false, reason, kind, message });
+        this.o.logger?.error({ userId: this.userId, reason, kind, error: message }, this.official ? 'no valid kite access token' : 'kite login failed');
+        this.o.onLogin?.({ ok: false, reason, kind, message, ...(this.official ? { awaitingLogin: true } : {}) });
+        // Try again shortly rather than let the token lapse silently (not at start: start fails).
+        if (reason !== 'start') this.retryLater();
         throw err;
       })
       .finally(() => {
@@ -190,146 +241,51 @@ export class KiteSessionManager {
     return this.inflight;
   }
 
+  private retryLater(): void {
+    this.o.clock.clearTimeout(this.timer);
+    if (this.stopped) return;
+    this.timer = this.o.clock.setTimeout(() => {
+      this.refresh('scheduled').catch(() => undefined); // logged and reported by refresh
+    }, this.o.retryMs ?? 60_000);
+  }
+
   private schedule(rec: TokenRecord): void {
     this.o.clock.clearTimeout(this.timer);
     if (this.stopped) return;
     const now = this.o.clock.now();
     this.timer = this.o.clock.setTimeout(() => {
-      this.refresh('scheduled').catch((err: unknown) => {
-        this.o.logger?.error({ userId: rec.userId, kind: err instanceof VenueError ? err.kind : 'unexpected', error: (err as Error).message }, 'kite scheduled login failed');
-        // Try again shortly rather than let the token lapse silently.
-        if (!this.stopped) this.timer = this.o.clock.setTimeout(() => this.schedule(rec), 60_000);
-      });
+      this.refresh('scheduled').catch(() => undefined); // logged, reported and retried by refresh
     }, refreshAt(now, rec.expiresAt) - now);
   }
 
-  // ---- the login flow ---------------------------------------------------------------------
-
-  private async login(): Promise<TokenRecord> {
-    const c = this.o.credentials;
-    const jar = new Map<string, string>();
-    const loginPage = `${this.loginRoot}/connect/login?v=3&api_key=${encodeURIComponent(c.apiKey)}`;
-    const page = await this.follow(loginPage, jar, 'login page');
-    if (page.requestToken === undefined && page.status >= 400) throw this.stepError('login page', page.status, await safeJson(page.res));
-
-    const pw = await this.http('POST', `${this.loginRoot}/api/login`, jar, { user_id: c.userId, password: c.password });
-    const pwJson = await safeJson(pw);
-    const pwBody = LoginReply.safeParse(pwJson);
-    if (!pw.ok || !pwBody.success) throw this.stepError('password', pw.status, pwJson);
-
-    const code = await generate({ secret: c.totpSecret, epoch: Math.floor(this.o.clock.now() / 1000) });
-    const twofa = await this.http('POST', `${this.loginRoot}/api/twofa`, jar, {
-      user_id: c.userId, request_id: pwBody.data.data.request_id, twofa_value: code, twofa_type: 'totp',
-    });
-    let requestToken = requestTokenFrom(twofa);
-    if (requestToken === undefined) {
-      if (!twofa.ok) throw this.stepError('twofa', twofa.status, await safeJson(twofa));
-      // kite.zerodha.com answers the TOTP with JSON and redirects on the next visit to the login URL.
-      requestToken = (await this.follow(loginPage, jar, 'post-twofa redirect')).requestToken;
+  /** A new token: from the file (official) or from the web login. */
+  private async obtain(): Promise<TokenRecord> {
+    if (!this.o.webLogin) {
+      const stored = await this.readStored();
+      if (stored.ok) return stored.rec;
+      throw venueError('TokenException', `Kite: no valid access token (${stored.detail}): ${RUN_ORCH_LOGIN}`);
     }
-    if (requestToken === undefined) throw venueError('TokenException', 'Kite login: no request_token after two-factor step');
-
-    const session = await this.rest.generateSession(requestToken, c.apiSecret, { priority: 'kill' });
-    if (session.user_id !== c.userId) throw venueError('PermissionException', `Kite login: session is for another user (${session.user_id})`);
+    const requestToken = await webLoginRequestToken({
+      loginRoot: this.o.loginRoot!, apiKey: this.o.credentials.apiKey, credentials: this.o.webLogin, clock: this.o.clock,
+      ...(this.o.timeoutMs ? { timeoutMs: this.o.timeoutMs } : {}), ...(this.o.fetch ? { fetch: this.o.fetch } : {}),
+    });
+    const session = await this.rest.generateSession(requestToken, this.o.credentials.apiSecret, { priority: 'kill' });
+    if (session.user_id !== this.o.webLogin.userId) throw venueError('PermissionException', `Kite login: session is for another user (${session.user_id})`);
     return { accessToken: session.access_token, userId: session.user_id, expiresAt: nextKiteExpiry(this.o.clock.now()) };
   }
 
-  /** Follows same-site redirects by hand, stopping at the one that carries request_token. */
-  private async follow(url: string, jar: Map<string, string>, step: string): Promise<{ status: number; requestToken?: string; res: Response }> {
-    let next = url;
-    for (let hop = 0; hop < 6; hop++) {
-      const res = await this.http('GET', next, jar);
-      const rt = requestTokenFrom(res);
-      if (rt !== undefined) return { status: res.status, requestToken: rt, res };
-      const loc = res.headers.get('location');
-      if (res.status < 300 || res.status >= 400 || !loc) return { status: res.status, res };
-      const target = new URL(loc, next);
-      if (target.origin !== new URL(this.loginRoot).origin) return { status: res.status, res }; // the app's own redirect page: not ours to fetch
-      next = target.toString();
-    }
-    throw venueError('GatewayError', `Kite login: too many redirects at ${step}`);
-  }
+  // ---- the token file -----------------------------------------------------------------------
 
-  private async http(method: 'GET' | 'POST', url: string, jar: Map<string, string>, form?: Record<string, string>): Promise<Response> {
-    const headers: Record<string, string> = { 'X-Kite-Version': '3' };
-    if (jar.size) headers.Cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    if (form) headers['Content-Type'] = 'application/x-www-form-urlencoded';
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = this.o.clock.setTimeout(() => ((timedOut = true), controller.abort()), this.o.timeoutMs ?? 7_000);
-    const path = new URL(url).pathname; // never the query or the body
-    try {
-      const res = await this.doFetch(url, { method, headers, body: form ? new URLSearchParams(form).toString() : undefined, redirect: 'manual', signal: controller.signal });
-      for (const sc of res.headers.getSetCookie()) {
-        const [pair] = sc.split(';');
-        const eq = pair!.indexOf('=');
-        if (eq > 0) jar.set(pair!.slice(0, eq).trim(), pair!.slice(eq + 1).trim());
-      }
-      return res;
-    } catch (e) {
-      if (timedOut) throw venueError('Timeout', `Kite login ${method} ${path}: no answer`, { cause: e });
-      throw venueError('ConnectionError', `Kite login ${method} ${path}: ${socketErrorCode(e) ?? 'network error'}`, { cause: e });
-    } finally {
-      this.o.clock.clearTimeout(timer);
-    }
-  }
-
-  private stepError(step: string, status: number, json: unknown): VenueError {
-    const body = KiteErrorReply.safeParse(json);
-    const errorType = body.success ? body.data.error_type : undefined;
-    const kind = status < 300 ? 'TokenException' : kindForResponse(status, errorType);
-    const msg = body.success && body.data.message ? `: ${body.data.message}` : '';
-    return venueError(kind, `Kite login failed at ${step} (${status}${errorType ? ` ${errorType}` : ''})${msg}`, { status });
-  }
-
-  // ---- cache --------------------------------------------------------------------------------
-
-  private async readCache(): Promise<TokenRecord | undefined> {
+  private async readStored(): Promise<Awaited<ReturnType<typeof readTokenFile>>> {
     const path = this.o.cachePath;
-    if (!path) return undefined;
-    let st;
-    try {
-      st = await stat(path);
-    } catch {
-      return undefined;
-    }
-    if ((st.mode & 0o077) !== 0) {
-      this.o.logger?.warn({ path, mode: (st.mode & 0o777).toString(8) }, 'kite token cache is readable by others: refusing it and logging in afresh');
-      return undefined;
-    }
-    try {
-      const rec = CacheSchema.parse(JSON.parse(await readFile(path, 'utf8')));
-      if (rec.userId !== this.o.credentials.userId) return undefined;
-      if (rec.expiresAt <= this.o.clock.now()) return undefined;
-      return rec;
-    } catch {
-      this.o.logger?.warn({ path }, 'kite token cache unreadable: ignoring it');
-      return undefined;
-    }
+    if (!path) return { ok: false, why: 'missing', detail: 'no token file configured' };
+    const r = await readTokenFile(path, { nowMs: this.o.clock.now(), ...(this.userId ? { userId: this.userId } : {}) });
+    if (r.ok && r.rec.accessToken === this.refused) return { ok: false, why: 'expired', detail: `the token in ${path} was refused by Kite` };
+    if (!r.ok && r.why === 'readable_by_others') this.o.logger?.warn({ path }, r.detail);
+    return r;
   }
 
-  private async writeCache(rec: TokenRecord): Promise<void> {
-    const path = this.o.cachePath;
-    if (!path) return;
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${process.pid}.tmp`;
-    // Created 0600 and renamed into place, so the token is never briefly world-readable.
-    await writeFile(tmp, JSON.stringify(rec), { mode: 0o600 });
-    await chmod(tmp, 0o600);
-    await rename(tmp, path);
-  }
-}
-
-function requestTokenFrom(res: Response): string | undefined {
-  const loc = res.headers.get('location');
-  if (!loc || res.status < 300 || res.status >= 400) return undefined;
-  return new URL(loc, 'http://x').searchParams.get('request_token') ?? undefined;
-}
-
-async function safeJson(res: Response): Promise<unknown> {
-  try {
-    return JSON.parse(await res.text());
-  } catch {
-    return undefined;
+  private async writeStored(rec: TokenRecord): Promise<void> {
+    if (this.o.cachePath) await writeTokenFile(this.o.cachePath, rec);
   }
 }

@@ -7,6 +7,8 @@ import type { OrderEngine } from './orders.ts';
 import type { PostbackSender } from './postbacks.ts';
 import type { KiteSimCredentials, SessionStore } from './sessions.ts';
 
+export type WebLoginAnswer = 'json' | 'redirect';
+
 /** Everything a route handler may touch. */
 export type SimContext = {
   clock: Clock;
@@ -18,6 +20,8 @@ export type SimContext = {
   engine: OrderEngine;
   faults: FaultState;
   postbacks: PostbackSender;
+  /** How the web login answers the TOTP step: JSON (then the login URL redirects) or a redirect at once. */
+  webLoginAnswer: WebLoginAnswer;
   /** Called after setPrice so resting orders and subscribers see the move at once. */
   priceMoved(token: number): void;
 };

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../../actors/clock.ts';
 import { createLogger, type Logger } from '../../actors/logger.ts';
-import type { KiteSimObserver, SimContext } from './context.ts';
+import type { KiteSimObserver, SimContext, WebLoginAnswer } from './context.ts';
 import { FaultState, type KiteFaults } from './faults.ts';
 import { defaultInstruments, InstrumentIndex, type SimInstrument } from './instruments.ts';
 import { Market } from './market.ts';
@@ -22,6 +22,7 @@ import { TickerServer } from './ticker-server.ts';
 
 export type { KiteSimObserver } from './context.ts';
 export type { KiteSimCredentials } from './sessions.ts';
+export type { WebLoginAnswer } from './context.ts';
 export type { SimInstrument } from './instruments.ts';
 export type { KiteFaults, FailSpec } from './faults.ts';
 export type { KiteOrderRecord, KiteTradeRecord } from './order-wire.ts';
@@ -50,6 +51,12 @@ export type KiteSimOptions = {
   /** Kite's figures (rate-limits.ts KITE_RATE_LIMITS); any of them overridden here. */
   rateLimits?: Partial<KiteRateLimits>;
   logger?: Logger;
+  /**
+   * How the web login answers the TOTP step (docs/venues/kite.md, "Session"): 'redirect' (default)
+   * sends the browser to the app's redirect URL with request_token at once; 'json' answers JSON,
+   * sets the session cookie, and the next visit to the login URL redirects to the app.
+   */
+  webLoginAnswer?: WebLoginAnswer;
   /** Benchmarks and tests: told synchronously what crosses the wire, with performance.now() times. */
   observer?: KiteSimObserver;
 };
@@ -103,7 +110,7 @@ export async function startKiteSim(opts: KiteSimOptions = {}): Promise<KiteSim> 
   });
 
   const ctx: SimContext = {
-    clock, log, creds, sessions, index, market, engine, faults, postbacks,
+    clock, log, creds, sessions, index, market, engine, faults, postbacks, webLoginAnswer: opts.webLoginAnswer ?? 'redirect',
     priceMoved: (token) => {
       engine.onPrice(token);
       ticker.broadcastTicks();

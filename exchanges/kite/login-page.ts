@@ -1,10 +1,12 @@
 /**
- * A minimal stand-in for kite.zerodha.com's login: step one posts the password with fetch,
- * step two is a plain form POST to /api/twofa so the browser follows the 302 to the app.
+ * A minimal stand-in for kite.zerodha.com's login: step one posts the password with fetch.
+ * Step two, when the TOTP step answers with a redirect, is a plain form POST to /api/twofa so
+ * the browser follows the 302 to the app; when it answers JSON, the page posts it with fetch
+ * (the answer sets the session cookie) and opens the login URL again, which redirects to the app.
  */
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export function loginPage(apiKey: string): string {
+export function loginPage(apiKey: string, answer: 'json' | 'redirect' = 'redirect'): string {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>Kite Connect (simulator) login</title></head>
 <body>
@@ -35,6 +37,13 @@ document.getElementById('password').addEventListener('submit', async (e) => {
   f.hidden = false;
   e.target.hidden = true;
 });
+${answer === 'json' ? `document.getElementById('twofa').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const res = await fetch('/api/twofa', { method: 'POST', body: new URLSearchParams(new FormData(e.target)) });
+  const json = await res.json();
+  if (json.status !== 'success') { document.getElementById('error').textContent = json.message; return; }
+  location.assign(location.href);
+});` : ''}
 </script>
 </body></html>`;
 }

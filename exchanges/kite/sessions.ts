@@ -53,6 +53,7 @@ export class SessionStore {
   private readonly loginRequests = new Map<string, { userId: string; expiresMs: number }>();
   private readonly requestTokens = new Map<string, { userId: string; expiresMs: number }>();
   private readonly sessions = new Map<string, Session>();
+  private readonly browserSessions = new Map<string, { userId: string; expiresMs: number }>();
 
   constructor(readonly creds: KiteSimCredentials, private readonly clock: Clock) {}
 
@@ -68,6 +69,12 @@ export class SessionStore {
 
   /** Step 2: TOTP against the sim Clock's time (±1 step of drift, as authenticators need). */
   twofa(userId: string, requestId: string, code: string): string {
+    this.verifyTwofa(userId, requestId, code);
+    return this.requestTokenFor(userId);
+  }
+
+  /** The TOTP check alone; the pending login is spent on success. */
+  verifyTwofa(userId: string, requestId: string, code: string): void {
     const pending = this.loginRequests.get(requestId);
     if (!pending || pending.userId !== userId || pending.expiresMs <= this.clock.now()) {
       throw new KiteHttpError(400, 'InputException', 'Invalid or expired `request_id`. Please login again.');
@@ -76,9 +83,26 @@ export class SessionStore {
     const valid = /^\d{6}$/.test(code) && verifySync({ secret: this.creds.totpSecret, token: code, epoch, epochTolerance: 30 }).valid;
     if (!valid) throw new KiteHttpError(400, 'InputException', 'Invalid TOTP `twofa_value`.');
     this.loginRequests.delete(requestId);
+  }
+
+  /** A single-use request_token for the app, as the redirect after a login carries it. */
+  requestTokenFor(userId: string): string {
     const requestToken = alnum(32);
     this.requestTokens.set(requestToken, { userId, expiresMs: this.clock.now() + REQUEST_TOKEN_TTL_MS });
     return requestToken;
+  }
+
+  /** A logged-in browser (the cookie Kite's web login sets after the TOTP step); dies at 06:00 IST like every session. */
+  openBrowserSession(userId: string): string {
+    const id = alnum(32);
+    this.browserSessions.set(id, { userId, expiresMs: nextSixAmIst(this.clock.now()) });
+    return id;
+  }
+
+  /** The user a browser cookie is logged in as, if any. */
+  browserUser(id: string | undefined): string | undefined {
+    const s = id === undefined ? undefined : this.browserSessions.get(id);
+    return s && s.expiresMs > this.clock.now() ? s.userId : undefined;
   }
 
   /** POST /session/token: single-use request_token + checksum → a session. */

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { catchRequestToken, exchangeRequestToken, kiteLoginUrl, writeTokenFile } from '../../broker/kite/official-login.ts';
+import { KITE_TOKEN_FILE } from '../venues/kite.ts';
 
 /**
  * `orch login kite`: Kite's official login. Prints the login URL, catches the request_token on
@@ -31,7 +32,7 @@ export async function loginKite(args: string[], env: NodeJS.ProcessEnv, out: (li
     out(kiteLoginUrl(env.KITE_LOGIN_ROOT ?? 'https://kite.zerodha.com', apiKey));
     const requestToken = await listener.requestToken;
     const rec = await exchangeRequestToken({ apiRoot: env.KITE_API_ROOT ?? 'https://api.kite.trade', apiKey, apiSecret, requestToken, nowMs: Date.now() });
-    const path = join(values['state-dir'] ?? join(process.cwd(), '.orch'), 'kite-token.json');
+    const path = join(values['state-dir'] ?? join(process.cwd(), '.orch'), KITE_TOKEN_FILE);
     await writeTokenFile(path, rec);
     out(`Kite session for ${rec.userId} stored in ${path} (valid until ${new Date(rec.expiresAt).toISOString()})`);
     return 0;

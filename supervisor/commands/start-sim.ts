@@ -101,7 +101,8 @@ export async function start(args: string[]): Promise<number> {
     metricsHost,
     logFormat: format,
     ...(color ? { logColor: true } : {}),
-    // KITE_* credentials select the live account (TOTP login); none = paper trading.
+    // KITE_API_KEY + KITE_API_SECRET select the live account (its token from `orch login kite`,
+    // or the opt-in web login with KITE_AUTO_LOGIN=totp); none = paper trading.
     env,
   }).catch(async (e: unknown) => {
     await lock.release();

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Clock } from '../../actors/clock.ts';
 import { actorLogger } from '../../actors/logger.ts';
 import { metrics } from '../../actors/metrics.ts';
@@ -11,7 +12,7 @@ import { KiteOrderWriter } from '../../broker/kite/order-writer.ts';
 import { KiteTickerClient } from '../../broker/kite/ticker-client.ts';
 import { KiteAdapter } from '../../broker/kite/adapter.ts';
 import { tickerPort } from '../../broker/kite/ticker-port.ts';
-import { KiteSessionManager, nextKiteExpiry } from '../../broker/kite/session.ts';
+import { KiteSessionManager, nextKiteExpiry, type WebLoginCredentials } from '../../broker/kite/session.ts';
 import { startPostbackServer, type PostbackServer } from '../../broker/kite/postback.ts';
 import { startKiteSim, type KiteSim, type KiteSimOptions } from '../../exchanges/kite/index.ts';
 import type { TickMode } from '../../config/tick-mode.ts';
@@ -45,6 +46,9 @@ export type KiteVenue = {
 
 export type KiteEnv = Readonly<Record<string, string | undefined>>;
 
+/** The token file's name in the state directory: `orch login kite` writes it, `orch start` reads it. */
+export const KITE_TOKEN_FILE = 'kite-token.json';
+
 export type KiteVenueOptions = {
   clock: Clock;
   log: Logger;
@@ -52,12 +56,13 @@ export type KiteVenueOptions = {
   /** An account built elsewhere; wins over `env`. */
   account?: KiteAccount;
   /**
-   * Live credentials (KITE_API_KEY, KITE_API_SECRET, KITE_USER_ID, KITE_PASSWORD, KITE_TOTP_SECRET;
-   * optional KITE_API_ROOT, KITE_LOGIN_ROOT, KITE_WS_URL), the postback endpoint
+   * Live credentials (KITE_API_KEY, KITE_API_SECRET, optional KITE_USER_ID; the opt-in web login's
+   * KITE_AUTO_LOGIN=totp, KITE_PASSWORD, KITE_TOTP_SECRET; optional KITE_API_ROOT, KITE_LOGIN_ROOT,
+   * KITE_WS_URL: kiteEnvSettings), the postback endpoint
    * (KITE_POSTBACK_HOST, KITE_POSTBACK_PORT) and KITE_TICK_MODE. No credentials = paper trading.
    */
   env?: KiteEnv;
-  /** The 0600 token cache lives here (live accounts). */
+  /** The 0600 token file (`orch login kite` writes it) lives here (live accounts); default ./.orch. */
   stateDir?: string;
   sim?: { port?: number; seed?: number; tickIntervalMs?: number } & Pick<KiteSimOptions, 'enforceRateLimits' | 'observer' | 'rateLimits'>;
   /** When a live feed is expected to tick (NSE hours less the exchange's holidays); paper feeds always tick. */
@@ -66,54 +71,108 @@ export type KiteVenueOptions = {
   onLogin?: (ok: boolean, atMarketOpen?: boolean) => void;
 };
 
-export const KITE_CREDENTIAL_ENV = ['KITE_API_KEY', 'KITE_API_SECRET', 'KITE_USER_ID', 'KITE_PASSWORD', 'KITE_TOTP_SECRET'] as const;
+/** The live account's variables: any of them set means a live Kite account (none = paper trading). */
+export const KITE_CREDENTIAL_ENV = ['KITE_API_KEY', 'KITE_API_SECRET', 'KITE_USER_ID', 'KITE_PASSWORD', 'KITE_TOTP_SECRET', 'KITE_AUTO_LOGIN'] as const;
+/** What the unofficial automated web login needs besides the app's key and secret. */
+const WEB_LOGIN_ENV = ['KITE_USER_ID', 'KITE_PASSWORD', 'KITE_TOTP_SECRET'] as const;
 
 export type KiteEnvSettings = {
-  credentials: { apiKey: string; apiSecret: string; userId: string; password: string; totpSecret: string };
+  apiKey: string;
+  apiSecret: string;
+  /** When set, the stored token must be this user's. */
+  userId: string | undefined;
+  /** The UNOFFICIAL automated web login (KITE_AUTO_LOGIN=totp); undefined = Kite's official login (`orch login kite`). */
+  webLogin: WebLoginCredentials | undefined;
   apiRoot: string;
   loginRoot: string;
   wsUrl: string;
 };
 
-/** The live account named by `env`; undefined when none of its variables is set. A partial set is refused by name. */
+/** An unset variable and an empty one are the same thing. */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+const KiteEnvSchema = z.object({
+  KITE_API_KEY: optional(z.string()),
+  KITE_API_SECRET: optional(z.string()),
+  KITE_USER_ID: optional(z.string()),
+  KITE_PASSWORD: optional(z.string()),
+  KITE_TOTP_SECRET: optional(z.string()),
+  // The automated web login is unofficial and against Kite's advice: it runs only when asked for by name.
+  KITE_AUTO_LOGIN: optional(z.enum(['totp'], { error: (iss) => `expected "totp" (the unofficial automated web login) or unset (Kite's official login, \`orch login kite\`), got ${JSON.stringify(iss.input)}` })),
+  KITE_API_ROOT: optional(z.url({ protocol: /^https?$/ })),
+  KITE_LOGIN_ROOT: optional(z.url({ protocol: /^https?$/ })),
+  KITE_WS_URL: optional(z.url({ protocol: /^wss?$/ })),
+}).superRefine((e, ctx) => {
+  const missing = (keys: readonly (keyof typeof e)[]) => keys.filter((k) => !e[k]);
+  const req = missing(['KITE_API_KEY', 'KITE_API_SECRET']);
+  if (req.length) ctx.addIssue({ code: 'custom', path: [req[0]!], message: `${req.join(', ')} not set: a live Kite account needs the app's KITE_API_KEY and KITE_API_SECRET` });
+  if (e.KITE_AUTO_LOGIN === 'totp') {
+    const need = missing(WEB_LOGIN_ENV);
+    if (need.length) ctx.addIssue({ code: 'custom', path: [need[0]!], message: `KITE_AUTO_LOGIN=totp needs ${WEB_LOGIN_ENV.join(', ')}; not set: ${need.join(', ')}` });
+  } else {
+    const stray = (['KITE_PASSWORD', 'KITE_TOTP_SECRET'] as const).filter((k) => e[k]);
+    if (stray.length) {
+      ctx.addIssue({
+        code: 'custom', path: [stray[0]!],
+        message: `${stray.join(', ')} set, but KITE_AUTO_LOGIN is not "totp": the automated web login is unofficial and off unless opted into (docs/venues/kite.md, "Session"). Unset ${stray.length > 1 ? 'them' : 'it'} and run \`orch login kite\`, or set KITE_AUTO_LOGIN=totp`,
+      });
+    }
+  }
+});
+
+/**
+ * The live account named by `env`; undefined when none of its variables is set. Validated
+ * completely: a bad or partial set is refused by variable name, never by a secret's value.
+ * KITE_API_KEY + KITE_API_SECRET alone are a live account on Kite's official login: the token
+ * comes from `orch login kite`. KITE_AUTO_LOGIN=totp (with KITE_USER_ID, KITE_PASSWORD,
+ * KITE_TOTP_SECRET) opts into the unofficial automated web login instead.
+ */
 export function kiteEnvSettings(env: KiteEnv): KiteEnvSettings | undefined {
-  const present = KITE_CREDENTIAL_ENV.filter((k) => env[k]);
-  if (present.length === 0) return undefined;
-  const missing = KITE_CREDENTIAL_ENV.filter((k) => !env[k]);
-  if (missing.length) throw new Error(`Kite live account: ${missing.join(', ')} not set (have ${present.join(', ')})`);
+  if (!KITE_CREDENTIAL_ENV.some((k) => env[k])) return undefined;
+  const r = KiteEnvSchema.safeParse(env);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => (i.code === 'custom' ? i.message : `${i.path.join('.')}: ${i.message}`));
+    throw new Error(`Kite live account: ${lines.join('; ')}`);
+  }
+  const e = r.data;
   return {
-    credentials: { apiKey: env.KITE_API_KEY!, apiSecret: env.KITE_API_SECRET!, userId: env.KITE_USER_ID!, password: env.KITE_PASSWORD!, totpSecret: env.KITE_TOTP_SECRET! },
-    apiRoot: env.KITE_API_ROOT ?? 'https://api.kite.trade',
-    loginRoot: env.KITE_LOGIN_ROOT ?? 'https://kite.zerodha.com',
-    wsUrl: env.KITE_WS_URL ?? 'wss://ws.kite.trade',
+    apiKey: e.KITE_API_KEY!, apiSecret: e.KITE_API_SECRET!, userId: e.KITE_USER_ID,
+    webLogin: e.KITE_AUTO_LOGIN === 'totp' ? { userId: e.KITE_USER_ID!, password: e.KITE_PASSWORD!, totpSecret: e.KITE_TOTP_SECRET! } : undefined,
+    apiRoot: e.KITE_API_ROOT ?? 'https://api.kite.trade',
+    loginRoot: e.KITE_LOGIN_ROOT ?? 'https://kite.zerodha.com',
+    wsUrl: e.KITE_WS_URL ?? 'wss://ws.kite.trade',
   };
 }
 
 /**
- * A live account on the session manager: full login with TOTP, token cached 0600 in
- * `cachePath`, renewed around 06:00 IST. Every login outcome is a metric: the expiry gauge on
- * success, orch_kite_login_failures_total{reason} on failure (the kill switch's re-auth trigger).
+ * A live account on the session manager. Official flow (default): the token `orch login kite`
+ * stored 0600 in `cachePath`; none valid = start refuses, saying to run it. Opt-in web login:
+ * TOTP login, token cached there. Renewed after 06:00 IST either way. Every outcome is a metric:
+ * the expiry gauge on success, orch_kite_login_failures_total{reason} on failure. Failures reach
+ * the kill switch's re-auth trigger, except the official flow's wait for the operator's login,
+ * which is an alert until the market opens and a failed re-auth from then on.
  */
-export async function liveKiteAccount(o: { settings: KiteEnvSettings; clock: Clock; limiter: RateLimiter; log: Logger; cachePath?: string; onLogin?: (ok: boolean, atMarketOpen?: boolean) => void }): Promise<KiteAccount> {
+export async function liveKiteAccount(o: { settings: KiteEnvSettings; clock: Clock; limiter: RateLimiter; log: Logger; cachePath: string; onLogin?: (ok: boolean, atMarketOpen?: boolean) => void }): Promise<KiteAccount> {
   const s = o.settings;
   const session = new KiteSessionManager({
-    credentials: s.credentials, apiRoot: s.apiRoot, loginRoot: s.loginRoot, clock: o.clock, limiter: o.limiter, logger: o.log,
-    ...(o.cachePath ? { cachePath: o.cachePath } : {}),
+    credentials: { apiKey: s.apiKey, apiSecret: s.apiSecret, ...(s.userId ? { userId: s.userId } : {}) },
+    ...(s.webLogin ? { webLogin: s.webLogin } : {}),
+    apiRoot: s.apiRoot, loginRoot: s.loginRoot, clock: o.clock, limiter: o.limiter, logger: o.log, cachePath: o.cachePath,
     onLogin: (e) => {
       if (e.ok) metrics.kiteTokenExpiryTimestampSeconds.set(Math.floor(e.expiresAt / 1000));
       else metrics.kiteLoginFailuresTotal.inc({ reason: e.reason });
+      if (!e.ok && e.awaitingLogin && !e.atMarketOpen) return;
       o.onLogin?.(e.ok, !e.ok && e.atMarketOpen === true);
     },
   });
   await session.start();
   return {
-    root: s.apiRoot, wsUrl: s.wsUrl, apiKey: s.credentials.apiKey,
+    root: s.apiRoot, wsUrl: s.wsUrl, apiKey: s.apiKey,
     accessToken: () => session.currentAccessToken(),
     awaitAccessToken: () => session.getAccessToken(),
     reauthenticate: () => session.reauthenticate(),
     marketHoursOnly: true,
-    apiSecret: s.credentials.apiSecret,
-    userId: s.credentials.userId,
+    apiSecret: s.apiSecret,
+    ...(s.userId ? { userId: s.userId } : {}),
     close: () => session.stop(),
   };
 }
@@ -177,8 +236,9 @@ export async function buildKiteVenue(o: KiteVenueOptions): Promise<KiteVenue> {
     let account = o.account;
     const settings = account ? undefined : kiteEnvSettings(env);
     if (settings) {
-      account = await liveKiteAccount({ settings, clock: o.clock, limiter: o.limiter, log: o.log, ...(o.onLogin ? { onLogin: o.onLogin } : {}), ...(o.stateDir ? { cachePath: join(o.stateDir, 'kite-token.json') } : {}) });
-      o.log.info({ rest: settings.apiRoot, ws: settings.wsUrl, userId: settings.credentials.userId }, 'live Kite account');
+      const cachePath = join(o.stateDir ?? join(process.cwd(), '.orch'), KITE_TOKEN_FILE);
+      account = await liveKiteAccount({ settings, clock: o.clock, limiter: o.limiter, log: o.log, cachePath, ...(o.onLogin ? { onLogin: o.onLogin } : {}) });
+      o.log.info({ rest: settings.apiRoot, ws: settings.wsUrl, userId: account.userId, login: settings.webLogin ? 'web login (unofficial, KITE_AUTO_LOGIN=totp)' : 'official (orch login kite)' }, 'live Kite account');
     } else if (!account) {
       const s = await startKiteSim({
         port: o.sim?.port ?? 0, seed: o.sim?.seed ?? 42, tickIntervalMs: o.sim?.tickIntervalMs ?? 500, clock: o.clock, logger: actorLogger(o.log, 'sim:kite'),

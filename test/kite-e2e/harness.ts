@@ -110,11 +110,11 @@ export async function metricsText(sys: System): Promise<string> {
   return (await fetch(sys.metricsUrl!)).text();
 }
 
-/** The simulator's demo account as the KITE_* environment `orch start` reads: the full login flow, no shortcut token. */
+/** The simulator's demo account as the KITE_* environment `orch start` reads: the opt-in (unofficial) TOTP web login, no shortcut token. */
 export function envFor(sim: import('../../exchanges/kite/index.ts').KiteSim, extra: Record<string, string> = {}): Record<string, string> {
   const c = sim.credentials;
   return {
-    KITE_API_KEY: c.apiKey, KITE_API_SECRET: c.apiSecret, KITE_USER_ID: c.userId, KITE_PASSWORD: c.password, KITE_TOTP_SECRET: c.totpSecret,
+    KITE_API_KEY: c.apiKey, KITE_API_SECRET: c.apiSecret, KITE_USER_ID: c.userId, KITE_PASSWORD: c.password, KITE_TOTP_SECRET: c.totpSecret, KITE_AUTO_LOGIN: 'totp',
     KITE_API_ROOT: sim.restUrl, KITE_LOGIN_ROOT: sim.restUrl, KITE_WS_URL: sim.wsUrl, KITE_POSTBACK_PORT: '0',
     ...extra,
   };

@@ -47,7 +47,7 @@ test('sim: full login with TOTP, then renewal around the 06:00 IST expiry keeps 
   const sim = await startKiteSim({ clock, port: 0, seed: 1, tickIntervalMs: 3_600_000, logger: quiet });
   const c = sim.credentials;
   const session = new KiteSessionManager({
-    credentials: { apiKey: c.apiKey, apiSecret: c.apiSecret, userId: c.userId, password: c.password, totpSecret: c.totpSecret },
+    credentials: { apiKey: c.apiKey, apiSecret: c.apiSecret }, webLogin: { userId: c.userId, password: c.password, totpSecret: c.totpSecret },
     apiRoot: sim.restUrl, loginRoot: sim.restUrl, clock, limiter: new PassThroughLimiter(), logger: quiet,
   });
   try {

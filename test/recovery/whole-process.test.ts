@@ -32,7 +32,7 @@ test('after kill -9 of the whole process, the restart adopts the unanswered orde
   const c = sim.credentials;
   const env = {
     ...process.env,
-    KITE_API_KEY: c.apiKey, KITE_API_SECRET: c.apiSecret, KITE_USER_ID: c.userId, KITE_PASSWORD: c.password, KITE_TOTP_SECRET: c.totpSecret,
+    KITE_API_KEY: c.apiKey, KITE_API_SECRET: c.apiSecret, KITE_USER_ID: c.userId, KITE_PASSWORD: c.password, KITE_TOTP_SECRET: c.totpSecret, KITE_AUTO_LOGIN: 'totp',
     KITE_API_ROOT: sim.restUrl, KITE_LOGIN_ROOT: sim.restUrl, KITE_WS_URL: sim.wsUrl,
   };
   const start = () => {

@@ -62,7 +62,7 @@ after(async () => {
 function liveEnv(): Record<string, string> {
   return {
     ...SECRETS,
-    KITE_API_KEY: API_KEY, KITE_USER_ID: USER,
+    KITE_API_KEY: API_KEY, KITE_USER_ID: USER, KITE_AUTO_LOGIN: 'totp',
     KITE_API_ROOT: kite.restUrl, KITE_LOGIN_ROOT: kite.restUrl, KITE_WS_URL: kite.wsUrl,
     KALSHI_KEY_ID: kalshi.keyId, KALSHI_REST_URL: kalshi.restUrl, KALSHI_WS_URL: kalshi.wsUrl,
   };
