@@ -45,9 +45,9 @@ test('a port in use is reported by number and role before anything binds it', as
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   const port = (srv.address() as { port: number }).port;
   try {
-    await assert.rejects(probePort(port, 'metrics'), (e: unknown) => e instanceof PortInUseError && e.port === port && /metrics/.test(e.message));
+    await assert.rejects(probePort(port, '--metrics-port'), (e: unknown) => e instanceof PortInUseError && e.port === port && e.key === '--metrics-port' && /port \d+ on 127\.0\.0\.1 \(--metrics-port\) is already in use/.test(e.message));
   } finally {
     srv.close();
   }
-  await probePort(port, 'metrics'); // free again
+  await probePort(port, '--metrics-port'); // free again
 });

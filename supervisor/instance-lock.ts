@@ -24,8 +24,9 @@ export class InstanceLockedError extends Error {
 
 export class PortInUseError extends Error {
   readonly code = 'port_in_use';
-  constructor(readonly port: number, readonly what: string) {
-    super(`port ${port} (${what}) is already in use; nothing was started. Stop what holds it or choose another (--${what}-port)`);
+  /** `key` is the setting that chose the port (`--metrics-port`, `KITE_POSTBACK_PORT`, ...). */
+  constructor(readonly port: number, readonly key: string, readonly host = '127.0.0.1') {
+    super(`port ${port} on ${host} (${key}) is already in use; nothing was started or wiped. Stop what holds it or set another ${key}`);
     this.name = 'PortInUseError';
   }
 }
@@ -91,12 +92,12 @@ async function readOwner(file: string): Promise<LockOwner | undefined> {
   }
 }
 
-/** Throws PortInUseError unless `port` on `host` can be bound now (it is released at once). */
-export async function probePort(port: number, what: string, host = '127.0.0.1'): Promise<void> {
+/** Throws PortInUseError naming `key` unless `port` on `host` can be bound now (it is released at once). */
+export async function probePort(port: number, key: string, host = '127.0.0.1'): Promise<void> {
   if (port === 0 || port === -1) return; // any free port
   await new Promise<void>((resolve, reject) => {
     const srv = createServer();
-    srv.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' || e.code === 'EACCES' ? new PortInUseError(port, what) : e));
+    srv.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' || e.code === 'EACCES' ? new PortInUseError(port, key, host) : e));
     srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve()));
   });
 }

@@ -13,7 +13,8 @@ import { startKiteSim } from '../../exchanges/kite/index.ts';
 import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
 import { intArg } from './args.ts';
 import { natsPidFile, stopLeftover } from '../nats-launcher.ts';
-import { acquireInstanceLock, InstanceLockedError, PortInUseError, probePort, type InstanceLock } from '../instance-lock.ts';
+import { acquireInstanceLock, InstanceLockedError, PortInUseError, type InstanceLock } from '../instance-lock.ts';
+import { PortClashError, probeStartPorts, startBindings } from '../start-ports.ts';
 import { kalshiAccountFromEnv } from '../venues/kalshi.ts';
 import { kiteEnvSettings } from '../venues/kite.ts';
 
@@ -60,12 +61,12 @@ export async function start(args: string[]): Promise<number> {
     return 1;
   }
   try {
-    await probePort(metricsPort, 'metrics', metricsHost);
-    if (!natsUrl) await probePort(natsPort, 'nats');
+    await probeStartPorts(startBindings({ metricsPort, metricsHost, natsPort: natsUrl ? undefined : natsPort, env }));
   } catch (e) {
     await lock.release();
-    if (!(e instanceof PortInUseError)) throw e;
-    log.error({ port: e.port }, e.message);
+    if (e instanceof PortInUseError) log.error({ port: e.port, host: e.host, setting: e.key }, e.message);
+    else if (e instanceof PortClashError) log.error({ port: e.port, settings: e.keys }, e.message);
+    else throw e;
     return 1;
   }
   log.info({ lock: lock.file }, 'state directory locked for this run'); // every line carries the pid already

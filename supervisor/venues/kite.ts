@@ -218,6 +218,15 @@ function intEnv(env: KiteEnv, key: string): number | undefined {
   return Number(v);
 }
 
+/**
+ * Where the Kite postback listener binds when KITE_POSTBACK_PORT is set (KITE_POSTBACK_HOST,
+ * default 127.0.0.1); undefined when it is not: a free port on paper, no listener live.
+ */
+export function kitePostbackBinding(env: KiteEnv): { host: string; port: number } | undefined {
+  const port = intEnv(env, 'KITE_POSTBACK_PORT');
+  return port === undefined ? undefined : { host: env.KITE_POSTBACK_HOST || '127.0.0.1', port };
+}
+
 function tickModeEnv(env: KiteEnv): TickMode | undefined {
   const v = env.KITE_TICK_MODE;
   if (v === undefined || v === '') return undefined;
@@ -279,10 +288,10 @@ export async function buildKiteVenue(o: KiteVenueOptions): Promise<KiteVenue> {
 
     // Paper: always, on a free local port, with the simulator pointed at it. Live: when a port is configured.
     let postback: PostbackServer | undefined;
-    const port = intEnv(env, 'KITE_POSTBACK_PORT') ?? (sim ? 0 : undefined);
-    if (port !== undefined && acct.apiSecret) {
+    const binding = kitePostbackBinding(env) ?? (sim ? { host: '127.0.0.1', port: 0 } : undefined);
+    if (binding !== undefined && acct.apiSecret) {
       postback = await startPostbackServer({
-        host: env.KITE_POSTBACK_HOST || '127.0.0.1', port, apiSecret: acct.apiSecret, ...(acct.userId ? { userId: acct.userId } : {}),
+        host: binding.host, port: binding.port, apiSecret: acct.apiSecret, ...(acct.userId ? { userId: acct.userId } : {}),
         onOrder: (order) => void adapter.ingest(order, 'postback'), log: actorLogger(o.log, 'kite:postback'),
       });
       const pb = postback;
