@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { systemClock, type Clock } from '../../actors/clock.ts';
 import { parseArgs } from 'node:util';
 import { catchRequestToken, exchangeRequestToken, kiteLoginUrl, writeTokenFile } from '../../broker/kite/official-login.ts';
 import { KITE_TOKEN_FILE } from '../venues/kite.ts';
@@ -8,7 +9,7 @@ import { KITE_TOKEN_FILE } from '../venues/kite.ts';
  * the registered redirect (http://127.0.0.1:PORT/), exchanges it and writes the token 0600 to
  * <state-dir>/kite-token.json, the file `orch start` reads its Kite session from.
  */
-export async function loginKite(args: string[], env: NodeJS.ProcessEnv, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+export async function loginKite(args: string[], env: NodeJS.ProcessEnv, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), clock: Clock = systemClock): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { port: { type: 'string' }, 'state-dir': { type: 'string' } } });
   if (positionals[0] !== 'kite') {
     out('usage: orch login kite [--port N] [--state-dir DIR]');
@@ -31,7 +32,7 @@ export async function loginKite(args: string[], env: NodeJS.ProcessEnv, out: (li
     out(`Open this URL in a browser and log in (redirect URL registered for the app: http://127.0.0.1:${listener.port}/):`);
     out(kiteLoginUrl(env.KITE_LOGIN_ROOT ?? 'https://kite.zerodha.com', apiKey));
     const requestToken = await listener.requestToken;
-    const rec = await exchangeRequestToken({ apiRoot: env.KITE_API_ROOT ?? 'https://api.kite.trade', apiKey, apiSecret, requestToken, nowMs: Date.now() });
+    const rec = await exchangeRequestToken({ apiRoot: env.KITE_API_ROOT ?? 'https://api.kite.trade', apiKey, apiSecret, requestToken, nowMs: clock.now() });
     const path = join(values['state-dir'] ?? join(process.cwd(), '.orch'), KITE_TOKEN_FILE);
     await writeTokenFile(path, rec);
     out(`Kite session for ${rec.userId} stored in ${path} (valid until ${new Date(rec.expiresAt).toISOString()})`);
