@@ -9,6 +9,7 @@ import { status } from './commands/status.ts';
 import { strategies } from './commands/strategies.ts';
 import { reload } from './commands/reload.ts';
 import { loginKite } from './commands/login.ts';
+import { dataCmd, DATA_HELP } from './commands/data.ts';
 
 /** A command: takes its own arguments, returns the exit code. Register new ones in COMMANDS. */
 export type Command = (args: string[]) => Promise<number>;
@@ -25,6 +26,7 @@ export const COMMANDS: Record<string, Command> = {
   strategies,
   reload,
   login: (args) => loginKite(args, process.env),
+  data: (args) => dataCmd(args, process.env),
 };
 
 const CONNECT = '  --nats URL         the NATS server of the running orchestrator (env NATS_URL; default nats://127.0.0.1:4222)\n  --state-dir DIR    its state directory, for the operator credentials (default ./.orch)\n';
@@ -32,6 +34,7 @@ const OPS = `${CONNECT}  --timeout MS       how long to wait for an answer\n  --
 
 /** Each command's own help (`orch <command> --help`, exit 0). */
 export const COMMAND_HELP: Record<string, string> = {
+  data: DATA_HELP,
   login: `orch login kite [options]: Kite's official login. Prints the login URL (KITE_LOGIN_ROOT, default
 https://kite.zerodha.com), catches the request_token on http://127.0.0.1:PORT/ (register it as
 the app's redirect URL), exchanges it with KITE_API_KEY/KITE_API_SECRET at KITE_API_ROOT and
@@ -120,6 +123,7 @@ Commands:
   status    actors, kill level, venues, limiter headroom, positions, P&L, open orders: orch status [--json]
   strategies the registry as running, with each actor's state: orch strategies [--json]
   login     Kite's official login, token stored for orch start: orch login kite [--port N]
+  data      fill the local candle store for backtests: orch data kite --instrument NSE:INFY --from … --to … | import --csv FILE … | ls
   reload    validate config/strategies.yaml and the strategy modules, apply what changed: orch reload [--json]
 `;
 

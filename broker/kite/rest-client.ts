@@ -9,9 +9,9 @@ import { kindForResponse, parseRetryAfter, socketErrorCode, venueError } from '.
 import { keepAliveFetch, type HttpFetch } from '../http-transport.ts';
 import { parseInstrumentsCsv, type KiteInstrument } from './instruments.ts';
 import {
-  ErrorEnvelopeSchema, HoldingsSchema, LtpMapSchema, MarginsSchema, OhlcMapSchema, OrderHistorySchema,
+  ErrorEnvelopeSchema, HistoricalSchema, HoldingsSchema, LtpMapSchema, MarginsSchema, OhlcMapSchema, OrderHistorySchema,
   OrderResultSchema, OrdersSchema, PositionsSchema, QuoteMapSchema, SessionSchema, SuccessEnvelope, TradesSchema,
-  type KiteHolding, type KiteLtp, type KiteMargins, type KiteOhlc, type KiteOrder, type KiteOrderResult,
+  type KiteHistoricalCandle, type KiteHolding, type KiteLtp, type KiteMargins, type KiteOhlc, type KiteOrder, type KiteOrderResult,
   type KitePositions, type KiteQuote, type KiteSession, type KiteTrade,
 } from './schemas.ts';
 
@@ -171,6 +171,22 @@ export class KiteRestClient {
   }
   getLtp(instruments: string[], o: CallOptions = {}): Promise<Record<string, KiteLtp>> {
     return this.quoteCall('/quote/ltp', instruments, 1000, LtpMapSchema, o);
+  }
+
+  /**
+   * Candles of one instrument (https://kite.trade/docs/connect/v3/historical/), under Kite's
+   * historical limit (3/s, category kite.historical). `from`/`to` are IST wall-clock times,
+   * `yyyy-mm-dd hh:mm:ss`, both inclusive; Kite caps the days one call may span per interval.
+   */
+  async getHistoricalData(instrumentToken: number, interval: string, from: string, to: string, o: CallOptions & { oi?: boolean; continuous?: boolean } = {}): Promise<KiteHistoricalCandle[]> {
+    const query: [string, string][] = [['from', from], ['to', to]];
+    if (o.continuous) query.push(['continuous', '1']);
+    if (o.oi) query.push(['oi', '1']);
+    const data = await this.send({
+      method: 'GET', path: `/instruments/historical/${enc(String(instrumentToken))}/${enc(interval)}`, query,
+      category: 'kite.historical', priority: o.priority ?? 'read', expect: HistoricalSchema,
+    });
+    return data.candles;
   }
 
   async getInstruments(exchange?: string, o: CallOptions = {}): Promise<KiteInstrument[]> {

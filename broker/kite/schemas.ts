@@ -158,6 +158,18 @@ export const SessionSchema = z.looseObject({
 });
 export type KiteSession = z.infer<typeof SessionSchema>;
 
+/**
+ * GET /instruments/historical/:instrument_token/:interval (https://kite.trade/docs/connect/v3/historical/):
+ * `data.candles` is a list of `[timestamp, open, high, low, close, volume]` with `oi` as a 7th
+ * element when asked for; the timestamp carries IST as `+0530` (no colon); prices in rupees.
+ */
+export const HistoricalCandleSchema = z.union([
+  z.tuple([str, num, num, num, num, num]),
+  z.tuple([str, num, num, num, num, num, num]),
+]);
+export const HistoricalSchema = z.looseObject({ candles: z.array(HistoricalCandleSchema) });
+export type KiteHistoricalCandle = z.infer<typeof HistoricalCandleSchema>;
+
 export const SuccessEnvelope = <T extends z.ZodType>(data: T) => z.object({ status: z.literal('success'), data });
 export const ErrorEnvelopeSchema = z.looseObject({
   status: z.literal('error').optional(),
