@@ -9,6 +9,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
+# The prune keeps typescript and @types/node: they are production dependencies because a hot
+# reload type-checks strategy modules at run time (README, "Hot reload").
 RUN npm run typecheck \
  && npm prune --omit=dev --no-audit --no-fund
 

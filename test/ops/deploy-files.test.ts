@@ -37,6 +37,17 @@ test('.dockerignore keeps secrets, state and node_modules out of the build conte
   for (const p of ['.env', '.orch', 'node_modules', '.git']) assert.ok(ignored.includes(p), `${p} not ignored`);
 });
 
+test('the image keeps what the reload type check needs: production dependencies (typescript, @types/node; test/reload/typecheck-production.test.ts) and tsconfig.json', () => {
+  const [build, runtime] = stages(read('Dockerfile')) as [string[], string[]];
+  // The runtime gets exactly what `npm ci` then `npm prune --omit=dev` leave: the layout the production test models.
+  assert.ok(build.some((l) => /^RUN npm ci\b/.test(l)) && build.some((l) => /npm prune --omit=dev\b/.test(l)));
+  assert.ok(runtime.includes('COPY --from=build /app /app'));
+  const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
+  for (const p of ['tsconfig.json', 'package.json', 'package-lock.json']) assert.ok(!ignored.includes(p), `${p} is in the image`);
+  const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+  for (const d of ['typescript', '@types/node']) assert.ok(pkg.dependencies[d], `${d} is a production dependency`);
+});
+
 test('the systemd unit restarts on failure, reads its env file and is hardened', () => {
   const unit = read('deploy/systemd/orch.service');
   for (const line of [
