@@ -11,11 +11,28 @@ import { metrics } from './metrics.ts';
  */
 export const deadLetters = metrics.deadLettersTotal;
 
-export type BusConnectOptions = { servers: string; name: string; user?: string; pass?: string; timeoutMs?: number };
+export type BusConnectOptions = {
+  /** One URL, or several separated by commas (the nodes of a cluster: any one that answers will do). */
+  servers: string;
+  name: string;
+  user?: string;
+  pass?: string;
+  timeoutMs?: number;
+  /**
+   * CA certificate (PEM file) the servers' TLS certificates are checked against: set on a
+   * cluster whose nodes require TLS (deploy/nats/cluster.conf). Not a secret.
+   */
+  tlsCaFile?: string;
+};
+
+/** `nats://a:4222,nats://b:4222` → each URL, trimmed; empty parts are dropped. */
+export function serverList(servers: string): string[] {
+  return servers.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
 
 export async function connectBus(opts: BusConnectOptions): Promise<NatsConnection> {
   const o: ConnectionOptions = {
-    servers: opts.servers,
+    servers: serverList(opts.servers),
     name: opts.name,
     timeout: opts.timeoutMs ?? 5_000,
     maxReconnectAttempts: -1,
@@ -30,6 +47,7 @@ export async function connectBus(opts: BusConnectOptions): Promise<NatsConnectio
     o.inboxPrefix = inboxPrefix(opts.user);
   }
   if (opts.pass) o.pass = opts.pass;
+  if (opts.tlsCaFile) o.tls = { caFile: opts.tlsCaFile };
   return connect(o);
 }
 

@@ -28,16 +28,21 @@ export const EVENTS_STREAM_CONFIG = {
   num_replicas: 1,
 };
 
-/** `maxBytes`: the stream's size limit (default 2 GiB); the system passes its budget's hard limit. */
-export async function ensureEventStream(nc: NatsConnection, o: { maxBytes?: number } = {}): Promise<void> {
+/**
+ * `maxBytes`: the stream's size limit (default 2 GiB); the system passes its budget's hard limit.
+ * `replicas`: copies kept (broker/replicas.ts; default 1, 3 on the cluster of deploy/nats/).
+ */
+export async function ensureEventStream(nc: NatsConnection, o: { maxBytes?: number; replicas?: number } = {}): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const max_bytes = o.maxBytes ?? EVENTS_STREAM_CONFIG.max_bytes;
+  const num_replicas = o.replicas ?? EVENTS_STREAM_CONFIG.num_replicas;
   try {
     await jsm.streams.info(STREAM_EVENTS);
-    // An existing stream (older releases discarded the oldest events) is switched to refusing new ones.
-    await jsm.streams.update(STREAM_EVENTS, { subjects: EVENTS_STREAM_CONFIG.subjects, max_bytes, discard: EVENTS_STREAM_CONFIG.discard, duplicate_window: EVENTS_STREAM_CONFIG.duplicate_window });
+    // An existing stream (older releases discarded the oldest events) is switched to refusing new
+    // ones; one made on a single server gets the cluster's copies.
+    await jsm.streams.update(STREAM_EVENTS, { subjects: EVENTS_STREAM_CONFIG.subjects, max_bytes, discard: EVENTS_STREAM_CONFIG.discard, duplicate_window: EVENTS_STREAM_CONFIG.duplicate_window, num_replicas });
   } catch {
-    await jsm.streams.add({ ...EVENTS_STREAM_CONFIG, max_bytes });
+    await jsm.streams.add({ ...EVENTS_STREAM_CONFIG, max_bytes, num_replicas });
   }
 }
 

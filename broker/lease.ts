@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../actors/clock.ts';
 import { KV_LEASE } from '../actors/subjects.ts';
+import { ensureReplicas } from './replicas.ts';
 
 /**
  * Exactly one broker may talk to the venues: the holder of a lease in JetStream KV
@@ -28,6 +29,8 @@ export type LeaseOptions = {
   holder?: string;
   bucket?: string;
   key?: string;
+  /** Copies of the lease bucket (broker/replicas.ts; default 1). */
+  replicas?: number;
 };
 
 export class BrokerLease {
@@ -50,7 +53,9 @@ export class BrokerLease {
   }
 
   static async open(nc: NatsConnection, o: LeaseOptions): Promise<BrokerLease> {
-    const kv = await new Kvm(nc).create(o.bucket ?? KV_LEASE, { history: 1 });
+    const bucket = o.bucket ?? KV_LEASE;
+    const kv = await new Kvm(nc).create(bucket, { history: 1, ...(o.replicas !== undefined ? { replicas: o.replicas } : {}) });
+    if (o.replicas !== undefined) await ensureReplicas(nc, `KV_${bucket}`, o.replicas);
     return new BrokerLease(kv, o);
   }
 

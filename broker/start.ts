@@ -65,6 +65,8 @@ export type BrokerStartOptions = {
   /** Size limit of the event log (default 2 GiB); `usage` exports its fill level as metrics. */
   eventLogMaxBytes?: number;
   eventLogUsage?: boolean;
+  /** Copies JetStream keeps of the event log and the kill and lease buckets (broker/replicas.ts): 1 (default) on one server, 3 on a cluster. */
+  replicas?: number;
   /** The broker's event log (tests swap in one that misbehaves). */
   eventLog?: (nc: NatsConnection, log: Logger) => EventLog;
   /** Unset: 'baseline' when every venue is a built-in exchange this process started, else 'kill'. */
@@ -101,13 +103,14 @@ export async function startBroker(o: BrokerStartOptions): Promise<StartedBroker>
     if (!o.control) teardown.push(() => control.drain().catch(() => control.close()));
     // Every writer of the log shares one budget: at its limit events are refused, none dropped.
     const budget = new EventLogBudget(o.eventLogMaxBytes ?? EVENTS_STREAM_CONFIG.max_bytes);
-    await ensureEventStream(control, { maxBytes: budget.hardLimit });
+    const replicas = o.replicas !== undefined ? { replicas: o.replicas } : {};
+    await ensureEventStream(control, { maxBytes: budget.hardLimit, ...replicas });
     if (o.eventLogUsage) {
       const usage = new EventLogUsage({ nc: control, metrics, clock, log: actorLogger(o.log, 'event-log'), budget });
       await usage.start();
       teardown.push(() => usage.stop());
     }
-    const killStore = o.killStore ?? await KillStore.open(control, { clock, log: killLog, role: 'automation' });
+    const killStore = o.killStore ?? await KillStore.open(control, { clock, log: killLog, role: 'automation', ...replicas });
     // One limiter for every venue call, shared by every strategy.
     const limiter = new SharedLimiter({ clock, limits: o.limits, logger: log });
     // Observations reach the kill triggers once they run (they start after the venues they watch).
@@ -143,7 +146,7 @@ export async function startBroker(o: BrokerStartOptions): Promise<StartedBroker>
     // Exactly one broker trades: a second one started by mistake waits here as standby.
     let lease: BrokerLease | undefined;
     if (o.lease) {
-      const l = await BrokerLease.open(control, { clock, log, ...(o.lease.ttlMs !== undefined ? { ttlMs: o.lease.ttlMs } : {}) });
+      const l = await BrokerLease.open(control, { clock, log, ...replicas, ...(o.lease.ttlMs !== undefined ? { ttlMs: o.lease.ttlMs } : {}) });
       o.lease.onStandby?.(l.holder);
       await l.acquire();
       teardown.push(() => l.release());

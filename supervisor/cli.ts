@@ -10,6 +10,7 @@ import { strategies } from './commands/strategies.ts';
 import { reload } from './commands/reload.ts';
 import { loginKite } from './commands/login.ts';
 import { dataCmd, DATA_HELP } from './commands/data.ts';
+import { natsUsers } from './commands/nats-users.ts';
 
 /** A command: takes its own arguments, returns the exit code. Register new ones in COMMANDS. */
 export type Command = (args: string[]) => Promise<number>;
@@ -27,6 +28,7 @@ export const COMMANDS: Record<string, Command> = {
   reload,
   login: (args) => loginKite(args, process.env),
   data: (args) => dataCmd(args, process.env),
+  'nats-users': (args) => natsUsers(args, process.env),
 };
 
 const CONNECT = '  --nats URL         the NATS server of the running orchestrator (env NATS_URL; default nats://127.0.0.1:4222)\n  --state-dir DIR    its state directory, for the operator credentials (default ./.orch)\n';
@@ -49,10 +51,20 @@ built-in exchanges unless KITE_* / KALSHI_* credentials are set). Ctrl-C stops i
   --config FILE            strategy registry (default config/strategies.yaml)
   --nats URL               use this NATS server instead of starting one from nats.conf (env NATS_URL)
   --nats-port N            port of the nats-server it starts (default 4222)
+  --nats-replicas N        copies of the event log and the kill/lease buckets: 1 on one server (default), 3 on a cluster (env ORCH_NATS_REPLICAS)
   --metrics-port N         Prometheus /metrics and /healthz port (default 9464)
   --metrics-host ADDR      address they listen on (env ORCH_METRICS_HOST; default 127.0.0.1; 0.0.0.0 in a container)
   --log-format json|pretty readable lines or JSON (env ORCH_LOG_FORMAT; default: pretty on a terminal, JSON otherwise)
   --summary-interval MS    how often the summary line is logged (default 5000 on a terminal, 60000 otherwise; 0 = never)
+`,
+  'nats-users': `orch nats-users [options]: write the NATS users and permissions of every role and of every
+strategy in the registry, for the nodes of a NATS cluster (docs/deploy.md, "Several hosts"):
+<state-dir>/nats/authorization.conf (copy it next to cluster.conf on every node) and
+<state-dir>/nats/passwords.json (generated once; ORCH_NATS_<ROLE>_PASSWORD overrides). Both 0600.
+Prints the files and user names as one JSON line.
+
+  --config FILE      strategy registry (default config/strategies.yaml)
+  --state-dir DIR    where to write them (default ./.orch)
 `,
   sim: `orch sim [options]: run the built-in Kite and Kalshi exchanges alone and print their URLs and
 demo credentials as one JSON line.
@@ -124,6 +136,7 @@ Commands:
   strategies the registry as running, with each actor's state: orch strategies [--json]
   login     Kite's official login, token stored for orch start: orch login kite [--port N]
   data      fill the local candle store for backtests: orch data kite --instrument NSE:INFY --from … --to … | import --csv FILE … | ls
+  nats-users write the NATS users of every role and strategy for a cluster's nodes: orch nats-users [--config FILE]
   reload    validate config/strategies.yaml and the strategy modules, apply what changed: orch reload [--json]
 `;
 

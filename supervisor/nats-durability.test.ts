@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeDurability, supportsSyncAlways } from './nats-durability.ts';
+import { clusterDurabilityFile, describeDurability, supportsSyncAlways } from './nats-durability.ts';
 
 test('sync_interval: always exists from nats-server 2.10 on', () => {
   assert.equal(supportsSyncAlways('2.9.10'), false);
@@ -17,4 +17,15 @@ test('the start-up line says which guarantee the server gives', () => {
   assert.equal(describeDurability('2.10.22', '# sync_interval: always\n').guarantee, 'periodic_flush', 'a commented line does not count');
   assert.match(describeDurability('2.10.22', plain).message, /set sync_interval: always/);
   assert.equal(describeDurability('2.10.22', undefined).guarantee, 'unknown');
+});
+
+test('a cluster node includes the flush-before-ack file where its nats-server has the setting, the 2.9 one otherwise', async () => {
+  const { readFile } = await import('node:fs/promises');
+  assert.equal(clusterDurabilityFile('2.9.10'), 'durability-2.9.conf');
+  assert.equal(clusterDurabilityFile('v2.10.22'), 'durability-2.10.conf');
+  const dir = new URL('../deploy/nats/', import.meta.url);
+  const newer = await readFile(new URL(clusterDurabilityFile('2.10.0'), dir), 'utf8');
+  assert.equal(describeDurability('2.10.0', newer).guarantee, 'fsync_each_write');
+  const older = await readFile(new URL(clusterDurabilityFile('2.9.10'), dir), 'utf8');
+  assert.equal(describeDurability('2.9.10', older).guarantee, 'periodic_flush', 'a 2.9 node is given no setting it would refuse');
 });

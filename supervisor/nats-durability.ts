@@ -38,3 +38,11 @@ export function describeDurability(version: string, configText: string | undefin
     : 'nats-server 2.10+ can flush every write (sync_interval: always); this one cannot';
   return { level: 'warn', guarantee: 'periodic_flush', message: `nats-server ${version} flushes JetStream to disk every 2 min: events acknowledged since the last flush can be lost on an OS crash or power loss (not on a process crash); ${how}; ${recovery}` };
 }
+
+/**
+ * Which of deploy/nats/durability-*.conf a cluster node of this nats-server version includes as
+ * its durability.conf (docs/deploy.md): the flush before every ack where the server has it.
+ */
+export function clusterDurabilityFile(version: string): 'durability-2.10.conf' | 'durability-2.9.conf' {
+  return supportsSyncAlways(version) ? 'durability-2.10.conf' : 'durability-2.9.conf';
+}

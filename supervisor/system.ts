@@ -79,6 +79,8 @@ export type SystemOptions = {
   eventLogMaxBytes?: number;
   /** The broker lease (broker/lease.ts): a second system waits as standby until it lapses. Default 10 s. */
   leaseTtlMs?: number;
+  /** Copies JetStream keeps of the event log and the kill and lease buckets (broker/replicas.ts): 1 (default) on one server, 3 on the cluster of deploy/nats/. */
+  natsReplicas?: number;
 };
 
 export type System = {
@@ -188,6 +190,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       killSwitch: { ...(config.killTriggers ? { triggers: config.killTriggers } : {}), ...(config.flatten ? { flatten: config.flatten } : {}) },
       lease: o.leaseTtlMs !== undefined ? { ttlMs: o.leaseTtlMs } : {},
       ...(o.eventLogMaxBytes !== undefined ? { eventLogMaxBytes: o.eventLogMaxBytes } : {}),
+      ...(o.natsReplicas !== undefined ? { replicas: o.natsReplicas } : {}),
       eventLogUsage: true,
       reconcileIntervalMs: o.reconcileIntervalMs ?? 60_000,
       ...(config.externalAtStart ? { externalAtStart: config.externalAtStart } : {}),

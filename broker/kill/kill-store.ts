@@ -9,6 +9,7 @@ import { KillLevelSchema, KillMessageSchema, type KillLevel, type KillScope } fr
 import { publishJson } from '../../actors/bus.ts';
 import { registry as sharedRegistry } from '../../actors/metrics.ts';
 import { catalogue } from '../../actors/metric-catalogue.ts';
+import { ensureReplicas } from '../replicas.ts';
 import { ACTIVE_ENTRY, scopeKey, scopeLabel, type Figures, type KillEntry, type KillLevels } from './levels.ts';
 
 /**
@@ -40,6 +41,8 @@ export type KillStoreOptions = {
   registry?: Registry;
   /** Test seam; production uses KV_KILL. */
   bucket?: string;
+  /** Copies of the bucket a writer creates (broker/replicas.ts; default 1). */
+  replicas?: number;
 };
 
 export class KillStoreError extends Error {
@@ -85,7 +88,9 @@ export class KillStore {
     const kvm = new Kvm(nc);
     const name = opts.bucket ?? KV_KILL;
     // Readers have no right to create streams; writers create the bucket on first use.
-    const kv = role === 'reader' ? await kvm.open(name) : await kvm.create(name, { history: KEEP_HISTORY });
+    const kv = role === 'reader' ? await kvm.open(name) : await kvm.create(name, { history: KEEP_HISTORY, ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}) });
+    // A bucket made on a single server gets the cluster's copies (creating an existing bucket keeps its config).
+    if (role !== 'reader' && opts.replicas !== undefined) await ensureReplicas(nc, `KV_${name}`, opts.replicas);
     return new KillStore(nc, kv, { ...opts, role });
   }
 

@@ -12,6 +12,7 @@ import { startSystem } from '../system.ts';
 import { startKiteSim } from '../../exchanges/kite/index.ts';
 import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
 import { intArg } from './args.ts';
+import { replicasFrom } from '../../broker/replicas.ts';
 import { natsPidFile, stopLeftover } from '../nats-launcher.ts';
 import { acquireInstanceLock, InstanceLockedError, PortInUseError, type InstanceLock } from '../instance-lock.ts';
 import { PortClashError, probeStartPorts, startBindings } from '../start-ports.ts';
@@ -19,7 +20,7 @@ import { kalshiAccountFromEnv } from '../venues/kalshi.ts';
 import { kiteEnvSettings } from '../venues/kite.ts';
 
 export const START_OPTIONS = {
-  config: { type: 'string' }, nats: { type: 'string' }, 'nats-port': { type: 'string' },
+  config: { type: 'string' }, nats: { type: 'string' }, 'nats-port': { type: 'string' }, 'nats-replicas': { type: 'string' },
   'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' },
   'log-format': { type: 'string' }, 'summary-interval': { type: 'string' },
 } as const;
@@ -51,6 +52,8 @@ export async function start(args: string[]): Promise<number> {
   const stateDir = join(process.cwd(), '.orch');
   const metricsPort = intArg(values['metrics-port'], 'metrics-port', 9464);
   const natsPort = intArg(values['nats-port'], 'nats-port', 4222);
+  // 3 on the cluster of deploy/nats/: every event and kill level on every node (docs/deploy.md).
+  const natsReplicas = replicasFrom(values['nats-replicas'] ?? env.ORCH_NATS_REPLICAS, values['nats-replicas'] !== undefined ? '--nats-replicas' : 'ORCH_NATS_REPLICAS');
   // Before anything is stopped, wiped or bound: one orch per state directory, and every port free.
   let lock: InstanceLock;
   try {
@@ -99,6 +102,7 @@ export async function start(args: string[]): Promise<number> {
     ...(kalshi ? { kalshi } : {}),
     metricsPort,
     natsPort,
+    natsReplicas,
     metricsHost,
     logFormat: format,
     ...(color ? { logColor: true } : {}),
