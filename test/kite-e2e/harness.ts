@@ -21,12 +21,12 @@ import { renderRegistry } from '../helpers/registry.ts';
 export const trader = fileURLToPath(new URL('./fixtures/trader.ts', import.meta.url));
 export const ist = (s: string) => Date.parse(`${s}+05:30`);
 
-/** Moves `clock` by `stepMs` each time the event loop comes round (every `realMs`). */
-export function driveClock(clock: TestClock, stepMs = 20, realMs = 2): () => Promise<void> {
+/** Moves `clock` by `stepMs` (a number, or read before each step) each time the event loop comes round (every `realMs`). */
+export function driveClock(clock: TestClock, stepMs: number | (() => number) = 20, realMs = 2): () => Promise<void> {
   let running = true;
   const loop = (async () => {
     while (running) {
-      await clock.advance(stepMs);
+      await clock.advance(typeof stepMs === 'number' ? stepMs : stepMs());
       await new Promise((r) => setTimeout(r, realMs));
     }
   })();
@@ -48,7 +48,7 @@ export type Observed = {
 
 export type E2E = Observed & { sys: System; clock: TestClock; nats: NatsServerHandle; nc: NatsConnection; dir: string; stop(): Promise<void> };
 
-export async function startE2E(o: { yaml: string; clock?: TestClock; system?: Partial<SystemOptions> }): Promise<E2E> {
+export async function startE2E(o: { yaml: string; clock?: TestClock; system?: Partial<SystemOptions>; clockStepMs?: () => number }): Promise<E2E> {
   const clock = o.clock ?? new TestClock(ist('2026-11-23T10:00:00'));
   const nats = await startNatsServer();
   const dir = await mkdtemp(join(tmpdir(), 'orch-kite-e2e-'));
@@ -71,7 +71,7 @@ export async function startE2E(o: { yaml: string; clock?: TestClock; system?: Pa
     }
   })();
   await nc.flush();
-  const stopClock = driveClock(clock);
+  const stopClock = driveClock(clock, o.clockStepMs ?? 20);
   const log = pino({ level: process.env.ORCH_TEST_LOG ?? 'silent' });
   let sys: System;
   try {
