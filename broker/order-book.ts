@@ -17,6 +17,12 @@ export type OrderRecord = {
   limitPrice?: number;
   /** Modify requests written for this order (each one sent or about to be): Kite caps them per order. */
   modifies?: number;
+  /**
+   * The shapes orch asked the venue for that may rest there now: as placed (or adopted), then
+   * every modify written since the last one the venue confirmed (a write whose answer was lost
+   * may have landed). Reconciliation calls any other shape at the venue a change made outside orch.
+   */
+  asked?: OrderShape[];
   /** As placed; unknown for an adopted order (a limit price then says LIMIT). */
   orderType?: 'LIMIT' | 'MARKET';
   venueOrderId?: string;
@@ -28,6 +34,11 @@ export type OrderRecord = {
   createdTs: number;
   updatedTs: number;
 };
+
+/** An order's quantity (the total, filled included) and limit price (minor units; none for MARKET). */
+export type OrderShape = { qty: number; limitPrice?: number };
+
+const shapeOf = (o: { qty: number; limitPrice?: number }): OrderShape => (o.limitPrice !== undefined ? { qty: o.qty, limitPrice: o.limitPrice } : { qty: o.qty });
 
 const RANK: Record<OrderState, number> = { pending: 0, open: 1, partially_filled: 2, filled: 3, cancelled: 3, rejected: 3 };
 export const isTerminal = (s: OrderState) => s === 'filled' || s === 'cancelled' || s === 'rejected';
@@ -58,6 +69,7 @@ export class OrderBook {
       intentId: intent.intentId, strategyId: intent.strategyId, venue: intent.venue, symbol: intent.symbol, side: intent.side,
       qty: intent.qty, orderType: intent.orderType, state: 'pending', venueStatus: 'NEW', filledQty: 0, createdTs: now, updatedTs: now,
       ...(intent.limitPrice !== undefined ? { limitPrice: intent.limitPrice } : {}),
+      asked: [shapeOf(intent)],
     };
     this.byIntent.set(rec.intentId, rec);
     return rec;
@@ -69,6 +81,7 @@ export class OrderBook {
       intentId: o.intentId, strategyId, venue, symbol: o.symbol, side: o.side, qty: o.qty, state: 'pending', venueStatus: 'ADOPTED',
       filledQty: 0, createdTs: o.ts, updatedTs: o.ts, venueOrderId: o.venueOrderId,
       ...(o.limitPrice !== undefined ? { limitPrice: o.limitPrice } : {}),
+      asked: [shapeOf(o)],
     };
     this.byIntent.set(rec.intentId, rec);
     this.byVenueId.set(o.venueOrderId, rec.intentId);
@@ -88,8 +101,17 @@ export class OrderBook {
     if (!rec || isTerminal(rec.state)) return rec;
     rec.qty = c.qty;
     if (c.limitPrice !== undefined) rec.limitPrice = c.limitPrice;
+    rec.asked = [shapeOf(rec)];
     rec.updatedTs = now;
     return rec;
+  }
+
+  /** A modify written ahead (not yet confirmed): its shape may rest at the venue from now on. */
+  asking(intentId: string, c: { qty: number; limitPrice?: number }): void {
+    const rec = this.byIntent.get(intentId);
+    if (!rec) return;
+    rec.modifies = (rec.modifies ?? 0) + 1;
+    rec.asked = [...(rec.asked ?? []), shapeOf({ qty: c.qty, ...(c.limitPrice !== undefined ? { limitPrice: c.limitPrice } : {}) })];
   }
 
   reject(intentId: string, message: string, now: number): OrderRecord | undefined {

@@ -51,7 +51,8 @@ export const VenueErrorWireSchema = z.strictObject({
 
 /** One field that differs between the log's view and the venue's, or an order only one side knows. */
 export const DifferenceSchema = z.strictObject({
-  kind: z.enum(['adopted', 'missed_fill', 'state_behind', 'not_landed', 'missing_at_venue', 'unrecognised_order', 'position', 'external_position']),
+  /** `order_changed`: an open order rests at the venue at another quantity or limit price than the log's. */
+  kind: z.enum(['adopted', 'missed_fill', 'state_behind', 'not_landed', 'missing_at_venue', 'unrecognised_order', 'position', 'external_position', 'order_changed']),
   /**
    * What reconciliation did about it. `baseline`: a position no strategy holds (manual trades,
    * earlier days) is recorded as outside the strategies (`atVenue - local`), not traded or killed.

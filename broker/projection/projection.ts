@@ -71,8 +71,7 @@ export function applyEvent(p: Projection, ev: LogEvent, seq?: number): Projectio
     }
     case 'venue_write': {
       // Counted when written (ahead of the venue): a request whose answer was lost may still count there.
-      const rec = ev.op === 'modify' && ev.change ? p.book.get(ev.change.targetIntentId) : undefined;
-      if (rec) rec.modifies = (rec.modifies ?? 0) + 1;
+      if (ev.op === 'modify' && ev.change) p.book.asking(ev.change.targetIntentId, ev.change);
       return p;
     }
     case 'venue_answer': {

@@ -160,3 +160,60 @@ test('an order we do not recognise is reported once per state, not on every run'
   const filled = reconcile(p, { venue: 'kite', orders: [vo('manual', 3, 3, 'filled')], positions: [] }, { now: T });
   assert.deepEqual(filled.differences.filter((d) => d.kind === 'unrecognised_order').map((d) => d.atVenue), ['FILLED'], 'reported again when its state changes');
 });
+
+/** A resting LIMIT order of 5 at 100.00 (10_000 paise), open at the venue. */
+function restingLimit(): Projection {
+  const intentId = 'L';
+  const p = project([
+    { kind: 'intent', strategyId: 's1', intentId, ts: T, intent: { action: 'place', intentId, strategyId: 's1', ts: T, venue: 'kite', symbol: 'NSE:INFY', side: 'BUY', qty: 5, orderType: 'LIMIT', limitPrice: 10_000 } },
+    { kind: 'decision', strategyId: 's1', intentId, ts: T, decision: 'accepted' },
+    { kind: 'venue_answer', strategyId: 's1', intentId, ts: T, venue: 'kite', op: 'place', venueOrderId: 'V-L' },
+    { kind: 'order_state', strategyId: 's1', intentId, ts: T, venue: 'kite', venueOrderId: 'V-L', state: 'open', venueStatus: 'OPEN', filledQty: 0 },
+  ]);
+  return p;
+}
+const limitAt = (qty: number, limitPrice: number): VenueOrder => ({ ...vo('L', qty, 0, 'open', 'L'), limitPrice });
+const modifyWrite = (qty: number, limitPrice: number): LogEvent =>
+  ({ kind: 'venue_write', strategyId: 's1', intentId: 'M1', ts: T + 1, venue: 'kite', op: 'modify', venueOrderId: 'V-L', change: { targetIntentId: 'L', qty, limitPrice } });
+
+test('a modify that landed at the venue while its answer was lost: the difference is reported as applied and the order takes the venue\'s price and quantity', () => {
+  const p = restingLimit();
+  applyEvent(p, modifyWrite(7, 10_100));
+  applyEvent(p, { kind: 'venue_answer', strategyId: 's1', intentId: 'M1', ts: T + 2, venue: 'kite', op: 'modify', venueOrderId: 'V-L', error: { name: 'VenueError', venue: 'kite', kind: 'Timeout', message: 'no answer' } });
+  const out = run(p, [limitAt(7, 10_100)], pos(0));
+  assert.equal(out.result, 'resolved');
+  assert.equal(out.raiseKill, false);
+  assert.deepEqual(out.differences.map((d) => [d.kind, d.resolution, d.field, d.local, d.atVenue]), [
+    ['order_changed', 'applied', 'qty', 5, 7],
+    ['order_changed', 'applied', 'limitPrice', 10_000, 10_100],
+  ]);
+  applyAll(p, out);
+  assert.deepEqual([p.book.get('L')?.qty, p.book.get('L')?.limitPrice], [7, 10_100]);
+  assert.equal(run(p, [limitAt(7, 10_100)], pos(0)).result, 'ok', 'nothing left to say on the next check');
+});
+
+test('an order changed outside orch (a shape no intent asked for) is a mismatch on every check while it rests so; the venue\'s shape is still taken', () => {
+  const p = restingLimit();
+  const out = run(p, [limitAt(9, 9_900)], pos(0));
+  assert.equal(out.result, 'mismatch');
+  assert.equal(out.raiseKill, true);
+  assert.deepEqual(out.differences.map((d) => [d.kind, d.resolution, d.field, d.local, d.atVenue]), [
+    ['order_changed', 'kill_raised', 'qty', 5, 9],
+    ['order_changed', 'kill_raised', 'limitPrice', 10_000, 9_900],
+  ]);
+  applyAll(p, out);
+  assert.deepEqual([p.book.get('L')?.qty, p.book.get('L')?.limitPrice], [9, 9_900], 'the limits judge the order as it rests');
+  const again = run(p, [limitAt(9, 9_900)], pos(0));
+  assert.equal(again.result, 'mismatch', 'a second check finds it still: the persistent-difference rule can latch');
+  // Cancelled (or re-priced by a modify of ours that the venue confirms), it is no longer reported.
+  applyEvent(p, { kind: 'venue_answer', strategyId: 's1', intentId: 'M2', ts: T + 3, venue: 'kite', op: 'modify', venueOrderId: 'V-L', change: { targetIntentId: 'L', qty: 9, limitPrice: 9_950 } });
+  assert.equal(run(p, [limitAt(9, 9_950)], pos(0)).result, 'ok');
+});
+
+test('a MARKET order\'s price at the venue (a protected order at its band edge) is not a difference', () => {
+  const p = project(placed('a', 5));
+  applyEvent(p, { kind: 'order_state', strategyId: 's1', intentId: 'a', ts: T, venue: 'kite', venueOrderId: 'V-a', state: 'open', venueStatus: 'OPEN', filledQty: 0 });
+  const out = run(p, [{ ...vo('a', 5, 0, 'open', 'a'), limitPrice: 10_200 }], pos(0));
+  assert.equal(out.raiseKill, false);
+  assert.deepEqual(out.differences.filter((d) => d.kind === 'order_changed'), []);
+});

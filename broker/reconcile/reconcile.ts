@@ -1,4 +1,4 @@
-import type { OrderRecord } from '../order-book.ts';
+import { isTerminal, type OrderRecord } from '../order-book.ts';
 import type { VenueOrder, VenuePosition } from '../venue.ts';
 import type { Difference, ReconcileResult } from '../events/schema.ts';
 import { externalByVenue, netByVenue, type Projection } from '../projection/projection.ts';
@@ -39,6 +39,8 @@ export const UNATTRIBUTED = '_unattributed';
  * - a fill the log missed is applied, and so is any state the venue is ahead on;
  * - a local order that never reached the venue is closed as rejected;
  * - an order we do not recognise is reported (once per state it is seen in) and left alone;
+ * - an open order resting at another quantity or price takes the venue's shape; one no intent
+ *   of ours asked for is also a mismatch (`shapeDifferences`);
  * - a net position that still differs after all of that (and after the baseline of positions
  *   outside the strategies) raises kill level 2, field by field; with `baselineExternal` it
  *   becomes the new baseline instead.
@@ -49,6 +51,7 @@ export function reconcile(local: Projection, snap: VenueSnapshot, o: ReconcileOp
   const differences: Difference[] = [];
   const actions: Emit[] = [];
   const matched = new Set<string>();
+  let raiseKill = false;
   const fillDelta = new Map<string, number>();
 
   for (const vo of snap.orders) {
@@ -76,6 +79,11 @@ export function reconcile(local: Projection, snap: VenueSnapshot, o: ReconcileOp
       differences.push({ kind: 'adopted', resolution: 'applied', venue, symbol: rec.symbol, strategyId: rec.strategyId, intentId: rec.intentId, venueOrderId: vo.venueOrderId, field: 'venueOrderId', atVenue: vo.venueOrderId, note: 'write landed but its answer never arrived' });
     }
     matched.add(rec.intentId);
+    const changed = shapeDifferences(rec, vo);
+    if (changed.length > 0) {
+      differences.push(...changed);
+      if (changed.some((d) => d.resolution === 'kill_raised')) raiseKill = true;
+    }
     const emits = recordUpdateEvents(rec, venue, vo, o.now);
     for (const e of emits) {
       if (e.event.kind === 'fill') {
@@ -106,7 +114,6 @@ export function reconcile(local: Projection, snap: VenueSnapshot, o: ReconcileOp
   const external = externalByVenue(local, venue);
   const atVenue = new Map<string, number>();
   for (const p of snap.positions) atVenue.set(p.symbol, (atVenue.get(p.symbol) ?? 0) + p.qty);
-  let raiseKill = false;
   for (const symbol of [...new Set([...ours.keys(), ...external.keys(), ...atVenue.keys()])].sort()) {
     const strategies = ours.get(symbol) ?? 0;
     const outside = external.get(symbol) ?? 0;
@@ -128,5 +135,40 @@ export function reconcile(local: Projection, snap: VenueSnapshot, o: ReconcileOp
 
   const result = raiseKill ? 'mismatch' : differences.length > 0 ? 'resolved' : 'ok';
   return { result, differences, actions, raiseKill };
+}
+
+/**
+ * An order open both here and at the venue, resting there at another quantity or limit price.
+ * The venue's shape is always taken (the order_state event `recordUpdateEvents` makes carries
+ * it): it is what can fill, and the limits (maxPosition's worst case) and a kill switch's
+ * cancels must judge the order as it rests, not as we last heard of it. What differs is the
+ * verdict:
+ * - a shape orch asked for (a modify written ahead whose answer was lost, or is still on its
+ *   way) is `applied`: the log catches up with our own change;
+ * - any other shape (the order changed outside orch: by hand at the venue, another app) is
+ *   `kill_raised`, reported on every check for as long as the order rests so, so the
+ *   persistent-difference rule (killTriggers.reconcileConfirmChecks) latches level 2 when a
+ *   second check still sees it, and a stale report seen once does not.
+ * A MARKET order's price is the venue's own (Kite shows a protected one at its band edge): only
+ * its quantity is compared.
+ */
+export function shapeDifferences(rec: OrderRecord, vo: VenueOrder): Difference[] {
+  if (isTerminal(rec.state) || isTerminal(vo.state) || !rec.venueOrderId) return [];
+  const priced = rec.orderType !== 'MARKET' && vo.limitPrice !== undefined;
+  const asked = rec.asked ?? [];
+  const ours = asked.length === 0 || asked.some((s) => (vo.qty <= 0 || s.qty === vo.qty) && (!priced || s.limitPrice === undefined || s.limitPrice === vo.limitPrice));
+  // Ours: against the log's record (nothing to say once it holds the venue's shape). Not ours:
+  // against the last shape we asked for, so it is said again on every check it persists.
+  const against = ours ? { qty: rec.qty, limitPrice: rec.limitPrice } : asked[asked.length - 1]!;
+  const at = { venue: rec.venue, symbol: rec.symbol, strategyId: rec.strategyId, intentId: rec.intentId, venueOrderId: vo.venueOrderId };
+  const note = ours
+    ? 'a modify of ours landed at the venue; its answer had not reached the log'
+    : 'the venue holds our order at a shape no intent asked for (changed outside orch?); the venue\'s shape is taken; kill level 2 if a second check still finds it';
+  const out: Difference[] = [];
+  if (vo.qty > 0 && vo.qty !== against.qty) out.push({ kind: 'order_changed', resolution: ours ? 'applied' : 'kill_raised', ...at, field: 'qty', local: against.qty, atVenue: vo.qty, note });
+  if (priced && against.limitPrice !== undefined && vo.limitPrice !== against.limitPrice) {
+    out.push({ kind: 'order_changed', resolution: ours ? 'applied' : 'kill_raised', ...at, field: 'limitPrice', local: against.limitPrice, atVenue: vo.limitPrice!, note });
+  }
+  return out;
 }
 

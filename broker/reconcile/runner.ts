@@ -135,13 +135,14 @@ export class ReconcileRunner {
         snap = await this.snapshot(a);
         // Only what is still unexplained on a second look may become the baseline.
         const again = reconcile(host.projection(), snap, { ...this.options(), baselineExternal: baseline });
-        const first = out.differences.filter((d) => d.kind !== 'position' && d.kind !== 'external_position');
+        // What the second look judges again (positions, orders changed outside orch) is taken from it.
+        const first = out.differences.filter((d) => d.kind !== 'position' && d.kind !== 'external_position' && d.resolution !== 'kill_raised');
         const seen = new Set(first.map((d) => JSON.stringify(d)));
         out = { ...again, differences: [...first, ...again.differences.filter((d) => !seen.has(JSON.stringify(d)))] };
         if (!out.raiseKill && out.differences.length > 0) out.result = 'resolved';
       }
       host.apply(a.venue, out.actions);
-      if (out.raiseKill) await host.raiseKill(a.venue, out.differences.filter((d) => d.kind === 'position'));
+      if (out.raiseKill) await host.raiseKill(a.venue, out.differences.filter((d) => d.resolution === 'kill_raised'));
       report = { venue: a.venue, result: out.result, trigger, differences: out.differences, ts: clock.now() };
       this.passed.add(a.venue);
     } catch (err) {

@@ -5,7 +5,7 @@ import type { BrokerActor, BrokerActorOptions } from '../../broker/broker-actor.
 import type { EventLog } from '../../broker/event-log.ts';
 import type { LimitsConfig } from '../../broker/limiter/limits.ts';
 import type { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
-import { startBroker, type StartedBroker, type VenueContext } from '../../broker/start.ts';
+import { startBroker, type BrokerStartOptions, type StartedBroker, type VenueContext } from '../../broker/start.ts';
 import type { VenueAdapter } from '../../broker/venue.ts';
 import type { StrategySpec } from '../../config/registry.ts';
 
@@ -19,10 +19,12 @@ export type BrokerActorTestOptions = {
   stopFlushMs?: number;
   maxPlaceWaitMs?: number;
   refusalLog?: BrokerActorOptions['refusalLog'];
+  /** The automated kill switch with these triggers (absent: only the latched level is followed). */
+  killSwitch?: BrokerStartOptions['killSwitch'];
 };
 
 /** A broker started in this process: `stop` undoes all of it (the broker, its kill-level watch, its control connection). */
-export type TestBroker<A extends VenueAdapter> = { broker: BrokerActor; events: EventLog; adapter: A; limiter: SharedLimiter; control: NatsConnection; stop(): Promise<void> };
+export type TestBroker<A extends VenueAdapter> = { broker: BrokerActor; events: EventLog; adapter: A; limiter: SharedLimiter; control: NatsConnection; killStore: StartedBroker['killStore']; stop(): Promise<void> };
 
 /**
  * A broker around one venue adapter, started through the composition root (broker/start.ts)
@@ -45,8 +47,9 @@ export async function startBrokerActor<A extends VenueAdapter>(
     ...(o.stopFlushMs !== undefined ? { stopFlushMs: o.stopFlushMs } : {}),
     ...(o.maxPlaceWaitMs !== undefined ? { maxPlaceWaitMs: o.maxPlaceWaitMs } : {}),
     ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
+    ...(o.killSwitch ? { killSwitch: o.killSwitch } : {}),
   });
-  return { broker: started.broker, events: started.events, adapter, limiter: started.limiter, control: started.control, stop: started.stop };
+  return { broker: started.broker, events: started.events, adapter, limiter: started.limiter, control: started.control, killStore: started.killStore, stop: started.stop };
 }
 
 /** A crash, as near as one process gets: no flush, no drain; queued events are lost with it. */

@@ -51,6 +51,7 @@ export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => v
   eventLog?: (nc: NatsConnection, log: Logger) => EventLog;
   maxPlaceWaitMs?: number;
   refusalLog?: BrokerActorOptions['refusalLog'];
+  killSwitch?: BrokerActorTestOptions['killSwitch'];
 }): Promise<{ nc: NatsConnection; natsUrl: string; sim: KiteSim; running: InProcessBroker }> {
   const nats = await startNatsServer();
   const nc = await connectBus({ servers: nats.url, name: o.name });
@@ -62,6 +63,7 @@ export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => v
     ...(o.eventLog ? { eventLog: o.eventLog } : {}),
     ...(o.maxPlaceWaitMs !== undefined ? { maxPlaceWaitMs: o.maxPlaceWaitMs } : {}),
     ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
+    ...(o.killSwitch ? { killSwitch: o.killSwitch } : {}),
   });
   stopAfter(t, { running, sim, nc, nats });
   return { nc, natsUrl: nats.url, sim, running };
