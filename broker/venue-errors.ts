@@ -95,9 +95,3 @@ export class VenueError extends Error {
     return new VenueError(w);
   }
 }
-
-/** Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)). */
-export function nextBackoff(attempt: number, random: () => number, baseMs = 250, capMs = 30_000): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt));
-  return Math.floor(random() * ceiling);
-}

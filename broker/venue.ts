@@ -1,5 +1,6 @@
 import type { OrderState, Side, Venue } from '../actors/messages.ts';
 import type { TickMode } from '../config/tick-mode.ts';
+import { TypedEmitter } from './connection/emitter.ts';
 
 /**
  * What the broker actor needs from a venue. Each venue (kite/, kalshi/) implements it over its
@@ -146,14 +147,20 @@ export interface VenueAdapter {
   on<E extends keyof VenueEvents>(event: E, fn: VenueEvents[E]): void;
 }
 
-/** The listener lists every adapter keeps: one place, so each adapter only says what it emits. */
+/**
+ * The listener lists every adapter keeps: one place, so each adapter only says what it emits.
+ * The connection kit's emitter: a listener that throws is reported and the others still run.
+ */
+type VenueEventArgs = { [E in keyof VenueEvents]: Parameters<VenueEvents[E]> };
 export class VenueEventHub {
-  private readonly handlers: { [E in keyof VenueEvents]: VenueEvents[E][] } = { tick: [], order: [], fill: [], disconnected: [], reconnected: [], reconcile: [] };
-
+  private readonly emitter: TypedEmitter<VenueEventArgs>;
+  constructor(onListenerError?: (event: string, err: unknown) => void) {
+    this.emitter = new TypedEmitter(onListenerError);
+  }
   on<E extends keyof VenueEvents>(event: E, fn: VenueEvents[E]): void {
-    this.handlers[event].push(fn);
+    this.emitter.on(event, fn as (...args: VenueEventArgs[E]) => void);
   }
   emit<E extends keyof VenueEvents>(event: E, ...args: Parameters<VenueEvents[E]>): void {
-    for (const fn of this.handlers[event]) (fn as (...a: Parameters<VenueEvents[E]>) => void)(...args);
+    this.emitter.emit(event, ...(args as VenueEventArgs[E]));
   }
 }

@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KV_KILL, INBOX_ROOT, inboxPrefix, subjects } from '../actors/subjects.ts';
 import { registerSecret } from '../actors/logger.ts';
+import { assertNever } from '../actors/assert-never.ts';
 
 /**
  * NATS users and permissions for every process, rendered from the subject switchboard so the
@@ -241,9 +242,6 @@ async function writePrivate(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
-function assertNever(x: never): never {
-  throw new Error(`unexpected role: ${JSON.stringify(x)}`);
-}
 
 /**
  * A strategy's credentials, kept in step with the registry: a strategy the auth files do not

@@ -135,7 +135,7 @@ export class KalshiAdapter implements VenueAdapter {
   get modifyCost(): number {
     return this.o.port.modifyCost?.() ?? DEFAULT_TOKEN_COST;
   }
-  private readonly events = new VenueEventHub();
+  private readonly events = new VenueEventHub((event, err) => this.o.log.error({ event, err }, 'a kalshi venue listener threw'));
   private readonly ledger = new FillLedger();
   private readonly infos = new Map<string, Info>();
   /** Orders whose create is in flight, by client_order_id: a fill can beat the create response. */

@@ -2,7 +2,8 @@ import type { ZodType } from 'zod';
 import type { Clock } from '../../actors/clock.ts';
 import type { Logger } from '../../actors/logger.ts';
 import type { RateLimiter, Priority } from '../limiter/types.ts';
-import { VenueError, nextBackoff } from '../venue-errors.ts';
+import { VenueError } from '../venue-errors.ts';
+import { nextBackoff, REQUEST_BACKOFF, type BackoffPolicy } from '../connection/backoff.ts';
 import { authHeaders, type KalshiCredentials } from './signing.ts';
 import { keepAliveFetch, type HttpFetch } from '../http-transport.ts';
 import { badResponse, httpError, networkError, timeoutError, VENUE } from './errors.ts';
@@ -41,8 +42,9 @@ export type Call<T> = {
 };
 
 const DEFAULT_TIMEOUT_MS = 5_000;
-const RETRY_BASE_MS = 250;
-const RATE_LIMIT_BASE_MS = 500;
+const RETRY_BACKOFF: BackoffPolicy = REQUEST_BACKOFF;
+/** A 429 without a usable Retry-After starts at twice the request backoff. */
+const RATE_LIMIT_BACKOFF: BackoffPolicy = { ...REQUEST_BACKOFF, baseMs: 500 };
 
 /**
  * One signed, rate-limited, schema-checked HTTP call. Reads are retried per the shared error
@@ -82,14 +84,14 @@ export class KalshiHttp {
       } catch (e) {
         const err = e instanceof VenueError ? e : networkError(e);
         if (isRead && attempt < err.policy.maxRetries) {
-          await this.opts.clock.sleep(nextBackoff(attempt, this.random, RETRY_BASE_MS));
+          await this.opts.clock.sleep(nextBackoff(attempt, this.random, RETRY_BACKOFF));
           continue;
         }
         throw err;
       }
       if (res.status === 429) {
         const wait = parseRetryAfter(res.headers.get('retry-after'), this.opts.clock.now())
-          ?? nextBackoff(rateLimited, this.random, RATE_LIMIT_BASE_MS);
+          ?? nextBackoff(rateLimited, this.random, RATE_LIMIT_BACKOFF);
         this.opts.limiter.pauseUntil(call.category, this.opts.clock.now() + wait);
         metrics().venue429Total.inc({ venue: VENUE });
         this.opts.logger.warn({ venue: VENUE, path: call.path, waitMs: wait, attempt: rateLimited }, 'kalshi 429: bucket paused');
@@ -101,7 +103,7 @@ export class KalshiHttp {
       if (!res.ok) {
         const err = httpError(res.status, body);
         if (isRead && err.policy.action === 'retry' && attempt < err.policy.maxRetries) {
-          await this.opts.clock.sleep(nextBackoff(attempt, this.random, RETRY_BASE_MS));
+          await this.opts.clock.sleep(nextBackoff(attempt, this.random, RETRY_BACKOFF));
           continue;
         }
         throw err;

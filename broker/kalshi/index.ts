@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { KeyObject } from 'node:crypto';
 import { systemClock, type Clock } from '../../actors/clock.ts';
 import type { Logger } from '../../actors/logger.ts';
@@ -14,6 +13,7 @@ import type { FetchFn } from './http.ts';
 import type { KalshiFill, KalshiOrder, KalshiPosition } from './schemas.ts';
 import { loadPrivateKey, type KalshiCredentials, type PrivateKeySource } from './signing.ts';
 import { KalshiWs, type BookUpdate, type FillUpdate } from './ws-client.ts';
+import { TypedEmitter } from '../connection/emitter.ts';
 
 export { KALSHI_READ, KALSHI_WRITE, KalshiCosts, type KalshiTier } from './ratelimit.ts';
 export { KalshiRest } from './rest.ts';
@@ -76,7 +76,7 @@ export type PlaceOrderArgs = {
  * What the broker actor calls for Kalshi: idempotent order writes, REST reads for
  * reconciliation, and a market-data socket whose events it maps onto NATS.
  */
-export class KalshiVenue extends EventEmitter<KalshiVenueEvents> {
+export class KalshiVenue extends TypedEmitter<KalshiVenueEvents> {
   readonly rest: KalshiRest;
   readonly ws: KalshiWs;
   readonly markets: MarketCache;
@@ -86,7 +86,7 @@ export class KalshiVenue extends EventEmitter<KalshiVenueEvents> {
   private readonly placed = new Map<string, { ticker: string; side: 'bid' | 'ask' }>();
 
   constructor(private readonly opts: KalshiVenueOptions) {
-    super();
+    super((event, err) => opts.logger.error({ venue: 'kalshi', event, err }, 'a kalshi listener threw'));
     this.clock = opts.clock ?? systemClock;
     const privateKey = 'type' in opts.privateKey && (opts.privateKey as KeyObject).type === 'private'
       ? (opts.privateKey as KeyObject)

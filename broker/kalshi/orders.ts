@@ -1,6 +1,7 @@
 import type { Clock } from '../../actors/clock.ts';
 import type { Logger } from '../../actors/logger.ts';
-import { VenueError, nextBackoff, type ErrorKind } from '../venue-errors.ts';
+import { VenueError, type ErrorKind } from '../venue-errors.ts';
+import { nextBackoff } from '../connection/backoff.ts';
 import type { KalshiRest, NewOrder } from './rest.ts';
 import type { KalshiOrder } from './schemas.ts';
 

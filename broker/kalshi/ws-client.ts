@@ -1,15 +1,16 @@
-import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { Logger } from '../../actors/logger.ts';
 import { authHeaders, type KalshiCredentials } from './signing.ts';
 import { LocalBook, checkSeq } from './book.ts';
 import {
-  ServerMessage, reconnectDelay, type Channel, type Command,
+  ServerMessage, type Channel, type Command,
   type BookUpdate, type TickerUpdate, type TradeUpdate, type FillUpdate, type WsStatus,
 } from './ws-protocol.ts';
+import { TypedEmitter } from '../connection/emitter.ts';
+import { initialPhase, step, type ConnPhase, type DisconnectReason, type Effect, type Input, type Timing } from '../connection/reconnect.ts';
+import { assertNever } from '../../actors/assert-never.ts';
 
-export { reconnectDelay, RECONNECT_STEPS_MS } from './ws-protocol.ts';
 export type { BookUpdate, TickerUpdate, TradeUpdate, FillUpdate, WsStatus } from './ws-protocol.ts';
 import { metrics } from './ratelimit.ts';
 
@@ -67,11 +68,22 @@ const ALL = '*';
 /**
  * Kalshi WebSocket v2: signed handshake, reference-counted subscriptions (one sid per channel,
  * grown and shrunk with update_subscription), local books from snapshot + deltas with a
- * per-sid sequence check, heartbeat watchdog, and the eight-step reconnect protocol.
+ * per-sid sequence check, heartbeat watchdog, and the eight-step reconnect protocol, which is
+ * the connection kit's state machine (broker/connection/reconnect.ts): this class feeds it the
+ * socket's events and carries out its effects. The first connect is the caller's: if it fails,
+ * `connect()` rejects (nothing was ever up to reconnect to).
  */
-export class KalshiWs extends EventEmitter<KalshiWsEvents> {
+export class KalshiWs extends TypedEmitter<KalshiWsEvents> {
   private ws: WebSocket | undefined;
-  private state: WsStatus = 'idle';
+  /** undefined until `connect()`. */
+  private phase: ConnPhase | undefined;
+  /** Bumped whenever a socket is dropped: callbacks of an older socket change nothing. */
+  private generation = 0;
+  private retry: TimerHandle | undefined;
+  private first: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  /** The error that ended the first connect, for its caller. */
+  private firstError: Error | undefined;
+  private readonly timing: Timing;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly refs = new Map<string, number>();
@@ -80,37 +92,56 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
   private readonly synced = new Set<string>();
   private readonly lastSeq = new Map<number, number>();
   private readonly resyncing = new Set<number>();
-  private lastHeard = 0;
   private watchdog: TimerHandle | undefined;
-  private dropReason: string | undefined;
   private readonly random: () => number;
   private readonly staleMs: number;
 
   constructor(private readonly opts: KalshiWsOptions) {
-    super();
+    super((event, err) => opts.logger.error({ venue: 'kalshi', event, err }, 'a kalshi ws listener threw'));
     this.random = opts.random ?? Math.random;
     this.staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
+    // Kalshi's book updates come when the book changes: a quiet market is no outage, only a quiet socket (no ping) is.
+    this.timing = { silentMs: this.staleMs, staleMs: Number.POSITIVE_INFINITY, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000 };
   }
 
   get status(): WsStatus {
-    return this.state;
+    const p = this.phase;
+    if (!p) return 'idle';
+    switch (p.kind) {
+      case 'closed':
+        return 'closed';
+      case 'open':
+        return 'live';
+      case 'disconnected':
+        return 'disconnected';
+      case 'connecting':
+      case 'resubscribing':
+        return p.downSince === null ? 'connecting' : 'disconnected';
+      default:
+        return assertNever(p);
+    }
   }
 
-  private isClosed(): boolean {
-    return this.state === 'closed';
-  }
-
-  async connect(): Promise<void> {
-    this.state = 'connecting';
-    await this.open();
-    await this.syncAll();
-    this.state = 'live';
-    metrics().wsConnected.set({ venue: 'kalshi' }, 1);
+  /** Opens the socket and makes every subscription asked for so far; rejects if that first connect fails. */
+  connect(): Promise<void> {
+    if (this.phase) return Promise.reject(new Error(`kalshi ws: connect() when ${this.status}`));
+    return new Promise((resolve, reject) => {
+      this.first = { resolve, reject };
+      const s = initialPhase(this.opts.clock.now());
+      this.phase = s.state;
+      this.watchdog = this.opts.clock.setInterval(() => this.feed({ type: 'check', marketOpen: false, hasSubscriptions: false }), Math.min(1_000, this.staleMs / 4));
+      this.run(s.effects);
+    });
   }
 
   async close(): Promise<void> {
-    this.state = 'closed';
+    this.opts.clock.clearInterval(this.watchdog);
+    this.watchdog = undefined;
+    if (this.phase) this.feed({ type: 'close' });
+    this.phase = { kind: 'closed' };
     this.teardown(new Error('closed'));
+    this.first?.reject(new Error('kalshi ws: closed before the first connect'));
+    this.first = undefined;
   }
 
   /** Reference-counted: the first reference subscribes, later ones only count. `ticker` omitted = all markets (fill). */
@@ -141,50 +172,115 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
   }
 
   // ---- connection ------------------------------------------------------------------------
-  private open(): Promise<void> {
+  private feed(input: Input): void {
+    if (!this.phase) return;
+    const s = step(this.phase, input, this.opts.clock.now(), this.random, this.timing);
+    if (this.first && s.state.kind === 'disconnected') {
+      // The first connect failed: the caller hears it; there is nothing to reconnect to yet.
+      const reason = s.state.reason;
+      this.phase = { kind: 'closed' };
+      this.opts.clock.clearInterval(this.watchdog);
+      this.watchdog = undefined;
+      this.teardown(new Error(`kalshi ws: first connect failed (${reason})`));
+      const first = this.first;
+      this.first = undefined;
+      first.reject(this.firstError ?? new Error(`kalshi ws: connect failed (${reason === 'connect_timeout' ? 'connect timed out' : reason})`));
+      return;
+    }
+    this.phase = s.state;
+    this.run(s.effects);
+  }
+
+  private run(effects: readonly Effect[]): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'open_socket':
+          this.openSocket();
+          break;
+        case 'close_socket':
+          this.teardown(new Error('kalshi ws: socket lost'));
+          break;
+        case 'emit_disconnected': {
+          metrics().wsConnected.set({ venue: 'kalshi' }, 0);
+          this.opts.logger.warn({ venue: 'kalshi', reason: e.reason }, 'kalshi ws disconnected');
+          this.emit('disconnected', { reason: e.reason, atMs: e.since });
+          break;
+        }
+        case 'schedule_retry':
+          this.retry = this.opts.clock.setTimeout(() => this.feed({ type: 'retry_due' }), e.delayMs);
+          break;
+        case 'cancel_retry':
+          this.opts.clock.clearTimeout(this.retry);
+          this.retry = undefined;
+          break;
+        case 'resubscribe':
+          this.resubscribe();
+          break;
+        case 'emit_reconnected':
+          metrics().wsReconnectsTotal.inc({ venue: 'kalshi' });
+          metrics().wsConnected.set({ venue: 'kalshi' }, 1);
+          this.emit('reconnected', { attempts: e.attempts, downtimeMs: e.downMs });
+          break;
+        case 'emit_reconcile':
+          this.emit('reconcile', { reason: 'reconnect' });
+          break;
+        case 'resume':
+          if (this.first) {
+            metrics().wsConnected.set({ venue: 'kalshi' }, 1);
+            const first = this.first;
+            this.first = undefined;
+            first.resolve();
+          }
+          break;
+        default:
+          assertNever(e);
+      }
+    }
+  }
+
+  private openSocket(): void {
     const { url, credentials, clock } = this.opts;
+    const generation = ++this.generation;
     const ws = new WebSocket(url, { headers: { ...authHeaders(credentials, 'GET', url, clock.now()) } });
     this.ws = ws;
-    return new Promise((resolve, reject) => {
-      const timer = clock.setTimeout(() => {
-        ws.terminate();
-        reject(new Error('kalshi ws: connect timed out'));
-      }, this.opts.connectTimeoutMs ?? 10_000);
-      ws.once('error', (e) => {
-        clock.clearTimeout(timer);
-        reject(e);
-      });
-      ws.once('open', () => {
-        clock.clearTimeout(timer);
-        ws.removeAllListeners('error');
-        ws.on('error', (e) => this.opts.logger.warn({ venue: 'kalshi', err: e.message }, 'kalshi ws error'));
-        ws.on('message', (data) => this.onMessage(String(data)));
-        ws.on('ping', () => this.heard());
-        ws.on('close', () => this.onClose(ws));
-        this.heard();
-        this.startWatchdog();
-        resolve();
-      });
+    const mine = () => this.generation === generation && this.ws === ws;
+    ws.once('open', () => {
+      if (!mine()) return;
+      ws.on('message', (data) => this.onMessage(String(data)));
+      ws.on('ping', () => this.feed({ type: 'frame', tick: false }));
+      this.feed({ type: 'socket_open' });
     });
+    ws.on('error', (e) => {
+      if (!mine()) return;
+      this.opts.logger.warn({ venue: 'kalshi', err: e.message }, 'kalshi ws error');
+      // Before the handshake completed no close follows reliably: this is the loss.
+      if (ws.readyState !== WebSocket.OPEN) this.lose('error', e);
+    });
+    ws.on('close', () => mine() && this.lose('closed'));
   }
 
-  private heard(): void {
-    this.lastHeard = this.opts.clock.now();
+  /** Takes every subscription again on the fresh socket; the machine hears when all are answered. */
+  private resubscribe(): void {
+    const generation = this.generation;
+    this.syncAll().then(
+      () => this.generation === generation && this.feed({ type: 'resubscribed' }),
+      (e: Error) => {
+        if (this.generation !== generation) return;
+        this.opts.logger.warn({ venue: 'kalshi', err: e.message }, 'kalshi ws: resubscribe failed');
+        this.lose('resubscribe_failed', e);
+      },
+    );
   }
 
-  private startWatchdog(): void {
-    this.opts.clock.clearInterval(this.watchdog);
-    this.watchdog = this.opts.clock.setInterval(() => {
-      if (this.opts.clock.now() - this.lastHeard <= this.staleMs) return;
-      this.dropReason = 'stale';
-      this.ws?.terminate();
-    }, Math.min(1_000, this.staleMs / 4));
+  /** The socket is gone, or must go (a subscription could not be made again). */
+  private lose(reason: DisconnectReason, err?: Error): void {
+    if (this.first && err) this.firstError = err;
+    this.feed({ type: 'socket_lost', reason });
   }
 
   /** Forget everything that belonged to the dead socket; nothing of it may leak into the next one. */
   private teardown(err: Error): void {
-    this.opts.clock.clearInterval(this.watchdog);
-    this.watchdog = undefined;
+    this.generation++;
     const ws = this.ws;
     this.ws = undefined;
     if (ws) {
@@ -204,43 +300,6 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
     this.synced.clear();
     this.lastSeq.clear();
     this.resyncing.clear();
-  }
-
-  private onClose(ws: WebSocket): void {
-    if (ws !== this.ws) return;
-    const reason = this.dropReason ?? 'close';
-    this.dropReason = undefined;
-    this.teardown(new Error(`kalshi ws: socket ${reason}`));
-    if (this.state === 'closed' || this.state === 'disconnected') return;
-    // 1 detect → 2 disconnected → 3 backoff → 4 reconnect → 5 resubscribe → 6 reconnected → 7 reconcile → 8 resume
-    this.state = 'disconnected';
-    metrics().wsConnected.set({ venue: 'kalshi' }, 0);
-    const atMs = this.opts.clock.now();
-    this.opts.logger.warn({ venue: 'kalshi', reason }, 'kalshi ws disconnected');
-    this.emit('disconnected', { reason, atMs });
-    void this.reconnectLoop(atMs);
-  }
-
-  private async reconnectLoop(downAt: number): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      await this.opts.clock.sleep(reconnectDelay(attempt, this.random));
-      if (this.isClosed()) return;
-      try {
-        await this.open();
-        await this.syncAll();
-      } catch (e) {
-        this.opts.logger.warn({ venue: 'kalshi', attempt, err: (e as Error).message }, 'kalshi ws reconnect failed');
-        this.teardown(e as Error);
-        continue;
-      }
-      if (this.isClosed()) return;
-      metrics().wsReconnectsTotal.inc({ venue: 'kalshi' });
-      metrics().wsConnected.set({ venue: 'kalshi' }, 1);
-      this.emit('reconnected', { attempts: attempt + 1, downtimeMs: this.opts.clock.now() - downAt });
-      this.emit('reconcile', { reason: 'reconnect' });
-      this.state = 'live';
-      return;
-    }
   }
 
   // ---- subscriptions -------------------------------------------------------------------------
@@ -319,7 +378,7 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
 
   // ---- messages ------------------------------------------------------------------------------
   private onMessage(text: string): void {
-    this.heard();
+    this.feed({ type: 'frame', tick: false });
     let raw: unknown;
     try {
       raw = JSON.parse(text);
@@ -446,10 +505,11 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
       this.emit('resync', { sid, tickers, reason });
     }
     if (channel === 'fill') this.emit('reconcile', { reason: 'subscription_lost' });
+    const generation = this.generation;
     this.sync(channel).catch((e: Error) => {
+      if (this.generation !== generation) return; // that socket is gone already; the reconnect resubscribes
       this.opts.logger.warn({ venue: 'kalshi', sid, err: e.message }, 'kalshi ws: resubscribe failed, reconnecting');
-      this.dropReason = 'resubscribe failed';
-      this.ws?.terminate();
+      this.lose('resubscribe_failed');
     });
   }
 
@@ -464,11 +524,12 @@ export class KalshiWs extends EventEmitter<KalshiWsEvents> {
     for (const t of tickers) this.synced.delete(t);
     this.emit('resync', { sid, tickers, reason });
     if (tickers.length === 0) return;
+    const generation = this.generation;
     this.command({ id: 0, cmd: 'update_subscription', params: { sids: [sid], market_tickers: tickers, action: 'get_snapshot' } }).catch((e: Error) => {
       // Could not even ask: start over on a fresh socket, which resubscribes everything.
+      if (this.generation !== generation) return;
       this.opts.logger.warn({ venue: 'kalshi', sid, err: e.message }, 'kalshi ws: resync request failed, reconnecting');
-      this.dropReason = 'resync failed';
-      this.ws?.terminate();
+      this.lose('resubscribe_failed');
     });
   }
 }

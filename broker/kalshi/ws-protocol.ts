@@ -90,11 +90,3 @@ export type FillUpdate = {
   feeMicros?: number;
 };
 export type WsStatus = 'idle' | 'connecting' | 'live' | 'disconnected' | 'closed';
-
-/** Steps 1, 2, 4, 8, 16, 30 s; jitter adds up to 20% so a fleet of clients does not reconnect in lockstep. */
-export const RECONNECT_STEPS_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000] as const;
-export function reconnectDelay(attempt: number, random: () => number): number {
-  const base = RECONNECT_STEPS_MS[Math.min(attempt, RECONNECT_STEPS_MS.length - 1)]!;
-  return base + Math.floor(random() * base * 0.2);
-}
-

@@ -1,5 +1,6 @@
 import type { Intent, KillLevel, KillScope, Side } from '../../actors/messages.ts';
 import { KILL_LEVEL_NAMES } from '../../actors/messages.ts';
+import { assertNever } from '../../actors/assert-never.ts';
 
 /**
  * What the latched kill level lets a strategy do, as pure functions. The broker asks this
@@ -130,9 +131,6 @@ function reduceOnly(intent: Intent, position: Position, target: ModifyTarget | u
   }
 }
 
-export function assertNever(x: never): never {
-  throw new Error(`unexpected value: ${JSON.stringify(x)}`);
-}
 
 /**
  * The broker's kill gate for one intent: a process that must restart (level 4 was reset while

@@ -1,8 +1,9 @@
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { BrokerEvent, KillLevel, KillScope, Venue } from '../../actors/messages.ts';
-import { assertNever, scopeLabel, type Figures } from './levels.ts';
+import { scopeLabel, type Figures } from './levels.ts';
 import type { KillTriggers } from '../../config/risk-limits.ts';
 import { addRestart, intensityExceeded, type RestartIntensity } from '../../config/restart-intensity.ts';
+import { assertNever } from '../../actors/assert-never.ts';
 
 /**
  * Automated kill-switch trips. Pure evaluators decide from figures; the TriggerMonitor keeps

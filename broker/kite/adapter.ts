@@ -65,7 +65,7 @@ export class KiteAdapter implements VenueAdapter {
   readonly modifyCategory = 'kite.modify';
   /** Kite refuses the 26th modification of one order (docs/venues/kite.md "Modifications per order"). */
   readonly maxModificationsPerOrder = 25;
-  private readonly events = new VenueEventHub();
+  private readonly events = new VenueEventHub((event, err) => this.o.log.error({ event, err }, 'a kite venue listener threw'));
   private readonly tokenBySymbol = new Map<string, number>();
   /** Kite's order rules per instrument: price grid (paise) and lot size (units). */
   private readonly rulesBySymbol = new Map<string, { tickPaise: number; lot: number }>();

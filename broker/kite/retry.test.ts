@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestClock } from '../../actors/clock.ts';
-import { ERROR_KINDS, ERROR_POLICY, VenueError, nextBackoff, type ErrorKind } from '../venue-errors.ts';
+import { ERROR_KINDS, ERROR_POLICY, VenueError, type ErrorKind } from '../venue-errors.ts';
+import { nextBackoff } from '../connection/backoff.ts';
 import { venueError } from './errors.ts';
 import { KiteOrderWriter } from './order-writer.ts';
 import type { KiteRestClient } from './rest-client.ts';

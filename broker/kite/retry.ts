@@ -1,7 +1,9 @@
 import type { Clock } from '../../actors/clock.ts';
 import type { Logger } from '../../actors/logger.ts';
-import { ERROR_POLICY, VenueError, nextBackoff, type ErrorKind } from '../venue-errors.ts';
+import { ERROR_POLICY, VenueError, type ErrorKind } from '../venue-errors.ts';
+import { nextBackoff } from '../connection/backoff.ts';
 import { neverArrived, venueError } from './errors.ts';
+import { assertNever } from '../../actors/assert-never.ts';
 
 /**
  * Runs venue calls under ERROR_POLICY. Reads are retried within their budget. Writes are never
@@ -73,7 +75,7 @@ export function decide(err: unknown, op: Op, b: Budget, o: DecideOptions): Decis
       if (op === 'read') return exhausted || err.kind !== 'Timeout' ? { type: 'fail' } : { type: 'wait', delayMs: backoff };
       return { type: 'lookup', delayMs: Math.max(o.lookupDelayMs, backoff), retryIfAbsent: !exhausted };
     case 'reconnect': {
-      const delayMs = o.reconnectDelayMs + nextBackoff(used, o.random, o.reconnectDelayMs / 4, o.reconnectDelayMs * 8);
+      const delayMs = o.reconnectDelayMs + nextBackoff(used, o.random, { baseMs: o.reconnectDelayMs / 4, capMs: o.reconnectDelayMs * 8 });
       if (op === 'read' || neverArrived(err)) return exhausted ? { type: 'fail' } : { type: 'wait', delayMs };
       return { type: 'lookup', delayMs: Math.max(o.lookupDelayMs, delayMs), retryIfAbsent: !exhausted };
     }
@@ -183,8 +185,4 @@ export class KiteRetry {
     const kind = err instanceof VenueError ? err.kind : 'unexpected';
     this.deps.logger?.warn({ venue: 'kite', label, kind, decision: d.type, attempt: b.attempts }, 'kite call failed');
   }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unhandled: ${String(x)}`);
 }

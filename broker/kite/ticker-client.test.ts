@@ -146,7 +146,7 @@ test('ticks and order updates reach listeners; heartbeats and bad frames do not 
   }
 });
 
-test('a dropped socket: disconnected, 1 s backoff, reconnect with a fresh token, resubscribe in mode, reconnected, reconcile', async () => {
+test('a dropped socket: disconnected, backoff, reconnect with a fresh token, resubscribe in mode, reconnected, reconcile', async () => {
   const { server, client, clock, rec, setToken } = await setup();
   try {
     client.subscribe([1, 2], 'ltp');
@@ -159,7 +159,8 @@ test('a dropped socket: disconnected, 1 s backoff, reconnect with a fresh token,
     await server.until(() => rec.log.includes('disconnected'), 'disconnected');
     assert.deepEqual(client.state, { kind: 'disconnected', since: t0 });
     setToken('tok-2');
-    await advance(clock, 999);
+    // Full jitter under 1 s (broker/connection/backoff.ts): 500 ms with this random source.
+    await advance(clock, 499);
     assert.equal(server.peers.length, 1, 'no reconnect before the backoff');
     await advance(clock, 1);
     await server.until(() => rec.log.includes('reconcile'), 'reconcile');
@@ -225,7 +226,7 @@ test('a feed that sends heartbeats but no ticks for 60 s in market hours is trea
   }
 });
 
-test('a refused reconnect backs off 1, 2, 4 s and recovers when the server returns', async () => {
+test('a refused reconnect backs off under 1, 2, 4 s (full jitter) and recovers when the server returns', async () => {
   const first = await startWs();
   const clock = new TestClock();
   const attempts: number[] = [];
@@ -246,7 +247,7 @@ test('a refused reconnect backs off 1, 2, 4 s and recovers when the server retur
       await advance(clock, 250, 250);
       await new Promise((r) => setTimeout(r, 5));
     }
-    assert.deepEqual(attempts, [1000, 3000, 7000]);
+    assert.deepEqual(attempts, [500, 1500, 3500], 'waits of 500, 1000, 2000 ms: half of each ceiling with random 0.5');
     assert.deepEqual(rec.log, ['disconnected'], 'one outage, announced once');
     second = await startWs(first.port);
     await advance(clock, 8000, 500);

@@ -1,13 +1,14 @@
 import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { Logger } from '../../actors/logger.ts';
-import { TypedEmitter } from './emitter.ts';
-import { DEFAULT_TIMING, initialPhase, step, type ConnPhase, type DisconnectReason, type Effect, type Input, type Timing } from './reconnect.ts';
+import { TypedEmitter } from '../connection/emitter.ts';
+import { DEFAULT_TIMING, initialPhase, step, type ConnPhase, type DisconnectReason, type Effect, type Input, type Timing } from '../connection/reconnect.ts';
 import { SubscriptionBook, type WireChange } from './subscriptions.ts';
 import { encodeControl, type ControlMessage } from './ticker-codec.ts';
 import { parseBinaryFrame, parseTextFrame, type Tick, type TickerOrderUpdate } from './ticker-parser.ts';
 import { nseCashMarketOpen } from './market-hours.ts';
 import type { TickMode } from '../../config/tick-mode.ts';
+import { assertNever } from '../../actors/assert-never.ts';
 
 /**
  * Kite's market-data WebSocket: up to 3 sockets of 3000 instruments, reference-counted
@@ -92,6 +93,7 @@ export class KiteTickerClient {
           since = Math.min(since ?? p.since, p.since);
           break;
         case 'connecting':
+        case 'resubscribing':
           if (p.downSince !== null) since = Math.min(since ?? p.downSince, p.downSince);
           else connecting = true;
           break;
@@ -192,7 +194,9 @@ export class KiteTickerClient {
           this.o.clock.clearTimeout(c.retry);
           break;
         case 'resubscribe':
+          // Kite acknowledges no subscribe: once sent, the socket is as subscribed as it gets.
           this.resubscribe(c);
+          this.feed(c, { type: 'resubscribed' });
           break;
         case 'emit_reconnected':
           this.o.logger?.info({ conn: c.index, downMs: e.downMs, attempts: e.attempts }, 'kite ticker reconnected');
@@ -314,9 +318,4 @@ export class KiteTickerClient {
   private send(c: Conn, m: ControlMessage): void {
     if (c.ws?.readyState === WebSocket.OPEN) c.ws.send(encodeControl(m));
   }
-}
-
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected ${JSON.stringify(x)}`);
 }

@@ -1,4 +1,5 @@
-import { PACKET_LENGTH, assertNever, type Tick } from './ticker-parser.ts';
+import { PACKET_LENGTH, type Tick } from './ticker-parser.ts';
+import { assertNever } from '../../actors/assert-never.ts';
 
 /**
  * The inverse of ticker-parser: builds the exact bytes Kite sends, so the simulator and tests

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TickMode } from '../../config/tick-mode.ts';
+import { assertNever } from '../../actors/assert-never.ts';
 
 /**
  * Pure decoder for the Kite ticker's frames (docs/venues/kite.md, "Ticker packets"). Prices stay integers in the
@@ -222,8 +223,4 @@ export function parseTextFrame(text: string): TextFrame {
 
 function clip(s: string): string {
   return s.length > 500 ? `${s.slice(0, 500)}…` : s;
-}
-
-export function assertNever(x: never): never {
-  throw new Error(`unexpected value: ${JSON.stringify(x)}`);
 }

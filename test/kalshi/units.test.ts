@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestClock } from '../../actors/clock.ts';
 import { LocalBook, checkSeq } from '../../broker/kalshi/book.ts';
-import { reconnectDelay, RECONNECT_STEPS_MS } from '../../broker/kalshi/ws-client.ts';
 import { MarketCache } from '../../broker/kalshi/market-cache.ts';
 import { placeOrderOnce } from '../../broker/kalshi/orders.ts';
 import { VenueError } from '../../broker/venue-errors.ts';
@@ -34,15 +33,6 @@ test('sequence check: next is ok, repeats are duplicates, a jump is a gap', () =
   assert.equal(checkSeq(5, 5), 'duplicate');
   assert.equal(checkSeq(5, 3), 'duplicate');
   assert.equal(checkSeq(5, 7), 'gap');
-});
-
-test('reconnect backoff goes 1, 2, 4, 8, 16, 30 s and stays at 30 s, jitter adding at most 20%', () => {
-  assert.deepEqual(Array.from({ length: 8 }, (_, i) => reconnectDelay(i, () => 0)), [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
-  for (let i = 0; i < 8; i++) {
-    const base = RECONNECT_STEPS_MS[Math.min(i, 5)]!;
-    const d = reconnectDelay(i, () => 0.999);
-    assert.ok(d >= base && d < base * 1.2, `attempt ${i}: ${d}`);
-  }
 });
 
 test('market metadata is cached for its TTL on the Clock, and concurrent misses share one request', async () => {

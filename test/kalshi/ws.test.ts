@@ -24,7 +24,7 @@ beforeEach(async () => {
   const { logger } = captureLogger();
   venue = new KalshiVenue({
     restUrl: sim.restUrl, wsUrl: sim.wsUrl, keyId: sim.keyId, privateKey: { path: sim.privateKeyPath },
-    limiter: new RecordingLimiter(clock), logger, clock, random: () => 0, lookupDelayMs: 0,
+    limiter: new RecordingLimiter(clock), logger, clock, random: () => 0.5, lookupDelayMs: 0,
   });
   books = [];
   events = [];
@@ -56,6 +56,22 @@ test('a book starts from the snapshot and follows deltas to the exchange top of 
   await eventually(() => lastBook(t)?.bid?.price === improved, 'delta');
   assert.deepEqual(lastBook(t)!.bid, { price: improved, size: 1234 });
   assert.ok(Number.isInteger(lastBook(t)!.ask!.price));
+});
+
+test('a listener that throws is logged and the book keeps flowing to the others', async () => {
+  const t = sim.markets[1]!;
+  let thrown = 0;
+  venue.ws.on('book', () => {
+    thrown++;
+    throw new Error('a bad consumer');
+  });
+  await venue.subscribeBook(t);
+  await eventually(() => lastBook(t) !== undefined, 'snapshot, past the throwing listener');
+  const improved = engineTop(t).bid!.price + 100;
+  mm(t, 'bid', improved, 700);
+  await eventually(() => lastBook(t)?.bid?.price === improved, 'the next delta: the socket loop survived');
+  assert.ok(thrown >= 2);
+  assert.equal(venue.ws.status, 'live');
 });
 
 test('a second market joins the same subscription and leaving the last one unsubscribes', async () => {
@@ -152,9 +168,10 @@ test('a dropped socket runs the eight steps in order: disconnected, backoff, rec
   await eventually(() => events.length === 1, 'disconnected');
   assert.deepEqual(events, ['disconnected']);
   assert.equal(venue.ws.status, 'disconnected');
-  await clock.advance(999);
+  // The first wait is full jitter under 1 s (broker/connection/backoff.ts): 500 ms with this random source.
+  await clock.advance(499);
   await new Promise((r) => setTimeout(r, 30));
-  assert.equal(events.length, 1, 'no reconnect before the 1 s backoff');
+  assert.equal(events.length, 1, 'no reconnect before the backoff');
   await clock.advance(1);
   await eventually(() => events.length === 3, 'reconnected and reconcile');
   assert.deepEqual(events, ['disconnected', 'reconnected', 'reconcile']);

@@ -1,16 +1,20 @@
+import { nextBackoff, RECONNECT_BACKOFF } from './backoff.ts';
+import { assertNever } from '../../actors/assert-never.ts';
+
 /**
- * The ticker's eight-step reconnect protocol as a pure state machine, one per socket:
- * detect → emit disconnected → back off (1,2,4,8,16,30 s, jittered) → reconnect → resubscribe
- * → emit reconnected → emit reconcile → resume. The shell (ticker-client) feeds it socket
- * events and watchdog checks and carries out the effects in the order returned.
+ * The eight-step reconnect protocol of a market-data socket as a pure state machine, one per
+ * socket, shared by both venues (Kite's ticker sockets, Kalshi's WebSocket):
+ * detect → emit disconnected → back off (full jitter under 1, 2, 4, 8, 16, 30 s) → reconnect →
+ * resubscribe → emit reconnected → emit reconcile → resume. The shell (broker/kite/ticker-client.ts,
+ * broker/kalshi/ws-client.ts) feeds it socket events and watchdog checks, carries out the
+ * effects in the order returned, and says `resubscribed` once the venue has taken every
+ * subscription again (at once for Kite, whose subscribe is unacknowledged; after every command
+ * is answered for Kalshi).
  */
 
-export const BACKOFF_STEPS_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000] as const;
-
-/** ±20 % jitter keeps the schedule recognisable while 3 sockets (or many hosts) spread out. */
+/** Milliseconds before reconnect attempt `attempt` (0 = the first after the loss). */
 export function reconnectDelay(attempt: number, random: () => number): number {
-  const base = BACKOFF_STEPS_MS[Math.min(Math.max(0, attempt), BACKOFF_STEPS_MS.length - 1)]!;
-  return Math.round(base * (0.8 + 0.4 * random()));
+  return nextBackoff(attempt, random, RECONNECT_BACKOFF);
 }
 
 export type Timing = {
@@ -18,22 +22,25 @@ export type Timing = {
   silentMs: number;
   /** No tick for this long while the market is open and something is subscribed: the feed is stale. */
   staleMs: number;
-  /** A handshake that has not completed by then is abandoned. */
+  /** A handshake (and then the resubscription) that has not completed by then is abandoned. */
   connectTimeoutMs: number;
 };
 export const DEFAULT_TIMING: Timing = { silentMs: 5_000, staleMs: 60_000, connectTimeoutMs: 10_000 };
 
-export type DisconnectReason = 'closed' | 'error' | 'silent' | 'stale' | 'connect_timeout' | 'auth';
+export type DisconnectReason = 'closed' | 'error' | 'silent' | 'stale' | 'connect_timeout' | 'auth' | 'resubscribe_failed';
 
 export type ConnPhase =
   /** `downSince` is null on the very first connect, else when the outage began. */
   | { kind: 'connecting'; startedAt: number; attempt: number; downSince: number | null }
+  /** The socket is up; the venue is taking the subscriptions again. Not yet usable. */
+  | { kind: 'resubscribing'; startedAt: number; attempt: number; downSince: number | null }
   | { kind: 'open'; since: number; lastFrameAt: number; lastTickAt: number }
   | { kind: 'disconnected'; since: number; attempt: number; reason: DisconnectReason }
   | { kind: 'closed' };
 
 export type Input =
   | { type: 'socket_open' }
+  | { type: 'resubscribed' }
   | { type: 'socket_lost'; reason: DisconnectReason }
   | { type: 'frame'; tick: boolean }
   | { type: 'check'; marketOpen: boolean; hasSubscriptions: boolean }
@@ -67,8 +74,19 @@ export function step(s: ConnPhase, input: Input, now: number, random: () => numb
       return same;
     case 'connecting':
       switch (input.type) {
-        case 'socket_open': {
-          const effects: Effect[] = [{ type: 'resubscribe' }];
+        case 'socket_open':
+          return { state: { kind: 'resubscribing', startedAt: now, attempt: s.attempt, downSince: s.downSince }, effects: [{ type: 'resubscribe' }] };
+        case 'socket_lost':
+          return lost(s, input.reason, now, random);
+        case 'check':
+          return now - s.startedAt >= timing.connectTimeoutMs ? lost(s, 'connect_timeout', now, random) : same;
+        default:
+          return same;
+      }
+    case 'resubscribing':
+      switch (input.type) {
+        case 'resubscribed': {
+          const effects: Effect[] = [];
           if (s.downSince !== null) effects.push({ type: 'emit_reconnected', downMs: now - s.downSince, attempts: s.attempt }, { type: 'emit_reconcile' });
           effects.push({ type: 'resume' });
           return { state: { kind: 'open', since: now, lastFrameAt: now, lastTickAt: now }, effects };
@@ -78,7 +96,7 @@ export function step(s: ConnPhase, input: Input, now: number, random: () => numb
         case 'check':
           return now - s.startedAt >= timing.connectTimeoutMs ? lost(s, 'connect_timeout', now, random) : same;
         default:
-          return same;
+          return same; // frames before the resubscription completes (Kalshi's answers) change nothing
       }
     case 'open':
       switch (input.type) {
@@ -106,8 +124,8 @@ export function step(s: ConnPhase, input: Input, now: number, random: () => numb
   }
 }
 
-function lost(s: Extract<ConnPhase, { kind: 'open' | 'connecting' }>, reason: DisconnectReason, now: number, random: () => number): Step {
-  const failedRetry = s.kind === 'connecting' && s.downSince !== null;
+function lost(s: Extract<ConnPhase, { kind: 'open' | 'connecting' | 'resubscribing' }>, reason: DisconnectReason, now: number, random: () => number): Step {
+  const failedRetry = s.kind !== 'open' && s.downSince !== null;
   if (failedRetry) {
     // Still the same outage: no second 'disconnected', just the next, longer wait.
     return {
@@ -123,8 +141,4 @@ function lost(s: Extract<ConnPhase, { kind: 'open' | 'connecting' }>, reason: Di
       { type: 'schedule_retry', delayMs: reconnectDelay(0, random), attempt: 0 },
     ],
   };
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected phase ${JSON.stringify(x)}`);
 }

@@ -1,19 +1,28 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKOFF_STEPS_MS, DEFAULT_TIMING, initialPhase, reconnectDelay, step, type ConnPhase, type Effect, type Input } from './reconnect.ts';
+import { DEFAULT_TIMING, initialPhase, reconnectDelay, step, type ConnPhase, type Effect, type Input } from './reconnect.ts';
+import { backoffCeiling, RECONNECT_BACKOFF } from './backoff.ts';
 
 const mid = () => 0.5;
 const T0 = 1_000_000;
 
-/** Runs inputs through the machine, collecting effect types; `at` gives each input's time. */
-function run(inputs: [at: number, input: Input][], start: ConnPhase = initialPhase(T0).state) {
+/**
+ * Runs inputs through the machine, collecting effect types; `at` gives each input's time. With
+ * `ackResubscribe` (Kite's shell) a `resubscribe` effect is answered by `resubscribed` at once;
+ * without it (Kalshi's, whose commands are answered later) the test feeds it.
+ */
+function run(inputs: [at: number, input: Input][], start: ConnPhase = initialPhase(T0).state, ackResubscribe = true) {
   let s = start;
   const effects: Effect[] = [];
-  for (const [at, input] of inputs) {
+  const feed = (at: number, input: Input) => {
     const r = step(s, input, at, mid);
     s = r.state;
-    effects.push(...r.effects);
-  }
+    for (const e of r.effects) {
+      effects.push(e);
+      if (e.type === 'resubscribe' && ackResubscribe) feed(at, { type: 'resubscribed' });
+    }
+  };
+  for (const [at, input] of inputs) feed(at, input);
   return { state: s, effects, types: effects.map((e) => e.type) };
 }
 const open = (at: number): [number, Input] => [at, { type: 'socket_open' }];
@@ -21,16 +30,13 @@ const lost = (at: number, reason: 'closed' | 'error' = 'closed'): [number, Input
 const due = (at: number): [number, Input] => [at, { type: 'retry_due' }];
 const check = (at: number, marketOpen = true, hasSubscriptions = true): [number, Input] => [at, { type: 'check', marketOpen, hasSubscriptions }];
 
-test('backoff runs 1, 2, 4, 8, 16, 30 s and stays at 30 s', () => {
-  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 50].map((a) => reconnectDelay(a, mid)), [...BACKOFF_STEPS_MS, 30_000, 30_000]);
-});
-
-test('backoff jitter stays within ±20 % of the step', () => {
+test('the reconnect wait is full jitter under 1, 2, 4, 8, 16, 30 s, and stays under 30 s', () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 50].map((a) => backoffCeiling(a, RECONNECT_BACKOFF)), [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
   for (const a of [0, 3, 9]) {
-    const base = BACKOFF_STEPS_MS[Math.min(a, 5)]!;
-    assert.equal(reconnectDelay(a, () => 0), base * 0.8);
-    assert.ok(reconnectDelay(a, () => 0.9999) <= base * 1.2);
+    assert.equal(reconnectDelay(a, () => 0), 0);
+    assert.equal(reconnectDelay(a, () => 0.9999), Math.floor(0.9999 * backoffCeiling(a, RECONNECT_BACKOFF)));
   }
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6].map((a) => reconnectDelay(a, mid)), [500, 1_000, 2_000, 4_000, 8_000, 15_000, 15_000]);
 });
 
 test('the first connect resubscribes and resumes without announcing a reconnect', () => {
@@ -47,7 +53,7 @@ test('a dropped socket goes through all eight steps in order', () => {
     'open_socket', // reconnect
     'resubscribe', 'emit_reconnected', 'emit_reconcile', 'resume',
   ]);
-  assert.deepEqual(r.effects.find((e) => e.type === 'schedule_retry'), { type: 'schedule_retry', delayMs: 1000, attempt: 0 });
+  assert.deepEqual(r.effects.find((e) => e.type === 'schedule_retry'), { type: 'schedule_retry', delayMs: 500, attempt: 0 });
   assert.deepEqual(r.effects.find((e) => e.type === 'emit_reconnected'), { type: 'emit_reconnected', downMs: 1100, attempts: 1 });
   assert.deepEqual(r.effects.find((e) => e.type === 'emit_disconnected'), { type: 'emit_disconnected', reason: 'closed', since: T0 + 100 });
 });
@@ -59,7 +65,7 @@ test('failed reconnects back off further without announcing the outage again', (
   const r = run(inputs);
   assert.equal(r.types.filter((x) => x === 'emit_disconnected').length, 1);
   const delays = r.effects.flatMap((e) => (e.type === 'schedule_retry' ? [e.delayMs] : []));
-  assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+  assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
   assert.deepEqual(r.state, { kind: 'disconnected', since: T0, attempt: 7, reason: 'error' });
 });
 
@@ -141,4 +147,31 @@ test('inputs that do not apply to a phase change nothing', () => {
   for (const input of [{ type: 'socket_open' }, { type: 'frame', tick: true }, { type: 'check', marketOpen: true, hasSubscriptions: true }] as Input[]) {
     assert.deepEqual(step(down, input, T0 + 99_999, mid), { state: down, effects: [] });
   }
+});
+
+test('a venue that answers subscriptions (Kalshi) is announced back only once they are all taken again', () => {
+  const r = run([open(T0), lost(T0 + 100), due(T0 + 600), open(T0 + 700)], initialPhase(T0).state, false);
+  assert.equal(r.state.kind, 'resubscribing');
+  assert.deepEqual(r.types.slice(-2), ['open_socket', 'resubscribe']);
+  assert.ok(!r.types.includes('emit_reconnected'));
+  const done = step(r.state, { type: 'resubscribed' }, T0 + 900, mid);
+  assert.deepEqual(done.effects.map((e) => e.type), ['emit_reconnected', 'emit_reconcile', 'resume']);
+  assert.deepEqual(done.effects[0], { type: 'emit_reconnected', downMs: 800, attempts: 1 });
+  assert.equal(done.state.kind, 'open');
+});
+
+test('a resubscription that fails or hangs is the same outage, retried after a longer wait', () => {
+  const resubscribing: ConnPhase = { kind: 'resubscribing', startedAt: T0, attempt: 2, downSince: T0 - 5_000 };
+  const failed = step(resubscribing, { type: 'socket_lost', reason: 'resubscribe_failed' }, T0 + 10, mid);
+  assert.deepEqual(failed.state, { kind: 'disconnected', since: T0 - 5_000, attempt: 2, reason: 'resubscribe_failed' });
+  assert.deepEqual(failed.effects, [{ type: 'close_socket' }, { type: 'schedule_retry', delayMs: reconnectDelay(2, mid), attempt: 2 }]);
+  assert.equal(step(resubscribing, { type: 'check', marketOpen: true, hasSubscriptions: true }, T0 + DEFAULT_TIMING.connectTimeoutMs - 1, mid).state.kind, 'resubscribing');
+  const hung = step(resubscribing, { type: 'check', marketOpen: true, hasSubscriptions: true }, T0 + DEFAULT_TIMING.connectTimeoutMs, mid);
+  assert.equal(hung.state.kind === 'disconnected' && hung.state.reason, 'connect_timeout');
+  assert.deepEqual(step(resubscribing, { type: 'frame', tick: true }, T0 + 1, mid), { state: resubscribing, effects: [] });
+});
+
+test('a first connect whose subscriptions fail is announced and retried like any outage', () => {
+  const r = run([open(T0 + 1), lost(T0 + 2, 'error')], initialPhase(T0).state, false);
+  assert.deepEqual(r.types, ['resubscribe', 'close_socket', 'emit_disconnected', 'schedule_retry']);
 });
