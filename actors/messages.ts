@@ -241,6 +241,8 @@ export const HealthSchema = z.strictObject({
   state: z.enum(['starting', 'running', 'paused', 'stopping', 'stopped', 'halted']),
   ticks: int.nonnegative(),
   tickGaps: int.nonnegative(),
+  /** Ticks replaced by a newer one of the same instrument before the strategy took them. */
+  ticksConflated: int.nonnegative().optional(),
   intents: int.nonnegative(),
   ts,
 });

@@ -22,6 +22,7 @@ function defs(r: Registry, hook: (name: string) => () => void) {
     // market data
     ticksTotal: counter('orch_ticks_total', 'Ticks received from the venue market-data socket', ['venue']),
     tickLagSeconds: histogram('orch_tick_lag_seconds', 'Receive time minus exchange timestamp of a tick', ['venue']),
+    ticksConflatedTotal: counter('orch_ticks_conflated_total', 'Ticks a slow strategy never saw: replaced by a newer tick of the same instrument while waiting (latest-tick policy)', ['actor']),
     mdLastTickAgeSeconds: gauge('orch_md_last_tick_age_seconds', 'Seconds since the last tick from the venue', ['venue']),
     wsConnected: gauge('orch_ws_connected', '1 while the venue market-data socket is connected, else 0', ['venue']),
     marketOpen: gauge('orch_market_open', '1 while the venue is expected to trade (exchange hours less holidays; paper and Kalshi always), else 0', ['venue']),
@@ -79,7 +80,7 @@ export type Catalogue = Metrics & {
 
 /** Names exposed by the catalogue; the dashboard and alert tests check against this list. */
 export const METRIC_NAMES: readonly string[] = Object.freeze([
-  'orch_ticks_total', 'orch_tick_lag_seconds', 'orch_md_last_tick_age_seconds', 'orch_ws_connected', 'orch_market_open',
+  'orch_ticks_total', 'orch_tick_lag_seconds', 'orch_ticks_conflated_total', 'orch_md_last_tick_age_seconds', 'orch_ws_connected', 'orch_market_open',
   'orch_ws_reconnects_total', 'orch_kalshi_book_resyncs_total', 'orch_orders_submitted_total', 'orch_orders_total',
   'orch_intents_denied_total', 'orch_limiter_tokens', 'orch_limiter_capacity', 'orch_limiter_queue_depth',
   'orch_limiter_wait_seconds', 'orch_limiter_throttled_total', 'orch_venue_429_total', 'orch_kill_level',

@@ -41,6 +41,7 @@ export function seedStrategy(m: Catalogue, s: KnownStrategy): void {
   for (const rule of DENIAL_RULES) m.intentsDeniedTotal.inc({ strategy: s.id, rule }, 0);
   m.actorRestartsTotal.inc({ actor: s.id }, 0);
   m.actorGaveUpTotal.inc({ actor: s.id }, 0);
+  m.ticksConflatedTotal.inc({ actor: s.id }, 0);
   m.deadLettersTotal.inc({ subject: subjects.intent(s.id) }, 0);
 }
 

@@ -12,6 +12,7 @@ import { encodeJson } from './bus.ts';
 import { newIntentId } from './ids.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { KillGate } from './kill-gate.ts';
+import { metrics } from './metrics.ts';
 import type { StrategySpec } from '../config/registry.ts';
 import type { Strategy, StrategyContext, StrategyModule, PlaceRequest, ModifyRequest, OpenOrder, IntentAnswer } from './strategy-contract.ts';
 
@@ -33,6 +34,13 @@ export type StrategyActorOptions = {
   stateTimeoutMs?: number;
   /** The latched kill level read by the supervisor before this actor starts (strategies have no KV access). */
   initialKill?: InitialKill;
+  /**
+   * A strategy slower than its ticks: `latest` (default) keeps one waiting tick per instrument,
+   * replacing it with each newer one (counted in orch_ticks_conflated_total), so a slow strategy
+   * trades on the newest price and its backlog cannot grow; `every` queues every tick (a
+   * backtest, where the data's pace is the strategy's and nothing may depend on timing).
+   */
+  tickPolicy?: 'latest' | 'every';
   /** The gate the supervisor closes on a kill broadcast (actors/kill-gate.ts); read before every place and modify. */
   killGate?: SharedArrayBuffer;
 };
@@ -59,6 +67,9 @@ export class StrategyActor {
   private strategy: Strategy | undefined;
   private state: ActorState = 'starting';
   private ticks = 0;
+  private conflated = 0;
+  /** Per instrument, the tick waiting for the strategy (latest-tick policy). */
+  private readonly waitingTick = new Map<string, Tick>();
   private tickGaps = 0;
   private intents = 0;
   private readonly lastSeq = new Map<string, number>();
@@ -274,7 +285,7 @@ export class StrategyActor {
 
   health(): Health {
     return HealthSchema.parse({
-      type: 'health', actorId: this.opts.spec.id, state: this.state, ticks: this.ticks, tickGaps: this.tickGaps, intents: this.intents, ts: this.opts.clock.now(),
+      type: 'health', actorId: this.opts.spec.id, state: this.state, ticks: this.ticks, tickGaps: this.tickGaps, ticksConflated: this.conflated, intents: this.intents, ts: this.opts.clock.now(),
     });
   }
 
@@ -293,7 +304,20 @@ export class StrategyActor {
     if (prev !== undefined && t.seq <= prev) return; // a replay; ticks are not idempotent for a strategy
     this.lastSeq.set(t.symbol, t.seq);
     this.ticks++;
-    this.queue.push(() => this.strategy?.onTick(t, this.ctx));
+    if ((this.opts.tickPolicy ?? 'latest') === 'every') return this.queue.push(() => this.strategy?.onTick(t, this.ctx));
+    // Still waiting: the newer tick takes its place in the queue (README.md, "Writing a strategy").
+    if (this.waitingTick.has(t.symbol)) {
+      this.waitingTick.set(t.symbol, t);
+      this.conflated++;
+      metrics.ticksConflatedTotal.inc({ actor: this.opts.spec.id });
+      return;
+    }
+    this.waitingTick.set(t.symbol, t);
+    this.queue.push(() => {
+      const latest = this.waitingTick.get(t.symbol) ?? t;
+      this.waitingTick.delete(t.symbol);
+      return this.strategy?.onTick(latest, this.ctx);
+    });
   }
 
   private onOrderUpdate(u: OrderUpdate): void {

@@ -25,7 +25,7 @@ export type MetricsAggregatorOptions = {
  * the supervisor; a strategy publishing, say, `orch_kill_level` would otherwise be summed into
  * the real value.
  */
-const WORKER_CATALOGUE_METRICS = new Set(['orch_event_loop_lag_seconds', 'orch_dead_letters_total']);
+const WORKER_CATALOGUE_METRICS = new Set(['orch_event_loop_lag_seconds', 'orch_dead_letters_total', 'orch_ticks_conflated_total']);
 const CATALOGUE = new Set(METRIC_NAMES);
 
 export class MetricsAggregator {

@@ -184,3 +184,50 @@ test('an intent past its deadline resolves as a timeout answer; the strategy tha
     await server.cleanup();
   }
 });
+
+test('a strategy slower than its ticks gets the newest tick of each instrument, the skipped ones counted, and every tick under the every-tick policy', async () => {
+  const server = await startNatsServer();
+  const nc = await connectBus({ servers: server.url, name: 'md-sim' });
+  answerStrategyState(nc);
+  subscribeParsed(nc, subjects.lastTicks(), LastTicksRequestSchema, (_req, msg) => { msg.respond(encodeJson(LastTicksReplySchema, { ticks: [] })); });
+  await nc.flush();
+  const run = async (id: string, tickPolicy: 'latest' | 'every') => {
+    // The first tick holds the strategy until released: everything after it arrives meanwhile.
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const seen: string[] = [];
+    const actor = new StrategyActor({
+      spec: spec(id, { instruments: ['NSE:INFY', 'NSE:TCS'] }), natsUrl: server.url, clock: new SystemClock(), log: pino({ level: 'silent' }), tickPolicy,
+      module: { create: () => ({ onTick: async (t: Tick) => { seen.push(`${t.symbol}#${t.seq}`); if (seen.length === 1) await held; } }) } as never,
+    });
+    await actor.start();
+    const tick = (symbol: string, seq: number) => publishJson(nc, subjects.marketData('kite', symbol), TickSchema, { type: 'tick', venue: 'kite', symbol, seq, ts: 1, recvTs: 1, last: 100 + seq });
+    tick('NSE:INFY', 1);
+    await eventually(() => seen.length === 1, 'the first tick taken');
+    for (let seq = 2; seq <= 40; seq++) tick('NSE:INFY', seq);
+    for (let seq = 1; seq <= 5; seq++) tick('NSE:TCS', seq);
+    await nc.flush();
+    await eventually(() => actor.health().ticks === 45, 'every tick received by the actor');
+    release();
+    await eventually(() => seen.length >= (tickPolicy === 'every' ? 45 : 3), 'the waiting ticks delivered');
+    await new Promise((r) => setTimeout(r, 100));
+    const h = actor.health();
+    await actor.stop();
+    return { seen, conflated: h.ticksConflated };
+  };
+  try {
+    const latest = await run('slow-latest', 'latest');
+    // INFY#2 waited first and was replaced up to #40; TCS#1 waited and was replaced up to #5.
+    assert.deepEqual(latest.seen, ['NSE:INFY#1', 'NSE:INFY#40', 'NSE:TCS#5']);
+    assert.equal(latest.conflated, 38 + 4);
+    const { registry } = await import('../actors/metrics.ts');
+    const counted = (await registry.getSingleMetric('orch_ticks_conflated_total')!.get()).values.find((v) => v.labels.actor === 'slow-latest');
+    assert.equal(counted?.value, 42);
+    const every = await run('slow-every', 'every');
+    assert.equal(every.seen.length, 45);
+    assert.equal(every.conflated, 0);
+  } finally {
+    await nc.close();
+    await server.cleanup();
+  }
+});
