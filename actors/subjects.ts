@@ -81,6 +81,8 @@ export function inboxPrefix(user: string): string {
 }
 
 export const STREAM_EVENTS = 'ORCH_EVENTS';
+/** The market-data recording (registry `recording:`), over `orch.md.>`. */
+export const STREAM_MARKET_DATA = 'ORCH_MD';
 export const KV_KILL = 'orch_kill';
 export const KV_LEASE = 'orch_lease';
 /** Service names for the NATS services API (`nats micro ls`). */

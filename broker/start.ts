@@ -8,6 +8,8 @@ import { seedVenue } from '../actors/metric-series.ts';
 import { Teardown } from '../actors/teardown.ts';
 import { BrokerActor, type BrokerActorOptions } from './broker-actor.ts';
 import { EventLog, ensureEventStream, EVENTS_STREAM_CONFIG } from './event-log.ts';
+import { applyMarketRecording } from './market-recording.ts';
+import type { RecordingSettings } from '../config/recording.ts';
 import { EventLogBudget } from './event-log-budget.ts';
 import { EventLogUsage } from './event-log-usage.ts';
 import { killSwitchGate, riskLimitGate } from './kill/gates.ts';
@@ -64,6 +66,8 @@ export type BrokerStartOptions = {
   lease?: { ttlMs?: number; onStandby?: (holder: string) => void };
   /** Size limit of the event log (default 2 GiB); `usage` exports its fill level as metrics. */
   eventLogMaxBytes?: number;
+  /** Registry `recording:`: keep the published market data in stream ORCH_MD (absent = off). */
+  recording?: RecordingSettings;
   eventLogUsage?: boolean;
   /** Copies JetStream keeps of the event log and the kill and lease buckets (broker/replicas.ts): 1 (default) on one server, 3 on a cluster. */
   replicas?: number;
@@ -105,6 +109,7 @@ export async function startBroker(o: BrokerStartOptions): Promise<StartedBroker>
     const budget = new EventLogBudget(o.eventLogMaxBytes ?? EVENTS_STREAM_CONFIG.max_bytes);
     const replicas = o.replicas !== undefined ? { replicas: o.replicas } : {};
     await ensureEventStream(control, { maxBytes: budget.hardLimit, ...replicas });
+    await applyMarketRecording(control, o.recording, { log, ...replicas });
     if (o.eventLogUsage) {
       const usage = new EventLogUsage({ nc: control, metrics, clock, log: actorLogger(o.log, 'event-log'), budget });
       await usage.start();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { VenueSchema } from '../actors/messages.ts';
 import { FlattenSettingsSchema } from './flatten-settings.ts';
+import { RecordingSettingsSchema } from './recording.ts';
 import { RestartIntensitySchema, type RestartIntensity } from './restart-intensity.ts';
 import { RiskLimitsSchema, KillTriggersSchema, MarketProtectionSchema, AUTO_MARKET_PROTECTION } from './risk-limits.ts';
 import { isSecretEnvName } from './secret-names.ts';
@@ -78,6 +79,8 @@ export const OrchestratorConfigSchema = z.strictObject({
   externalAtStart: z.enum(['kill', 'baseline']).optional(),
   /** How a flatten (kill level 4, `orch flatten`) closes positions and follows them to zero. */
   flatten: FlattenSettingsSchema.default(FlattenSettingsSchema.parse({})),
+  /** Market-data recording into JetStream (config/recording.ts); absent = off. */
+  recording: RecordingSettingsSchema.optional(),
   strategies: z.array(StrategyEntrySchema).superRefine((list, ctx) => {
     const seen = new Map<string, number>();
     list.forEach((s, i) => {
@@ -99,5 +102,6 @@ export type LoadedConfig = {
   killTriggers: OrchestratorConfig['killTriggers'];
   externalAtStart?: OrchestratorConfig['externalAtStart'];
   flatten?: OrchestratorConfig['flatten'];
+  recording?: OrchestratorConfig['recording'];
   strategies: StrategySpec[];
 };

@@ -89,7 +89,7 @@ export async function loadConfig(file: string, loadModule: ModuleLoader = import
     }
     strategies.push(deepFreeze({ ...entry, module: modulePath, params: p.data as Record<string, unknown>, restart: entry.restart ?? config.restartIntensity }));
   }
-  return deepFreeze({ file: abs, restartIntensity: config.restartIntensity, killTriggers: config.killTriggers, flatten: config.flatten, ...(config.externalAtStart ? { externalAtStart: config.externalAtStart } : {}), strategies });
+  return deepFreeze({ file: abs, restartIntensity: config.restartIntensity, killTriggers: config.killTriggers, flatten: config.flatten, ...(config.externalAtStart ? { externalAtStart: config.externalAtStart } : {}), ...(config.recording ? { recording: config.recording } : {}), strategies });
 }
 
 export function deepFreeze<T>(o: T): T {

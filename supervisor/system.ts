@@ -164,6 +164,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       natsUrl, control: controlNc, teardown: undo, clock, log: o.log,
       ...(brokerCreds ? { credentials: brokerCreds } : {}),
       strategies: config.strategies,
+      ...(config.recording ? { recording: config.recording } : {}),
       limits: mergeLimits(kiteLimits({ ...kiteFigures, guardMs: kiteGuardMs }), kalshiLimits(o.kalshi?.tier ?? 'basic')),
       venues: [
         async ({ clock, log, limiter, observe }) => {

@@ -8,6 +8,7 @@ import type { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { startBroker, type BrokerStartOptions, type StartedBroker, type VenueContext } from '../../broker/start.ts';
 import type { VenueAdapter } from '../../broker/venue.ts';
 import type { StrategySpec } from '../../config/registry.ts';
+import type { RecordingSettings } from '../../config/recording.ts';
 
 export type BrokerActorTestOptions = {
   natsUrl: string;
@@ -21,6 +22,7 @@ export type BrokerActorTestOptions = {
   refusalLog?: BrokerActorOptions['refusalLog'];
   /** The automated kill switch with these triggers (absent: only the latched level is followed). */
   killSwitch?: BrokerStartOptions['killSwitch'];
+  recording?: RecordingSettings;
 };
 
 /** A broker started in this process: `stop` undoes all of it (the broker, its kill-level watch, its control connection). */
@@ -48,6 +50,7 @@ export async function startBrokerActor<A extends VenueAdapter>(
     ...(o.maxPlaceWaitMs !== undefined ? { maxPlaceWaitMs: o.maxPlaceWaitMs } : {}),
     ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
     ...(o.killSwitch ? { killSwitch: o.killSwitch } : {}),
+    ...(o.recording ? { recording: o.recording } : {}),
   });
   return { broker: started.broker, events: started.events, adapter, limiter: started.limiter, control: started.control, killStore: started.killStore, stop: started.stop };
 }

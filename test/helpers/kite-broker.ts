@@ -52,6 +52,7 @@ export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => v
   maxPlaceWaitMs?: number;
   refusalLog?: BrokerActorOptions['refusalLog'];
   killSwitch?: BrokerActorTestOptions['killSwitch'];
+  recording?: BrokerActorTestOptions['recording'];
 }): Promise<{ nc: NatsConnection; natsUrl: string; sim: KiteSim; running: InProcessBroker }> {
   const nats = await startNatsServer();
   const nc = await connectBus({ servers: nats.url, name: o.name });
@@ -64,6 +65,7 @@ export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => v
     ...(o.maxPlaceWaitMs !== undefined ? { maxPlaceWaitMs: o.maxPlaceWaitMs } : {}),
     ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
     ...(o.killSwitch ? { killSwitch: o.killSwitch } : {}),
+    ...(o.recording ? { recording: o.recording } : {}),
   });
   stopAfter(t, { running, sim, nc, nats });
   return { nc, natsUrl: nats.url, sim, running };

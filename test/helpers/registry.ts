@@ -25,6 +25,8 @@ export type RegistryOptions = {
   /** How flattens close and follow (marketProtection, followMs, maxReprices). */
   flatten?: Record<string, number>;
   restartIntensity?: { maxRestarts: number; withinSeconds: number };
+  /** Market-data recording (marketData, maxAgeHours, maxBytes). */
+  recording?: Record<string, number | boolean>;
 };
 
 export const DEFAULT_RISK = { maxOrderQty: 5, maxOrderValue: 100_000_000, maxPosition: 10, maxOpenOrders: 3, priceBandBps: 1000 };
@@ -34,6 +36,7 @@ export function renderRegistry(entries: RegistryEntry[], options: RegistryOption
   if (options.restartIntensity) lines.push(`restartIntensity: ${JSON.stringify(options.restartIntensity)}`);
   if (options.killTriggers) lines.push(`killTriggers: ${JSON.stringify(options.killTriggers)}`);
   if (options.flatten) lines.push(`flatten: ${JSON.stringify(options.flatten)}`);
+  if (options.recording) lines.push(`recording: ${JSON.stringify(options.recording)}`);
   // The strategies come last, so a test may append a further entry to the text.
   lines.push('strategies:');
   for (const e of entries) {

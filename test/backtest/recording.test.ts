@@ -1,0 +1,124 @@
+/**
+ * Market-data recording (registry `recording:`): with it, every tick the broker publishes on the
+ * built-in exchange lands in stream ORCH_MD and reads back in the order strategies received it;
+ * without it no stream exists; switched off, a stream keeps its ticks and records no more.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jetstreamManager, StorageType, DiscardPolicy } from '@nats-io/jetstream';
+import { pino } from 'pino';
+import { connectBus, subscribeParsed } from '../../actors/bus.ts';
+import { subjects, STREAM_MARKET_DATA } from '../../actors/subjects.ts';
+import { TickSchema, type Tick } from '../../actors/messages.ts';
+import { applyMarketRecording } from '../../broker/market-recording.ts';
+import { RecordingSettingsSchema } from '../../config/recording.ts';
+import { loadConfig, ConfigError } from '../../supervisor/config.ts';
+import { writeFile } from 'node:fs/promises';
+import { readRecordedTicks, exportRecordedTicks } from '../../backtest/recorded-ticks.ts';
+import { readTicks } from '../../backtest/store.ts';
+import { renderRegistry } from '../helpers/registry.ts';
+import { startNatsServer } from '../helpers/nats-server.ts';
+import { kiteBrokerOnSim } from '../helpers/kite-broker.ts';
+import { spec } from '../helpers/specs.ts';
+import { eventually } from '../helpers/wait.ts';
+import { startE2E, trader } from '../kite-e2e/harness.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const log = pino({ level: 'silent' });
+
+async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+test('recording on in the registry: the ticks the broker publishes are in ORCH_MD (file storage, the configured limits) and read back in order', async (t) => {
+  const e = await startE2E({
+    yaml: renderRegistry([{ id: 'listener', module: trader, instruments: ['NSE:INFY', 'NSE:TCS'], params: {} }], { recording: { marketData: true, maxAgeHours: 2, maxBytes: 64 * 1024 * 1024 } }),
+  });
+  t.after(() => e.stop());
+  await eventually(() => e.ticks.filter((x) => x.symbol === 'NSE:INFY').length >= 15 && e.ticks.some((x) => x.symbol === 'NSE:TCS'), 'ticks of both instruments');
+
+  const info = await (await jetstreamManager(e.nc)).streams.info(STREAM_MARKET_DATA);
+  assert.deepEqual(info.config.subjects, [subjects.marketDataAll()]);
+  assert.equal(info.config.storage, StorageType.File);
+  assert.equal(info.config.max_age, 2 * 3_600 * 1_000_000_000);
+  assert.equal(info.config.max_bytes, 64 * 1024 * 1024);
+  assert.equal(info.config.discard, DiscardPolicy.Old);
+
+  const seen = e.ticks.slice(); // what a subscriber received, in order
+  const recorded = await all(readRecordedTicks(e.nc));
+  assert.ok(recorded.length >= seen.length, `${recorded.length} recorded, ${seen.length} seen`);
+  assert.deepEqual(recorded.slice(0, seen.length), seen, 'tick for tick, in the order it was published');
+  const infy = await all(readRecordedTicks(e.nc, { venue: 'kite', instrument: 'NSE:INFY' }));
+  assert.ok(infy.every((x) => x.symbol === 'NSE:INFY'));
+  assert.deepEqual(infy.map((x) => x.seq), infy.map((_, i) => i + 1), 'one instrument: every seq from 1, none missing');
+
+  // Exported into the store, they outlive the stream.
+  const root = await mkdtemp(join(tmpdir(), 'orch-rec-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const n = await exportRecordedTicks(e.nc, { venue: 'kite', instrument: 'NSE:INFY' }, { root });
+  assert.ok(n >= infy.length, 'the recording goes on while it is read');
+  const stored = await all(readTicks({ venue: 'kite', instrument: 'NSE:INFY', from: 0, to: Infinity }, { root }));
+  assert.equal(stored.length, n);
+  assert.deepEqual(stored.slice(0, infy.length), infy);
+});
+
+test('recording is off by default: ticks flow and no stream is created', async (t) => {
+  const { nc } = await kiteBrokerOnSim(t, { name: 'recording-off', strategies: [spec('listener', { instruments: ['NSE:INFY'] })], log });
+  const ticks: Tick[] = [];
+  subscribeParsed(nc, subjects.marketDataAll(), TickSchema, (x) => { ticks.push(x); });
+  await eventually(() => ticks.length >= 3, 'ticks');
+  const names = await all((await jetstreamManager(nc)).streams.names());
+  assert.ok(!names.includes(STREAM_MARKET_DATA), `streams: ${names.join(', ')}`);
+  assert.deepEqual(RecordingSettingsSchema.parse({}), { marketData: false, maxAgeHours: 168, maxBytes: 1024 * 1024 * 1024 });
+});
+
+test('recording switched off keeps the recorded ticks and records nothing new; switched on again it records', async (t) => {
+  const nats = await startNatsServer();
+  const nc = await connectBus({ servers: nats.url, name: 'recording-pause' });
+  t.after(async () => {
+    await nc.close();
+    await nats.cleanup();
+  });
+  const tick = (seq: number): Tick => ({ type: 'tick', venue: 'kite', symbol: 'NSE:INFY', seq, ts: 1_795_146_300_000 + seq, recvTs: 1_795_146_300_000 + seq, last: 150_000 + seq });
+  const publish = async (seq: number) => {
+    nc.publish(subjects.marketData('kite', 'NSE:INFY'), JSON.stringify(tick(seq)));
+    await nc.flush();
+  };
+  const on = RecordingSettingsSchema.parse({ marketData: true });
+  assert.equal(await applyMarketRecording(nc, on), 'recording');
+  await publish(1);
+  await publish(2);
+  assert.equal(await applyMarketRecording(nc, undefined), 'paused');
+  await publish(3);
+  assert.deepEqual((await all(readRecordedTicks(nc))).map((x) => x.seq), [1, 2]);
+  assert.deepEqual((await all(readRecordedTicks(nc, { venue: 'kite', instrument: 'NSE:INFY' }))).map((x) => x.seq), [1, 2], 'a paused recording still reads by instrument');
+  assert.deepEqual(await all(readRecordedTicks(nc, { venue: 'kite', instrument: 'NSE:TCS' })), []);
+  assert.equal(await applyMarketRecording(nc, on), 'recording');
+  await publish(4);
+  nc.publish(subjects.marketData('kite', 'NSE:INFY'), '{"not":"a tick"}');
+  const invalid: number[] = [];
+  await eventually(async () => (await (await jetstreamManager(nc)).streams.info(STREAM_MARKET_DATA)).state.messages === 4, 'the bad message stored too');
+  assert.deepEqual((await all(readRecordedTicks(nc, { onInvalid: (s) => invalid.push(s) }))).map((x) => x.seq), [1, 2, 4], 'a message that is not a tick is skipped and reported');
+  assert.deepEqual(invalid, [4]);
+});
+
+test('the registry\'s recording: is validated with the rest (a bad value names its line and field) and reaches the loaded config', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'orch-rec-cfg-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'strategies.yaml');
+  await writeFile(file, renderRegistry([{ id: 'listener', module: trader, instruments: ['NSE:INFY'] }], { recording: { marketData: true, maxBytes: 1000 } }));
+  await assert.rejects(loadConfig(file), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.field, 'recording.maxBytes');
+    assert.equal(e.line, 1);
+    return true;
+  });
+  await writeFile(file, renderRegistry([{ id: 'listener', module: trader, instruments: ['NSE:INFY'] }], { recording: { marketData: true, maxAgeHours: 24 } }));
+  assert.deepEqual((await loadConfig(file)).recording, { marketData: true, maxAgeHours: 24, maxBytes: 1024 * 1024 * 1024 });
+  await writeFile(file, renderRegistry([{ id: 'listener', module: trader, instruments: ['NSE:INFY'] }]));
+  assert.equal((await loadConfig(file)).recording, undefined, 'absent = off');
+});
