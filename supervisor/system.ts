@@ -198,7 +198,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       // Level 2 only when the difference persists: the reconcile_mismatch trigger counts the
       // Reconciled reports and asks for a second look (killTriggers.reconcileConfirmChecks).
       onReconcileMismatch: async (venue, diffs) => {
-        brokerLog.warn({ venue, differences: diffs.map((d) => `${d.symbol} ${d.field}: local ${d.local} venue ${d.atVenue}`) }, 'reconciliation: unexplained position difference; kill level 2 if the next check still finds it');
+        brokerLog.warn({ venue, differences: diffs.map((d) => `${d.symbol} ${d.field}: local ${d.local} venue ${d.atVenue}`) }, 'reconciliation: unexplained position difference or order changed outside orch; kill level 2 if the next check still finds it');
       },
     });
     const { broker, adapters, limiter, killStore } = started;

@@ -26,7 +26,7 @@ export type ReconcileOutcome = {
   differences: Difference[];
   /** Events that bring the log up to the venue, in order; apply and record them. */
   actions: Emit[];
-  /** An unexplained position difference: raise the kill switch to level 2. */
+  /** An unexplained position difference, or an order changed outside orch: raise the kill switch to level 2. */
   raiseKill: boolean;
 };
 
