@@ -219,7 +219,7 @@ export class KiteSessionManager {
 
   private refresh(reason: string): Promise<TokenRecord> {
     if (this.inflight) return this.inflight;
-    this.o.logger?.info({ userId: this.userId, reason, official: this.official }, this.official ? 'kite: reading the token file' : 'kite login (unofficial web login)');
+    this.o.logger?.info({ userId: this.userId, reason, flow: this.official ? 'official: the token file of orch login kite' : 'unofficial web login (KITE_AUTO_LOGIN=totp)' }, this.official ? 'kite: reading the token file' : 'kite login');
     this.inflight = this.obtain()
       .then(async (rec) => {
         if (this.o.webLogin) await this.writeStored(rec);
