@@ -40,7 +40,9 @@ export const COMMAND_HELP: Record<string, string> = {
   login: `orch login kite [options]: Kite's official login. Prints the login URL (KITE_LOGIN_ROOT, default
 https://kite.zerodha.com), catches the request_token on http://127.0.0.1:PORT/ (register it as
 the app's redirect URL), exchanges it with KITE_API_KEY/KITE_API_SECRET at KITE_API_ROOT and
-writes the token 0600 to <state-dir>/kite-token.json.
+writes the token 0600 to <state-dir>/kite-token.json, which \`orch start\` trades on with only
+KITE_API_KEY and KITE_API_SECRET set. The token dies at 06:00 IST: log in again each day after
+06:00 and before the 09:15 open (a running orch start picks the new token up by itself).
 
   --port N           redirect listener port (env KITE_REDIRECT_PORT; default 5000)
   --state-dir DIR    where to store the token (default ./.orch)
