@@ -83,6 +83,8 @@ export type KiteSim = {
   setPostbackUrl(url: string | undefined): void;
   /** Force the last price of an instrument; resting orders and subscribers see it at once. */
   setPrice(instrumentToken: number, rupees: number): void;
+  /** Moves several prices at once: one frame per socket carries them all (benchmarks). */
+  setPrices(moves: readonly (readonly [instrumentToken: number, paise: number])[]): void;
   /** Open ticker sockets (for assertions). */
   tickerConnections(): number;
   close(): Promise<void>;
@@ -164,6 +166,14 @@ export async function startKiteSim(opts: KiteSimOptions = {}): Promise<KiteSim> 
     setPrice: (token, rupees) => {
       market.setPrice(token, Math.round(rupees * 100), clock.now());
       ctx.priceMoved(token);
+    },
+    setPrices: (moves) => {
+      const now = clock.now();
+      for (const [token, paise] of moves) {
+        market.setPrice(token, paise, now);
+        engine.onPrice(token);
+      }
+      ticker.broadcastTicks();
     },
     tickerConnections: () => ticker.connectionCount(),
     close: async () => {
