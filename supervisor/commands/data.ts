@@ -13,6 +13,10 @@ import { downloadKiteCandles, formatIst, parseIstInput } from '../../backtest/ki
 import { importCandleCsv, CsvImportError } from '../../backtest/csv-import.ts';
 import { defaultStoreRoot, InstrumentSchema, IntervalSchema, listCandleSeries, readCandles, INTERVALS } from '../../backtest/store.ts';
 import { kiteLimitSettings } from '../venues/kite.ts';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { STREAM_MARKET_DATA } from '../../actors/subjects.ts';
+import { exportRecordedTicks } from '../../backtest/recorded-ticks.ts';
+import { connectOperator } from './nats-cli.ts';
 
 /**
  * `orch data kite|import|ls`: fills and lists the local candle store (backtest/store.ts) that
@@ -21,7 +25,7 @@ import { kiteLimitSettings } from '../venues/kite.ts';
 export type DataIo = { out: (s: string) => void; err: (s: string) => void };
 const stdio: DataIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
-export const DATA_HELP = `orch data <kite|import|ls> [options]: the local candle store that orch backtest reads
+export const DATA_HELP = `orch data <kite|import|ticks|ls> [options]: the local candle store that orch backtest reads
 (<state-dir>/data; docs/backtest.md).
 
 orch data kite --instrument NSE:INFY --from 2026-11-02 --to 2026-11-20 [--interval minute|day|...]
@@ -35,6 +39,11 @@ orch data import --csv FILE --venue kite|kalshi --instrument SYMBOL --interval m
   Imports candles from a CSV (header: time,open,high,low,close,volume[,oi]; prices in rupees or
   dollars; --units minor for paise / hundredths of a cent; --tz +05:30 for times without an
   offset). Every bad row is listed as file:line: field; a file with any bad row stores nothing.
+
+orch data ticks [--venue kite --instrument NSE:INFY] [--nats URL]
+  Copies the market-data recording (stream ORCH_MD, registry recording:) of the running
+  orchestrator into the store (ticks/…), where it outlives the stream's limits and the fresh
+  start of a paper run. Connects as the operator (<state-dir>), like orch events.
 
 orch data ls: every stored series with its first and last candle and count.
 
@@ -51,7 +60,7 @@ export async function dataCmd(args: string[], env: NodeJS.ProcessEnv = process.e
     options: {
       instrument: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, interval: { type: 'string' }, oi: { type: 'boolean' },
       seed: { type: 'string' }, csv: { type: 'string' }, venue: { type: 'string' }, units: { type: 'string' }, tz: { type: 'string' },
-      'data-dir': { type: 'string' }, 'state-dir': { type: 'string' }, json: { type: 'boolean' },
+      'data-dir': { type: 'string' }, 'state-dir': { type: 'string' }, json: { type: 'boolean' }, nats: { type: 'string' },
     },
   });
   const stateDir = values['state-dir'] ?? join(process.cwd(), '.orch');
@@ -102,6 +111,22 @@ export async function dataCmd(args: string[], env: NodeJS.ProcessEnv = process.e
           throw e;
         }
       }
+      case 'ticks': {
+        const venue = values.venue === undefined ? undefined : VenueSchema.safeParse(values.venue);
+        if (venue && !venue.success) return usage(`--venue must be kite or kalshi, got ${JSON.stringify(values.venue)}`);
+        if ((venue === undefined) !== (values.instrument === undefined)) return usage('--venue and --instrument go together');
+        const nc = await connectOperator({ nats: values.nats, 'state-dir': values['state-dir'] }, env);
+        try {
+          const n = await exportRecordedTicks(nc, venue?.data ? { venue: venue.data, instrument: instrument() } : {}, { root });
+          io.out(`stored ${n} recorded ticks in ${root}\n`);
+          return 0;
+        } catch (e) {
+          if (e instanceof JetStreamApiError && e.code === 10059) return usage(`no recording on this server (stream ${STREAM_MARKET_DATA}): set recording: { marketData: true } in the registry`);
+          throw e;
+        } finally {
+          await nc.close();
+        }
+      }
       case 'ls': {
         const rows = [];
         for (const s of await listCandleSeries({ root })) {
@@ -121,7 +146,7 @@ export async function dataCmd(args: string[], env: NodeJS.ProcessEnv = process.e
         return 0;
       }
       default:
-        return usage(`expected kite, import or ls\n\n${DATA_HELP}`);
+        return usage(`expected kite, import, ticks or ls\n\n${DATA_HELP}`);
     }
   } catch (e) {
     if (e instanceof UsageError) return usage(e.message);

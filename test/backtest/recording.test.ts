@@ -13,6 +13,7 @@ import { TickSchema, type Tick } from '../../actors/messages.ts';
 import { applyMarketRecording } from '../../broker/market-recording.ts';
 import { RecordingSettingsSchema } from '../../config/recording.ts';
 import { loadConfig, ConfigError } from '../../supervisor/config.ts';
+import { dataCmd } from '../../supervisor/commands/data.ts';
 import { writeFile } from 'node:fs/promises';
 import { readRecordedTicks, exportRecordedTicks } from '../../backtest/recorded-ticks.ts';
 import { readTicks } from '../../backtest/store.ts';
@@ -67,12 +68,17 @@ test('recording on in the registry: the ticks the broker publishes are in ORCH_M
 });
 
 test('recording is off by default: ticks flow and no stream is created', async (t) => {
-  const { nc } = await kiteBrokerOnSim(t, { name: 'recording-off', strategies: [spec('listener', { instruments: ['NSE:INFY'] })], log });
+  const { nc, natsUrl } = await kiteBrokerOnSim(t, { name: 'recording-off', strategies: [spec('listener', { instruments: ['NSE:INFY'] })], log });
   const ticks: Tick[] = [];
   subscribeParsed(nc, subjects.marketDataAll(), TickSchema, (x) => { ticks.push(x); });
   await eventually(() => ticks.length >= 3, 'ticks');
   const names = await all((await jetstreamManager(nc)).streams.names());
   assert.ok(!names.includes(STREAM_MARKET_DATA), `streams: ${names.join(', ')}`);
+  const err: string[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'orch-rec-off-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  assert.equal(await dataCmd(['ticks', '--nats', natsUrl, '--state-dir', dir], {}, { out: () => undefined, err: (s) => void err.push(s) }), 2);
+  assert.match(err.join(''), /no recording on this server/);
   assert.deepEqual(RecordingSettingsSchema.parse({}), { marketData: false, maxAgeHours: 168, maxBytes: 1024 * 1024 * 1024 });
 });
 
@@ -104,6 +110,15 @@ test('recording switched off keeps the recorded ticks and records nothing new; s
   await eventually(async () => (await (await jetstreamManager(nc)).streams.info(STREAM_MARKET_DATA)).state.messages === 4, 'the bad message stored too');
   assert.deepEqual((await all(readRecordedTicks(nc, { onInvalid: (s) => invalid.push(s) }))).map((x) => x.seq), [1, 2, 4], 'a message that is not a tick is skipped and reported');
   assert.deepEqual(invalid, [4]);
+
+  // orch data ticks copies the recording into the store.
+  const dir = await mkdtemp(join(tmpdir(), 'orch-rec-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const out: string[] = [];
+  assert.equal(await dataCmd(['ticks', '--venue', 'kite', '--instrument', 'NSE:INFY', '--nats', nats.url, '--state-dir', dir], {}, { out: (s) => void out.push(s), err: (s) => void out.push(s) }), 0, out.join(''));
+  assert.match(out.join(''), /stored 3 recorded ticks/);
+  const stored = await all(readTicks({ venue: 'kite', instrument: 'NSE:INFY', from: 0, to: Infinity }, { root: join(dir, 'data') }));
+  assert.deepEqual(stored.map((x) => x.seq), [1, 2, 4]);
 });
 
 test('the registry\'s recording: is validated with the rest (a bad value names its line and field) and reaches the loaded config', async (t) => {
