@@ -180,6 +180,11 @@ export class KiteSessionManager {
     }, nextMarketOpen(now) - now);
   }
 
+  /** The account the session is for: the configured user, or the stored token's. */
+  accountUserId(): string | undefined {
+    return this.userId ?? this.current?.userId;
+  }
+
   /** For synchronous callers (the REST client's auth header): undefined once expired. */
   currentAccessToken(): string | undefined {
     const c = this.current;

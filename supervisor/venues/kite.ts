@@ -172,7 +172,8 @@ export async function liveKiteAccount(o: { settings: KiteEnvSettings; clock: Clo
     reauthenticate: () => session.reauthenticate(),
     marketHoursOnly: true,
     apiSecret: s.apiSecret,
-    ...(s.userId ? { userId: s.userId } : {}),
+    // Without KITE_USER_ID the account is the stored token's (postbacks for another user are refused).
+    ...(session.accountUserId() ? { userId: session.accountUserId() } : {}),
     close: () => session.stop(),
   };
 }

@@ -53,7 +53,7 @@ test('without KITE_AUTO_LOGIN no web login request is ever made: not at start, n
     const venue = await buildKiteVenue({ clock, log: quiet, limiter, env: officialEnv(sim), stateDir: dir, onLogin: (ok, atMarketOpen) => logins.push({ ok, atMarketOpen }) });
     try {
       assert.ok(Array.isArray(await venue.adapter.orders()), 'the stored token trades');
-      assert.equal(venue.account.userId, undefined, 'no user id was configured');
+      assert.equal(venue.account.userId, sim.credentials.userId, 'no user id configured: the stored token\'s');
       // Past 06:00: the token dies, the session only reads the file again.
       await clock.advance(ist('2026-11-24T06:03:00') - clock.now());
       await assert.rejects(venue.adapter.orders(), /orch login kite/);

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestClock } from '../../actors/clock.ts';
@@ -64,10 +65,12 @@ test('a failed login is logged and counted by reason, for the failed re-auth kil
   const count = async () => Number(/^orch_kite_login_failures_total\{reason="start"\} (\d+)/m.exec(await registry.metrics())?.[1] ?? 0);
   const n0 = await count();
   try {
-    await assert.rejects(buildKiteVenue({ clock, log: quiet, limiter, env: envFor(sim, { KITE_PASSWORD: 'wrong-password' }) }), (err: Error) => !err.message.includes('wrong-password'));
+    const wrong = `wrong-${randomBytes(8).toString('hex')}`;
+    await assert.rejects(buildKiteVenue({ clock, log: quiet, limiter, env: envFor(sim, { KITE_PASSWORD: wrong }) }), (err: Error) => !err.message.includes(wrong));
     assert.equal(await count(), n0 + 1);
     // A half-configured account is refused by variable name, never by value.
-    assert.throws(() => kiteEnvSettings({ KITE_API_KEY: 'k', KITE_PASSWORD: 'hunter2' }), (err: Error) => /KITE_API_SECRET/.test(err.message) && !err.message.includes('hunter2'));
+    const password = `pw-${randomBytes(8).toString('hex')}`;
+    assert.throws(() => kiteEnvSettings({ KITE_API_KEY: 'k', KITE_PASSWORD: password }), (err: Error) => /KITE_API_SECRET/.test(err.message) && !err.message.includes(password));
     assert.equal(kiteEnvSettings({}), undefined, 'no credentials = paper trading');
   } finally {
     await sim.close();
