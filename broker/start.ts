@@ -12,7 +12,6 @@ import { applyMarketRecording } from './market-recording.ts';
 import type { RecordingSettings } from '../config/recording.ts';
 import { EventLogBudget } from './event-log-budget.ts';
 import { EventLogUsage } from './event-log-usage.ts';
-import { killSwitchGate, riskLimitGate } from './kill/gates.ts';
 import { KillStore } from './kill/kill-store.ts';
 import { startKillSwitch, type KillSwitch } from './kill/kill-switch.ts';
 import type { FlattenSettings } from '../config/flatten-settings.ts';
@@ -165,7 +164,7 @@ export async function startBroker(o: BrokerStartOptions): Promise<StartedBroker>
       // The built-in exchanges start empty each time, so the log's positions are never there: on
       // them alone an unexplained position at start is the baseline; a live account's is a mismatch.
       externalAtStart: o.externalAtStart ?? (venues.length > 0 && venues.every((v) => v.simulated) ? 'baseline' : 'kill'),
-      gates: [killSwitchGate(killStore), riskLimitGate(clock)],
+      kill: killStore,
       eventLog: (nc) => (events = o.eventLog ? o.eventLog(nc, log) : new EventLog(nc, log, undefined, { budget })),
       ...(killSwitch ? { onMarginException: (strategyId: string, err: Error) => killSwitch.triggers.observe({ type: 'margin_exception', strategyId, message: err.message }) } : {}),
       ...(o.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: o.reconcileIntervalMs } : {}),

@@ -71,7 +71,9 @@ export type HistoryQuery = {
   open: readonly { intentId: string; venueOrderId?: string }[];
 };
 
-export type OrderRuleViolation = { rule: string; reason: string; figures: Record<string, number | string> };
+/** A venue's own order rules, checked before any write (Kite's instrument list, lots and ticks). */
+export type VenueOrderRule = 'unknown_instrument' | 'lot_size' | 'tick_size';
+export type OrderRuleViolation = { rule: VenueOrderRule; reason: string; figures: Record<string, number | string> };
 
 export type VenuePosition = { symbol: string; qty: number; avgPrice: number };
 

@@ -1,13 +1,16 @@
 import type { Intent, KillLevel, KillScope, Side } from '../../actors/messages.ts';
 import { KILL_LEVEL_NAMES } from '../../actors/messages.ts';
 import { assertNever } from '../../actors/assert-never.ts';
+import type { Figures, FiguredVerdict } from '../denial.ts';
 
 /**
  * What the latched kill level lets a strategy do, as pure functions. The broker asks this
  * before the risk gate; a denial is an answer (rule, reason, figures), never an exception.
  */
-export type Figures = Record<string, number | string>;
-export type Permit = { ok: true } | { ok: false; rule: string; reason: string; figures: Figures };
+export type { Figures };
+/** What the kill level refuses with: the level itself, or a process that must restart first. */
+export type KillRule = 'kill_level' | 'restart_required';
+export type Permit = FiguredVerdict<KillRule>;
 
 /** One latched entry, as stored under `global` or `strategy.<id>`. */
 export type KillEntry = {

@@ -18,7 +18,7 @@ function buy(qty: number, over: Partial<PlaceIntent> = {}): PlaceIntent {
 const sell = (qty: number, over: Partial<PlaceIntent> = {}) => buy(qty, { side: 'SELL', ...over });
 
 function check(intent: Intent, c = ctx(), window: OrderWindow = [], clock = new TestClock(), target?: GateTarget) {
-  return checkIntent(intent, c, window, clock, target);
+  return checkIntent(intent, c, window, clock.now(), target);
 }
 function denial(intent: Intent, c = ctx(), target?: GateTarget) {
   const r = check(intent, c, [], new TestClock(), target).permit;

@@ -1,6 +1,6 @@
 import type { Intent, ModifyIntent, PlaceIntent, Side, Venue } from '../../actors/messages.ts';
-import type { Clock } from '../../actors/clock.ts';
-import { reduces, type Figures, type Permit, type Position } from '../kill/levels.ts';
+import { reduces, type Position } from '../kill/levels.ts';
+import type { Figures, FiguredVerdict } from '../denial.ts';
 import type { RiskLimits } from '../../config/risk-limits.ts';
 
 /**
@@ -37,6 +37,12 @@ export const WINDOW_MS = 60 * 1000; // one minute
  */
 export const QTY_SCALE: Record<Venue, number> = { kite: 1, kalshi: 100 };
 
+/** What the strategy's risk limits refuse with (broker/decide.ts judges them after the kill level). */
+export type RiskRule =
+  | 'unknown_order' | 'instrument_not_allowed' | 'max_order_qty' | 'missing_limit_price' | 'no_reference_price'
+  | 'price_band' | 'max_order_value' | 'reduce_only' | 'max_position' | 'max_open_orders' | 'orders_per_minute';
+type Permit = FiguredVerdict<RiskRule>;
+
 export type GateResult = { permit: Permit; window: OrderWindow };
 
 type Order = {
@@ -58,8 +64,7 @@ type Order = {
  * its new size and price but is not a new order: it counts neither against `maxOpenOrders` nor
  * in the orders-per-minute window (the venue's own write limits still pace it, in the limiter).
  */
-export function checkIntent(intent: Intent, ctx: GateContext, window: OrderWindow, clock: Clock, target?: GateTarget): GateResult {
-  const now = clock.now();
+export function checkIntent(intent: Intent, ctx: GateContext, window: OrderWindow, now: number, target?: GateTarget): GateResult {
   const recent = window.filter((t) => now - t < WINDOW_MS);
   if (intent.action === 'cancel') return { permit: { ok: true }, window: recent };
   const resolved = resolveOrder(intent, target);
@@ -159,6 +164,6 @@ function bps(diff: number, last: number): number {
   return Math.round((diff * 10_000) / last);
 }
 
-function deny(rule: string, reason: string, figures: Figures): Permit {
+function deny(rule: RiskRule, reason: string, figures: Figures): Permit {
   return { ok: false, rule, reason, figures };
 }

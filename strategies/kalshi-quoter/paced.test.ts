@@ -51,7 +51,7 @@ test('the example kalshi-quoter stays inside its own risk limits through 30 minu
     place: async (r) => {
       const intentId = `q${++n}`;
       const intent = { action: 'place' as const, intentId, strategyId: spec.id, ts: clock.now(), venue: 'kalshi' as const, symbol: r.symbol, side: r.side, qty: r.qty, orderType: r.orderType, ...(r.limitPrice !== undefined ? { limitPrice: r.limitPrice } : {}) };
-      const g = checkIntent(intent, gateContext(r.symbol), window, clock);
+      const g = checkIntent(intent, gateContext(r.symbol), window, clock.now());
       window = g.window;
       if (!g.permit.ok) {
         denials.push(`${new Date(clock.now()).toISOString()} ${g.permit.rule}: ${g.permit.reason}`);
@@ -62,7 +62,7 @@ test('the example kalshi-quoter stays inside its own risk limits through 30 minu
       return { status: 'accepted', intentId };
     },
     cancel: async (id) => {
-      const g = checkIntent({ action: 'cancel', intentId: `c${id}`, strategyId: spec.id, ts: clock.now(), targetIntentId: id }, gateContext(open.get(id)?.symbol ?? ''), window, clock);
+      const g = checkIntent({ action: 'cancel', intentId: `c${id}`, strategyId: spec.id, ts: clock.now(), targetIntentId: id }, gateContext(open.get(id)?.symbol ?? ''), window, clock.now());
       window = g.window;
       open.delete(id);
       return { status: 'accepted', intentId: `c${id}` };

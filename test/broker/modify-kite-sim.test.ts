@@ -5,10 +5,9 @@ import { z } from 'zod';
 import { spec, eventually } from '../helpers/specs.ts';
 import { kiteBrokerOnSim } from '../helpers/kite-broker.ts';
 import { INFY, invariantViolations, placeIntent, readLog, sendIntent, sendWhenPriced } from '../recovery/harness.ts';
-import { killSwitchGate, riskLimitGate } from '../../broker/kill/gates.ts';
-import { ACTIVE_ENTRY } from '../../broker/kill/levels.ts';
+import { KillStore } from '../../broker/kill/kill-store.ts';
 import { systemClock } from '../../actors/clock.ts';
-import type { KillLevel, ModifyIntent } from '../../actors/messages.ts';
+import type { KillLevel, KillScope, ModifyIntent } from '../../actors/messages.ts';
 import { StrategyActor } from '../../actors/strategy-actor.ts';
 import { SystemClock } from '../../actors/clock.ts';
 import { defineStrategy, type IntentAnswer } from '../../strategies/sdk.ts';
@@ -77,23 +76,28 @@ test('a strategy re-prices its resting LIMIT order with ctx.modify: one order at
 test('the kill switch decides a modify at the broker: refused at level 1 for the strategy and when re-pricing an opening order at level 2, nothing written', async (t) => {
   const mod = spec('modk', { instruments: [INFY.symbol], risk });
   const { nc, sim, running } = await kiteBrokerOnSim(t, { name: 'modify-kill-test', strategies: [mod], log, before: (s) => s.setPrice(INFY.token, 1_500) });
-  let global: KillLevel = 0;
-  let own: KillLevel = 0;
-  const levels = () => ({ global: { ...ACTIVE_ENTRY, level: global, revision: 1 }, strategies: { modk: { ...ACTIVE_ENTRY, level: own, revision: 1 } }, revision: 1 });
-  running.broker.setGates([killSwitchGate({ current: levels as never, mustRestart: () => false }), riskLimitGate(systemClock)]);
+  // The operator's store sets the level; the broker follows it in its own (broker/start.ts).
+  const operator = await KillStore.open(nc, { clock: systemClock, log, role: 'operator' });
+  const setLevel = async (scope: KillScope, level: KillLevel) => {
+    const cur = scope.kind === 'global' ? operator.current().global.level : operator.current().strategies[scope.strategyId]?.level ?? 0;
+    if (level > cur) await operator.raise(level, scope, 'test', 'test');
+    else await operator.reset(level, scope, 'test', 'test');
+    const seen = () => { const k = running.killStore.current(); return (scope.kind === 'global' ? k.global.level : k.strategies[scope.strategyId]?.level ?? 0) === level; };
+    await eventually(seen, `the broker to see level ${level}`);
+  };
   const place = placeIntent('modk', { orderType: 'LIMIT', limitPrice: 140_000, qty: 5 });
   const placed = await sendWhenPriced(nc, place);
   assert.equal(placed.status, 'accepted', JSON.stringify(placed));
   const modify = (): ModifyIntent => ({ action: 'modify', intentId: `mk${Date.now().toString(36)}x${++n}`, strategyId: 'modk', ts: Date.now(), targetIntentId: place.intentId, limitPrice: 141_000 });
 
-  own = 1;
+  await setLevel({ kind: 'strategy', strategyId: 'modk' }, 1);
   const halted = await sendIntent(nc, modify());
   assert.equal(halted.status === 'denied' && halted.rule, 'kill_level', JSON.stringify(halted));
-  own = 0;
-  global = 2;
+  await setLevel({ kind: 'strategy', strategyId: 'modk' }, 0);
+  await setLevel({ kind: 'global' }, 2);
   const reduceOnly = await sendIntent(nc, modify());
   assert.equal(reduceOnly.status === 'denied' && reduceOnly.rule, 'kill_level', `a BUY opening a position may not be re-priced at level 2: ${JSON.stringify(reduceOnly)}`);
-  global = 0;
+  await setLevel({ kind: 'global' }, 0);
   const free = await sendIntent(nc, modify());
   assert.equal(free.status, 'accepted', JSON.stringify(free));
 

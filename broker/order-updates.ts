@@ -1,0 +1,80 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../actors/clock.ts';
+import { clip, MAX_NAME, type Fill, type OrderUpdate, type Venue } from '../actors/messages.ts';
+import { metrics } from '../actors/metrics.ts';
+import type { Ledger } from './ledger.ts';
+import { isTerminal, type OrderRecord } from './order-book.ts';
+import { orderUpdateEvents, type Emit } from './projection/order-events.ts';
+import type { VenueAdapter, VenueOrder } from './venue.ts';
+
+/**
+ * What the venues say about orders, into the ledger and on to the strategy that owns each one:
+ * live pushes, REST polls and reconciliation's findings all take this one way. While a
+ * reconciliation of a venue compares, that venue's live reports wait (`hold`).
+ */
+export class OrderUpdates {
+  private readonly held = new Map<Venue, VenueOrder[]>();
+
+  constructor(private readonly o: { ledger: Ledger; clock: Clock; log: Logger; publish: (update: OrderUpdate) => void }) {}
+
+  onVenueOrder(venue: Venue, order: VenueOrder): void {
+    const held = this.held.get(venue);
+    if (held) return void held.push(order);
+    const { ledger } = this.o;
+    const emits = orderUpdateEvents(ledger.projection, venue, order, this.o.clock.now());
+    if (emits.length === 0) {
+      if (order.intentId && !ledger.book.get(order.intentId)) this.o.log.warn({ venue, venueOrderId: order.venueOrderId, intentId: order.intentId }, 'update for an order with our tag but no record; reconciliation adopts it');
+      return;
+    }
+    this.apply(venue, emits);
+  }
+
+  /** Applies fills and state changes (live or from reconciliation), logs them, tells the strategy. */
+  apply(venue: Venue, emits: Emit[]): void {
+    const { ledger } = this.o;
+    let fill: Fill | undefined;
+    for (const { event, msgId } of emits) {
+      const wasTerminal = event.kind === 'order_state' ? isTerminal(ledger.book.get(event.intentId)?.state ?? 'pending') : true;
+      ledger.emit(event, msgId);
+      if (event.kind === 'fill') fill = event.fill;
+      if (event.kind !== 'order_state') continue;
+      const rec = ledger.book.get(event.intentId);
+      if (!rec) continue;
+      if (!wasTerminal && isTerminal(rec.state)) metrics.ordersTotal.inc({ strategy: rec.strategyId, venue, outcome: rec.state });
+      this.publish(rec, fill);
+      fill = undefined;
+    }
+  }
+
+  /** Holds `venue`'s live reports until the returned release, which applies them in order. */
+  hold(venue: Venue): () => void {
+    this.held.set(venue, []);
+    return () => {
+      const held = this.held.get(venue) ?? [];
+      this.held.delete(venue);
+      for (const o of held) this.onVenueOrder(venue, o);
+    };
+  }
+
+  /** REST view of every order: the fallback when pushes go quiet, and after reconnects. */
+  async refresh(a: VenueAdapter): Promise<void> {
+    try {
+      for (const o of await a.orders()) this.onVenueOrder(a.venue, o);
+    } catch (err) {
+      this.o.log.warn({ err, venue: a.venue }, 'order refresh failed');
+    }
+  }
+
+  /** Tells the owning strategy where its order stands; an order the venue never saw has nothing to say yet. */
+  publish(rec: OrderRecord, fill?: Fill): void {
+    if (!rec.venueOrderId && rec.state !== 'rejected') return;
+    this.o.publish({
+      type: 'order', strategyId: rec.strategyId, intentId: rec.intentId, venue: rec.venue, venueOrderId: rec.venueOrderId ?? 'none',
+      symbol: rec.symbol, side: rec.side, state: rec.state, venueStatus: clip(rec.venueStatus, MAX_NAME), qty: rec.qty, filledQty: rec.filledQty,
+      ts: this.o.clock.now(),
+      ...(rec.avgPrice !== undefined ? { avgPrice: rec.avgPrice } : {}),
+      ...(fill ? { fill } : {}),
+      ...(rec.message ? { message: clip(rec.message) } : {}),
+    });
+  }
+}
