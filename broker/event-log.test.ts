@@ -4,10 +4,11 @@ import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectBus } from '../actors/bus.ts';
 import { startNatsServer, type NatsServerHandle } from '../test/helpers/nats-server.ts';
-import { EventLog, EventLogFullError, ensureEventStream, readEvents } from './event-log.ts';
+import { EventLog, ensureEventStream, readEvents } from './event-log.ts';
 import { EventLogBudget } from './event-log-budget.ts';
 import type { LogEvent } from './events/schema.ts';
 import { metrics } from '../actors/metrics.ts';
+import { EventLogFullError } from './errors.ts';
 
 const silent = pino({ level: 'silent' });
 

@@ -9,6 +9,7 @@ import { describeZodError, clip } from '../actors/messages.ts';
 import { metrics } from '../actors/metrics.ts';
 import type { EventLogBudget } from './event-log-budget.ts';
 import { LogEventSchema, type LogEvent, type StoredEvent } from './events/schema.ts';
+import { EventLogFullError } from './errors.ts';
 
 /**
  * The immutable event log: JetStream stream ORCH_EVENTS over `orch.evt.<kind>.<strategy>`,
@@ -43,16 +44,6 @@ export async function ensureEventStream(nc: NatsConnection, o: { maxBytes?: numb
     await jsm.streams.update(STREAM_EVENTS, { subjects: EVENTS_STREAM_CONFIG.subjects, max_bytes, discard: EVENTS_STREAM_CONFIG.discard, duplicate_window: EVENTS_STREAM_CONFIG.duplicate_window, num_replicas });
   } catch {
     await jsm.streams.add({ ...EVENTS_STREAM_CONFIG, max_bytes, num_replicas });
-  }
-}
-
-/** The stream refused an event because it is at its size (or count) limit. */
-export class EventLogFullError extends Error {
-  readonly code = 'event_log_full';
-  readonly retryable = false;
-  constructor(cause?: Error) {
-    super(`event log full${cause ? ` (${cause.message})` : ''}: archive old days (orch events export) and purge them`, cause ? { cause } : undefined);
-    this.name = 'EventLogFullError';
   }
 }
 

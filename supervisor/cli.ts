@@ -1,5 +1,4 @@
-import { SecretsFileError } from './secrets.ts';
-import { ConfigError } from './config.ts';
+import { SupervisorError } from './errors.ts';
 import { start, sim } from './commands/start-sim.ts';
 import { kill, reset } from './commands/kill.ts';
 import { events } from './commands/events.ts';
@@ -161,9 +160,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await run(rest);
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof SecretsFileError) {
+    if (e instanceof SupervisorError) {
       process.stderr.write(`orch: ${e.message}\n`);
-      return 2;
+      return e.exitCode;
     }
     process.stderr.write(`orch: ${(e as Error).message}\n`);
     return 1;

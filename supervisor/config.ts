@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
 import { OrchestratorConfigSchema, type LoadedConfig, type OrchestratorConfig, type StrategySpec } from '../config/registry.ts';
 import { importStrategyModule, type ModuleLoader, type StrategyModule } from '../actors/strategy-contract.ts';
+import { SupervisorError } from './errors.ts';
 
-export class ConfigError extends Error {
+export class ConfigError extends SupervisorError {
   override readonly name = 'ConfigError';
   constructor(
     readonly file: string,
@@ -13,7 +14,7 @@ export class ConfigError extends Error {
     readonly field: string,
     detail: string,
   ) {
-    super(`${file}${line ? `:${line}` : ''}: ${field}: ${detail}`);
+    super('config_invalid', `${file}${line ? `:${line}` : ''}: ${field}: ${detail}`);
   }
 }
 

@@ -2,6 +2,7 @@ import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { SupervisorError } from './errors.ts';
 
 /**
  * One `orch start` per state directory. The lock is a file linked into place (atomic: of two
@@ -14,19 +15,17 @@ import { z } from 'zod';
 const LockSchema = z.strictObject({ pid: z.number().int().positive(), startedAt: z.string().min(1), cwd: z.string().optional() });
 export type LockOwner = z.infer<typeof LockSchema>;
 
-export class InstanceLockedError extends Error {
-  readonly code = 'instance_locked';
+export class InstanceLockedError extends SupervisorError {
   constructor(readonly file: string, readonly owner: LockOwner) {
-    super(`another orch (pid ${owner.pid}, running since ${owner.startedAt}) holds ${file}; stop it first (kill -TERM ${owner.pid}) or use another directory`);
+    super('instance_locked', `another orch (pid ${owner.pid}, running since ${owner.startedAt}) holds ${file}; stop it first (kill -TERM ${owner.pid}) or use another directory`);
     this.name = 'InstanceLockedError';
   }
 }
 
-export class PortInUseError extends Error {
-  readonly code = 'port_in_use';
+export class PortInUseError extends SupervisorError {
   /** `key` is the setting that chose the port (`--metrics-port`, `KITE_POSTBACK_PORT`, ...). */
   constructor(readonly port: number, readonly key: string, readonly host = '127.0.0.1') {
-    super(`port ${port} on ${host} (${key}) is already in use; nothing was started or wiped. Stop what holds it or set another ${key}`);
+    super('port_in_use', `port ${port} on ${host} (${key}) is already in use; nothing was started or wiped. Stop what holds it or set another ${key}`);
     this.name = 'PortInUseError';
   }
 }

@@ -1,13 +1,17 @@
 import { readFileSync, statSync } from 'node:fs';
 import { registerSecret } from '../actors/logger.ts';
 import { isSecretEnvName } from '../config/secret-names.ts';
+import { SupervisorError } from './errors.ts';
 
 /**
  * Secrets come from the environment or a `.env` file that only its owner can read. A `.env`
  * readable by group or others is refused before anything starts.
  */
-export class SecretsFileError extends Error {
+export class SecretsFileError extends SupervisorError {
   override readonly name = 'SecretsFileError';
+  constructor(message: string) {
+    super('secrets_file', message);
+  }
 }
 
 export function loadDotEnv(path: string, env: NodeJS.ProcessEnv = process.env): string[] {

@@ -1,13 +1,13 @@
 import { probePort } from './instance-lock.ts';
 import { kitePostbackBinding, type KiteEnv } from './venues/kite.ts';
+import { SupervisorError } from './errors.ts';
 
 /** A port `orch start` will listen on, and the setting that chose it (named in a refusal). */
 export type PortBinding = { port: number; host: string; key: string };
 
-export class PortClashError extends Error {
-  readonly code = 'port_clash';
+export class PortClashError extends SupervisorError {
   constructor(readonly port: number, readonly keys: readonly string[]) {
-    super(`port ${port} is set for both ${keys.join(' and ')}; nothing was started or wiped. Give each its own port`);
+    super('port_clash', `port ${port} is set for both ${keys.join(' and ')}; nothing was started or wiped. Give each its own port`);
     this.name = 'PortClashError';
   }
 }

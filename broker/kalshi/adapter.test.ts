@@ -7,7 +7,7 @@ import { OrderBook } from '../order-book.ts';
 import type { VenueOrder, VenueTick } from '../venue.ts';
 import { VenueError } from '../venue-errors.ts';
 import { KalshiAdapter, bookTick, kalshiState, toBookSide, toSide, toVenuePosition, type KalshiPort } from './adapter.ts';
-import type { KalshiVenueEvents, PlaceOrderArgs } from './index.ts';
+import type { KalshiVenueEvents, PlaceOrderArgs } from './venue.ts';
 import type { PlaceResult } from './orders.ts';
 import type { KalshiFill, KalshiOrder } from './schemas.ts';
 import type { FillUpdate } from './ws-protocol.ts';

@@ -7,7 +7,7 @@ import type { HistoryQuery, VenueAdapter, VenueEvents, VenueModifyRequest, Venue
 import { VenueError } from '../venue-errors.ts';
 import { MICROS_PER_UNIT, ONE_CONTRACT } from './fixed.ts';
 import { FillLedger } from './fill-ledger.ts';
-import type { KalshiVenue, KalshiVenueEvents, PlaceOrderArgs } from './index.ts';
+import type { KalshiVenue, KalshiVenueEvents, PlaceOrderArgs } from './venue.ts';
 import type { PlaceResult } from './orders.ts';
 import { collect } from './rest.ts';
 import type { KalshiFill, KalshiMarket, KalshiOrder, KalshiPosition } from './schemas.ts';

@@ -11,6 +11,7 @@ import { registry as sharedRegistry } from '../../actors/metrics.ts';
 import { catalogue } from '../../actors/metric-catalogue.ts';
 import { ensureReplicas } from '../replicas.ts';
 import { ACTIVE_ENTRY, scopeKey, scopeLabel, type Figures, type KillEntry, type KillLevels } from './levels.ts';
+import { KillStoreError } from '../errors.ts';
 
 /**
  * The latched kill level in JetStream KV (bucket `KV_KILL`, keys `global` and
@@ -44,16 +45,6 @@ export type KillStoreOptions = {
   /** Copies of the bucket a writer creates (broker/replicas.ts; default 1). */
   replicas?: number;
 };
-
-export class KillStoreError extends Error {
-  override readonly name = 'KillStoreError';
-  constructor(
-    readonly code: 'not_operator' | 'read_only' | 'contended' | 'invalid_scope',
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const FiguresSchema = z.record(z.string(), z.union([z.number(), z.string()]));
 /** The stored value; `revision` is the KV's, not part of the JSON. */

@@ -2,11 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { TestClock } from '../../actors/clock.ts';
-import { SharedLimiter, LimiterClosedError } from './shared-limiter.ts';
+import { SharedLimiter } from './shared-limiter.ts';
 import { kalshiBucketSpec, kalshiLimits, kiteLimits, mergeLimits } from './limits.ts';
 import { createBucket, take } from './window-log.ts';
 import type { AcquireOptions } from './types.ts';
 import { maxInAnyWindow } from '../../test/limiter/venue-model.ts';
+import { LimiterClosedError } from '../errors.ts';
 
 function setup(limits = mergeLimits(kiteLimits(), kalshiLimits('basic'))) {
   const clock = new TestClock(Date.UTC(2026, 0, 5, 4, 0, 0, 250));

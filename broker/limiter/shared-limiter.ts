@@ -8,6 +8,7 @@ import { isAlias, type LimitsConfig } from './limits.ts';
 import {
   createBucket, maxCostMilli, type CategorySpec, MILLI_PER_TOKEN, pause, resized, take, tightest, timeToDrain, toMilli, validateSpec, type Bucket,
 } from './window-log.ts';
+import { LimiterClosedError } from '../errors.ts';
 
 export type SharedLimiterOptions = {
   clock: Clock;
@@ -40,12 +41,6 @@ type Category = {
   timer: TimerHandle | undefined;
   timerDue: number | null;
 };
-
-export class LimiterClosedError extends Error {
-  override readonly name = 'LimiterClosedError';
-  readonly code = 'LIMITER_CLOSED';
-  readonly retryable = false;
-}
 
 /**
  * The broker actor's one limiter. Per category: strict priority (kill > cancel > modify >

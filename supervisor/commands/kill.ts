@@ -9,6 +9,7 @@ import { KillStore } from '../../broker/kill/kill-store.ts';
 import { scopeLabel } from '../../broker/kill/levels.ts';
 import { operatorCredentials } from '../nats-auth.ts';
 import { registryIds } from './ops-client.ts';
+import { SupervisorError } from '../errors.ts';
 
 /**
  * `orch kill <level> [--strategy id] --reason "..."` and `orch reset <level> ...`: the operator's
@@ -27,8 +28,11 @@ const OPTIONS = {
   operator: { type: 'string' },
 } as const;
 
-export class KillCommandError extends Error {
+export class KillCommandError extends SupervisorError {
   override readonly name = 'KillCommandError';
+  constructor(message: string) {
+    super('kill_command', message);
+  }
 }
 
 type Parsed = { level: KillLevel; scope: KillScope; reason: string; natsUrl: string; stateDir: string; operator: string };

@@ -4,10 +4,14 @@ import type { z } from 'zod';
 import { describeZodError } from '../../actors/messages.ts';
 import { subjects } from '../../actors/subjects.ts';
 import { StrategiesReplySchema } from '../ops-schemas.ts';
+import { SupervisorError } from '../errors.ts';
 
 /** Asking the running orchestrator's services for status, with errors an operator can act on. */
-export class NotAnswering extends Error {
+export class NotAnswering extends SupervisorError {
   override readonly name = 'NotAnswering';
+  constructor(message: string) {
+    super('not_answering', message);
+  }
 }
 
 export async function ask<S extends z.ZodType>(nc: NatsConnection, who: string, subject: string, schema: S, timeoutMs: number): Promise<z.output<S>> {

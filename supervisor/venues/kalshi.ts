@@ -9,6 +9,7 @@ import { KalshiAdapter, kalshiPort } from '../../broker/kalshi/adapter.ts';
 import type { PrivateKeySource } from '../../broker/kalshi/signing.ts';
 import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
 import { startMarketFlow } from '../../exchanges/kalshi/flow.ts';
+import { SupervisorError } from '../errors.ts';
 
 /** Kalshi production (docs.kalshi.com, "API Environments"): the dedicated Trade API hosts. */
 export const KALSHI_PROD_REST = 'https://external-api.kalshi.com/trade-api/v2';
@@ -24,8 +25,11 @@ export type KalshiAccount = {
   tier: KalshiTier;
 };
 
-export class KalshiEnvError extends Error {
+export class KalshiEnvError extends SupervisorError {
   override name = 'KalshiEnvError';
+  constructor(message: string) {
+    super('kalshi_env', message);
+  }
 }
 
 /**

@@ -7,8 +7,9 @@ import { TestClock } from '../../actors/clock.ts';
 import { subjects } from '../../actors/subjects.ts';
 import { KillMessageSchema, type KillMessage } from '../../actors/messages.ts';
 import { subscribeParsed } from '../../actors/bus.ts';
-import { KillStore, KillStoreError, type KillChange, type KillRole } from '../../broker/kill/kill-store.ts';
+import { KillStore, type KillChange, type KillRole } from '../../broker/kill/kill-store.ts';
 import { effectiveLevel } from '../../broker/kill/levels.ts';
+import { KillStoreError } from '../../broker/errors.ts';
 
 let server: NatsServerHandle;
 const conns: NatsConnection[] = [];
