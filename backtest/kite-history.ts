@@ -6,6 +6,7 @@
  * goes through the client, so through the shared limiter's `kite.historical` category (3/s).
  */
 import type { KiteRestClient } from '../broker/kite/rest-client.ts';
+import type { KiteRetry } from '../broker/kite/retry.ts';
 import type { KiteHistoricalCandle } from '../broker/kite/schemas.ts';
 import { IST_OFFSET_MS } from '../broker/kite/market-hours.ts';
 import { writeCandles, type Candle, type Interval, type StoreOptions } from './store.ts';
@@ -81,10 +82,11 @@ export function candleFromKite(row: KiteHistoricalCandle, series: Pick<Candle, '
 }
 
 /** `NSE:INFY` → Kite's instrument_token, from the exchange's instruments dump. */
-export async function kiteInstrumentToken(rest: KiteRestClient, instrument: string): Promise<number> {
+export async function kiteInstrumentToken(rest: KiteRestClient, instrument: string, retry?: KiteRetry): Promise<number> {
   const [exchange, symbol, extra] = instrument.split(':');
   if (!exchange || !symbol || extra !== undefined) throw new Error(`--instrument: expected EXCHANGE:TRADINGSYMBOL (e.g. NSE:INFY), got ${JSON.stringify(instrument)}`);
-  const found = (await rest.getInstruments(exchange)).find((i) => i.tradingsymbol === symbol && i.exchange === exchange);
+  const list = () => rest.getInstruments(exchange);
+  const found = (await (retry ? retry.read(`instruments ${exchange}`, list) : list())).find((i) => i.tradingsymbol === symbol && i.exchange === exchange);
   if (!found) throw new Error(`--instrument: ${instrument} is not in Kite's ${exchange} instruments`);
   return found.instrument_token;
 }
@@ -99,6 +101,8 @@ export type KiteDownload = {
   to: number;
   /** Ask for open interest (F&O). */
   oi?: boolean;
+  /** Retries a read that failed for a reason worth retrying (429 after its pause, 5xx, a lost connection: docs/venues/kite.md); absent = none. */
+  retry?: KiteRetry;
   /** Called after each span is stored. */
   onSpan?: (done: { from: number; to: number; candles: number; span: number; spans: number }) => void;
 };
@@ -108,12 +112,13 @@ export type KiteDownload = {
  * download keeps what it got and a rerun overwrites it with the same candles. Returns the counts.
  */
 export async function downloadKiteCandles(d: KiteDownload, store: StoreOptions = {}): Promise<{ candles: number; requests: number; instrumentToken: number }> {
-  const token = await kiteInstrumentToken(d.rest, d.instrument);
+  const token = await kiteInstrumentToken(d.rest, d.instrument, d.retry);
   const spans = kiteRanges(d.from, d.to, d.interval);
   const series = { venue: 'kite' as const, instrument: d.instrument, interval: d.interval };
   let candles = 0;
   for (const [i, s] of spans.entries()) {
-    const rows = await d.rest.getHistoricalData(token, d.interval, formatIst(s.from), formatIst(s.to), { ...(d.oi ? { oi: true } : {}) });
+    const call = () => d.rest.getHistoricalData(token, d.interval, formatIst(s.from), formatIst(s.to), { ...(d.oi ? { oi: true } : {}) });
+    const rows = await (d.retry ? d.retry.read(`historical ${d.instrument} ${d.interval}`, call) : call());
     const stored = await writeCandles(rows.map((r) => candleFromKite(r, series)), store);
     candles += stored;
     d.onSpan?.({ ...s, candles: stored, span: i + 1, spans: spans.length });

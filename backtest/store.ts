@@ -263,9 +263,12 @@ async function readRows<S extends z.ZodType>(file: string, schema: S): Promise<z
   return out;
 }
 
+let tmpCounter = 0;
+
 async function replaceFile(file: string, rows: unknown[]): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
+  // Unique per write: two writes of one file in this process never share a temporary file.
+  const tmp = `${file}.${process.pid}.${++tmpCounter}.tmp`;
   await writeFile(tmp, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
   await rename(tmp, file);
 }

@@ -6,6 +6,7 @@ import { systemClock } from '../../actors/clock.ts';
 import { createLogger } from '../../actors/logger.ts';
 import { VenueSchema } from '../../actors/messages.ts';
 import { KiteRestClient } from '../../broker/kite/rest-client.ts';
+import { KiteRetry } from '../../broker/kite/retry.ts';
 import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { kiteLimits } from '../../broker/limiter/limits.ts';
 import { startKiteSim } from '../../exchanges/kite/index.ts';
@@ -179,8 +180,10 @@ async function downloadKite(o: {
   }
   try {
     const rest = new KiteRestClient({ root: account.root, apiKey: account.apiKey, getAccessToken: () => account.token, limiter, clock: systemClock, logger: log });
+    // Reads are retried as the broker retries them; a dead session cannot be renewed from here.
+    const retry = new KiteRetry({ clock: systemClock, logger: log, reauthenticate: async () => { throw new Error('the Kite session is no longer valid: run orch login kite'); } });
     const r = await downloadKiteCandles({
-      rest, instrument: o.instrument, interval: o.interval, from: o.from, to: o.to, oi: o.oi,
+      rest, retry, instrument: o.instrument, interval: o.interval, from: o.from, to: o.to, oi: o.oi,
       onSpan: (s) => o.io.err(`  ${formatIst(s.from)} .. ${formatIst(s.to)} IST: ${s.candles} candles (${s.span}/${s.spans})\n`),
     }, { root: o.root });
     o.io.out(`stored ${r.candles} ${o.interval} candles of ${o.instrument} (token ${r.instrumentToken}) in ${o.root}\n`);

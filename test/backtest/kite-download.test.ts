@@ -14,6 +14,7 @@ import { createLogger } from '../../actors/logger.ts';
 import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { kiteLimits } from '../../broker/limiter/limits.ts';
 import { KiteRestClient } from '../../broker/kite/rest-client.ts';
+import { KiteRetry } from '../../broker/kite/retry.ts';
 import type { AcquireOptions } from '../../broker/limiter/types.ts';
 import { startKiteSim } from '../../exchanges/kite/index.ts';
 import { downloadKiteCandles, parseIstInput } from '../../backtest/kite-history.ts';
@@ -78,4 +79,30 @@ test('an instrument Kite does not list is refused by name before any candle is a
   const token = sim.issueAccessToken();
   const rest = new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter: new SharedLimiter({ clock: systemClock, limits: kiteLimits(), logger: log }), clock: systemClock });
   await assert.rejects(downloadKiteCandles({ rest, instrument: 'NSE:NOSUCH', interval: 'day', from: parseIstInput('2026-06-01')!, to: parseIstInput('2026-06-30')! }, { root: '/nonexistent' }), /NSE:NOSUCH is not in Kite's NSE instruments/);
+});
+
+test('a download survives the exchange failing calls (503s): each read is retried, no span is lost or doubled', async (t) => {
+  const sim = await startKiteSim({ seed: 7, logger: log, enforceRateLimits: true });
+  const root = await mkdtemp(join(tmpdir(), 'orch-kite-dl-retry-'));
+  t.after(async () => {
+    await sim.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  const token = sim.issueAccessToken();
+  const rest = new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter: new SharedLimiter({ clock: systemClock, limits: kiteLimits(), logger: log }), clock: systemClock });
+  const retry = new KiteRetry({ clock: systemClock, reauthenticate: async () => undefined, reconnectDelayMs: 50 });
+  sim.faults.failNext(3); // the next three calls answer 503: the download asks again until one is answered
+  const got = await downloadKiteCandles({ rest, retry, instrument: 'NSE:INFY', interval: 'day', from: parseIstInput('2026-11-02')!, to: parseIstInput('2026-11-13', { endOfDay: true })! }, { root });
+  assert.equal(got.candles, 10, 'two trading weeks of days');
+  const stored = [];
+  for await (const c of readCandles({ venue: 'kite', instrument: 'NSE:INFY', interval: 'day', from: 0, to: Infinity }, { root })) stored.push(c.ts);
+  assert.equal(stored.length, 10);
+  await assert.rejects(
+    (async () => {
+      sim.faults.failNext(1);
+      await downloadKiteCandles({ rest, instrument: 'NSE:INFY', interval: 'day', from: parseIstInput('2026-11-02')!, to: parseIstInput('2026-11-03')! }, { root });
+    })(),
+    /503/,
+    'without a retry the same fault fails the download',
+  );
 });
