@@ -15,16 +15,15 @@ const freePort = () => new Promise<number>((resolve) => {
   });
 });
 
-test('orch login kite prints the login URL, catches the redirect and stores the token 0600 in the state dir', async (t) => {
+async function loginAsBrowser(extraEnv: Record<string, string> = {}) {
   const port = await freePort();
   const sim = await startKiteSim({ credentials: { redirectUrl: `http://127.0.0.1:${port}/` } });
-  t.after(() => sim.close());
   const c = sim.credentials;
   const dir = await mkdtemp(join(tmpdir(), 'orch-login-'));
   const lines: string[] = [];
   let printed: (url: string) => void;
   const urlSeen = new Promise<string>((r) => { printed = r; });
-  const env = { KITE_API_KEY: c.apiKey, KITE_API_SECRET: c.apiSecret, KITE_API_ROOT: sim.restUrl, KITE_LOGIN_ROOT: sim.restUrl };
+  const env = { KITE_API_KEY: c.apiKey, KITE_API_SECRET: c.apiSecret, KITE_API_ROOT: sim.restUrl, KITE_LOGIN_ROOT: sim.restUrl, ...extraEnv };
   const done = loginKite(['kite', '--port', String(port), '--state-dir', dir], env, (l) => {
     lines.push(l);
     if (l.includes('/connect/login')) printed(l);
@@ -39,8 +38,13 @@ test('orch login kite prints the login URL, catches the redirect and stores the 
     body: new URLSearchParams({ user_id: c.userId, request_id: pw.data.request_id, twofa_type: 'totp', twofa_value: await generate({ secret: c.totpSecret }) }),
   });
   assert.equal((await fetch(twofa.headers.get('location')!)).status, 200);
+  return { sim, c, dir, lines, code: await done };
+}
 
-  assert.equal(await done, 0);
+test('orch login kite prints the login URL, catches the redirect and stores the token 0600 in the state dir', async (t) => {
+  const { sim, c, dir, lines, code } = await loginAsBrowser();
+  t.after(() => sim.close());
+  assert.equal(code, 0);
   const path = join(dir, 'kite-token.json');
   assert.equal((await stat(path)).mode & 0o777, 0o600);
   const rec = JSON.parse(await readFile(path, 'utf8')) as { accessToken: string; userId: string };
@@ -48,4 +52,12 @@ test('orch login kite prints the login URL, catches the redirect and stores the 
   const profile = await fetch(new URL('/user/profile', sim.restUrl), { headers: { authorization: `token ${c.apiKey}:${rec.accessToken}`, 'x-kite-version': '3' } });
   assert.equal(profile.status, 200);
   assert.ok(!lines.join('\n').includes(c.apiSecret), 'the api secret is never printed');
+});
+
+test('orch login kite with KITE_USER_ID stores nothing when the browser logged in another account', async (t) => {
+  const { sim, dir, lines, code } = await loginAsBrowser({ KITE_USER_ID: 'ZZ0000' });
+  t.after(() => sim.close());
+  assert.equal(code, 1);
+  assert.match(lines.at(-1)!, new RegExp(`logged in ${sim.credentials.userId}, but KITE_USER_ID is ZZ0000; nothing stored`));
+  await assert.rejects(stat(join(dir, 'kite-token.json')), { code: 'ENOENT' });
 });

@@ -34,6 +34,11 @@ export async function loginKite(args: string[], env: NodeJS.ProcessEnv, out: (li
     const requestToken = await listener.requestToken;
     const rec = await exchangeRequestToken({ apiRoot: env.KITE_API_ROOT ?? 'https://api.kite.trade', apiKey, apiSecret, requestToken, nowMs: clock.now() });
     const path = join(values['state-dir'] ?? join(process.cwd(), '.orch'), KITE_TOKEN_FILE);
+    // The browser may be logged in to another account: `orch start` with KITE_USER_ID would refuse its token.
+    if (env.KITE_USER_ID && rec.userId !== env.KITE_USER_ID) {
+      out(`orch login kite: the browser logged in ${rec.userId}, but KITE_USER_ID is ${env.KITE_USER_ID}; nothing stored (log out of Kite in the browser and log in as ${env.KITE_USER_ID})`);
+      return 1;
+    }
     await writeTokenFile(path, rec);
     out(`Kite session for ${rec.userId} stored in ${path} (valid until ${new Date(rec.expiresAt).toISOString()})`);
     return 0;
