@@ -109,12 +109,15 @@ async function tickToOrder(natsUrl: string, strategies: number, tickMs: number):
   await writeFile(join(dir, 'strategies.yaml'), yaml);
 
   let pricePaise = 0;
+  let stamped = false;
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   let orders = 0;
   const observer: KiteSimObserver = {
     tickFrameSent: ({ at }) => {
-      if (!sentAt.has(pricePaise)) sentAt.set(pricePaise, at);
+      // The first frame carrying a new price: later frames (another socket) repeat it.
+      if (!stamped) sentAt.set(pricePaise, at);
+      stamped = true;
     },
     requestReceived: ({ method, path, body, at }) => {
       if (method !== 'POST' || path !== '/orders/regular') return;
@@ -145,7 +148,10 @@ async function tickToOrder(natsUrl: string, strategies: number, tickMs: number):
       n++;
       // A fresh price per tick, on the 0.05 grid, wandering within ±1%.
       pricePaise = base + ((n * 5) % 3_000) - 1_500;
-      if (pricePaise === base - 1_500) sentAt.clear();
+      // Each price comes back every 600 ticks; its send time is overwritten then, never forgotten
+      // (clearing the map at the wrap lost the orders of the ticks just before it: the
+      // "unmatched" orders of earlier runs).
+      stamped = false;
       sim.setPrice(infy.instrumentToken, pricePaise / 100);
       await new Promise((r) => setTimeout(r, tickMs));
     }
