@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BROKER_ERROR_POLICY, BrokerError, EventLogFullError, KillStoreError, LimiterClosedError, type BrokerErrorCode, type BrokerErrorWire } from './errors.ts';
+import { BROKER_ERROR_POLICY, BrokerError, EventLogFullError, KillStoreError, LimiterClosedError, WriteAheadFailed, type BrokerErrorCode, type BrokerErrorWire } from './errors.ts';
 
 test('each broker error carries its code and reads retryable from the one table', () => {
   const cases: [BrokerError, BrokerErrorCode, boolean][] = [
     [new EventLogFullError(), 'event_log_full', false],
     [new LimiterClosedError(), 'limiter_closed', false],
+    [new WriteAheadFailed(new Error('stream unavailable')), 'write_ahead_failed', false],
     [new KillStoreError('contended', 'kept changing'), 'contended', true],
     [new KillStoreError('not_operator', 'operator only'), 'not_operator', false],
   ];

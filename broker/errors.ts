@@ -14,6 +14,8 @@ export type BrokerErrorPolicy = {
 export const BROKER_ERROR_POLICY = Object.freeze({
   /** The event log is at its size limit: nothing more is stored, so no write may go (docs/event-log.md). */
   event_log_full: { retryable: false, action: 'refuse_write' },
+  /** The write-ahead did not store: the order was not sent, the intent is denied (rule event_log_unavailable). */
+  write_ahead_failed: { retryable: false, action: 'refuse_write' },
   /** The limiter was closed (the broker is stopping): the waiting request is not sent. */
   limiter_closed: { retryable: false, action: 'stop' },
   /** Lowering a kill level takes the operator's store (docs/kill-switch.md). */
@@ -60,6 +62,15 @@ export class EventLogFullError extends BrokerError {
   constructor(cause?: Error) {
     super('event_log_full', `event log full${cause ? ` (${cause.message})` : ''}: archive old days (orch events export) and purge them`, cause);
     this.name = 'EventLogFullError';
+  }
+}
+
+/** The write-ahead did not store: the order was not sent (rule event_log_unavailable). */
+export class WriteAheadFailed extends BrokerError {
+  declare readonly code: 'write_ahead_failed';
+  constructor(cause: unknown) {
+    super('write_ahead_failed', (cause as Error | undefined)?.message ?? String(cause), cause);
+    this.name = 'WriteAheadFailed';
   }
 }
 

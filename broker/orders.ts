@@ -10,6 +10,7 @@ import type { RateLimiter } from './limiter/types.ts';
 import { isTerminal, type OrderRecord } from './order-book.ts';
 import type { OrderUpdates } from './order-updates.ts';
 import { VenueError } from './venue-errors.ts';
+import { WriteAheadFailed } from './errors.ts';
 import type { VenueAdapter, VenueModifyRequest, VenueOrderRequest } from './venue.ts';
 
 /** A write's outcome: the venue took it (with its order id), or why not. */
@@ -23,14 +24,6 @@ export function orderRequest(intent: PlaceIntent, marketProtection?: number): Ve
     // Kite refuses a MARKET order without market protection (docs/venues/kite.md "Market protection").
     ...(intent.orderType === 'MARKET' && marketProtection !== undefined ? { marketProtection } : {}),
   };
-}
-
-/** The write-ahead did not store: the order was not sent (rule event_log_unavailable). */
-class WriteAheadFailed extends Error {
-  constructor(cause: unknown) {
-    super((cause as Error | undefined)?.message ?? String(cause), { cause });
-    this.name = 'WriteAheadFailed';
-  }
 }
 
 const asVenueError = (venue: Venue, e: unknown): VenueError =>

@@ -9,6 +9,7 @@ import { PortClashError } from './start-ports.ts';
 import { KalshiEnvError } from './venues/kalshi.ts';
 import { KillCommandError } from './commands/kill.ts';
 import { NotAnswering } from './commands/ops-client.ts';
+import { UsageError } from './commands/data.ts';
 
 test('every supervisor error is in the one table, with the exit code orch ends with', () => {
   const cases: [SupervisorError, SupervisorErrorCode, 1 | 2][] = [
@@ -21,6 +22,7 @@ test('every supervisor error is in the one table, with the exit code orch ends w
     [new KalshiEnvError('KALSHI_TIER must be one of ...'), 'kalshi_env', 1],
     [new KillCommandError('--reason is required'), 'kill_command', 1],
     [new NotAnswering('the supervisor is not answering'), 'not_answering', 1],
+    [new UsageError('--instrument is required'), 'usage', 2],
   ];
   for (const [e, code, exit] of cases) {
     assert.ok(e instanceof SupervisorError, code);

@@ -28,6 +28,8 @@ export const SUPERVISOR_ERROR_POLICY = Object.freeze({
   kalshi_env: { exitCode: 1, retryable: false },
   /** `orch kill` / `orch reset` refused its arguments or could not reach the kill level. */
   kill_command: { exitCode: 1, retryable: false },
+  /** A command's arguments (or what they name) were refused: the usage is printed. */
+  usage: { exitCode: 2, retryable: false },
   /** The running orchestrator's services did not answer. */
   not_answering: { exitCode: 1, retryable: true },
 } satisfies Record<string, SupervisorErrorPolicy>);

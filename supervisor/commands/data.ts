@@ -18,6 +18,7 @@ import { JetStreamApiError } from '@nats-io/jetstream';
 import { STREAM_MARKET_DATA } from '../../actors/subjects.ts';
 import { exportRecordedTicks } from '../../backtest/recorded-ticks.ts';
 import { connectOperator } from './nats-cli.ts';
+import { SupervisorError } from '../errors.ts';
 
 /**
  * `orch data kite|import|ls`: fills and lists the local candle store (backtest/store.ts) that
@@ -155,7 +156,11 @@ export async function dataCmd(args: string[], env: NodeJS.ProcessEnv = process.e
   }
 }
 
-class UsageError extends Error {}
+export class UsageError extends SupervisorError {
+  constructor(message: string) {
+    super('usage', message);
+  }
+}
 
 async function downloadKite(o: {
   instrument: string; interval: z.infer<typeof IntervalSchema>; from: number; to: number; oi: boolean; seed: string | undefined;
