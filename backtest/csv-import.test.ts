@@ -60,7 +60,7 @@ test('importing a file with one bad row stores nothing; the error names file:lin
   await writeFile(file, 'time,open,high,low,close,volume\n2026-11-20T09:15:00+05:30,1500,1501,1499,1500,10\n2026-11-20T09:16:00+05:30,1500,1501,1499,1500,ten\n');
   await assert.rejects(importCandleCsv(file, kite, { root }), (e: unknown) => {
     assert.ok(e instanceof CsvImportError);
-    assert.match(e.message, new RegExp(`^1 bad row; nothing imported:\\n${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3: volume: "ten" is not a whole non-negative number$`));
+    assert.match(e.message, new RegExp(`^1 error; nothing imported:\\n${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3: volume: "ten" is not a whole non-negative number$`));
     return true;
   });
   const stored: unknown[] = [];

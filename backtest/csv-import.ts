@@ -42,7 +42,7 @@ export class CsvImportError extends Error {
   override readonly name = 'CsvImportError';
   readonly code = 'csv_invalid';
   constructor(readonly errors: CsvRowError[], readonly errorCount: number) {
-    super(`${errorCount} bad row${errorCount === 1 ? '' : 's'}; nothing imported:\n${errors.map(formatRowError).join('\n')}${errorCount > errors.length ? `\n… and ${errorCount - errors.length} more` : ''}`);
+    super(`${errorCount} error${errorCount === 1 ? '' : 's'}; nothing imported:\n${errors.map(formatRowError).join('\n')}${errorCount > errors.length ? `\n… and ${errorCount - errors.length} more` : ''}`);
   }
 }
 
