@@ -7,6 +7,11 @@
 import type { SimInstrument } from './instruments.ts';
 import { averagePricePaise, type DepthLevel, type MarketState } from './market.ts';
 
+/**
+ * Kite's ticker modes as the wire names them. The system's own is config/tick-mode.ts; this
+ * conformance peer keeps its own copy on purpose (it shares no code with what it checks:
+ * test/sim-kite/independence.test.ts).
+ */
 export type TickMode = 'ltp' | 'quote' | 'full';
 
 export function encodePacket(inst: SimInstrument, s: MarketState, mode: TickMode, nowMs: number): Buffer {
