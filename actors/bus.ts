@@ -20,7 +20,9 @@ export type BusConnectOptions = {
   timeoutMs?: number;
   /**
    * CA certificate (PEM file) the servers' TLS certificates are checked against: set on a
-   * cluster whose nodes require TLS (deploy/nats/cluster.conf). Not a secret.
+   * cluster whose nodes require TLS (deploy/nats/cluster.conf). Not a secret. Default: the
+   * process's `ORCH_NATS_CA`, so every connection of a process (the broker's, the supervisor's,
+   * each strategy worker's, the CLI's) trusts the same cluster.
    */
   tlsCaFile?: string;
 };
@@ -47,7 +49,8 @@ export async function connectBus(opts: BusConnectOptions): Promise<NatsConnectio
     o.inboxPrefix = inboxPrefix(opts.user);
   }
   if (opts.pass) o.pass = opts.pass;
-  if (opts.tlsCaFile) o.tls = { caFile: opts.tlsCaFile };
+  const caFile = opts.tlsCaFile ?? process.env.ORCH_NATS_CA;
+  if (caFile) o.tls = { caFile };
   return connect(o);
 }
 

@@ -22,6 +22,8 @@ export type StrategyActorOptions = {
   natsUrl: string;
   natsUser?: string;
   natsPass?: string;
+  /** CA of a NATS cluster's TLS certificates (actors/bus.ts). */
+  natsCaFile?: string;
   clock: Clock;
   log: Logger;
   healthIntervalMs?: number;
@@ -121,6 +123,7 @@ export class StrategyActor {
     const busOpts: Parameters<typeof connectBus>[0] = { servers: this.opts.natsUrl, name: `strategy:${spec.id}` };
     if (this.opts.natsUser) busOpts.user = this.opts.natsUser;
     if (this.opts.natsPass) busOpts.pass = this.opts.natsPass;
+    if (this.opts.natsCaFile) busOpts.tlsCaFile = this.opts.natsCaFile;
     this.nc = await connectBus(busOpts);
     this.strategy = this.opts.module.create(spec.params);
     const nc = this.nc;

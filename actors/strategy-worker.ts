@@ -22,6 +22,7 @@ export type StrategyTask = {
   natsUrl: string;
   natsUser?: string;
   natsPass?: string;
+  natsCaFile?: string;
   logLevel?: string;
   /** Readable lines (a terminal) or JSON, as the supervisor's own log. */
   logFormat?: LogFormat;
@@ -47,6 +48,7 @@ export default async function run(task: StrategyTask): Promise<{ stopped: true }
     spec: task.spec, module, natsUrl: task.natsUrl, clock: systemClock, log,
     ...(task.natsUser ? { natsUser: task.natsUser } : {}),
     ...(task.natsPass ? { natsPass: task.natsPass } : {}),
+    ...(task.natsCaFile ? { natsCaFile: task.natsCaFile } : {}),
     ...(task.initialKill ? { initialKill: task.initialKill } : {}),
     ...(task.killGate ? { killGate: task.killGate } : {}),
   });

@@ -68,6 +68,8 @@ export const subjects = {
   healthAll: () => `${ROOT}.health.*`,
   /** Endpoints of the NATS services (`nats micro info orch-broker`): status as JSON on request. */
   serviceEndpoint: (service: 'broker' | 'supervisor', endpoint: string) => `${ROOT}.svc.${service}.${token(endpoint)}`,
+  /** Every endpoint of one service (a permission). */
+  serviceEndpointsOf: (service: 'broker' | 'supervisor') => `${ROOT}.svc.${service}.>`,
 } as const;
 
 /**

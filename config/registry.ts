@@ -45,6 +45,9 @@ export const HealthCheckSchema = z.strictObject({
 export type HealthCheck = z.infer<typeof HealthCheckSchema>;
 export const DEFAULT_HEALTH_CHECK: HealthCheck = Object.freeze(HealthCheckSchema.parse({}));
 
+export const DEFAULT_GROUP = 'default';
+export const PlacementGroupSchema = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'group: 1-40 letters, digits, _ or -');
+
 export const StrategyEntrySchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'id: 1-40 letters, digits, _ or -'),
   /** Path of the strategy module, relative to the YAML file. */
@@ -65,6 +68,11 @@ export const StrategyEntrySchema = z.strictObject({
   onRemove: z.enum(['cancel-orders', 'leave-orders']).default('cancel-orders'),
   enabled: z.boolean().default(true),
   env: StrategyEnvSchema.optional(),
+  /**
+   * Placement group: `orch start --role strategies --group <name>` runs only the strategies of its
+   * group, so one registry spreads strategies over several hosts (docs/deploy.md, "Several hosts").
+   */
+  group: PlacementGroupSchema.default(DEFAULT_GROUP),
 });
 
 export const OrchestratorConfigSchema = z.strictObject({

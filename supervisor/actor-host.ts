@@ -17,6 +17,8 @@ export type HostOptions = {
   natsUrl: string;
   natsUser?: string;
   natsPass?: string;
+  /** CA of a NATS cluster's TLS certificates (actors/bus.ts); a worker has no ORCH_NATS_CA in its environment. */
+  natsCaFile?: string;
   logLevel?: string;
   /** The worker's log: readable lines or JSON (default JSON), like the supervisor's. */
   logFormat?: LogFormat;
@@ -79,6 +81,7 @@ export class StrategyHost {
     const task: StrategyTask = { port: port2, spec: this.spec, natsUrl: this.opts.natsUrl };
     if (this.opts.natsUser) task.natsUser = this.opts.natsUser;
     if (this.opts.natsPass) task.natsPass = this.opts.natsPass;
+    if (this.opts.natsCaFile) task.natsCaFile = this.opts.natsCaFile;
     // The worker has no ORCH_LOG_LEVEL of its own (its environment is the entry's only).
     const logLevel = this.opts.logLevel ?? process.env.ORCH_LOG_LEVEL;
     if (logLevel) task.logLevel = logLevel;

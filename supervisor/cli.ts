@@ -50,7 +50,12 @@ KITE_API_KEY and KITE_API_SECRET set. The token dies at 06:00 IST: log in again 
 built-in exchanges unless KITE_* / KALSHI_* credentials are set). Ctrl-C stops it.
 
   --config FILE            strategy registry (default config/strategies.yaml)
-  --nats URL               use this NATS server instead of starting one from nats.conf (env NATS_URL)
+  --nats URL[,URL...]      use this NATS server (a cluster: every node's URL) instead of starting one
+                           from nats.conf (env NATS_URL); users from ORCH_NATS_<ROLE>_PASSWORD or
+                           .orch/nats/passwords.json (orch nats-users), TLS CA from env ORCH_NATS_CA
+  --role all|broker|strategies  all (default): broker and strategies here; broker: the broker alone;
+                           strategies: a supervisor and its strategies against --nats (docs/deploy.md)
+  --group NAME             with --role strategies: only the registry's strategies of this placement group
   --nats-port N            port of the nats-server it starts (default 4222)
   --nats-replicas N        copies of the event log and the kill/lease buckets: 1 on one server (default), 3 on a cluster (env ORCH_NATS_REPLICAS)
   --metrics-port N         Prometheus /metrics and /healthz port (default 9464)

@@ -84,7 +84,8 @@ export function permissionsFor(role: Role): Permissions {
           ],
         },
         subscribe: {
-          allow: [subjects.healthAll(), subjects.metricsAll(), subjects.kill(), subjects.killAckAll(), subjects.brokerEvents(), subjects.deadLetterAll(), ownInbox(role), SERVICES],
+          // Its own service endpoints (orch status, orch reload), answered on every host.
+          allow: [subjects.healthAll(), subjects.metricsAll(), subjects.kill(), subjects.killAckAll(), subjects.brokerEvents(), subjects.deadLetterAll(), ownInbox(role), SERVICES, subjects.serviceEndpointsOf('supervisor')],
         },
       };
     case 'strategy': {
@@ -288,4 +289,29 @@ export async function operatorCredentials(stateDir: string, env: NodeJS.ProcessE
   const pass = stored[user];
   registerSecret(pass);
   return pass ? { user, pass } : undefined;
+}
+
+/**
+ * The users of a NATS server this process did not start (a cluster: docs/deploy.md): each role's
+ * password from `ORCH_NATS_<ROLE>_PASSWORD`, else from `<stateDir>/nats/passwords.json` as
+ * `orch nats-users` wrote it (refused if others can read it). Undefined when neither has any
+ * password: an open server.
+ */
+export async function storedNatsAuth(stateDir: string, env: NodeJS.ProcessEnv): Promise<NatsAuth | undefined> {
+  const dir = join(stateDir, 'nats');
+  const stored = await readStored(join(dir, 'passwords.json'));
+  const fromEnv = Object.keys(env).some((k) => /^ORCH_NATS_[A-Z0-9_]+_PASSWORD$/.test(k) && env[k]);
+  if (Object.keys(stored).length === 0 && !fromEnv) return undefined;
+  for (const pass of Object.values(stored)) registerSecret(pass);
+  return {
+    configFile: join(dir, 'nats.conf'),
+    authFile: join(dir, 'authorization.conf'),
+    credentials(role) {
+      const user = userName(role);
+      const pass = env[envVarFor(role)] || stored[user];
+      if (!pass) throw new NatsAuthError(`no password for NATS user ${user}: set ${envVarFor(role)} or copy the passwords.json of orch nats-users to ${dir}`);
+      registerSecret(pass);
+      return { user, pass };
+    },
+  };
 }

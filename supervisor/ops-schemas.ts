@@ -50,6 +50,9 @@ export type StrategySummary = z.infer<typeof StrategySummarySchema>;
 
 export const SupervisorStatusSchema = z.object({
   service: z.string(),
+  /** Which supervisor answered (host:pid) and the placement group it runs; every supervisor answers. */
+  host: z.string().optional(),
+  group: z.string().optional(),
   configFile: z.string(),
   actors: z.array(ActorStatusSchema),
   lastReload: ReloadResultSchema.optional(),

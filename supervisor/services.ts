@@ -74,12 +74,15 @@ export type SupervisorStatusSource = {
   supervisor: Pick<Supervisor, 'view'>;
   reloader: Pick<Reloader, 'current' | 'lastResult' | 'reload'>;
   clock: Clock;
+  /** This supervisor's host and placement group (supervisor/placement.ts), shown by `orch status`. */
+  placement?: { host: string; group: string };
 };
 
 export async function supervisorStatus(src: SupervisorStatusSource): Promise<SupervisorStatus> {
   const last = src.reloader.lastResult();
   return {
     service: SERVICE_SUPERVISOR,
+    ...(src.placement ?? {}),
     configFile: src.reloader.current().file,
     actors: await src.supervisor.view(),
     ...(last ? { lastReload: last } : {}),
@@ -109,9 +112,14 @@ export async function strategiesReply(src: SupervisorStatusSource): Promise<z.in
 
 type EndpointSpec = { description: string; schema: z.ZodType; handle: () => unknown };
 
-async function addService(nc: NatsConnection, name: string, description: string, role: 'broker' | 'supervisor', endpoints: Record<string, EndpointSpec>, log: Logger): Promise<Service> {
+/**
+ * `every`: each instance answers each request (no queue group), as every host's supervisor must
+ * for `orch status` and `orch reload`; otherwise one instance answers (the one broker).
+ */
+async function addService(nc: NatsConnection, name: string, description: string, role: 'broker' | 'supervisor', endpoints: Record<string, EndpointSpec>, log: Logger, o: { every?: boolean; metadata?: Record<string, string> } = {}): Promise<Service> {
   // @nats-io/services bundles its own nats-core types; the connection object is the same at runtime.
-  const svc = await new Svcm(nc as unknown as ConstructorParameters<typeof Svcm>[0]).add({ name, version: VERSION, description, metadata: { role } });
+  // An endpoint's own empty queue is read as "the service's queue", so no queue is set service-wide.
+  const svc = await new Svcm(nc as unknown as ConstructorParameters<typeof Svcm>[0]).add({ name, version: VERSION, description, metadata: { role, ...o.metadata }, ...(o.every ? { queue: '' } : {}) });
   for (const [ep, spec] of Object.entries(endpoints)) {
     svc.addEndpoint(ep, {
       subject: subjects.serviceEndpoint(role, ep),
@@ -138,23 +146,26 @@ async function answer(msg: ServiceMsg, spec: EndpointSpec, log: Logger, what: st
   }
 }
 
-export type Services = { broker: Service; supervisor: Service; stop(): Promise<void> };
+export type Services = { broker: Service | undefined; supervisor: Service | undefined; stop(): Promise<void> };
 
-export async function startServices(nc: NatsConnection, o: { broker: BrokerStatusSource; supervisor: SupervisorStatusSource; log: Logger }): Promise<Services> {
-  const broker = await addService(nc, SERVICE_BROKER, 'orch broker actor: venues, limiter, kill level, positions, P&L, open orders', 'broker', {
-    status: { description: 'venue connections, limiter headroom, kill levels, positions, P&L per strategy and open orders', schema: BrokerStatusSchema, handle: () => brokerStatus(o.broker) },
-  }, o.log);
-  const supervisor = await addService(nc, SERVICE_SUPERVISOR, 'orch supervisor: strategy actors and hot reload', 'supervisor', {
-    status: { description: 'actors, state, restarts, health and the last reload', schema: SupervisorStatusSchema, handle: () => supervisorStatus(o.supervisor) },
-    strategies: { description: 'the registry as running, with each actor\'s state', schema: StrategiesReplySchema, handle: () => strategiesReply(o.supervisor) },
-    reload: { description: 'validate config/strategies.yaml and apply what changed (like an edit under the file watch)', schema: ReloadResultSchema, handle: () => o.supervisor.reloader.reload('request') },
-  }, o.log);
+/** Either may be absent: a `--role broker` process runs no supervisor, a `--role strategies` one no broker. */
+export async function startServices(nc: NatsConnection, o: { broker?: BrokerStatusSource; supervisor?: SupervisorStatusSource; log: Logger }): Promise<Services> {
+  const b = o.broker;
+  const broker = b ? await addService(nc, SERVICE_BROKER, 'orch broker actor: venues, limiter, kill level, positions, P&L, open orders', 'broker', {
+    status: { description: 'venue connections, limiter headroom, kill levels, positions, P&L per strategy and open orders', schema: BrokerStatusSchema, handle: () => brokerStatus(b) },
+  }, o.log) : undefined;
+  const s = o.supervisor;
+  const supervisor = s ? await addService(nc, SERVICE_SUPERVISOR, 'orch supervisor: strategy actors and hot reload', 'supervisor', {
+    status: { description: 'actors, state, restarts, health and the last reload', schema: SupervisorStatusSchema, handle: () => supervisorStatus(s) },
+    strategies: { description: 'the registry as running, with each actor\'s state', schema: StrategiesReplySchema, handle: () => strategiesReply(s) },
+    reload: { description: 'validate config/strategies.yaml and apply what changed (like an edit under the file watch)', schema: ReloadResultSchema, handle: () => s.reloader.reload('request') },
+  }, o.log, { every: true, ...(s.placement ? { metadata: s.placement } : {}) }) : undefined;
   return {
     broker,
     supervisor,
     stop: async () => {
-      await supervisor.stop().catch(() => undefined);
-      await broker.stop().catch(() => undefined);
+      await supervisor?.stop().catch(() => undefined);
+      await broker?.stop().catch(() => undefined);
     },
   };
 }

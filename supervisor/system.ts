@@ -24,7 +24,8 @@ import { launchNatsServer, natsPidFile, type NatsProcess } from './nats-launcher
 import { configErrorFrom, deepFreeze } from './config.ts';
 import { Supervisor } from './supervisor.ts';
 import { startHttp } from './http.ts';
-import { Reloader, probeInWorker } from './reload.ts';
+import { Reloader, probeInWorker, type ReloadTargets } from './reload.ts';
+import { placementOf, type Role } from './placement.ts';
 import { MetricsAggregator } from './metrics-aggregator.ts';
 import { startServices } from './services.ts';
 import { monitorEventLoopLag } from '../actors/metrics-forwarder.ts';
@@ -81,6 +82,11 @@ export type SystemOptions = {
   leaseTtlMs?: number;
   /** Copies JetStream keeps of the event log and the kill and lease buckets (broker/replicas.ts): 1 (default) on one server, 3 on the cluster of deploy/nats/. */
   natsReplicas?: number;
+  /**
+   * `broker`: the broker alone, no strategy runs here (they run under `orch start --role
+   * strategies` elsewhere: supervisor/strategies-host.ts). Default `all`.
+   */
+  role?: Extract<Role, 'all' | 'broker'>;
 };
 
 export type System = {
@@ -219,6 +225,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       host: {
         killGate: (id) => killRelay.gateOf(id),
         natsUrl,
+        ...(process.env.ORCH_NATS_CA ? { natsCaFile: process.env.ORCH_NATS_CA } : {}),
         ...(o.logLevel ? { logLevel: o.logLevel } : {}),
         ...(o.logFormat ? { logFormat: o.logFormat } : {}),
         ...(o.logColor ? { logColor: true } : {}),
@@ -259,8 +266,10 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       metrics.marketOpen.set({ venue: 'kite' }, 1);
     }
     if (kalshi) metrics.marketOpen.set({ venue: 'kalshi' }, 1);
+    const brokerOnly = o.role === 'broker';
     // Level 4 latched: the actors stay down until the operator resets it and the processes restart.
-    if (killSwitch.state.global.level === 4) o.log.error({ reason: killSwitch.state.global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
+    if (brokerOnly) o.log.info('role broker: the strategies run in their own processes (orch start --role strategies)');
+    else if (killSwitch.state.global.level === 4) o.log.error({ reason: killSwitch.state.global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
     else {
       // An instrument the venue does not list is refused with its line, before any strategy starts.
       const unknown = await unknownInstrument(config, lookupFromAdapters(adapters));
@@ -271,7 +280,9 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     // Set once /metrics runs: drops a removed strategy's last snapshot from its worker thread.
     let forgetActorMetrics: ((id: string) => void) | undefined;
     const reloader = new Reloader({
-      config, supervisor, broker, clock, log: actorLogger(o.log, 'reload'), venues: new Set(adapters.map((a) => a.venue)), probe,
+      // The broker alone follows the registry (which strategies may trade, their limits, removed
+      // ones' orders cancelled); the strategies' hosts start and stop their own.
+      config, supervisor: brokerOnly ? NO_LOCAL_STRATEGIES : supervisor, broker, clock, log: actorLogger(o.log, 'reload'), venues: new Set(adapters.map((a) => a.venue)), probe,
       knows: lookupFromAdapters(adapters),
       // Kill-trigger thresholds follow the registry, so an added strategy is guarded from its first order.
       onApplied: (next, previous) => {
@@ -294,7 +305,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     // `nats micro ls` shows both; `orch status` reads their status endpoints.
     const services = await startServices(controlNc, {
       broker: { broker, adapters, limiter, kill: killStore, clock, flatten: () => killSwitch.controller.lastFlatten },
-      supervisor: { supervisor, reloader, clock },
+      ...(brokerOnly ? {} : { supervisor: { supervisor, reloader, clock, placement: placementOf(undefined) } }),
       log: actorLogger(o.log, 'services'),
     });
     undo.push(() => services.stop());
@@ -334,6 +345,9 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     throw e;
   }
 }
+
+/** The supervisor side of a reload on a broker-only process: no strategy runs here. */
+const NO_LOCAL_STRATEGIES: ReloadTargets['supervisor'] = { startChild: async () => undefined, stopChild: async () => undefined, removeChild: async () => undefined };
 
 /**
  * Each strategy's own NATS user. On our own server a strategy added to the YAML later gets its

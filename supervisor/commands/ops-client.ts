@@ -14,6 +14,35 @@ export class NotAnswering extends SupervisorError {
   }
 }
 
+/**
+ * Every answer to one request within `timeoutMs`, for a service that runs on several hosts (each
+ * supervisor answers: supervisor/services.ts); done once no further answer came for `stallMs`.
+ * Rejects like `ask` when none answered; answers of the wrong shape are skipped.
+ */
+export async function askAll<S extends z.ZodType>(nc: NatsConnection, who: string, subject: string, schema: S, timeoutMs: number, stallMs = 1_000): Promise<z.output<S>[]> {
+  const out: z.output<S>[] = [];
+  try {
+    const replies = await nc.requestMany(subject, '', { maxWait: timeoutMs, strategy: 'stall', stall: stallMs });
+    for await (const msg of replies) {
+      if (msg.data.length === 0 || msg.headers?.get('Nats-Service-Error')) continue;
+      const r = schema.safeParse(safeJson(msg));
+      if (r.success) out.push(r.data);
+    }
+  } catch {
+    // Reported below as no answer.
+  }
+  if (out.length === 0) throw new NotAnswering(`the ${who} is not answering on ${subject} (no answer within ${timeoutMs} ms); is \`orch start\` running against this NATS server?`);
+  return out;
+}
+
+function safeJson(msg: { json(): unknown }): unknown {
+  try {
+    return msg.json();
+  } catch {
+    return undefined;
+  }
+}
+
 export async function ask<S extends z.ZodType>(nc: NatsConnection, who: string, subject: string, schema: S, timeoutMs: number): Promise<z.output<S>> {
   let msg;
   try {

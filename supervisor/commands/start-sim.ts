@@ -12,6 +12,10 @@ import { startSystem } from '../system.ts';
 import { startKiteSim } from '../../exchanges/kite/index.ts';
 import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
 import { intArg } from './args.ts';
+import type { Logger } from 'pino';
+import { groupFrom, roleFrom } from '../placement.ts';
+import { storedNatsAuth } from '../nats-auth.ts';
+import { startStrategiesHost } from '../strategies-host.ts';
 import { replicasFrom } from '../../broker/replicas.ts';
 import { natsPidFile, stopLeftover } from '../nats-launcher.ts';
 import { acquireInstanceLock, InstanceLockedError, PortInUseError, type InstanceLock } from '../instance-lock.ts';
@@ -21,6 +25,7 @@ import { kiteEnvSettings } from '../venues/kite.ts';
 
 export const START_OPTIONS = {
   config: { type: 'string' }, nats: { type: 'string' }, 'nats-port': { type: 'string' }, 'nats-replicas': { type: 'string' },
+  role: { type: 'string' }, group: { type: 'string' },
   'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' },
   'log-format': { type: 'string' }, 'summary-interval': { type: 'string' },
 } as const;
@@ -46,6 +51,10 @@ export async function start(args: string[]): Promise<number> {
   const metricsHost = values['metrics-host'] ?? env.ORCH_METRICS_HOST ?? '127.0.0.1';
   const summaryMs = intArg(values['summary-interval'], 'summary-interval', format === 'pretty' ? 5_000 : 60_000);
   const natsUrl = values.nats ?? env.NATS_URL;
+  const role = roleFrom(values.role);
+  const group = groupFrom(values.group);
+  if (group !== undefined && role !== 'strategies') throw new Error('--group is for --role strategies: a broker serves every group');
+  if (role === 'strategies') return runStrategiesHost({ configFile: values.config ?? join(process.cwd(), 'config', 'strategies.yaml'), natsUrl, group, env, log, format, color });
   // KALSHI_KEY_ID set = the real Kalshi account; otherwise the built-in exchange.
   const kalshi = withLoadedKey(kalshiAccountFromEnv(env), env);
   const paper = !kalshi && kiteEnvSettings(env) === undefined;
@@ -94,11 +103,15 @@ export async function start(args: string[]): Promise<number> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  const natsAuth = natsUrl ? await storedNatsAuth(stateDir, env) : undefined;
   const sys = await startSystem({
     stateDir,
     configFile: values.config ?? join(process.cwd(), 'config', 'strategies.yaml'),
     log,
     ...(natsUrl ? { natsUrl } : {}),
+    // A NATS this process did not start: the users `orch nats-users` made (docs/deploy.md).
+    ...(natsAuth ? { natsAuth } : {}),
+    role,
     ...(kalshi ? { kalshi } : {}),
     metricsPort,
     natsPort,
@@ -123,6 +136,47 @@ export async function start(args: string[]): Promise<number> {
   logShutdownSummary(sys.summarySource(), log.child({ actor: 'summary' }));
   log.info('stopped');
   return 0;
+}
+
+/**
+ * `orch start --role strategies`: this host's placement group against the broker's NATS. No
+ * state-directory lock (several groups may run on one host) and no venue: nothing here binds a
+ * port or holds a venue secret.
+ */
+async function runStrategiesHost(o: { configFile: string; natsUrl: string | undefined; group: string | undefined; env: NodeJS.ProcessEnv; log: Logger; format: LogFormat; color: boolean }): Promise<number> {
+  if (!o.natsUrl) throw new Error('--role strategies needs --nats (or NATS_URL): the NATS the broker uses');
+  const natsAuth = await storedNatsAuth(join(process.cwd(), '.orch'), o.env);
+  const stop = signalled(o.log);
+  const host = await startStrategiesHost({
+    configFile: o.configFile, natsUrl: o.natsUrl, log: o.log, logFormat: o.format,
+    ...(o.group !== undefined ? { group: o.group } : {}),
+    ...(natsAuth ? { natsAuth } : {}),
+    ...(o.env.ORCH_NATS_CA ? { natsCaFile: o.env.ORCH_NATS_CA } : {}),
+    ...(o.color ? { logColor: true } : {}),
+  });
+  o.log.info({ nats: o.natsUrl, group: o.group ?? '(all)', strategies: host.config.strategies.map((s) => s.id) }, 'strategies running; Ctrl-C to stop');
+  await stop;
+  await host.stop();
+  o.log.info('stopped');
+  return 0;
+}
+
+/** Resolves at the first SIGINT/SIGTERM; a second one aborts. */
+function signalled(log: Logger): Promise<string> {
+  return new Promise((resolve) => {
+    let got: string | undefined;
+    const on = (signal: string) => {
+      if (got) {
+        log.warn({ signal }, 'second signal: aborting');
+        process.exit(130);
+      }
+      got = signal;
+      log.info({ signal }, 'stopping: strategies in reverse order');
+      resolve(signal);
+    };
+    process.on('SIGINT', () => on('SIGINT'));
+    process.on('SIGTERM', () => on('SIGTERM'));
+  });
 }
 
 /** A PEM given in KALSHI_PRIVATE_KEY is read now, while start-up still holds the copy of the environment. */

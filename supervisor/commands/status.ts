@@ -3,7 +3,7 @@ import { KILL_LEVEL_NAMES, type KillLevel, type Venue } from '../../actors/messa
 import { BrokerStatusSchema, SupervisorStatusSchema, type BrokerStatus, type SupervisorStatus } from '../ops-schemas.ts';
 import { connectOperator } from './nats-cli.ts';
 import { parseArgs } from 'node:util';
-import { ask, OPS_OPTIONS, table, stdio, timeoutArg, type Io } from './ops-client.ts';
+import { ask, askAll, OPS_OPTIONS, table, stdio, timeoutArg, type Io } from './ops-client.ts';
 import { showPnl, showPrice, showQty, unitsNote } from '../units.ts';
 
 const USAGE = 'usage: orch status [--strategy ID] [--json] [--nats URL] [--state-dir DIR] [--timeout MS]\n';
@@ -25,11 +25,14 @@ export async function runStatus(args: string[], env: NodeJS.ProcessEnv = process
   const nc = await connectOperator(values, env);
   try {
     const [sup, brk] = await Promise.allSettled([
-      ask(nc, 'supervisor', subjects.serviceEndpoint('supervisor', 'status'), SupervisorStatusSchema, timeoutMs),
+      // Every host's supervisor answers (orch start --role strategies on several hosts).
+      askAll(nc, 'supervisor', subjects.serviceEndpoint('supervisor', 'status'), SupervisorStatusSchema, timeoutMs),
       ask(nc, 'broker', subjects.serviceEndpoint('broker', 'status'), BrokerStatusSchema, timeoutMs),
     ]);
     const errors = [sup, brk].flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
-    let supervisor = sup.status === 'fulfilled' ? sup.value : undefined;
+    const supervisors = sup.status === 'fulfilled' ? sup.value.sort((a, b) => (a.group ?? '').localeCompare(b.group ?? '') || (a.host ?? '').localeCompare(b.host ?? '')) : [];
+    // One view of every host's actors; `supervisors` keeps each host's own.
+    let supervisor: SupervisorStatus | undefined = supervisors[0] && { ...supervisors[0], actors: supervisors.flatMap((x) => x.actors) };
     let broker = brk.status === 'fulfilled' ? brk.value : undefined;
     const only = values.strategy;
     if (only !== undefined) {
@@ -47,8 +50,8 @@ export async function runStatus(args: string[], env: NodeJS.ProcessEnv = process
         openOrders: broker.openOrders.filter((o) => o.strategyId === only),
       };
     }
-    if (values.json) io.out(`${JSON.stringify({ supervisor: supervisor ?? null, broker: broker ?? null, errors })}\n`);
-    else io.out(render(supervisor, broker));
+    if (values.json) io.out(`${JSON.stringify({ supervisor: supervisor ?? null, supervisors: supervisors.map(({ actors, ...rest }) => ({ ...rest, actors: actors.map((a) => a.id) })), broker: broker ?? null, errors })}\n`);
+    else io.out(render(supervisor, broker, supervisors));
     for (const e of errors) io.err(`orch: ${e}\n`);
     return errors.length ? 1 : 0;
   } finally {
@@ -58,8 +61,12 @@ export async function runStatus(args: string[], env: NodeJS.ProcessEnv = process
 
 const levelName = (l: number) => `${l} ${KILL_LEVEL_NAMES[l as KillLevel] ?? '?'}`;
 
-export function render(sup: SupervisorStatus | undefined, brk: BrokerStatus | undefined): string {
+export function render(sup: SupervisorStatus | undefined, brk: BrokerStatus | undefined, hosts: readonly SupervisorStatus[] = []): string {
   const out: string[] = [];
+  if (hosts.length > 1 || hosts.some((h) => h.group !== undefined && h.group !== '(all)')) {
+    out.push('Supervisors');
+    out.push(table(['HOST', 'GROUP', 'ACTORS'], hosts.map((h) => [h.host ?? '?', h.group ?? '?', h.actors.map((a) => a.id).join(', ') || '(none)'])));
+  }
   if (brk) {
     const halted = Object.entries(brk.kill.strategies).filter(([, e]) => e.level > 0);
     out.push(`Kill level: global ${levelName(brk.kill.global.level)}${brk.kill.global.level > 0 ? ` (${brk.kill.global.reason}, by ${brk.kill.global.by})` : ''}`);

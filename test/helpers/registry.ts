@@ -17,6 +17,8 @@ export type RegistryEntry = {
   onRemove?: 'cancel-orders' | 'leave-orders';
   resources?: Record<string, number>;
   restart?: { maxRestarts: number; withinSeconds: number };
+  /** Placement group (orch start --role strategies --group). */
+  group?: string;
 };
 
 /** The registry's top-level settings besides `strategies`. */
@@ -56,6 +58,7 @@ export function renderRegistry(entries: RegistryEntry[], options: RegistryOption
     if (e.onRemove) lines.push(`    onRemove: ${e.onRemove}`);
     if (e.resources) lines.push(`    resources: ${JSON.stringify(e.resources)}`);
     if (e.restart) lines.push(`    restart: ${JSON.stringify(e.restart)}`);
+    if (e.group) lines.push(`    group: ${e.group}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -18,9 +18,10 @@ export function spec(id: string, over: Partial<StrategySpec> & { params?: Record
     onRemove: 'cancel-orders',
     enabled: true,
     marketProtection: -1,
+    group: DEFAULT_GROUP,
     ...over,
   };
 }
 
 export { eventually } from './wait.ts';
-import { DEFAULT_HEALTH_CHECK, type StrategySpec } from '../../config/registry.ts';
+import { DEFAULT_GROUP, DEFAULT_HEALTH_CHECK, type StrategySpec } from '../../config/registry.ts';

@@ -1,0 +1,117 @@
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../actors/clock.ts';
+import { connectBus } from '../actors/bus.ts';
+import { actorLogger, type LogFormat } from '../actors/logger.ts';
+import { KillStore } from '../broker/kill/kill-store.ts';
+import { effectiveLevel } from '../broker/kill/levels.ts';
+import { configErrorFrom, deepFreeze } from './config.ts';
+import type { LoadedConfig } from '../config/registry.ts';
+import { KillRelay } from './kill-relay.ts';
+import { SUPERVISOR, strategyRole, type NatsAuth } from './nats-auth.ts';
+import { groupProbe, inGroup, placementOf } from './placement.ts';
+import { Reloader, probeInWorker, type ReloadTargets } from './reload.ts';
+import { startServices } from './services.ts';
+import { Supervisor } from './supervisor.ts';
+import { Teardown } from '../actors/teardown.ts';
+
+export type StrategiesHostOptions = {
+  configFile: string;
+  /** Only the strategies of this placement group (the registry's `group`); absent = every strategy. */
+  group?: string;
+  /** The NATS the broker uses: one URL or a cluster's, comma-separated. */
+  natsUrl: string;
+  /** The supervisor's and the strategies' users (supervisor/nats-auth.ts storedNatsAuth); absent = an open server. */
+  natsAuth?: Pick<NatsAuth, 'credentials'>;
+  /** CA of the cluster's TLS certificates, handed to every strategy worker. */
+  natsCaFile?: string;
+  log: Logger;
+  clock?: Clock;
+  logLevel?: string;
+  logFormat?: LogFormat;
+  logColor?: boolean;
+  hotReload?: boolean;
+  moduleLoadTimeoutMs?: number;
+};
+
+export type StrategiesHost = { config: LoadedConfig; supervisor: Supervisor; reloader: Reloader; stop(): Promise<void> };
+
+/** The broker side of a reload on a strategies host: the broker, elsewhere, follows the registry itself. */
+const REMOTE_BROKER: ReloadTargets['broker'] = { setStrategies: () => undefined, syncInstruments: async () => undefined, cancelAll: async () => 0 };
+
+/**
+ * `orch start --role strategies`: a supervisor and the strategy workers of one placement group,
+ * connected to the NATS the broker uses (on this host or another). It holds no venue secret and
+ * talks to no venue: every order goes to the broker as an intent. It reads the latched kill
+ * level before any strategy starts, relays kill broadcasts to its workers' gates, and stops its
+ * strategies at level 4 (FLATTEN) as the broker's own supervisor would.
+ */
+export async function startStrategiesHost(o: StrategiesHostOptions): Promise<StrategiesHost> {
+  const clock = o.clock ?? systemClock;
+  const undo = new Teardown(o.log);
+  try {
+    const probe = groupProbe(probeInWorker(o.moduleLoadTimeoutMs !== undefined ? { timeoutMs: o.moduleLoadTimeoutMs } : {}), o.group);
+    const probed = await probe(resolve(o.configFile));
+    if (!probed.ok) throw configErrorFrom(probed.error);
+    const config = deepFreeze(probed.config);
+    if (config.strategies.length === 0) o.log.warn({ group: o.group }, 'no strategy of the registry is in this placement group');
+
+    const supervisorCreds = o.natsAuth?.credentials(SUPERVISOR);
+    const nc = await connectBus({ servers: o.natsUrl, name: `orch-strategies${o.group ? `:${o.group}` : ''}`, ...(supervisorCreds ?? {}), ...(o.natsCaFile ? { tlsCaFile: o.natsCaFile } : {}) });
+    undo.push(() => nc.drain().catch(() => undefined));
+    // The level is read before any strategy starts, and followed from then on.
+    const killStore = await KillStore.open(nc, { clock, log: actorLogger(o.log, 'kill'), role: 'reader' });
+    let supervisor: Supervisor | undefined;
+    const { watch } = await killStore.readThenWatch((change) => {
+      // FLATTEN stops every actor until an operator resets it and the processes restart.
+      if (change.scope.kind === 'global' && change.entry.level === 4) void supervisor?.stopAll();
+    });
+    undo.push(async () => watch.stop());
+
+    const relayNc = await connectBus({ servers: o.natsUrl, name: 'orch-kill-relay', ...(supervisorCreds ?? {}), ...(o.natsCaFile ? { tlsCaFile: o.natsCaFile } : {}) });
+    undo.push(() => relayNc.drain().catch(() => undefined));
+    const killRelay = new KillRelay({
+      nc: relayNc, clock, log: actorLogger(o.log, 'kill-relay'),
+      initial: (id) => { const k = killStore.current(); return { global: k.global.level, own: k.strategies[id]?.level ?? 0, revision: k.revision }; },
+    });
+    killRelay.start();
+    await killRelay.flush();
+    undo.push(async () => killRelay.stop());
+
+    const sup = new Supervisor({
+      host: {
+        natsUrl: o.natsUrl,
+        killGate: (id) => killRelay.gateOf(id),
+        ...(o.natsCaFile ? { natsCaFile: o.natsCaFile } : {}),
+        ...(o.logLevel ? { logLevel: o.logLevel } : {}),
+        ...(o.logFormat ? { logFormat: o.logFormat } : {}),
+        ...(o.logColor ? { logColor: true } : {}),
+        killLevel: (id) => {
+          const k = killStore.current();
+          return { level: effectiveLevel(k, id), revision: k.revision, halted: (k.strategies[id]?.level ?? 0) >= 1 || k.global.level >= 3 };
+        },
+      },
+      clock,
+      log: actorLogger(o.log, 'supervisor'),
+      actorLog: (actor) => actorLogger(o.log, actor),
+      onRemoved: (id) => killRelay.forget(id),
+      ...(o.natsAuth ? { credentials: async (spec: { id: string }) => o.natsAuth!.credentials(strategyRole(spec.id)) } : {}),
+    });
+    supervisor = sup;
+    undo.push(() => sup.stopAll());
+    if (killStore.current().global.level === 4) o.log.error({ reason: killStore.current().global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
+    else await sup.startAll(config.strategies);
+
+    const reloader = new Reloader({ config, supervisor: sup, broker: REMOTE_BROKER, clock, log: actorLogger(o.log, 'reload'), probe });
+    await reloader.init();
+    if (o.hotReload !== false) reloader.watch();
+    undo.push(() => reloader.close());
+
+    const services = await startServices(nc, { supervisor: { supervisor: sup, reloader, clock, placement: placementOf(o.group) }, log: actorLogger(o.log, 'services') });
+    undo.push(() => services.stop());
+    return { config, supervisor: sup, reloader, stop: () => undo.run() };
+  } catch (e) {
+    await undo.run();
+    throw e;
+  }
+}
