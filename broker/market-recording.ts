@@ -42,8 +42,16 @@ export async function applyMarketRecording(nc: NatsConnection, settings: Recordi
     max_bytes: settings.maxBytes,
     discard: DiscardPolicy.Old,
   };
-  if (exists) await jsm.streams.update(STREAM_MARKET_DATA, limits);
-  else await jsm.streams.add({ name: STREAM_MARKET_DATA, storage: StorageType.File, retention: RetentionPolicy.Limits, num_replicas: o.replicas ?? 1, ...limits });
+  try {
+    if (exists) await jsm.streams.update(STREAM_MARKET_DATA, limits);
+    else await jsm.streams.add({ name: STREAM_MARKET_DATA, storage: StorageType.File, retention: RetentionPolicy.Limits, num_replicas: o.replicas ?? 1, ...limits });
+  } catch (e) {
+    // 10047: the server cannot reserve max_bytes (its max_file_store, shared with the event log).
+    if (e instanceof JetStreamApiError && e.code === 10047) {
+      throw new Error(`registry recording.maxBytes (${settings.maxBytes} bytes): the NATS server cannot reserve that much file storage (nats.conf jetstream max_file_store, shared with the event log ORCH_EVENTS): lower it or raise max_file_store`, { cause: e });
+    }
+    throw e;
+  }
   log?.info({ stream: STREAM_MARKET_DATA, maxAgeHours: settings.maxAgeHours, maxBytes: settings.maxBytes }, 'recording market data');
   return 'recording';
 }

@@ -11,6 +11,7 @@ import { connectBus, subscribeParsed } from '../../actors/bus.ts';
 import { subjects, STREAM_MARKET_DATA } from '../../actors/subjects.ts';
 import { TickSchema, type Tick } from '../../actors/messages.ts';
 import { applyMarketRecording } from '../../broker/market-recording.ts';
+import { ensureEventStream } from '../../broker/event-log.ts';
 import { RecordingSettingsSchema } from '../../config/recording.ts';
 import { loadConfig, ConfigError } from '../../supervisor/config.ts';
 import { dataCmd } from '../../supervisor/commands/data.ts';
@@ -110,6 +111,10 @@ test('recording switched off keeps the recorded ticks and records nothing new; s
   await eventually(async () => (await (await jetstreamManager(nc)).streams.info(STREAM_MARKET_DATA)).state.messages === 4, 'the bad message stored too');
   assert.deepEqual((await all(readRecordedTicks(nc, { onInvalid: (s) => invalid.push(s) }))).map((x) => x.seq), [1, 2, 4], 'a message that is not a tick is skipped and reported');
   assert.deepEqual(invalid, [4]);
+
+  // A size the server cannot reserve is refused naming the setting, not as a bare JetStream error.
+  await ensureEventStream(nc); // 2 GiB of nats.conf's 4 GB
+  await assert.rejects(applyMarketRecording(nc, RecordingSettingsSchema.parse({ marketData: true, maxBytes: 3 * 1024 ** 3 })), /recording\.maxBytes \(3221225472 bytes\).*max_file_store/);
 
   // orch data ticks copies the recording into the store.
   const dir = await mkdtemp(join(tmpdir(), 'orch-rec-cli-'));
