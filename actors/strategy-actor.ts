@@ -5,16 +5,15 @@ import { connectBus, subscribeParsed, requestParsed, parseMsg } from './bus.ts';
 import { subjects } from './subjects.ts';
 import {
   TickSchema, LastTicksRequestSchema, LastTicksReplySchema, OrderUpdateSchema, BrokerEventSchema, KillMessageSchema, IntentSchema, IntentReplySchema, HealthSchema,
-  type KillLevel, type OrderUpdate, type Tick, type Health, type Intent, KillAckSchema,
-  StrategyStateRequestSchema, StrategyStateReplySchema, type StrategyStateReply, KILL_LEVEL_NAMES,
+  type KillLevel, type Health, type Intent, KillAckSchema,
+  StrategyStateRequestSchema, StrategyStateReplySchema,
 } from './messages.ts';
 import { encodeJson } from './bus.ts';
-import { newIntentId } from './ids.ts';
-import { SerialQueue } from './serial-queue.ts';
 import { KillGate } from './kill-gate.ts';
 import { metrics } from './metrics.ts';
+import { StrategySession, type TickPolicy } from './strategy-session.ts';
 import type { StrategySpec } from '../config/registry.ts';
-import type { Strategy, StrategyContext, StrategyModule, PlaceRequest, ModifyRequest, OpenOrder, IntentAnswer } from './strategy-contract.ts';
+import type { StrategyContext, StrategyModule, IntentAnswer } from './strategy-contract.ts';
 
 export type StrategyActorOptions = {
   spec: StrategySpec;
@@ -36,13 +35,8 @@ export type StrategyActorOptions = {
   stateTimeoutMs?: number;
   /** The latched kill level read by the supervisor before this actor starts (strategies have no KV access). */
   initialKill?: InitialKill;
-  /**
-   * A strategy slower than its ticks: `latest` (default) keeps one waiting tick per instrument,
-   * replacing it with each newer one (counted in orch_ticks_conflated_total), so a slow strategy
-   * trades on the newest price and its backlog cannot grow; `every` queues every tick (a
-   * backtest, where the data's pace is the strategy's and nothing may depend on timing).
-   */
-  tickPolicy?: 'latest' | 'every';
+  /** How a strategy slower than its ticks gets them (actors/strategy-session.ts); conflated ticks count in orch_ticks_conflated_total. */
+  tickPolicy?: TickPolicy;
   /** The gate the supervisor closes on a kill broadcast (actors/kill-gate.ts); read before every place and modify. */
   killGate?: SharedArrayBuffer;
 };
@@ -65,21 +59,8 @@ const CATCH_UP_ATTEMPTS = 6;
 export class StrategyActor {
   private nc: NatsConnection | undefined;
   private readonly subs: Subscription[] = [];
-  private readonly queue: SerialQueue;
-  private strategy: Strategy | undefined;
+  private readonly session: StrategySession;
   private state: ActorState = 'starting';
-  private ticks = 0;
-  private conflated = 0;
-  /** Per instrument, the tick waiting for the strategy (latest-tick policy). */
-  private readonly waitingTick = new Map<string, Tick>();
-  private tickGaps = 0;
-  private intents = 0;
-  private readonly lastSeq = new Map<string, number>();
-  private readonly positions = new Map<string, number>();
-  private readonly seenFills = new Set<string>();
-  private readonly orders = new Map<string, OpenOrder>();
-  /** Places of this incarnation still waiting for the broker's answer: a snapshot may not know them yet. */
-  private readonly awaitingReply = new Set<string>();
   private level: KillLevel = 0;
   private killRevision = -1;
   /** Read before every place and modify: the supervisor's shared gate, or the actor's own. */
@@ -105,10 +86,18 @@ export class StrategyActor {
       this.resolveDone = res;
       this.rejectDone = rej;
     });
-    this.queue = new SerialQueue((err) => this.crash(err));
-    this.ctx = this.buildContext();
     this.ownGate = opts.killGate ? undefined : new KillGate();
     this.gate = opts.killGate ? new KillGate(opts.killGate) : this.ownGate!;
+    this.session = new StrategySession({
+      spec: opts.spec, module: opts.module, clock: opts.clock, log: opts.log, gate: this.gate,
+      send: (intent) => this.sendIntent(intent),
+      onCrash: (err) => this.crash(err),
+      onConflated: () => metrics.ticksConflatedTotal.inc({ actor: opts.spec.id }),
+      killLevel: () => this.level,
+      brokerConnected: () => !this.disconnectedVenues.has(opts.spec.venue),
+      ...(opts.tickPolicy ? { tickPolicy: opts.tickPolicy } : {}),
+    });
+    this.ctx = this.session.ctx;
     // Known before the first subscription, so a broadcast missed while down cannot be traded through.
     if (opts.initialKill) {
       this.level = opts.initialKill.level;
@@ -125,25 +114,25 @@ export class StrategyActor {
     if (this.opts.natsPass) busOpts.pass = this.opts.natsPass;
     if (this.opts.natsCaFile) busOpts.tlsCaFile = this.opts.natsCaFile;
     this.nc = await connectBus(busOpts);
-    this.strategy = this.opts.module.create(spec.params);
+    this.session.create();
     const nc = this.nc;
     // Kill broadcasts first, so nothing this actor does can precede what it has been told.
     this.subs.push(subscribeParsed(nc, subjects.kill(), KillMessageSchema, (m) => this.onKill(m), { log }));
     this.subs.push(subscribeParsed(nc, subjects.brokerEvents(), BrokerEventSchema, (e) => {
       if (e.type === 'BrokerDisconnected' && e.venue === spec.venue) { this.disconnectedVenues.add(e.venue); this.settleState(); }
       if (e.type === 'BrokerReconnected' && e.venue === spec.venue) { this.disconnectedVenues.delete(e.venue); this.settleState(); }
-      this.queue.push(() => this.strategy?.onBrokerEvent?.(e, this.ctx));
+      this.session.brokerEvent(e);
     }, { log }));
     // In the read loop, in arrival order: the snapshot below must land between exactly the
     // updates it already counts and those it does not.
-    this.subs.push(subscribeParsed(nc, subjects.orderUpdatesOf(spec.id), OrderUpdateSchema, (u) => this.onOrderUpdate(u), { log, sync: true }));
+    this.subs.push(subscribeParsed(nc, subjects.orderUpdatesOf(spec.id), OrderUpdateSchema, (u) => this.session.orderUpdate(u), { log, sync: true }));
     await nc.flush();
     // Before any tick: what this strategy holds (a restart is not a fresh start at the venue).
     await this.loadState(nc);
     // onStart is queued before the first tick can be.
-    this.queue.push(() => this.strategy?.onStart?.(this.ctx));
+    this.session.start();
     for (const symbol of spec.instruments) {
-      this.subs.push(subscribeParsed(nc, subjects.marketData(spec.venue, symbol), TickSchema, (t) => this.onTick(t), { log }));
+      this.subs.push(subscribeParsed(nc, subjects.marketData(spec.venue, symbol), TickSchema, (t) => this.session.tick(t), { log }));
     }
     await nc.flush();
     // A restart does not lift a halt: the latched level read at launch still applies.
@@ -184,7 +173,7 @@ export class StrategyActor {
     const deadline = clock.now() + limitMs;
     for (let attempt = 1; ; attempt++) {
       if (await this.askState(nc, Math.min(2_000, Math.max(1, deadline - clock.now())))) {
-        log.info({ positions: Object.fromEntries(this.positions), openOrders: this.orders.size, attempt }, 'positions and open orders received');
+        log.info({ positions: this.session.positionsView(), openOrders: this.session.openOrderCount(), attempt }, 'positions and open orders received');
         return;
       }
       if (this.ending || nc.isClosed()) return;
@@ -217,7 +206,7 @@ export class StrategyActor {
             if (msg.data.length > 0) log.error({ error: r.error }, 'invalid positions reply from the broker');
             return resolve(false);
           }
-          this.applyState(r.value);
+          this.session.applyState(r.value);
           resolve(true);
         },
       });
@@ -230,17 +219,6 @@ export class StrategyActor {
         resolve(false);
       }
     });
-  }
-
-  /** The broker's view replaces ours, except places of ours it may not have decided yet. */
-  private applyState(st: StrategyStateReply): void {
-    this.positions.clear();
-    for (const p of st.positions) this.positions.set(p.symbol, p.qty);
-    for (const [id, o] of this.orders) if (!(this.awaitingReply.has(id) && o.state === 'pending')) this.orders.delete(id);
-    for (const o of st.openOrders) {
-      const open: OpenOrder = { intentId: o.intentId, symbol: o.symbol, side: o.side, qty: o.qty, filledQty: o.filledQty, state: o.state, ...(o.limitPrice !== undefined ? { limitPrice: o.limitPrice } : {}) };
-      this.orders.set(o.intentId, open);
-    }
   }
 
   /**
@@ -257,7 +235,7 @@ export class StrategyActor {
       try {
         const { ticks } = await requestParsed(this.nc, subjects.lastTicks(), LastTicksRequestSchema, { venue: spec.venue, symbols: [...spec.instruments] }, LastTicksReplySchema, 2_000);
         if (stopping()) return;
-        for (const t of ticks) this.onTick(t);
+        for (const t of ticks) this.session.tick(t);
         log.debug({ ticks: ticks.length, attempt }, 'last ticks received');
         return;
       } catch (err) {
@@ -277,8 +255,7 @@ export class StrategyActor {
     this.state = 'stopping';
     this.opts.clock.clearInterval(this.healthTimer);
     for (const s of this.subs) s.unsubscribe();
-    this.queue.push(() => this.strategy?.onStop?.(this.ctx));
-    await this.queue.drain();
+    await this.session.stop();
     await this.nc?.drain().catch(() => undefined);
     this.state = 'stopped';
     this.opts.log.info('strategy stopped');
@@ -288,7 +265,7 @@ export class StrategyActor {
 
   health(): Health {
     return HealthSchema.parse({
-      type: 'health', actorId: this.opts.spec.id, state: this.state, ticks: this.ticks, tickGaps: this.tickGaps, ticksConflated: this.conflated, intents: this.intents, ts: this.opts.clock.now(),
+      type: 'health', actorId: this.opts.spec.id, state: this.state, ticks: this.session.ticks, tickGaps: this.session.tickGaps, ticksConflated: this.session.conflated, intents: this.session.intents, ts: this.opts.clock.now(),
     });
   }
 
@@ -299,44 +276,6 @@ export class StrategyActor {
     this.state = 'stopped';
     void this.nc?.close().catch(() => undefined);
     this.rejectDone(err);
-  }
-
-  private onTick(t: Tick): void {
-    const prev = this.lastSeq.get(t.symbol);
-    if (prev !== undefined && t.seq > prev + 1) this.tickGaps += t.seq - prev - 1;
-    if (prev !== undefined && t.seq <= prev) return; // a replay; ticks are not idempotent for a strategy
-    this.lastSeq.set(t.symbol, t.seq);
-    this.ticks++;
-    if ((this.opts.tickPolicy ?? 'latest') === 'every') return this.queue.push(() => this.strategy?.onTick(t, this.ctx));
-    // Still waiting: the newer tick takes its place in the queue (README.md, "Writing a strategy").
-    if (this.waitingTick.has(t.symbol)) {
-      this.waitingTick.set(t.symbol, t);
-      this.conflated++;
-      metrics.ticksConflatedTotal.inc({ actor: this.opts.spec.id });
-      return;
-    }
-    this.waitingTick.set(t.symbol, t);
-    this.queue.push(() => {
-      const latest = this.waitingTick.get(t.symbol) ?? t;
-      this.waitingTick.delete(t.symbol);
-      return this.strategy?.onTick(latest, this.ctx);
-    });
-  }
-
-  private onOrderUpdate(u: OrderUpdate): void {
-    if (u.fill && !this.seenFills.has(u.fill.fillId)) {
-      this.seenFills.add(u.fill.fillId);
-      const signed = u.side === 'BUY' ? u.fill.qty : -u.fill.qty;
-      this.positions.set(u.symbol, (this.positions.get(u.symbol) ?? 0) + signed);
-    }
-    const o = this.orders.get(u.intentId);
-    if (o) {
-      o.state = u.state;
-      o.qty = u.qty;
-      o.filledQty = Math.max(o.filledQty, u.filledQty);
-      if (u.state === 'filled' || u.state === 'cancelled' || u.state === 'rejected') this.orders.delete(u.intentId);
-    }
-    this.queue.push(() => this.strategy?.onOrderUpdate?.(u, this.ctx));
   }
 
   private onKill(m: import('./messages.ts').KillMessage): void {
@@ -360,13 +299,6 @@ export class StrategyActor {
     }));
   }
 
-  /** A place or modify the kill level forbids, answered here: nothing is sent. */
-  private gateDenial(intentId: string, action: 'place' | 'modify'): IntentAnswer | undefined {
-    if (!this.gate.blocksNewOrders()) return undefined;
-    const level = this.gate.level();
-    return { status: 'denied', intentId, rule: 'kill_level', reason: `kill level ${level} (${KILL_LEVEL_NAMES[level]}): no new orders or modifications; the ${action} was not sent` };
-  }
-
   private publishHealth(): void {
     if (!this.nc || this.nc.isClosed()) return;
     this.nc.publish(subjects.health(this.opts.spec.id), encodeJson(HealthSchema, this.health()));
@@ -379,7 +311,6 @@ export class StrategyActor {
    */
   private async sendIntent(intent: Intent): Promise<IntentAnswer> {
     if (!this.nc) throw new Error('strategy not started');
-    this.intents++;
     const afterMs = this.opts.intentTimeoutMs ?? 10_000;
     try {
       return await requestParsed(this.nc, subjects.intent(this.opts.spec.id), IntentSchema, intent, IntentReplySchema, afterMs);
@@ -396,61 +327,5 @@ export class StrategyActor {
       }
       throw err;
     }
-  }
-
-  private buildContext(): StrategyContext {
-    const { spec, clock, log } = this.opts;
-    return {
-      id: spec.id,
-      venue: spec.venue,
-      instruments: spec.instruments,
-      log,
-      clock,
-      place: async (req: PlaceRequest) => {
-        const intentId = newIntentId();
-        const closed = this.gateDenial(intentId, 'place');
-        if (closed) return closed;
-        const intent: Intent = {
-          action: 'place', intentId, strategyId: spec.id, ts: clock.now(), venue: spec.venue,
-          symbol: req.symbol, side: req.side, qty: req.qty, orderType: req.orderType,
-          ...(req.limitPrice !== undefined ? { limitPrice: req.limitPrice } : {}),
-          ...(req.reduceOnly !== undefined ? { reduceOnly: req.reduceOnly } : {}),
-        };
-        // Track before sending: an update can arrive before the reply does.
-        const open: OpenOrder = { intentId, symbol: req.symbol, side: req.side, qty: req.qty, filledQty: 0, state: 'pending', ...(req.limitPrice !== undefined ? { limitPrice: req.limitPrice } : {}) };
-        this.orders.set(intentId, open);
-        this.awaitingReply.add(intentId);
-        try {
-          const reply = await this.sendIntent(intent);
-          // Timed out: the order may exist; it stays `pending` until an update says otherwise.
-          if (reply.status === 'denied') this.orders.delete(intentId);
-          return reply;
-        } finally {
-          this.awaitingReply.delete(intentId);
-        }
-      },
-      cancel: (targetIntentId: string) =>
-        this.sendIntent({ action: 'cancel', intentId: newIntentId(), strategyId: spec.id, ts: clock.now(), targetIntentId }),
-      modify: async (targetIntentId: string, change: ModifyRequest) => {
-        const closed = this.gateDenial(newIntentId(), 'modify');
-        if (closed) return closed;
-        const reply = await this.sendIntent({
-          action: 'modify', intentId: newIntentId(), strategyId: spec.id, ts: clock.now(), targetIntentId,
-          ...(change.qty !== undefined ? { qty: change.qty } : {}),
-          ...(change.price !== undefined ? { limitPrice: change.price } : {}),
-        });
-        // The venue took it: the order rests at its new shape (an update may have said so already).
-        const o = this.orders.get(targetIntentId);
-        if (reply.status === 'accepted' && o) {
-          if (change.qty !== undefined) o.qty = change.qty;
-          if (change.price !== undefined) o.limitPrice = change.price;
-        }
-        return reply;
-      },
-      position: (symbol: string) => this.positions.get(symbol) ?? 0,
-      openOrders: () => [...this.orders.values()].map((o) => ({ ...o })),
-      killLevel: () => this.level,
-      brokerConnected: () => !this.disconnectedVenues.has(spec.venue),
-    };
   }
 }
