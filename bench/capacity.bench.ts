@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { startNatsServer, type NatsServerHandle } from '../test/helpers/nats-server.ts';
+import { startNatsServer, type NatsServerHandle } from '../test/support/nats-server.ts';
 import { startSystem } from '../supervisor/system.ts';
 import { connectBus } from '../actors/bus.ts';
 

@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { startNatsServer } from '../test/helpers/nats-server.ts';
-import { fixture } from '../test/helpers/specs.ts';
+import { startNatsServer } from '../test/support/nats-server.ts';
+import { fixture } from '../test/support/specs.ts';
 import { startSystem } from '../supervisor/system.ts';
 import { connectBus, subscribeParsed } from '../actors/bus.ts';
 import { systemClock } from '../actors/clock.ts';
@@ -24,6 +24,7 @@ import { subjects } from '../actors/subjects.ts';
 import { KillAckSchema } from '../actors/messages.ts';
 import { KillStore } from '../broker/kill/kill-store.ts';
 import { isAlias, kiteLimits } from '../broker/limiter/limits.ts';
+import { eventually } from '../test/support/wait.ts';
 
 const ACTOR_COUNTS = process.env.BENCH_ACTORS ? process.env.BENCH_ACTORS.split(',').map(Number) : [16, 64];
 const TICKS_PER_SEC = 1_000;
@@ -34,13 +35,6 @@ const RTT_SAMPLES = 2_000;
 
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!; };
 const ms = (x: number) => Math.round(x * 1000) / 1000;
-async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`kill bench: timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 /** Moves the price of NSE:INFY at `perSec` ticks a second until stopped; returns the rate reached. */
 function tickFlow(setPrice: (paise: number) => void, perSec: number): { stop(): number } {
@@ -118,13 +112,13 @@ async function runWith(actors: number): Promise<void> {
       want = 3; first.clear(); worker.clear(); allFirstAt = 0; allWorkersAt = 0;
       const t0 = performance.now();
       await operator.raise(3, { kind: 'global' }, 'bench trip', 'operator:bench');
-      await until(() => allWorkersAt > 0, 'every worker to acknowledge');
+      await eventually(() => allWorkersAt > 0, 'every worker to acknowledge', 30_000, 0);
       return { ackMs: allFirstAt - t0, workerAckMs: allWorkersAt - t0 };
     };
     const clear = async () => {
       want = 0; first.clear(); worker.clear(); allFirstAt = 0; allWorkersAt = 0;
       await operator.reset(0, { kind: 'global' }, 'bench reset', 'bench');
-      await until(() => worker.size >= actors, 'every actor to acknowledge the reset');
+      await eventually(() => worker.size >= actors, 'every actor to acknowledge the reset', 30_000, 0);
     };
 
     const ackTimes: number[] = [];
@@ -140,10 +134,10 @@ async function runWith(actors: number): Promise<void> {
     }
     const cancelTimes: number[] = [];
     for (let i = 0; i < CANCEL_ROUNDS; i++) {
-      await until(() => open() >= actors, `${actors} resting orders at the exchange`, 120_000);
+      await eventually(() => open() >= actors, `${actors} resting orders at the exchange`, 120_000, 0);
       const t0 = performance.now();
       await trip();
-      await until(() => open() === 0, 'every open order cancelled', 120_000);
+      await eventually(() => open() === 0, 'every open order cancelled', 120_000, 0);
       cancelTimes.push(performance.now() - t0);
       await clear();
     }

@@ -26,7 +26,7 @@ import { pino } from 'pino';
 import { connectBus } from '../actors/bus.ts';
 import { startSystem } from '../supervisor/system.ts';
 import type { KiteSimObserver } from '../exchanges/kite/index.ts';
-import { startNatsServer } from '../test/helpers/nats-server.ts';
+import { startNatsServer } from '../test/support/nats-server.ts';
 import { structureFloor } from './structure-floor.ts';
 
 const ORDER_INTERVAL_MS = 200; // 5 orders/s overall, whatever the tick rate

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CancelIntent, ModifyIntent, PlaceIntent } from '../actors/messages.ts';
-import { spec } from '../test/helpers/specs.ts';
+import { spec } from '../test/support/specs.ts';
 import { decide, RULES, type DecisionView, type DenialRule } from './decide.ts';
 import { ACTIVE_ENTRY, type KillLevels } from './kill/levels.ts';
 import { OrderBook, type OrderRecord } from './order-book.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectBus } from '../actors/bus.ts';
-import { startNatsServer, type NatsServerHandle } from '../test/helpers/nats-server.ts';
+import { startNatsServer, type NatsServerHandle } from '../test/support/nats-server.ts';
 import { EventLog, ensureEventStream, readEvents } from './event-log.ts';
 import { EventLogBudget } from './event-log-budget.ts';
 import type { LogEvent } from './events/schema.ts';

@@ -4,7 +4,7 @@ import { mkdtemp, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, ConfigError } from './config.ts';
-import { repoRoot } from '../test/helpers/specs.ts';
+import { repoRoot } from '../test/support/specs.ts';
 
 async function writeTemp(text: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'orch-cfg-'));

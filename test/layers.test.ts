@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { specifiers } from './helpers/imports.ts';
+import { specifiers } from './support/imports.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Every folder the typecheck covers (tsconfig.json `include`): a new top-level folder gets a layer or fails here. */
@@ -150,7 +150,7 @@ test('the layer rules refuse an upward import, a peer import and a cycle', () =>
   assert.match(upward('config/registry.ts', 'actors/logger.ts') ?? '', /contracts imports actors/);
   assert.match(upward('exchanges/kite/orders.ts', 'strategies/sdk.ts') ?? '', /peer/);
   assert.equal(upward('broker/broker-actor.ts', 'config/registry.ts'), undefined);
-  assert.equal(upward('broker/decide.test.ts', 'test/helpers/specs.ts'), undefined);
+  assert.equal(upward('broker/decide.test.ts', 'test/support/specs.ts'), undefined);
   assert.throws(() => layerOf('nowhere/x.ts'), /in no layer/);
   const g = new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['d.ts']], ['e.ts', ['a.ts']]]);
   assert.deepEqual(cycles(g), [['a.ts', 'b.ts', 'c.ts'], ['d.ts']]);

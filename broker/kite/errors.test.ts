@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kindForResponse, neverArrived, parseRetryAfter, socketErrorCode, venueError } from './errors.ts';
-import { KITE_ERROR_CASES } from './testing.ts';
+import { KITE_ERROR_CASES } from '../../test/support/kite-error-cases.ts';
 
 test('every Kite error_type maps to the action the architecture prescribes', () => {
   for (const [status, type, kind] of KITE_ERROR_CASES) assert.equal(kindForResponse(status, type), kind, `${status} ${type}`);

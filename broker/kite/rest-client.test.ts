@@ -6,8 +6,9 @@ import { TestClock } from '../../actors/clock.ts';
 import { VenueError } from '../venue-errors.ts';
 import { neverArrived } from './errors.ts';
 import { KiteRestClient } from './rest-client.ts';
-import { KITE_ERROR_CASES, PassThroughLimiter } from './testing.ts';
+import { KITE_ERROR_CASES } from '../../test/support/kite-error-cases.ts';
 import { fail, json, ok, startHttp } from './test-http.ts';
+import { FakeLimiter } from '../../test/support/fake-limiter.ts';
 
 const ORDER = {
   order_id: '1914227164488687616', exchange_order_id: null, status: 'OPEN', variety: 'regular', exchange: 'NSE',
@@ -18,7 +19,7 @@ const ORDER = {
 async function setup(handler: Parameters<typeof startHttp>[0], timeoutMs = 7000) {
   const server = await startHttp(handler);
   const clock = new TestClock();
-  const limiter = new PassThroughLimiter();
+  const limiter = new FakeLimiter();
   let token: string | undefined = 'tok-secret-1';
   const client = new KiteRestClient({ root: server.url, apiKey: 'key1', getAccessToken: () => token, limiter, clock, timeoutMs });
   return { server, clock, limiter, client, setToken: (t: string | undefined) => (token = t) };
@@ -52,7 +53,7 @@ test('a placed order is sent as a form with version and auth headers, and its 19
     assert.equal(form.get('price'), '1573.15');
     assert.equal(form.get('tag'), 'i0abc');
     assert.equal(form.has('trigger_price'), false, 'unset fields are left out');
-    assert.deepEqual(limiter.acquired, [{ category: 'kite.orders', priority: 'place' }]);
+    assert.deepEqual(limiter.acquired.map((a) => ({ category: a.category, priority: a.opts?.priority })), [{ category: 'kite.orders', priority: 'place' }]);
   } finally {
     await server.close();
   }
@@ -75,7 +76,7 @@ test('every call waits for the limiter in its own category, with its priority', 
     await client.getOrders();
     await client.getPositions();
     await client.getMargins();
-    assert.deepEqual(limiter.acquired, [
+    assert.deepEqual(limiter.acquired.map((a) => ({ category: a.category, priority: a.opts?.priority })), [
       { category: 'kite.modify', priority: 'modify' },
       { category: 'kite.modify', priority: 'kill' },
       { category: 'kite.modify', priority: 'cancel' },
@@ -218,7 +219,7 @@ test('a refused connection is a ConnectionError that proves the order never arri
   await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
   const port = (probe.address() as { port: number }).port;
   await new Promise<void>((r) => probe.close(() => r()));
-  const client = new KiteRestClient({ root: `http://127.0.0.1:${port}`, apiKey: 'k', getAccessToken: () => 't', limiter: new PassThroughLimiter(), clock: new TestClock() });
+  const client = new KiteRestClient({ root: `http://127.0.0.1:${port}`, apiKey: 'k', getAccessToken: () => 't', limiter: new FakeLimiter(), clock: new TestClock() });
   const e = await rejectsKind(client.getOrders(), 'ConnectionError');
   assert.equal(neverArrived(e), true);
 });

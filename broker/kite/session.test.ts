@@ -1,4 +1,4 @@
-import { eventually } from '../../test/helpers/wait.ts';
+import { eventually } from '../../test/support/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -11,8 +11,8 @@ import { TestClock } from '../../actors/clock.ts';
 import { createLogger } from '../../actors/logger.ts';
 import { VenueError } from '../venue-errors.ts';
 import { KiteSessionManager, nextKiteExpiry, nextMarketOpen, refreshAt, type KiteCredentials, type LoginEvent, type WebLoginCredentials } from './session.ts';
-import { PassThroughLimiter } from './testing.ts';
 import { fail, json, ok, startHttp } from './test-http.ts';
+import { FakeLimiter } from '../../test/support/fake-limiter.ts';
 
 const ist = (s: string) => Date.parse(`${s}+05:30`);
 
@@ -84,7 +84,7 @@ async function setup(opts: { cachePath?: string; clockAt?: number } = {}) {
   const kite = await fakeKite(c, clock);
   const logs = captureLogs();
   const mk = (cc: TestCreds = c) => new KiteSessionManager({
-    ...webLogin(cc), apiRoot: kite.server.url, loginRoot: kite.server.url, clock, limiter: new PassThroughLimiter(), logger: logs.logger,
+    ...webLogin(cc), apiRoot: kite.server.url, loginRoot: kite.server.url, clock, limiter: new FakeLimiter(), logger: logs.logger,
     ...(opts.cachePath ? { cachePath: opts.cachePath } : {}),
   });
   return { c, clock, kite, logs, mk, session: mk() };
@@ -228,7 +228,7 @@ test('no valid token at 09:15 IST raises the re-auth failure at once (atMarketOp
   const kite = await fakeKite(c, clock);
   const events: LoginEvent[] = [];
   const session = new KiteSessionManager({
-    ...webLogin(c), apiRoot: kite.server.url, loginRoot: kite.server.url, clock, limiter: new PassThroughLimiter(), onLogin: (e) => events.push(e),
+    ...webLogin(c), apiRoot: kite.server.url, loginRoot: kite.server.url, clock, limiter: new FakeLimiter(), onLogin: (e) => events.push(e),
   });
   try {
     await session.start();
@@ -259,7 +259,7 @@ async function official(o: { clockAt: number; file?: { accessToken: string; expi
   const events: LoginEvent[] = [];
   const logs = captureLogs();
   const session = new KiteSessionManager({
-    credentials: { apiKey: c.apiKey, apiSecret: c.apiSecret, userId: c.userId }, apiRoot: kite.server.url, clock, limiter: new PassThroughLimiter(),
+    credentials: { apiKey: c.apiKey, apiSecret: c.apiSecret, userId: c.userId }, apiRoot: kite.server.url, clock, limiter: new FakeLimiter(),
     cachePath, logger: logs.logger, onLogin: (e) => events.push(e),
   });
   return {

@@ -7,6 +7,7 @@ import { KiteTickerClient, type TickerEvents } from './ticker-client.ts';
 import { nseCashMarketOpen } from './market-hours.ts';
 import { HEARTBEAT, encodeFrame } from './ticker-codec.ts';
 import type { Tick } from './ticker-parser.ts';
+import { eventually } from '../../test/support/wait.ts';
 
 type Peer = { ws: WebSocket; url: URL; headers: Record<string, string | string[] | undefined>; received: unknown[] };
 
@@ -14,28 +15,18 @@ async function startWs(port = 0) {
   const wss = new WebSocketServer({ port, host: '127.0.0.1' });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   const peers: Peer[] = [];
-  const waiters: (() => void)[] = [];
   wss.on('connection', (ws, req) => {
     const peer: Peer = { ws, url: new URL(req.url ?? '/', 'ws://x'), headers: req.headers, received: [] };
     ws.on('message', (d) => {
       peer.received.push(JSON.parse(d.toString()));
-      waiters.splice(0).forEach((w) => w());
     });
     peers.push(peer);
-    waiters.splice(0).forEach((w) => w());
   });
   return {
     port: (wss.address() as AddressInfo).port,
     url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
     peers,
-    /** Resolves once `cond` holds, re-checking on every server event. */
-    async until(cond: () => boolean, what: string): Promise<void> {
-      const deadline = Date.now() + 3000;
-      while (!cond()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await Promise.race([new Promise<void>((r) => waiters.push(r)), new Promise((r) => setTimeout(r, 20))]);
-      }
-    },
+    until: (cond: () => boolean, what: string) => eventually(cond, what, 3_000),
     close: () =>
       new Promise<void>((r) => {
         for (const c of wss.clients) c.terminate();

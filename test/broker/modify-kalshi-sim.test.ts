@@ -6,11 +6,11 @@ import type { ModifyIntent } from '../../actors/messages.ts';
 import { ensureEventStream } from '../../broker/event-log.ts';
 import { project } from '../../broker/projection/projection.ts';
 import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
-import { startNatsServer } from '../helpers/nats-server.ts';
-import { spec } from '../helpers/specs.ts';
-import { startKalshiBroker } from '../helpers/kalshi-broker.ts';
-import { stopAfter } from '../helpers/broker-actor.ts';
-import { placeIntent, readLog, sendIntent, sendWhenPriced } from '../recovery/harness.ts';
+import { startNatsServer } from '../support/nats-server.ts';
+import { spec } from '../support/specs.ts';
+import { startKalshiBroker } from '../support/kalshi-broker.ts';
+import { stopAfter } from '../support/broker-actor.ts';
+import { placeIntent, readLog, sendIntent, sendWhenPriced } from '../support/recovery-harness.ts';
 
 /**
  * A modify on Kalshi is an amend of the same order (POST .../orders/:id/amend) at the built-in

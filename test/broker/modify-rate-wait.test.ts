@@ -5,12 +5,12 @@ import { connectBus } from '../../actors/bus.ts';
 import type { ModifyIntent } from '../../actors/messages.ts';
 import { ensureEventStream } from '../../broker/event-log.ts';
 import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
-import { startNatsServer } from '../helpers/nats-server.ts';
-import { spec } from '../helpers/specs.ts';
-import { kiteBrokerOnSim } from '../helpers/kite-broker.ts';
-import { startKalshiBroker } from '../helpers/kalshi-broker.ts';
-import { stopAfter } from '../helpers/broker-actor.ts';
-import { INFY, placeIntent, readLog, sendIntent, sendWhenPriced } from '../recovery/harness.ts';
+import { startNatsServer } from '../support/nats-server.ts';
+import { spec } from '../support/specs.ts';
+import { kiteBrokerOnSim } from '../support/kite-broker.ts';
+import { startKalshiBroker } from '../support/kalshi-broker.ts';
+import { stopAfter } from '../support/broker-actor.ts';
+import { INFY, placeIntent, readLog, sendIntent, sendWhenPriced } from '../support/recovery-harness.ts';
 
 /**
  * A modify that would queue for the venue's rate limit longer than the strategy waits for its

@@ -4,9 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixture, repoRoot } from '../helpers/specs.ts';
-import { renderRegistry } from '../helpers/registry.ts';
-import { freePort, eventually } from '../helpers/wait.ts';
+import { fixture, repoRoot } from '../support/specs.ts';
+import { renderRegistry } from '../support/registry.ts';
+import { freePort, eventually } from '../support/wait.ts';
 import { orch } from '../ops-cli/run-cli.ts';
 
 /** Paper trading: no account variables and no NATS settings of the caller's. */

@@ -8,7 +8,8 @@ import { kalshiLimits, type KalshiTier } from '../../broker/limiter/limits.ts';
 import { KalshiRest } from '../../broker/kalshi/rest.ts';
 import { loadPrivateKey } from '../../broker/kalshi/signing.ts';
 import type { VenueError } from '../../broker/venue-errors.ts';
-import { RecordingLimiter, captureLogger, eventually, flush } from './helpers.ts';
+import { captureLogger, eventually, flush } from './helpers.ts';
+import { FakeLimiter } from '../support/fake-limiter.ts';
 
 /**
  * The shared limiter is sized from the account's own token buckets, read at start from
@@ -93,7 +94,7 @@ test('the exchange holds an Advanced key to its own buckets: a 2 s write burst o
     const { logger } = captureLogger();
     const rest = new KalshiRest({
       baseUrl: sim.restUrl, credentials: { keyId: sim.keyId, privateKey: loadPrivateKey({ path: sim.privateKeyPath }) },
-      limiter: new RecordingLimiter(clock), clock, logger, maxRateLimitRetries: 0, random: () => 0, // no backoff pause: the exchange alone decides
+      limiter: new FakeLimiter(clock), clock, logger, maxRateLimitRetries: 0, random: () => 0, // no backoff pause: the exchange alone decides
     });
     const order = (i: number) => ({ ticker: sim.markets[0]!, side: 'bid' as const, price: 100, count: 100, clientOrderId: `adv-${i}` });
     for (let i = 0; i < 60; i++) await rest.createOrder(order(i)); // 600 tokens: two seconds of 300

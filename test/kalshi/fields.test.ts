@@ -7,7 +7,8 @@ import { KalshiVenue } from '../../broker/kalshi/index.ts';
 import { FillsPage, OrderOne, PositionsPage } from '../../broker/kalshi/schemas.ts';
 import { ServerMessage } from '../../broker/kalshi/ws-protocol.ts';
 import type { FillUpdate } from '../../broker/kalshi/ws-client.ts';
-import { RecordingLimiter, captureLogger, eventually } from './helpers.ts';
+import { captureLogger, eventually } from './helpers.ts';
+import { FakeLimiter } from '../support/fake-limiter.ts';
 
 /**
  * Kalshi's current fields (docs/venues/kalshi.md, "Order direction" and "Fixed point"): fills
@@ -84,7 +85,7 @@ for (const fields of ['current', 'legacy'] as FieldSet[]) {
     const { logger } = captureLogger();
     const venue = new KalshiVenue({
       restUrl: sim.restUrl, wsUrl: sim.wsUrl, keyId: sim.keyId, privateKey: { path: sim.privateKeyPath },
-      limiter: new RecordingLimiter(clock), logger, clock, random: () => 0, lookupDelayMs: 0,
+      limiter: new FakeLimiter(clock), logger, clock, random: () => 0, lookupDelayMs: 0,
     });
     try {
       const fills: FillUpdate[] = [];

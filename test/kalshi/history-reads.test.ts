@@ -4,7 +4,8 @@ import { TestClock } from '../../actors/clock.ts';
 import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
 import { KalshiVenue } from '../../broker/kalshi/index.ts';
 import { KalshiAdapter, kalshiPort } from '../../broker/kalshi/adapter.ts';
-import { RecordingLimiter, captureLogger } from './helpers.ts';
+import { captureLogger } from './helpers.ts';
+import { FakeLimiter } from '../support/fake-limiter.ts';
 
 /**
  * What reconciliation reads after a restart, end to end against the built-in exchange: the
@@ -18,7 +19,7 @@ test('orders and fills since a time come back in every status, page by page, and
   const { logger } = captureLogger();
   const venue = new KalshiVenue({
     restUrl: sim.restUrl, wsUrl: sim.wsUrl, keyId: sim.keyId, privateKey: { path: sim.privateKeyPath },
-    limiter: new RecordingLimiter(clock), logger, clock, lookupDelayMs: 0, random: () => 0.5,
+    limiter: new FakeLimiter(clock), logger, clock, lookupDelayMs: 0, random: () => 0.5,
   });
   const market = sim.markets[0]!;
   const bid = sim.engine.top(market).bid![0];
@@ -57,7 +58,7 @@ test('a min_ts that is not a Unix time in seconds is refused with the field name
   const clock = new TestClock(Date.now());
   const venue = new KalshiVenue({
     restUrl: sim.restUrl, wsUrl: sim.wsUrl, keyId: sim.keyId, privateKey: { path: sim.privateKeyPath },
-    limiter: new RecordingLimiter(clock), logger, clock, lookupDelayMs: 0, random: () => 0.5,
+    limiter: new FakeLimiter(clock), logger, clock, lookupDelayMs: 0, random: () => 0.5,
   });
   await assert.rejects(venue.rest.getFills({ minTs: 1.5 }), /min_ts/);
 });

@@ -4,7 +4,8 @@ import { SystemClock } from '../../actors/clock.ts';
 import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
 import { KalshiVenue } from '../../broker/kalshi/index.ts';
 import { KalshiAdapter, kalshiPort } from '../../broker/kalshi/adapter.ts';
-import { RecordingLimiter, captureLogger } from './helpers.ts';
+import { captureLogger } from './helpers.ts';
+import { FakeLimiter } from '../support/fake-limiter.ts';
 
 /**
  * The registry check's Kalshi side (docs/venues/kalshi.md, "Markets"): GET /markets/{ticker}
@@ -24,7 +25,7 @@ test('a market ticker the exchange does not list answers 404 and is unknown; a l
   const { logger } = captureLogger();
   const venue = new KalshiVenue({
     restUrl: sim.restUrl, wsUrl: sim.wsUrl, keyId: sim.keyId, privateKey: { path: sim.privateKeyPath },
-    limiter: new RecordingLimiter(clock), logger, clock, random: () => 0.5,
+    limiter: new FakeLimiter(clock), logger, clock, random: () => 0.5,
   });
   const adapter = new KalshiAdapter({ port: kalshiPort(venue), clock, log: logger });
   assert.equal(await adapter.knows(listed), true);
@@ -40,7 +41,7 @@ test('a venue that cannot be asked cannot tell: the ticker is neither known nor 
   const { logger, lines } = captureLogger();
   const venue = new KalshiVenue({
     restUrl: 'http://127.0.0.1:1/trade-api/v2', wsUrl: 'ws://127.0.0.1:1/trade-api/ws/v2', keyId: 'k', privateKey: (await import('node:crypto')).generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
-    limiter: new RecordingLimiter(clock), logger, clock, random: () => 0, requestTimeoutMs: 500,
+    limiter: new FakeLimiter(clock), logger, clock, random: () => 0, requestTimeoutMs: 500,
   });
   const adapter = new KalshiAdapter({ port: kalshiPort(venue), clock, log: logger });
   assert.equal(await adapter.knows('KXFED-26DEC-T4.00'), undefined);

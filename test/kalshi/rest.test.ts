@@ -8,13 +8,14 @@ import { VenueError } from '../../broker/venue-errors.ts';
 import { KalshiCosts, parseRetryAfter } from '../../broker/kalshi/ratelimit.ts';
 import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { kalshiLimits } from '../../broker/limiter/limits.ts';
-import { RecordingLimiter, captureLogger, advance } from './helpers.ts';
+import { captureLogger, advance } from './helpers.ts';
+import { FakeLimiter } from '../support/fake-limiter.ts';
 
 const BASE = 'http://kalshi.test/trade-api/v2';
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
-function client(responses: Array<Response | Error | 'hang'>, clock = new TestClock(), limiterOf?: (clock: TestClock) => RecordingLimiter | SharedLimiter) {
+function client(responses: Array<Response | Error | 'hang'>, clock = new TestClock(), limiterOf?: (clock: TestClock) => FakeLimiter | SharedLimiter) {
   const calls: Array<{ url: string; init: RequestInit }> = [];
   const fetchFn: FetchFn = (url, init) => {
     calls.push({ url, init });
@@ -25,10 +26,10 @@ function client(responses: Array<Response | Error | 'hang'>, clock = new TestClo
     }
     return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
   };
-  const limiter = limiterOf ? limiterOf(clock) : new RecordingLimiter(clock);
+  const limiter = limiterOf ? limiterOf(clock) : new FakeLimiter(clock);
   const { logger, lines } = captureLogger();
   const rest = new KalshiRest({ baseUrl: BASE, limiter, clock, logger, fetch: fetchFn, random: () => 0.5, timeoutMs: 1_000 });
-  return { rest, calls, limiter: limiter as RecordingLimiter, clock, lines };
+  return { rest, calls, limiter: limiter as FakeLimiter, clock, lines };
 }
 
 const ORDER = { order_id: 'o1', client_order_id: 'c1', ticker: 'T', book_side: 'bid', status: 'resting', yes_price_dollars: '0.4200', fill_count_fp: '0.00', remaining_count_fp: '5.00', initial_count_fp: '5.00' };
@@ -95,7 +96,7 @@ test('a 429 without Retry-After backs off with full jitter, and gives up as Rate
   assert.equal(e.kind, 'RateLimited');
   assert.equal(limiter.pauses.length, 6);
   // random() = 0.5 → half of 500, 1000, 2000, ... ms
-  assert.deepEqual(limiter.pauses.map((x) => x.untilMs - x.atMs), [250, 500, 1_000, 2_000, 4_000, 8_000]);
+  assert.deepEqual(limiter.pauses.map((x) => x.untilMs - x.atMs!), [250, 500, 1_000, 2_000, 4_000, 8_000]);
   assert.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:05 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')), 5_000);
   assert.equal(parseRetryAfter('soon', 0), undefined);
 });

@@ -8,7 +8,8 @@ import { SimEngine } from '../../exchanges/kalshi/engine.ts';
 import { KalshiRest } from '../../broker/kalshi/rest.ts';
 import { authHeaders, loadPrivateKey } from '../../broker/kalshi/signing.ts';
 import { VenueError } from '../../broker/venue-errors.ts';
-import { RecordingLimiter, captureLogger } from './helpers.ts';
+import { captureLogger } from './helpers.ts';
+import { FakeLimiter } from '../support/fake-limiter.ts';
 
 test('resting orders match in price-time priority, at the resting price', () => {
   const clock = new TestClock();
@@ -39,7 +40,7 @@ test('the exchange enforces the Basic write limit with a real 429, bare as at Ka
     const { logger } = captureLogger();
     const rest = new KalshiRest({
       baseUrl: sim.restUrl, credentials: { keyId: sim.keyId, privateKey: loadPrivateKey({ path: sim.privateKeyPath }) },
-      limiter: new RecordingLimiter(clock), clock, logger, maxRateLimitRetries: 0,
+      limiter: new FakeLimiter(clock), clock, logger, maxRateLimitRetries: 0,
     });
     const order = (i: number) => ({ ticker: sim.markets[0]!, side: 'bid' as const, price: 100, count: 100, clientOrderId: `burst-${i}` });
     for (let i = 0; i < 10; i++) await rest.createOrder(order(i));

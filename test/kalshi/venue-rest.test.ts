@@ -7,18 +7,19 @@ import { KalshiVenue } from '../../broker/kalshi/index.ts';
 import { KalshiRest } from '../../broker/kalshi/rest.ts';
 import { loadPrivateKey } from '../../broker/kalshi/signing.ts';
 import { VenueError } from '../../broker/venue-errors.ts';
-import { RecordingLimiter, captureLogger } from './helpers.ts';
+import { captureLogger } from './helpers.ts';
+import { FakeLimiter } from '../support/fake-limiter.ts';
 
 /** Our REST client end to end against the built-in exchange, on real time. */
 let sim: KalshiSim;
 const clock = new SystemClock();
-let limiter: RecordingLimiter;
+let limiter: FakeLimiter;
 let venue: KalshiVenue;
 let lines: string[];
 
 before(async () => {
   sim = await startKalshiSim({ tier: 'premier', seed: 11 });
-  limiter = new RecordingLimiter(clock);
+  limiter = new FakeLimiter(clock);
   const cap = captureLogger();
   lines = cap.lines;
   venue = new KalshiVenue({
@@ -123,7 +124,7 @@ test('a 429 storm (no Retry-After, as at Kalshi) pauses the bucket with backoff 
   assert.ok(pauses.length >= 1 && pauses.every((p) => p.category === 'kalshi.read'));
   // Full jitter with random() = 0.5: 250 ms, then 500 ms; the storm is over after the first.
   // Real clock: the pause is set a moment before the stand-in limiter stamps it.
-  const held = pauses[0]!.untilMs - pauses[0]!.atMs;
+  const held = pauses[0]!.untilMs - pauses[0]!.atMs!;
   assert.ok(held > 200 && held <= 250, `the first backoff held the bucket ${held} ms`);
   assert.ok(Date.now() - t0 >= 200, 'nothing went out before the storm ended');
 });
@@ -134,7 +135,7 @@ test('a signature from the wrong key, or a stale timestamp, is refused as TokenE
   const wrong = new KalshiRest({ baseUrl: sim.restUrl, credentials: { keyId: sim.keyId, privateKey: other }, limiter, clock, logger });
   await assert.rejects(wrong.getBalance(), (e: VenueError) => e.kind === 'TokenException' && e.status === 401);
   const skewed = new TestClock(Date.now() - 10_000);
-  const stale = new KalshiRest({ baseUrl: sim.restUrl, credentials: { keyId: sim.keyId, privateKey: loadPrivateKey({ path: sim.privateKeyPath }) }, limiter: new RecordingLimiter(skewed), clock: skewed, logger });
+  const stale = new KalshiRest({ baseUrl: sim.restUrl, credentials: { keyId: sim.keyId, privateKey: loadPrivateKey({ path: sim.privateKeyPath }) }, limiter: new FakeLimiter(skewed), clock: skewed, logger });
   await assert.rejects(stale.getBalance(), (e: VenueError) => e.kind === 'TokenException');
 });
 

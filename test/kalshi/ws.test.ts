@@ -5,7 +5,8 @@ import { registry } from '../../actors/metrics.ts';
 import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
 import { KalshiVenue } from '../../broker/kalshi/index.ts';
 import type { BookUpdate, FillUpdate } from '../../broker/kalshi/ws-client.ts';
-import { RecordingLimiter, captureLogger, eventually, flush } from './helpers.ts';
+import { captureLogger, eventually, flush } from './helpers.ts';
+import { FakeLimiter } from '../support/fake-limiter.ts';
 
 /**
  * The WebSocket client against the built-in exchange over real sockets. Exchange and client
@@ -24,7 +25,7 @@ beforeEach(async () => {
   const { logger } = captureLogger();
   venue = new KalshiVenue({
     restUrl: sim.restUrl, wsUrl: sim.wsUrl, keyId: sim.keyId, privateKey: { path: sim.privateKeyPath },
-    limiter: new RecordingLimiter(clock), logger, clock, random: () => 0.5, lookupDelayMs: 0,
+    limiter: new FakeLimiter(clock), logger, clock, random: () => 0.5, lookupDelayMs: 0,
   });
   books = [];
   events = [];

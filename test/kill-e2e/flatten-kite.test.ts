@@ -1,14 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../helpers/specs.ts';
-import { renderRegistry } from '../helpers/registry.ts';
+import { eventually } from '../support/specs.ts';
+import { renderRegistry } from '../support/registry.ts';
 import { requestParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
 import { newIntentId } from '../../actors/ids.ts';
 import { IntentReplySchema, IntentSchema } from '../../actors/messages.ts';
 import { intentTag } from '../../broker/kite/tag.ts';
 import { FLATTEN_OWNER } from '../../broker/kill/flatten.ts';
-import { startHarness, probe, type Harness } from './harness.ts';
+import { startHarness, probe, type Harness } from '../support/kill-harness.ts';
 
 /**
  * Market protection end to end on the built-in Kite exchange: a strategy's MARKET order and

@@ -1,12 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../helpers/specs.ts';
-import { renderRegistry } from '../helpers/registry.ts';
+import { eventually } from '../support/specs.ts';
+import { renderRegistry } from '../support/registry.ts';
 import { runFlatten } from '../../supervisor/commands/flatten.ts';
 import { runStatus } from '../../supervisor/commands/status.ts';
 import { alertExpr, evaluatesTo } from '../ops/promtool-eval.ts';
 import { scrape } from '../ops/scrape.ts';
-import { startHarness, probe, type Harness } from './harness.ts';
+import { startHarness, probe, type Harness } from '../support/kill-harness.ts';
 
 /**
  * `orch flatten --strategy ID` against a running system: one strategy halted and closed, the

@@ -1,10 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../helpers/specs.ts';
+import { eventually } from '../support/specs.ts';
 import { readEvents } from '../../broker/event-log.ts';
 import { intentTag } from '../../broker/kite/tag.ts';
-import { renderRegistry } from '../helpers/registry.ts';
-import { startHarness, probe, type Harness } from './harness.ts';
+import { renderRegistry } from '../support/registry.ts';
+import { startHarness, probe, type Harness } from '../support/kill-harness.ts';
 
 /**
  * Each kill level's effect, end to end and in escalating order on one running system: two

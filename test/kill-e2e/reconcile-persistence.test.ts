@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { systemClock } from '../../actors/clock.ts';
 import { KiteRestClient } from '../../broker/kite/rest-client.ts';
-import { PassThroughLimiter } from '../../broker/kite/testing.ts';
-import { eventually } from '../helpers/specs.ts';
-import { renderRegistry } from '../helpers/registry.ts';
-import { startHarness, probe, tripped } from './harness.ts';
+import { eventually } from '../support/specs.ts';
+import { renderRegistry } from '../support/registry.ts';
+import { startHarness, probe, tripped } from '../support/kill-harness.ts';
+import { FakeLimiter } from '../support/fake-limiter.ts';
 
 /**
  * On the whole running system: a position difference found once does not latch kill level 2;
@@ -19,7 +19,7 @@ test('a position difference is confirmed by a second reconciliation a few second
     // A trade by hand on the account: nothing in the log explains it.
     const sim = h.sys.sim!;
     const token = sim.issueAccessToken();
-    const rest = new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter: new PassThroughLimiter(), clock: systemClock });
+    const rest = new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter: new FakeLimiter(), clock: systemClock });
     await rest.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'INFY', transaction_type: 'SELL', order_type: 'MARKET', market_protection: -1, quantity: 1, product: 'MIS', validity: 'DAY' });
     await eventually(async () => (await h.exchangePositions())['NSE:INFY'] === 1, 'the manual sell to fill');
 

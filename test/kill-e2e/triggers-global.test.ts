@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../helpers/specs.ts';
-import { renderRegistry } from '../helpers/registry.ts';
-import { startHarness, probe, tripped } from './harness.ts';
+import { eventually } from '../support/specs.ts';
+import { renderRegistry } from '../support/registry.ts';
+import { startHarness, probe, tripped } from '../support/kill-harness.ts';
 import { subscribeParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
 import { TickSchema } from '../../actors/messages.ts';

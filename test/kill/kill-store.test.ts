@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
+import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
 import { TestClock } from '../../actors/clock.ts';
 import { subjects } from '../../actors/subjects.ts';
 import { KillMessageSchema, type KillMessage } from '../../actors/messages.ts';

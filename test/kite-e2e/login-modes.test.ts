@@ -11,7 +11,7 @@ import { nextKiteExpiry } from '../../broker/kite/session.ts';
 import { writeTokenFile } from '../../broker/kite/token-file.ts';
 import { startKiteSim, type KiteSim, type WebLoginAnswer } from '../../exchanges/kite/index.ts';
 import { buildKiteVenue } from '../../supervisor/venues/kite.ts';
-import { envFor, ist } from './harness.ts';
+import { envFor, ist } from '../support/kite-harness.ts';
 
 /**
  * Which login runs is the operator's choice: Kite's official one by default, the automated web

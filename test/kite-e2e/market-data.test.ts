@@ -1,8 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderRegistry } from '../helpers/registry.ts';
-import { RISK, startE2E, trader, until, type E2E } from './harness.ts';
+import { renderRegistry } from '../support/registry.ts';
+import { RISK, startE2E, trader, type E2E } from '../support/kite-harness.ts';
 import type { BrokerEvent } from '../../actors/messages.ts';
+import { eventually } from '../support/wait.ts';
 
 /** The ticker's reconnect protocol seen from the outside: events, refusals, resumed ticks in their mode. */
 
@@ -14,9 +15,9 @@ before(async () => {
     // Full mode, so resumed ticks prove the mode came back (a bare resubscribe streams quote).
     system: { env: { KITE_TICK_MODE: 'full' } },
   });
-  await until(() => e.ticks.some((t) => t.symbol === 'NSE:INFY' && t.bid !== undefined), 'full-mode ticks');
+  await eventually(() => e.ticks.some((t) => t.symbol === 'NSE:INFY' && t.bid !== undefined), 'full-mode ticks');
   // The strategy is listening (its worker has seen ticks), so it hears the disconnects.
-  await until(() => (e.strategyTicks.get('pauser') ?? 0) > 0, 'the strategy to see ticks');
+  await eventually(() => (e.strategyTicks.get('pauser') ?? 0) > 0, 'the strategy to see ticks');
 });
 
 after(async () => {
@@ -29,24 +30,24 @@ async function outage(cause: () => void, heal?: () => void, holdMs = 0): Promise
   const ev0 = e.events.length;
   const denied0 = e.replies.filter((r) => r.status === 'denied' && r.rule === 'broker_disconnected').length;
   cause();
-  await until(() => kinds(e.events.slice(ev0)).includes('BrokerDisconnected'), 'BrokerDisconnected');
+  await eventually(() => kinds(e.events.slice(ev0)).includes('BrokerDisconnected'), 'BrokerDisconnected');
   // The strategy placed on hearing the disconnect: refused, with the reason named.
-  const denial = await until(() => e.replies.filter((r) => r.status === 'denied' && r.rule === 'broker_disconnected')[denied0], 'a broker_disconnected denial');
+  const denial = await eventually(() => e.replies.filter((r) => r.status === 'denied' && r.rule === 'broker_disconnected')[denied0], 'a broker_disconnected denial');
   assert.equal(denial.status, 'denied');
   assert.match(denial.status === 'denied' ? denial.reason : '', /disconnected/);
   if (holdMs) {
     const until0 = e.clock.now() + holdMs;
-    await until(() => e.clock.now() >= until0, 'time to pass while refused');
+    await eventually(() => e.clock.now() >= until0, 'time to pass while refused');
     assert.ok(!kinds(e.events.slice(ev0)).includes('BrokerReconnected'), 'no reconnect while the exchange refuses the socket');
   }
   heal?.();
-  await until(() => kinds(e.events.slice(ev0)).includes('BrokerReconnected'), 'BrokerReconnected');
+  await eventually(() => kinds(e.events.slice(ev0)).includes('BrokerReconnected'), 'BrokerReconnected');
   const seq = kinds(e.events.slice(ev0));
   assert.equal(seq[0], 'BrokerDisconnected', `first event of the outage: ${seq.join(',')}`);
   assert.ok(seq.indexOf('BrokerReconnected') > seq.indexOf('BrokerDisconnected'));
   // Ticks resume, in full mode again.
   const t0 = e.ticks.length;
-  await until(() => e.ticks.slice(t0).filter((t) => t.symbol === 'NSE:INFY' && t.bid !== undefined && t.ask !== undefined).length >= 3, 'full-mode ticks after the reconnect');
+  await eventually(() => e.ticks.slice(t0).filter((t) => t.symbol === 'NSE:INFY' && t.bid !== undefined && t.ask !== undefined).length >= 3, 'full-mode ticks after the reconnect');
 }
 
 test('a dropped ticker socket: BrokerDisconnected, submissions refused, BrokerReconnected, ticks resume in their mode', async () => {

@@ -10,7 +10,8 @@ import { createLogger } from '../../actors/logger.ts';
 import { intentTag } from '../../broker/kite/tag.ts';
 import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
 import { loginKite } from '../../supervisor/commands/login.ts';
-import { ist, startE2E, strategyYaml, until } from './harness.ts';
+import { ist, startE2E, strategyYaml } from '../support/kite-harness.ts';
+import { eventually } from '../support/wait.ts';
 
 /**
  * Kite's official flow end to end: `orch login kite` against the built-in exchange, with this
@@ -86,8 +87,8 @@ test('orch login kite (the test as the browser), then the start path trades on t
     const e = await startE2E({ yaml: strategyYaml('official', { every: 5, maxOrders: 2, side: 'BUY' }), clock, system: { env, stateDir: dir } });
     try {
       sim.setPostbackUrl(e.sys.kitePostbackUrl);
-      const accepted = await until(() => e.replies.find((r) => r.status === 'accepted'), 'an accepted order', 30_000);
-      const order = await until(() => sim.orders().find((o) => o.tag === intentTag(accepted.intentId)), 'the order at the exchange');
+      const accepted = await eventually(() => e.replies.find((r) => r.status === 'accepted'), 'an accepted order', 30_000);
+      const order = await eventually(() => sim.orders().find((o) => o.tag === intentTag(accepted.intentId)), 'the order at the exchange');
       assert.equal(order.tradingsymbol, 'INFY');
       assert.equal(order.placed_by, c.userId, 'placed on the account that logged in');
       assert.equal(webLogin.length, loginRequests, 'the start path made no web login request');

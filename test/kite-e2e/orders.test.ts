@@ -5,7 +5,8 @@ import { requestParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
 import { intentTag } from '../../broker/kite/tag.ts';
 import { postbackChecksum } from '../../broker/kite/postback.ts';
-import { metricsText, startWithSim, strategyYaml, until } from './harness.ts';
+import { metricsText, startWithSim, strategyYaml } from '../support/kite-harness.ts';
+import { eventually } from '../support/wait.ts';
 
 /** Order writes under exchange faults, through the whole system (login flow, real workers). */
 
@@ -14,7 +15,7 @@ const accepted = (rs: IntentReply[]) => rs.filter((r): r is Extract<IntentReply,
 test('a place that times out after the exchange accepted it leaves exactly one order, and the strategy gets accepted with its id', async () => {
   const e = await startWithSim({ yaml: strategyYaml('slow', { every: 5, maxOrders: 1 }), arm: (sim) => sim.faults.acceptThenTimeout(1) });
   try {
-    const reply = await until(() => accepted(e.replies)[0], 'the accepted reply', 20_000);
+    const reply = await eventually(() => accepted(e.replies)[0], 'the accepted reply', 20_000);
     const orders = e.sim.orders();
     assert.equal(orders.length, 1, 'exactly one order at the exchange');
     assert.equal(reply.venueOrderId, orders[0]!.order_id);
@@ -27,7 +28,7 @@ test('a place that times out after the exchange accepted it leaves exactly one o
 test('a MarginException halts the strategy that caused it: kill level 1 for it, its next intent denied', async () => {
   const e = await startWithSim({ yaml: strategyYaml('margin', { every: 5, maxOrders: 1 }), arm: (sim) => sim.faults.marginExceptionNext(1) });
   try {
-    const denied = await until(() => e.replies.find((r) => r.status === 'denied'), 'the margin denial');
+    const denied = await eventually(() => e.replies.find((r) => r.status === 'denied'), 'the margin denial');
     assert.equal(denied.status === 'denied' && denied.rule, 'venue_MarginException');
     // The same intent sent again (a strategy retrying after a lost reply) gets the same refusal, not a second try.
     const resent = await requestParsed(e.nc, subjects.intent('margin'), IntentSchema, {
@@ -35,7 +36,7 @@ test('a MarginException halts the strategy that caused it: kill level 1 for it, 
       symbol: 'NSE:INFY', side: 'BUY', qty: 1, orderType: 'LIMIT', limitPrice: e.sys.broker.lastPrice('kite', 'NSE:INFY')!,
     }, IntentReplySchema, 10_000);
     assert.equal(resent.status === 'denied' && resent.rule, 'venue_MarginException');
-    await until(async () => (await e.sys.killStore.read()).strategies.margin?.level === 1, 'kill level 1 for the strategy');
+    await eventually(async () => (await e.sys.killStore.read()).strategies.margin?.level === 1, 'kill level 1 for the strategy');
     const next = await requestParsed(e.nc, subjects.intent('margin'), IntentSchema, {
       action: 'place', intentId: 'afterMargin1', strategyId: 'margin', ts: e.clock.now(), venue: 'kite',
       symbol: 'NSE:INFY', side: 'BUY', qty: 1, orderType: 'LIMIT', limitPrice: e.sys.broker.lastPrice('kite', 'NSE:INFY')!,
@@ -55,7 +56,7 @@ test('a 429 storm produces no duplicate and the orders still go through; rate-li
     arm: (sim) => sim.faults.rateLimitStorm(3_000, { fromFirstOrder: true }),
   });
   try {
-    await until(() => accepted(e.replies).length === 3, 'three accepted orders', 30_000);
+    await eventually(() => accepted(e.replies).length === 3, 'three accepted orders', 30_000);
     const orders = e.sim.orders();
     assert.equal(orders.length, 3);
     assert.deepEqual(new Set(orders.map((o) => o.tag)), new Set(accepted(e.replies).map((r) => intentTag(r.intentId))));
@@ -73,8 +74,8 @@ test('a 429 storm produces no duplicate and the orders still go through; rate-li
 test('a forged postback is refused with 400 and changes nothing; a genuine one is accepted', async () => {
   const e = await startWithSim({ yaml: strategyYaml('rester', { every: 5, maxOrders: 1, through: -2000 }) });
   try {
-    const reply = await until(() => accepted(e.replies)[0], 'the resting order');
-    const rec = await until(() => (e.sys.broker.book.get(reply.intentId)?.state === 'open' ? e.sys.broker.book.get(reply.intentId) : undefined), 'the order open in the book');
+    const reply = await eventually(() => accepted(e.replies)[0], 'the resting order');
+    const rec = await eventually(() => (e.sys.broker.book.get(reply.intentId)?.state === 'open' ? e.sys.broker.book.get(reply.intentId) : undefined), 'the order open in the book');
     const wire = e.sim.orders()[0]!;
     const forged = { ...wire, status: 'COMPLETE', filled_quantity: wire.quantity, pending_quantity: 0, average_price: 1, user_id: e.sim.credentials.userId, checksum: postbackChecksum(wire.order_id, wire.order_timestamp, 'not-the-secret') };
     const updates0 = e.updates.length;

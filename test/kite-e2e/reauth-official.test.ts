@@ -7,7 +7,8 @@ import { TestClock } from '../../actors/clock.ts';
 import { createLogger } from '../../actors/logger.ts';
 import { writeTokenFile } from '../../broker/kite/token-file.ts';
 import { startKiteSim } from '../../exchanges/kite/index.ts';
-import { ist, metricsText, startE2E, strategyYaml, until } from './harness.ts';
+import { ist, metricsText, startE2E, strategyYaml } from '../support/kite-harness.ts';
+import { eventually } from '../support/wait.ts';
 
 /**
  * The failed re-auth kill trigger in Kite's official flow, through the whole system: the token
@@ -26,14 +27,14 @@ test('official flow: the stored token dies at 06:00 IST, no new one by 09:15 rai
   let step = 20;
   const e = await startE2E({ yaml: strategyYaml('dawn', { every: 2, maxOrders: 1 }), clock, system: { env, stateDir: dir }, clockStepMs: () => step });
   try {
-    await until(() => sim.orders().length >= 1 || undefined, 'an order on the stored token', 30_000);
-    await until(() => clock.now() > ist('2026-11-24T06:00:30') || undefined, 'past the expiry', 30_000);
-    await until(async () => /^orch_kite_login_failures_total\{reason="[a-z_]+"\} [1-9]/m.test(await metricsText(e.sys)) || undefined, 'the dead token alerted');
+    await eventually(() => sim.orders().length >= 1 || undefined, 'an order on the stored token', 30_000);
+    await eventually(() => clock.now() > ist('2026-11-24T06:00:30') || undefined, 'past the expiry', 30_000);
+    await eventually(async () => /^orch_kite_login_failures_total\{reason="[a-z_]+"\} [1-9]/m.test(await metricsText(e.sys)) || undefined, 'the dead token alerted');
     step = 5_000;
-    await until(() => clock.now() > ist('2026-11-24T09:13:00') || undefined, 'the quiet hours', 120_000);
+    await eventually(() => clock.now() > ist('2026-11-24T09:13:00') || undefined, 'the quiet hours', 120_000);
     step = 20;
     assert.equal(e.sys.killStore.current().global.level, 0, 'waiting for the operator\'s login is not a kill before the open');
-    const killed = await until(() => (e.sys.killStore.current().global.level >= 3 ? e.sys.killStore.current().global : undefined), 'kill level 3 at the open', 120_000);
+    const killed = await eventually(() => (e.sys.killStore.current().global.level >= 3 ? e.sys.killStore.current().global : undefined), 'kill level 3 at the open', 120_000);
     assert.match(killed.reason, /^reauth failing/);
     assert.ok(clock.now() >= ist('2026-11-24T09:15:00'), 'at the open, not before');
   } finally {

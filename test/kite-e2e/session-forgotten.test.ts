@@ -6,7 +6,7 @@ import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { kiteLimits } from '../../broker/limiter/limits.ts';
 import { startKiteSim } from '../../exchanges/kite/index.ts';
 import { buildKiteVenue } from '../../supervisor/venues/kite.ts';
-import { driveClock, envFor, ist } from './harness.ts';
+import { driveClock, envFor, ist } from '../support/kite-harness.ts';
 
 const quiet = createLogger({ level: 'silent' });
 

@@ -10,7 +10,8 @@ import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { kiteLimits } from '../../broker/limiter/limits.ts';
 import { startKiteSim } from '../../exchanges/kite/index.ts';
 import { buildKiteVenue, kiteEnvSettings } from '../../supervisor/venues/kite.ts';
-import { envFor, ist, metricsText, startWithSim, strategyYaml, until } from './harness.ts';
+import { envFor, ist, metricsText, startWithSim, strategyYaml } from '../support/kite-harness.ts';
+import { eventually } from '../support/wait.ts';
 
 const quiet = createLogger({ level: 'silent' });
 
@@ -22,11 +23,11 @@ test('orch start logs in with TOTP, and the token dying at 06:00 IST is renewed 
     const cache = await stat(join(e.dir, 'kite-token.json'));
     assert.equal(cache.mode & 0o777, 0o600, 'the cached token is readable by its owner only');
     assert.match(await metricsText(e.sys), new RegExp(`^orch_kite_token_expiry_timestamp_seconds ${ist('2026-11-24T06:00:00') / 1000}$`, 'm'));
-    await until(() => e.clock.now() > ist('2026-11-24T06:00:30'), 'the clock to pass 06:00 IST', 30_000);
-    const after = await until(() => e.sim.orders().filter((o) => o.order_timestamp >= '2026-11-24 06:00:02').length >= 2 || undefined, 'orders after the renewal', 30_000);
+    await eventually(() => e.clock.now() > ist('2026-11-24T06:00:30'), 'the clock to pass 06:00 IST', 30_000);
+    const after = await eventually(() => e.sim.orders().filter((o) => o.order_timestamp >= '2026-11-24 06:00:02').length >= 2 || undefined, 'orders after the renewal', 30_000);
     assert.ok(after);
     assert.ok(e.sim.orders().some((o) => o.order_timestamp < '2026-11-24 06:00:00'), 'orders before the expiry too');
-    await until(async () => new RegExp(`^orch_kite_token_expiry_timestamp_seconds ${ist('2026-11-25T06:00:00') / 1000}$`, 'm').test(await metricsText(e.sys)), 'the renewed expiry on /metrics');
+    await eventually(async () => new RegExp(`^orch_kite_token_expiry_timestamp_seconds ${ist('2026-11-25T06:00:00') / 1000}$`, 'm').test(await metricsText(e.sys)), 'the renewed expiry on /metrics');
     // Every reply was an acceptance, and each accepted intent is one order at the exchange.
     await new Promise((r) => setTimeout(r, 300));
     const replies = [...e.replies];

@@ -1,4 +1,4 @@
-import { eventually } from '../helpers/wait.ts';
+import { eventually } from '../support/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestClock } from '../../actors/clock.ts';
@@ -12,7 +12,7 @@ import { KiteSessionManager } from '../../broker/kite/session.ts';
 import { intentTag } from '../../broker/kite/tag.ts';
 import { KiteTickerClient } from '../../broker/kite/ticker-client.ts';
 import type { Tick } from '../../broker/kite/ticker-parser.ts';
-import { PassThroughLimiter } from '../../broker/kite/testing.ts';
+import { FakeLimiter } from '../support/fake-limiter.ts';
 
 /** The real clients against the built-in Kite exchange, on one TestClock. */
 
@@ -37,7 +37,7 @@ async function drive<T>(clock: TestClock, p: Promise<T>, step = 250): Promise<T>
 }
 
 function restFor(sim: KiteSim, clock: TestClock, token: () => string | undefined) {
-  return new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: token, limiter: new PassThroughLimiter(), clock, logger: quiet });
+  return new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: token, limiter: new FakeLimiter(), clock, logger: quiet });
 }
 
 const INFY = { tradingsymbol: 'INFY', exchange: 'NSE', transaction_type: 'BUY', order_type: 'MARKET', ...{ market_protection: -1 }, quantity: 1, product: 'MIS' } as const;
@@ -48,7 +48,7 @@ test('sim: full login with TOTP, then renewal around the 06:00 IST expiry keeps 
   const c = sim.credentials;
   const session = new KiteSessionManager({
     credentials: { apiKey: c.apiKey, apiSecret: c.apiSecret }, webLogin: { userId: c.userId, password: c.password, totpSecret: c.totpSecret },
-    apiRoot: sim.restUrl, loginRoot: sim.restUrl, clock, limiter: new PassThroughLimiter(), logger: quiet,
+    apiRoot: sim.restUrl, loginRoot: sim.restUrl, clock, limiter: new FakeLimiter(), logger: quiet,
   });
   try {
     await session.start();
@@ -92,7 +92,7 @@ test('sim: a 429 storm is answered with Retry-After; the placement waits it out 
   const clock = new TestClock();
   const sim = await startKiteSim({ clock, port: 0, seed: 3, logger: quiet });
   const token = sim.issueAccessToken();
-  const limiter = new PassThroughLimiter();
+  const limiter = new FakeLimiter();
   const rest = new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter, clock });
   const writer = new KiteOrderWriter(rest, new KiteRetry({ clock, random: () => 0.5, reauthenticate: async () => undefined, logger: quiet }));
   try {

@@ -4,8 +4,8 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { kiteBrokerOnSim } from '../helpers/kite-broker.ts';
-import { spec, fixture, eventually } from '../helpers/specs.ts';
+import { kiteBrokerOnSim } from '../support/kite-broker.ts';
+import { spec, fixture, eventually } from '../support/specs.ts';
 import { Supervisor } from '../../supervisor/supervisor.ts';
 import { SystemClock } from '../../actors/clock.ts';
 

@@ -4,7 +4,7 @@ import { connectBus, encodeJson, parseMsg } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
 import { ReconcileReplySchema, ReconcileRequestSchema } from '../../broker/reconcile/wire.ts';
 import { runReconcile } from '../../supervisor/commands/reconcile.ts';
-import { startNatsServer } from '../helpers/nats-server.ts';
+import { startNatsServer } from '../support/nats-server.ts';
 
 /** `orch reconcile` against a stand-in broker: what it asks for, and how it reports the answer. */
 test('orch reconcile --accept-external asks the broker to take unexplained positions as the baseline, and prints them', async (t) => {

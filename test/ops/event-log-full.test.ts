@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { eventually } from '../helpers/specs.ts';
-import { renderRegistry } from '../helpers/registry.ts';
-import { startHarness, probe, tickRound } from '../kill-e2e/harness.ts';
+import { eventually } from '../support/specs.ts';
+import { renderRegistry } from '../support/registry.ts';
+import { startHarness, probe, tickRound } from '../support/kill-harness.ts';
 import { STREAM_EVENTS } from '../../actors/subjects.ts';
 import type { IntentReply } from '../../actors/messages.ts';
 import { alertExpr, evaluatesTo } from './promtool-eval.ts';

@@ -7,13 +7,14 @@ import { connect, PermissionViolationError, type NatsConnection } from '@nats-io
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Registry } from 'prom-client';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
+import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
 import { TestClock } from '../../actors/clock.ts';
 import { KV_KILL, STREAM_EVENTS, inboxPrefix, subjects } from '../../actors/subjects.ts';
 import { encodeJson } from '../../actors/bus.ts';
 import { KillMessageSchema, type KillMessage } from '../../actors/messages.ts';
 import { KillStore } from '../../broker/kill/kill-store.ts';
 import { BROKER, OPERATOR, SUPERVISOR, strategyRole, writeNatsAuth, type NatsAuth, type Role } from '../../supervisor/nats-auth.ts';
+import { eventually } from '../support/wait.ts';
 
 let dir: string;
 let auth: NatsAuth;
@@ -40,13 +41,6 @@ async function as(role: Role, o: { ownInbox?: boolean } = {}): Promise<{ nc: Nat
   return { nc, violations };
 }
 
-async function until(pred: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Collects raw messages on a subject from a privileged connection. */
 function watchSubject(nc: NatsConnection, subject: string): string[] {
@@ -84,7 +78,7 @@ test('a strategy cannot publish a kill or a reset on orch.kill, and no listener 
   const { nc, violations } = await as(strategyRole('mr1'));
   nc.publish(subjects.kill(), encodeJson(KillMessageSchema, killMsg(4, 'automation:fake')));
   nc.publish(subjects.kill(), encodeJson(KillMessageSchema, killMsg(0, 'operator:fake')));
-  await until(() => violations.length >= 2, 'two violations');
+  await eventually(() => violations.length >= 2, 'two violations', 10_000);
   assert.deepEqual(violations, [
     { operation: 'publish', subject: 'orch.kill' },
     { operation: 'publish', subject: 'orch.kill' },
@@ -107,7 +101,7 @@ test("a strategy cannot place intents on another strategy's subject but can on i
   nc.publish(subjects.intent('mom1'), '{}');
   const reply = await nc.request(subjects.intent('mr1'), '{}', { timeout: 2_000 });
   assert.equal(reply.string(), '{"status":"accepted"}');
-  await until(() => violations.length >= 1, 'the violation');
+  await eventually(() => violations.length >= 1, 'the violation', 10_000);
   assert.deepEqual(violations, [{ operation: 'publish', subject: 'orch.intent.mom1' }]);
   await broker.flush();
   assert.deepEqual(received, ['orch.intent.mr1']);
@@ -141,7 +135,7 @@ test('a starting strategy may ask the broker for its own positions and open orde
   const reply = await nc.request(subjects.strategyState('mr1'), '{}', { timeout: 2_000 });
   assert.equal(reply.string(), '{"positions":[],"openOrders":[]}');
   nc.publish(subjects.strategyState('mom1'), '{}');
-  await until(() => violations.length >= 1, 'the violation');
+  await eventually(() => violations.length >= 1, 'the violation', 10_000);
   assert.deepEqual(violations, [{ operation: 'publish', subject: 'orch.broker.state.mom1' }]);
   await broker.flush();
   assert.deepEqual(asked, ['orch.broker.state.mr1']);
@@ -151,7 +145,7 @@ test('a starting strategy may ask the broker for its own positions and open orde
 test('a strategy cannot write the event log', async () => {
   const { nc, violations } = await as(strategyRole('mr1'));
   nc.publish(subjects.event('OrderFilled', 'mr1'), '{"fake":true}');
-  await until(() => violations.length >= 1, 'the violation');
+  await eventually(() => violations.length >= 1, 'the violation', 10_000);
   assert.deepEqual(violations, [{ operation: 'publish', subject: 'orch.evt.OrderFilled.mr1' }]);
   const info = await (await jetstreamManager(broker)).streams.info(STREAM_EVENTS);
   assert.equal(info.state.messages, 0);
@@ -166,7 +160,7 @@ test('a strategy cannot write the kill KV, neither by raw publish nor through th
   await assert.rejects(kv.put('strategy.mom1', selfReset), /Permissions Violation/);
   const jsm = await jetstreamManager(nc, { checkAPI: false });
   await assert.rejects(jsm.streams.purge(`KV_${KV_KILL}`), /Permissions Violation/);
-  await until(() => violations.length >= 3, 'three violations');
+  await eventually(() => violations.length >= 3, 'three violations', 10_000);
   assert.deepEqual(violations, [
     { operation: 'publish', subject: `$KV.${KV_KILL}.strategy.mom1` },
     { operation: 'publish', subject: `$KV.${KV_KILL}.strategy.mom1` },
@@ -188,7 +182,7 @@ test('a strategy cannot listen to other strategies’ orders or intents, but rea
   })();
   await nc.flush();
   broker.publish(subjects.marketData('kite', 'NSE:INFY'), '{}');
-  await until(() => ticks.length === 1 && violations.length >= 2, 'the tick and both violations');
+  await eventually(() => ticks.length === 1 && violations.length >= 2, 'the tick and both violations', 10_000);
   assert.deepEqual(ticks, ['orch.md.kite.NSE:INFY']);
   assert.deepEqual(violations.map((v) => [v.operation, v.subject]).sort(), [
     ['subscription', 'orch.intent.*'],
@@ -203,12 +197,12 @@ test('the supervisor reads the kill level before starting actors but cannot chan
   const { state, watch } = await store.readThenWatch((c) => void changes.push(c.entry.level));
   assert.equal(state.strategies.mom1?.level, 1);
   await brokerStore.raise(2, { kind: 'global' }, 'mismatch', 'automation:reconcile');
-  await until(() => changes.length === 1, 'the watched raise');
+  await eventually(() => changes.length === 1, 'the watched raise', 10_000);
   assert.deepEqual(changes, [2]);
   watch.stop();
   nc.publish(`$KV.${KV_KILL}.global`, '{}');
   nc.publish(subjects.kill(), '{}');
-  await until(() => violations.length >= 2, 'the violations');
+  await eventually(() => violations.length >= 2, 'the violations', 10_000);
   assert.deepEqual(violations.map((v) => v.subject), [`$KV.${KV_KILL}.global`, 'orch.kill']);
 });
 
@@ -233,7 +227,7 @@ test('a strategy added to the YAML gets its own working credentials after a conf
   await broker.flush();
   conn.nc.publish(subjects.intent('new1'), '{}');
   conn.nc.publish(subjects.intent('mr1'), '{}');
-  await until(() => heard.length === 1 && conn.violations.length === 1, 'its own intent through, the other refused');
+  await eventually(() => heard.length === 1 && conn.violations.length === 1, 'its own intent through, the other refused', 10_000);
   assert.deepEqual(conn.violations, [{ operation: 'publish', subject: 'orch.intent.mr1' }]);
 });
 
@@ -251,7 +245,7 @@ test("a strategy cannot listen to _INBOX.> nor another user's inbox, and sees no
       for await (const m of sub) heard.push(m.subject);
     })().catch(() => undefined);
   }
-  await until(() => violations.length >= 5, 'the five refused subscriptions');
+  await eventually(() => violations.length >= 5, 'the five refused subscriptions', 10_000);
   assert.deepEqual(violations.map((v) => v.operation), ['subscription', 'subscription', 'subscription', 'subscription', 'subscription']);
   // Others' request/reply keeps working, and none of their replies reaches the spy.
   const { nc: other } = await as(strategyRole('mom1'));
@@ -273,6 +267,6 @@ test('a strategy client that does not use its inbox prefix gets no reply: the se
   await broker.flush();
   const { nc, violations } = await as(strategyRole('mr1'), { ownInbox: false });
   await assert.rejects(nc.request(subjects.lastTicks(), '{}', { timeout: 1_000 }));
-  await until(() => violations.some((v) => v.operation === 'subscription' && v.subject.startsWith('_INBOX.')), 'the refused default inbox');
+  await eventually(() => violations.some((v) => v.operation === 'subscription' && v.subject.startsWith('_INBOX.')), 'the refused default inbox', 10_000);
   responder.unsubscribe();
 });

@@ -6,14 +6,14 @@ import { systemClock } from '../../actors/clock.ts';
 import type { Difference, ReconcileReport } from '../../broker/events/schema.ts';
 import { ensureEventStream } from '../../broker/event-log.ts';
 import { KiteRestClient } from '../../broker/kite/rest-client.ts';
-import { PassThroughLimiter } from '../../broker/kite/testing.ts';
 import { positions } from '../../broker/projection/projection.ts';
 import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
-import { startNatsServer } from '../helpers/nats-server.ts';
-import { spec } from '../helpers/specs.ts';
-import { eventually } from '../helpers/wait.ts';
-import { startKiteBroker, type InProcessBroker } from '../helpers/kite-broker.ts';
-import { INFY, placeIntent, sendWhenPriced } from '../recovery/harness.ts';
+import { startNatsServer } from '../support/nats-server.ts';
+import { spec } from '../support/specs.ts';
+import { eventually } from '../support/wait.ts';
+import { startKiteBroker, type InProcessBroker } from '../support/kite-broker.ts';
+import { INFY, placeIntent, sendWhenPriced } from '../support/recovery-harness.ts';
+import { FakeLimiter } from '../support/fake-limiter.ts';
 
 /**
  * A real account rarely starts flat: yesterday's positions, a trade placed by hand. By default
@@ -27,7 +27,7 @@ const strategy = spec('ext', { risk: { maxOrderQty: 10, maxOrderValue: 1_000_000
 /** Trades by hand on the account, as its owner would in the Kite app: no tag of ours. */
 function manual(sim: KiteSim) {
   const token = sim.issueAccessToken();
-  const rest = new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter: new PassThroughLimiter(), clock: systemClock });
+  const rest = new KiteRestClient({ root: sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter: new FakeLimiter(), clock: systemClock });
   return (side: 'BUY' | 'SELL', quantity: number) =>
     rest.placeOrder('regular', { exchange: 'NSE', tradingsymbol: 'INFY', transaction_type: side, order_type: 'MARKET', ...{ market_protection: -1 }, quantity, product: 'MIS', validity: 'DAY' });
 }

@@ -6,11 +6,11 @@ import type { Difference } from '../../broker/events/schema.ts';
 import { ensureEventStream } from '../../broker/event-log.ts';
 import { project } from '../../broker/projection/projection.ts';
 import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
-import { startNatsServer } from '../helpers/nats-server.ts';
-import { spec } from '../helpers/specs.ts';
-import { eventually } from '../helpers/wait.ts';
-import { crashBroker, startKalshiBroker, type InProcessKalshiBroker } from '../helpers/kalshi-broker.ts';
-import { placeIntent, readLog, sendIntent, sendWhenPriced } from '../recovery/harness.ts';
+import { startNatsServer } from '../support/nats-server.ts';
+import { spec } from '../support/specs.ts';
+import { eventually } from '../support/wait.ts';
+import { crashBroker, startKalshiBroker, type InProcessKalshiBroker } from '../support/kalshi-broker.ts';
+import { placeIntent, readLog, sendIntent, sendWhenPriced } from '../support/recovery-harness.ts';
 
 /**
  * The finding: orch killed while its Kalshi orders rest, the orders fill while it is down, and

@@ -5,9 +5,9 @@ import { randInt, type Rng } from '../../actors/prng.ts';
 import { subjects } from '../../actors/subjects.ts';
 import { project } from '../../broker/projection/projection.ts';
 import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
-import { crashBroker, startKalshiBroker, type InProcessKalshiBroker } from '../helpers/kalshi-broker.ts';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
-import { loggedFillQty, placeIntent, readLog, sendIntent } from '../recovery/harness.ts';
+import { crashBroker, startKalshiBroker, type InProcessKalshiBroker } from '../support/kalshi-broker.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { loggedFillQty, placeIntent, readLog, sendIntent } from '../support/recovery-harness.ts';
 import type { StrategySpec } from '../../config/registry.ts';
 
 /**

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { spec, eventually } from '../helpers/specs.ts';
-import { kiteBrokerOnSim, startKiteBroker } from '../helpers/kite-broker.ts';
-import { crashBroker } from '../helpers/broker-actor.ts';
+import { spec, eventually } from '../support/specs.ts';
+import { kiteBrokerOnSim, startKiteBroker } from '../support/kite-broker.ts';
+import { crashBroker } from '../support/broker-actor.ts';
 import { EventLog } from '../../broker/event-log.ts';
-import { INFY, placeIntent, readLog, sendWhenPriced } from '../recovery/harness.ts';
+import { INFY, placeIntent, readLog, sendWhenPriced } from '../support/recovery-harness.ts';
 import type { KiteSim } from '../../exchanges/kite/index.ts';
 import type { ReconcileReport } from '../../broker/events/schema.ts';
 

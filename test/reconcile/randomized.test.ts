@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
-import { spec } from '../helpers/specs.ts';
+import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
+import { spec } from '../support/specs.ts';
 import { connectBus } from '../../actors/bus.ts';
 import { mulberry32, randInt, type Rng } from '../../actors/prng.ts';
 import { MAX_PAYLOAD_BYTES } from '../../actors/messages.ts';
@@ -13,9 +13,9 @@ import { intentTag } from '../../broker/kite/tag.ts';
 import { BrokerActor } from '../../broker/broker-actor.ts';
 import { ensureEventStream } from '../../broker/event-log.ts';
 import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
-import { INFY, invariantViolations, placeIntent, sendIntent } from '../recovery/harness.ts';
-import { startKiteBroker, type InProcessBroker } from '../helpers/kite-broker.ts';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
+import { INFY, invariantViolations, placeIntent, sendIntent } from '../support/recovery-harness.ts';
+import { startKiteBroker, type InProcessBroker } from '../support/kite-broker.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { kalshiRun, kalshiStrategy } from './kalshi-fuzz.ts';
 
 /**

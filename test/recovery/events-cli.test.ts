@@ -2,13 +2,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
+import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
 import { connectBus } from '../../actors/bus.ts';
 import { EventLog, ensureEventStream, readEvents } from '../../broker/event-log.ts';
 import type { LogEvent } from '../../broker/events/schema.ts';
 import { parseSince, runEvents } from '../../supervisor/commands/events.ts';
 import { subjects } from '../../actors/subjects.ts';
-import { eventually } from '../helpers/wait.ts';
+import { eventually } from '../support/wait.ts';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;

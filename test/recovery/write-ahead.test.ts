@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { EventLog } from '../../broker/event-log.ts';
 import type { LogEvent } from '../../broker/events/schema.ts';
-import { spec } from '../helpers/specs.ts';
-import { kiteBrokerOnSim } from '../helpers/kite-broker.ts';
-import { INFY, placeIntent, readLog, sendWhenPriced } from './harness.ts';
+import { spec } from '../support/specs.ts';
+import { kiteBrokerOnSim } from '../support/kite-broker.ts';
+import { INFY, placeIntent, readLog, sendWhenPriced } from '../support/recovery-harness.ts';
 
 /**
  * The write-ahead of an order: the broker prepares the order while the log stores its

@@ -4,7 +4,7 @@ import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { repoRoot } from '../helpers/specs.ts';
+import { repoRoot } from '../support/specs.ts';
 import type { typecheckModules as TypecheckModules } from '../../supervisor/typecheck.ts';
 
 /**

@@ -1,13 +1,13 @@
-import { freePort } from '../helpers/wait.ts';
+import { freePort } from '../support/wait.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
-import { fixture, eventually, repoRoot } from '../helpers/specs.ts';
-import { renderRegistry } from '../helpers/registry.ts';
+import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
+import { fixture, eventually, repoRoot } from '../support/specs.ts';
+import { renderRegistry } from '../support/registry.ts';
 import { workspace, capturingLogger, type Workspace } from '../reload/workspace.ts';
 import { orch } from '../ops-cli/run-cli.ts';
 import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';

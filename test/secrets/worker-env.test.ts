@@ -4,12 +4,12 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNatsServer } from '../helpers/nats-server.ts';
-import { spec, fixture, eventually } from '../helpers/specs.ts';
+import { startNatsServer } from '../support/nats-server.ts';
+import { spec, fixture, eventually } from '../support/specs.ts';
 import { StrategyHost } from '../../supervisor/actor-host.ts';
 import { takeSecrets } from '../../supervisor/secrets.ts';
 import { connectBus } from '../../actors/bus.ts';
-import { answerStrategyState } from '../helpers/broker-state.ts';
+import { answerStrategyState } from '../support/broker-state.ts';
 import { StrategyEntrySchema, type StrategySpec } from '../../config/registry.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { freePort } from '../helpers/wait.ts';
+import { freePort } from '../support/wait.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import type { NatsConnection, Msg } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { fixture, eventually, repoRoot } from '../helpers/specs.ts';
-import { renderRegistry } from '../helpers/registry.ts';
+import { fixture, eventually, repoRoot } from '../support/specs.ts';
+import { renderRegistry } from '../support/registry.ts';
 import { workspace, capturingLogger, type Workspace } from '../reload/workspace.ts';
 import { startSystem, type System } from '../../supervisor/system.ts';
 import { connectBus } from '../../actors/bus.ts';

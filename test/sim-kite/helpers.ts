@@ -1,4 +1,4 @@
-import { eventually } from '../helpers/wait.ts';
+import { eventually } from '../support/wait.ts';
 export { eventually };
 /** Shared test helpers: a quiet sim on a TestClock and the full browser-less login flow. */
 import { generateSync } from 'otplib';

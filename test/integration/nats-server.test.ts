@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { startNatsServer } from './nats-server.ts';
+import { startNatsServer } from '../support/nats-server.ts';
 
 test('the test helper starts a real nats-server with JetStream on a free port', async () => {
   const server = await startNatsServer();

@@ -9,7 +9,7 @@ import type { StoredEvent } from '../../broker/events/schema.ts';
 import { project, type Projection } from '../../broker/projection/projection.ts';
 import { intentTag } from '../../broker/kite/tag.ts';
 import type { KiteSim } from '../../exchanges/kite/index.ts';
-import { repoRoot } from '../helpers/specs.ts';
+import { repoRoot } from './specs.ts';
 
 export const INFY = { symbol: 'NSE:INFY', token: 408065 } as const;
 
@@ -30,7 +30,7 @@ export type BrokerProcessConfig = {
 };
 
 export function spawnBroker(cfg: BrokerProcessConfig): BrokerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'recovery', 'broker-entry.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'support', 'broker-entry.ts')], {
     cwd: repoRoot,
     env: { ...process.env, ORCH_RECOVERY: JSON.stringify(cfg) },
     stdio: ['ignore', 'pipe', process.env.ORCH_TEST_LOG ? 'inherit' : 'ignore'],

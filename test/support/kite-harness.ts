@@ -15,10 +15,10 @@ import { connectBus, subscribeParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
 import { BrokerEventSchema, HealthSchema, IntentReplySchema, OrderUpdateSchema, TickSchema, type BrokerEvent, type IntentReply, type OrderUpdate, type Tick } from '../../actors/messages.ts';
 import { startSystem, type System, type SystemOptions } from '../../supervisor/system.ts';
-import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
-import { renderRegistry } from '../helpers/registry.ts';
+import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
+import { renderRegistry } from './registry.ts';
 
-export const trader = fileURLToPath(new URL('./fixtures/trader.ts', import.meta.url));
+export const trader = fileURLToPath(new URL('../kite-e2e/fixtures/trader.ts', import.meta.url));
 export const ist = (s: string) => Date.parse(`${s}+05:30`);
 
 /** Moves `clock` by `stepMs` (a number, or read before each step) each time the event loop comes round (every `realMs`). */
@@ -94,17 +94,6 @@ export async function startE2E(o: { yaml: string; clock?: TestClock; system?: Pa
 }
 
 export const RISK = { maxOrderQty: 10, maxOrderValue: 1_000_000_000, maxPosition: 1000, maxOpenOrders: 100, priceBandBps: 2000, ordersPerMinute: 600 };
-
-/** Polls until `cond` holds; real time, for real sockets and workers. */
-export async function until<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 export async function metricsText(sys: System): Promise<string> {
   return (await fetch(sys.metricsUrl!)).text();
