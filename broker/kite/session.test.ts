@@ -300,6 +300,7 @@ test('official flow: with no valid stored token, start refuses and says to run `
       for (const secret of [o.c.apiSecret, o.c.password, o.c.totpSecret, ...(file ? [file.accessToken] : [])]) assert.ok(!everything.includes(secret), 'a secret leaked');
       assert.deepEqual(o.kite.steps, []);
       assert.ok(o.events.some((e) => !e.ok && e.awaitingLogin === true && e.reason === 'start'));
+      assert.equal(o.clock.pending(), 0, 'no timer left behind (a real one would keep orch start from exiting)');
     } finally {
       await o.done();
     }

@@ -144,7 +144,13 @@ export class KiteSessionManager {
       return;
     }
     if (this.o.webLogin && stored.why !== 'missing') this.o.logger?.warn({ path: this.o.cachePath, why: stored.why }, `kite token file not used (${stored.detail}): logging in afresh`);
-    await this.refresh('start');
+    try {
+      await this.refresh('start');
+    } catch (e) {
+      // A session that failed to start keeps no timer: the 09:15 check would hold the process open for hours.
+      this.stop();
+      throw e;
+    }
   }
 
   stop(): void {
