@@ -3,18 +3,18 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNatsServer } from '../support/nats-server.ts';
-import { eventually, fixture } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { startSystem, type System } from '../../supervisor/system.ts';
-import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
-import { connectBus, requestParsed } from '../../actors/bus.ts';
-import { subjects } from '../../actors/subjects.ts';
-import { newIntentId } from '../../actors/ids.ts';
-import { IntentReplySchema, IntentSchema, type IntentReply, type Side } from '../../actors/messages.ts';
-import { runFlatten } from '../../supervisor/commands/flatten.ts';
-import { runKill } from '../../supervisor/commands/kill.ts';
-import { log } from '../support/kill-harness.ts';
+import { startNatsServer } from '../../support/nats-server.ts';
+import { eventually, fixture } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { startSystem, type System } from '../../../supervisor/system.ts';
+import { startKalshiSim, type KalshiSim } from '../../../exchanges/kalshi/index.ts';
+import { connectBus, requestParsed } from '../../../actors/bus.ts';
+import { subjects } from '../../../actors/subjects.ts';
+import { newIntentId } from '../../../actors/ids.ts';
+import { IntentReplySchema, IntentSchema, type IntentReply, type Side } from '../../../actors/messages.ts';
+import { runFlatten } from '../../../supervisor/commands/flatten.ts';
+import { runKill } from '../../../supervisor/commands/kill.ts';
+import { log } from '../../support/kill-harness.ts';
 
 /**
  * A Kalshi flatten after a broker restart. The exchange outlives the broker (a Kalshi account

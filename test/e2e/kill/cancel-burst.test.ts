@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { startHarness, probe } from '../support/kill-harness.ts';
+import { eventually } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { startHarness, probe } from '../../support/kill-harness.ts';
 
 /**
  * Kill level 3 against the built-in exchange with Kite's limits switched on: 60 resting orders

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { systemClock } from '../../actors/clock.ts';
-import { KiteRestClient } from '../../broker/kite/rest-client.ts';
-import { eventually } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { startHarness, probe, tripped } from '../support/kill-harness.ts';
-import { FakeLimiter } from '../support/fake-limiter.ts';
+import { systemClock } from '../../../actors/clock.ts';
+import { KiteRestClient } from '../../../broker/kite/rest-client.ts';
+import { eventually } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { startHarness, probe, tripped } from '../../support/kill-harness.ts';
+import { FakeLimiter } from '../../support/fake-limiter.ts';
 
 /**
  * On the whole running system: a position difference found once does not latch kill level 2;

@@ -2,10 +2,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventually, fixture } from '../support/specs.ts';
-import { readEvents } from '../../broker/event-log.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { startHarness, type Harness } from '../support/kill-harness.ts';
+import { eventually, fixture } from '../../support/specs.ts';
+import { readEvents } from '../../../broker/event-log.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { startHarness, type Harness } from '../../support/kill-harness.ts';
 
 /**
  * A kill must not wait for a strategy to finish what it is doing. The strategy here is in a

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { startHarness, probe, tripped } from '../support/kill-harness.ts';
-import { subscribeParsed } from '../../actors/bus.ts';
-import { subjects } from '../../actors/subjects.ts';
-import { TickSchema } from '../../actors/messages.ts';
+import { eventually } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { startHarness, probe, tripped } from '../../support/kill-harness.ts';
+import { subscribeParsed } from '../../../actors/bus.ts';
+import { subjects } from '../../../actors/subjects.ts';
+import { TickSchema } from '../../../actors/messages.ts';
 
 /**
  * Global automated triggers from scenarios at the built-in exchange: a market-data socket that

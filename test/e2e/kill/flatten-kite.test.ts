@@ -1,14 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { requestParsed } from '../../actors/bus.ts';
-import { subjects } from '../../actors/subjects.ts';
-import { newIntentId } from '../../actors/ids.ts';
-import { IntentReplySchema, IntentSchema } from '../../actors/messages.ts';
-import { intentTag } from '../../broker/kite/tag.ts';
-import { FLATTEN_OWNER } from '../../broker/kill/flatten.ts';
-import { startHarness, probe, type Harness } from '../support/kill-harness.ts';
+import { eventually } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { requestParsed } from '../../../actors/bus.ts';
+import { subjects } from '../../../actors/subjects.ts';
+import { newIntentId } from '../../../actors/ids.ts';
+import { IntentReplySchema, IntentSchema } from '../../../actors/messages.ts';
+import { intentTag } from '../../../broker/kite/tag.ts';
+import { FLATTEN_OWNER } from '../../../broker/kill/flatten.ts';
+import { startHarness, probe, type Harness } from '../../support/kill-harness.ts';
 
 /**
  * Market protection end to end on the built-in Kite exchange: a strategy's MARKET order and
@@ -78,7 +78,7 @@ test('level 4 closes with protected MARKET orders and follows them to flat when 
   assert.equal(report.flat, true);
   assert.ok(report.rounds >= 2);
   assert.equal(h.sys.broker.position('alpha', 'NSE:INFY'), 0, 'booked to the strategy that held it');
-  const { registry } = await import('../../actors/metrics.ts');
+  const { registry } = await import('../../../actors/metrics.ts');
   const reprices = (await registry.getSingleMetric('orch_flatten_reprices_total')!.get()).values.find((v) => v.labels.venue === 'kite');
   assert.ok((reprices?.value ?? 0) >= 1);
   const unfinished = (await registry.getSingleMetric('orch_flatten_unfinished')!.get()).values.find((v) => v.labels.venue === 'kite');

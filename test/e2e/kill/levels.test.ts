@@ -1,10 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../support/specs.ts';
-import { readEvents } from '../../broker/event-log.ts';
-import { intentTag } from '../../broker/kite/tag.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { startHarness, probe, type Harness } from '../support/kill-harness.ts';
+import { eventually } from '../../support/specs.ts';
+import { readEvents } from '../../../broker/event-log.ts';
+import { intentTag } from '../../../broker/kite/tag.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { startHarness, probe, type Harness } from '../../support/kill-harness.ts';
 
 /**
  * Each kill level's effect, end to end and in escalating order on one running system: two
@@ -95,7 +95,7 @@ test('every change is in the event log with who made it, and the gauge shows the
   }, 'six kill events in the log');
   assert.deepEqual(kills.map((k) => `${k.scope}:${k.level}`), ['alpha:1', 'alpha:0', 'global:2', 'global:3', 'global:4', 'global:0']);
   assert.ok(kills.every((k) => k.by === 'operator:tester'));
-  const { registry } = await import('../../actors/metrics.ts');
+  const { registry } = await import('../../../actors/metrics.ts');
   const gauge = (await registry.getSingleMetric('orch_kill_level')!.get()).values;
   assert.equal(gauge.find((v) => v.labels.scope === 'global')?.value, 0);
   assert.equal(gauge.find((v) => v.labels.scope === 'alpha')?.value, 0);

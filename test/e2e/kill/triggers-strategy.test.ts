@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../support/specs.ts';
-import { readEvents } from '../../broker/event-log.ts';
-import { renderRegistry, type RegistryEntry } from '../support/registry.ts';
-import { startHarness, probe, tripped, type Harness } from '../support/kill-harness.ts';
+import { eventually } from '../../support/specs.ts';
+import { readEvents } from '../../../broker/event-log.ts';
+import { renderRegistry, type RegistryEntry } from '../../support/registry.ts';
+import { startHarness, probe, tripped, type Harness } from '../../support/kill-harness.ts';
 
 /**
  * Strategy-scoped automated triggers, each from a scenario on a whole running system (its own

@@ -4,14 +4,14 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startNatsServer } from '../support/nats-server.ts';
-import { fixture, eventually } from '../support/specs.ts';
-import { renderRegistry, type RegistryEntry } from '../support/registry.ts';
-import { startSystem } from '../../supervisor/system.ts';
-import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
-import { connectBus, subscribeParsed } from '../../actors/bus.ts';
-import { subjects } from '../../actors/subjects.ts';
-import { OrderUpdateSchema, type OrderUpdate } from '../../actors/messages.ts';
+import { startNatsServer } from '../../support/nats-server.ts';
+import { fixture, eventually } from '../../support/specs.ts';
+import { renderRegistry, type RegistryEntry } from '../../support/registry.ts';
+import { startSystem } from '../../../supervisor/system.ts';
+import { startKalshiSim } from '../../../exchanges/kalshi/index.ts';
+import { connectBus, subscribeParsed } from '../../../actors/bus.ts';
+import { subjects } from '../../../actors/subjects.ts';
+import { OrderUpdateSchema, type OrderUpdate } from '../../../actors/messages.ts';
 
 /**
  * With a Kalshi account configured, Kalshi runs from the start even while no strategy trades

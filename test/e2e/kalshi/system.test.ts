@@ -5,14 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
-import { fixture, eventually } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { startSystem, type System } from '../../supervisor/system.ts';
-import { connectBus, subscribeParsed, requestParsed } from '../../actors/bus.ts';
-import { subjects } from '../../actors/subjects.ts';
-import { BrokerEventSchema, IntentReplySchema, IntentSchema, OrderUpdateSchema, type BrokerEvent, type IntentReply, type OrderUpdate } from '../../actors/messages.ts';
-import { newIntentId } from '../../actors/ids.ts';
+import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.ts';
+import { fixture, eventually } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { startSystem, type System } from '../../../supervisor/system.ts';
+import { connectBus, subscribeParsed, requestParsed } from '../../../actors/bus.ts';
+import { subjects } from '../../../actors/subjects.ts';
+import { BrokerEventSchema, IntentReplySchema, IntentSchema, OrderUpdateSchema, type BrokerEvent, type IntentReply, type OrderUpdate } from '../../../actors/messages.ts';
+import { newIntentId } from '../../../actors/ids.ts';
 
 /**
  * The whole system with a Kalshi strategy and a Kite strategy side by side: real NATS, real

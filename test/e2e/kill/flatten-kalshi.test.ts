@@ -1,13 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually, fixture } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { requestParsed } from '../../actors/bus.ts';
-import { subjects } from '../../actors/subjects.ts';
-import { newIntentId } from '../../actors/ids.ts';
-import { IntentReplySchema, IntentSchema, type IntentReply, type Side } from '../../actors/messages.ts';
-import { KALSHI_WORST_PRICE } from '../../broker/kill/flatten.ts';
-import { startHarness, type Harness } from '../support/kill-harness.ts';
+import { eventually, fixture } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { requestParsed } from '../../../actors/bus.ts';
+import { subjects } from '../../../actors/subjects.ts';
+import { newIntentId } from '../../../actors/ids.ts';
+import { IntentReplySchema, IntentSchema, type IntentReply, type Side } from '../../../actors/messages.ts';
+import { KALSHI_WORST_PRICE } from '../../../broker/kill/flatten.ts';
+import { startHarness, type Harness } from '../../support/kill-harness.ts';
 
 /**
  * Kill level 4 on Kalshi, which takes limit orders only: a long (+900) and a short (-400) are

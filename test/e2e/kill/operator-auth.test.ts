@@ -4,11 +4,11 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { eventually } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { startSystem, type System } from '../../supervisor/system.ts';
-import { runKill } from '../../supervisor/commands/kill.ts';
-import { log, probe } from '../support/kill-harness.ts';
+import { eventually } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { startSystem, type System } from '../../../supervisor/system.ts';
+import { runKill } from '../../../supervisor/commands/kill.ts';
+import { log, probe } from '../../support/kill-harness.ts';
 
 /**
  * The way `orch start` runs by default: it starts its own nats-server from generated users and

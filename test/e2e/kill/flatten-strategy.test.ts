@@ -1,12 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { runFlatten } from '../../supervisor/commands/flatten.ts';
-import { runStatus } from '../../supervisor/commands/status.ts';
-import { alertExpr, evaluatesTo } from '../ops/promtool-eval.ts';
-import { scrape } from '../ops/scrape.ts';
-import { startHarness, probe, type Harness } from '../support/kill-harness.ts';
+import { eventually } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { runFlatten } from '../../../supervisor/commands/flatten.ts';
+import { runStatus } from '../../../supervisor/commands/status.ts';
+import { alertExpr, evaluatesTo } from '../../ops/promtool-eval.ts';
+import { scrape } from '../../ops/scrape.ts';
+import { startHarness, probe, type Harness } from '../../support/kill-harness.ts';
 
 /**
  * `orch flatten --strategy ID` against a running system: one strategy halted and closed, the
@@ -69,7 +69,7 @@ test('orch flatten closes one strategy\'s positions, followed to flat, and leave
   assert.equal(denied.status === 'denied' && denied.rule, 'kill_level', 'alpha stays halted until reset');
   const ok = await h.intent('beta', 'SELL', 1, 'NSE:TCS');
   assert.equal(ok.status, 'accepted', JSON.stringify(ok));
-  const { registry } = await import('../../actors/metrics.ts');
+  const { registry } = await import('../../../actors/metrics.ts');
   const unfinished = (await registry.getSingleMetric('orch_flatten_unfinished')!.get()).values.find((v) => v.labels.venue === 'kite');
   assert.equal(unfinished?.value, 0, 'the alert resolves');
 });

@@ -4,11 +4,11 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
-import { SystemClock } from '../../actors/clock.ts';
-import { metrics } from '../../actors/metrics.ts';
-import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { log, probe, startHarness, tripped, type Harness } from '../support/kill-harness.ts';
+import { SystemClock } from '../../../actors/clock.ts';
+import { metrics } from '../../../actors/metrics.ts';
+import { startKiteSim, type KiteSim } from '../../../exchanges/kite/index.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { log, probe, startHarness, tripped, type Harness } from '../../support/kill-harness.ts';
 
 /**
  * A live Kite feed goes quiet on an exchange holiday: that must not look like stale data.
