@@ -1,7 +1,5 @@
 import type { z } from 'zod';
 import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
-import type { Logger } from 'pino';
-import type { Clock } from '../actors/clock.ts';
 import { connectBus, subscribeParsed, publishJson, encodeJson } from '../actors/bus.ts';
 import { subjects } from '../actors/subjects.ts';
 import {
@@ -11,57 +9,20 @@ import {
 } from '../actors/messages.ts';
 import { metrics } from '../actors/metrics.ts';
 import type { StrategySpec } from '../config/registry.ts';
-import type { EventLog } from './event-log.ts';
-import type { Difference, ReconcileReport } from './events/schema.ts';
+import type { ReconcileReport } from './events/schema.ts';
 import { wantedInstruments } from './instruments.ts';
-import type { Intents, KillSource } from './intents.ts';
-import type { Ledger } from './ledger.ts';
-import type { RateLimiter } from './limiter/types.ts';
-import type { MarketData } from './market-data.ts';
+import type { KillSource } from './intents.ts';
 import type { OrderBook } from './order-book.ts';
-import { buildOrderPath } from './order-path.ts';
-import type { OrderUpdates } from './order-updates.ts';
-import type { Orders } from './orders.ts';
+import { buildOrderPath, reconcileHost, type OrderPath } from './order-path.ts';
+import type { BrokerActorOptions } from './broker-options.ts';
 import { positionOf, positions, type Projection } from './projection/projection.ts';
 import { ReconcileRunner } from './reconcile/runner.ts';
 import { ReconcileRequestSchema, ReconcileReplySchema } from './reconcile/wire.ts';
-import type { VenueError } from './venue-errors.ts';
 import type { VenueAdapter } from './venue.ts';
 
 export type { KillSource };
+export type { BrokerActorOptions };
 
-export type BrokerActorOptions = {
-  natsUrl: string;
-  natsUser?: string;
-  natsPass?: string;
-  adapters: VenueAdapter[];
-  strategies: readonly StrategySpec[];
-  clock: Clock;
-  log: Logger;
-  /** The latched kill level every intent is judged against first. */
-  kill: KillSource;
-  eventLog?: (nc: NatsConnection) => EventLog;
-  /** Called when a venue says the strategy has no margin: the strategy must halt. */
-  onMarginException?: (strategyId: string, err: VenueError) => void;
-  /** Periodic reconciliation (ms); 0 = only at start, after reconnects and on request. */
-  reconcileIntervalMs?: number;
-  /** How long a stop waits for queued events to be stored (default 10 s; broker/ledger.ts `flush`). */
-  stopFlushMs?: number;
-  /** The shared limiter: a place or modify that would wait in it longer than `maxPlaceWaitMs` is denied. */
-  limiter?: RateLimiter;
-  /**
-   * Longest a place or a modify may queue for the venue's rate limit (default 5 s, half a
-   * strategy's reply deadline). Past it the intent is denied `rate_limited` before any write,
-   * rather than sent after the strategy has given up on its answer.
-   */
-  maxPlaceWaitMs?: number;
-  /** How many refusals per strategy are logged per window (default 20 a minute); the counter counts all. */
-  refusalLog?: { perWindow?: number; windowMs?: number };
-  /** An unexplained position difference: raise the kill switch to level 2. */
-  onReconcileMismatch?: (venue: Venue, differences: Difference[]) => Promise<void>;
-  /** At start, a position neither the log nor the venue's fills explain is a mismatch ('kill', default) or the baseline. */
-  externalAtStart?: 'baseline' | 'kill';
-};
 
 /**
  * The only code that talks to venues, wired to NATS: intents in (broker/intents.ts decides,
@@ -74,11 +35,8 @@ export class BrokerActor {
   private readonly subs: Subscription[] = [];
   private readonly venues = new Map<Venue, VenueAdapter>();
   private strategies = new Map<string, StrategySpec>();
-  private readonly ledger: Ledger;
-  private readonly marketData: MarketData;
-  private readonly updates: OrderUpdates;
-  private readonly orders: Orders;
-  private readonly intents: Intents;
+  /** The parts (broker/order-path.ts): the actor only wires them to NATS. */
+  private readonly path: OrderPath;
   private reconciler!: ReconcileRunner;
   /** Set when the lease is lost: this broker must not touch a venue again. */
   private fenced: string | undefined;
@@ -87,31 +45,35 @@ export class BrokerActor {
     const { clock, log } = opts;
     for (const a of opts.adapters) this.venues.set(a.venue, a);
     this.setStrategies(opts.strategies);
-    ({ ledger: this.ledger, marketData: this.marketData, updates: this.updates, orders: this.orders, intents: this.intents } = buildOrderPath({
+    this.path = buildOrderPath({
       venues: this.venues, strategies: () => this.strategies, kill: opts.kill, clock, log,
       publishTick: (t) => this.announce(subjects.marketData(t.venue, t.symbol), TickSchema, t),
       publishOrder: (u) => this.announce(subjects.orderUpdate(u.strategyId, u.intentId), OrderUpdateSchema, u),
       fenced: () => this.fenced, reconciled: (v) => this.reconciler.hasPassed(v),
       ...(opts.limiter ? { limiter: opts.limiter } : {}), ...(opts.onMarginException ? { onMarginException: opts.onMarginException } : {}),
       ...(opts.maxPlaceWaitMs !== undefined ? { maxRateWaitMs: opts.maxPlaceWaitMs } : {}), ...(opts.refusalLog ? { refusalLog: opts.refusalLog } : {}),
-    }));
+    });
   }
 
   get connection(): NatsConnection | undefined { return this.nc; }
   /** Orders, positions and P&L: a fold of the event log, replayed at start (broker/projection/). */
-  get projection(): Projection { return this.ledger.projection; }
-  get book(): OrderBook { return this.ledger.book; }
+  get projection(): Projection { return this.path.ledger.projection; }
+  get book(): OrderBook { return this.path.ledger.book; }
 
   async start(): Promise<void> {
     const { clock, log } = this.opts;
     this.nc = await connectBus({ servers: this.opts.natsUrl, name: 'broker', ...(this.opts.natsUser ? { user: this.opts.natsUser } : {}), ...(this.opts.natsPass ? { pass: this.opts.natsPass } : {}) });
-    this.ledger.attach(this.opts.eventLog?.(this.nc));
-    await this.ledger.replay(this.nc, this.venues.values());
-    this.reconciler = new ReconcileRunner({ host: this.reconcileHost(), adapters: [...this.venues.values()], clock, log, intervalMs: this.opts.reconcileIntervalMs ?? 0, ...(this.opts.externalAtStart ? { externalAtStart: this.opts.externalAtStart } : {}) });
-    this.marketData.start();
+    this.path.ledger.attach(this.opts.eventLog?.(this.nc));
+    await this.path.ledger.replay(this.nc, this.venues.values());
+    const host = reconcileHost(this.path, {
+      log, ...(this.opts.onReconcileMismatch ? { onMismatch: this.opts.onReconcileMismatch } : {}),
+      announce: (r) => this.publishEvent({ type: 'Reconciled', venue: r.venue, ok: r.result === 'ok' || r.result === 'resolved', result: r.result, differences: r.differences.length, ts: r.ts }, false),
+    });
+    this.reconciler = new ReconcileRunner({ host, adapters: [...this.venues.values()], clock, log, intervalMs: this.opts.reconcileIntervalMs ?? 0, ...(this.opts.externalAtStart ? { externalAtStart: this.opts.externalAtStart } : {}) });
+    this.path.marketData.start();
     for (const a of this.venues.values()) this.wireVenue(a);
     // A made-up id on an open server must not become a metric or dead-letter label.
-    const label = (id: string | undefined) => this.intents.labelOf(id);
+    const label = (id: string | undefined) => this.path.intents.labelOf(id);
     this.subs.push(subscribeParsed(this.nc, subjects.intentAll(), IntentSchema, (intent, msg) => this.onIntent(intent, msg), {
       log, queue: 'broker', concurrent: true, maxBytes: MAX_INTENT_BYTES, onInvalid: (msg, error) => this.replyInvalid(msg, error),
       metricSubject: (subject) => subjects.intent(label(subjects.intentSender(subject))),
@@ -129,7 +91,7 @@ export class BrokerActor {
         if (msg.reply) msg.respond(encodeJson(ReconcileReplySchema, { reports }));
       }, { log }),
       subscribeParsed(this.nc, subjects.lastTicks(), LastTicksRequestSchema, (req, msg) => {
-        if (msg.reply) msg.respond(encodeJson(LastTicksReplySchema, { ticks: this.marketData.lastTicks(req.venue, req.symbols) }));
+        if (msg.reply) msg.respond(encodeJson(LastTicksReplySchema, { ticks: this.path.marketData.lastTicks(req.venue, req.symbols) }));
       }, { log, queue: 'broker' }),
       subscribeParsed(this.nc, subjects.strategyStateAll(), StrategyStateRequestSchema, (_req, msg) => {
         if (msg.reply) msg.respond(encodeJson(StrategyStateReplySchema, this.strategyState(stateOf(msg.subject))));
@@ -145,10 +107,10 @@ export class BrokerActor {
 
   async stop(): Promise<void> {
     for (const s of this.subs) s.unsubscribe();
-    this.intents.drainRefusals();
+    this.path.intents.drainRefusals();
     await this.reconciler?.stop();
-    this.marketData.stop();
-    await this.ledger.flush(this.opts.stopFlushMs ?? 10_000);
+    this.path.marketData.stop();
+    await this.path.ledger.flush(this.opts.stopFlushMs ?? 10_000);
     for (const a of this.venues.values()) await a.stop().catch((err) => this.opts.log.warn({ err }, 'venue stop failed'));
     // A drain needs the server; without one, close, or the reconnect loop keeps the process alive.
     await this.nc?.drain().catch(() => this.nc?.close().catch(() => undefined));
@@ -163,7 +125,7 @@ export class BrokerActor {
     for (const a of this.venues.values()) {
       const wanted = wantedInstruments(this.strategies.values(), a.venue);
       await a.setInstruments([...wanted.keys()], wanted);
-      this.marketData.watch(a.venue, wanted.size > 0);
+      this.path.marketData.watch(a.venue, wanted.size > 0);
     }
   }
 
@@ -179,13 +141,13 @@ export class BrokerActor {
   }
 
   position(strategyId: string, symbol: string): number { return positionOf(this.projection, strategyId, symbol); }
-  lastPrice(venue: Venue, symbol: string): number | undefined { return this.marketData.lastPrice(venue, symbol); }
+  lastPrice(venue: Venue, symbol: string): number | undefined { return this.path.marketData.lastPrice(venue, symbol); }
   /** Cancels every open order (kill levels 3-4, or one strategy at level 1). */
-  cancelAll(strategyId?: string): Promise<number> { return this.orders.cancelAll(strategyId); }
+  cancelAll(strategyId?: string): Promise<number> { return this.path.orders.cancelAll(strategyId); }
   /** The kill switch's own closing order, past every rule but the lease (broker/intents.ts). */
-  placeForKill(intent: PlaceIntent, marketProtection?: number): Promise<IntentReply> { return this.intents.placeForKill(intent, marketProtection); }
-  cancelForKill(intentId: string): Promise<boolean> { return this.orders.cancelForKill(intentId); }
-  refreshOrders(a: VenueAdapter): Promise<void> { return this.updates.refresh(a); }
+  placeForKill(intent: PlaceIntent, marketProtection?: number): Promise<IntentReply> { return this.path.intents.placeForKill(intent, marketProtection); }
+  cancelForKill(intentId: string): Promise<boolean> { return this.path.orders.cancelForKill(intentId); }
+  refreshOrders(a: VenueAdapter): Promise<void> { return this.path.updates.refresh(a); }
 
   /** Runs reconciliation for every venue now; the same path as start, reconnect and periodic runs. */
   reconcileNow(trigger: ReconcileReport['trigger'], acceptExternal = false): Promise<ReconcileReport[]> {
@@ -201,29 +163,15 @@ export class BrokerActor {
 
   publishEvent(e: BrokerEvent, log = true): void {
     this.announce(subjects.brokerEvents(), BrokerEventSchema, e);
-    if (log) this.ledger.emit({ kind: 'broker', ts: e.ts, event: e });
+    if (log) this.path.ledger.emit({ kind: 'broker', ts: e.ts, event: e });
   }
 
-  private reconcileHost() {
-    return {
-      projection: () => this.projection,
-      inflight: () => this.intents.unanswered(),
-      apply: (venue: Venue, emits: Parameters<OrderUpdates['apply']>[1]) => this.updates.apply(venue, emits),
-      raiseKill: async (venue: Venue, differences: Difference[]) => {
-        await this.opts.onReconcileMismatch?.(venue, differences).catch((err: unknown) => this.opts.log.error({ err }, 'kill raise after reconciliation failed'));
-      },
-      holdOrders: (venue: Venue) => this.updates.hold(venue),
-      report: (r: ReconcileReport) => {
-        this.ledger.emit({ kind: 'reconcile', ts: r.ts, report: r });
-        this.publishEvent({ type: 'Reconciled', venue: r.venue, ok: r.result === 'ok' || r.result === 'resolved', result: r.result, differences: r.differences.length, ts: r.ts }, false);
-      },
-    };
-  }
+
 
   private wireVenue(a: VenueAdapter): void {
     const now = () => this.opts.clock.now();
-    a.on('tick', (t) => this.marketData.onTick(a.venue, t));
-    a.on('order', (o) => this.updates.onVenueOrder(a.venue, o));
+    a.on('tick', (t) => this.path.marketData.onTick(a.venue, t));
+    a.on('order', (o) => this.path.updates.onVenueOrder(a.venue, o));
     a.on('disconnected', (reason) => {
       metrics.wsConnected.set({ venue: a.venue }, 0);
       this.opts.log.warn({ venue: a.venue, reason }, 'venue disconnected');
@@ -243,8 +191,8 @@ export class BrokerActor {
     // body's id is a claim that must agree.
     const sender = subjects.intentSender(msg.subject);
     const reply = sender === undefined || subjects.intent(intent.strategyId) !== msg.subject
-      ? this.intents.deny(intent, 'strategy_mismatch', `intent for ${intent.strategyId} arrived on ${msg.subject}`, undefined, this.intents.labelOf(sender))
-      : await this.intents.answer(intent);
+      ? this.path.intents.deny(intent, 'strategy_mismatch', `intent for ${intent.strategyId} arrived on ${msg.subject}`, undefined, this.path.intents.labelOf(sender))
+      : await this.path.intents.answer(intent);
     if (msg.reply) msg.respond(encodeJson(IntentReplySchema, reply));
   }
 

@@ -10,6 +10,8 @@ import { OrderUpdates } from './order-updates.ts';
 import { Orders } from './orders.ts';
 import type { VenueError } from './venue-errors.ts';
 import type { VenueAdapter } from './venue.ts';
+import type { Difference, ReconcileReport } from './events/schema.ts';
+import type { ReconcileHost } from './reconcile/runner.ts';
 
 export type OrderPathOptions = {
   venues: ReadonlyMap<Venue, VenueAdapter>;
@@ -45,4 +47,29 @@ export function buildOrderPath(o: OrderPathOptions): OrderPath {
     ...(o.maxRateWaitMs !== undefined ? { maxRateWaitMs: o.maxRateWaitMs } : {}), ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
   });
   return { ledger, marketData, updates, orders, intents };
+}
+
+/**
+ * What reconciliation (broker/reconcile/runner.ts) reads and changes: the ledger, the places
+ * still without a venue id, the venue's live reports held while it compares; its report is
+ * logged and announced (`announce`), an unexplained difference goes to `onMismatch`.
+ */
+export function reconcileHost(path: OrderPath, o: {
+  log: Logger;
+  onMismatch?: (venue: Venue, differences: Difference[]) => Promise<void>;
+  announce: (r: ReconcileReport) => void;
+}): ReconcileHost {
+  return {
+    projection: () => path.ledger.projection,
+    inflight: () => path.intents.unanswered(),
+    apply: (venue, emits) => path.updates.apply(venue, emits),
+    raiseKill: async (venue, differences) => {
+      await o.onMismatch?.(venue, differences).catch((err: unknown) => o.log.error({ err }, 'kill raise after reconciliation failed'));
+    },
+    holdOrders: (venue) => path.updates.hold(venue),
+    report: (r) => {
+      path.ledger.emit({ kind: 'reconcile', ts: r.ts, report: r });
+      o.announce(r);
+    },
+  };
 }
