@@ -112,9 +112,12 @@ export type ModuleLoader = (absPath: string) => Promise<StrategyModule>;
  * Imports a strategy module. Node caches modules per thread, so code that must see the file
  * as it is now (hot reload) loads it in a fresh worker instead.
  */
-export const importStrategyModule: ModuleLoader = async (absPath) => {
-  const mod = (await import(pathToFileURL(absPath).href)) as { default?: StrategyModule };
+export const importStrategyModule: ModuleLoader = (absPath) => importStrategyModuleFrom(pathToFileURL(absPath).href);
+
+/** The same from a URL: a strategy worker imports its module compiled to a data: URL. */
+export async function importStrategyModuleFrom(url: string): Promise<StrategyModule> {
+  const mod = (await import(url)) as { default?: StrategyModule };
   const m = mod.default;
   if (!m || typeof m.create !== 'function' || !m.paramsSchema) throw new Error('module must `export default defineStrategy({ paramsSchema, create })`');
   return m;
-};
+}

@@ -1,7 +1,10 @@
-// Worker threads on Node 20 do not inherit the TypeScript loader from the parent's flags,
-// so the worker registers it itself before loading the real task module.
-import { register } from 'tsx/esm/api';
+// Plain JavaScript on purpose: the worker loads no TypeScript loader. The supervisor compiles
+// the worker's code and the strategy's module (supervisor/worker-code.ts) and sends both with
+// the task, so this thread gets no module-hooks thread and compiles nothing itself.
+process.setSourceMapsEnabled(true);
 
-register();
-const { default: run } = await import('./strategy-worker.ts');
-export default run;
+/** @param {{ workerCode: string }} task */
+export default async function runCompiled(task) {
+  const { default: run } = await import(task.workerCode);
+  return run(task);
+}

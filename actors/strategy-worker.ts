@@ -14,11 +14,15 @@ import { registry } from './metrics.ts';
 import { forwardMetrics } from './metrics-forwarder.ts';
 import type { Health } from './messages.ts';
 import type { StrategySpec } from '../config/registry.ts';
-import { importStrategyModule } from './strategy-contract.ts';
+import { importStrategyModuleFrom } from './strategy-contract.ts';
 
 export type StrategyTask = {
   port: MessagePort;
   spec: StrategySpec;
+  /** This code, compiled to one module (supervisor/worker-code.ts): what the entry imports. */
+  workerCode: string;
+  /** The strategy module `spec.module`, compiled the same way when the worker started. */
+  moduleUrl: string;
   natsUrl: string;
   natsUser?: string;
   natsPass?: string;
@@ -43,7 +47,7 @@ export default async function run(task: StrategyTask): Promise<{ stopped: true }
   registerSecret(task.natsPass);
   const root = createLogger({ name: 'orch', level: task.logLevel ?? 'info', destination: pino.destination({ fd: 1, sync: true }), ...(task.logFormat ? { format: task.logFormat } : {}), ...(task.logColor ? { color: true } : {}) });
   const log = actorLogger(root, `strategy:${task.spec.id}`);
-  const module = await importStrategyModule(task.spec.module);
+  const module = await importStrategyModuleFrom(task.moduleUrl);
   const actor = new StrategyActor({
     spec: task.spec, module, natsUrl: task.natsUrl, clock: systemClock, log,
     ...(task.natsUser ? { natsUser: task.natsUser } : {}),

@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { z } from 'zod';
+import { startNatsServer } from './support/nats-server.ts';
+import { spec, fixture, repoRoot } from './support/specs.ts';
+import { answerStrategyState } from './support/broker-state.ts';
+import { StrategyHost } from '../supervisor/actor-host.ts';
+import { compileModule, compiledWorkerCode } from '../supervisor/worker-code.ts';
+import { connectBus } from '../actors/bus.ts';
+
+/**
+ * Strategy workers load JavaScript the supervisor compiled (supervisor/worker-code.ts): a worker
+ * that registered the TypeScript loader itself got a second thread for its module hooks and
+ * compiled every module again, about half its memory (docs/latency.md, "Memory per worker").
+ */
+const threads = () => readdirSync('/proc/self/task').length;
+
+test('a running strategy adds one thread to the process: its worker, with no TypeScript loader thread beside it', async (t) => {
+  await mkdtemp(join(tmpdir(), 'orch-threads-')).then((d) => rm(d, { recursive: true })); // libuv's pool is up before counting
+  const nats = await startNatsServer();
+  const nc = await connectBus({ servers: nats.url, name: 'broker-state' });
+  answerStrategyState(nc);
+  const host = new StrategyHost(spec('one', { module: fixture('recorder') }), { natsUrl: nats.url, logLevel: 'silent' });
+  t.after(async () => {
+    await host.stop();
+    await nc.close();
+    await nats.cleanup();
+  });
+  const before = threads();
+  await host.start();
+  assert.equal((await host.health())?.state, 'running', 'the strategy runs');
+  assert.equal(threads() - before, 1);
+});
+
+test('the worker code runs in a worker with no loader: it needs no TypeScript support to start', async () => {
+  const code = await compiledWorkerCode();
+  // A bare worker: no --import, no module hooks; it reports what the compiled module exports.
+  const w = new Worker(`import(${JSON.stringify(code)}).then((m) => require('node:worker_threads').parentPort.postMessage(typeof m.default), (e) => require('node:worker_threads').parentPort.postMessage(String(e)))`, { eval: true, execArgv: [] });
+  const answer = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+  await w.terminate();
+  assert.equal(answer, 'function');
+});
+
+const fixtures = join(repoRoot, 'test', 'fixtures', 'compile');
+
+test('a compiled module imports the same package files Node resolves, and each file keeps its own import.meta.url', async () => {
+  const file = join(fixtures, 'meta.ts');
+  const compiled = await compileModule(file);
+  const m = (await import(compiled.url)) as { schema: z.ZodType; ownUrl: string; nestedUrl: string };
+  await compiled.release();
+  // One zod, not a second copy: a schema the strategy builds is a schema to the actor's zod.
+  assert.ok(m.schema instanceof z.ZodType);
+  assert.equal(m.ownUrl, pathToFileURL(file).href);
+  assert.equal(m.nestedUrl, pathToFileURL(join(fixtures, 'nested', 'where.ts')).href);
+});
+
+/** Where a compiled `throws.ts` says its error came from. */
+async function frameOf(url: string): Promise<string> {
+  const m = (await import(url)) as { fail(): never };
+  try {
+    m.fail();
+  } catch (e) {
+    return (e as Error).stack!.split('\n')[1]!;
+  }
+  return '';
+}
+
+test('a strategy error names its TypeScript file and line, and its compiled file is gone once loaded', async () => {
+  const file = join(fixtures, 'throws.ts');
+  const compiled = await compileModule(file);
+  assert.ok(compiled.url.startsWith('file:'));
+  const frame = await frameOf(compiled.url);
+  await compiled.release();
+  assert.ok(frame.includes(`${file}:8:`), frame);
+  assert.equal(existsSync(fileURLToPath(compiled.url)), false);
+});
+
+test('where no file can be written the module still loads, its frames naming its file', async () => {
+  const file = join(fixtures, 'throws.ts');
+  const compiled = await compileModule(file, '/proc/orch-not-writable');
+  assert.ok(compiled.url.startsWith('data:'));
+  assert.match(await frameOf(compiled.url), new RegExp(`\\(${pathToFileURL(file).href}:\\d+:\\d+\\)`));
+});
+
+test('a module that does not compile fails with its file and line', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'orch-compile-'));
+  try {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'broken.ts'), 'export default {\n  create( => 1,\n};\n');
+    await assert.rejects(compileModule(join(dir, 'broken.ts')), /broken\.ts:2/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
