@@ -35,7 +35,7 @@ const SAMPLES = 100;
 const WARMUP = 10;
 const THROUGH = 100; // paise above/below the tick: marketable, so positions stay flat (ALTERNATE)
 const FLOOR_ROUNDS = 2_000;
-const trader = fileURLToPath(new URL('../test/kite-e2e/fixtures/trader.ts', import.meta.url));
+const trader = fileURLToPath(new URL('../test/e2e/kite/fixtures/trader.ts', import.meta.url));
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);

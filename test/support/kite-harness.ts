@@ -18,7 +18,7 @@ import { startSystem, type System, type SystemOptions } from '../../supervisor/s
 import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
 import { renderRegistry } from './registry.ts';
 
-export const trader = fileURLToPath(new URL('../kite-e2e/fixtures/trader.ts', import.meta.url));
+export const trader = fileURLToPath(new URL('../e2e/kite/fixtures/trader.ts', import.meta.url));
 export const ist = (s: string) => Date.parse(`${s}+05:30`);
 
 /** Moves `clock` by `stepMs` (a number, or read before each step) each time the event loop comes round (every `realMs`). */

@@ -5,13 +5,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'otplib';
-import { TestClock } from '../../actors/clock.ts';
-import { createLogger } from '../../actors/logger.ts';
-import { intentTag } from '../../broker/kite/tag.ts';
-import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
-import { loginKite } from '../../supervisor/commands/login.ts';
-import { ist, startE2E, strategyYaml } from '../support/kite-harness.ts';
-import { eventually } from '../support/wait.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { createLogger } from '../../../actors/logger.ts';
+import { intentTag } from '../../../broker/kite/tag.ts';
+import { startKiteSim, type KiteSim } from '../../../exchanges/kite/index.ts';
+import { loginKite } from '../../../supervisor/commands/login.ts';
+import { ist, startE2E, strategyYaml } from '../../support/kite-harness.ts';
+import { eventually } from '../../support/wait.ts';
 
 /**
  * Kite's official flow end to end: `orch login kite` against the built-in exchange, with this

@@ -1,18 +1,18 @@
-import { eventually } from '../support/wait.ts';
+import { eventually } from '../../support/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestClock } from '../../actors/clock.ts';
-import { createLogger } from '../../actors/logger.ts';
-import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
-import { VenueError } from '../../broker/venue-errors.ts';
-import { KiteOrderWriter } from '../../broker/kite/order-writer.ts';
-import { KiteRestClient } from '../../broker/kite/rest-client.ts';
-import { KiteRetry } from '../../broker/kite/retry.ts';
-import { KiteSessionManager } from '../../broker/kite/session.ts';
-import { intentTag } from '../../broker/kite/tag.ts';
-import { KiteTickerClient } from '../../broker/kite/ticker-client.ts';
-import type { Tick } from '../../broker/kite/ticker-parser.ts';
-import { FakeLimiter } from '../support/fake-limiter.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { createLogger } from '../../../actors/logger.ts';
+import { startKiteSim, type KiteSim } from '../../../exchanges/kite/index.ts';
+import { VenueError } from '../../../broker/venue-errors.ts';
+import { KiteOrderWriter } from '../../../broker/kite/order-writer.ts';
+import { KiteRestClient } from '../../../broker/kite/rest-client.ts';
+import { KiteRetry } from '../../../broker/kite/retry.ts';
+import { KiteSessionManager } from '../../../broker/kite/session.ts';
+import { intentTag } from '../../../broker/kite/tag.ts';
+import { KiteTickerClient } from '../../../broker/kite/ticker-client.ts';
+import type { Tick } from '../../../broker/kite/ticker-parser.ts';
+import { FakeLimiter } from '../../support/fake-limiter.ts';
 
 /** The real clients against the built-in Kite exchange, on one TestClock. */
 

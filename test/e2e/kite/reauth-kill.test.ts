@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestClock } from '../../actors/clock.ts';
-import { ist, metricsText, startWithSim, strategyYaml } from '../support/kite-harness.ts';
-import { eventually } from '../support/wait.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { ist, metricsText, startWithSim, strategyYaml } from '../../support/kite-harness.ts';
+import { eventually } from '../../support/wait.ts';
 
 /**
  * The failed re-auth kill trigger, end to end: a live account whose password was changed

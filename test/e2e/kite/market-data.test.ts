@@ -1,9 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderRegistry } from '../support/registry.ts';
-import { RISK, startE2E, trader, type E2E } from '../support/kite-harness.ts';
-import type { BrokerEvent } from '../../actors/messages.ts';
-import { eventually } from '../support/wait.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { RISK, startE2E, trader, type E2E } from '../../support/kite-harness.ts';
+import type { BrokerEvent } from '../../../actors/messages.ts';
+import { eventually } from '../../support/wait.ts';
 
 /** The ticker's reconnect protocol seen from the outside: events, refusals, resumed ticks in their mode. */
 

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IntentReplySchema, IntentSchema, type IntentReply } from '../../actors/messages.ts';
-import { requestParsed } from '../../actors/bus.ts';
-import { subjects } from '../../actors/subjects.ts';
-import { intentTag } from '../../broker/kite/tag.ts';
-import { postbackChecksum } from '../../broker/kite/postback.ts';
-import { metricsText, startWithSim, strategyYaml } from '../support/kite-harness.ts';
-import { eventually } from '../support/wait.ts';
+import { IntentReplySchema, IntentSchema, type IntentReply } from '../../../actors/messages.ts';
+import { requestParsed } from '../../../actors/bus.ts';
+import { subjects } from '../../../actors/subjects.ts';
+import { intentTag } from '../../../broker/kite/tag.ts';
+import { postbackChecksum } from '../../../broker/kite/postback.ts';
+import { metricsText, startWithSim, strategyYaml } from '../../support/kite-harness.ts';
+import { eventually } from '../../support/wait.ts';
 
 /** Order writes under exchange faults, through the whole system (login flow, real workers). */
 

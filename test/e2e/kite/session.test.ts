@@ -3,15 +3,15 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TestClock } from '../../actors/clock.ts';
-import { createLogger } from '../../actors/logger.ts';
-import { registry } from '../../actors/metrics.ts';
-import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
-import { kiteLimits } from '../../broker/limiter/limits.ts';
-import { startKiteSim } from '../../exchanges/kite/index.ts';
-import { buildKiteVenue, kiteEnvSettings } from '../../supervisor/venues/kite.ts';
-import { envFor, ist, metricsText, startWithSim, strategyYaml } from '../support/kite-harness.ts';
-import { eventually } from '../support/wait.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { createLogger } from '../../../actors/logger.ts';
+import { registry } from '../../../actors/metrics.ts';
+import { SharedLimiter } from '../../../broker/limiter/shared-limiter.ts';
+import { kiteLimits } from '../../../broker/limiter/limits.ts';
+import { startKiteSim } from '../../../exchanges/kite/index.ts';
+import { buildKiteVenue, kiteEnvSettings } from '../../../supervisor/venues/kite.ts';
+import { envFor, ist, metricsText, startWithSim, strategyYaml } from '../../support/kite-harness.ts';
+import { eventually } from '../../support/wait.ts';
 
 const quiet = createLogger({ level: 'silent' });
 

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { systemClock } from '../../actors/clock.ts';
-import { createLogger } from '../../actors/logger.ts';
-import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
-import { kiteLimits } from '../../broker/limiter/limits.ts';
-import type { VenueOrder } from '../../broker/venue.ts';
-import { buildKiteVenue } from '../../supervisor/venues/kite.ts';
+import { systemClock } from '../../../actors/clock.ts';
+import { createLogger } from '../../../actors/logger.ts';
+import { SharedLimiter } from '../../../broker/limiter/shared-limiter.ts';
+import { kiteLimits } from '../../../broker/limiter/limits.ts';
+import type { VenueOrder } from '../../../broker/venue.ts';
+import { buildKiteVenue } from '../../../supervisor/venues/kite.ts';
 
 const quiet = createLogger({ level: 'silent' });
 const INFY = 408065;

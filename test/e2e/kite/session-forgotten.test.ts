@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestClock } from '../../actors/clock.ts';
-import { createLogger } from '../../actors/logger.ts';
-import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
-import { kiteLimits } from '../../broker/limiter/limits.ts';
-import { startKiteSim } from '../../exchanges/kite/index.ts';
-import { buildKiteVenue } from '../../supervisor/venues/kite.ts';
-import { driveClock, envFor, ist } from '../support/kite-harness.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { createLogger } from '../../../actors/logger.ts';
+import { SharedLimiter } from '../../../broker/limiter/shared-limiter.ts';
+import { kiteLimits } from '../../../broker/limiter/limits.ts';
+import { startKiteSim } from '../../../exchanges/kite/index.ts';
+import { buildKiteVenue } from '../../../supervisor/venues/kite.ts';
+import { driveClock, envFor, ist } from '../../support/kite-harness.ts';
 
 const quiet = createLogger({ level: 'silent' });
 

@@ -3,15 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestClock } from '../../actors/clock.ts';
-import { createLogger } from '../../actors/logger.ts';
-import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
-import { kiteLimits } from '../../broker/limiter/limits.ts';
-import { nextKiteExpiry } from '../../broker/kite/session.ts';
-import { writeTokenFile } from '../../broker/kite/token-file.ts';
-import { startKiteSim, type KiteSim, type WebLoginAnswer } from '../../exchanges/kite/index.ts';
-import { buildKiteVenue } from '../../supervisor/venues/kite.ts';
-import { envFor, ist } from '../support/kite-harness.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { createLogger } from '../../../actors/logger.ts';
+import { SharedLimiter } from '../../../broker/limiter/shared-limiter.ts';
+import { kiteLimits } from '../../../broker/limiter/limits.ts';
+import { nextKiteExpiry } from '../../../broker/kite/session.ts';
+import { writeTokenFile } from '../../../broker/kite/token-file.ts';
+import { startKiteSim, type KiteSim, type WebLoginAnswer } from '../../../exchanges/kite/index.ts';
+import { buildKiteVenue } from '../../../supervisor/venues/kite.ts';
+import { envFor, ist } from '../../support/kite-harness.ts';
 
 /**
  * Which login runs is the operator's choice: Kite's official one by default, the automated web

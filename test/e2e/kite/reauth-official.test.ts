@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestClock } from '../../actors/clock.ts';
-import { createLogger } from '../../actors/logger.ts';
-import { writeTokenFile } from '../../broker/kite/token-file.ts';
-import { startKiteSim } from '../../exchanges/kite/index.ts';
-import { ist, metricsText, startE2E, strategyYaml } from '../support/kite-harness.ts';
-import { eventually } from '../support/wait.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { createLogger } from '../../../actors/logger.ts';
+import { writeTokenFile } from '../../../broker/kite/token-file.ts';
+import { startKiteSim } from '../../../exchanges/kite/index.ts';
+import { ist, metricsText, startE2E, strategyYaml } from '../../support/kite-harness.ts';
+import { eventually } from '../../support/wait.ts';
 
 /**
  * The failed re-auth kill trigger in Kite's official flow, through the whole system: the token
