@@ -4,7 +4,7 @@ import { connectBus, subscribeParsed, publishJson, encodeJson } from '../actors/
 import { subjects } from '../actors/subjects.ts';
 import {
   IntentSchema, IntentReplySchema, TickSchema, OrderUpdateSchema, BrokerEventSchema, LastTicksRequestSchema, LastTicksReplySchema,
-  StrategyStateRequestSchema, StrategyStateReplySchema, type StrategyStateReply,
+  StrategyStateRequestSchema, StrategyStateReplySchema,
   type Intent, type IntentReply, type PlaceIntent, type BrokerEvent, clip, MAX_INTENT_BYTES, type Venue,
 } from '../actors/messages.ts';
 import { metrics } from '../actors/metrics.ts';
@@ -15,7 +15,7 @@ import type { KillSource } from './intents.ts';
 import type { OrderBook } from './order-book.ts';
 import { buildOrderPath, reconcileHost, type OrderPath } from './order-path.ts';
 import type { BrokerActorOptions } from './broker-options.ts';
-import { positionOf, positions, type Projection } from './projection/projection.ts';
+import { positionOf, type Projection } from './projection/projection.ts';
 import { ReconcileRunner } from './reconcile/runner.ts';
 import { ReconcileRequestSchema, ReconcileReplySchema } from './reconcile/wire.ts';
 import type { VenueAdapter } from './venue.ts';
@@ -94,7 +94,7 @@ export class BrokerActor {
         if (msg.reply) msg.respond(encodeJson(LastTicksReplySchema, { ticks: this.path.marketData.lastTicks(req.venue, req.symbols) }));
       }, { log, queue: 'broker' }),
       subscribeParsed(this.nc, subjects.strategyStateAll(), StrategyStateRequestSchema, (_req, msg) => {
-        if (msg.reply) msg.respond(encodeJson(StrategyStateReplySchema, this.strategyState(stateOf(msg.subject))));
+        if (msg.reply) msg.respond(encodeJson(StrategyStateReplySchema, this.path.ledger.strategyState(stateOf(msg.subject))));
       }, { log, queue: 'broker', maxBytes: MAX_INTENT_BYTES, metricSubject: (subject) => subjects.strategyState(label(stateOf(subject))) }),
     );
     await this.nc.flush();
@@ -127,17 +127,6 @@ export class BrokerActor {
       await a.setInstruments([...wanted.keys()], wanted);
       this.path.marketData.watch(a.venue, wanted.size > 0);
     }
-  }
-
-  /** What a starting strategy is told it holds: the same projection every rule reads. */
-  strategyState(strategyId: string): StrategyStateReply {
-    return {
-      positions: positions(this.projection, strategyId).filter((p) => p.qty !== 0).map((p) => ({ symbol: p.symbol, qty: p.qty })),
-      openOrders: this.book.open(strategyId).map((o) => ({
-        intentId: o.intentId, symbol: o.symbol, side: o.side, qty: o.qty, filledQty: o.filledQty, state: o.state as 'pending' | 'open' | 'partially_filled',
-        ...(o.limitPrice !== undefined ? { limitPrice: o.limitPrice } : {}),
-      })),
-    };
   }
 
   position(strategyId: string, symbol: string): number { return positionOf(this.projection, strategyId, symbol); }

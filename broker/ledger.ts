@@ -4,7 +4,8 @@ import type { Clock } from '../actors/clock.ts';
 import { readEvents, type EventLog } from './event-log.ts';
 import type { LogEvent } from './events/schema.ts';
 import type { OrderBook } from './order-book.ts';
-import { applyEvent, emptyProjection, type Projection } from './projection/projection.ts';
+import { applyEvent, emptyProjection, positions, type Projection } from './projection/projection.ts';
+import type { StrategyStateReply } from '../actors/messages.ts';
 import type { VenueAdapter } from './venue.ts';
 
 /**
@@ -21,6 +22,17 @@ export class Ledger {
 
   get book(): OrderBook {
     return this.projection.book;
+  }
+
+  /** What a starting strategy is told it holds: the same projection every rule reads. */
+  strategyState(strategyId: string): StrategyStateReply {
+    return {
+      positions: positions(this.projection, strategyId).filter((p) => p.qty !== 0).map((p) => ({ symbol: p.symbol, qty: p.qty })),
+      openOrders: this.book.open(strategyId).map((o) => ({
+        intentId: o.intentId, symbol: o.symbol, side: o.side, qty: o.qty, filledQty: o.filledQty, state: o.state as 'pending' | 'open' | 'partially_filled',
+        ...(o.limitPrice !== undefined ? { limitPrice: o.limitPrice } : {}),
+      })),
+    };
   }
 
   /** The log from here on; without one (tests of a part) events live in the projection only. */
