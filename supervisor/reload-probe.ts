@@ -4,15 +4,22 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConfigError, loadConfig } from './config.ts';
-import { importStrategyModule, type ModuleLoader } from '../actors/strategy-contract.ts';
+import { importStrategyModuleFrom, type ModuleLoader } from '../actors/strategy-contract.ts';
+import { compileModule } from './worker-code.ts';
 
 const file = (workerData as { file: string }).file;
 // Each module is announced before it is imported: one that loops or allocates without end
 // while loading is named by the parent, which ends this thread at its deadline or heap limit.
 let index = 0;
-const announce: ModuleLoader = (absPath) => {
+const announce: ModuleLoader = async (absPath) => {
   parentPort!.postMessage({ loading: { index: index++, module: absPath } });
-  return importStrategyModule(absPath);
+  // Compiled as the strategy's worker will load it (supervisor/worker-code.ts): what passes here runs there.
+  const compiled = await compileModule(absPath);
+  try {
+    return await importStrategyModuleFrom(compiled.url);
+  } finally {
+    await compiled.release();
+  }
 };
 try {
   const config = await loadConfig(file, announce);

@@ -12,6 +12,8 @@ import { spec, fixture, repoRoot } from './support/specs.ts';
 import { answerStrategyState } from './support/broker-state.ts';
 import { StrategyHost } from '../supervisor/actor-host.ts';
 import { compileModule, compiledWorkerCode } from '../supervisor/worker-code.ts';
+import { probeInWorker } from '../supervisor/reload.ts';
+import { renderRegistry } from './support/registry.ts';
 import { connectBus } from '../actors/bus.ts';
 
 /**
@@ -94,6 +96,22 @@ test('a module that does not compile fails with its file and line', async () => 
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(dir, 'broken.ts'), 'export default {\n  create( => 1,\n};\n');
     await assert.rejects(compileModule(join(dir, 'broken.ts')), /broken\.ts:2/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the reload probe loads a module as its worker will: one that only loads under the TypeScript loader is refused by name', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'orch-probe-'));
+  try {
+    const file = join(dir, 'strategies.yaml');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(file, renderRegistry([{ id: 'computed', module: join(fixtures, 'computed-import.ts'), instruments: ['NSE:INFY'] }]));
+    const r = await probeInWorker({ timeoutMs: 60_000 })(file);
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    assert.equal(r.error.field, 'strategies[0].module');
+    assert.match(r.error.message, /computed-import\.ts: .*nested\/where\.ts/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
