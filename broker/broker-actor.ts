@@ -49,7 +49,7 @@ export class BrokerActor {
       venues: this.venues, strategies: () => this.strategies, kill: opts.kill, clock, log,
       publishTick: (t) => this.announce(subjects.marketData(t.venue, t.symbol), TickSchema, t),
       publishOrder: (u) => this.announce(subjects.orderUpdate(u.strategyId, u.intentId), OrderUpdateSchema, u),
-      fenced: () => this.fenced, reconciled: (v) => this.reconciler.hasPassed(v),
+      fenced: () => this.fenced ?? this.opts.leaseUnsafe?.(), reconciled: (v) => this.reconciler.hasPassed(v),
       ...(opts.limiter ? { limiter: opts.limiter } : {}), ...(opts.onMarginException ? { onMarginException: opts.onMarginException } : {}),
       ...(opts.maxPlaceWaitMs !== undefined ? { maxRateWaitMs: opts.maxPlaceWaitMs } : {}), ...(opts.refusalLog ? { refusalLog: opts.refusalLog } : {}),
     });
@@ -74,8 +74,11 @@ export class BrokerActor {
     for (const a of this.venues.values()) this.wireVenue(a);
     // A made-up id on an open server must not become a metric or dead-letter label.
     const label = (id: string | undefined) => this.path.intents.labelOf(id);
+    // Not in a queue group: a frozen broker still connected would otherwise be handed half the
+    // intents, which no one answers; every broker hears every intent and only the lease holder
+    // answers (onIntent).
     this.subs.push(subscribeParsed(this.nc, subjects.intentAll(), IntentSchema, (intent, msg) => this.onIntent(intent, msg), {
-      log, queue: 'broker', concurrent: true, maxBytes: MAX_INTENT_BYTES, onInvalid: (msg, error) => this.replyInvalid(msg, error),
+      log, concurrent: true, maxBytes: MAX_INTENT_BYTES, onInvalid: (msg, error) => this.replyInvalid(msg, error),
       metricSubject: (subject) => subjects.intent(label(subjects.intentSender(subject))),
     }));
     for (const a of this.venues.values()) {
@@ -179,6 +182,13 @@ export class BrokerActor {
     // strategy's user publish on its own intent subject only (supervisor/nats-auth.ts). The
     // body's id is a claim that must agree.
     const sender = subjects.intentSender(msg.subject);
+    // Fenced: silent. The leader's answer is the one the strategy must hear, and an early
+    // not_leader from here would beat it to the requester.
+    const fenced = this.fenced ?? this.opts.leaseUnsafe?.();
+    if (fenced !== undefined) {
+      this.opts.log.warn({ intentId: intent.intentId, strategy: intent.strategyId, reason: fenced }, 'intent ignored: this broker does not hold the lease');
+      return;
+    }
     const reply = sender === undefined || subjects.intent(intent.strategyId) !== msg.subject
       ? this.path.intents.deny(intent, 'strategy_mismatch', `intent for ${intent.strategyId} arrived on ${msg.subject}`, undefined, this.path.intents.labelOf(sender))
       : await this.path.intents.answer(intent);

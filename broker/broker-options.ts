@@ -13,6 +13,13 @@ import type { VenueAdapter } from './venue.ts';
 /** What the broker actor (broker/broker-actor.ts) is built with; broker/start.ts fills it in. */
 export type BrokerActorOptions = {
   natsUrl: string;
+  /**
+   * Why this broker may not trade now although it was not told it lost the lease: its holder
+   * could not renew within the lease's safe window (broker/lease.ts `whyNotSafe`), as after a
+   * freeze (SIGSTOP, a stalled VM) during which a standby may have taken over. Read before every
+   * decision, so a woken broker refuses at its first intent, before any timer has run.
+   */
+  leaseUnsafe?: () => string | undefined;
   natsUser?: string;
   natsPass?: string;
   adapters: VenueAdapter[];

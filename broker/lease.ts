@@ -63,6 +63,18 @@ export class BrokerLease {
     return this.revision !== undefined;
   }
 
+  /**
+   * Why this holder cannot vouch for its lease right now, by its own clock: not held, or no
+   * renewal sent for `ttlMs - renewMs` (a standby takes over `ttlMs` after the last renewal it
+   * saw, so this stops a frozen holder a renewal period before anyone else may start). A healthy
+   * holder renews every `renewMs`.
+   */
+  whyNotSafe(): string | undefined {
+    if (this.revision === undefined) return 'the lease is not held';
+    const since = this.o.clock.now() - this.lastRenewed;
+    return since >= this.ttlMs - this.renewMs ? `no lease renewal for ${since} ms (safe for ${this.ttlMs - this.renewMs} ms)` : undefined;
+  }
+
   onLost(fn: (reason: string) => void): void {
     this.lostHandlers.push(fn);
   }

@@ -17,6 +17,7 @@ import { startKillSwitch, type KillSwitch } from './kill/kill-switch.ts';
 import type { FlattenSettings } from '../config/flatten-settings.ts';
 import type { Observation } from './kill/triggers.ts';
 import { BrokerLease } from './lease.ts';
+import { fenceWrites } from './write-fence.ts';
 import type { LimitsConfig } from './limiter/limits.ts';
 import { SharedLimiter } from './limiter/shared-limiter.ts';
 import type { KillTriggers } from '../config/risk-limits.ts';
@@ -127,7 +128,10 @@ export async function startBroker(o: BrokerStartOptions): Promise<StartedBroker>
       teardown.push(() => v.close());
       venues.push(v);
     }
-    const adapters = venues.map((v) => v.adapter);
+    // With a lease, no venue write leaves unless this broker can vouch for it at that moment: a
+    // standby's kill switch writes nothing, nor does a holder woken from a freeze (broker/write-fence.ts).
+    let lease: BrokerLease | undefined;
+    const adapters = venues.map((v) => o.lease ? fenceWrites(v.adapter, () => (lease ? lease.whyNotSafe() : 'the lease is not held yet')) : v.adapter);
     for (const a of adapters) seedVenue(metrics, a.venue);
 
     // The kill level is read before the broker subscribes to anything, and followed from then on.
@@ -148,7 +152,6 @@ export async function startBroker(o: BrokerStartOptions): Promise<StartedBroker>
     }
 
     // Exactly one broker trades: a second one started by mistake waits here as standby.
-    let lease: BrokerLease | undefined;
     if (o.lease) {
       const l = await BrokerLease.open(control, { clock, log, ...replicas, ...(o.lease.ttlMs !== undefined ? { ttlMs: o.lease.ttlMs } : {}) });
       o.lease.onStandby?.(l.holder);
@@ -161,6 +164,7 @@ export async function startBroker(o: BrokerStartOptions): Promise<StartedBroker>
     const broker = new BrokerActor({
       natsUrl: o.natsUrl, adapters, strategies: o.strategies, clock, log, limiter,
       ...(o.credentials ? { natsUser: o.credentials.user, natsPass: o.credentials.pass } : {}),
+      ...(lease ? { leaseUnsafe: () => lease.whyNotSafe() } : {}),
       // The built-in exchanges start empty each time, so the log's positions are never there: on
       // them alone an unexplained position at start is the baseline; a live account's is a mismatch.
       externalAtStart: o.externalAtStart ?? (venues.length > 0 && venues.every((v) => v.simulated) ? 'baseline' : 'kill'),

@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { startNatsServer } from '../support/nats-server.ts';
+import { eventually, spec } from '../support/specs.ts';
+import { connectBus } from '../../actors/bus.ts';
+import { startKiteSim } from '../../exchanges/kite/index.ts';
+import { intentTag } from '../../broker/kite/tag.ts';
+import { INFY, placeIntent, sendIntent, sendWhenPriced, simAccount, spawnBroker } from '../support/recovery-harness.ts';
+
+/**
+ * A standby broker takes over from a frozen one (SIGSTOP, as a long GC pause or a stalled VM
+ * would), and the frozen one, woken (SIGCONT), never writes to the venue again: not the intents
+ * that waited in its socket while it slept, not the ones the new leader has placed since. The
+ * venue sees every order once. The failover time (SIGSTOP to the standby answering) is printed.
+ */
+test('a broker frozen past its lease is fenced: the standby takes over, and the woken broker writes nothing to the venue', async (t) => {
+  const server = await startNatsServer();
+  const sim = await startKiteSim({ tickIntervalMs: 100, seed: 7, logger: pino({ level: 'silent' }) });
+  sim.setPrice(INFY.token, 1500);
+  const nc = await connectBus({ servers: server.url, name: 'fencing-test' });
+  const strategy = spec('s1', { risk: { maxOrderQty: 10, maxOrderValue: 100_000_000, maxPosition: 100, maxOpenOrders: 20, priceBandBps: 1_000, ordersPerMinute: 600 } });
+  const cfg = { natsUrl: server.url, kite: simAccount(sim), strategies: [strategy], leaseTtlMs: 3_000 };
+  const a = spawnBroker(cfg);
+  t.after(async () => {
+    a.child.kill('SIGCONT');
+    await a.kill('SIGKILL');
+    await nc.close();
+    await sim.close();
+    await server.cleanup();
+  });
+  await a.waitFor('ready', 60_000);
+  // Started once the first holds the lease, so it is the standby.
+  const b = spawnBroker(cfg);
+  t.after(() => b.kill('SIGKILL'));
+  await b.waitFor('standby', 60_000);
+  // A resting order, so there is something a woken broker could cancel or modify too.
+  const resting = placeIntent('s1', { qty: 1, orderType: 'LIMIT', limitPrice: 140_000 });
+  const restingReply = await sendWhenPriced(nc, resting);
+  assert.equal(restingReply.status, 'accepted', JSON.stringify(restingReply));
+  const ordersBefore = sim.orders().length;
+
+  const stoppedAt = Date.now();
+  a.child.kill('SIGSTOP');
+  // Sent while no broker answers: they wait in the frozen broker's socket, past their deadline.
+  const gap = [placeIntent('s1', { qty: 1 }), placeIntent('s1', { qty: 1 })];
+  const gapReplies = await Promise.allSettled(gap.map((i) => sendIntent(nc, i, 1_000)));
+  for (const r of gapReplies) assert.equal(r.status, 'rejected', 'no broker answers in the gap');
+
+  await b.waitFor('ready', 60_000);
+  const first = placeIntent('s1', { qty: 1 });
+  assert.equal((await sendWhenPriced(nc, first, 30_000)).status, 'accepted');
+  process.stdout.write(`# failover: ${Date.now() - stoppedAt} ms from SIGSTOP of the active broker to an intent accepted by the standby (lease TTL ${cfg.leaseTtlMs} ms)\n`);
+  const afterTakeover = [placeIntent('s1', { qty: 1 }), placeIntent('s1', { qty: 1 })];
+  for (const i of afterTakeover) assert.equal((await sendIntent(nc, i)).status, 'accepted');
+  const leaderWrites = sim.orders().length;
+  assert.equal(leaderWrites, ordersBefore + 1 + afterTakeover.length, 'the new leader placed what it accepted');
+
+  a.child.kill('SIGCONT');
+  // The woken broker now reads everything that waited in its socket: the gap's intents and the
+  // copies of what the new leader placed. Give it time to act on all of it.
+  await new Promise((r) => setTimeout(r, 4_000));
+  assert.equal(sim.orders().length, leaderWrites, 'the woken broker placed nothing');
+  for (const i of gap) assert.equal(sim.orders().filter((o) => o.tag === intentTag(i.intentId)).length, 0, 'an intent of the gap is never placed (its requester gave up)');
+  for (const i of [first, ...afterTakeover]) assert.equal(sim.orders().filter((o) => o.tag === intentTag(i.intentId)).length, 1, 'placed once');
+  assert.equal(sim.orders().find((o) => o.tag === intentTag(resting.intentId))?.status, 'OPEN', 'the resting order was not touched');
+  await eventually(async () => (await sendIntent(nc, placeIntent('s1', { qty: 1 }))).status === 'accepted', 'the new leader to keep trading');
+});
