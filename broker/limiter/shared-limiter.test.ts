@@ -6,7 +6,7 @@ import { SharedLimiter } from './shared-limiter.ts';
 import { kalshiBucketSpec, kalshiLimits, kiteLimits, mergeLimits } from './limits.ts';
 import { createBucket, take } from './window-log.ts';
 import type { AcquireOptions } from './types.ts';
-import { maxInAnyWindow } from '../../test/limiter/venue-model.ts';
+import { maxInAnyWindow } from '../../test/support/limiter-venue-model.ts';
 import { LimiterClosedError } from '../errors.ts';
 
 function setup(limits = mergeLimits(kiteLimits(), kalshiLimits('basic'))) {

@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import WebSocket from 'ws';
-import { TestClock } from '../../actors/clock.ts';
-import { startKalshiSim, type FieldSet, type KalshiSim } from '../../exchanges/kalshi/index.ts';
-import { authHeaders, loadPrivateKey } from '../../broker/kalshi/signing.ts';
-import { eventually } from './helpers.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { startKalshiSim, type FieldSet, type KalshiSim } from '../../../exchanges/kalshi/index.ts';
+import { authHeaders, loadPrivateKey } from '../../../broker/kalshi/signing.ts';
+import { eventually } from '../../support/kalshi-helpers.ts';
 
 /**
  * Every WebSocket message the built-in exchange sends is checked against the message schemas
@@ -16,7 +16,7 @@ import { eventually } from './helpers.ts';
  * of it. ajv does the JSON-schema work.
  */
 type Schema = Record<string, unknown>;
-const published = parseYaml(readFileSync(new URL('../fixtures/kalshi-asyncapi/schemas.yaml', import.meta.url), 'utf8')) as Record<string, Schema>;
+const published = parseYaml(readFileSync(new URL('../../fixtures/kalshi-asyncapi/schemas.yaml', import.meta.url), 'utf8')) as Record<string, Schema>;
 
 /** The same schemas with deprecated properties no longer required (what Kalshi sends once they are removed). */
 function withoutDeprecatedRequired(node: unknown): unknown {

@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestClock } from '../../actors/clock.ts';
-import { startKalshiSim, type SimTier } from '../../exchanges/kalshi/index.ts';
-import { KalshiVenue } from '../../broker/kalshi/index.ts';
-import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
-import { kalshiLimits, type KalshiTier } from '../../broker/limiter/limits.ts';
-import { KalshiRest } from '../../broker/kalshi/rest.ts';
-import { loadPrivateKey } from '../../broker/kalshi/signing.ts';
-import type { VenueError } from '../../broker/venue-errors.ts';
-import { captureLogger, eventually, flush } from './helpers.ts';
-import { FakeLimiter } from '../support/fake-limiter.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { startKalshiSim, type SimTier } from '../../../exchanges/kalshi/index.ts';
+import { KalshiVenue } from '../../../broker/kalshi/index.ts';
+import { SharedLimiter } from '../../../broker/limiter/shared-limiter.ts';
+import { kalshiLimits, type KalshiTier } from '../../../broker/limiter/limits.ts';
+import { KalshiRest } from '../../../broker/kalshi/rest.ts';
+import { loadPrivateKey } from '../../../broker/kalshi/signing.ts';
+import type { VenueError } from '../../../broker/venue-errors.ts';
+import { captureLogger, eventually, flush } from '../../support/kalshi-helpers.ts';
+import { FakeLimiter } from '../../support/fake-limiter.ts';
 
 /**
  * The shared limiter is sized from the account's own token buckets, read at start from

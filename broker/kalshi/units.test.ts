@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestClock } from '../../actors/clock.ts';
-import { LocalBook, checkSeq } from '../../broker/kalshi/book.ts';
-import { MarketCache } from '../../broker/kalshi/market-cache.ts';
-import { placeOrderOnce } from '../../broker/kalshi/orders.ts';
-import { VenueError } from '../../broker/venue-errors.ts';
-import type { KalshiRest } from '../../broker/kalshi/rest.ts';
-import type { KalshiMarket } from '../../broker/kalshi/schemas.ts';
-import { captureLogger, advance } from './helpers.ts';
+import { LocalBook, checkSeq } from './book.ts';
+import { MarketCache } from './market-cache.ts';
+import { placeOrderOnce } from './orders.ts';
+import { VenueError } from '../venue-errors.ts';
+import type { KalshiRest } from './rest.ts';
+import type { KalshiMarket } from './schemas.ts';
+import { captureLogger, advance } from '../../test/support/kalshi-helpers.ts';
 
 test('top of book: best YES bid, and YES ask = $1 − best NO bid', () => {
   const b = new LocalBook('T');

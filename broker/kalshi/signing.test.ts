@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { KalshiAuth } from 'kalshi-typescript/dist/auth.js';
-import { authHeaders, loadPrivateKey, signedPath, signingMessage, verifySignature, publicKeyOf } from '../../broker/kalshi/signing.ts';
+import { authHeaders, loadPrivateKey, signedPath, signingMessage, verifySignature, publicKeyOf } from './signing.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();

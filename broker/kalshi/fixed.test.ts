@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   parseDollars, formatDollars, parseCount, formatCount, parseScaled, complement, notional, isOnGrid, isValidPrice,
-} from '../../broker/kalshi/fixed.ts';
+} from './fixed.ts';
 
 test('every price from $0.0000 to $1.0000 survives a round trip exactly', () => {
   for (let units = 0; units <= 10_000; units++) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import axios, { AxiosError } from 'axios';
 import { AccountApi, Configuration, MarketApi, EventsApi, OrdersApi, PortfolioApi } from 'kalshi-typescript';
-import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
+import { startKalshiSim, type KalshiSim } from '../../../exchanges/kalshi/index.ts';
 
 /**
  * Conformance: the official kalshi-typescript 3.30 client, unmodified, against the built-in

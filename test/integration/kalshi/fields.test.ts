@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestClock } from '../../actors/clock.ts';
-import { startKalshiSim, type FieldSet } from '../../exchanges/kalshi/index.ts';
-import { takerFeeMicros } from '../../exchanges/kalshi/engine.ts';
-import { KalshiVenue } from '../../broker/kalshi/index.ts';
-import { FillsPage, OrderOne, PositionsPage } from '../../broker/kalshi/schemas.ts';
-import { ServerMessage } from '../../broker/kalshi/ws-protocol.ts';
-import type { FillUpdate } from '../../broker/kalshi/ws-client.ts';
-import { captureLogger, eventually } from './helpers.ts';
-import { FakeLimiter } from '../support/fake-limiter.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { startKalshiSim, type FieldSet } from '../../../exchanges/kalshi/index.ts';
+import { takerFeeMicros } from '../../../exchanges/kalshi/engine.ts';
+import { KalshiVenue } from '../../../broker/kalshi/index.ts';
+import { FillsPage, OrderOne, PositionsPage } from '../../../broker/kalshi/schemas.ts';
+import { ServerMessage } from '../../../broker/kalshi/ws-protocol.ts';
+import type { FillUpdate } from '../../../broker/kalshi/ws-client.ts';
+import { captureLogger, eventually } from '../../support/kalshi-helpers.ts';
+import { FakeLimiter } from '../../support/fake-limiter.ts';
 
 /**
  * Kalshi's current fields (docs/venues/kalshi.md, "Order direction" and "Fixed point"): fills

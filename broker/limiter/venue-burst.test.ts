@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { TestClock } from '../../actors/clock.ts';
-import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
-import { kalshiLimits, kiteLimits, mergeLimits, resolveCategory, type LimitsConfig } from '../../broker/limiter/limits.ts';
-import { toMilli } from '../../broker/limiter/window-log.ts';
-import { rng, VenueModel } from './venue-model.ts';
+import { SharedLimiter } from './shared-limiter.ts';
+import { kalshiLimits, kiteLimits, mergeLimits, resolveCategory, type LimitsConfig } from './limits.ts';
+import { toMilli } from './window-log.ts';
+import { rng, VenueModel } from '../../test/support/limiter-venue-model.ts';
 
 const MINUTE = 60_000;
 const TICK_MS = 100;

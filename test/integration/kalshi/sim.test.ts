@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import WebSocket from 'ws';
-import { TestClock } from '../../actors/clock.ts';
-import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
-import { SimEngine } from '../../exchanges/kalshi/engine.ts';
-import { KalshiRest } from '../../broker/kalshi/rest.ts';
-import { authHeaders, loadPrivateKey } from '../../broker/kalshi/signing.ts';
-import { VenueError } from '../../broker/venue-errors.ts';
-import { captureLogger } from './helpers.ts';
-import { FakeLimiter } from '../support/fake-limiter.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { startKalshiSim } from '../../../exchanges/kalshi/index.ts';
+import { SimEngine } from '../../../exchanges/kalshi/engine.ts';
+import { KalshiRest } from '../../../broker/kalshi/rest.ts';
+import { authHeaders, loadPrivateKey } from '../../../broker/kalshi/signing.ts';
+import { VenueError } from '../../../broker/venue-errors.ts';
+import { captureLogger } from '../../support/kalshi-helpers.ts';
+import { FakeLimiter } from '../../support/fake-limiter.ts';
 
 test('resting orders match in price-time priority, at the resting price', () => {
   const clock = new TestClock();

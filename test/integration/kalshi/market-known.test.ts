@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SystemClock } from '../../actors/clock.ts';
-import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
-import { KalshiVenue } from '../../broker/kalshi/index.ts';
-import { KalshiAdapter, kalshiPort } from '../../broker/kalshi/adapter.ts';
-import { captureLogger } from './helpers.ts';
-import { FakeLimiter } from '../support/fake-limiter.ts';
+import { SystemClock } from '../../../actors/clock.ts';
+import { startKalshiSim } from '../../../exchanges/kalshi/index.ts';
+import { KalshiVenue } from '../../../broker/kalshi/index.ts';
+import { KalshiAdapter, kalshiPort } from '../../../broker/kalshi/adapter.ts';
+import { captureLogger } from '../../support/kalshi-helpers.ts';
+import { FakeLimiter } from '../../support/fake-limiter.ts';
 
 /**
  * The registry check's Kalshi side (docs/venues/kalshi.md, "Markets"): GET /markets/{ticker}

@@ -1,4 +1,4 @@
-export { eventually } from '../support/wait.ts';
+export { eventually } from './wait.ts';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../actors/logger.ts';
 

@@ -1,12 +1,12 @@
 import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestClock } from '../../actors/clock.ts';
-import { registry } from '../../actors/metrics.ts';
-import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
-import { KalshiVenue } from '../../broker/kalshi/index.ts';
-import type { BookUpdate, FillUpdate } from '../../broker/kalshi/ws-client.ts';
-import { captureLogger, eventually, flush } from './helpers.ts';
-import { FakeLimiter } from '../support/fake-limiter.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { registry } from '../../../actors/metrics.ts';
+import { startKalshiSim, type KalshiSim } from '../../../exchanges/kalshi/index.ts';
+import { KalshiVenue } from '../../../broker/kalshi/index.ts';
+import type { BookUpdate, FillUpdate } from '../../../broker/kalshi/ws-client.ts';
+import { captureLogger, eventually, flush } from '../../support/kalshi-helpers.ts';
+import { FakeLimiter } from '../../support/fake-limiter.ts';
 
 /**
  * The WebSocket client against the built-in exchange over real sockets. Exchange and client

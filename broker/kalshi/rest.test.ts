@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestClock } from '../../actors/clock.ts';
 import { registry } from '../../actors/metrics.ts';
-import { KalshiRest } from '../../broker/kalshi/rest.ts';
-import type { FetchFn } from '../../broker/kalshi/http.ts';
-import { VenueError } from '../../broker/venue-errors.ts';
-import { KalshiCosts, parseRetryAfter } from '../../broker/kalshi/ratelimit.ts';
-import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
-import { kalshiLimits } from '../../broker/limiter/limits.ts';
-import { captureLogger, advance } from './helpers.ts';
-import { FakeLimiter } from '../support/fake-limiter.ts';
+import { KalshiRest } from './rest.ts';
+import type { FetchFn } from './http.ts';
+import { VenueError } from '../venue-errors.ts';
+import { KalshiCosts, parseRetryAfter } from './ratelimit.ts';
+import { SharedLimiter } from '../limiter/shared-limiter.ts';
+import { kalshiLimits } from '../limiter/limits.ts';
+import { captureLogger, advance } from '../../test/support/kalshi-helpers.ts';
+import { FakeLimiter } from '../../test/support/fake-limiter.ts';
 
 const BASE = 'http://kalshi.test/trade-api/v2';
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>

@@ -1,14 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { SystemClock, TestClock } from '../../actors/clock.ts';
-import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
-import { KalshiVenue } from '../../broker/kalshi/index.ts';
-import { KalshiRest } from '../../broker/kalshi/rest.ts';
-import { loadPrivateKey } from '../../broker/kalshi/signing.ts';
-import { VenueError } from '../../broker/venue-errors.ts';
-import { captureLogger } from './helpers.ts';
-import { FakeLimiter } from '../support/fake-limiter.ts';
+import { SystemClock, TestClock } from '../../../actors/clock.ts';
+import { startKalshiSim, type KalshiSim } from '../../../exchanges/kalshi/index.ts';
+import { KalshiVenue } from '../../../broker/kalshi/index.ts';
+import { KalshiRest } from '../../../broker/kalshi/rest.ts';
+import { loadPrivateKey } from '../../../broker/kalshi/signing.ts';
+import { VenueError } from '../../../broker/venue-errors.ts';
+import { captureLogger } from '../../support/kalshi-helpers.ts';
+import { FakeLimiter } from '../../support/fake-limiter.ts';
 
 /** Our REST client end to end against the built-in exchange, on real time. */
 let sim: KalshiSim;

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { TestClock } from '../../actors/clock.ts';
-import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
-import { PRIORITIES, type Priority } from '../../broker/limiter/types.ts';
-import type { WindowSpec } from '../../broker/limiter/window-log.ts';
-import { maxInAnyWindow, rng } from './venue-model.ts';
+import { SharedLimiter } from './shared-limiter.ts';
+import { PRIORITIES, type Priority } from './types.ts';
+import type { WindowSpec } from './window-log.ts';
+import { maxInAnyWindow, rng } from '../../test/support/limiter-venue-model.ts';
 
 type Pending = { id: number; rank: number; milli: number; ac: AbortController };
 
