@@ -76,3 +76,18 @@ test('a clean shutdown releases the lease so a successor need not wait', async (
   assert.equal(b.held(), true);
   await b.release();
 });
+
+test('a holder frozen past its safe window cannot vouch for the lease by its own clock, before any renewal has run', async () => {
+  const clock = new TestClock();
+  const a = await BrokerLease.open(nc, { clock, log, ttlMs: 3_000, bucket: 'lease_t3', holder: 'A' });
+  assert.match(a.whyNotSafe() ?? '', /not held/);
+  await a.acquire();
+  assert.equal(a.whyNotSafe(), undefined);
+  // Woken after a freeze: time moved on, and no renewal timer has fired yet.
+  clock.set(clock.now() + 2_000);
+  assert.match(a.whyNotSafe() ?? '', /no lease renewal for 2000 ms/);
+  // Once a renewal is stored again (no one took over), it vouches again.
+  await run(clock, 500, 100);
+  await eventually(() => a.whyNotSafe() === undefined, 'a renewal to be stored');
+  await a.release();
+});

@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeVenue } from '../test/support/fake-venue.ts';
+import { fenceWrites, NotLeaderError } from './write-fence.ts';
+import type { VenueOrderRequest } from './venue.ts';
+
+const req = { symbol: 'NSE:INFY', side: 'BUY', qty: 1, orderType: 'LIMIT', limitPrice: 150_000, intentId: 'i1' } as unknown as VenueOrderRequest;
+
+test('no write leaves a fenced adapter: a place whose write-ahead resolves after the lease became unsafe, a cancel and a modify are refused, reads pass', async () => {
+  const venue = new FakeVenue();
+  let unsafe: string | undefined;
+  const fenced = fenceWrites(venue, () => unsafe);
+
+  let stored!: () => void;
+  const writeAhead = new Promise<void>((r) => { stored = r; });
+  const place = fenced.place(req, 'place', writeAhead);
+  // The lease lapses (a freeze) while the write-ahead is on its way: the order must not leave.
+  unsafe = 'no lease renewal for 9000 ms';
+  stored();
+  await assert.rejects(place, NotLeaderError);
+  await assert.rejects(fenced.cancel('o1'), NotLeaderError);
+  await assert.rejects(fenced.modify!({ venueOrderId: 'o1', qty: 2 } as never), NotLeaderError);
+  assert.equal(venue.writes.length, 0, 'the venue saw no write');
+  assert.deepEqual(await fenced.openOrders(), [], 'reads pass through');
+
+  unsafe = undefined;
+  await fenced.place(req, 'place', Promise.resolve());
+  assert.deepEqual(venue.writes.map((w) => w.op), ['place'], 'a holder that can vouch for its lease writes');
+});
