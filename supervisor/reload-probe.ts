@@ -13,8 +13,9 @@ const file = (workerData as { file: string }).file;
 let index = 0;
 const announce: ModuleLoader = async (absPath) => {
   parentPort!.postMessage({ loading: { index: index++, module: absPath } });
-  // Compiled as the strategy's worker will load it (supervisor/worker-code.ts): what passes here runs there.
-  const compiled = await compileModule(absPath);
+  // Compiled as the strategy's worker will load it (supervisor/worker-code.ts): what passes here
+  // runs there. As a data: URL: this thread may be ended mid-load, which would leave a file.
+  const compiled = await compileModule(absPath, null);
   try {
     return await importStrategyModuleFrom(compiled.url);
   } finally {

@@ -26,10 +26,11 @@ export type CompiledModule = {
 
 /**
  * Compiles `entry` into a file in `dir` (this process's private temporary folder by default).
- * Where no file can be written, the code goes as a data: URL instead: it runs the same, but
- * Node 20 applies no source map to a data: module, so stack traces give the bundle's lines.
+ * With `dir` null, or where no file can be written, the code goes as a data: URL instead: it
+ * runs the same, but Node 20 applies no source map to a data: module, so stack traces give the
+ * bundle's lines.
  */
-export async function compileModule(entry: string, dir: string | undefined = compiledDir()): Promise<CompiledModule> {
+export async function compileModule(entry: string, dir: string | null = compiledDir()): Promise<CompiledModule> {
   const file = join(dir ?? dirname(entry), `${basename(entry)}.${randomUUID()}.mjs`);
   const out = await build({
     entryPoints: [entry],
@@ -50,7 +51,7 @@ export async function compileModule(entry: string, dir: string | undefined = com
     plugins: [packagesByAbsoluteUrl, importMetaOfEachFile],
   });
   const js = out.outputFiles[0]!.text;
-  if (dir !== undefined) {
+  if (dir !== null) {
     try {
       await writeFile(file, js, { mode: 0o600, flag: 'wx' });
       return { url: pathToFileURL(file).href, release: () => rm(file, { force: true }) };
@@ -65,8 +66,8 @@ export async function compileModule(entry: string, dir: string | undefined = com
 
 let privateDir: string | null | undefined;
 
-/** A 0700 folder of this process, removed when it exits; undefined where none can be made. */
-function compiledDir(): string | undefined {
+/** A 0700 folder of this process, removed when it exits; null where none can be made. */
+function compiledDir(): string | null {
   if (privateDir === undefined) {
     try {
       const made = mkdtempSync(join(tmpdir(), 'orch-workers-'));
@@ -76,7 +77,7 @@ function compiledDir(): string | undefined {
       privateDir = null;
     }
   }
-  return privateDir ?? undefined;
+  return privateDir;
 }
 
 const workerSource = fileURLToPath(new URL('../actors/strategy-worker.ts', import.meta.url));
