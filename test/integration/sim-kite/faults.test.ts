@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KiteConnect } from 'kiteconnect';
 import { WebSocket } from 'ws';
-import type { KiteSim } from '../../exchanges/kite/index.ts';
+import type { KiteSim } from '../../../exchanges/kite/index.ts';
 import { startTestSim, eventually } from './helpers.ts';
 
 const order = (over: Record<string, unknown> = {}) => ({

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { spec, eventually } from '../support/specs.ts';
-import { kiteBrokerOnSim } from '../support/kite-broker.ts';
-import { INFY, placeIntent, sendIntent, sendWhenPriced, readLog } from '../support/recovery-harness.ts';
-import { parseMsg } from '../../actors/bus.ts';
-import { IntentReplySchema, type IntentReply } from '../../actors/messages.ts';
-import { subjects } from '../../actors/subjects.ts';
-import { metrics } from '../../actors/metrics.ts';
+import { spec, eventually } from '../../support/specs.ts';
+import { kiteBrokerOnSim } from '../../support/kite-broker.ts';
+import { INFY, placeIntent, sendIntent, sendWhenPriced, readLog } from '../../support/recovery-harness.ts';
+import { parseMsg } from '../../../actors/bus.ts';
+import { IntentReplySchema, type IntentReply } from '../../../actors/messages.ts';
+import { subjects } from '../../../actors/subjects.ts';
+import { metrics } from '../../../actors/metrics.ts';
 
 /**
  * Strategies that misbehave on purpose, against a real broker, nats-server and the built-in

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KiteConnect } from 'kiteconnect';
-import type { KiteSim } from '../../exchanges/kite/index.ts';
-import { TestClock } from '../../actors/clock.ts';
+import type { KiteSim } from '../../../exchanges/kite/index.ts';
+import { TestClock } from '../../../actors/clock.ts';
 import { kiteFetch, startTestSim, eventually } from './helpers.ts';
 
 const SBIN = 779521;

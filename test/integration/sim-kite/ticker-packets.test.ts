@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KiteTicker } from 'kiteconnect';
-import { defaultInstruments } from '../../exchanges/kite/instruments.ts';
-import type { MarketState } from '../../exchanges/kite/market.ts';
-import { encodeFrame, encodePacket } from '../../exchanges/kite/ticker-packets.ts';
+import { defaultInstruments } from '../../../exchanges/kite/instruments.ts';
+import type { MarketState } from '../../../exchanges/kite/market.ts';
+import { encodeFrame, encodePacket } from '../../../exchanges/kite/ticker-packets.ts';
 
 const parser: any = new KiteTicker({ api_key: 'k', access_token: 't', reconnect: false } as any);
 const parse = (b: Buffer) => parser.parseBinary(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));

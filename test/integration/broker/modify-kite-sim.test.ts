@@ -2,16 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { z } from 'zod';
-import { spec, eventually } from '../support/specs.ts';
-import { kiteBrokerOnSim } from '../support/kite-broker.ts';
-import { INFY, invariantViolations, placeIntent, readLog, sendIntent, sendWhenPriced } from '../support/recovery-harness.ts';
-import { KillStore } from '../../broker/kill/kill-store.ts';
-import { systemClock } from '../../actors/clock.ts';
-import type { KillLevel, KillScope, ModifyIntent } from '../../actors/messages.ts';
-import { StrategyActor } from '../../actors/strategy-actor.ts';
-import { SystemClock } from '../../actors/clock.ts';
-import { defineStrategy, type IntentAnswer } from '../../strategies/sdk.ts';
-import { project } from '../../broker/projection/projection.ts';
+import { spec, eventually } from '../../support/specs.ts';
+import { kiteBrokerOnSim } from '../../support/kite-broker.ts';
+import { INFY, invariantViolations, placeIntent, readLog, sendIntent, sendWhenPriced } from '../../support/recovery-harness.ts';
+import { KillStore } from '../../../broker/kill/kill-store.ts';
+import { systemClock } from '../../../actors/clock.ts';
+import type { KillLevel, KillScope, ModifyIntent } from '../../../actors/messages.ts';
+import { StrategyActor } from '../../../actors/strategy-actor.ts';
+import { SystemClock } from '../../../actors/clock.ts';
+import { defineStrategy, type IntentAnswer } from '../../../strategies/sdk.ts';
+import { project } from '../../../broker/projection/projection.ts';
 
 /**
  * ctx.modify from a strategy actor, over NATS, through the real broker, to the built-in Kite

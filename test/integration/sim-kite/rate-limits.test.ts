@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KiteConnect } from 'kiteconnect';
-import { CalendarRateLimiter } from '../../exchanges/kite/rate-limits.ts';
+import { CalendarRateLimiter } from '../../../exchanges/kite/rate-limits.ts';
 import { kiteFetch, startTestSim } from './helpers.ts';
 
 const marketBuy = () =>

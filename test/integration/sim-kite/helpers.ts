@@ -1,10 +1,10 @@
-import { eventually } from '../support/wait.ts';
+import { eventually } from '../../support/wait.ts';
 export { eventually };
 /** Shared test helpers: a quiet sim on a TestClock and the full browser-less login flow. */
 import { generateSync } from 'otplib';
-import { TestClock } from '../../actors/clock.ts';
-import { createLogger } from '../../actors/logger.ts';
-import { startKiteSim, type KiteSim, type KiteSimOptions } from '../../exchanges/kite/index.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { createLogger } from '../../../actors/logger.ts';
+import { startKiteSim, type KiteSim, type KiteSimOptions } from '../../../exchanges/kite/index.ts';
 
 export const quietLogger = () => createLogger({ name: 'kite-sim-test', level: 'silent' });
 

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { specifiers } from '../support/imports.ts';
+import { specifiers } from '../../support/imports.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const EXCHANGE = join(ROOT, 'exchanges/kite');
 const ALLOWED_OUTSIDE = new Set(['actors/clock.ts', 'actors/logger.ts', 'actors/log-format.ts', 'actors/prng.ts']);
 

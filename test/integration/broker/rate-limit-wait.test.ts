@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { spec } from '../support/specs.ts';
-import { kiteBrokerOnSim } from '../support/kite-broker.ts';
-import { intentTag } from '../../broker/kite/tag.ts';
-import { INFY, placeIntent, sendIntent, sendWhenPriced } from '../support/recovery-harness.ts';
+import { spec } from '../../support/specs.ts';
+import { kiteBrokerOnSim } from '../../support/kite-broker.ts';
+import { intentTag } from '../../../broker/kite/tag.ts';
+import { INFY, placeIntent, sendIntent, sendWhenPriced } from '../../support/recovery-harness.ts';
 
 /**
  * Kite takes 10 orders a second. A burst the limiter could only send after the strategy has

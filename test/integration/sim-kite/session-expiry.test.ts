@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KiteConnect } from 'kiteconnect';
 import { generateSync } from 'otplib';
-import { TestClock } from '../../actors/clock.ts';
-import { nextSixAmIst } from '../../exchanges/kite/time.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { nextSixAmIst } from '../../../exchanges/kite/time.ts';
 import { kiteFetch, loginForRequestToken, startTestSim } from './helpers.ts';
 
 test('nextSixAmIst: 06:00 IST is 00:30 UTC; a token issued after 06:00 lives until tomorrow 06:00', () => {

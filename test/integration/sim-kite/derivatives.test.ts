@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KiteConnect, KiteTicker } from 'kiteconnect';
-import type { KiteSim } from '../../exchanges/kite/index.ts';
+import type { KiteSim } from '../../../exchanges/kite/index.ts';
 import { connectTicker, eventually, kiteFetch, startTestSim } from './helpers.ts';
 
 const FUT = { token: 28_944_130, exchangeToken: 113_063, symbol: 'NIFTY26DECFUT', key: 'NFO:NIFTY26DECFUT', lot: 65 } as const;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KiteConnect } from 'kiteconnect';
-import type { KiteSim } from '../../exchanges/kite/index.ts';
+import type { KiteSim } from '../../../exchanges/kite/index.ts';
 import { startTestSim } from './helpers.ts';
 
 const SBIN = 779521;

@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { connectBus } from '../../actors/bus.ts';
-import type { ModifyIntent } from '../../actors/messages.ts';
-import { ensureEventStream } from '../../broker/event-log.ts';
-import { project } from '../../broker/projection/projection.ts';
-import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
-import { startNatsServer } from '../support/nats-server.ts';
-import { spec } from '../support/specs.ts';
-import { startKalshiBroker } from '../support/kalshi-broker.ts';
-import { stopAfter } from '../support/broker-actor.ts';
-import { placeIntent, readLog, sendIntent, sendWhenPriced } from '../support/recovery-harness.ts';
+import { connectBus } from '../../../actors/bus.ts';
+import type { ModifyIntent } from '../../../actors/messages.ts';
+import { ensureEventStream } from '../../../broker/event-log.ts';
+import { project } from '../../../broker/projection/projection.ts';
+import { startKalshiSim } from '../../../exchanges/kalshi/index.ts';
+import { startNatsServer } from '../../support/nats-server.ts';
+import { spec } from '../../support/specs.ts';
+import { startKalshiBroker } from '../../support/kalshi-broker.ts';
+import { stopAfter } from '../../support/broker-actor.ts';
+import { placeIntent, readLog, sendIntent, sendWhenPriced } from '../../support/recovery-harness.ts';
 
 /**
  * A modify on Kalshi is an amend of the same order (POST .../orders/:id/amend) at the built-in

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { spec, eventually } from '../support/specs.ts';
-import { kiteBrokerOnSim } from '../support/kite-broker.ts';
-import { placeIntent, sendIntent, sendWhenPriced, invariantViolations } from '../support/recovery-harness.ts';
+import { spec, eventually } from '../../support/specs.ts';
+import { kiteBrokerOnSim } from '../../support/kite-broker.ts';
+import { placeIntent, sendIntent, sendWhenPriced, invariantViolations } from '../../support/recovery-harness.ts';
 
 /**
  * Kite's order rules in the broker (rule `lot_size`, rule `tick_size`) against the built-in

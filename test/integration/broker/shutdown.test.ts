@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { spec } from '../support/specs.ts';
-import { kiteBrokerOnSim, startKiteBroker } from '../support/kite-broker.ts';
-import { startNatsServer } from '../support/nats-server.ts';
-import { connectBus } from '../../actors/bus.ts';
-import { ensureEventStream } from '../../broker/event-log.ts';
-import { startKiteSim } from '../../exchanges/kite/index.ts';
-import { INFY } from '../support/recovery-harness.ts';
+import { spec } from '../../support/specs.ts';
+import { kiteBrokerOnSim, startKiteBroker } from '../../support/kite-broker.ts';
+import { startNatsServer } from '../../support/nats-server.ts';
+import { connectBus } from '../../../actors/bus.ts';
+import { ensureEventStream } from '../../../broker/event-log.ts';
+import { startKiteSim } from '../../../exchanges/kite/index.ts';
+import { INFY } from '../../support/recovery-harness.ts';
 
 /**
  * A broker whose bus connection is gone (a stop under way, a crash) still finishes what it

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { spec, eventually } from '../support/specs.ts';
-import { kiteBrokerOnSim } from '../support/kite-broker.ts';
-import { INFY, placeIntent, sendIntent, sendWhenPriced, invariantViolations } from '../support/recovery-harness.ts';
+import { spec, eventually } from '../../support/specs.ts';
+import { kiteBrokerOnSim } from '../../support/kite-broker.ts';
+import { INFY, placeIntent, sendIntent, sendWhenPriced, invariantViolations } from '../../support/recovery-harness.ts';
 
 /**
  * The broker decides intents one at a time (so every gate sees the orders accepted before),
