@@ -19,7 +19,7 @@ export class NotAnswering extends SupervisorError {
  * supervisor answers: supervisor/services.ts); done once no further answer came for `stallMs`.
  * Rejects like `ask` when none answered; answers of the wrong shape are skipped.
  */
-export async function askAll<S extends z.ZodType>(nc: NatsConnection, who: string, subject: string, schema: S, timeoutMs: number, stallMs = 1_000): Promise<z.output<S>[]> {
+export async function askAll<S extends z.ZodType>(nc: NatsConnection, who: string, subject: string, schema: S, timeoutMs: number, stallMs = 500): Promise<z.output<S>[]> {
   const out: z.output<S>[] = [];
   try {
     const replies = await nc.requestMany(subject, '', { maxWait: timeoutMs, strategy: 'stall', stall: stallMs });

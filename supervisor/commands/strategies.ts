@@ -1,11 +1,11 @@
 import { subjects } from '../../actors/subjects.ts';
 import { StrategiesReplySchema } from '../ops-schemas.ts';
 import { connectOperator } from './nats-cli.ts';
-import { ask, parseOpsArgs, table, stdio, timeoutArg, type Io } from './ops-client.ts';
+import { askAll, parseOpsArgs, table, stdio, timeoutArg, type Io } from './ops-client.ts';
 
 const USAGE = 'usage: orch strategies [--json] [--nats URL] [--state-dir DIR] [--timeout MS]\n';
 
-/** `orch strategies`: the registry as the running supervisor has it, with each actor's state. */
+/** `orch strategies`: the registry as the running supervisors have it (every host's group), with each actor's state. */
 export async function runStrategies(args: string[], env: NodeJS.ProcessEnv = process.env, io: Io = stdio): Promise<number> {
   const values = parseOpsArgs(args, USAGE, io);
   if (!values) return 2;
@@ -14,7 +14,10 @@ export async function runStrategies(args: string[], env: NodeJS.ProcessEnv = pro
   try {
     let reply;
     try {
-      reply = await ask(nc, 'supervisor', subjects.serviceEndpoint('supervisor', 'strategies'), StrategiesReplySchema, timeoutMs);
+      // Every host's supervisor answers with its own placement group's strategies.
+      const replies = await askAll(nc, 'supervisor', subjects.serviceEndpoint('supervisor', 'strategies'), StrategiesReplySchema, timeoutMs);
+      const byId = new Map(replies.flatMap((r) => r.strategies).map((st) => [st.id, st]));
+      reply = { configFile: replies[0]!.configFile, strategies: [...byId.values()] };
     } catch (e) {
       io.err(`orch: ${(e as Error).message}\n`);
       return 1;

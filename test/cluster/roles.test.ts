@@ -71,6 +71,8 @@ test('orch start --role broker and two --role strategies processes with their ow
     const traded = new Set([...j.broker.openOrders.map((o) => o.strategyId), ...j.broker.pnl.map((p) => p.strategyId)]);
     return traded.has('east') && traded.has('west');
   }, 'both groups to trade through the broker', 60_000);
+  const listed = JSON.parse((await orch(['strategies', ...ops], { cwd: dir })).stdout) as { strategies: { id: string; status: string }[] };
+  assert.deepEqual(listed.strategies.map((st) => [st.id, st.status]).sort(), [['east', 'running'], ['west', 'running']], 'orch strategies shows every host\'s strategies');
   assert.match(g1.output(), /recorder placed/);
   assert.doesNotMatch(g1.output(), /"strategy:west"|west/, 'g1 never starts g2\'s strategy');
 });
