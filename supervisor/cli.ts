@@ -10,6 +10,7 @@ import { reload } from './commands/reload.ts';
 import { loginKite } from './commands/login.ts';
 import { dataCmd, DATA_HELP } from './commands/data.ts';
 import { natsUsers } from './commands/nats-users.ts';
+import { backtest, BACKTEST_HELP } from './commands/backtest.ts';
 
 /** A command: takes its own arguments, returns the exit code. Register new ones in COMMANDS. */
 export type Command = (args: string[]) => Promise<number>;
@@ -28,6 +29,7 @@ export const COMMANDS: Record<string, Command> = {
   login: (args) => loginKite(args, process.env),
   data: (args) => dataCmd(args, process.env),
   'nats-users': (args) => natsUsers(args, process.env),
+  backtest: (args) => backtest(args),
 };
 
 const CONNECT = '  --nats URL         the NATS server of the running orchestrator (env NATS_URL; default nats://127.0.0.1:4222)\n  --state-dir DIR    its state directory, for the operator credentials (default ./.orch)\n';
@@ -36,6 +38,7 @@ const OPS = `${CONNECT}  --timeout MS       how long to wait for an answer\n  --
 /** Each command's own help (`orch <command> --help`, exit 0). */
 export const COMMAND_HELP: Record<string, string> = {
   data: DATA_HELP,
+  backtest: BACKTEST_HELP,
   login: `orch login kite [options]: Kite's official login. Prints the login URL (KITE_LOGIN_ROOT, default
 https://kite.zerodha.com), catches the request_token on http://127.0.0.1:PORT/ (register it as
 the app's redirect URL), exchanges it with KITE_API_KEY/KITE_API_SECRET at KITE_API_ROOT and
@@ -144,6 +147,7 @@ Commands:
   data      fill the local candle store for backtests: orch data kite --instrument NSE:INFY --from … --to … | import --csv FILE … | ls
   nats-users write the NATS users of every role and strategy for a cluster's nodes: orch nats-users [--config FILE]
   reload    validate config/strategies.yaml and the strategy modules, apply what changed: orch reload [--json]
+  backtest  run the registry's strategies on stored data: orch backtest --data DIR --from DATE --to DATE [--speed max|N] [--seed N]
 `;
 
 export async function main(argv: string[]): Promise<number> {

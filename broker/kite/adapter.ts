@@ -231,15 +231,7 @@ export class KiteAdapter implements VenueAdapter {
 
   /** Kite refuses a quantity that is not whole lots (F&O) and a limit price off the tick grid. */
   checkOrder(req: VenueOrderRequest): OrderRuleViolation | undefined {
-    const r = this.rulesBySymbol.get(req.symbol);
-    if (!r) return { rule: 'unknown_instrument', reason: `${req.symbol} is not in Kite's instrument list`, figures: { symbol: req.symbol } };
-    if (r.lot > 1 && req.qty % r.lot !== 0) {
-      return { rule: 'lot_size', reason: `${req.symbol} trades in lots of ${r.lot} units; ${req.qty} is not a whole number of lots`, figures: { limit: r.lot, actual: req.qty } };
-    }
-    if (req.limitPrice !== undefined && r.tickPaise > 0 && req.limitPrice % r.tickPaise !== 0) {
-      return { rule: 'tick_size', reason: `${req.symbol} prices move in steps of ${r.tickPaise} paise; ${req.limitPrice} is off the grid`, figures: { limit: r.tickPaise, actual: req.limitPrice } };
-    }
-    return undefined;
+    return kiteOrderRule(this.rulesBySymbol.get(req.symbol), req);
   }
 
   async place(req: VenueOrderRequest, priority: 'place' | 'kill', sendAfter: Promise<void>): Promise<{ venueOrderId: string; duplicate?: boolean }> {
@@ -321,4 +313,19 @@ export class KiteAdapter implements VenueAdapter {
       this.o.log.warn({ err: (err as Error).message }, 'order poll failed');
     }
   }
+}
+
+/**
+ * Kite's own order rules for one instrument (from its instrument list): whole lots, prices on the
+ * tick grid. Pure, so the backtest judges an order by the same rule as the live adapter.
+ */
+export function kiteOrderRule(r: { tickPaise: number; lot: number } | undefined, req: VenueOrderRequest): OrderRuleViolation | undefined {
+  if (!r) return { rule: 'unknown_instrument', reason: `${req.symbol} is not in Kite's instrument list`, figures: { symbol: req.symbol } };
+  if (r.lot > 1 && req.qty % r.lot !== 0) {
+    return { rule: 'lot_size', reason: `${req.symbol} trades in lots of ${r.lot} units; ${req.qty} is not a whole number of lots`, figures: { limit: r.lot, actual: req.qty } };
+  }
+  if (req.limitPrice !== undefined && r.tickPaise > 0 && req.limitPrice % r.tickPaise !== 0) {
+    return { rule: 'tick_size', reason: `${req.symbol} prices move in steps of ${r.tickPaise} paise; ${req.limitPrice} is off the grid`, figures: { limit: r.tickPaise, actual: req.limitPrice } };
+  }
+  return undefined;
 }

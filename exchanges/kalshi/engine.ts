@@ -176,6 +176,21 @@ export class SimEngine extends EventEmitter<EngineEvents> {
     return { order: o, reducedBy };
   }
 
+  /**
+   * Takes a market maker's resting order off the book and forgets it: a backtest replaces its
+   * quotes with the data's at every tick. A user's order is never touched here.
+   */
+  withdrawMaker(orderId: string): void {
+    const o = this.orders.get(orderId);
+    if (!o || o.owner !== 'mm') return;
+    if (o.status === 'resting') {
+      this.unrest(o, o.remaining);
+      o.remaining = 0;
+      this.finish(o, 'canceled');
+    }
+    this.orders.delete(orderId);
+  }
+
   decrease(orderId: string, d: { reduceBy?: number; reduceTo?: number }): SimOrder {
     const o = this.userOrder(orderId);
     const to = d.reduceTo !== undefined ? d.reduceTo : o.remaining - (d.reduceBy ?? 0);

@@ -77,6 +77,12 @@ let lastTradeSeq = 0;
 
 export class OrderEngine {
   private readonly orders = new Map<string, SimOrder>();
+  /**
+   * The orders not yet COMPLETE, CANCELLED or REJECTED: what a price move can match and what
+   * blocks margin. Kept apart so a long session (a backtest places tens of thousands) matches in
+   * time proportional to the live orders, not to every order of the day.
+   */
+  private readonly working = new Map<string, SimOrder>();
   private readonly trades: KiteTradeRecord[] = [];
   private readonly ttlTimers = new Map<string, TimerHandle>();
   private readonly listeners: OrderListener[] = [];
@@ -125,7 +131,7 @@ export class OrderEngine {
   }
   utilisedPaise(): number {
     let blocked = this.positions.exposurePaise(marginFactor);
-    for (const o of this.orders.values()) {
+    for (const o of this.working.values()) {
       if (TERMINAL.has(o.status) || o.transactionType !== 'BUY') continue;
       blocked += (o.quantity - o.filledQuantity) * this.refPrice(o) * marginFactor(o.product, this.index.token(o.instrumentToken));
     }
@@ -260,9 +266,20 @@ export class OrderEngine {
     return o.orderId;
   }
 
+  /**
+   * Forgets a finished order and the day's trades: a backtest keeps its own record, and a session
+   * of tens of thousands of orders would otherwise hold every status snapshot of every one.
+   */
+  forget(orderId: string): void {
+    const o = this.orders.get(orderId);
+    if (!o || !TERMINAL.has(o.status)) return;
+    this.orders.delete(orderId);
+    this.trades.length = 0;
+  }
+
   /** Price moved (tick or setPrice): trigger stops and match resting orders of that instrument. */
   onPrice(token?: number): void {
-    for (const o of this.orders.values()) {
+    for (const o of this.working.values()) {
       if (token !== undefined && o.instrumentToken !== token) continue;
       if (o.status === 'OPEN' || o.status === 'TRIGGER PENDING') this.tryMatch(o);
     }
@@ -390,6 +407,8 @@ export class OrderEngine {
 
   private transition(o: SimOrder, status: OrderStatus): void {
     o.status = status;
+    if (TERMINAL.has(status)) this.working.delete(o.orderId);
+    else this.working.set(o.orderId, o);
     this.snapshot(o);
   }
   private snapshot(o: SimOrder): void {

@@ -1,0 +1,128 @@
+/**
+ * `orch backtest --config FILE --data DIR --from WHEN --to WHEN [--speed max|N] [--seed N]`: runs
+ * the registry's strategies, unchanged, on stored data (backtest/store.ts) against the built-in
+ * exchanges' matching, and writes a JSON summary and an HTML report (docs/backtest.md).
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { pino } from 'pino';
+import { loadConfig } from '../config.ts';
+import { importStrategyModule } from '../../actors/strategy-contract.ts';
+import { runBacktest, type BacktestResult } from '../../backtest/runner.ts';
+import { CostsSchema, type Costs } from '../../backtest/costs.ts';
+import { dataTicks } from '../../backtest/source.ts';
+import { defaultStoreRoot, IntervalSchema } from '../../backtest/store.ts';
+import { progressBar, type ProgressStream } from '../../backtest/progress.ts';
+import { renderReport } from '../../backtest/report-html.ts';
+import { describeZodError } from '../../actors/messages.ts';
+
+export type BacktestIo = { out(s: string): void; err(s: string): void; progress: ProgressStream };
+const stdio: BacktestIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), progress: process.stderr };
+
+export const BACKTEST_HELP = `orch backtest [options]: run the registry's strategies on stored data against the built-in
+exchanges' matching (docs/backtest.md). Prints the summary as JSON (with the run's hash) and
+writes summary.json and report.html into --out.
+
+  --config FILE      strategy registry (default config/strategies.yaml)
+  --data DIR         the data store (default .orch/data; orch data ... fills it)
+  --from WHEN        start, ISO date or date-time (UTC unless it names a zone), inclusive
+  --to WHEN          end, exclusive; a bare date means the end of that day
+  --interval NAME    candle interval when no ticks were recorded (minute, ..., day; default minute)
+  --speed max|N      max (default) or N times real time
+  --seed N           seed of the simulated book depth and quote sizes (default 1)
+  --costs FILE       cost schedule (YAML or JSON; default: docs/backtest.md "Costs")
+  --out DIR          where summary.json and report.html go (default .orch/backtest)
+  --log-level LEVEL  the strategies' log level, JSON lines on stderr (default warn)
+`;
+
+/** `2026-11-03` or an ISO date-time; a bare date as `--to` is the end of that day (the next midnight, UTC). */
+export function parseWhen(v: string, name: string, endOfDay = false): number {
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(v);
+  const ms = Date.parse(dateOnly ? `${v}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(v) ? v : `${v}Z`);
+  if (Number.isNaN(ms)) throw new Error(`--${name} must be an ISO date (2026-11-03) or date-time (2026-11-03T09:15:00+05:30), got "${v}"`);
+  return dateOnly && endOfDay ? ms + 86_400_000 : ms;
+}
+
+export async function backtest(args: string[], io: BacktestIo = stdio): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args, strict: true,
+      options: {
+        config: { type: 'string' }, data: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, interval: { type: 'string' },
+        speed: { type: 'string' }, seed: { type: 'string' }, costs: { type: 'string' }, out: { type: 'string' }, 'log-level': { type: 'string' },
+      },
+    }).values;
+  } catch (e) {
+    io.err(`orch: ${(e as Error).message}\n\n${BACKTEST_HELP}`);
+    return 2;
+  }
+  let from: number, to: number, seed: number, speed: 'max' | number, interval;
+  try {
+    if (!values.from || !values.to) throw new Error('--from and --to are required');
+    from = parseWhen(values.from, 'from');
+    to = parseWhen(values.to, 'to', true);
+    if (!(to > from)) throw new Error(`--to (${values.to}) must be after --from (${values.from})`);
+    seed = values.seed === undefined ? 1 : Number(values.seed);
+    if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got "${values.seed}"`);
+    speed = values.speed === undefined || values.speed === 'max' ? 'max' : Number(values.speed);
+    if (speed !== 'max' && !(Number.isFinite(speed) && speed > 0)) throw new Error(`--speed must be max or a number above 0, got "${values.speed}"`);
+    const iv = IntervalSchema.safeParse(values.interval ?? 'minute');
+    if (!iv.success) throw new Error(`--interval must be one of ${IntervalSchema.options.join(', ')}, got "${values.interval}"`);
+    interval = iv.data;
+  } catch (e) {
+    io.err(`orch: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const costs = await loadCosts(values.costs);
+  const config = await loadConfig(values.config ?? 'config/strategies.yaml', importStrategyModule);
+  const enabled = config.strategies.filter((s) => s.enabled);
+  if (enabled.length === 0) {
+    io.err(`orch: ${config.file} has no enabled strategy to backtest\n`);
+    return 2;
+  }
+  const strategies = await Promise.all(enabled.map(async (spec) => ({ spec, module: await importStrategyModule(spec.module) })));
+  const store = { root: resolve(values.data ?? defaultStoreRoot()) };
+  const instruments = [...new Map(enabled.flatMap((s) => s.instruments.map((symbol) => [`${s.venue}:${symbol}`, { venue: s.venue, symbol }]))).values()];
+  const bar = progressBar(io.progress);
+  const log = pino({ level: values['log-level'] ?? 'warn', base: { actor: 'backtest' } }, pino.destination(2));
+  const result = await runBacktest({
+    strategies, ticks: dataTicks(instruments, from, to, interval, store), from, to, seed, speed, log, costs,
+    ...(bar ? { onProgress: (p) => bar.update(p) } : {}),
+  });
+  bar?.done();
+  if (result.ticks === 0) {
+    io.err(`orch: no data for ${instruments.map((i) => `${i.venue}:${i.symbol}`).join(', ')} between ${values.from} and ${values.to} in ${store.root} (interval ${interval}); see docs/backtest.md "Data"\n`);
+    return 3;
+  }
+  const out = resolve(values.out ?? join('.orch', 'backtest'));
+  await mkdir(out, { recursive: true });
+  const summary = summaryOf(result, config.file, store.root);
+  await writeFile(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFile(join(out, 'report.html'), renderReport(result, `orch backtest: ${config.file}`));
+  io.out(`${JSON.stringify(summary)}\n`);
+  io.err(`backtest: ${result.ticks} ticks, hash ${result.hash}; report ${join(out, 'report.html')}\n`);
+  return result.strategies.some((s) => s.crashed) ? 1 : 0;
+}
+
+export type BacktestSummary = ReturnType<typeof summaryOf>;
+
+export function summaryOf(r: BacktestResult, config: string, data: string) {
+  return {
+    hash: r.hash, seed: r.seed, config, data,
+    from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString(), ticks: r.ticks,
+    ...(r.firstTs !== undefined ? { firstTick: new Date(r.firstTs).toISOString() } : {}),
+    ...(r.lastTs !== undefined ? { lastTick: new Date(r.lastTs).toISOString() } : {}),
+    strategies: r.strategies,
+  };
+}
+
+async function loadCosts(file: string | undefined): Promise<Costs | undefined> {
+  if (file === undefined) return undefined;
+  const text = await readFile(resolve(file), 'utf8');
+  const r = CostsSchema.safeParse(parseYaml(text));
+  if (!r.success) throw new Error(`${file}: ${describeZodError(r.error)}`);
+  return r.data;
+}
