@@ -8,6 +8,13 @@ import { fixture, repoRoot } from '../support/specs.ts';
 import { renderRegistry } from '../support/registry.ts';
 import { freePort, eventually } from '../support/wait.ts';
 import { orch } from '../ops-cli/run-cli.ts';
+import { readFile } from 'node:fs/promises';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connectBus } from '../../actors/bus.ts';
+import { STREAM_EVENTS } from '../../actors/subjects.ts';
+import { BROKER, writeNatsAuth } from '../../supervisor/nats-auth.ts';
+import { makeThrowawayCa } from '../support/throwaway-ca.ts';
+import { startNatsCluster } from '../support/nats-cluster.ts';
 
 /** Paper trading: no account variables and no NATS settings of the caller's. */
 function paperEnv(): NodeJS.ProcessEnv {
@@ -16,8 +23,8 @@ function paperEnv(): NodeJS.ProcessEnv {
 
 type Running = { child: ChildProcess; output: () => string; stop(): Promise<void> };
 
-function orchStart(dir: string, args: string[]): Running {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'orch.js'), 'start', '--config', join(dir, 'strategies.yaml'), '--log-format', 'json', '--summary-interval', '0', ...args], { cwd: dir, env: paperEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+function orchStart(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Running {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'orch.js'), 'start', '--config', join(dir, 'strategies.yaml'), '--log-format', 'json', '--summary-interval', '0', ...args], { cwd: dir, env: { ...paperEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (b: Buffer) => void (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => void (out += b.toString()));
@@ -75,4 +82,37 @@ test('orch start --role broker and two --role strategies processes with their ow
   assert.deepEqual(listed.strategies.map((st) => [st.id, st.status]).sort(), [['east', 'running'], ['west', 'running']], 'orch strategies shows every host\'s strategies');
   assert.match(g1.output(), /recorder placed/);
   assert.doesNotMatch(g1.output(), /"strategy:west"|west/, 'g1 never starts g2\'s strategy');
+});
+
+test('on the 3-node TLS cluster of deploy/nats: a broker with --nats-replicas 3 and a strategies host, each given every node and the CA, trade; the log has 3 copies', async (t) => {
+  const certs = await makeThrowawayCa();
+  const dir = await mkdtemp(join(tmpdir(), 'orch-roles-cluster-'));
+  await writeFile(join(dir, 'strategies.yaml'), renderRegistry([
+    { id: 'east', module: fixture('recorder'), instruments: ['NSE:INFY'], params: { placeOnTick: 2 }, group: 'g1' },
+  ]));
+  // orch nats-users' files: the nodes get authorization.conf, the orch hosts passwords.json.
+  const auth = await writeNatsAuth({ stateDir: join(dir, '.orch'), strategyIds: ['east'], env: {} });
+  const cluster = await startNatsCluster({ certs, authorization: await readFile(auth.authFile, 'utf8'), user: auth.credentials(BROKER) });
+  const running: Running[] = [];
+  t.after(async () => {
+    for (const r of running.reverse()) await r.stop();
+    await cluster.cleanup();
+    await rm(dir, { recursive: true, force: true });
+    await rm(certs.dir, { recursive: true, force: true });
+  });
+  const env = { ORCH_NATS_CA: certs.caFile };
+  const broker = orchStart(dir, ['--role', 'broker', '--nats', cluster.urls, '--nats-replicas', '3', '--metrics-port', String(await freePort())], env);
+  running.push(broker);
+  await eventually(async () => /orchestrator running/.test(broker.output()), 'the broker to run', 90_000);
+  const g1 = orchStart(dir, ['--role', 'strategies', '--group', 'g1', '--nats', cluster.urls], env);
+  running.push(g1);
+  await eventually(async () => /recorder placed/.test(g1.output()), 'the strategy to place through the broker', 90_000);
+  assert.match(g1.output(), /"status":"accepted"/);
+  const nc = await connectBus({ servers: cluster.urls, name: 'check', tlsCaFile: certs.caFile, ...auth.credentials(BROKER) });
+  try {
+    const info = await (await jetstreamManager(nc)).streams.info(STREAM_EVENTS);
+    assert.equal(info.config.num_replicas, 3, '--nats-replicas 3 reached the event stream');
+  } finally {
+    await nc.close();
+  }
 });
