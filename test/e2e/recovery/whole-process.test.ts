@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
-import { startNatsServer } from '../support/nats-server.ts';
-import { fixture, repoRoot, eventually } from '../support/specs.ts';
-import { startKiteSim } from '../../exchanges/kite/index.ts';
-import { connectBus } from '../../actors/bus.ts';
-import { readEvents } from '../../broker/event-log.ts';
-import { renderRegistry, DEFAULT_RISK } from '../support/registry.ts';
-import { runReconcile } from '../../supervisor/commands/reconcile.ts';
+import { startNatsServer } from '../../support/nats-server.ts';
+import { fixture, repoRoot, eventually } from '../../support/specs.ts';
+import { startKiteSim } from '../../../exchanges/kite/index.ts';
+import { connectBus } from '../../../actors/bus.ts';
+import { readEvents } from '../../../broker/event-log.ts';
+import { renderRegistry, DEFAULT_RISK } from '../../support/registry.ts';
+import { runReconcile } from '../../../supervisor/commands/reconcile.ts';
 
 /**
  * kill -9 of the whole `orch start` process (supervisor, broker and strategy workers) while

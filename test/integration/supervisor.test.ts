@@ -1,16 +1,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import type { NatsServerHandle } from './support/nats-server.ts';
-import { spec, eventually } from './support/specs.ts';
-import { Supervisor } from '../supervisor/supervisor.ts';
-import { SystemClock } from '../actors/clock.ts';
-import { publishJson } from '../actors/bus.ts';
-import { subjects } from '../actors/subjects.ts';
-import { TickSchema } from '../actors/messages.ts';
-import { strategiesReply, supervisorStatus } from '../supervisor/services.ts';
-import { render } from '../supervisor/commands/status.ts';
-import { startBusAnsweringState, stopBus } from './support/broker-state.ts';
+import type { NatsServerHandle } from '../support/nats-server.ts';
+import { spec, eventually } from '../support/specs.ts';
+import { Supervisor } from '../../supervisor/supervisor.ts';
+import { SystemClock } from '../../actors/clock.ts';
+import { publishJson } from '../../actors/bus.ts';
+import { subjects } from '../../actors/subjects.ts';
+import { TickSchema } from '../../actors/messages.ts';
+import { strategiesReply, supervisorStatus } from '../../supervisor/services.ts';
+import { render } from '../../supervisor/commands/status.ts';
+import { startBusAnsweringState, stopBus } from '../support/broker-state.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 let server: NatsServerHandle;

@@ -1,14 +1,14 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { MAX_PAYLOAD_BYTES } from '../../actors/messages.ts';
-import { randInt, type Rng } from '../../actors/prng.ts';
-import { subjects } from '../../actors/subjects.ts';
-import { project } from '../../broker/projection/projection.ts';
-import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
-import { crashBroker, startKalshiBroker, type InProcessKalshiBroker } from '../support/kalshi-broker.ts';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
-import { loggedFillQty, placeIntent, readLog, sendIntent } from '../support/recovery-harness.ts';
-import type { StrategySpec } from '../../config/registry.ts';
+import { MAX_PAYLOAD_BYTES } from '../../../actors/messages.ts';
+import { randInt, type Rng } from '../../../actors/prng.ts';
+import { subjects } from '../../../actors/subjects.ts';
+import { project } from '../../../broker/projection/projection.ts';
+import { startKalshiSim, type KalshiSim } from '../../../exchanges/kalshi/index.ts';
+import { crashBroker, startKalshiBroker, type InProcessKalshiBroker } from '../../support/kalshi-broker.ts';
+import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.ts';
+import { loggedFillQty, placeIntent, readLog, sendIntent } from '../../support/recovery-harness.ts';
+import type { StrategySpec } from '../../../config/registry.ts';
 
 /**
  * The Kalshi leg of the seeded fault test (randomized.test.ts): the same faults against the

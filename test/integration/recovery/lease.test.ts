@@ -2,11 +2,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
-import { eventually } from '../support/specs.ts';
-import { connectBus } from '../../actors/bus.ts';
-import { TestClock } from '../../actors/clock.ts';
-import { BrokerLease } from '../../broker/lease.ts';
+import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.ts';
+import { eventually } from '../../support/specs.ts';
+import { connectBus } from '../../../actors/bus.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { BrokerLease } from '../../../broker/lease.ts';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;

@@ -2,15 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startNatsServer } from './support/nats-server.ts';
-import { spec, fixture, eventually } from './support/specs.ts';
-import { answerStrategyState } from './support/broker-state.ts';
-import { StrategyActor } from '../actors/strategy-actor.ts';
-import { SystemClock } from '../actors/clock.ts';
-import { connectBus, encodeJson, publishJson, subscribeParsed } from '../actors/bus.ts';
-import { subjects } from '../actors/subjects.ts';
-import { KillMessageSchema, LastTicksReplySchema, LastTicksRequestSchema, OrderUpdateSchema, StrategyStateReplySchema, StrategyStateRequestSchema, TickSchema, type OrderUpdate, type Tick } from '../actors/messages.ts';
-import { importStrategyModule } from '../actors/strategy-contract.ts';
+import { startNatsServer } from '../support/nats-server.ts';
+import { spec, fixture, eventually } from '../support/specs.ts';
+import { answerStrategyState } from '../support/broker-state.ts';
+import { StrategyActor } from '../../actors/strategy-actor.ts';
+import { SystemClock } from '../../actors/clock.ts';
+import { connectBus, encodeJson, publishJson, subscribeParsed } from '../../actors/bus.ts';
+import { subjects } from '../../actors/subjects.ts';
+import { KillMessageSchema, LastTicksReplySchema, LastTicksRequestSchema, OrderUpdateSchema, StrategyStateReplySchema, StrategyStateRequestSchema, TickSchema, type OrderUpdate, type Tick } from '../../actors/messages.ts';
+import { importStrategyModule } from '../../actors/strategy-contract.ts';
 
 test('an actor starts knowing the latched kill level, and an older broadcast cannot lower it', async () => {
   const server = await startNatsServer();
@@ -220,7 +220,7 @@ test('a strategy slower than its ticks gets the newest tick of each instrument, 
     // INFY#2 waited first and was replaced up to #40; TCS#1 waited and was replaced up to #5.
     assert.deepEqual(latest.seen, ['NSE:INFY#1', 'NSE:INFY#40', 'NSE:TCS#5']);
     assert.equal(latest.conflated, 38 + 4);
-    const { registry } = await import('../actors/metrics.ts');
+    const { registry } = await import('../../actors/metrics.ts');
     const counted = (await registry.getSingleMetric('orch_ticks_conflated_total')!.get()).values.find((v) => v.labels.actor === 'slow-latest');
     assert.equal(counted?.value, 42);
     const every = await run('slow-every', 'every');

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { startNatsServer } from '../support/nats-server.ts';
-import { eventually, spec } from '../support/specs.ts';
-import { connectBus } from '../../actors/bus.ts';
-import { startKiteSim } from '../../exchanges/kite/index.ts';
-import { intentTag } from '../../broker/kite/tag.ts';
-import { INFY, placeIntent, sendIntent, sendWhenPriced, simAccount, spawnBroker } from '../support/recovery-harness.ts';
+import { startNatsServer } from '../../support/nats-server.ts';
+import { eventually, spec } from '../../support/specs.ts';
+import { connectBus } from '../../../actors/bus.ts';
+import { startKiteSim } from '../../../exchanges/kite/index.ts';
+import { intentTag } from '../../../broker/kite/tag.ts';
+import { INFY, placeIntent, sendIntent, sendWhenPriced, simAccount, spawnBroker } from '../../support/recovery-harness.ts';
 
 /**
  * A standby broker takes over from a frozen one (SIGSTOP, as a long GC pause or a stalled VM

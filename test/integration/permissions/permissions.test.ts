@@ -7,14 +7,14 @@ import { connect, PermissionViolationError, type NatsConnection } from '@nats-io
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Registry } from 'prom-client';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
-import { TestClock } from '../../actors/clock.ts';
-import { KV_KILL, STREAM_EVENTS, inboxPrefix, subjects } from '../../actors/subjects.ts';
-import { encodeJson } from '../../actors/bus.ts';
-import { KillMessageSchema, type KillMessage } from '../../actors/messages.ts';
-import { KillStore } from '../../broker/kill/kill-store.ts';
-import { BROKER, OPERATOR, SUPERVISOR, strategyRole, writeNatsAuth, type NatsAuth, type Role } from '../../supervisor/nats-auth.ts';
-import { eventually } from '../support/wait.ts';
+import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.ts';
+import { TestClock } from '../../../actors/clock.ts';
+import { KV_KILL, STREAM_EVENTS, inboxPrefix, subjects } from '../../../actors/subjects.ts';
+import { encodeJson } from '../../../actors/bus.ts';
+import { KillMessageSchema, type KillMessage } from '../../../actors/messages.ts';
+import { KillStore } from '../../../broker/kill/kill-store.ts';
+import { BROKER, OPERATOR, SUPERVISOR, strategyRole, writeNatsAuth, type NatsAuth, type Role } from '../../../supervisor/nats-auth.ts';
+import { eventually } from '../../support/wait.ts';
 
 let dir: string;
 let auth: NatsAuth;

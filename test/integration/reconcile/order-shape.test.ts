@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { spec, eventually } from '../support/specs.ts';
-import { kiteBrokerOnSim, startKiteBroker } from '../support/kite-broker.ts';
-import { crashBroker } from '../support/broker-actor.ts';
-import { EventLog } from '../../broker/event-log.ts';
-import { INFY, placeIntent, readLog, sendWhenPriced } from '../support/recovery-harness.ts';
-import type { KiteSim } from '../../exchanges/kite/index.ts';
-import type { ReconcileReport } from '../../broker/events/schema.ts';
+import { spec, eventually } from '../../support/specs.ts';
+import { kiteBrokerOnSim, startKiteBroker } from '../../support/kite-broker.ts';
+import { crashBroker } from '../../support/broker-actor.ts';
+import { EventLog } from '../../../broker/event-log.ts';
+import { INFY, placeIntent, readLog, sendWhenPriced } from '../../support/recovery-harness.ts';
+import type { KiteSim } from '../../../exchanges/kite/index.ts';
+import type { ReconcileReport } from '../../../broker/events/schema.ts';
 
 /**
  * Reconciliation compares the price and quantity of every open order with the venue's, against

@@ -2,15 +2,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
-import { eventually, spec } from '../support/specs.ts';
-import { connectBus } from '../../actors/bus.ts';
-import { systemClock } from '../../actors/clock.ts';
-import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
-import { intentTag } from '../../broker/kite/tag.ts';
-import { KillStore } from '../../broker/kill/kill-store.ts';
-import { runReconcile } from '../../supervisor/commands/reconcile.ts';
-import { INFY, invariantViolations, placeIntent, readLog, sendIntent, sendWhenPriced, simAccount, spawnBroker, type BrokerProcess, type BrokerProcessConfig } from '../support/recovery-harness.ts';
+import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.ts';
+import { eventually, spec } from '../../support/specs.ts';
+import { connectBus } from '../../../actors/bus.ts';
+import { systemClock } from '../../../actors/clock.ts';
+import { startKiteSim, type KiteSim } from '../../../exchanges/kite/index.ts';
+import { intentTag } from '../../../broker/kite/tag.ts';
+import { KillStore } from '../../../broker/kill/kill-store.ts';
+import { runReconcile } from '../../../supervisor/commands/reconcile.ts';
+import { INFY, invariantViolations, placeIntent, readLog, sendIntent, sendWhenPriced, simAccount, spawnBroker, type BrokerProcess, type BrokerProcessConfig } from '../../support/recovery-harness.ts';
 
 /**
  * kill -9 of the broker process with orders in flight (one accepted by the exchange whose

@@ -1,11 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startNatsServer, type NatsServerHandle } from './support/nats-server.ts';
-import { connectBus, subscribeParsed, publishJson, deadLetters } from '../actors/bus.ts';
-import { subjects } from '../actors/subjects.ts';
-import { TickSchema, DeadLetterSchema, type Tick } from '../actors/messages.ts';
-import { eventually } from './support/specs.ts';
+import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
+import { connectBus, subscribeParsed, publishJson, deadLetters } from '../../actors/bus.ts';
+import { subjects } from '../../actors/subjects.ts';
+import { TickSchema, DeadLetterSchema, type Tick } from '../../actors/messages.ts';
+import { eventually } from '../support/specs.ts';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;

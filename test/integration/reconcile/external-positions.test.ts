@@ -1,19 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { connectBus } from '../../actors/bus.ts';
-import { systemClock } from '../../actors/clock.ts';
-import type { Difference, ReconcileReport } from '../../broker/events/schema.ts';
-import { ensureEventStream } from '../../broker/event-log.ts';
-import { KiteRestClient } from '../../broker/kite/rest-client.ts';
-import { positions } from '../../broker/projection/projection.ts';
-import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
-import { startNatsServer } from '../support/nats-server.ts';
-import { spec } from '../support/specs.ts';
-import { eventually } from '../support/wait.ts';
-import { startKiteBroker, type InProcessBroker } from '../support/kite-broker.ts';
-import { INFY, placeIntent, sendWhenPriced } from '../support/recovery-harness.ts';
-import { FakeLimiter } from '../support/fake-limiter.ts';
+import { connectBus } from '../../../actors/bus.ts';
+import { systemClock } from '../../../actors/clock.ts';
+import type { Difference, ReconcileReport } from '../../../broker/events/schema.ts';
+import { ensureEventStream } from '../../../broker/event-log.ts';
+import { KiteRestClient } from '../../../broker/kite/rest-client.ts';
+import { positions } from '../../../broker/projection/projection.ts';
+import { startKiteSim, type KiteSim } from '../../../exchanges/kite/index.ts';
+import { startNatsServer } from '../../support/nats-server.ts';
+import { spec } from '../../support/specs.ts';
+import { eventually } from '../../support/wait.ts';
+import { startKiteBroker, type InProcessBroker } from '../../support/kite-broker.ts';
+import { INFY, placeIntent, sendWhenPriced } from '../../support/recovery-harness.ts';
+import { FakeLimiter } from '../../support/fake-limiter.ts';
 
 /**
  * A real account rarely starts flat: yesterday's positions, a trade placed by hand. By default

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { EventLog } from '../../broker/event-log.ts';
-import type { LogEvent } from '../../broker/events/schema.ts';
-import { spec } from '../support/specs.ts';
-import { kiteBrokerOnSim } from '../support/kite-broker.ts';
-import { INFY, placeIntent, readLog, sendWhenPriced } from '../support/recovery-harness.ts';
+import { EventLog } from '../../../broker/event-log.ts';
+import type { LogEvent } from '../../../broker/events/schema.ts';
+import { spec } from '../../support/specs.ts';
+import { kiteBrokerOnSim } from '../../support/kite-broker.ts';
+import { INFY, placeIntent, readLog, sendWhenPriced } from '../../support/recovery-harness.ts';
 
 /**
  * The write-ahead of an order: the broker prepares the order while the log stores its

@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { connectBus } from '../../actors/bus.ts';
-import type { Difference } from '../../broker/events/schema.ts';
-import { ensureEventStream } from '../../broker/event-log.ts';
-import { project } from '../../broker/projection/projection.ts';
-import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
-import { startNatsServer } from '../support/nats-server.ts';
-import { spec } from '../support/specs.ts';
-import { eventually } from '../support/wait.ts';
-import { crashBroker, startKalshiBroker, type InProcessKalshiBroker } from '../support/kalshi-broker.ts';
-import { placeIntent, readLog, sendIntent, sendWhenPriced } from '../support/recovery-harness.ts';
+import { connectBus } from '../../../actors/bus.ts';
+import type { Difference } from '../../../broker/events/schema.ts';
+import { ensureEventStream } from '../../../broker/event-log.ts';
+import { project } from '../../../broker/projection/projection.ts';
+import { startKalshiSim } from '../../../exchanges/kalshi/index.ts';
+import { startNatsServer } from '../../support/nats-server.ts';
+import { spec } from '../../support/specs.ts';
+import { eventually } from '../../support/wait.ts';
+import { crashBroker, startKalshiBroker, type InProcessKalshiBroker } from '../../support/kalshi-broker.ts';
+import { placeIntent, readLog, sendIntent, sendWhenPriced } from '../../support/recovery-harness.ts';
 
 /**
  * The finding: orch killed while its Kalshi orders rest, the orders fill while it is down, and
