@@ -4,15 +4,14 @@ import { systemClock, type Clock } from '../actors/clock.ts';
 import { connectBus } from '../actors/bus.ts';
 import { actorLogger, type LogFormat } from '../actors/logger.ts';
 import { KillStore } from '../broker/kill/kill-store.ts';
-import { effectiveLevel } from '../broker/kill/levels.ts';
 import { configErrorFrom, deepFreeze } from './config.ts';
 import type { LoadedConfig } from '../config/registry.ts';
-import { KillRelay } from './kill-relay.ts';
+import { startStrategySupervisor } from './strategy-supervisor.ts';
 import { SUPERVISOR, strategyRole, type NatsAuth } from './nats-auth.ts';
-import { groupProbe, inGroup, placementOf } from './placement.ts';
+import { groupProbe, placementOf } from './placement.ts';
 import { Reloader, probeInWorker, type ReloadTargets } from './reload.ts';
 import { startServices } from './services.ts';
-import { Supervisor } from './supervisor.ts';
+import type { Supervisor } from './supervisor.ts';
 import { Teardown } from '../actors/teardown.ts';
 
 export type StrategiesHostOptions = {
@@ -68,37 +67,16 @@ export async function startStrategiesHost(o: StrategiesHostOptions): Promise<Str
     });
     undo.push(async () => watch.stop());
 
-    const relayNc = await connectBus({ servers: o.natsUrl, name: 'orch-kill-relay', ...(supervisorCreds ?? {}), ...(o.natsCaFile ? { tlsCaFile: o.natsCaFile } : {}) });
-    undo.push(() => relayNc.drain().catch(() => undefined));
-    const killRelay = new KillRelay({
-      nc: relayNc, clock, log: actorLogger(o.log, 'kill-relay'),
-      initial: (id) => { const k = killStore.current(); return { global: k.global.level, own: k.strategies[id]?.level ?? 0, revision: k.revision }; },
-    });
-    killRelay.start();
-    await killRelay.flush();
-    undo.push(async () => killRelay.stop());
-
-    const sup = new Supervisor({
-      host: {
-        natsUrl: o.natsUrl,
-        killGate: (id) => killRelay.gateOf(id),
-        ...(o.natsCaFile ? { natsCaFile: o.natsCaFile } : {}),
-        ...(o.logLevel ? { logLevel: o.logLevel } : {}),
-        ...(o.logFormat ? { logFormat: o.logFormat } : {}),
-        ...(o.logColor ? { logColor: true } : {}),
-        killLevel: (id) => {
-          const k = killStore.current();
-          return { level: effectiveLevel(k, id), revision: k.revision, halted: (k.strategies[id]?.level ?? 0) >= 1 || k.global.level >= 3 };
-        },
-      },
-      clock,
-      log: actorLogger(o.log, 'supervisor'),
-      actorLog: (actor) => actorLogger(o.log, actor),
-      onRemoved: (id) => killRelay.forget(id),
+    const sup = await startStrategySupervisor({
+      natsUrl: o.natsUrl, killStore, clock, log: o.log, undo,
+      ...(supervisorCreds ? { supervisorCreds } : {}),
+      ...(o.natsCaFile ? { natsCaFile: o.natsCaFile } : {}),
+      ...(o.logLevel ? { logLevel: o.logLevel } : {}),
+      ...(o.logFormat ? { logFormat: o.logFormat } : {}),
+      ...(o.logColor ? { logColor: true } : {}),
       ...(o.natsAuth ? { credentials: async (spec: { id: string }) => o.natsAuth!.credentials(strategyRole(spec.id)) } : {}),
     });
     supervisor = sup;
-    undo.push(() => sup.stopAll());
     if (killStore.current().global.level === 4) o.log.error({ reason: killStore.current().global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
     else await sup.startAll(config.strategies);
 

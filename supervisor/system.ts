@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../actors/clock.ts';
 import { enableDefaultMetrics, metrics } from '../actors/metrics.ts';
 import { actorLogger } from '../actors/logger.ts';
-import { connectBus } from '../actors/bus.ts';
 import { Teardown } from '../actors/teardown.ts';
 import { forgetStrategy, seedProcess, seedStrategy } from '../actors/metric-series.ts';
 import type { LoadedConfig } from '../config/registry.ts';
@@ -11,7 +10,6 @@ import type { BrokerActor } from '../broker/broker-actor.ts';
 import { LogEventSchema } from '../broker/events/schema.ts';
 import type { KillStore } from '../broker/kill/kill-store.ts';
 import { projectionPnl, type KillSwitch } from '../broker/kill/kill-switch.ts';
-import { effectiveLevel } from '../broker/kill/levels.ts';
 import { exportStrategyRisk } from '../broker/kill/risk-metrics.ts';
 import type { KiteSim } from '../exchanges/kite/index.ts';
 import type { KalshiSim } from '../exchanges/kalshi/index.ts';
@@ -19,7 +17,6 @@ import type { SummarySource } from './console-summary.ts';
 import { configErrorFrom, deepFreeze } from './config.ts';
 import { startHealthEndpoint } from './health.ts';
 import { lookupFromAdapters, unknownInstrument } from './instrument-check.ts';
-import { KillRelay } from './kill-relay.ts';
 import { loadMarketHolidays, nseMarketOpen, NO_HOLIDAYS } from './market-calendar.ts';
 import { followMarketHours } from './market-hours.ts';
 import { SUPERVISOR, type NatsAuth } from './nats-auth.ts';
@@ -27,7 +24,8 @@ import { Reloader, probeInWorker, type ReloadTargets } from './reload.ts';
 import { placementOf } from './placement.ts';
 import { startServices } from './services.ts';
 import { strategyCredentials } from './strategy-credentials.ts';
-import { Supervisor } from './supervisor.ts';
+import type { Supervisor } from './supervisor.ts';
+import { startStrategySupervisor } from './strategy-supervisor.ts';
 import { startSystemBroker } from './system-broker.ts';
 import { startSystemNats, type SystemNats } from './system-nats.ts';
 import type { SystemOptions } from './system-options.ts';
@@ -164,43 +162,19 @@ function followRegistryMetrics(next: LoadedConfig, previous: LoadedConfig, forge
   }
 }
 
-/**
- * The strategy supervisor, with the kill relay that carries kill broadcasts to the strategies'
- * shared gates (on a connection that carries nothing else) and each strategy's own NATS user.
- */
+/** The strategy supervisor (supervisor/strategy-supervisor.ts), each strategy with its own NATS user. */
 async function startSupervisor(o: SystemOptions, x: { nats: SystemNats; killStore: KillStore; killSwitch: KillSwitch; clock: Clock; undo: Teardown }): Promise<Supervisor> {
-  const { clock, killStore, undo } = x;
   const { natsUrl, natsAuth, authOptions, nats } = x.nats;
-  const relayNc = await connectBus({ servers: natsUrl, name: 'orch-kill-relay', ...(natsAuth?.credentials(SUPERVISOR) ?? {}) });
-  undo.push(() => relayNc.drain().catch(() => undefined));
-  const killRelay = new KillRelay({
-    nc: relayNc, clock, log: actorLogger(o.log, 'kill-relay'),
-    initial: (id) => { const k = killStore.current(); return { global: k.global.level, own: k.strategies[id]?.level ?? 0, revision: k.revision }; },
-  });
-  killRelay.start();
-  await killRelay.flush();
-  undo.push(async () => killRelay.stop());
-  const supervisor = new Supervisor({
-    host: {
-      killGate: (id) => killRelay.gateOf(id),
-      natsUrl,
-      ...(o.logLevel ? { logLevel: o.logLevel } : {}),
-      ...(o.logFormat ? { logFormat: o.logFormat } : {}),
-      ...(o.logColor ? { logColor: true } : {}),
-      killLevel: (id) => {
-        const k = killStore.current();
-        return { level: effectiveLevel(k, id), revision: k.revision, halted: (k.strategies[id]?.level ?? 0) >= 1 || k.global.level >= 3 };
-      },
-    },
-    clock,
-    log: actorLogger(o.log, 'supervisor'),
-    actorLog: (actor) => actorLogger(o.log, actor),
+  const creds = natsAuth?.credentials(SUPERVISOR);
+  return startStrategySupervisor({
+    natsUrl, killStore: x.killStore, clock: x.clock, log: o.log, undo: x.undo,
+    ...(creds ? { supervisorCreds: creds } : {}),
+    ...(o.logLevel ? { logLevel: o.logLevel } : {}),
+    ...(o.logFormat ? { logFormat: o.logFormat } : {}),
+    ...(o.logColor ? { logColor: true } : {}),
     // Each crash is counted by the restart-intensity trigger, which halts the strategy (level 1)
     // at the count the supervisor gives up at.
     onCrash: (id) => x.killSwitch.triggers.observe({ type: 'actor_restarted', strategyId: id }),
-    onRemoved: (id) => killRelay.forget(id),
-    ...(natsAuth ? { credentials: strategyCredentials(natsAuth, authOptions, nats, clock) } : {}),
+    ...(natsAuth ? { credentials: strategyCredentials(natsAuth, authOptions, nats, x.clock) } : {}),
   });
-  undo.push(() => supervisor.stopAll());
-  return supervisor;
 }
