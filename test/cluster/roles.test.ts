@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fixture, repoRoot } from '../support/specs.ts';
 import { renderRegistry } from '../support/registry.ts';
 import { freePort, eventually } from '../support/wait.ts';
-import { orch } from '../ops-cli/run-cli.ts';
+import { orch } from '../support/run-cli.ts';
 import { readFile } from 'node:fs/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectBus } from '../../actors/bus.ts';

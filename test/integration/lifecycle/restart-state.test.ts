@@ -4,10 +4,10 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { kiteBrokerOnSim } from '../support/kite-broker.ts';
-import { spec, fixture, eventually } from '../support/specs.ts';
-import { Supervisor } from '../../supervisor/supervisor.ts';
-import { SystemClock } from '../../actors/clock.ts';
+import { kiteBrokerOnSim } from '../../support/kite-broker.ts';
+import { spec, fixture, eventually } from '../../support/specs.ts';
+import { Supervisor } from '../../../supervisor/supervisor.ts';
+import { SystemClock } from '../../../actors/clock.ts';
 
 type Report = { life: number; position: Record<string, number>; openOrders: { intentId: string; qty: number; side: string; state: string }[] };
 

@@ -1,19 +1,19 @@
-import { freePort } from '../support/wait.ts';
+import { freePort } from '../../support/wait.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
-import { fixture, eventually, repoRoot } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { workspace, capturingLogger, type Workspace } from '../reload/workspace.ts';
-import { orch } from '../ops-cli/run-cli.ts';
-import { startKiteSim, type KiteSim } from '../../exchanges/kite/index.ts';
-import { startKalshiSim, type KalshiSim } from '../../exchanges/kalshi/index.ts';
-import { startSystem } from '../../supervisor/system.ts';
-import { kalshiAccountFromEnv } from '../../supervisor/venues/kalshi.ts';
+import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.ts';
+import { fixture, eventually, repoRoot } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { workspace, capturingLogger, type Workspace } from '../../support/reload-workspace.ts';
+import { orch } from '../../support/run-cli.ts';
+import { startKiteSim, type KiteSim } from '../../../exchanges/kite/index.ts';
+import { startKalshiSim, type KalshiSim } from '../../../exchanges/kalshi/index.ts';
+import { startSystem } from '../../../supervisor/system.ts';
+import { kalshiAccountFromEnv } from '../../../supervisor/venues/kalshi.ts';
 
 /**
  * The whole system runs with known secret values — a live-mode Kite login (api secret,

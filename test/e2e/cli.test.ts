@@ -5,9 +5,9 @@ import { mkdtemp, writeFile, stat, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { repoRoot } from './support/specs.ts';
-import { renderRegistry, type RegistryEntry } from './support/registry.ts';
-import { freePort } from './support/wait.ts';
+import { repoRoot } from '../support/specs.ts';
+import { renderRegistry, type RegistryEntry } from '../support/registry.ts';
+import { freePort } from '../support/wait.ts';
 
 const orch = join(repoRoot, 'bin', 'orch.js');
 /** A strategy allowed one order of one unit (no price band given: the registry's default). */
@@ -54,8 +54,8 @@ test('orch start refuses a bad registry before starting anything, naming file, l
 });
 
 test('orch start refuses an instrument the venue does not list, naming file and line, before any strategy starts', async () => {
-  const { startNatsServer } = await import('./support/nats-server.ts');
-  const { fixture } = await import('./support/specs.ts');
+  const { startNatsServer } = await import('../support/nats-server.ts');
+  const { fixture } = await import('../support/specs.ts');
   const server = await startNatsServer();
   try {
     const dir = await mkdtemp(join(tmpdir(), 'orch-unknown-'));
@@ -72,8 +72,8 @@ test('orch start refuses an instrument the venue does not list, naming file and 
 });
 
 test('orch start refuses a Kalshi market ticker Kalshi does not list (404), naming file and line, before any strategy starts', async () => {
-  const { startNatsServer } = await import('./support/nats-server.ts');
-  const { fixture } = await import('./support/specs.ts');
+  const { startNatsServer } = await import('../support/nats-server.ts');
+  const { fixture } = await import('../support/specs.ts');
   const server = await startNatsServer();
   try {
     const dir = await mkdtemp(join(tmpdir(), 'orch-unknown-kalshi-'));
@@ -96,8 +96,8 @@ test('orch start refuses a Kalshi market ticker Kalshi does not list (404), nami
 });
 
 test('orch start trades until SIGTERM, then stops strategies in reverse order, drains and exits 0', async () => {
-  const { startNatsServer } = await import('./support/nats-server.ts');
-  const { fixture } = await import('./support/specs.ts');
+  const { startNatsServer } = await import('../support/nats-server.ts');
+  const { fixture } = await import('../support/specs.ts');
   const server = await startNatsServer();
   const dir = await mkdtemp(join(tmpdir(), 'orch-start-'));
   const f = join(dir, 'strategies.yaml');
@@ -126,7 +126,7 @@ test('orch start trades until SIGTERM, then stops strategies in reverse order, d
 });
 
 test('Ctrl-C in a terminal (SIGINT to the whole process group) stops orch start and its own nats-server, exit 0', async () => {
-  const { fixture } = await import('./support/specs.ts');
+  const { fixture } = await import('../support/specs.ts');
   const [natsPort, dir] = [await freePort(), await mkdtemp(join(tmpdir(), 'orch-ctrlc-'))];
   const f = join(dir, 'strategies.yaml');
   await writeFile(f, renderRegistry([{ id: 'only', module: fixture('recorder'), instruments: ['NSE:INFY'], risk: ONE_ORDER_RISK }]));

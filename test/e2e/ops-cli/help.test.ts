@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { COMMANDS, COMMAND_HELP } from '../../supervisor/cli.ts';
-import { orch } from './run-cli.ts';
+import { COMMANDS, COMMAND_HELP } from '../../../supervisor/cli.ts';
+import { orch } from '../../support/run-cli.ts';
 
 test('every command has its own help', () => {
   assert.deepEqual(Object.keys(COMMAND_HELP).sort(), Object.keys(COMMANDS).sort());

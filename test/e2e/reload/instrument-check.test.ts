@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseConfigText } from '../../supervisor/config.ts';
-import { lookupFromAdapters, unknownInstrument } from '../../supervisor/instrument-check.ts';
-import type { LoadedConfig } from '../../config/registry.ts';
+import { ConfigError, parseConfigText } from '../../../supervisor/config.ts';
+import { lookupFromAdapters, unknownInstrument } from '../../../supervisor/instrument-check.ts';
+import type { LoadedConfig } from '../../../config/registry.ts';
 
 const text = `strategies:
   - id: alpha

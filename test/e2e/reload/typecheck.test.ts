@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { SystemClock } from '../../actors/clock.ts';
-import { loadConfig } from '../../supervisor/config.ts';
-import { Reloader } from '../../supervisor/reload.ts';
-import { typecheckModules } from '../../supervisor/typecheck.ts';
-import { workspace, strategySource, registry } from './workspace.ts';
-import type { StrategySpec } from '../../config/registry.ts';
+import { SystemClock } from '../../../actors/clock.ts';
+import { loadConfig } from '../../../supervisor/config.ts';
+import { Reloader } from '../../../supervisor/reload.ts';
+import { typecheckModules } from '../../../supervisor/typecheck.ts';
+import { workspace, strategySource, registry } from '../../support/reload-workspace.ts';
+import type { StrategySpec } from '../../../config/registry.ts';
 
 test('a hot reload refuses a strategy module with type errors, naming its file and line, and the running strategy is kept', async () => {
   const ws = await workspace();

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectBus, encodeJson, parseMsg } from '../../actors/bus.ts';
-import { subjects } from '../../actors/subjects.ts';
-import { ReconcileReplySchema, ReconcileRequestSchema } from '../../broker/reconcile/wire.ts';
-import { runReconcile } from '../../supervisor/commands/reconcile.ts';
-import { startNatsServer } from '../support/nats-server.ts';
+import { connectBus, encodeJson, parseMsg } from '../../../actors/bus.ts';
+import { subjects } from '../../../actors/subjects.ts';
+import { ReconcileReplySchema, ReconcileRequestSchema } from '../../../broker/reconcile/wire.ts';
+import { runReconcile } from '../../../supervisor/commands/reconcile.ts';
+import { startNatsServer } from '../../support/nats-server.ts';
 
 /** `orch reconcile` against a stand-in broker: what it asks for, and how it reports the answer. */
 test('orch reconcile --accept-external asks the broker to take unexplained positions as the baseline, and prints them', async (t) => {

@@ -2,11 +2,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
-import { eventually } from '../support/specs.ts';
-import { workspace, strategySource, registry, capturingLogger, type Workspace, type Entry } from '../reload/workspace.ts';
-import { startSystem, type System } from '../../supervisor/system.ts';
-import { orch } from './run-cli.ts';
+import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.ts';
+import { eventually } from '../../support/specs.ts';
+import { workspace, strategySource, registry, capturingLogger, type Workspace, type Entry } from '../../support/reload-workspace.ts';
+import { startSystem, type System } from '../../../supervisor/system.ts';
+import { orch } from '../../support/run-cli.ts';
 
 let server: NatsServerHandle;
 let bare: NatsServerHandle;

@@ -4,8 +4,8 @@ import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { createLogger } from '../../actors/logger.ts';
-import { repoRoot } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
+import { repoRoot } from './specs.ts';
+import { renderRegistry } from './registry.ts';
 
 /**
  * A scratch directory holding a registry and strategy modules that tests edit on disk, as an

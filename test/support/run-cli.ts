@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from '../support/specs.ts';
+import { repoRoot } from './specs.ts';
 
 export type CliResult = { code: number | null; stdout: string; stderr: string };
 

@@ -2,12 +2,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
-import { eventually } from '../support/specs.ts';
-import { startSystem, type System } from '../../supervisor/system.ts';
-import { metrics } from '../../actors/metrics.ts';
-import type { ReloadResult } from '../../supervisor/ops-schemas.ts';
-import { workspace, strategySource, registry, capturingLogger, type Workspace, type Entry } from './workspace.ts';
+import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.ts';
+import { eventually } from '../../support/specs.ts';
+import { startSystem, type System } from '../../../supervisor/system.ts';
+import { metrics } from '../../../actors/metrics.ts';
+import type { ReloadResult } from '../../../supervisor/ops-schemas.ts';
+import { workspace, strategySource, registry, capturingLogger, type Workspace, type Entry } from '../../support/reload-workspace.ts';
 
 let server: NatsServerHandle;
 let ws: Workspace;

@@ -5,9 +5,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { repoRoot } from './support/specs.ts';
-import { startNatsServer } from './support/nats-server.ts';
-import { duplicateKeys } from './support/duplicate-keys.ts';
+import { repoRoot } from '../support/specs.ts';
+import { startNatsServer } from '../support/nats-server.ts';
+import { duplicateKeys } from '../support/duplicate-keys.ts';
 
 const orch = join(repoRoot, 'bin', 'orch.js');
 

@@ -1,4 +1,4 @@
-import { freePort } from '../support/wait.ts';
+import { freePort } from '../../support/wait.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import type { NatsConnection, Msg } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { fixture, eventually, repoRoot } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { workspace, capturingLogger, type Workspace } from '../reload/workspace.ts';
-import { startSystem, type System } from '../../supervisor/system.ts';
-import { connectBus } from '../../actors/bus.ts';
-import { operatorCredentials } from '../../supervisor/nats-auth.ts';
-import { KV_KILL, SERVICE_BROKER, SERVICE_SUPERVISOR, STREAM_EVENTS } from '../../actors/subjects.ts';
+import { fixture, eventually, repoRoot } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { workspace, capturingLogger, type Workspace } from '../../support/reload-workspace.ts';
+import { startSystem, type System } from '../../../supervisor/system.ts';
+import { connectBus } from '../../../actors/bus.ts';
+import { operatorCredentials } from '../../../supervisor/nats-auth.ts';
+import { KV_KILL, SERVICE_BROKER, SERVICE_SUPERVISOR, STREAM_EVENTS } from '../../../actors/subjects.ts';
 
 /**
  * The README's "Watching it with the NATS CLI" section, path by path, with a NATS client in the

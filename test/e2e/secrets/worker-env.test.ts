@@ -4,13 +4,13 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNatsServer } from '../support/nats-server.ts';
-import { spec, fixture, eventually } from '../support/specs.ts';
-import { StrategyHost } from '../../supervisor/actor-host.ts';
-import { takeSecrets } from '../../supervisor/secrets.ts';
-import { connectBus } from '../../actors/bus.ts';
-import { answerStrategyState } from '../support/broker-state.ts';
-import { StrategyEntrySchema, type StrategySpec } from '../../config/registry.ts';
+import { startNatsServer } from '../../support/nats-server.ts';
+import { spec, fixture, eventually } from '../../support/specs.ts';
+import { StrategyHost } from '../../../supervisor/actor-host.ts';
+import { takeSecrets } from '../../../supervisor/secrets.ts';
+import { connectBus } from '../../../actors/bus.ts';
+import { answerStrategyState } from '../../support/broker-state.ts';
+import { StrategyEntrySchema, type StrategySpec } from '../../../config/registry.ts';
 
 /**
  * A strategy's worker gets the environment its registry entry passes and nothing else: once a

@@ -4,8 +4,8 @@ import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { repoRoot } from '../support/specs.ts';
-import type { typecheckModules as TypecheckModules } from '../../supervisor/typecheck.ts';
+import { repoRoot } from '../../support/specs.ts';
+import type { typecheckModules as TypecheckModules } from '../../../supervisor/typecheck.ts';
 
 /**
  * The reload's type check runs where orch runs, and the Docker image (and any `npm ci
