@@ -159,3 +159,20 @@ test('the store\'s candles drive the run: four ticks a candle, in time order acr
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('--speed N paces the data at N times real time on the wall clock; max never waits', async () => {
+  const ticks: Tick[] = [0, 1, 2, 3].map((i) => ({ type: 'tick', venue: 'kite', symbol: 'NSE:TESTCO', seq: i + 1, ts: T0 + i * 1000, recvTs: T0 + i * 1000, last: 10_000 }));
+  const fakeWall = () => {
+    let now = 1_000_000;
+    const slept: number[] = [];
+    const clock = { now: () => now, sleep: (ms: number) => { slept.push(ms); now += ms; return Promise.resolve(); } } as unknown as import('../actors/clock.ts').Clock;
+    return { clock, slept };
+  };
+  const idle = scripted(() => undefined);
+  const twice = fakeWall();
+  await runBacktest({ strategies: [input(spec('s', 'kite', ['NSE:TESTCO'], {}), idle)], ticks, from: T0, to: T0 + 4000, seed: 1, speed: 2, wallClock: twice.clock });
+  assert.deepEqual(twice.slept, [500, 500, 500], 'a second of data in half a second of wall time');
+  const max = fakeWall();
+  await runBacktest({ strategies: [input(spec('s', 'kite', ['NSE:TESTCO'], {}), idle)], ticks, from: T0, to: T0 + 4000, seed: 1, speed: 'max', wallClock: max.clock });
+  assert.deepEqual(max.slept, []);
+});
