@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dataCmd } from '../../supervisor/commands/data.ts';
+import { dataCmd } from '../../../supervisor/commands/data.ts';
 
 function capture() {
   const o = { out: '', err: '' };

@@ -5,10 +5,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSamples, KALSHI_SAMPLES, SAMPLES } from '../../backtest/samples/generate.ts';
-import { candleDir, listCandleSeries, readCandles } from '../../backtest/store.ts';
+import { generateSamples, KALSHI_SAMPLES, SAMPLES } from '../../../backtest/samples/generate.ts';
+import { candleDir, listCandleSeries, readCandles } from '../../../backtest/store.ts';
 
-const shipped = fileURLToPath(new URL('../../backtest/samples/', import.meta.url));
+const shipped = fileURLToPath(new URL('../../../backtest/samples/', import.meta.url));
 
 test('the shipped samples hold every series the generator lists, and one regenerates byte for byte', async (t) => {
   const listed = (await listCandleSeries({ root: shipped })).map((s) => `${s.venue} ${s.instrument} ${s.interval}`).sort();

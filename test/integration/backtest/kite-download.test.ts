@@ -9,16 +9,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KiteConnect } from 'kiteconnect';
-import { systemClock } from '../../actors/clock.ts';
-import { createLogger } from '../../actors/logger.ts';
-import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
-import { kiteLimits } from '../../broker/limiter/limits.ts';
-import { KiteRestClient } from '../../broker/kite/rest-client.ts';
-import { KiteRetry } from '../../broker/kite/retry.ts';
-import type { AcquireOptions } from '../../broker/limiter/types.ts';
-import { startKiteSim } from '../../exchanges/kite/index.ts';
-import { downloadKiteCandles, parseIstInput } from '../../backtest/kite-history.ts';
-import { readCandles } from '../../backtest/store.ts';
+import { systemClock } from '../../../actors/clock.ts';
+import { createLogger } from '../../../actors/logger.ts';
+import { SharedLimiter } from '../../../broker/limiter/shared-limiter.ts';
+import { kiteLimits } from '../../../broker/limiter/limits.ts';
+import { KiteRestClient } from '../../../broker/kite/rest-client.ts';
+import { KiteRetry } from '../../../broker/kite/retry.ts';
+import type { AcquireOptions } from '../../../broker/limiter/types.ts';
+import { startKiteSim } from '../../../exchanges/kite/index.ts';
+import { downloadKiteCandles, parseIstInput } from '../../../backtest/kite-history.ts';
+import { readCandles } from '../../../backtest/store.ts';
 
 const log = createLogger({ name: 'kite-download-test', level: 'silent' });
 
