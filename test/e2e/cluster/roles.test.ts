@@ -4,17 +4,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixture, repoRoot } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { freePort, eventually } from '../support/wait.ts';
-import { orch } from '../support/run-cli.ts';
+import { fixture, repoRoot } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { freePort, eventually } from '../../support/wait.ts';
+import { orch } from '../../support/run-cli.ts';
 import { readFile } from 'node:fs/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connectBus } from '../../actors/bus.ts';
-import { STREAM_EVENTS } from '../../actors/subjects.ts';
-import { BROKER, writeNatsAuth } from '../../supervisor/nats-auth.ts';
-import { makeThrowawayCa } from '../support/throwaway-ca.ts';
-import { startNatsCluster } from '../support/nats-cluster.ts';
+import { connectBus } from '../../../actors/bus.ts';
+import { STREAM_EVENTS } from '../../../actors/subjects.ts';
+import { BROKER, writeNatsAuth } from '../../../supervisor/nats-auth.ts';
+import { makeThrowawayCa } from '../../support/throwaway-ca.ts';
+import { startNatsCluster } from '../../support/nats-cluster.ts';
 
 /** Paper trading: no account variables and no NATS settings of the caller's. */
 function paperEnv(): NodeJS.ProcessEnv {

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 test('orch nats-users writes one user per role and per registry strategy, 0600, and prints no password', async (t) => {
   const stateDir = await mkdtemp(join(tmpdir(), 'orch-nats-users-'));

@@ -6,16 +6,16 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectBus } from '../../actors/bus.ts';
-import { systemClock } from '../../actors/clock.ts';
-import { KV_KILL, KV_LEASE, STREAM_EVENTS } from '../../actors/subjects.ts';
-import { EventLog, ensureEventStream, readEvents } from '../../broker/event-log.ts';
-import type { LogEvent } from '../../broker/events/schema.ts';
-import { KillStore } from '../../broker/kill/kill-store.ts';
-import { BrokerLease } from '../../broker/lease.ts';
-import { BROKER, writeNatsAuth } from '../../supervisor/nats-auth.ts';
-import { makeThrowawayCa } from '../support/throwaway-ca.ts';
-import { startNatsCluster } from '../support/nats-cluster.ts';
+import { connectBus } from '../../../actors/bus.ts';
+import { systemClock } from '../../../actors/clock.ts';
+import { KV_KILL, KV_LEASE, STREAM_EVENTS } from '../../../actors/subjects.ts';
+import { EventLog, ensureEventStream, readEvents } from '../../../broker/event-log.ts';
+import type { LogEvent } from '../../../broker/events/schema.ts';
+import { KillStore } from '../../../broker/kill/kill-store.ts';
+import { BrokerLease } from '../../../broker/lease.ts';
+import { BROKER, writeNatsAuth } from '../../../supervisor/nats-auth.ts';
+import { makeThrowawayCa } from '../../support/throwaway-ca.ts';
+import { startNatsCluster } from '../../support/nats-cluster.ts';
 
 const silent = pino({ level: 'silent' });
 
