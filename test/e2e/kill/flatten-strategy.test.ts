@@ -4,8 +4,8 @@ import { eventually } from '../../support/specs.ts';
 import { renderRegistry } from '../../support/registry.ts';
 import { runFlatten } from '../../../supervisor/commands/flatten.ts';
 import { runStatus } from '../../../supervisor/commands/status.ts';
-import { alertExpr, evaluatesTo } from '../../ops/promtool-eval.ts';
-import { scrape } from '../../ops/scrape.ts';
+import { alertExpr, evaluatesTo } from '../../support/promtool-eval.ts';
+import { scrape } from '../../support/scrape.ts';
 import { startHarness, probe, type Harness } from '../../support/kill-harness.ts';
 
 /**

@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { duplicateKeys } from '../support/duplicate-keys.ts';
+import { duplicateKeys } from '../../support/duplicate-keys.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixture, repoRoot, eventually } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { alive } from '../../supervisor/instance-lock.ts';
-import { scrape } from './scrape.ts';
+import { fixture, repoRoot, eventually } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { alive } from '../../../supervisor/instance-lock.ts';
+import { scrape } from '../../support/scrape.ts';
 
 async function freePort(): Promise<number> {
   const srv = createServer();

@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { unknownNames } from './promql-names.ts';
+import { unknownNames } from '../../support/promql-names.ts';
 
 const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
-const dir = fileURLToPath(new URL('../../deploy/prometheus/', import.meta.url));
+const dir = fileURLToPath(new URL('../../../deploy/prometheus/', import.meta.url));
 
 function promtool(...args: string[]): string {
   const res = spawnSync(PROMTOOL, args, { cwd: dir, encoding: 'utf8', timeout: 30_000 });

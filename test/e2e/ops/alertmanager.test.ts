@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-const file = fileURLToPath(new URL('../../deploy/alertmanager/alertmanager.yml', import.meta.url));
+const file = fileURLToPath(new URL('../../../deploy/alertmanager/alertmanager.yml', import.meta.url));
 const source = readFileSync(file, 'utf8');
 
 type Route = { receiver?: string; routes?: Route[]; mute_time_intervals?: string[]; active_time_intervals?: string[] };

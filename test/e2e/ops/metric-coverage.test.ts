@@ -4,12 +4,12 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
-import { eventually, repoRoot } from '../support/specs.ts';
-import { startSystem, type System } from '../../supervisor/system.ts';
-import { METRIC_NAMES } from '../../actors/metric-catalogue.ts';
-import { namesInDeploy } from './promql-names.ts';
-import { metricOf, scrape, type Sample } from './scrape.ts';
+import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.ts';
+import { eventually, repoRoot } from '../../support/specs.ts';
+import { startSystem, type System } from '../../../supervisor/system.ts';
+import { METRIC_NAMES } from '../../../actors/metric-catalogue.ts';
+import { namesInDeploy } from '../../support/promql-names.ts';
+import { metricOf, scrape, type Sample } from '../../support/scrape.ts';
 
 /**
  * The system as `npm start` runs it (the example registry, both built-in exchanges) serves a

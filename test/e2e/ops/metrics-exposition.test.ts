@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { catalogue, METRIC_NAMES } from '../../actors/metric-catalogue.ts';
+import { catalogue, METRIC_NAMES } from '../../../actors/metric-catalogue.ts';
 
 const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
 
@@ -50,7 +50,7 @@ test('catalogue is idempotent per registry and registers exactly the documented 
 });
 
 test('every catalogue metric is listed in docs/metrics.md', () => {
-  const doc = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
+  const doc = readFileSync(new URL('../../../docs/metrics.md', import.meta.url), 'utf8');
   for (const n of METRIC_NAMES) assert.match(doc, new RegExp(`\`${n}[\`{]`), `${n} missing from docs/metrics.md`);
 });
 

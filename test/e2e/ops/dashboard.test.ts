@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { METRIC_NAMES } from '../../actors/metric-catalogue.ts';
-import { orchNamesIn, unknownNames } from './promql-names.ts';
+import { METRIC_NAMES } from '../../../actors/metric-catalogue.ts';
+import { orchNamesIn, unknownNames } from '../../support/promql-names.ts';
 
 type Target = { refId: string; expr: string };
 type Panel = { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; targets?: Target[]; panels?: Panel[] };
@@ -18,7 +18,7 @@ type Dashboard = {
   annotations: { list: { expr?: string }[] };
 };
 
-const text = readFileSync(new URL('../../deploy/grafana/orch-dashboard.json', import.meta.url), 'utf8');
+const text = readFileSync(new URL('../../../deploy/grafana/orch-dashboard.json', import.meta.url), 'utf8');
 
 function load(): Dashboard {
   return JSON.parse(text) as Dashboard;

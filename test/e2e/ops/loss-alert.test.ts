@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { startHarness, probe } from '../support/kill-harness.ts';
-import { alertExpr, evaluatesTo } from './promtool-eval.ts';
-import { scrape } from './scrape.ts';
+import { eventually } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { startHarness, probe } from '../../support/kill-harness.ts';
+import { alertExpr, evaluatesTo } from '../../support/promtool-eval.ts';
+import { scrape } from '../../support/scrape.ts';
 
 /**
  * The daily-loss alert fires from a real loss: a strategy buys at the built-in exchange, the

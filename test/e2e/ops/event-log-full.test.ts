@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { eventually } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { startHarness, probe, tickRound } from '../support/kill-harness.ts';
-import { STREAM_EVENTS } from '../../actors/subjects.ts';
-import type { IntentReply } from '../../actors/messages.ts';
-import { alertExpr, evaluatesTo } from './promtool-eval.ts';
-import { scrape } from './scrape.ts';
+import { eventually } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { startHarness, probe, tickRound } from '../../support/kill-harness.ts';
+import { STREAM_EVENTS } from '../../../actors/subjects.ts';
+import type { IntentReply } from '../../../actors/messages.ts';
+import { alertExpr, evaluatesTo } from '../../support/promtool-eval.ts';
+import { scrape } from '../../support/scrape.ts';
 
 /**
  * A full event log refuses new events loudly and drops none: orders are denied

@@ -4,11 +4,11 @@ import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { connectBus } from '../../actors/bus.ts';
-import { EventLog, ensureEventStream, readEvents } from '../../broker/event-log.ts';
-import type { LogEvent } from '../../broker/events/schema.ts';
-import { runEvents } from '../../supervisor/commands/events.ts';
-import { startNatsServer } from '../support/nats-server.ts';
+import { connectBus } from '../../../actors/bus.ts';
+import { EventLog, ensureEventStream, readEvents } from '../../../broker/event-log.ts';
+import type { LogEvent } from '../../../broker/events/schema.ts';
+import { runEvents } from '../../../supervisor/commands/events.ts';
+import { startNatsServer } from '../../support/nats-server.ts';
 
 const intent = (n: number): LogEvent => ({
   kind: 'intent', strategyId: 'arch', intentId: `arch-${n}`, ts: 1_700_000_000_000 + n,

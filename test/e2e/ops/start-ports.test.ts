@@ -5,9 +5,9 @@ import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fixture, repoRoot } from '../support/specs.ts';
-import { renderRegistry } from '../support/registry.ts';
-import { freePort } from '../support/wait.ts';
+import { fixture, repoRoot } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { freePort } from '../../support/wait.ts';
 
 /**
  * `orch start` checks every fixed port it will bind before it wipes or starts anything: each
