@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
-import { startNatsServer } from './support/nats-server.ts';
-import { spec, fixture, repoRoot } from './support/specs.ts';
-import { answerStrategyState } from './support/broker-state.ts';
-import { StrategyHost } from '../supervisor/actor-host.ts';
-import { compileModule, compiledWorkerCode } from '../supervisor/worker-code.ts';
-import { probeInWorker } from '../supervisor/reload.ts';
-import { renderRegistry } from './support/registry.ts';
-import { connectBus } from '../actors/bus.ts';
+import { startNatsServer } from '../support/nats-server.ts';
+import { spec, fixture, repoRoot } from '../support/specs.ts';
+import { answerStrategyState } from '../support/broker-state.ts';
+import { StrategyHost } from '../../supervisor/actor-host.ts';
+import { compileModule, compiledWorkerCode } from '../../supervisor/worker-code.ts';
+import { probeInWorker } from '../../supervisor/reload.ts';
+import { renderRegistry } from '../support/registry.ts';
+import { connectBus } from '../../actors/bus.ts';
 
 /**
  * Strategy workers load JavaScript the supervisor compiled (supervisor/worker-code.ts): a worker
