@@ -10,6 +10,7 @@ import { subscribeParsed } from '../../../actors/bus.ts';
 import { KillStore, type KillChange, type KillRole } from '../../../broker/kill/kill-store.ts';
 import { effectiveLevel } from '../../../broker/kill/levels.ts';
 import { KillStoreError } from '../../../broker/errors.ts';
+import { eventually } from '../../support/wait.ts';
 
 let server: NatsServerHandle;
 const conns: NatsConnection[] = [];
@@ -38,13 +39,6 @@ async function store(bucket: string, role: KillRole = 'automation', registry = n
 const GLOBAL = { kind: 'global' } as const;
 const strat = (strategyId: string) => ({ kind: 'strategy', strategyId }) as const;
 
-async function until(pred: () => boolean, what: string, ms = 3_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('automation only raises: a lower or equal level is a no-op and the latch holds', async () => {
   const bucket = freshBucket();
@@ -73,7 +67,7 @@ test('every level change is broadcast on orch.kill with its KV revision, and no-
   const op = await store(bucket, 'operator');
   const b = await op.reset(0, strat('mr1'), 'reviewed', 'asha');
   const stored = () => seen.filter((m) => !m.provisional);
-  await until(() => stored().length >= 2, 'two stored kill broadcasts');
+  await eventually(() => stored().length >= 2, 'two stored kill broadcasts', 3_000);
   await nc.flush();
   sub.unsubscribe();
   // The raise went out once before it was stored (the fast path), the repeat not at all.
@@ -102,7 +96,7 @@ test('a raise is announced before it is stored, and the stored outcome always fo
   const late = await store(bucket);
   const r = await late.raise(2, GLOBAL, 'late', 'automation:x');
   assert.equal(r.changed, false);
-  await until(() => seen.length >= 4, 'four broadcasts');
+  await eventually(() => seen.length >= 4, 'four broadcasts', 3_000);
   sub.unsubscribe();
   assert.deepEqual(seen.map((m) => [m.level, m.provisional ?? false]), [[3, true], [3, false], [2, true], [3, false]]);
   assert.equal(seen[3]!.revision, seen[1]!.revision, 'the stored level 3 restated');
@@ -171,12 +165,12 @@ test('readThenWatch sees the state and then every later change once, in revision
       if (r.changed) writes.push(r.revision);
     }
   })();
-  await until(() => writes.length >= 5, 'some writes');
+  await eventually(() => writes.length >= 5, 'some writes', 3_000);
   const reader = await store(bucket, 'reader');
   const changes: KillChange[] = [];
   const { state, watch } = await reader.readThenWatch((c) => void changes.push(c));
   await writer;
-  await until(() => (changes.at(-1)?.entry.revision ?? state.revision) >= writes.at(-1)!, 'the last write');
+  await eventually(() => (changes.at(-1)?.entry.revision ?? state.revision) >= writes.at(-1)!, 'the last write', 3_000);
   watch.stop();
   const revs = changes.map((c) => c.entry.revision);
   assert.deepEqual(revs, writes.filter((r) => r > state.revision), 'exactly the writes after the snapshot, in order');
@@ -221,7 +215,7 @@ test('after a level-4 reset, a process that ran through the flatten must restart
   const reset = await op.reset(0, GLOBAL, 'flattened, all clear', 'asha');
   assert.equal(reset.entry.level, 0);
   assert.deepEqual([reset.entry.restartRequired, reset.entry.flattenRevision], [true, flat.revision]);
-  await until(() => running.current().global.revision === reset.revision, 'the running process to see the reset');
+  await eventually(() => running.current().global.revision === reset.revision, 'the running process to see the reset', 3_000);
   assert.equal(running.mustRestart(), true, 'the process that saw level 4 refuses until restarted');
   assert.equal(restartedDuring.mustRestart(), false, 'a process started after the flatten is clean');
   const fresh = await store(bucket);
