@@ -36,7 +36,6 @@ export const LAYERS: readonly { prefix: string; layer: Layer }[] = (() => {
     { prefix: 'test/', layer: tests },
     { prefix: 'bench/', layer: tests },
     // Test support kept beside the code it fakes; only tests import it.
-    { prefix: 'broker/kite/testing.ts', layer: tests },
     { prefix: 'broker/kite/test-http.ts', layer: tests },
     { prefix: 'config/', layer: contracts },
     { prefix: 'actors/messages.ts', layer: contracts },
