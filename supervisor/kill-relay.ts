@@ -1,47 +1,68 @@
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { Clock } from '../actors/clock.ts';
-import { encodeJson, subscribeParsed } from '../actors/bus.ts';
-import { subjects } from '../actors/subjects.ts';
-import { KillAckSchema, KillMessageSchema, type KillLevel } from '../actors/messages.ts';
+import type { KillLevel } from '../actors/messages.ts';
 import { KillGate } from '../actors/kill-gate.ts';
+import { compileModule } from './worker-code.ts';
+import type { RelayCommand, RelayReport, RelayStart } from './kill-relay-protocol.ts';
 
 export type KillRelayOptions = {
-  /**
-   * A connection of its own: a kill broadcast must not queue behind the market data and
-   * intents the broker's connections carry (issue: "a kill message must never wait behind
-   * market data").
-   */
-  nc: NatsConnection;
-  clock: Clock;
+  natsUrl: string;
+  /** The supervisor's NATS user, when the server enforces permissions. */
+  user?: string;
+  pass?: string;
+  tlsCaFile?: string;
   log: Logger;
   /** The levels stored for a strategy when its gate is first made (before its first launch). */
   initial: (strategyId: string) => { global: KillLevel; own: KillLevel; revision: number };
 };
 
+const START_MS = 30_000;
+const relaySource = fileURLToPath(new URL('./kill-relay-worker.ts', import.meta.url));
+
 /**
- * The supervisor's end of the kill gates (actors/kill-gate.ts): takes every kill broadcast
- * once, updates the shared gate of each strategy it hosts, and acknowledges for that strategy
- * (`via: gate`) as soon as the store is done. A gate outlives its worker: a restarted actor
- * gets the same one, already current.
+ * The supervisor's end of the kill gates (actors/kill-gate.ts). A thread of its own, with a NATS
+ * connection of its own (supervisor/kill-relay-worker.ts), takes every kill broadcast once,
+ * updates the shared gate of each strategy this supervisor hosts, and acknowledges for that
+ * strategy (`via: gate`) as soon as the store is done. Neither waits on the main thread, which
+ * carries the market data, the intents and the venues (docs/kill-switch.md, "Fast path"). A
+ * gate outlives its worker: a restarted actor gets the same one, already current.
  */
 export class KillRelay {
   private readonly gates = new Map<string, KillGate>();
-  private sub: Subscription | undefined;
+  private worker: Worker | undefined;
+  private flushes = new Map<number, () => void>();
+  private seq = 0;
 
   constructor(private readonly opts: KillRelayOptions) {}
 
-  start(): void {
-    // Called from the read loop as each message is parsed: no await between socket and gate.
-    this.sub = subscribeParsed(this.opts.nc, subjects.kill(), KillMessageSchema, (m) => {
-      for (const [id, gate] of this.gates) {
-        if (!gate.apply(m, id)) continue;
-        this.opts.nc.publish(subjects.killAck(id), encodeJson(KillAckSchema, {
-          type: 'kill_ack', actorId: id, revision: m.revision, level: gate.level(), ts: this.opts.clock.now(), via: 'gate',
-          ...(m.provisional ? { provisional: true as const } : {}),
-        }));
-      }
-    }, { log: this.opts.log, sync: true });
+  /** Resolves once the relay's thread is connected and subscribed. */
+  async start(): Promise<void> {
+    const code = await compileModule(relaySource);
+    const data: RelayStart = { natsUrl: this.opts.natsUrl, ...(this.opts.user ? { user: this.opts.user } : {}), ...(this.opts.pass ? { pass: this.opts.pass } : {}), ...(this.opts.tlsCaFile ? { tlsCaFile: this.opts.tlsCaFile } : {}) };
+    // Its environment is the process's (ORCH_NATS_CA for a TLS cluster): it runs our code, no strategy's.
+    const worker = new Worker(new URL(code.url), { workerData: data });
+    this.worker = worker;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        // A relay that cannot reach NATS must fail the start, not hold it forever.
+        const late = setTimeout(() => { void worker.terminate(); reject(new Error(`the kill relay could not connect to NATS at ${this.opts.natsUrl} within ${START_MS / 1000} s`)); }, START_MS);
+        worker.once('error', (e) => { clearTimeout(late); reject(e); });
+        worker.once('exit', (c) => reject(new Error(`the kill relay's thread ended while starting (exit ${c})`)));
+        worker.on('message', (r: RelayReport) => {
+          if (r.type === 'ready') { clearTimeout(late); resolve(); }
+          if (r.type === 'flushed') { this.flushes.get(r.seq)?.(); this.flushes.delete(r.seq); }
+          if (r.type === 'invalid') this.opts.log.warn({ error: r.error }, 'kill relay: invalid message');
+        });
+      });
+    } finally {
+      await code.release();
+    }
+    worker.removeAllListeners('exit');
+    worker.removeAllListeners('error');
+    worker.on('error', (err) => this.opts.log.error({ err }, 'kill relay thread failed'));
+    // Its gates are already shared: hand them to the new thread.
+    for (const [id, gate] of this.gates) this.send({ type: 'gate', strategyId: id, buffer: gate.buffer });
   }
 
   /** The shared memory of `strategyId`'s gate, made and seeded on first use. */
@@ -52,6 +73,7 @@ export class KillRelay {
       const i = this.opts.initial(strategyId);
       gate.seed(i.global, i.own, i.revision);
       this.gates.set(strategyId, gate);
+      this.send({ type: 'gate', strategyId, buffer: gate.buffer });
     }
     return gate.buffer;
   }
@@ -59,13 +81,30 @@ export class KillRelay {
   /** A strategy removed from the registry: no more acknowledgements in its name. */
   forget(strategyId: string): void {
     this.gates.delete(strategyId);
+    this.send({ type: 'forget', strategyId });
   }
 
-  async flush(): Promise<void> {
-    await this.opts.nc.flush();
+  /** Resolves once the relay's connection has flushed what it has been sent so far. */
+  flush(): Promise<void> {
+    const seq = ++this.seq;
+    return new Promise<void>((resolve) => {
+      this.flushes.set(seq, resolve);
+      this.send({ type: 'flush', seq });
+    });
   }
 
-  stop(): void {
-    this.sub?.unsubscribe();
+  async stop(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (!w) return;
+    const exited = new Promise<void>((r) => w.once('exit', () => r()));
+    w.postMessage({ type: 'stop' } satisfies RelayCommand);
+    const late = setTimeout(() => void w.terminate(), 2_000);
+    await exited;
+    clearTimeout(late);
+  }
+
+  private send(c: RelayCommand): void {
+    this.worker?.postMessage(c);
   }
 }

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../actors/clock.ts';
-import { connectBus } from '../actors/bus.ts';
 import { actorLogger, type LogFormat } from '../actors/logger.ts';
 import type { Teardown } from '../actors/teardown.ts';
 import type { StrategySpec } from '../config/registry.ts';
@@ -29,21 +28,19 @@ export type StrategySupervisorOptions = {
 
 /**
  * The strategy supervisor as every process role that hosts strategies builds it (`orch start`
- * with the broker, or `--role strategies`): the kill relay on a NATS connection that carries
- * nothing else, closing each strategy's shared kill gate (actors/kill-gate.ts), and the
+ * with the broker, or `--role strategies`): the kill relay in a thread and on a NATS connection
+ * that carry nothing else, closing each strategy's shared kill gate (actors/kill-gate.ts), and the
  * latched kill level handed to each actor at launch.
  */
 export async function startStrategySupervisor(o: StrategySupervisorOptions): Promise<Supervisor> {
   const { clock, killStore, undo } = o;
-  const relayNc = await connectBus({ servers: o.natsUrl, name: 'orch-kill-relay', ...(o.supervisorCreds ?? {}), ...(o.natsCaFile ? { tlsCaFile: o.natsCaFile } : {}) });
-  undo.push(() => relayNc.drain().catch(() => undefined));
   const killRelay = new KillRelay({
-    nc: relayNc, clock, log: actorLogger(o.log, 'kill-relay'),
+    natsUrl: o.natsUrl, log: actorLogger(o.log, 'kill-relay'),
+    ...(o.supervisorCreds ?? {}), ...(o.natsCaFile ? { tlsCaFile: o.natsCaFile } : {}),
     initial: (id) => { const k = killStore.current(); return { global: k.global.level, own: k.strategies[id]?.level ?? 0, revision: k.revision }; },
   });
-  killRelay.start();
-  await killRelay.flush();
-  undo.push(async () => killRelay.stop());
+  await killRelay.start();
+  undo.push(() => killRelay.stop());
   const supervisor = new Supervisor({
     host: {
       natsUrl: o.natsUrl,

@@ -1,0 +1,44 @@
+/**
+ * The kill relay's own thread (supervisor/kill-relay.ts): its NATS connection carries nothing
+ * but kill broadcasts and acknowledgements, and its event loop runs nothing else, so a kill
+ * never waits behind the market data, intents and venue I/O of the main thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { connectBus, encodeJson, subscribeParsed } from '../actors/bus.ts';
+import { subjects } from '../actors/subjects.ts';
+import { KillAckSchema, KillMessageSchema } from '../actors/messages.ts';
+import { KillGate } from '../actors/kill-gate.ts';
+import { RelayCommandSchema, type RelayStart, type RelayReport } from './kill-relay-protocol.ts';
+
+const port = parentPort!;
+const start = workerData as RelayStart;
+const report = (r: RelayReport) => port.postMessage(r);
+const gates = new Map<string, KillGate>();
+
+const nc = await connectBus({
+  servers: start.natsUrl, name: 'orch-kill-relay',
+  ...(start.user && start.pass ? { user: start.user, pass: start.pass } : {}),
+  ...(start.tlsCaFile ? { tlsCaFile: start.tlsCaFile } : {}),
+});
+// Called from the read loop as each message is parsed: no await between socket and gate.
+subscribeParsed(nc, subjects.kill(), KillMessageSchema, (m) => {
+  for (const [id, gate] of gates) {
+    if (!gate.apply(m, id)) continue;
+    nc.publish(subjects.killAck(id), encodeJson(KillAckSchema, {
+      type: 'kill_ack', actorId: id, revision: m.revision, level: gate.level(), ts: Date.now(), via: 'gate',
+      ...(m.provisional ? { provisional: true as const } : {}),
+    }));
+  }
+}, { sync: true, onInvalid: (_msg, error) => report({ type: 'invalid', error }) });
+await nc.flush();
+
+port.on('message', (raw: unknown) => {
+  const cmd = RelayCommandSchema.safeParse(raw);
+  if (!cmd.success) return report({ type: 'invalid', error: cmd.error.message });
+  const c = cmd.data;
+  if (c.type === 'gate') gates.set(c.strategyId, new KillGate(c.buffer as SharedArrayBuffer));
+  if (c.type === 'forget') gates.delete(c.strategyId);
+  if (c.type === 'flush') void nc.flush().then(() => report({ type: 'flushed', seq: c.seq }));
+  if (c.type === 'stop') void nc.drain().finally(() => port.close());
+});
+report({ type: 'ready' });
