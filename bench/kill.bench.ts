@@ -23,6 +23,7 @@ import { systemClock } from '../actors/clock.ts';
 import { subjects } from '../actors/subjects.ts';
 import { KillAckSchema } from '../actors/messages.ts';
 import { KillStore } from '../broker/kill/kill-store.ts';
+import { operatorRounds } from './kill-operator.ts';
 import { isAlias, kiteLimits } from '../broker/limiter/limits.ts';
 import { eventually } from '../test/support/wait.ts';
 
@@ -121,17 +122,11 @@ async function runWith(actors: number): Promise<void> {
       await eventually(() => worker.size >= actors, 'every actor to acknowledge the reset', 30_000, 0);
     };
 
-    const ackTimes: number[] = [];
-    const workerAckTimes: number[] = [];
     // Let every worker subscribe and the flow settle before the first trip.
     await new Promise((r) => setTimeout(r, 1_000));
-    for (let i = 0; i < ACK_ROUNDS; i++) {
-      const t = await trip();
-      ackTimes.push(t.ackMs);
-      workerAckTimes.push(t.workerAckMs);
-      await clear();
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const rounds = await operatorRounds({ natsUrl: server.url, actors, rounds: ACK_ROUNDS, pauseMs: 50 });
+    const ackTimes = rounds.map((r) => r.ackMs);
+    const workerAckTimes = rounds.map((r) => r.workerAckMs);
     const cancelTimes: number[] = [];
     for (let i = 0; i < CANCEL_ROUNDS; i++) {
       await eventually(() => open() >= actors, `${actors} resting orders at the exchange`, 120_000, 0);
