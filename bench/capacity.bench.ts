@@ -108,10 +108,10 @@ async function run(server: NatsServerHandle, n: number, rate: number): Promise<R
       while (running) {
         const due = Math.floor(((performance.now() - t0) / 1000) * framesPerSec);
         for (; frames < due; frames++) {
-          const k = frames % 4_000;
+          // Prices only rise during a run, so no price repeats and each names its frame.
           const at = nowUs();
-          sim.setPrices(insts.map((inst, j) => [inst.instrumentToken, base[j]! + 5 * (k - 2_000)] as const));
-          if (measuring) for (let j = 0; j < insts.length; j++) sentAt.set(`NSE:${symbols[j]}:${base[j]! + 5 * (k - 2_000)}`, at);
+          sim.setPrices(insts.map((inst, j) => [inst.instrumentToken, base[j]! + 5 * frames] as const));
+          if (measuring) for (let j = 0; j < insts.length; j++) sentAt.set(`NSE:${symbols[j]}:${base[j]! + 5 * frames}`, at);
         }
         await sleep(1);
       }
