@@ -47,7 +47,7 @@ type ActorState = Health['state'];
  * The strategy's effective kill level at launch. `halted`: its own scope is at 1 or more, or the
  * global one at 3 or more (what a broadcast would have halted it for); without it, level 3+.
  */
-export type InitialKill = { level: KillLevel; revision: number; halted?: boolean; global?: KillLevel; own?: KillLevel };
+export type InitialKill = { level: KillLevel; revision: number; halted?: boolean };
 
 /** Asks for last ticks this many times (250 ms, 500 ms, ... apart) before waiting for live ones. */
 const CATCH_UP_ATTEMPTS = 6;
@@ -103,7 +103,8 @@ export class StrategyActor {
       this.level = opts.initialKill.level;
       this.killRevision = opts.initialKill.revision;
       this.halted = opts.initialKill.halted ?? opts.initialKill.level >= 3;
-      this.ownGate?.seed(opts.initialKill.global ?? opts.initialKill.level, opts.initialKill.own ?? 0, opts.initialKill.revision);
+      // Only the effective level is known here (seeded as global); the broker's gate still judges every intent that reaches it.
+      this.ownGate?.seed(opts.initialKill.level, 0, opts.initialKill.revision);
     }
   }
 

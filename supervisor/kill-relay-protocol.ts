@@ -8,9 +8,9 @@ const id = z.string().min(1);
 export const RelayCommandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('gate'), strategyId: id, buffer: z.instanceof(SharedArrayBuffer) }),
   z.strictObject({ type: z.literal('forget'), strategyId: id }),
-  z.strictObject({ type: z.literal('flush'), seq: z.number().int() }),
   z.strictObject({ type: z.literal('stop') }),
 ]);
 export type RelayCommand = z.infer<typeof RelayCommandSchema>;
 
-export type RelayReport = { type: 'ready' } | { type: 'flushed'; seq: number } | { type: 'invalid'; error: string };
+/** `ready` once connected and subscribed (flushed): the relay's start resolves on it. */
+export type RelayReport = { type: 'ready' } | { type: 'invalid'; error: string };

@@ -38,7 +38,6 @@ port.on('message', (raw: unknown) => {
   const c = cmd.data;
   if (c.type === 'gate') gates.set(c.strategyId, new KillGate(c.buffer as SharedArrayBuffer));
   if (c.type === 'forget') gates.delete(c.strategyId);
-  if (c.type === 'flush') void nc.flush().then(() => report({ type: 'flushed', seq: c.seq }));
   if (c.type === 'stop') void nc.drain().finally(() => port.close());
 });
 report({ type: 'ready' });

@@ -31,8 +31,6 @@ const relaySource = fileURLToPath(new URL('./kill-relay-worker.ts', import.meta.
 export class KillRelay {
   private readonly gates = new Map<string, KillGate>();
   private worker: Worker | undefined;
-  private flushes = new Map<number, () => void>();
-  private seq = 0;
 
   constructor(private readonly opts: KillRelayOptions) {}
 
@@ -51,7 +49,6 @@ export class KillRelay {
         worker.once('exit', (c) => reject(new Error(`the kill relay's thread ended while starting (exit ${c})`)));
         worker.on('message', (r: RelayReport) => {
           if (r.type === 'ready') { clearTimeout(late); resolve(); }
-          if (r.type === 'flushed') { this.flushes.get(r.seq)?.(); this.flushes.delete(r.seq); }
           if (r.type === 'invalid') this.opts.log.warn({ error: r.error }, 'kill relay: invalid message');
         });
       });
@@ -82,15 +79,6 @@ export class KillRelay {
   forget(strategyId: string): void {
     this.gates.delete(strategyId);
     this.send({ type: 'forget', strategyId });
-  }
-
-  /** Resolves once the relay's connection has flushed what it has been sent so far. */
-  flush(): Promise<void> {
-    const seq = ++this.seq;
-    return new Promise<void>((resolve) => {
-      this.flushes.set(seq, resolve);
-      this.send({ type: 'flush', seq });
-    });
   }
 
   async stop(): Promise<void> {
