@@ -1,8 +1,5 @@
 import type { Venue } from './messages.ts';
 
-/** The Venue is defined with the messages; import it from actors/messages.ts (kept here for code written before it moved). */
-export type { Venue } from './messages.ts';
-
 /**
  * The switchboard: every NATS subject the system uses is built here and nowhere else, and
  * nats.conf permissions are written against these shapes.

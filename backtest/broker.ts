@@ -6,7 +6,7 @@
  * recorded in order for the run's hash.
  */
 import { IntentSchema, describeZodError, type Intent, type IntentReply, type ModifyIntent, type OrderUpdate, type PlaceIntent } from '../actors/messages.ts';
-import type { Venue } from '../actors/subjects.ts';
+import type { Venue } from '../actors/messages.ts';
 import type { Clock } from '../actors/clock.ts';
 import { decide, type DecisionView } from '../broker/decide.ts';
 import { ACTIVE_ENTRY, type KillLevels } from '../broker/kill/levels.ts';

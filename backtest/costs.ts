@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Side } from '../actors/messages.ts';
-import type { Venue } from '../actors/subjects.ts';
+import type { Venue } from '../actors/messages.ts';
 
 /**
  * Kite (Zerodha) equity charges, https://zerodha.com/charges/ (equity intraday column, as

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Tick } from '../actors/messages.ts';
-import type { Venue } from '../actors/subjects.ts';
+import type { Venue } from '../actors/messages.ts';
 import { mulberry32 } from '../actors/prng.ts';
 import { StrategyEntrySchema, type StrategySpec } from '../config/registry.ts';
 import { defineStrategy, type Strategy, type StrategyContext } from '../strategies/sdk.ts';

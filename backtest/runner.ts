@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pino, type Logger } from 'pino';
 import type { Tick } from '../actors/messages.ts';
-import type { Venue } from '../actors/subjects.ts';
+import type { Venue } from '../actors/messages.ts';
 import { systemClock, type Clock } from '../actors/clock.ts';
 import type { StrategyModule } from '../strategies/sdk.ts';
 import type { StrategySpec } from '../config/registry.ts';

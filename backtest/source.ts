@@ -5,7 +5,7 @@
  * same data is the same sequence).
  */
 import type { Tick } from '../actors/messages.ts';
-import type { Venue } from '../actors/subjects.ts';
+import type { Venue } from '../actors/messages.ts';
 import { mergeByTime, readCandles, readTicks, type Candle, type Interval, type StoreOptions } from './store.ts';
 
 export const INTERVAL_MS: Record<Interval, number> = {

@@ -1,18 +1,9 @@
 import type { OrderState, Side, Tick } from '../actors/messages.ts';
-import type { Venue } from '../actors/subjects.ts';
+import type { Venue } from '../actors/messages.ts';
 import type { OrderRuleViolation, VenueOrderRequest } from '../broker/venue.ts';
 
-/** What the backtest broker asks a simulated venue to do: the intent less its routing fields. */
-export type SimOrderRequest = {
-  intentId: string;
-  symbol: string;
-  side: Side;
-  qty: number;
-  orderType: 'LIMIT' | 'MARKET';
-  limitPrice?: number;
-  /** Kite: the strategy's `marketProtection` for a MARKET order (-1 = automatic band). */
-  marketProtection?: number;
-};
+/** What the backtest broker asks a simulated venue to do: what it would ask a live venue. */
+export type SimOrderRequest = VenueOrderRequest;
 
 /** An order's change at the venue, with the fill that caused it, if any. */
 export type SimOrderEvent = {
