@@ -30,6 +30,9 @@ export const RECONCILE_RESULTS = ['ok', 'resolved', 'mismatch', 'error'] as cons
 /** Why a Kite login failed (docs/metrics.md, orch_kite_login_failures_total). */
 export const KITE_LOGIN_FAILURES = ['start', 'scheduled', 'token_exception', 'expired'] as const;
 
+/** How the Kite postback endpoint answered (broker/kite/postback.ts). */
+export const KITE_POSTBACK_RESULTS = ['accepted', 'bad_checksum', 'wrong_user', 'invalid', 'too_large', 'bad_method', 'not_found', 'error'] as const;
+
 export const CONFIG_RELOAD_RESULTS = ['applied', 'unchanged', 'invalid', 'failed'] as const;
 
 export type KnownStrategy = { id: string; venue: Venue };
@@ -58,6 +61,8 @@ export function seedVenue(m: Catalogue, venue: Venue): void {
   m.reconcileFailing.set({ venue }, 0);
   for (const result of RECONCILE_RESULTS) m.reconcileRunsTotal.inc({ venue, result }, 0);
   if (venue === 'kite') for (const reason of KITE_LOGIN_FAILURES) m.kiteLoginFailuresTotal.inc({ reason }, 0);
+  // Seeded, not left to the first postback: the alert and panel read it from the start.
+  if (venue === 'kite') for (const result of KITE_POSTBACK_RESULTS) m.kitePostbacksTotal.inc({ result }, 0);
   if (venue === 'kalshi') m.kalshiBookResyncsTotal.inc(0);
 }
 
