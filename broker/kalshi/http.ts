@@ -76,12 +76,13 @@ export class KalshiHttp {
     const isRead = call.method === 'GET';
     let rateLimited = 0;
     for (let attempt = 0; ; attempt++) {
-      await this.opts.limiter.acquire(call.category, { priority: call.priority, cost: this.costs.of(call.method, call.path, call.items) });
+      const settle = await this.opts.limiter.acquire(call.category, { priority: call.priority, cost: this.costs.of(call.method, call.path, call.items) });
       this.checkHeadroom(call);
       let res: Response;
       try {
         res = await this.send(call);
       } catch (e) {
+        settle();
         const err = e instanceof VenueError ? e : networkError(e);
         if (isRead && attempt < err.policy.maxRetries) {
           await this.opts.clock.sleep(nextBackoff(attempt, this.random, RETRY_BACKOFF));
@@ -89,6 +90,7 @@ export class KalshiHttp {
         }
         throw err;
       }
+      settle(); // answered: the venue has counted it (broker/limiter/README.md)
       if (res.status === 429) {
         const wait = parseRetryAfter(res.headers.get('retry-after'), this.opts.clock.now())
           ?? nextBackoff(rateLimited, this.random, RATE_LIMIT_BACKOFF);

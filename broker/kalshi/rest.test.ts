@@ -84,6 +84,7 @@ test('a 429 with Retry-After pauses the write bucket for that long, then the wri
   await advance(clock, 1);
   assert.equal((await p).order_id, 'o1');
   assert.deepEqual(limiter.pauses, [{ category: 'kalshi.write', untilMs: t0 + 2_000, atMs: t0 }]);
+  assert.equal(limiter.settled, 2, 'both calls, the refused one too, count from their answers');
 });
 
 test('a 429 without Retry-After backs off with full jitter, and gives up as RateLimited after the budget', async () => {

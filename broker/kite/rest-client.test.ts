@@ -54,6 +54,7 @@ test('a placed order is sent as a form with version and auth headers, and its 19
     assert.equal(form.get('tag'), 'i0abc');
     assert.equal(form.has('trigger_price'), false, 'unset fields are left out');
     assert.deepEqual(limiter.acquired.map((a) => ({ category: a.category, priority: a.opts?.priority })), [{ category: 'kite.orders', priority: 'place' }]);
+    assert.equal(limiter.settled, 1, 'the answer is reported to the limiter (broker/limiter/README.md)');
   } finally {
     await server.close();
   }
@@ -190,13 +191,14 @@ test('a 429 carries Retry-After and pauses the limiter bucket until then', async
     const e2 = await rejectsKind(client.placeOrder('regular', { tradingsymbol: 'X', exchange: 'NSE', transaction_type: 'BUY', order_type: 'MARKET', quantity: 1, product: 'MIS' }), 'RateLimited');
     assert.equal(e2.retryAfterMs, undefined);
     assert.deepEqual(limiter.pauses[1], { category: 'kite.orders', untilMs: clock.now() + 1000 }, 'Kite windows are one second');
+    assert.equal(limiter.settled, 2, 'a refused call was counted by the venue too: it counts from its answer');
   } finally {
     await server.close();
   }
 });
 
 test('no answer within the timeout is a Timeout, distinct from a refused connection', async () => {
-  const { server, client, clock } = await setup(() => undefined, 5000);
+  const { server, client, clock, limiter } = await setup(() => undefined, 5000);
   try {
     const p = client.placeOrder('regular', { tradingsymbol: 'X', exchange: 'NSE', transaction_type: 'BUY', order_type: 'MARKET', quantity: 1, product: 'MIS' });
     const settled = rejectsKind(p, 'Timeout');
@@ -206,9 +208,11 @@ test('no answer within the timeout is a Timeout, distinct from a refused connect
     void settled.then(() => (done = true));
     await new Promise((r) => setTimeout(r, 10));
     assert.equal(done, false, 'not before the timeout');
+    assert.equal(limiter.settled, 0, 'in flight: still counted from its send');
     await clock.advance(1);
     const e = await settled;
     assert.match(e.message, /5000 ms/);
+    assert.equal(limiter.settled, 1, 'given up on: counted from now, it may have arrived late');
   } finally {
     await server.close();
   }
@@ -336,6 +340,7 @@ test('an order write waits for its write-ahead: held until the log stores it, ne
     const refused = new Error('log down');
     await assert.rejects(client.placeOrder('regular', params, { sendAfter: Promise.reject(refused) }), (e) => e === refused);
     assert.equal(server.requests.length, 1, 'the refused write never left');
+    assert.equal(limiter.settled, 2, 'its slot is settled all the same');
   } finally {
     await server.close();
   }

@@ -251,9 +251,16 @@ export class KiteRestClient {
     const url = new URL(this.root + req.path);
     for (const [k, v] of req.query ?? []) url.searchParams.append(k, v);
 
-    await this.opts.limiter.acquire(req.category, { priority: req.priority });
+    const settle = await this.opts.limiter.acquire(req.category, { priority: req.priority });
     // Everything above overlaps the event log's write-ahead; its failure propagates unsent.
-    if (req.sendAfter) await req.sendAfter;
+    if (req.sendAfter) {
+      try {
+        await req.sendAfter;
+      } catch (e) {
+        settle();
+        throw e;
+      }
+    }
 
     const controller = new AbortController();
     let timedOut = false;
@@ -275,6 +282,7 @@ export class KiteRestClient {
       throw this.transportError(what, e, timedOut);
     } finally {
       this.opts.clock.clearTimeout(timer);
+      settle(); // the venue has counted it by now (broker/limiter/README.md)
     }
     return this.interpret(req, what, status, contentType, retryAfter, text);
   }

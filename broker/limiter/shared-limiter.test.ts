@@ -238,3 +238,23 @@ test('a Kalshi bucket as a sliding window never takes more than the venue\'s tok
     }
   }
 });
+
+test('a call counts from its answer: the next second of orders waits a full window after the last answer, and settling twice counts once', async () => {
+  const { clock, limiter } = setup(kiteLimits());
+  const t0 = clock.now();
+  const settles = await Promise.all(Array.from({ length: 10 }, () => limiter.acquire('kite.orders', { priority: 'place' })));
+  let eleventhAt: number | null = null;
+  void limiter.acquire('kite.orders', { priority: 'place' }).then(() => { eleventhAt = clock.now(); });
+  await clock.advance(40);
+  for (const s of settles) {
+    s();
+    s();
+  }
+  await clock.advance(999); // t0 + 1039: a window after the sends, not yet after the answers
+  assert.equal(eleventhAt, null);
+  await clock.advance(1);
+  assert.equal(eleventhAt, t0 + 1040);
+  // nine slots of the answered burst free at t0 + 1040 too, the tenth is the eleventh call's
+  assert.equal(limiter.snapshot().find((s) => s.category === 'kite.orders')!.tokens, 9);
+  limiter.close();
+});

@@ -3,10 +3,10 @@ import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import type { Logger } from '../../actors/logger.ts';
 import { registry as sharedRegistry } from '../../actors/metrics.ts';
 import { catalogue, type Catalogue } from '../../actors/metric-catalogue.ts';
-import { PRIORITIES, type AcquireOptions, type BucketSnapshot, type Priority, type RateLimiter } from './types.ts';
+import { PRIORITIES, type AcquireOptions, type BucketSnapshot, type Priority, type RateLimiter, type Settle } from './types.ts';
 import { isAlias, type LimitsConfig } from './limits.ts';
 import {
-  createBucket, maxCostMilli, type CategorySpec, MILLI_PER_TOKEN, pause, resized, take, tightest, timeToDrain, toMilli, validateSpec, type Bucket,
+  createBucket, maxCostMilli, type CategorySpec, MILLI_PER_TOKEN, pause, resized, settle, take, tightest, timeToDrain, toMilli, validateSpec, type Bucket,
 } from './window-log.ts';
 import { LimiterClosedError } from '../errors.ts';
 
@@ -25,7 +25,7 @@ type Waiter = {
   readonly priority: Priority;
   readonly milli: number;
   readonly enqueuedAt: number;
-  readonly resolve: () => void;
+  readonly resolve: (settle: Settle) => void;
   readonly reject: (err: unknown) => void;
   detach: () => void;
 };
@@ -85,7 +85,7 @@ export class SharedLimiter implements RateLimiter {
     }
   }
 
-  acquire(category: string, opts: AcquireOptions = {}): Promise<void> {
+  acquire(category: string, opts: AcquireOptions = {}): Promise<Settle> {
     let cat: Category;
     let milli: number;
     try {
@@ -104,7 +104,7 @@ export class SharedLimiter implements RateLimiter {
     const signal = opts.signal;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
 
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Settle>((resolve, reject) => {
       const w: Waiter = { priority, milli, enqueuedAt: this.clock.now(), resolve, reject, detach: () => {} };
       if (signal) {
         const onAbort = () => this.cancel(cat, w, abortReason(signal));
@@ -217,11 +217,26 @@ export class SharedLimiter implements RateLimiter {
       cat.depth--;
       w.detach();
       this.metrics.limiterWaitSeconds.observe({ category: cat.name }, (now - w.enqueuedAt) / 1000);
-      w.resolve();
+      w.resolve(this.settler(cat, r.at, w.milli));
     }
     this.clock.clearTimeout(cat.timer);
     cat.timer = undefined;
     cat.timerDue = null;
+  }
+
+  /**
+   * Moves a granted call to the time of its answer. Never earlier capacity, so no wake-up is
+   * needed: a timer set before fires, finds no room and sets itself later. A bucket replaced
+   * by `configure` meanwhile already holds what the old one used at a later time.
+   */
+  private settler(cat: Category, takenAt: number, milli: number): Settle {
+    const bucket = cat.bucket;
+    let done = false;
+    return () => {
+      if (done || this.closed || cat.bucket !== bucket) return;
+      done = true;
+      settle(bucket, takenAt, this.clock.now(), milli);
+    };
   }
 
   private wakeAt(cat: Category, at: number): void {

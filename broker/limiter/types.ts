@@ -22,9 +22,16 @@ export type BucketSnapshot = {
   pausedUntil: number | null;
 };
 
+/**
+ * Called once the venue has answered the call (or the call failed): the call then counts from
+ * the answer, not from the send (broker/limiter/README.md, "Arrivals, not departures").
+ * Calling it again does nothing; never calling it leaves the call counted from its send.
+ */
+export type Settle = () => void;
+
 export interface RateLimiter {
   /** Resolves when the call may be sent. Rejects if `signal` aborts first. */
-  acquire(category: string, opts?: AcquireOptions): Promise<void>;
+  acquire(category: string, opts?: AcquireOptions): Promise<Settle>;
   /** The venue answered 429: nothing in this category goes out before `untilMs`. */
   pauseUntil(category: string, untilMs: number): void;
   snapshot(): BucketSnapshot[];

@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBucket, nextFreeAt, pause, take, tightest, toMilli, validateSpec } from './window-log.ts';
+import { createBucket, nextFreeAt, pause, settle, take, tightest, toMilli, validateSpec } from './window-log.ts';
 import { kalshiLimits, kiteLimits, mergeLimits, resolveCategory, type LimitsConfig } from './limits.ts';
 
 const T0 = 1_700_000_000_000;
 
 test('a bucket grants exactly its limit inside one window and says when the next token frees', () => {
   const b = createBucket({ windows: [{ limit: 3, windowMs: 1000 }] });
-  for (let i = 0; i < 3; i++) assert.deepEqual(take(b, T0 + i * 10, 1000), { ok: true });
+  for (let i = 0; i < 3; i++) assert.deepEqual(take(b, T0 + i * 10, 1000), { ok: true, at: T0 + i * 10 });
   assert.deepEqual(take(b, T0 + 30, 1000), { ok: false, retryAt: T0 + 1000 });
   assert.deepEqual(take(b, T0 + 999, 1000), { ok: false, retryAt: T0 + 1000 });
-  assert.deepEqual(take(b, T0 + 1000, 1000), { ok: true });
+  assert.deepEqual(take(b, T0 + 1000, 1000), { ok: true, at: T0 + 1000 });
   assert.deepEqual(take(b, T0 + 1000, 1000), { ok: false, retryAt: T0 + 1010 });
 });
 
@@ -59,7 +59,7 @@ test('a pause holds the bucket even when tokens remain, and a shorter pause does
   pause(b, T0 + 2000);
   assert.deepEqual(take(b, T0, 1000), { ok: false, retryAt: T0 + 5000 });
   assert.equal(tightest(b, T0).availableMilli, 0);
-  assert.deepEqual(take(b, T0 + 5000, 1000), { ok: true });
+  assert.deepEqual(take(b, T0 + 5000, 1000), { ok: true, at: T0 + 5000 });
 });
 
 test('a clock stepping backwards cannot free tokens early', () => {
@@ -124,4 +124,34 @@ test('a calendar window (orders per IST day) starts afresh at 00:00 IST, not 24 
   // 09:15 IST the next morning: a sliding 24 h window would still hold yesterday's two orders.
   assert.equal(take(b, Date.UTC(2026, 11, 4, 3, 45), 1000).ok, true);
   assert.throws(() => validateSpec('d', { windows: [{ ...day, calendar: { offsetMs: 86_400_000 } }] }), /limits\.d\.windows\[0\]\.calendar\.offsetMs/);
+});
+
+test('a call answered late counts from its answer: a window after the answers, not after the sends', () => {
+  const b = createBucket({ windows: [{ limit: 10, windowMs: 1000 }] });
+  const at = T0;
+  for (let i = 0; i < 10; i++) assert.equal(take(b, at, 1000).ok, true);
+  // the ten answers come back spread over 40 ms: the venue counted each one somewhere before
+  for (let i = 0; i < 10; i++) settle(b, at, T0 + 4 * (i + 1), 1000);
+  assert.equal(nextFreeAt(b, T0 + 1000, 1000), T0 + 1004, 'the first slot frees a window after the first answer');
+  assert.equal(nextFreeAt(b, T0 + 1000, 5000), T0 + 1020);
+  assert.deepEqual(tightest(b, T0 + 1000), { availableMilli: 0, limitMilli: 10_000 });
+});
+
+test('settling moves only the settled call; a call in flight longer than its window counts again from its answer', () => {
+  const b = createBucket({ windows: [{ limit: 2, windowMs: 1000 }, { limit: 5, windowMs: 60_000 }] });
+  assert.equal(take(b, T0, 1000).ok, true);
+  assert.equal(take(b, T0, 1000).ok, true);
+  settle(b, T0, T0 + 10, 1000); // one answered, the other still in flight
+  assert.equal(nextFreeAt(b, T0 + 500, 1000), T0 + 1000, 'the unanswered call still frees at its send + 1 s');
+  assert.equal(take(b, T0 + 1000, 1000).ok, true);
+  assert.equal(nextFreeAt(b, T0 + 1000, 1000), T0 + 1010);
+  // the call in flight answers after 1.5 s: it may have arrived just now, so it counts again
+  settle(b, T0, T0 + 1500, 1000);
+  assert.equal(nextFreeAt(b, T0 + 1500, 1000), T0 + 2000);
+  assert.equal(take(b, T0 + 2000, 1000).ok, true);
+  assert.equal(take(b, T0 + 2499, 1000).ok, false, 'the 1.5 s answer holds its second until T0 + 2.5 s');
+  // the minute window holds the late call once, not twice: 4 so far, a fifth fits, a sixth not
+  assert.equal(take(b, T0 + 2500, 1000).ok, true, 'fifth in the minute');
+  assert.equal(take(b, T0 + 3500, 1000).ok, false);
+  assert.equal(nextFreeAt(b, T0 + 4000, 1000), T0 + 60_010, 'the minute window is full: frees when the first answered call leaves it');
 });

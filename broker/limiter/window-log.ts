@@ -53,7 +53,8 @@ export type Bucket = {
   pausedUntil: number | null;
 };
 
-export type TakeResult = { ok: true } | { ok: false; retryAt: number };
+/** `at`: the time the call was entered in the logs, which `settle` needs to find it again. */
+export type TakeResult = { ok: true; at: number } | { ok: false; retryAt: number };
 
 /** Converts a token cost to exact milli-tokens; refuses anything finer than 1/1000. */
 export function toMilli(tokens: number): number {
@@ -149,14 +150,45 @@ export function take(bucket: Bucket, now: number, costMilli: number): TakeResult
   if (freeAt > now) return { ok: false, retryAt: freeAt };
   const at = Math.max(now, bucket.lastAt); // a clock stepping back must not unsort the logs
   bucket.lastAt = at;
+  // Same-instant takes coalesce: a burst of 400 costs one entry, not 400.
+  for (const w of bucket.windows) append(w, at, costMilli);
+  return { ok: true, at };
+}
+
+/** Appends `costMilli` at `at` (>= every entry), coalescing with an entry at the same instant. */
+function append(w: WindowLog, at: number, costMilli: number): void {
+  const last = w.entries[w.entries.length - 1];
+  if (last && w.head < w.entries.length && last.at === at) last.milli += costMilli;
+  else w.entries.push({ at, milli: costMilli });
+  w.usedMilli += costMilli;
+}
+
+/**
+ * The venue answered a call taken at `takenAt`: its entry moves to `now`. The venue counts a
+ * call when it arrives, which is somewhere between our send and its answer; calls sent
+ * together arrive spread out (one connection, one server loop), so a log of send times lets
+ * the next window's first call land in the same venue second as this window's last. A log of
+ * answer times cannot: every call it lets go departs after the venue has counted the calls it
+ * replaces. It costs the rate the round trip (a 5 ms answer: 0.5 % of a 1 s window).
+ * An entry already expired (a call in flight longer than its window) is entered again at `now`,
+ * since it may have arrived just now.
+ */
+export function settle(bucket: Bucket, takenAt: number, now: number, costMilli: number): void {
+  const at = Math.max(now, bucket.lastAt);
+  bucket.lastAt = at;
   for (const w of bucket.windows) {
-    const last = w.entries[w.entries.length - 1];
-    // Coalesce same-instant takes: a burst of 400 costs one entry, not 400.
-    if (last && w.head < w.entries.length && last.at === at) last.milli += costMilli;
-    else w.entries.push({ at, milli: costMilli });
-    w.usedMilli += costMilli;
+    expire(w, now);
+    for (let i = w.entries.length - 1; i >= w.head; i--) {
+      const e = w.entries[i]!;
+      if (e.at < takenAt) break;
+      if (e.at === takenAt && e.milli >= costMilli) {
+        e.milli -= costMilli;
+        w.usedMilli -= costMilli;
+        break;
+      }
+    }
+    append(w, at, costMilli);
   }
-  return { ok: true };
 }
 
 /** An independent copy, for asking "when would these go out?" without touching the real one. */

@@ -23,7 +23,7 @@ test('orders demanded at 3x the allowed rate for 60 simulated seconds: zero 429s
   // moves once every granted request has really reached the exchange.
   let onTheWire = 0;
   const limiter: RateLimiter = {
-    acquire: async (c, o) => { await shared.acquire(c, o); onTheWire++; },
+    acquire: async (c, o) => { const settle = await shared.acquire(c, o); onTheWire++; return settle; },
     pauseUntil: (c, t) => shared.pauseUntil(c, t),
     snapshot: () => shared.snapshot(),
   };
