@@ -31,7 +31,8 @@ export class BacktestBroker {
   private readonly orders = new Map<string, OrderRecord>();
   private readonly open = new Map<string, Map<string, OrderRecord>>();
   private readonly positions = new Map<string, Map<string, number>>();
-  private readonly lastPrices = new Map<string, number>();
+  /** Per venue, per symbol: set on every tick, so no key is built for it. */
+  private readonly lastPrices = new Map<Venue, Map<string, number>>();
   private readonly sinks = new Map<string, (u: OrderUpdate) => void>();
   private fillSeq = 0;
   readonly record: RecordLine[] = [];
@@ -52,7 +53,9 @@ export class BacktestBroker {
 
   /** The last price the data gave, for the price-band rule. */
   setLastPrice(venue: Venue, symbol: string, price: number): void {
-    this.lastPrices.set(`${venue}:${symbol}`, price);
+    let m = this.lastPrices.get(venue);
+    if (!m) this.lastPrices.set(venue, (m = new Map()));
+    m.set(symbol, price);
   }
 
   handle(raw: Intent): IntentReply {
@@ -95,7 +98,7 @@ export class BacktestBroker {
       kill: ACTIVE_KILL,
       position: (symbol) => this.positions.get(intent.strategyId)?.get(symbol) ?? 0,
       openOrders: [...this.openOf(intent.strategyId).values()],
-      lastPrice: (v, s) => this.lastPrices.get(`${v}:${s}`),
+      lastPrice: (v, s) => this.lastPrices.get(v)?.get(s),
       recentPlaces: this.recentPlaces(intent.strategyId),
       modifyPending: false,
       rateWaitMs: () => 0,

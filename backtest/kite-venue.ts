@@ -77,7 +77,7 @@ export class KiteSimVenue implements SimVenue {
     }
     this.index = new InstrumentIndex(list);
     this.market = new Market(list, seed, clock.now());
-    this.engine = new OrderEngine(clock, this.index, this.market, 'BT0001');
+    this.engine = new OrderEngine(clock, this.index, this.market, 'BT0001', { history: false });
     this.engine.onOrder((o) => this.onOrder(o));
   }
 

@@ -108,13 +108,13 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
   });
 
   const actors = o.strategies.map((s) => new BacktestStrategy(s.spec, s.module, clock, log, (i) => broker.handle(i)));
-  const byInstrument = new Map<string, BacktestStrategy[]>();
+  /** Per venue, per symbol, the strategies that trade it (looked up on every tick, so no key is built). */
+  const byInstrument = new Map<Venue, Map<string, BacktestStrategy[]>>();
   for (const a of actors) {
     broker.subscribe(a.spec.id, (u) => a.orderUpdate(u));
-    for (const sym of a.spec.instruments) {
-      const key = `${a.spec.venue}:${sym}`;
-      byInstrument.set(key, [...(byInstrument.get(key) ?? []), a]);
-    }
+    let bySymbol = byInstrument.get(a.spec.venue);
+    if (!bySymbol) byInstrument.set(a.spec.venue, (bySymbol = new Map()));
+    for (const sym of a.spec.instruments) bySymbol.set(sym, [...(bySymbol.get(sym) ?? []), a]);
   }
   const ledgerList = o.strategies.map((s) => ledgers.get(s.spec.id)!);
   /** Every strategy's queued callbacks run; a promise only when one of them is asynchronous. */
@@ -146,7 +146,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
     broker.setLastPrice(t.venue, t.symbol, t.last);
     venues.get(t.venue)?.onTick(t);
     for (const l of ledgerList) if (l.holds(t.symbol)) l.mark(clock.now(), t.symbol, t.last);
-    const subs = byInstrument.get(`${t.venue}:${t.symbol}`);
+    const subs = byInstrument.get(t.venue)?.get(t.symbol);
     if (subs) for (const a of subs) a.tick(t);
     const pending = drainAll();
     if (pending) await pending;

@@ -91,7 +91,7 @@ export async function startKiteSim(opts: KiteSimOptions = {}): Promise<KiteSim> 
   const market = new Market(instruments, opts.seed ?? 1, clock.now());
   const sessions = new SessionStore(creds, clock);
   const faults = new FaultState(clock);
-  const engine = new OrderEngine(clock, index, market, creds.userId, () => faults.marketDepthCap());
+  const engine = new OrderEngine(clock, index, market, creds.userId, { depthCap: () => faults.marketDepthCap() });
   const postbacks = new PostbackSender(clock, log, creds.userId, creds.apiSecret, opts.postbackUrl);
   const ticker = new TickerServer(clock, log, sessions, index, market, faults, opts.heartbeatIntervalMs ?? 1000, opts.observer);
 

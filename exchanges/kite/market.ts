@@ -46,10 +46,12 @@ export class Market {
    */
   private readonly contractRngs = new Map<number, Rng>();
   private readonly states = new Map<number, MarketState>();
+  private readonly byToken = new Map<number, SimInstrument>();
 
   constructor(readonly instruments: SimInstrument[], seed: number, nowMs: number) {
     this.rng = mulberry32(seed);
     for (const i of instruments) {
+      this.byToken.set(i.instrumentToken, i);
       if (isDerivative(i)) this.contractRngs.set(i.instrumentToken, mulberry32((Math.imul(seed, 0x9e3779b1) ^ i.instrumentToken) >>> 0));
     }
     for (const i of instruments) {
@@ -87,7 +89,7 @@ export class Market {
 
   /** Forces a last price (tests use it to make resting limit orders cross); snapped to the grid. */
   setPrice(token: number, paise: number, nowMs: number): void {
-    const i = this.instruments.find((x) => x.instrumentToken === token);
+    const i = this.byToken.get(token);
     const s = this.states.get(token);
     if (!i || !s) throw new Error(`unknown instrument token ${token}`);
     this.move(i, s, snapToTick(paise, tickPaiseOf(i)), nowMs);
@@ -114,8 +116,7 @@ export class Market {
     const rng = this.rngOf(i);
     const tick = tickPaiseOf(i);
     const fno = isDerivative(i);
-    const units = (lo: number, hi: number) => (fno ? randInt(rng, Math.max(1, Math.ceil(lo / 50)), Math.ceil(hi / 50)) * i.lotSize : randInt(rng, lo, hi));
-    const qty = units(1, 500);
+    const qty = units(rng, i, fno, 1, 500);
     s.lastQuantity = qty;
     s.volume += qty;
     s.turnoverPaise += qty * s.lastPaise;
@@ -123,8 +124,8 @@ export class Market {
     s.bids = [];
     s.asks = [];
     for (let k = 1; k <= 5; k++) {
-      s.bids.push({ pricePaise: Math.max(tick, s.lastPaise - k * tick), quantity: units(50, 3000), orders: randInt(rng, 1, 40) });
-      s.asks.push({ pricePaise: s.lastPaise + k * tick, quantity: units(50, 3000), orders: randInt(rng, 1, 40) });
+      s.bids.push({ pricePaise: Math.max(tick, s.lastPaise - k * tick), quantity: units(rng, i, fno, 50, 3000), orders: randInt(rng, 1, 40) });
+      s.asks.push({ pricePaise: s.lastPaise + k * tick, quantity: units(rng, i, fno, 50, 3000), orders: randInt(rng, 1, 40) });
     }
     s.totalBuyQuantity = s.bids.reduce((a, l) => a + l.quantity, 0) * 40;
     s.totalSellQuantity = s.asks.reduce((a, l) => a + l.quantity, 0) * 40;
@@ -134,6 +135,11 @@ export class Market {
       s.oiDayLow = Math.min(s.oiDayLow, s.oi);
     }
   }
+}
+
+/** A seeded quantity in [lo, hi] units; F&O in whole lots. */
+function units(rng: Rng, i: SimInstrument, fno: boolean, lo: number, hi: number): number {
+  return fno ? randInt(rng, Math.max(1, Math.ceil(lo / 50)), Math.ceil(hi / 50)) * i.lotSize : randInt(rng, lo, hi);
 }
 
 export function averagePricePaise(s: MarketState): number {

@@ -45,13 +45,19 @@ export type SimOrder = {
   modifications: number;
   tag: string | null;
   guid: string;
-  /** Every state the order went through, oldest first: GET /orders/:id. */
-  history: KiteOrderRecord[];
+  /**
+   * Every state the order went through, oldest first: GET /orders/:id. Kept as the record's
+   * fields and put in wire form only when asked, so a change costs a copy, not a formatting.
+   */
+  history: OrderFields[];
 };
+
+/** An order's fields at one moment, without its history. */
+export type OrderFields = Omit<SimOrder, 'history'>;
 
 const rupees = (paise: number) => Math.round(paise) / 100;
 
-export function orderWire(o: SimOrder) {
+export function orderWire(o: OrderFields) {
   const terminal = TERMINAL.has(o.status);
   return {
     placed_by: o.placedBy,

@@ -7,8 +7,15 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /** "YYYY-MM-DD HH:MM:SS" in IST, the format of order_timestamp, fill_timestamp, login_time. */
 export function istDateTime(ms: number): string {
-  return new Date(ms + IST_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+  // One order's change stamps the same instant several times (order, exchange, update, fill):
+  // the last answer is kept, so a backtest's tens of thousands of orders format each second once.
+  if (ms === lastMs) return lastText;
+  lastText = new Date(ms + IST_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+  lastMs = ms;
+  return lastText;
 }
+let lastMs = Number.NaN;
+let lastText = '';
 
 /** "HH:MM:SS" in IST: trades carry a time-only order_timestamp. */
 export function istTime(ms: number): string {
