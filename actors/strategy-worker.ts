@@ -15,6 +15,7 @@ import { forwardMetrics } from './metrics-forwarder.ts';
 import type { Health } from './messages.ts';
 import type { StrategySpec } from '../config/registry.ts';
 import { importStrategyModuleFrom } from './strategy-contract.ts';
+import { DEFAULT_STRATEGY_NICENESS, setThisThreadNiceness } from './thread-priority.ts';
 
 export type StrategyTask = {
   port: MessagePort;
@@ -47,6 +48,9 @@ export default async function run(task: StrategyTask): Promise<{ stopped: true }
   registerSecret(task.natsPass);
   const root = createLogger({ name: 'orch', level: task.logLevel ?? 'info', destination: pino.destination({ fd: 1, sync: true }), ...(task.logFormat ? { format: task.logFormat } : {}), ...(task.logColor ? { color: true } : {}) });
   const log = actorLogger(root, `strategy:${task.spec.id}`);
+  const priority = setThisThreadNiceness(task.spec.resources.niceness ?? DEFAULT_STRATEGY_NICENESS);
+  if (priority.ok) log.debug({ tid: priority.tid, niceness: priority.niceness }, 'worker thread priority lowered');
+  else log.warn({ reason: priority.reason }, 'worker thread priority unchanged: a kill may wait for a core behind busy strategies');
   const module = await importStrategyModuleFrom(task.moduleUrl);
   const actor = new StrategyActor({
     spec: task.spec, module, natsUrl: task.natsUrl, clock: systemClock, log,

@@ -12,6 +12,11 @@ const ResourceLimitsSchema = z.strictObject({
   maxOldGenerationSizeMb: z.number().int().positive().default(128),
   maxYoungGenerationSizeMb: z.number().int().positive().optional(),
   stackSizeMb: z.number().positive().optional(),
+  /**
+   * The worker thread's nice value (0-19, Linux): above the supervisor's, broker's and kill
+   * relay's 0 so that they get a core first when strategies keep every core busy.
+   */
+  niceness: z.number().int().min(0).max(19).optional(),
 });
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

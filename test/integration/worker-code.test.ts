@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,42 @@ test('a running strategy adds one thread to the process: its worker, with no Typ
   await host.start();
   assert.equal((await host.health())?.state, 'running', 'the strategy runs');
   assert.equal(threads() - before, 1);
+});
+
+/** Thread id → nice value, from /proc (field 19 of stat: proc(5)). */
+function niceOfThreads(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch { /* a thread that ended meanwhile */ }
+  }
+  return out;
+}
+
+test('a strategy worker lowers its own thread\'s CPU priority (nice 10 by default, or its entry\'s), and only its own', async (t) => {
+  const nats = await startNatsServer();
+  const nc = await connectBus({ servers: nats.url, name: 'broker-state' });
+  answerStrategyState(nc);
+  const before = niceOfThreads();
+  const plain = new StrategyHost(spec('plain', { module: fixture('recorder') }), { natsUrl: nats.url, logLevel: 'silent' });
+  const own = new StrategyHost(spec('own', { module: fixture('recorder'), resources: { maxOldGenerationSizeMb: 128, niceness: 4 } }), { natsUrl: nats.url, logLevel: 'silent' });
+  t.after(async () => {
+    await plain.stop();
+    await own.stop();
+    await nc.close();
+    await nats.cleanup();
+  });
+  await plain.start();
+  const afterPlain = niceOfThreads();
+  await own.start();
+  const afterOwn = niceOfThreads();
+  const added = (a: Map<number, number>, b: Map<number, number>) => [...b].filter(([tid]) => !a.has(tid)).map(([, n]) => n);
+  assert.deepEqual(added(before, afterPlain), [10], 'the new worker thread runs at nice 10');
+  assert.deepEqual(added(afterPlain, afterOwn), [4], 'an entry that sets resources.niceness gets it');
+  assert.equal(afterOwn.get(process.pid), 0, 'the supervisor\'s own thread keeps its priority');
+  for (const [tid, n] of before) if (afterOwn.has(tid)) assert.equal(afterOwn.get(tid), n, `thread ${tid} unchanged`);
 });
 
 test('the worker code runs in a worker with no loader: it needs no TypeScript support to start', async () => {
