@@ -29,6 +29,8 @@ import { eventually } from '../test/support/wait.ts';
 
 const ACTOR_COUNTS = process.env.BENCH_ACTORS ? process.env.BENCH_ACTORS.split(',').map(Number) : [16, 64];
 const TICKS_PER_SEC = 1_000;
+/** The strategies' `resources.niceness` (default: the registry's, 10); 0 shows what it buys. */
+const NICENESS = process.env.BENCH_NICENESS === undefined ? undefined : Number(process.env.BENCH_NICENESS);
 const TARGET_P99_MS: Record<number, number> = { 16: 10, 64: 20 };
 const ACK_ROUNDS = 30;
 const CANCEL_ROUNDS = 5;
@@ -81,7 +83,8 @@ async function runWith(actors: number): Promise<void> {
     venue: kite
     instruments: [NSE:INFY]
     params: { restOnTick: 1, restCount: 1, refill: true, restBelowBps: 300 }
-    risk: { maxOrderQty: 10, maxOrderValue: 100000000, maxPosition: 20, maxOpenOrders: 5, priceBandBps: 1000, ordersPerMinute: 6000 }`).join('');
+    risk: { maxOrderQty: 10, maxOrderValue: 100000000, maxPosition: 20, maxOpenOrders: 5, priceBandBps: 1000, ordersPerMinute: 6000 }${NICENESS === undefined ? '' : `
+    resources: { maxOldGenerationSizeMb: 128, niceness: ${NICENESS} }`}`).join('');
   await writeFile(cfg, `strategies:${entries}\n`);
   const floorLine = await natsFloor(server.url);
   // The bench moves the price itself; the exchange's own rate limits stay on (cancels pace at 10/s).
