@@ -27,3 +27,27 @@ test('no write leaves a fenced adapter: a place whose write-ahead resolves after
   await fenced.place(req, 'place', Promise.resolve());
   assert.deepEqual(venue.writes.map((w) => w.op), ['place'], 'a holder that can vouch for its lease writes');
 });
+
+test('a write-ahead that fails while the venue still holds the place back (its limiter) is that place\'s error, never an unhandled rejection that would end the broker', async () => {
+  const venue = new FakeVenue();
+  let release!: () => void;
+  venue.gate = new Promise<void>((r) => { release = r; });
+  const fenced = fenceWrites(venue, () => undefined);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => void unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const full = new Error('event log full');
+    const writeAhead = Promise.reject(full);
+    writeAhead.catch(() => undefined); // the order path's own handler (broker/orders.ts)
+    const place = fenced.place(req, 'place', writeAhead);
+    // A turn of the event loop with the place still held: where Node reports unhandled rejections.
+    await new Promise((r) => setImmediate(r));
+    release();
+    await assert.rejects(place, (e) => e === full);
+    assert.deepEqual(unhandled, [], 'no unhandled rejection');
+    assert.equal(venue.writes.length, 0, 'the venue saw no write');
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});

@@ -35,7 +35,12 @@ export function fenceWrites(adapter: VenueAdapter, unsafe: () => string | undefi
           } catch (e) {
             return Promise.reject(e);
           }
-          return (v as (...a: unknown[]) => unknown).call(target, req, priority, sendAfter.then(check));
+          const gated = sendAfter.then(check);
+          // The adapter awaits it only once its limiter lets the write go: a write-ahead that fails
+          // meanwhile (the event log full) is that place's error, not an unhandled rejection,
+          // which would end the process.
+          gated.catch(() => undefined);
+          return (v as (...a: unknown[]) => unknown).call(target, req, priority, gated);
         };
       }
       return (...args: unknown[]) => {
