@@ -1,44 +1,37 @@
 import { SupervisorError } from './errors.ts';
-import { start, sim } from './commands/start-sim.ts';
-import { kill, reset } from './commands/kill.ts';
-import { events } from './commands/events.ts';
-import { reconcileCmd } from './commands/reconcile.ts';
-import { flattenCmd } from './commands/flatten.ts';
-import { status } from './commands/status.ts';
-import { strategies } from './commands/strategies.ts';
-import { reload } from './commands/reload.ts';
-import { loginKite } from './commands/login.ts';
-import { dataCmd, DATA_HELP } from './commands/data.ts';
-import { natsUsers } from './commands/nats-users.ts';
-import { backtest, BACKTEST_HELP } from './commands/backtest.ts';
 
 /** A command: takes its own arguments, returns the exit code. Register new ones in COMMANDS. */
 export type Command = (args: string[]) => Promise<number>;
 
+/*
+ * Each command's module is loaded when it runs, not before: under the TypeScript loader every
+ * module costs its compile and load, so `orch kill` in an emergency, or any --help, loads what
+ * it needs and not the whole system (docs/testing.md, "Where the time goes").
+ */
 export const COMMANDS: Record<string, Command> = {
-  start,
-  sim,
-  kill,
-  reset,
-  flatten: flattenCmd,
-  events,
-  reconcile: reconcileCmd,
-  status,
-  strategies,
-  reload,
-  login: (args) => loginKite(args, process.env),
-  data: (args) => dataCmd(args, process.env),
-  'nats-users': (args) => natsUsers(args, process.env),
-  backtest: (args) => backtest(args),
+  start: async (args) => (await import('./commands/start-sim.ts')).start(args),
+  sim: async (args) => (await import('./commands/start-sim.ts')).sim(args),
+  kill: async (args) => (await import('./commands/kill.ts')).kill(args),
+  reset: async (args) => (await import('./commands/kill.ts')).reset(args),
+  flatten: async (args) => (await import('./commands/flatten.ts')).flattenCmd(args),
+  events: async (args) => (await import('./commands/events.ts')).events(args),
+  reconcile: async (args) => (await import('./commands/reconcile.ts')).reconcileCmd(args),
+  status: async (args) => (await import('./commands/status.ts')).status(args),
+  strategies: async (args) => (await import('./commands/strategies.ts')).strategies(args),
+  reload: async (args) => (await import('./commands/reload.ts')).reload(args),
+  login: async (args) => (await import('./commands/login.ts')).loginKite(args, process.env),
+  data: async (args) => (await import('./commands/data.ts')).dataCmd(args, process.env),
+  'nats-users': async (args) => (await import('./commands/nats-users.ts')).natsUsers(args, process.env),
+  backtest: async (args) => (await import('./commands/backtest.ts')).backtest(args),
 };
 
 const CONNECT = '  --nats URL         the NATS server of the running orchestrator (env NATS_URL; default nats://127.0.0.1:4222)\n  --state-dir DIR    its state directory, for the operator credentials (default ./.orch)\n';
 const OPS = `${CONNECT}  --timeout MS       how long to wait for an answer\n  --json             one JSON object instead of tables\n`;
 
-/** Each command's own help (`orch <command> --help`, exit 0). */
-export const COMMAND_HELP: Record<string, string> = {
-  data: DATA_HELP,
-  backtest: BACKTEST_HELP,
+/** Each command's own help (`orch <command> --help`, exit 0); the two kept beside their command load it. */
+export const COMMAND_HELP: Record<string, string | (() => Promise<string>)> = {
+  data: async () => (await import('./commands/data.ts')).DATA_HELP,
+  backtest: async () => (await import('./commands/backtest.ts')).BACKTEST_HELP,
   login: `orch login kite [options]: Kite's official login. Prints the login URL (KITE_LOGIN_ROOT, default
 https://kite.zerodha.com), catches the request_token on http://127.0.0.1:PORT/ (register it as
 the app's redirect URL), exchanges it with KITE_API_KEY/KITE_API_SECRET at KITE_API_ROOT and
@@ -164,7 +157,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     // Before the command parses anything: `orch start --help` must not start anything.
     if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(COMMAND_HELP[command] ?? HELP);
+      const help = COMMAND_HELP[command] ?? HELP;
+      process.stdout.write(typeof help === 'string' ? help : await help());
       return 0;
     }
     return await run(rest);
