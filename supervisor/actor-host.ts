@@ -10,6 +10,7 @@ import type { Health } from '../actors/messages.ts';
 import type { StrategySpec, StrategyEnv } from '../config/registry.ts';
 import { isSecretEnvName } from '../config/secret-names.ts';
 import { compileModule, compiledWorkerCode } from './worker-code.ts';
+import { compiledWorkerExecArgv } from './worker-exec-argv.ts';
 
 const workerFile = fileURLToPath(new URL('../actors/strategy-worker-entry.mjs', import.meta.url));
 
@@ -80,10 +81,12 @@ export class StrategyHost {
 
   private async startWorker(workerCode: string, moduleUrl: string): Promise<void> {
     const r = this.spec.resources;
+    const execArgv = compiledWorkerExecArgv();
     this.pool = new Piscina({
       filename: workerFile,
       minThreads: 1,
       maxThreads: 1,
+      ...(execArgv ? { execArgv } : {}),
       // Parked idle workers would freeze the actor's NATS socket: no atomics.
       atomics: 'disabled',
       idleTimeout: Number.MAX_SAFE_INTEGER,

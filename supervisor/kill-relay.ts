@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { KillLevel } from '../actors/messages.ts';
 import { KillGate } from '../actors/kill-gate.ts';
 import { compileModule } from './worker-code.ts';
+import { compiledWorkerExecArgv } from './worker-exec-argv.ts';
 import type { RelayCommand, RelayReport, RelayStart } from './kill-relay-protocol.ts';
 
 export type KillRelayOptions = {
@@ -39,7 +40,8 @@ export class KillRelay {
     const code = await compileModule(relaySource);
     const data: RelayStart = { natsUrl: this.opts.natsUrl, ...(this.opts.user ? { user: this.opts.user } : {}), ...(this.opts.pass ? { pass: this.opts.pass } : {}), ...(this.opts.tlsCaFile ? { tlsCaFile: this.opts.tlsCaFile } : {}) };
     // Its environment is the process's (ORCH_NATS_CA for a TLS cluster): it runs our code, no strategy's.
-    const worker = new Worker(new URL(code.url), { workerData: data });
+    const execArgv = compiledWorkerExecArgv();
+    const worker = new Worker(new URL(code.url), { workerData: data, ...(execArgv ? { execArgv } : {}) });
     this.worker = worker;
     try {
       await new Promise<void>((resolve, reject) => {
