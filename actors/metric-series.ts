@@ -19,7 +19,7 @@ export const ORDER_OUTCOMES = ['accepted', 'filled', 'cancelled', 'rejected', 'e
  * when they first happen; the per-strategy denial alerts sum over rules, so they still count.
  */
 export const DENIAL_RULES = [
-  'kill_level', 'rate_limited', 'event_log_unavailable', 'broker_disconnected', 'not_reconciled', 'not_leader',
+  'kill_level', 'rate_limited', 'event_log_unavailable', 'broker_disconnected', 'not_reconciled', 'not_leader', 'broker_unavailable',
   'max_order_qty', 'max_order_value', 'max_position', 'max_open_orders', 'orders_per_minute', 'price_band',
   'instrument_not_allowed', 'no_reference_price', 'reduce_only',
 ] as const;

@@ -40,6 +40,8 @@ export class BrokerActor {
   private reconciler!: ReconcileRunner;
   /** Set when the lease is lost: this broker must not touch a venue again. */
   private fenced: string | undefined;
+  /** Replayed, venues started and reconciled: intents are judged from here on (until then `broker_unavailable`). */
+  private ready = false;
 
   constructor(private readonly opts: BrokerActorOptions) {
     const { clock, log } = opts;
@@ -86,23 +88,16 @@ export class BrokerActor {
       metrics.wsConnected.set({ venue: a.venue }, a.connected() ? 1 : 0);
     }
     await this.syncInstruments();
-    const stateOf = (subject: string) => subject.slice(subjects.strategyState('x').length - 1);
-    this.subs.push(
-      subscribeParsed(this.nc, subjects.reconcileRequest(), ReconcileRequestSchema, async (req, msg) => {
-        if (req.acceptExternal) log.warn({ by: req.by }, 'operator accepts positions outside the strategies as the new baseline');
-        const reports = await this.reconcileNow('operator', req.acceptExternal ?? false);
-        if (msg.reply) msg.respond(encodeJson(ReconcileReplySchema, { reports }));
-      }, { log }),
-      subscribeParsed(this.nc, subjects.lastTicks(), LastTicksRequestSchema, (req, msg) => {
-        if (msg.reply) msg.respond(encodeJson(LastTicksReplySchema, { ticks: this.path.marketData.lastTicks(req.venue, req.symbols) }));
-      }, { log, queue: 'broker' }),
-      subscribeParsed(this.nc, subjects.strategyStateAll(), StrategyStateRequestSchema, (_req, msg) => {
-        if (msg.reply) msg.respond(encodeJson(StrategyStateReplySchema, this.path.ledger.strategyState(stateOf(msg.subject))));
-      }, { log, queue: 'broker', maxBytes: MAX_INTENT_BYTES, metricSubject: (subject) => subjects.strategyState(label(stateOf(subject))) }),
-    );
     await this.nc.flush();
     // No intent is accepted for a venue until this first run has completed (rule not_reconciled).
     await this.reconcileNow('start');
+    // Only now the request paths: a strategy's positions and open orders, its last ticks and an
+    // operator's reconciliation are answered from a replayed and reconciled broker, never from
+    // one still starting (after a failover, the old broker's fills since its last event are known
+    // only once reconciled). Until then nobody answers, which the asker sees as "no responders".
+    this.serveRequests();
+    await this.nc.flush();
+    this.ready = true;
     this.reconciler.startPeriodic();
     this.publishEvent({ type: 'BrokerReady', ts: clock.now() });
     log.info({ venues: [...this.venues.keys()] }, 'broker ready');
@@ -146,9 +141,13 @@ export class BrokerActor {
     return this.reconciler.runAll(trigger, acceptExternal);
   }
 
-  /** Called when the lease is lost: no venue is touched again by this process. */
+  /**
+   * Called when the lease is lost: no venue is touched again by this process, and it answers
+   * nothing more (its subscriptions go, so a queue group's requests reach the new leader only).
+   */
   fence(reason: string): void {
     this.fenced = reason;
+    for (const s of this.subs.splice(0)) s.unsubscribe();
     void this.reconciler?.stop();
     this.opts.log.error({ reason }, 'broker fenced: lease lost');
   }
@@ -159,6 +158,38 @@ export class BrokerActor {
   }
 
 
+
+  /** Why this broker must stay silent now (its lease is lost or cannot be vouched for), if so. */
+  private silent(): string | undefined {
+    return this.fenced ?? this.opts.leaseUnsafe?.();
+  }
+
+  /** The request paths other than intents, for a broker that is ready and holds its lease. */
+  private serveRequests(): void {
+    const nc = this.nc!;
+    const { log } = this.opts;
+    if (this.fenced !== undefined) return;
+    const label = (id: string | undefined) => this.path.intents.labelOf(id);
+    const stateOf = (subject: string) => subject.slice(subjects.strategyState('x').length - 1);
+    this.subs.push(
+      subscribeParsed(nc, subjects.reconcileRequest(), ReconcileRequestSchema, async (req, msg) => {
+        if (this.silent() !== undefined) return;
+        if (req.acceptExternal) log.warn({ by: req.by }, 'operator accepts positions outside the strategies as the new baseline');
+        const reports = await this.reconcileNow('operator', req.acceptExternal ?? false);
+        if (msg.reply) msg.respond(encodeJson(ReconcileReplySchema, { reports }));
+      }, { log }),
+      // A queue group: one broker answers. A frozen holder still connected is a member until it
+      // wakes and fences itself; until then it answers nothing it cannot vouch for.
+      subscribeParsed(nc, subjects.lastTicks(), LastTicksRequestSchema, (req, msg) => {
+        if (this.silent() !== undefined) return;
+        if (msg.reply) msg.respond(encodeJson(LastTicksReplySchema, { ticks: this.path.marketData.lastTicks(req.venue, req.symbols) }));
+      }, { log, queue: 'broker' }),
+      subscribeParsed(nc, subjects.strategyStateAll(), StrategyStateRequestSchema, (_req, msg) => {
+        if (this.silent() !== undefined) return;
+        if (msg.reply) msg.respond(encodeJson(StrategyStateReplySchema, this.path.ledger.strategyState(stateOf(msg.subject))));
+      }, { log, queue: 'broker', maxBytes: MAX_INTENT_BYTES, metricSubject: (subject) => subjects.strategyState(label(stateOf(subject))) }),
+    );
+  }
 
   private wireVenue(a: VenueAdapter): void {
     const now = () => this.opts.clock.now();
@@ -184,14 +215,15 @@ export class BrokerActor {
     const sender = subjects.intentSender(msg.subject);
     // Fenced: silent. The leader's answer is the one the strategy must hear, and an early
     // not_leader from here would beat it to the requester.
-    const fenced = this.fenced ?? this.opts.leaseUnsafe?.();
+    const fenced = this.silent();
     if (fenced !== undefined) {
       this.opts.log.warn({ intentId: intent.intentId, strategy: intent.strategyId, reason: fenced }, 'intent ignored: this broker does not hold the lease');
       return;
     }
     const reply = sender === undefined || subjects.intent(intent.strategyId) !== msg.subject
       ? this.path.intents.deny(intent, 'strategy_mismatch', `intent for ${intent.strategyId} arrived on ${msg.subject}`, undefined, this.path.intents.labelOf(sender))
-      : await this.path.intents.answer(intent);
+      // Still replaying or reconciling (a failover, a restart): not judged now, so not placed twice later.
+      : this.ready ? await this.path.intents.answer(intent) : this.path.intents.notReady(intent);
     if (msg.reply) msg.respond(encodeJson(IntentReplySchema, reply));
   }
 

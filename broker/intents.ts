@@ -59,19 +59,43 @@ export class Intents {
     const known = this.inflight.get(intent.intentId);
     if (known) return known.then((r) => (r.status === 'accepted' ? { ...r, duplicate: true } : r));
     // Decided before a restart: the log remembers, so the answer is the same.
-    const { ledger } = this.o;
-    const logged = ledger.projection.decisions.get(intent.intentId);
-    if (logged) {
-      const venueOrderId = ledger.book.get(intent.intentId)?.venueOrderId ?? (logged.status === 'accepted' ? logged.venueOrderId : undefined);
-      return Promise.resolve(logged.status === 'accepted'
-        ? { status: 'accepted', intentId: intent.intentId, duplicate: true, ...(venueOrderId ? { venueOrderId } : {}) }
-        : { status: 'denied', intentId: intent.intentId, rule: logged.rule, reason: logged.reason, ...(logged.figures ? { figures: logged.figures } : {}) });
-    }
+    const logged = this.loggedAnswer(intent.intentId);
+    if (logged) return Promise.resolve(logged);
     const p = this.handle(intent);
     this.inflight.set(intent.intentId, p);
     // Kept on failure (a bug, not a venue answer): a resend must not find the intent undecided and place again.
     p.then(() => this.inflight.delete(intent.intentId), () => undefined);
     return p;
+  }
+
+  /**
+   * The answer while the broker is not ready yet (replaying its log, starting its venues,
+   * reconciling: a restart, or a standby that has just taken the lease). An intent the log has
+   * decided (its requester resending after the old broker died) gets that decision; any other
+   * is not judged and not logged, so nothing was sent and a resend with the same id is judged,
+   * once, when the broker is ready (README.md, "Writing a strategy").
+   */
+  notReady(intent: Intent): IntentReply {
+    // Final only when denied or bound to a venue order: an accepted write with no venue id is
+    // settled by the reconciliation still to come (adopted, or not_landed).
+    const logged = this.loggedAnswer(intent.intentId);
+    if (logged && (logged.status === 'denied' || logged.venueOrderId !== undefined)) return logged;
+    metrics.intentsDeniedTotal.inc({ strategy: this.labelOf(intent.strategyId), rule: 'broker_unavailable' });
+    return {
+      status: 'denied', intentId: intent.intentId, rule: 'broker_unavailable',
+      reason: 'the broker is starting (replaying its event log and reconciling, as after a failover); the intent was not judged and nothing was sent: send it again, the same intent id is never placed twice',
+    };
+  }
+
+  /** The decision the event log holds for this intent id, as a reply (a resend's answer), if any. */
+  private loggedAnswer(intentId: string): IntentReply | undefined {
+    const { ledger } = this.o;
+    const logged = ledger.projection.decisions.get(intentId);
+    if (!logged) return undefined;
+    const venueOrderId = ledger.book.get(intentId)?.venueOrderId ?? (logged.status === 'accepted' ? logged.venueOrderId : undefined);
+    return logged.status === 'accepted'
+      ? { status: 'accepted', intentId, duplicate: true, ...(venueOrderId ? { venueOrderId } : {}) }
+      : { status: 'denied', intentId, rule: logged.rule, reason: logged.reason, ...(logged.figures ? { figures: logged.figures } : {}) };
   }
 
   private async handle(intent: Intent): Promise<IntentReply> {

@@ -102,6 +102,19 @@ test('a place the venue refused answers a resend with that refusal, after a repl
   assert.deepEqual(p.decisions.get('a'), { status: 'denied', rule: 'venue_MarginException', reason: 'no margin' });
 });
 
+test('an accepted place that reconciliation found never reached the venue answers a resend not_landed, not accepted', () => {
+  // The accepting broker died after its write-ahead: decision and write stored, no answer.
+  const written = placed('a', 'BUY', 1).slice(0, 3);
+  const notLanded: LogEvent = { kind: 'order_state', strategyId: 's1', intentId: 'a', ts: T + 1, venue: 'kite', state: 'rejected', venueStatus: 'NOT LANDED', filledQty: 0, message: 'the write never reached the venue (found by reconciliation)' };
+  assert.deepEqual(project(written).decisions.get('a'), { status: 'accepted' }, 'undecided until reconciled');
+  const p = project([...written, notLanded]);
+  assert.equal(p.book.get('a')?.state, 'rejected');
+  assert.deepEqual(p.decisions.get('a'), { status: 'denied', rule: 'not_landed', reason: 'the write never reached the venue (found by reconciliation)' });
+  // A place the venue took is never turned into a refusal by a late report.
+  const took = project([...placed('b', 'BUY', 1), { ...notLanded, intentId: 'b' }]);
+  assert.deepEqual(took.decisions.get('b'), { status: 'accepted', venueOrderId: 'V-b' });
+});
+
 test('a denial never overrides a place the venue took', () => {
   const p = project([...placed('a', 'BUY', 1), { kind: 'decision', strategyId: 's1', intentId: 'a', ts: T, decision: 'denied', rule: 'late', reason: 'late' }]);
   assert.deepEqual(p.decisions.get('a'), { status: 'accepted', venueOrderId: 'V-a' });

@@ -94,7 +94,12 @@ export function applyEvent(p: Projection, ev: LogEvent, seq?: number): Projectio
       if (!rec) return p;
       if (ev.venueOrderId && !rec.venueOrderId) p.book.bind(rec.intentId, ev.venueOrderId);
       if (!rec.venueOrderId) {
-        if (ev.state === 'rejected') p.book.reject(rec.intentId, ev.message ?? 'rejected', ev.ts);
+        if (ev.state !== 'rejected') return p;
+        p.book.reject(rec.intentId, ev.message ?? 'rejected', ev.ts);
+        // Accepted, but the venue never had it (reconciliation after the accepting broker died):
+        // a resend of the intent is told so, not "accepted" (broker/intents.ts).
+        const d = p.decisions.get(rec.intentId);
+        if (d?.status === 'accepted' && !d.venueOrderId) p.decisions.set(rec.intentId, { status: 'denied', rule: 'not_landed', reason: ev.message ?? 'the write never reached the venue' });
         return p;
       }
       mergeVenueOrder(rec, {

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { startNatsServer } from '../../support/nats-server.ts';
 import { eventually, spec } from '../../support/specs.ts';
-import { connectBus } from '../../../actors/bus.ts';
+import { connectBus, requestParsed } from '../../../actors/bus.ts';
+import { subjects } from '../../../actors/subjects.ts';
+import { StrategyStateReplySchema, StrategyStateRequestSchema } from '../../../actors/messages.ts';
 import { startKiteSim } from '../../../exchanges/kite/index.ts';
 import { intentTag } from '../../../broker/kite/tag.ts';
 import { INFY, placeIntent, sendIntent, sendWhenPriced, simAccount, spawnBroker } from '../../support/recovery-harness.ts';
@@ -64,5 +66,11 @@ test('a broker frozen past its lease is fenced: the standby takes over, and the 
   for (const i of gap) assert.equal(sim.orders().filter((o) => o.tag === intentTag(i.intentId)).length, 0, 'an intent of the gap is never placed (its requester gave up)');
   for (const i of [first, ...afterTakeover]) assert.equal(sim.orders().filter((o) => o.tag === intentTag(i.intentId)).length, 1, 'placed once');
   assert.equal(sim.orders().find((o) => o.tag === intentTag(resting.intentId))?.status, 'OPEN', 'the resting order was not touched');
+  // The woken broker left the queue groups: a strategy's positions come from the new leader only
+  // (answered by the frozen one's memory, a strategy starting now would miss the leader's fills).
+  const state = () => requestParsed(nc, subjects.strategyState('s1'), StrategyStateRequestSchema, {}, StrategyStateReplySchema, 2_000);
+  const leaderState = await state();
+  assert.equal(leaderState.positions.find((p) => p.symbol === INFY.symbol)?.qty, 1 + afterTakeover.length, 'the new leader\'s position: its own fills');
+  for (let i = 0; i < 12; i++) assert.deepEqual(await state(), leaderState, 'every strategy-state answer is the leader\'s');
   await eventually(async () => (await sendIntent(nc, placeIntent('s1', { qty: 1 }))).status === 'accepted', 'the new leader to keep trading');
 });
