@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
 import { type BrokerEvent, type Intent, type KillLevel, type OrderUpdate, type StrategyStateReply, type Tick, KILL_LEVEL_NAMES } from './messages.ts';
 import { newIntentId } from './ids.ts';
-import { SerialQueue } from './serial-queue.ts';
+import { SerialQueue, type JobQueue } from './serial-queue.ts';
 import type { KillGate } from './kill-gate.ts';
 import type { StrategySpec } from '../config/registry.ts';
 import type { Strategy, StrategyContext, StrategyModule, PlaceRequest, ModifyRequest, OpenOrder, IntentAnswer } from './strategy-contract.ts';
@@ -18,6 +18,11 @@ export type StrategySessionOptions = {
   send: (intent: Intent) => Promise<IntentAnswer>;
   /** A callback threw: the session takes nothing more (live, the actor crashes and is restarted). */
   onCrash: (err: unknown) => void;
+  /**
+   * What runs the callbacks (default a SerialQueue reporting to `onCrash`). A backtest gives an
+   * InlineQueue it runs itself, so a tick's callbacks finish before the next tick, in-process.
+   */
+  queue?: JobQueue;
   /** Read before every place and modify (actors/kill-gate.ts). */
   gate: KillGate;
   /**
@@ -44,7 +49,7 @@ export type StrategySessionOptions = {
  */
 export class StrategySession {
   readonly ctx: StrategyContext;
-  private readonly queue: SerialQueue;
+  private readonly queue: JobQueue;
   private strategy: Strategy | undefined;
   private readonly lastSeq = new Map<string, number>();
   /** Per instrument, the tick waiting for the strategy (latest-tick policy). */
@@ -60,7 +65,7 @@ export class StrategySession {
   intents = 0;
 
   constructor(private readonly opts: StrategySessionOptions) {
-    this.queue = new SerialQueue((err) => opts.onCrash(err));
+    this.queue = opts.queue ?? new SerialQueue((err) => opts.onCrash(err));
     this.ctx = this.buildContext();
   }
 

@@ -1,143 +1,83 @@
 /**
- * A strategy in a backtest: its module's callbacks behind the same StrategyContext
- * (strategies/sdk.ts) a strategy actor gives it live, with the actor's bookkeeping (a position
- * from its fills, each counted once; its open orders from the moment it places them, kept by
- * order updates) and its delivery order (callbacks one at a time, in arrival order). Intents go
- * to the backtest broker in-process and are answered before the next line of the strategy runs.
+ * A strategy in a backtest: the live StrategySession (actors/strategy-session.ts), the same
+ * StrategyContext, bookkeeping and delivery order a strategy actor gives it, fed in-process.
+ * Its callbacks run through an InlineQueue the runner empties after every tick, every tick is
+ * delivered (the data's pace is the strategy's), intent ids count per strategy (a run repeats
+ * exactly), and intents go to the backtest broker, answered before the next line of the
+ * strategy runs.
  */
 import type { Logger } from 'pino';
 import type { Intent, IntentReply, OrderUpdate, Tick } from '../actors/messages.ts';
-import type { Strategy, StrategyContext, StrategyModule, OpenOrder, PlaceRequest, ModifyRequest } from '../strategies/sdk.ts';
+import { KillGate } from '../actors/kill-gate.ts';
+import { InlineQueue } from '../actors/serial-queue.ts';
+import { StrategySession } from '../actors/strategy-session.ts';
+import type { StrategyContext, StrategyModule } from '../strategies/sdk.ts';
 import type { StrategySpec } from '../config/registry.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
-type Job = () => void | Promise<void>;
-
 export class BacktestStrategy {
   readonly ctx: StrategyContext;
-  private readonly strategy: Strategy;
-  private readonly queue: Job[] = [];
-  private readonly positions = new Map<string, number>();
-  private readonly seenFills = new Set<string>();
-  private readonly orders = new Map<string, OpenOrder>();
+  /** The strategy's kill gate: the backtest's kill triggers close it as the supervisor would live. */
+  readonly gate = new KillGate();
+  private readonly session: StrategySession;
+  private readonly queue: InlineQueue;
   private intentSeq = 0;
   /** Set when a callback threw: the strategy gets nothing more (live, its actor would crash and restart). */
   crashed: Error | undefined;
-  ticks = 0;
 
   constructor(
     readonly spec: StrategySpec,
     module: StrategyModule,
-    private readonly clock: VirtualClock,
+    clock: VirtualClock,
     log: Logger,
-    private readonly send: (intent: Intent) => IntentReply,
+    send: (intent: Intent) => IntentReply,
   ) {
-    this.strategy = module.create(spec.params);
-    this.ctx = this.buildContext(log.child({ strategy: spec.id }));
+    this.queue = new InlineQueue((e) => this.fail(e));
+    this.session = new StrategySession({
+      spec, module, clock, log: log.child({ strategy: spec.id }), gate: this.gate, queue: this.queue, tickPolicy: 'every',
+      send: (intent) => Promise.resolve(send(intent)),
+      onCrash: (e) => this.fail(e),
+      newIntentId: () => `${spec.id}-${++this.intentSeq}`,
+      killLevel: () => this.gate.level(),
+      brokerConnected: () => true,
+    });
+    this.ctx = this.session.ctx;
+    this.session.create();
+  }
+
+  get ticks(): number {
+    return this.session.ticks;
   }
 
   start(): void {
-    this.queue.push(() => this.strategy.onStart?.(this.ctx));
+    this.session.start();
   }
-  stop(): void {
-    this.queue.push(() => this.strategy.onStop?.(this.ctx));
+  /** Queues `onStop` and resolves once it and everything before it has run. */
+  async stop(): Promise<void> {
+    if (!this.crashed) await this.session.stop();
   }
   tick(t: Tick): void {
-    if (this.crashed) return;
-    this.ticks++;
-    this.queue.push(() => this.strategy.onTick(t, this.ctx));
+    if (!this.crashed) this.session.tick(t);
   }
   orderUpdate(u: OrderUpdate): void {
-    if (u.fill && !this.seenFills.has(u.fill.fillId)) {
-      this.seenFills.add(u.fill.fillId);
-      this.positions.set(u.symbol, (this.positions.get(u.symbol) ?? 0) + (u.side === 'BUY' ? u.fill.qty : -u.fill.qty));
-    }
-    const o = this.orders.get(u.intentId);
-    if (o) {
-      o.state = u.state;
-      o.qty = u.qty;
-      o.filledQty = Math.max(o.filledQty, u.filledQty);
-      if (u.state === 'filled' || u.state === 'cancelled' || u.state === 'rejected') this.orders.delete(u.intentId);
-    }
-    if (!this.crashed) this.queue.push(() => this.strategy.onOrderUpdate?.(u, this.ctx));
+    this.session.orderUpdate(u);
   }
 
   /** Callbacks waiting to run. */
   get busy(): boolean {
-    return this.queue.length > 0;
+    return this.queue.busy;
   }
 
   /**
    * Runs every queued callback, and those they queue, to the end. Synchronous while the callbacks
-   * are (most onTick calls of a fast strategy return nothing): a promise only once one returns one.
+   * are: a promise only once one returns one.
    */
   drain(): Promise<void> | undefined {
-    while (this.queue.length > 0 && !this.crashed) {
-      const job = this.queue.shift()!;
-      let r: void | Promise<void>;
-      try {
-        r = job();
-      } catch (e) {
-        this.fail(e);
-        return undefined;
-      }
-      if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
-        return (r as Promise<void>).then(() => this.drain(), (e: unknown) => this.fail(e));
-      }
-    }
-    return undefined;
+    return this.queue.run();
   }
 
   private fail(e: unknown): void {
-    this.crashed = e instanceof Error ? e : new Error(String(e));
-    this.queue.length = 0;
-  }
-
-  /** Intent ids from a per-strategy counter: the same run gives the same ids (the hash depends on it). */
-  private nextIntentId(): string {
-    return `${this.spec.id}-${++this.intentSeq}`;
-  }
-
-  private buildContext(log: Logger): StrategyContext {
-    const { spec, clock } = this;
-    return {
-      id: spec.id,
-      venue: spec.venue,
-      instruments: spec.instruments,
-      log,
-      clock,
-      place: (req: PlaceRequest) => {
-        const intentId = this.nextIntentId();
-        const open: OpenOrder = { intentId, symbol: req.symbol, side: req.side, qty: req.qty, filledQty: 0, state: 'pending', ...(req.limitPrice !== undefined ? { limitPrice: req.limitPrice } : {}) };
-        // Tracked before it is sent: the updates of a crossing order come before the reply.
-        this.orders.set(intentId, open);
-        const reply = this.send({
-          action: 'place', intentId, strategyId: spec.id, ts: clock.now(), venue: spec.venue,
-          symbol: req.symbol, side: req.side, qty: req.qty, orderType: req.orderType,
-          ...(req.limitPrice !== undefined ? { limitPrice: req.limitPrice } : {}),
-          ...(req.reduceOnly !== undefined ? { reduceOnly: req.reduceOnly } : {}),
-        });
-        if (reply.status === 'denied') this.orders.delete(intentId);
-        return Promise.resolve(reply);
-      },
-      cancel: (targetIntentId: string) => Promise.resolve(this.send({ action: 'cancel', intentId: this.nextIntentId(), strategyId: spec.id, ts: clock.now(), targetIntentId })),
-      modify: (targetIntentId: string, change: ModifyRequest) => {
-        const reply = this.send({
-          action: 'modify', intentId: this.nextIntentId(), strategyId: spec.id, ts: clock.now(), targetIntentId,
-          ...(change.qty !== undefined ? { qty: change.qty } : {}),
-          ...(change.price !== undefined ? { limitPrice: change.price } : {}),
-        });
-        const o = this.orders.get(targetIntentId);
-        if (reply.status === 'accepted' && o) {
-          if (change.qty !== undefined) o.qty = change.qty;
-          if (change.price !== undefined) o.limitPrice = change.price;
-        }
-        return Promise.resolve(reply);
-      },
-      position: (symbol: string) => this.positions.get(symbol) ?? 0,
-      openOrders: () => [...this.orders.values()].map((o) => ({ ...o })),
-      killLevel: () => 0,
-      brokerConnected: () => true,
-    };
+    this.crashed ??= e instanceof Error ? e : new Error(String(e));
+    this.queue.close();
   }
 }

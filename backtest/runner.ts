@@ -157,7 +157,8 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
     }
     if (o.onProgress && n % PROGRESS_EVERY === 0) o.onProgress({ ts: t.ts, ticks: n, elapsedMs: performance.now() - started, from: o.from, to: o.to });
   }
-  for (const a of actors) a.stop();
+  await drainAll();
+  for (const a of actors) await a.stop();
   await drainAll();
   o.onProgress?.({ ts: lastTs ?? o.to, ticks: n, elapsedMs: performance.now() - started, from: o.from, to: o.to });
 
