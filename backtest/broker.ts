@@ -6,10 +6,10 @@
  * recorded in order for the run's hash.
  */
 import { IntentSchema, describeZodError, type Intent, type IntentReply, type ModifyIntent, type OrderUpdate, type PlaceIntent } from '../actors/messages.ts';
-import type { Venue } from '../actors/messages.ts';
+import type { KillLevel, KillScope, Venue } from '../actors/messages.ts';
 import type { Clock } from '../actors/clock.ts';
 import { decide, type DecisionView } from '../broker/decide.ts';
-import { ACTIVE_ENTRY, type KillLevels } from '../broker/kill/levels.ts';
+import { ACTIVE_ENTRY, type Figures, type KillLevels } from '../broker/kill/levels.ts';
 import { isTerminal, type OrderRecord } from '../broker/order-book.ts';
 import { WINDOW_MS } from '../broker/risk/gate.ts';
 import type { StrategySpec } from '../config/registry.ts';
@@ -18,12 +18,11 @@ import { SimVenueRefusal, type SimOrderEvent, type SimVenue } from './venue.ts';
 /** One line of the run's record: what the hash is taken over. */
 export type RecordLine =
   | { kind: 'decision'; ts: number; strategyId: string; intent: Intent; reply: IntentReply }
-  | { kind: 'fill'; ts: number; strategyId: string; intentId: string; symbol: string; side: 'BUY' | 'SELL'; qty: number; price: number };
+  | { kind: 'fill'; ts: number; strategyId: string; intentId: string; symbol: string; side: 'BUY' | 'SELL'; qty: number; price: number }
+  | { kind: 'kill'; ts: number; level: KillLevel; scope: KillScope; reason: string; by: string };
 
 export type FillSink = (strategyId: string, fill: { venue: Venue; symbol: string; side: 'BUY' | 'SELL'; qty: number; price: number; isTaker: boolean; intentId: string; ts: number }) => void;
 
-/** A backtest never raises the kill level: it stays ACTIVE, judged by the same rule as live. */
-const ACTIVE_KILL: { levels: KillLevels; mustRestart: boolean } = { levels: { global: ACTIVE_ENTRY, strategies: {} }, mustRestart: false };
 
 export class BacktestBroker {
   /** When each strategy's places were accepted, for the orders-per-minute rule. */
@@ -35,7 +34,16 @@ export class BacktestBroker {
   private readonly lastPrices = new Map<Venue, Map<string, number>>();
   private readonly sinks = new Map<string, (u: OrderUpdate) => void>();
   private fillSeq = 0;
+  /**
+   * The latched kill levels, judged by the live rule (broker/kill/levels.ts): ACTIVE until the
+   * backtest's kill triggers raise one (runner.ts), as the kill switch's store does live.
+   */
+  private kill: { levels: KillLevels; mustRestart: boolean } = { levels: { global: ACTIVE_ENTRY, strategies: {} }, mustRestart: false };
+  private killRevision = 0;
   readonly record: RecordLine[] = [];
+  /** Every intent that reaches the broker, and each order's first state past pending (the live trigger feed's sources). */
+  onIntent: ((strategyId: string) => void) | undefined;
+  onUpdate: ((u: OrderUpdate) => void) | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -58,9 +66,23 @@ export class BacktestBroker {
     m.set(symbol, price);
   }
 
+  /** Latches `level` for `scope`; never lowers (a raise, as the live store's). Returns the new revision, or undefined when it changed nothing. */
+  raise(level: KillLevel, scope: KillScope, reason: string, by: string, figures?: Figures): number | undefined {
+    const cur = scope.kind === 'global' ? this.kill.levels.global : this.kill.levels.strategies[scope.strategyId] ?? ACTIVE_ENTRY;
+    if (level <= cur.level) return undefined;
+    const entry = { level, reason, by, ts: this.clock.now(), revision: ++this.killRevision, ...(figures ? { figures } : {}) };
+    const levels: KillLevels = scope.kind === 'global'
+      ? { ...this.kill.levels, global: entry }
+      : { ...this.kill.levels, strategies: { ...this.kill.levels.strategies, [scope.strategyId]: entry } };
+    this.kill = { levels, mustRestart: false };
+    this.record.push({ kind: 'kill', ts: entry.ts, level, scope, reason, by });
+    return entry.revision;
+  }
+
   handle(raw: Intent): IntentReply {
     // Parsed as the live broker parses what arrives on orch.intent.<id>: a strategy's bug (a
     // missing quantity, a NaN price) is the same denial here as there.
+    this.onIntent?.(raw.strategyId);
     const parsed = IntentSchema.safeParse(raw);
     const intent = parsed.success ? parsed.data : raw;
     const reply = parsed.success ? this.decide(intent) : deny(raw, 'invalid_payload', describeZodError(parsed.error));
@@ -95,7 +117,7 @@ export class BacktestBroker {
       },
       target,
       fenced: undefined,
-      kill: ACTIVE_KILL,
+      kill: this.kill,
       position: (symbol) => this.positions.get(intent.strategyId)?.get(symbol) ?? 0,
       openOrders: [...this.openOf(intent.strategyId).values()],
       lastPrice: (v, s) => this.lastPrices.get(v)?.get(s),
@@ -190,6 +212,7 @@ export class BacktestBroker {
       ...(fill ? { fill } : {}),
       ...(e.message !== undefined ? { message: e.message } : {}),
     };
+    this.onUpdate?.(u);
     this.sinks.get(rec.strategyId)?.(u);
   }
 

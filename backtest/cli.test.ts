@@ -81,3 +81,19 @@ test('orch backtest refuses a bad option naming it, and says when the range hold
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('orch backtest reads the registry\'s kill triggers: a strategy that breaches one is halted, and its summary and report say so', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'orch-bt-cli-'));
+  try {
+    const cfg = join(dir, 'strategies.yaml');
+    await writeFile(cfg, `killTriggers: { maxDrawdown: 1 }\n${registry(dir)}`);
+    const io = capture();
+    assert.equal(await backtest(['--config', cfg, '--data', SAMPLES, '--from', '2026-11-16', '--to', '2026-11-16', '--out', join(dir, 'o')], io), 0, io.stderr.join(''));
+    const summary = JSON.parse(io.stdout.join(''));
+    const halted = summary.strategies.filter((s: { killed?: { trigger: string } }) => s.killed?.trigger === 'max_drawdown');
+    assert.ok(halted.length > 0, JSON.stringify(summary.strategies));
+    assert.match(await readFile(join(dir, 'o', 'report.html'), 'utf8'), /halted: max drawdown/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

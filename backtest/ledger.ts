@@ -34,6 +34,10 @@ export class Ledger {
   get equity(): number {
     return this.cash + this.marked;
   }
+  /** The positions at their last price (signed: a short is negative). */
+  get marketValue(): number {
+    return this.marked;
+  }
   get grossExposure(): number {
     let g = 0;
     for (const h of this.holdings.values()) g += Math.abs(fillValue(h.qty, h.last));

@@ -43,7 +43,7 @@ export function money(unit: string, v: number): string {
 
 function row(s: StrategySummary): string {
   const m = (v: number) => esc(money(s.moneyUnit, v));
-  return `<tr><td>${esc(s.id)}</td><td>${esc(s.venue)}</td><td>${s.orders}</td><td>${s.denied}</td><td>${s.fills}</td><td class="${s.pnl < 0 ? 'neg' : 'pos'}">${m(s.pnl)}</td><td>${m(s.costs)}</td><td>${m(s.maxDrawdown)}</td><td>${m(s.exposure.max)}</td><td>${m(s.exposure.average)}</td><td>${s.crashed ? `crashed: ${esc(s.crashed)}` : 'ok'}</td></tr>`;
+  return `<tr><td>${esc(s.id)}</td><td>${esc(s.venue)}</td><td>${s.orders}</td><td>${s.denied}</td><td>${s.fills}</td><td class="${s.pnl < 0 ? 'neg' : 'pos'}">${m(s.pnl)}</td><td>${m(s.costs)}</td><td>${m(s.maxDrawdown)}</td><td>${m(s.exposure.max)}</td><td>${m(s.exposure.average)}</td><td>${s.crashed ? `crashed: ${esc(s.crashed)}` : s.killed ? `halted: ${esc(s.killed.reason)}` : 'ok'}</td></tr>`;
 }
 
 /** Draws into every `.chart` from the JSON in #backtest-data; runs in the browser, so plain JS. */

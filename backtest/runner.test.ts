@@ -176,3 +176,47 @@ test('--speed N paces the data at N times real time on the wall clock; max never
   await runBacktest({ strategies: [input(spec('s', 'kite', ['NSE:TESTCO'], {}), idle)], ticks, from: T0, to: T0 + 4000, seed: 1, speed: 'max', wallClock: max.clock });
   assert.deepEqual(max.slept, []);
 });
+
+test('kill triggers act in a backtest as live: a daily loss or a drawdown halts the strategy (no place reaches the broker from then on), shown in its summary; without triggers it trades on', async () => {
+  // Bought 100 at 100.00 on the first tick, then the price falls 0.10 a tick: 10 rupees (1,000 paise) lost per tick.
+  const ticks: Tick[] = Array.from({ length: 12 }, (_, i) => ({ type: 'tick', venue: 'kite', symbol: 'NSE:TESTCO', seq: i + 1, ts: T0 + i * 1000, recvTs: T0 + i * 1000, last: 10_000 - i * 10 }));
+  const loser = (answers: string[]) => scripted(async (t, ctx, n) => {
+    if (n === 0) {
+      await ctx.place({ symbol: 'NSE:TESTCO', side: 'BUY', qty: 100, orderType: 'LIMIT', limitPrice: t.last });
+      return;
+    }
+    // A probe every tick: a sell far above the price, cancelled at once (cancels stay allowed at level 1).
+    const r = await ctx.place({ symbol: 'NSE:TESTCO', side: 'SELL', qty: 1, orderType: 'LIMIT', limitPrice: t.last + 500 });
+    answers.push(r.status === 'denied' ? r.rule : r.status);
+    if (r.status === 'accepted') await ctx.cancel(r.intentId);
+  });
+  const s = (id: string, killTriggers?: Record<string, number>) => {
+    const base = spec(id, 'kite', ['NSE:TESTCO'], {});
+    return killTriggers ? { ...base, killTriggers: { rejectWindow: 20, maxReauthFailures: 3, reconcileGraceMs: 0, reconcileConfirmChecks: 2, reconcileRecheckMs: 5_000, ...killTriggers } } : base;
+  };
+  const lossAnswers: string[] = [];
+  const freeAnswers: string[] = [];
+  const r = await runBacktest({
+    strategies: [input(s('loss', { dailyLoss: 3_000 }), loser(lossAnswers)), input(s('free'), loser(freeAnswers))],
+    ticks, from: T0, to: T0 + 12_000, seed: 1,
+  });
+  const loss = r.strategies.find((x) => x.id === 'loss')!;
+  // The loss reaches 3,000 paise at the fourth tick (3 ticks × 1,000); its own probe on that tick is the first refused.
+  assert.equal(loss.killed?.trigger, 'daily_loss');
+  assert.equal(loss.killed?.level, 1);
+  assert.equal(loss.killed?.ts, T0 + 3_000);
+  assert.deepEqual(lossAnswers, ['accepted', 'accepted', ...Array(9).fill('kill_level')]);
+  const placedAfter = r.record.filter((x) => x.kind === 'decision' && x.strategyId === 'loss' && x.intent.action === 'place' && x.ts >= T0 + 3_000);
+  assert.deepEqual(placedAfter, [], 'a halted strategy sends nothing to the broker');
+  assert.ok(r.record.some((x) => x.kind === 'kill' && x.scope.kind === 'strategy' && x.scope.strategyId === 'loss'), 'the raise is in the record, and so in the hash');
+  const free = r.strategies.find((x) => x.id === 'free')!;
+  assert.equal(free.killed, undefined);
+  assert.deepEqual(freeAnswers, Array(11).fill('accepted'));
+
+  // The registry's global drawdown limit applies to every strategy.
+  const dd: string[] = [];
+  const g = await runBacktest({ strategies: [input(s('dd'), loser(dd))], ticks, from: T0, to: T0 + 12_000, seed: 1, killTriggers: { maxDrawdown: 5_000 } as never });
+  assert.equal(g.strategies[0]!.killed?.trigger, 'max_drawdown');
+  assert.equal(g.strategies[0]!.killed?.ts, T0 + 5_000);
+  assert.equal(dd.filter((a) => a === 'accepted').length, 4);
+});

@@ -12,6 +12,8 @@ import type { Venue } from '../actors/messages.ts';
 import { systemClock, type Clock } from '../actors/clock.ts';
 import type { StrategyModule } from '../strategies/sdk.ts';
 import type { StrategySpec } from '../config/registry.ts';
+import type { KillTriggers } from '../config/risk-limits.ts';
+import { TriggerMonitor, describeTrip, type Trip } from '../broker/kill/triggers.ts';
 import { BacktestBroker, type RecordLine } from './broker.ts';
 import { BacktestStrategy } from './context.ts';
 import { DEFAULT_COSTS, MONEY_UNIT, kalshiFillFee, kiteFillCharges, type Costs } from './costs.ts';
@@ -41,7 +43,12 @@ export type BacktestOptions = {
   onProgress?: (p: Progress) => void;
   /** Wall clock for `speed` (tests inject one). */
   wallClock?: Clock;
+  /** The registry's global kill triggers (each strategy's own override them, as live). */
+  killTriggers?: KillTriggers;
 };
+
+/** A kill trigger that tripped for a strategy: from then on it places and modifies nothing. */
+export type KillSummary = { level: number; trigger: string; reason: string; ts: number; figures: Trip['figures'] };
 
 export type StrategySummary = {
   id: string;
@@ -62,6 +69,8 @@ export type StrategySummary = {
   positions: Record<string, number>;
   ticks: number;
   crashed?: string;
+  /** Halted by a kill trigger (the first that tripped for it, or a global one). */
+  killed?: KillSummary;
 };
 
 export type BacktestResult = {
@@ -95,6 +104,8 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
   const sampleEvery = Math.max(1, Math.floor((o.to - o.from) / CURVE_POINTS));
   for (const s of o.strategies) ledgers.set(s.spec.id, new Ledger(sampleEvery));
   const brokerage = new Map<string, number>();
+  // Set once the strategies exist; the fill sink below reads it.
+  let triggers: BacktestTriggers | undefined;
   const broker = new BacktestBroker(clock, specs, venues, (strategyId, f) => {
     let cost: number;
     if (f.venue === 'kite') {
@@ -104,7 +115,9 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
     } else {
       cost = kalshiFillFee(costs.kalshi, f.qty, f.price, f.isTaker);
     }
-    ledgers.get(strategyId)!.fill(f.ts, f.symbol, f.side, f.qty, f.price, cost);
+    const l = ledgers.get(strategyId)!;
+    l.fill(f.ts, f.symbol, f.side, f.qty, f.price, cost);
+    triggers?.pnl(strategyId, l);
   });
 
   const actors = o.strategies.map((s) => new BacktestStrategy(s.spec, s.module, clock, log, (i) => broker.handle(i)));
@@ -117,6 +130,8 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
     for (const sym of a.spec.instruments) bySymbol.set(sym, [...(bySymbol.get(sym) ?? []), a]);
   }
   const ledgerList = o.strategies.map((s) => ledgers.get(s.spec.id)!);
+  const kills = new Map<string, KillSummary>();
+  triggers = killTriggers(o, clock, broker, actors, kills);
   /** Every strategy's queued callbacks run; a promise only when one of them is asynchronous. */
   const drainAll = (): Promise<void> | undefined => {
     for (let i = 0; i < actors.length; i++) {
@@ -145,7 +160,12 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
     clock.advanceTo(t.ts);
     broker.setLastPrice(t.venue, t.symbol, t.last);
     venues.get(t.venue)?.onTick(t);
-    for (const l of ledgerList) if (l.holds(t.symbol)) l.mark(clock.now(), t.symbol, t.last);
+    for (let i = 0; i < ledgerList.length; i++) {
+      const l = ledgerList[i]!;
+      if (!l.holds(t.symbol)) continue;
+      l.mark(clock.now(), t.symbol, t.last);
+      triggers?.pnl(actors[i]!.spec.id, l);
+    }
     const subs = byInstrument.get(t.venue)?.get(t.symbol);
     if (subs) for (const a of subs) a.tick(t);
     const pending = drainAll();
@@ -163,7 +183,8 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
   o.onProgress?.({ ts: lastTs ?? o.to, ticks: n, elapsedMs: performance.now() - started, from: o.from, to: o.to });
 
   const end = lastTs ?? o.from;
-  const summaries: StrategySummary[] = actors.map((a) => summarize(a, ledgers.get(a.spec.id)!, broker.record, end));
+  triggers?.monitor.stop();
+  const summaries: StrategySummary[] = actors.map((a) => summarize(a, ledgers.get(a.spec.id)!, broker.record, end, kills.get(a.spec.id)));
   const curves: Record<string, EquityPoint[]> = {};
   for (const [id, l] of ledgers) curves[id] = l.curve;
   return {
@@ -173,7 +194,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
   };
 }
 
-function summarize(a: BacktestStrategy, l: Ledger, record: RecordLine[], end: number): StrategySummary {
+function summarize(a: BacktestStrategy, l: Ledger, record: RecordLine[], end: number, killed: KillSummary | undefined): StrategySummary {
   l.close(end);
   let orders = 0;
   let accepted = 0;
@@ -193,6 +214,46 @@ function summarize(a: BacktestStrategy, l: Ledger, record: RecordLine[], end: nu
     fills: l.fills, filledQty: l.filledQty, pnl: l.equity, costs: l.costs, grossPnl: l.equity + l.costs, maxDrawdown: l.maxDrawdown,
     exposure: { max: l.maxExposure, average: l.averageExposure() }, positions: l.positions(), ticks: a.ticks,
     ...(a.crashed ? { crashed: a.crashed.message } : {}),
+    ...(killed ? { killed } : {}),
+  };
+}
+
+type BacktestTriggers = { monitor: TriggerMonitor; pnl(strategyId: string, l: Ledger): void };
+
+/**
+ * The live kill triggers that mean something on past data, fed as the live trigger feed feeds
+ * them (broker/kill/trigger-feed.ts): P&L at every fill and every price of a held instrument
+ * (daily loss, drawdown), every intent that reaches the broker (runaway orders), each order's
+ * first state past pending (reject ratio). A trip raises the level in the backtest broker, which
+ * then judges the strategy's intents by it as the live broker does, and closes the strategy's
+ * kill gate, as its supervisor would: the session refuses its places and modifies. The
+ * triggers about the running system (stale data, a disconnected or unauthenticated venue,
+ * reconciliation, restarts) have nothing to observe in a backtest. None configured: nothing is fed.
+ */
+function killTriggers(o: BacktestOptions, clock: VirtualClock, broker: BacktestBroker, actors: readonly BacktestStrategy[], kills: Map<string, KillSummary>): BacktestTriggers | undefined {
+  const strategies = Object.fromEntries(o.strategies.map((s) => [s.spec.id, s.spec.killTriggers ? { killTriggers: s.spec.killTriggers } : {}]));
+  if (!o.killTriggers && !o.strategies.some((s) => s.spec.killTriggers)) return undefined;
+  const onTrip = (t: Trip) => {
+    const reason = describeTrip(t);
+    const revision = broker.raise(t.level, t.scope, reason, `automation:${t.trigger}`, t.figures);
+    if (revision === undefined) return;
+    for (const a of actors) {
+      if (!a.gate.apply({ level: t.level, scope: t.scope, revision }, a.spec.id)) continue;
+      if (!kills.has(a.spec.id)) kills.set(a.spec.id, { level: t.level, trigger: t.trigger, reason, ts: t.ts, figures: t.figures });
+    }
+  };
+  const monitor = new TriggerMonitor({ clock, strategies, ...(o.killTriggers ? { global: o.killTriggers } : {}), onTrip });
+  const judged = new Set<string>();
+  broker.onIntent = (strategyId) => monitor.observe({ type: 'intent', strategyId });
+  broker.onUpdate = (u) => {
+    if (u.state === 'pending' || judged.has(u.intentId)) return;
+    judged.add(u.intentId);
+    monitor.observe({ type: 'order_outcome', strategyId: u.strategyId, outcome: u.state === 'rejected' ? 'rejected' : 'accepted' });
+  };
+  return {
+    monitor,
+    // The live figure is gross of costs (the broker's projection knows no charges): the sum of cash and marked positions before costs.
+    pnl: (strategyId, l) => monitor.observe({ type: 'pnl', strategyId, realized: l.cash + l.costs, unrealized: l.marketValue }),
   };
 }
 

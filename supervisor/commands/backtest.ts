@@ -90,6 +90,7 @@ export async function backtest(args: string[], io: BacktestIo = stdio): Promise<
   const log = pino({ level: values['log-level'] ?? 'warn', base: { actor: 'backtest' } }, pino.destination(2));
   const result = await runBacktest({
     strategies, ticks: dataTicks(instruments, from, to, interval, store), from, to, seed, speed, log, costs,
+    ...(config.killTriggers ? { killTriggers: config.killTriggers } : {}),
     ...(bar ? { onProgress: (p) => bar.update(p) } : {}),
   });
   bar?.done();
