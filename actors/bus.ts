@@ -55,6 +55,7 @@ export async function connectBus(opts: BusConnectOptions): Promise<NatsConnectio
 }
 
 const enc = new TextEncoder();
+const decoder = new TextDecoder();
 
 export function encodeJson<S extends z.ZodType>(schema: S, payload: z.input<S>): Uint8Array {
   // Validate outgoing payloads too: a bug here should fail at the sender, not at every receiver.
@@ -71,7 +72,7 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string
 export function parseMsg<S extends z.ZodType>(schema: S, data: Uint8Array): ParseResult<z.output<S>> {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder().decode(data));
+    json = JSON.parse(decoder.decode(data));
   } catch (e) {
     return { ok: false, error: `not JSON: ${(e as Error).message}` };
   }

@@ -1,12 +1,13 @@
-import { createInbox, errors as natsErrors, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { createInbox, errors as natsErrors, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
-import { connectBus, subscribeParsed, requestParsed, parseMsg } from './bus.ts';
+import { connectBus, subscribeParsed, requestParsed, parseMsg, deadLetter } from './bus.ts';
+import { readTick, peekSeq } from './tick-check.ts';
 import { subjects } from './subjects.ts';
 import {
-  TickSchema, LastTicksRequestSchema, LastTicksReplySchema, OrderUpdateSchema, BrokerEventSchema, KillMessageSchema, IntentSchema, IntentReplySchema, HealthSchema,
-  type KillLevel, type Health, type Intent, KillAckSchema,
-  StrategyStateRequestSchema, StrategyStateReplySchema,
+  LastTicksRequestSchema, LastTicksReplySchema, OrderUpdateSchema, BrokerEventSchema, KillMessageSchema, IntentSchema, IntentReplySchema, HealthSchema,
+  type KillLevel, type Health, type Intent, type Tick, KillAckSchema,
+  StrategyStateRequestSchema, StrategyStateReplySchema, MAX_PAYLOAD_BYTES,
 } from './messages.ts';
 import { encodeJson } from './bus.ts';
 import { KillGate } from './kill-gate.ts';
@@ -92,7 +93,8 @@ export class StrategyActor {
       spec: opts.spec, module: opts.module, clock: opts.clock, log: opts.log, gate: this.gate,
       send: (intent) => this.sendIntent(intent),
       onCrash: (err) => this.crash(err),
-      onConflated: () => metrics.ticksConflatedTotal.inc({ actor: opts.spec.id }),
+      // The labelled child once, not a label lookup per conflated tick.
+      onConflated: ((conflated) => () => conflated.inc())(metrics.ticksConflatedTotal.labels({ actor: opts.spec.id })),
       killLevel: () => this.level,
       brokerConnected: () => !this.disconnectedVenues.has(opts.spec.venue),
       ...(opts.tickPolicy ? { tickPolicy: opts.tickPolicy } : {}),
@@ -132,9 +134,7 @@ export class StrategyActor {
     await this.loadState(nc);
     // onStart is queued before the first tick can be.
     this.session.start();
-    for (const symbol of spec.instruments) {
-      this.subs.push(subscribeParsed(nc, subjects.marketData(spec.venue, symbol), TickSchema, (t) => this.session.tick(t), { log }));
-    }
+    for (const symbol of spec.instruments) this.subs.push(this.subscribeTicks(nc, symbol));
     await nc.flush();
     // A restart does not lift a halt: the latched level read at launch still applies.
     this.state = 'running';
@@ -143,6 +143,39 @@ export class StrategyActor {
     log.info({ instruments: spec.instruments }, 'strategy started');
     void this.catchUpTicks();
     void this.catchUpAfterReconnects(nc);
+  }
+
+  /**
+   * One instrument's ticks, taken in the read loop as bytes: each is read (parsed and checked,
+   * actors/tick-check.ts) only when the strategy is ready for it, so a tick replaced by a newer
+   * one while the strategy is busy costs no parse (actors/strategy-session.ts, `tickUnread`).
+   * A payload that is not a tick of this instrument is dead-lettered when its turn comes.
+   */
+  private subscribeTicks(nc: NatsConnection, symbol: string): Subscription {
+    const { spec, log } = this.opts;
+    const subject = subjects.marketData(spec.venue, symbol);
+    return nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return void log.warn({ err, subject }, 'subscription error');
+        const seq = peekSeq(msg.data);
+        this.session.tickUnread(symbol, seq, () => this.readTickOf(nc, msg, symbol, seq));
+      },
+    });
+  }
+
+  /** The tick in `msg` if it is one of `symbol` numbered `seq`; otherwise dead-lettered, with the reason. */
+  private readTickOf(nc: NatsConnection, msg: Msg, symbol: string, seq: number | undefined): Tick | undefined {
+    const { spec, log } = this.opts;
+    const r = msg.data.length > MAX_PAYLOAD_BYTES
+      ? { ok: false as const, error: `payload of ${msg.data.length} bytes is over the ${MAX_PAYLOAD_BYTES}-byte limit of ${msg.subject}` }
+      : readTick(msg.data);
+    let error: string;
+    if (!r.ok) error = r.error;
+    else if (r.value.symbol !== symbol || r.value.venue !== spec.venue) error = `a tick of ${r.value.venue} ${r.value.symbol} on the subject of ${spec.venue} ${symbol}`;
+    else if (seq !== undefined && r.value.seq !== seq) error = `seq: the payload names ${seq} first and ${r.value.seq} last`;
+    else return r.value;
+    deadLetter(nc, msg, error, log);
+    return undefined;
   }
 
   /** Once running: a halt shows over a disconnect, a disconnect over running. */

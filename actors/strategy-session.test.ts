@@ -63,3 +63,88 @@ test('a tick already seen is not delivered again, and a jump in seq is counted a
   assert.deepEqual(seen, [1, 2, 5]);
   assert.equal(s.tickGaps, 2);
 });
+
+/** A latest-tick session whose strategy is held on its first tick until `release()`. */
+function heldSession() {
+  let release!: () => void;
+  const held = new Promise<void>((r) => { release = r; });
+  const seen: string[] = [];
+  let conflatedMetric = 0;
+  const gate = new KillGate();
+  const s = new StrategySession({
+    spec: { id: 's1', venue: 'kite', instruments: ['NSE:INFY', 'NSE:TCS'], params: {} } as unknown as StrategySpec, clock: new TestClock(), log: pino({ level: 'silent' }), gate,
+    module: { create: () => ({ onTick: async (t: Tick) => { seen.push(`${t.symbol}#${t.seq}`); if (seen.length === 1) await held; } }) } as never,
+    send: async (i) => ({ status: 'accepted', intentId: i.intentId }),
+    onCrash: (err) => { throw err; },
+    onConflated: () => { conflatedMetric++; },
+    killLevel: () => gate.level(),
+    brokerConnected: () => true,
+  });
+  s.create();
+  s.start();
+  /** Offers a tick still in its bytes, counting how often it is read. */
+  const reads: number[] = [];
+  const unread = (symbol: string, seq: number, opts: { hint?: number | undefined; refuse?: boolean } = {}) =>
+    s.tickUnread(symbol, 'hint' in opts ? opts.hint : seq, () => { reads.push(seq); return opts.refuse ? undefined : tick(symbol, seq); });
+  return { s, seen, reads, unread, release, conflated: () => conflatedMetric };
+}
+
+test('a busy strategy\'s ticks are replaced before they are read: only the one it takes is parsed, the rest counted as conflated', async () => {
+  const { s, seen, reads, unread, release, conflated } = heldSession();
+  unread('NSE:INFY', 1);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(seen, ['NSE:INFY#1'], 'the strategy is busy with its first tick');
+  for (let seq = 2; seq <= 40; seq++) unread('NSE:INFY', seq);
+  for (let seq = 1; seq <= 5; seq++) unread('NSE:TCS', seq);
+  assert.deepEqual(reads, [1], 'nothing read while the strategy is busy');
+  release();
+  await s.drain();
+  assert.deepEqual(seen, ['NSE:INFY#1', 'NSE:INFY#40', 'NSE:TCS#5']);
+  assert.deepEqual(reads, [1, 40, 5], 'each replaced tick cost no parse');
+  assert.equal(s.conflated, 38 + 4);
+  assert.equal(conflated(), 42, 'every one reported to the metric');
+  assert.equal(s.ticks, 45);
+  assert.equal(s.tickGaps, 0, 'the replaced ticks were numbered in between: conflated, not lost');
+});
+
+test('ticks replaced unread still show a lost tick as a gap, and a replay among them is not taken for a tick', async () => {
+  const { s, seen, unread, release } = heldSession();
+  unread('NSE:INFY', 1);
+  await new Promise((r) => setImmediate(r));
+  unread('NSE:INFY', 2);
+  unread('NSE:INFY', 1); // a replay of the one taken: dropped, as a read one would be
+  unread('NSE:INFY', 2); // a replay of the one waiting
+  unread('NSE:INFY', 4); // 3 lost
+  unread('NSE:INFY', 5);
+  release();
+  await s.drain();
+  assert.deepEqual(seen, ['NSE:INFY#1', 'NSE:INFY#5']);
+  assert.equal(s.tickGaps, 1, 'seq 3 lost');
+  assert.equal(s.conflated, 2, '2 and 4 replaced');
+  assert.equal(s.ticks, 4, 'the replays are not counted');
+});
+
+test('a waiting tick refused when read delivers nothing, its seq shows as a gap, and the next tick is taken', async () => {
+  const { s, seen, unread, release } = heldSession();
+  unread('NSE:INFY', 1);
+  await new Promise((r) => setImmediate(r));
+  unread('NSE:INFY', 2, { refuse: true, hint: 1_000 }); // broken bytes that name a seq far ahead
+  release();
+  await s.drain();
+  unread('NSE:INFY', 3);
+  await s.drain();
+  assert.deepEqual(seen, ['NSE:INFY#1', 'NSE:INFY#3']);
+  assert.equal(s.tickGaps, 1, 'the refused one (dead-lettered by its reader) is not taken');
+});
+
+test('a catch-up tick older than a live tick still unread does not replace it', async () => {
+  const { s, seen, unread, release } = heldSession();
+  unread('NSE:INFY', 1);
+  await new Promise((r) => setImmediate(r));
+  unread('NSE:INFY', 8);
+  s.tick(tick('NSE:INFY', 7)); // the broker's answer with the last tick, come late
+  release();
+  await s.drain();
+  assert.deepEqual(seen, ['NSE:INFY#1', 'NSE:INFY#8']);
+  assert.equal(s.tickGaps, 6, 'seqs 2 to 7 never reached it live');
+});

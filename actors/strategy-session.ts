@@ -9,6 +9,14 @@ import type { Strategy, StrategyContext, StrategyModule, PlaceRequest, ModifyReq
 
 export type TickPolicy = 'latest' | 'every';
 
+/** A live tick still in its bytes (StrategySession.tickUnread). */
+class UnreadTick {
+  constructor(readonly seq: number | undefined, readonly read: () => Tick | undefined) {}
+}
+
+/** A tick waiting for the strategy: read, or still to be read. */
+type Waiting = Tick | UnreadTick;
+
 export type StrategySessionOptions = {
   spec: StrategySpec;
   module: StrategyModule;
@@ -52,8 +60,13 @@ export class StrategySession {
   private readonly queue: JobQueue;
   private strategy: Strategy | undefined;
   private readonly lastSeq = new Map<string, number>();
-  /** Per instrument, the tick waiting for the strategy (latest-tick policy). */
-  private readonly waitingTick = new Map<string, Tick>();
+  /** Per instrument, the tick waiting for the strategy (latest-tick policy), read or still in its bytes. */
+  private readonly waitingTick = new Map<string, Waiting>();
+  /**
+   * Per instrument, while an unread tick waits: how many unread ticks it replaced since the last
+   * one read (their seqs are not gaps) and the highest seq among them (an older one is a replay).
+   */
+  private readonly unread = new Map<string, { replaced: number; top: number }>();
   private readonly positions = new Map<string, number>();
   private readonly seenFills = new Set<string>();
   private readonly orders = new Map<string, OpenOrder>();
@@ -89,26 +102,104 @@ export class StrategySession {
     return this.queue.drain();
   }
 
+  /** A tick already read (a catch-up answer, a backtest). */
   tick(t: Tick): void {
-    const prev = this.lastSeq.get(t.symbol);
-    if (prev !== undefined && t.seq > prev + 1) this.tickGaps += t.seq - prev - 1;
-    if (prev !== undefined && t.seq <= prev) return; // a replay; ticks are not idempotent for a strategy
-    this.lastSeq.set(t.symbol, t.seq);
+    const latest = (this.opts.tickPolicy ?? 'latest') === 'latest';
+    const waiting = latest ? this.waitingTick.get(t.symbol) : undefined;
+    if (waiting instanceof UnreadTick) {
+      // A live tick not read yet may be newer than this one (a catch-up answer that came
+      // late): read it first, so that the newer of the two is the one that waits.
+      const read = this.readUnread(t.symbol, waiting);
+      if (read) this.waitingTick.set(t.symbol, read);
+      else this.waitingTick.delete(t.symbol); // its queued turn finds nothing, or the next tick
+    }
+    if (!this.accept(t, 0)) return;
     this.ticks++;
-    if ((this.opts.tickPolicy ?? 'latest') === 'every') return this.queue.push(() => this.strategy?.onTick(t, this.ctx));
+    if (!latest) return this.queue.push(() => this.strategy?.onTick(t, this.ctx));
+    this.offer(t.symbol, t);
+  }
+
+  /**
+   * A live tick still in its bytes: `read` parses and checks it (undefined: refused, and
+   * dead-lettered by `read`); `seq` is the sequence number its bytes name, read without
+   * parsing them (undefined if not found). Under the latest-tick policy it is read only when
+   * the strategy is ready for it, so a newer tick of the instrument that arrives first replaces
+   * it unread: a strategy that falls behind costs a map write per tick, not a parse. `seq`
+   * tells a replaced tick from a replay, so the ticks lost in transport are still counted
+   * exactly; it is checked against the tick when read.
+   */
+  tickUnread(symbol: string, seq: number | undefined, read: () => Tick | undefined): void {
+    if ((this.opts.tickPolicy ?? 'latest') === 'every') {
+      const t = read();
+      if (t) this.tick(t);
+      return;
+    }
+    const prev = this.lastSeq.get(symbol) ?? 0;
+    const pending = this.unread.get(symbol);
+    // Already seen, or older than a tick still waiting: a replay, dropped as a read one would be.
+    if (seq !== undefined && seq <= Math.max(prev, pending?.top ?? 0)) return;
+    this.ticks++;
+    const replacing = this.waitingTick.get(symbol);
+    if (replacing instanceof UnreadTick && replacing.seq !== undefined) {
+      // Numbered between the last tick read and this one: conflated, not lost.
+      if (pending) pending.replaced++;
+      else this.unread.set(symbol, { replaced: 1, top: replacing.seq });
+    }
+    if (seq !== undefined) {
+      const p = this.unread.get(symbol);
+      if (p) p.top = seq;
+      else this.unread.set(symbol, { replaced: 0, top: seq });
+    }
+    this.offer(symbol, new UnreadTick(seq, read));
+  }
+
+  /** Seq bookkeeping for a tick about to be taken; false for one already seen (a replay). */
+  private accept(t: Tick, replacedUnread: number): boolean {
+    const prev = this.lastSeq.get(t.symbol);
+    if (prev !== undefined && t.seq > prev + 1 + replacedUnread) this.tickGaps += t.seq - prev - 1 - replacedUnread;
+    if (prev !== undefined && t.seq <= prev) return false; // a replay; ticks are not idempotent for a strategy
+    this.lastSeq.set(t.symbol, t.seq);
+    return true;
+  }
+
+  /** Latest-tick policy: the tick waits for the strategy, or replaces the one waiting. */
+  private offer(symbol: string, w: Waiting): void {
     // Still waiting: the newer tick takes its place in the queue (README.md, "Writing a strategy").
-    if (this.waitingTick.has(t.symbol)) {
-      this.waitingTick.set(t.symbol, t);
+    if (this.waitingTick.has(symbol)) {
+      this.waitingTick.set(symbol, w);
       this.conflated++;
       this.opts.onConflated?.();
       return;
     }
-    this.waitingTick.set(t.symbol, t);
+    this.waitingTick.set(symbol, w);
     this.queue.push(() => {
-      const latest = this.waitingTick.get(t.symbol) ?? t;
-      this.waitingTick.delete(t.symbol);
-      return this.strategy?.onTick(latest, this.ctx);
+      const t = this.take(symbol);
+      return t ? this.strategy?.onTick(t, this.ctx) : undefined;
     });
+  }
+
+  /** The waiting tick of `symbol`, read if it is still bytes; undefined if none, refused or already seen. */
+  private take(symbol: string): Tick | undefined {
+    const w = this.waitingTick.get(symbol);
+    this.waitingTick.delete(symbol);
+    return w instanceof UnreadTick ? this.readUnread(symbol, w) : w;
+  }
+
+  private readUnread(symbol: string, w: UnreadTick): Tick | undefined {
+    const t = w.read();
+    if (!t) {
+      // Refused (dead-lettered by `read`): its own seq shows as a gap at the next tick, as a
+      // refused tick's always has; the ticks it replaced stay counted as conflated; and the seq
+      // its bytes named decides nothing (a broken payload must not make live ticks look old).
+      const pending = this.unread.get(symbol);
+      if (pending) pending.top = 0;
+      return undefined;
+    }
+    const replaced = this.unread.get(symbol)?.replaced ?? 0;
+    this.unread.delete(symbol);
+    if (this.accept(t, replaced)) return t;
+    this.ticks--; // counted as it arrived, but a replay after all
+    return undefined;
   }
 
   orderUpdate(u: OrderUpdate): void {

@@ -9,7 +9,7 @@ import { StrategyActor } from '../../actors/strategy-actor.ts';
 import { SystemClock } from '../../actors/clock.ts';
 import { connectBus, encodeJson, publishJson, subscribeParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
-import { KillMessageSchema, LastTicksReplySchema, LastTicksRequestSchema, OrderUpdateSchema, StrategyStateReplySchema, StrategyStateRequestSchema, TickSchema, type OrderUpdate, type Tick } from '../../actors/messages.ts';
+import { DeadLetterSchema, KillMessageSchema, LastTicksReplySchema, LastTicksRequestSchema, OrderUpdateSchema, StrategyStateReplySchema, StrategyStateRequestSchema, TickSchema, type DeadLetter, type OrderUpdate, type Tick } from '../../actors/messages.ts';
 import { importStrategyModule } from '../../actors/strategy-contract.ts';
 
 test('an actor starts knowing the latched kill level, and an older broadcast cannot lower it', async () => {
@@ -227,6 +227,49 @@ test('a strategy slower than its ticks gets the newest tick of each instrument, 
     assert.equal(every.seen.length, 45);
     assert.equal(every.conflated, 0);
   } finally {
+    await nc.close();
+    await server.cleanup();
+  }
+});
+
+test('a strategy worker refuses a malformed tick with an error naming the field, dead-lettered, and takes the next one', async () => {
+  const server = await startNatsServer();
+  const nc = await connectBus({ servers: server.url, name: 'md-sim' });
+  answerStrategyState(nc);
+  subscribeParsed(nc, subjects.lastTicks(), LastTicksRequestSchema, (_req, msg) => { msg.respond(encodeJson(LastTicksReplySchema, { ticks: [] })); });
+  const subject = subjects.marketData('kite', 'NSE:INFY');
+  const dead: DeadLetter[] = [];
+  const dlq = nc.subscribe(subjects.deadLetter(subject));
+  void (async () => { for await (const m of dlq) dead.push(DeadLetterSchema.parse(m.json())); })();
+  await nc.flush();
+  const seen: Tick[] = [];
+  const actor = new StrategyActor({
+    spec: spec('strict-reader'), natsUrl: server.url, clock: new SystemClock(), log: pino({ level: 'silent' }),
+    module: { create: () => ({ onTick: (t: Tick) => { seen.push(t); } }) } as never,
+  });
+  const good: Tick = { type: 'tick', venue: 'kite', symbol: 'NSE:INFY', seq: 1, ts: 1, recvTs: 1, last: 150_000 };
+  // One at a time: a tick replaced before the strategy reads it is conflated, never read.
+  const refused = async (payload: string) => {
+    const n = dead.length;
+    nc.publish(subject, payload);
+    await eventually(() => dead.length === n + 1, `a dead letter for ${payload}`);
+    return dead[n]!.error;
+  };
+  try {
+    await actor.start();
+    assert.match(await refused('{"type":"tick"'), /not JSON/);
+    assert.match(await refused(JSON.stringify({ ...good, last: -5 })), /last/);
+    assert.match(await refused(JSON.stringify({ ...good, last: 1.5 })), /last/);
+    assert.match(await refused(JSON.stringify({ ...good, venue: 'nse' })), /venue/);
+    assert.match(await refused(JSON.stringify({ ...good, extra: 1 })), /extra/);
+    assert.match(await refused(JSON.stringify({ ...good, symbol: 'NSE:TCS' })), /NSE:TCS on the subject of kite NSE:INFY/);
+    assert.match(await refused(`{"seq":1,${JSON.stringify({ ...good, seq: 9 }).slice(1)}`), /seq/);
+    publishJson(nc, subject, TickSchema, { ...good, seq: 10 });
+    await eventually(() => seen.length === 1, 'the good tick after them');
+    assert.deepEqual(seen, [{ ...good, seq: 10 }]);
+    assert.equal(actor.health().state, 'running');
+  } finally {
+    await actor.stop();
     await nc.close();
     await server.cleanup();
   }
