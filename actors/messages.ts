@@ -235,6 +235,10 @@ export const KillAckSchema = z.strictObject({
 });
 export type KillAck = z.infer<typeof KillAckSchema>;
 
+/** A strategies host's supervisor saw one of its actors crash (subjects.actorCrashed). */
+export const ActorCrashedSchema = z.strictObject({ type: z.literal('actor_crashed'), actorId: name, ts });
+export type ActorCrashed = z.infer<typeof ActorCrashedSchema>;
+
 export const HealthSchema = z.strictObject({
   type: z.literal('health'),
   actorId: name,

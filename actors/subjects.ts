@@ -60,6 +60,12 @@ export const subjects = {
   /** Worker threads forward their Prometheus metrics here for the one /metrics endpoint. */
   metrics: (actorId: string) => `${ROOT}.metrics.${token(actorId)}`,
   metricsAll: () => `${ROOT}.metrics.*`,
+  /**
+   * supervisor → broker: a strategy actor crashed (and is restarted, or given up on). The kill
+   * switch's restart-intensity trigger counts these from every host's supervisor.
+   */
+  actorCrashed: (actorId: string) => `${ROOT}.supervisor.crashed.${token(actorId)}`,
+  actorCrashedAll: () => `${ROOT}.supervisor.crashed.*`,
   /** Strategy health heartbeats (also visible to `nats sub`). */
   health: (actorId: string) => `${ROOT}.health.${token(actorId)}`,
   healthAll: () => `${ROOT}.health.*`,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BROKER, NatsAuthError, OPERATOR, envVarFor, permissionsFor, strategyRole, writeNatsAuth } from './nats-auth.ts';
+import { BROKER, NatsAuthError, OPERATOR, SUPERVISOR, envVarFor, permissionsFor, strategyRole, writeNatsAuth } from './nats-auth.ts';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'orch-auth-'));
@@ -85,6 +85,11 @@ test('a strategy may publish only its own intents and reports (and ask for last 
   assert.ok(permissionsFor(BROKER).subscribe.allow.includes('_INBOX.broker.>') && !permissionsFor(BROKER).subscribe.allow.includes('_INBOX.>'));
   assert.ok(permissionsFor(BROKER).publish.allow.includes('orch.>'));
   assert.deepEqual(permissionsFor(OPERATOR).publish.allow, ['>']);
+});
+
+test("a strategies host's supervisor may report its actors' crashes to the broker; a strategy may not forge one", () => {
+  assert.ok(permissionsFor(SUPERVISOR).publish.allow.includes('orch.supervisor.crashed.*'));
+  assert.ok(!permissionsFor(strategyRole('mr1')).publish.allow.some((s) => s.startsWith('orch.supervisor')));
 });
 
 test("every user's password, generated or from the environment, is blanked in this process's log lines", async () => {

@@ -68,6 +68,8 @@ export function permissionsFor(role: Role): Permissions {
             subjects.deadLetterAll(),
             // Acknowledgements for the strategies whose kill gates it closed (supervisor/kill-relay.ts).
             subjects.killAckAll(),
+            // Its actors' crashes, for the broker's restart-intensity trigger.
+            subjects.actorCrashedAll(),
             ANY_INBOX,
             SERVICES,
             // Read-only access to the kill bucket, so the supervisor can read the level before it

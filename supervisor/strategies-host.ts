@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../actors/clock.ts';
-import { connectBus } from '../actors/bus.ts';
+import { connectBus, publishJson } from '../actors/bus.ts';
+import { ActorCrashedSchema } from '../actors/messages.ts';
+import { subjects } from '../actors/subjects.ts';
 import { actorLogger, type LogFormat } from '../actors/logger.ts';
 import { KillStore } from '../broker/kill/kill-store.ts';
 import { configErrorFrom, deepFreeze } from './config.ts';
@@ -75,6 +77,14 @@ export async function startStrategiesHost(o: StrategiesHostOptions): Promise<Str
       ...(o.logFormat ? { logFormat: o.logFormat } : {}),
       ...(o.logColor ? { logColor: true } : {}),
       ...(o.natsAuth ? { credentials: async (spec: { id: string }) => o.natsAuth!.credentials(strategyRole(spec.id)) } : {}),
+      // The broker's restart-intensity trigger (level 1 at the count this supervisor gives up at) counts them.
+      onCrash: (id) => {
+        try {
+          publishJson(nc, subjects.actorCrashed(id), ActorCrashedSchema, { type: 'actor_crashed', actorId: id, ts: clock.now() });
+        } catch (err) {
+          o.log.warn({ err, strategy: id }, 'crash not reported to the broker (NATS connection closed)');
+        }
+      },
     });
     supervisor = sup;
     if (killStore.current().global.level === 4) o.log.error({ reason: killStore.current().global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');

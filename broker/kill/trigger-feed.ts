@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../actors/clock.ts';
 import { subscribeParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
-import { BrokerEventSchema, OrderUpdateSchema, type KillScope, type OrderUpdate, type Venue } from '../../actors/messages.ts';
+import { ActorCrashedSchema, BrokerEventSchema, OrderUpdateSchema, type KillScope, type OrderUpdate, type Venue } from '../../actors/messages.ts';
 import type { VenueAdapter } from '../venue.ts';
 import { TriggerMonitor, describeTrip, raiseFor, type Observation, type Trip, type StrategyTriggerConfig } from './triggers.ts';
 import type { Figures } from './levels.ts';
@@ -15,7 +15,8 @@ import type { RestartIntensity } from '../../config/restart-intensity.ts';
  * trips. Sources: every intent on `orch.intent.*` (counted by subject, so even garbage counts
  * toward a runaway), order updates on `orch.order.>` (reject ratio, fills → P&L), broker events
  * (disconnect/reconnect/reconciled), the adapters' ticks (staleness, marks), and direct calls
- * for what only this process knows (MarginException, actor crashes, re-auth outcomes).
+ * for what only this process knows (MarginException, its own supervisor's actor crashes, re-auth
+ * outcomes); crashes on a strategies host arrive on `orch.supervisor.crashed.<id>`.
  * Automation only raises: a trip is logged with its figures and handed to `raiseFor`.
  */
 export type TripRecorder = (trip: Trip) => void;
@@ -77,6 +78,13 @@ export class TriggerFeed {
     })();
     this.subs.push(subscribeParsed(nc, subjects.orderUpdatesAll(), OrderUpdateSchema, (u) => this.onOrder(u), { log }));
     this.subs.push(subscribeParsed(nc, subjects.brokerEvents(), BrokerEventSchema, (e) => this.monitor.observeBrokerEvent(e), { log }));
+    // Crashes in strategies processes of their own (`orch start --role strategies`, any host);
+    // the supervisor in this process, if any, reports its own by a direct call. Only supervisors
+    // may publish here (supervisor/nats-auth.ts); the subject names the actor, the body must agree.
+    this.subs.push(subscribeParsed(nc, subjects.actorCrashedAll(), ActorCrashedSchema, (c, msg) => {
+      if (msg.subject !== subjects.actorCrashed(c.actorId)) return log.warn({ subject: msg.subject, actorId: c.actorId }, 'crash report for another actor ignored');
+      this.monitor.observe({ type: 'actor_restarted', strategyId: c.actorId });
+    }, { log }));
     for (const a of this.opts.adapters) a.on('tick', (t) => this.onTick(a.venue, t.symbol));
   }
 

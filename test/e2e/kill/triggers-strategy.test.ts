@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { eventually } from '../../support/specs.ts';
 import { readEvents } from '../../../broker/event-log.ts';
 import { renderRegistry, type RegistryEntry } from '../../support/registry.ts';
-import { startHarness, probe, tripped, type Harness } from '../../support/kill-harness.ts';
+import { join } from 'node:path';
+import { startHarness, probe, tripped, log, type Harness } from '../../support/kill-harness.ts';
+import { startStrategiesHost, type StrategiesHost } from '../../../supervisor/strategies-host.ts';
 
 /**
  * Strategy-scoped automated triggers, each from a scenario on a whole running system (its own
@@ -68,6 +70,22 @@ test('a strategy that keeps crashing past its restart intensity is halted and st
     assert.equal(entry.figures?.actual, 3);
     await eventually(() => h.sys.supervisor.status('crashy') === 'down', 'the supervisor leaves it down');
   });
+});
+
+test('with the broker alone (--role broker), a strategy crashing in a strategies process of its own is halted by the same restart-intensity trigger', async () => {
+  const h = await startHarness(renderRegistry([probe('crashy', 'NSE:INFY', { throwOnTick: 2 }, { restart: { maxRestarts: 2, withinSeconds: 60 } })]), { role: 'broker' });
+  let host: StrategiesHost | undefined;
+  try {
+    assert.equal(h.sys.supervisor.status('crashy'), undefined, 'no strategy runs in the broker process');
+    host = await startStrategiesHost({ configFile: join(h.dir, 'strategies.yaml'), natsUrl: h.server.url, log, logLevel: 'silent', hotReload: false });
+    const { entry } = await tripped(h, 'crashy', 'restart_intensity', 30_000);
+    assert.equal(entry.figures?.limit, 2);
+    assert.equal(entry.figures?.actual, 3, 'each crash on the strategies host counted once');
+    await eventually(() => host!.supervisor.status('crashy') === 'down', 'the strategies host leaves it down');
+  } finally {
+    await host?.stop();
+    await h.close();
+  }
 });
 
 test('a position losing past the daily limit halts the strategy (P&L from its fills and the last price)', async () => {
