@@ -32,7 +32,20 @@ export type SimOrder = {
   stp: 'taker_at_cross' | 'maker';
   /** time priority */
   seq: number;
+  /** What filled so far cost, and its fees, as taker and as maker: 1e-6 dollars (the order's `*_fill_cost_dollars`, `*_fees_dollars`). */
+  takerCostMicros: number;
+  makerCostMicros: number;
+  takerFeesMicros: number;
+  makerFeesMicros: number;
+  /** Why the order last changed, in the vocabulary of the `user_orders` channel; absent for a plain create or cancel. */
+  lastUpdateReason?: UpdateReason;
 };
+
+/**
+ * `last_update_reason` of Kalshi's `user_orders` channel (docs/venues/kalshi.md, "User orders"):
+ * the subset this exchange can cause.
+ */
+export type UpdateReason = 'Decrease' | 'Amend' | 'SelfTradeCancel' | 'Trade' | 'PostOnlyCrossCancel';
 
 export type SimFill = {
   fillId: string;
@@ -80,7 +93,11 @@ export class SimError extends Error {
   }
 }
 
-type EngineEvents = { book: [BookChange]; fill: [SimFill]; trade: [SimTrade] };
+/**
+ * `order`: a user order as it stands after each change (created, traded, cancelled, decreased,
+ * amended), whoever asked for it; what the `user_orders` channel reports.
+ */
+type EngineEvents = { book: [BookChange]; fill: [SimFill]; trade: [SimTrade]; order: [SimOrder] };
 
 export type PlaceRequest = {
   ticker: string;
@@ -155,10 +172,15 @@ export class SimEngine extends EventEmitter<EngineEvents> {
       ticker: req.ticker, side: req.side, price: req.price,
       initialCount: req.count, filled: 0, remaining: req.count, status: 'resting', owner,
       createdMs: now, updatedMs: now, stp: req.stp ?? 'taker_at_cross', seq: this.nextSeq++,
+      takerCostMicros: 0, makerCostMicros: 0, takerFeesMicros: 0, makerFeesMicros: 0,
     };
     this.orders.set(order.orderId, order);
+    return this.notify(this.enter(order, req));
+  }
+
+  private enter(order: SimOrder, req: PlaceRequest): SimOrder {
     const crossable = this.crossableCount(order);
-    if (req.postOnly && crossable > 0) return this.finish(order, 'canceled');
+    if (req.postOnly && crossable > 0) return this.finish(order, 'canceled', 'PostOnlyCrossCancel');
     if (req.timeInForce === 'fill_or_kill' && crossable < order.remaining) return this.finish(order, 'canceled');
     this.match(order);
     if (order.remaining === 0) return this.finish(order, 'executed');
@@ -167,12 +189,14 @@ export class SimEngine extends EventEmitter<EngineEvents> {
     return order;
   }
 
-  cancel(orderId: string): { order: SimOrder; reducedBy: number } {
+  cancel(orderId: string, reason?: UpdateReason): { order: SimOrder; reducedBy: number } {
     const o = this.userOrder(orderId);
     const reducedBy = o.remaining;
     this.unrest(o, o.remaining);
     o.remaining = 0;
-    this.finish(o, 'canceled');
+    // A plain cancel has no reason in the channel's vocabulary: the last one no longer applies.
+    delete o.lastUpdateReason;
+    this.notify(this.finish(o, 'canceled', reason));
     return { order: o, reducedBy };
   }
 
@@ -198,8 +222,9 @@ export class SimEngine extends EventEmitter<EngineEvents> {
     this.unrest(o, o.remaining - to);
     o.remaining = to;
     o.updatedMs = this.clock.now();
-    if (to === 0) this.finish(o, 'canceled');
-    return o;
+    o.lastUpdateReason = 'Decrease';
+    if (to === 0) this.finish(o, 'canceled', 'Decrease');
+    return this.notify(o);
   }
 
   /** Kalshi amend: `count` is the new total (filled + remaining); a price change loses time priority. */
@@ -217,10 +242,11 @@ export class SimEngine extends EventEmitter<EngineEvents> {
     o.initialCount = a.count;
     if (!keepsPriority) o.seq = this.nextSeq++;
     o.updatedMs = this.clock.now();
+    o.lastUpdateReason = 'Amend';
     this.match(o);
-    if (o.remaining === 0) return this.finish(o, 'executed');
+    if (o.remaining === 0) return this.notify(this.finish(o, 'executed'));
     this.rest(o);
-    return o;
+    return this.notify(o);
   }
 
   position(ticker: string): Position {
@@ -239,9 +265,16 @@ export class SimEngine extends EventEmitter<EngineEvents> {
     return o;
   }
 
-  private finish(o: SimOrder, status: SimOrderStatus): SimOrder {
+  private finish(o: SimOrder, status: SimOrderStatus, reason?: UpdateReason): SimOrder {
     o.status = status;
     o.updatedMs = this.clock.now();
+    if (reason) o.lastUpdateReason = reason;
+    return o;
+  }
+
+  /** Tells the `order` listeners where a user order stands now; a market maker's orders are nobody's. */
+  private notify(o: SimOrder): SimOrder {
+    if (o.owner === 'user') this.emit('order', { ...o });
     return o;
   }
 
@@ -264,9 +297,10 @@ export class SimEngine extends EventEmitter<EngineEvents> {
       if (maker.owner === 'user' && taker.owner === 'user') {
         if (taker.stp === 'taker_at_cross') {
           taker.status = 'canceled';
+          taker.lastUpdateReason = 'SelfTradeCancel';
           return;
         }
-        this.cancel(maker.orderId);
+        this.cancel(maker.orderId, 'SelfTradeCancel');
         continue;
       }
       const qty = Math.min(taker.remaining, maker.remaining);
@@ -277,7 +311,10 @@ export class SimEngine extends EventEmitter<EngineEvents> {
       taker.filled += qty;
       maker.updatedMs = taker.updatedMs = this.clock.now();
       if (maker.remaining === 0) maker.status = 'executed';
+      taker.lastUpdateReason = maker.lastUpdateReason = 'Trade';
       this.trade(taker, maker, qty);
+      // The taker is reported once its order is placed (or amended) in full; a resting order that was hit, now.
+      this.notify(maker);
     }
   }
 
@@ -294,6 +331,14 @@ export class SimEngine extends EventEmitter<EngineEvents> {
       if (o.owner !== 'user') continue;
       const feeMicros = isTaker ? takerFeeMicros(maker.price, qty) : 0;
       const post = this.settle(o, maker.price, qty, feeMicros);
+      const cost = costMicros(o.side === 'bid' ? maker.price : complement(maker.price), qty);
+      if (isTaker) {
+        o.takerCostMicros += cost;
+        o.takerFeesMicros += feeMicros;
+      } else {
+        o.makerCostMicros += cost;
+        o.makerFeesMicros += feeMicros;
+      }
       const fill: SimFill = {
         fillId: `${tradeId}-${isTaker ? 't' : 'm'}`, tradeId, orderId: o.orderId, clientOrderId: o.clientOrderId,
         ticker: o.ticker, side: o.side, price: maker.price, count: qty, isTaker, tsMs, postPosition: post, feeMicros,

@@ -63,15 +63,46 @@ export function seriesJson(s: SimSeries): Record<string, unknown> {
   };
 }
 
+/** The one account this exchange serves (Kalshi's `user_id` is a UUID). */
+export const SIM_USER_ID = '5f0c3a1e-7b2d-4c8e-9a61-0d4e8b2f7c13';
+
+/** Fill costs and fees of an order, as taker and as maker (6 decimals). */
+const costFields = (o: SimOrder) => ({
+  taker_fill_cost_dollars: formatMicros(o.takerCostMicros), maker_fill_cost_dollars: formatMicros(o.makerCostMicros),
+  taker_fees_dollars: formatMicros(o.takerFeesMicros), maker_fees_dollars: formatMicros(o.makerFeesMicros),
+});
+
 export function orderJson(o: SimOrder, fields: FieldSet = 'current'): Record<string, unknown> {
   const bid = o.side === 'bid';
   return {
-    order_id: o.orderId, user_id: 'sim-user', client_order_id: o.clientOrderId, ticker: o.ticker,
+    order_id: o.orderId, user_id: SIM_USER_ID, client_order_id: o.clientOrderId, ticker: o.ticker,
     ...(fields !== 'current' ? { side: bid ? 'yes' : 'no', action: 'buy' } : {}), ...directionFields(o.side, fields), type: 'limit', status: o.status,
     yes_price_dollars: formatDollars(o.price), no_price_dollars: formatDollars(complement(o.price)),
     fill_count_fp: formatCount(o.filled), remaining_count_fp: formatCount(o.remaining), initial_count_fp: formatCount(o.initialCount),
-    taker_fill_cost_dollars: '0.000000', maker_fill_cost_dollars: '0.000000', taker_fees_dollars: '0.000000', maker_fees_dollars: '0.000000',
+    ...costFields(o),
     created_time: iso(o.createdMs), last_update_time: iso(o.updatedMs), self_trade_prevention_type: o.stp, exchange_index: 0,
+  };
+}
+
+/**
+ * The `msg` of a `user_order` message (the `user_orders` channel, docs/venues/kalshi.md "User
+ * orders"): the order as it stands after a change, whoever made it. Only the current direction
+ * fields by default; the deprecated `side`, `is_yes` and `*_time` strings with FieldSet 'both'
+ * (or alone, with 'legacy').
+ */
+export function userOrderJson(o: SimOrder, fields: FieldSet = 'current'): Record<string, unknown> {
+  const outcome = o.side === 'bid' ? 'yes' : 'no';
+  return {
+    order_id: o.orderId, user_id: SIM_USER_ID, ticker: o.ticker, exchange_index: 0, status: o.status,
+    ...(fields !== 'current' ? { side: outcome, is_yes: outcome === 'yes', created_time: iso(o.createdMs), last_update_time: iso(o.updatedMs) } : {}),
+    ...directionFields(o.side, fields),
+    yes_price_dollars: formatDollars(o.price),
+    fill_count_fp: formatCount(o.filled), remaining_count_fp: formatCount(o.remaining), initial_count_fp: formatCount(o.initialCount),
+    ...costFields(o),
+    client_order_id: o.clientOrderId, self_trade_prevention_type: o.stp,
+    created_ts_ms: o.createdMs, last_updated_ts_ms: o.updatedMs,
+    ...(o.lastUpdateReason ? { last_update_reason: o.lastUpdateReason } : {}),
+    subaccount_number: 0,
   };
 }
 

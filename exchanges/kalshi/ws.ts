@@ -1,13 +1,13 @@
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../../actors/clock.ts';
 import { complement, formatCount, formatMicros, formatPrice as formatDollars } from './units.ts';
-import type { BookChange, SimEngine, SimFill, SimTrade } from './engine.ts';
+import type { BookChange, SimEngine, SimFill, SimOrder, SimTrade } from './engine.ts';
 import type { FaultState } from './faults.ts';
-import { directionFields, type FieldSet } from './wire.ts';
+import { directionFields, userOrderJson, type FieldSet } from './wire.ts';
 
 /** Kalshi sends a WS ping with payload "heartbeat" every 10 s. */
 export const PING_EVERY_MS = 10_000;
-const CHANNELS = new Set(['orderbook_delta', 'ticker', 'trade', 'fill']);
+const CHANNELS = new Set(['orderbook_delta', 'ticker', 'trade', 'fill', 'user_orders']);
 /** Errors that end a live subscription; the client must subscribe again (docs/venues/kalshi.md). */
 export const TERMINAL_ERRORS: Readonly<Record<number, string>> = { 10: 'Channel error', 25: 'Subscription buffer overflow' };
 
@@ -18,9 +18,11 @@ type Cmd = { id?: number; cmd?: string; params?: Record<string, unknown> };
 
 /**
  * The exchange's WebSocket v2 side: subscribe / unsubscribe / update_subscription with ids,
- * orderbook snapshot then deltas with one seq counter per sid, ticker, trade and fill pushes.
+ * orderbook snapshot then deltas with one seq counter per sid, ticker, trade and fill pushes, and
+ * `user_order` on the `user_orders` channel for every change of one of the account's orders,
+ * made through any client (docs/venues/kalshi.md, "User orders").
  * Message shapes follow Kalshi's AsyncAPI document (test/fixtures/kalshi-asyncapi/): `seq` on
- * the sequenced channels (orderbook, trade, acks of a sid), none on ticker and fill; a
+ * the sequenced channels (orderbook, trade, acks of a sid), none on ticker, fill and user_order; a
  * `get_snapshot` is answered by the snapshot itself carrying the command id, with no `ok`.
  */
 export class SimWs {
@@ -35,6 +37,7 @@ export class SimWs {
     engine.on('book', (c) => this.onBook(c));
     engine.on('trade', (t) => this.onTrade(t));
     engine.on('fill', (f) => this.onFill(f));
+    engine.on('order', (o) => this.onUserOrder(o));
     this.pinger = clock.setInterval(() => {
       for (const c of this.conns) if (!this.stalled(c) && c.ws.readyState === WebSocket.OPEN) c.ws.ping('heartbeat');
     }, PING_EVERY_MS);
@@ -252,6 +255,13 @@ export class SimWs {
           ts: Math.floor(f.tsMs / 1000), ts_ms: f.tsMs, post_position_fp: formatCount(f.postPosition), client_order_id: f.clientOrderId, subaccount: 0,
         },
       });
+    }
+  }
+
+  /** No `seq`: the document's userOrderPayload has none (like fill). */
+  private onUserOrder(o: SimOrder): void {
+    for (const [conn, sub] of this.subsFor('user_orders', o.ticker)) {
+      this.send(conn, { type: 'user_order', sid: sub.sid, msg: userOrderJson(o, this.fields) });
     }
   }
 

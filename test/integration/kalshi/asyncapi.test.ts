@@ -34,7 +34,7 @@ function validators(defs: Record<string, unknown>) {
   delete d.marketTicker!.pattern;
   const text = JSON.stringify(d).replace(/"\$ref":"#\/(\w+)"/g, '"$ref":"#/$defs/$1"');
   const ajv = new Ajv2020({
-    strict: true, allErrors: true,
+    strict: true, allErrors: true, allowUnionTypes: true,
     formats: {
       uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
       'date-time': /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/,
@@ -56,6 +56,7 @@ function schemaFor(m: { type?: string; msg?: unknown }): string {
     case 'ticker': return 'tickerPayload';
     case 'trade': return 'tradePayload';
     case 'fill': return 'fillPayload';
+    case 'user_order': return 'userOrderPayload';
     default: throw new Error(`message type not in the document: ${String(m.type)}`);
   }
 }
@@ -72,8 +73,8 @@ async function everyMessage(sim: KalshiSim, clock: TestClock): Promise<Array<Rec
   const sidOf = (channel: string) => (got.find((m) => m.type === 'subscribed' && (m.msg as { channel: string }).channel === channel)!.msg as { sid: number }).sid;
   send({ id: 1, cmd: 'subscribe', params: { channels: ['orderbook_delta'], market_tickers: [a] } });
   send({ id: 2, cmd: 'subscribe', params: { channels: ['ticker', 'trade'], market_tickers: [a] } });
-  send({ id: 3, cmd: 'subscribe', params: { channels: ['fill'] } });
-  await eventually(() => got.filter((m) => m.type === 'subscribed').length === 4, 'four subscriptions');
+  send({ id: 3, cmd: 'subscribe', params: { channels: ['fill', 'user_orders'] } });
+  await eventually(() => got.filter((m) => m.type === 'subscribed').length === 5, 'five subscriptions');
   const book = sidOf('orderbook_delta');
   send({ id: 4, cmd: 'update_subscription', params: { sids: [book], market_tickers: [b], action: 'add_markets' } });
   send({ id: 5, cmd: 'update_subscription', params: { sids: [book], market_tickers: [a], action: 'get_snapshot' } });
@@ -84,7 +85,13 @@ async function everyMessage(sim: KalshiSim, clock: TestClock): Promise<Array<Rec
   // A trade between one of ours and a market maker: a delta, a ticker, a trade and a fill.
   const top = sim.engine.top(a);
   sim.engine.place({ ticker: a, side: 'bid', price: top.ask![0], count: 150, timeInForce: 'immediate_or_cancel', clientOrderId: 'schema-1' });
-  await eventually(() => ['orderbook_delta', 'ticker', 'trade', 'fill'].every((t) => got.some((m) => m.type === t)), 'the pushes of a trade');
+  await eventually(() => ['orderbook_delta', 'ticker', 'trade', 'fill', 'user_order'].every((t) => got.some((m) => m.type === t)), 'the pushes of a trade');
+  // One of ours rests, and is decreased, amended and cancelled (as any other client of the account could).
+  const resting = sim.engine.place({ ticker: a, side: 'bid', price: top.bid![0] - 300, count: 500, timeInForce: 'good_till_canceled', clientOrderId: 'schema-2' });
+  sim.engine.decrease(resting.orderId, { reduceTo: 300 });
+  sim.engine.amend(resting.orderId, { price: top.bid![0] - 400, count: 400 });
+  sim.engine.cancel(resting.orderId);
+  await eventually(() => got.filter((m) => m.type === 'user_order' && (m.msg as { order_id: string }).order_id === resting.orderId).length === 4, 'four updates of the resting order');
   send({ id: 9, cmd: 'unsubscribe', params: { sids: [sidOf('ticker')] } });
   await eventually(() => got.some((m) => m.type === 'unsubscribed'), 'unsubscribed');
   sim.faults.failSubscriptions(25);
@@ -107,7 +114,7 @@ for (const fields of ['both', 'current'] as FieldSet[]) {
       }
       assert.deepEqual(problems, []);
       const seen = new Set(got.map((m) => schemaFor(m)));
-      for (const s of ['subscribedResponsePayload', 'unsubscribedResponsePayload', 'okResponsePayload', 'listSubscriptionsResponsePayload', 'errorResponsePayload', 'orderbookSnapshotPayload', 'orderbookDeltaPayload', 'tickerPayload', 'tradePayload', 'fillPayload']) {
+      for (const s of ['subscribedResponsePayload', 'unsubscribedResponsePayload', 'okResponsePayload', 'listSubscriptionsResponsePayload', 'errorResponsePayload', 'orderbookSnapshotPayload', 'orderbookDeltaPayload', 'tickerPayload', 'tradePayload', 'fillPayload', 'userOrderPayload']) {
         assert.ok(seen.has(s), `no ${s} was checked`);
       }
       // get_snapshot is answered by the snapshot carrying the command id, and by no `ok`
@@ -126,4 +133,13 @@ test('the check can fail: a retired error code, a snapshot without seq, and a fi
   const fill = { trade_id: 'd91bc706-ee49-470d-82d8-11418bda6fed', order_id: 'ee587a1c-8b87-4dcf-b721-9f6f790619fa', market_ticker: 'M', exchange_index: 0, is_taker: true, side: 'yes', yes_price_dollars: '0.7500', count_fp: '1.00', action: 'buy', outcome_side: 'yes', book_side: 'bid', ts: 1, ts_ms: 1000, post_position_fp: '1.00', purchased_side: 'yes' };
   assert.equal(schema('fillPayload')({ type: 'fill', sid: 1, msg: fill }), false);
   assert.equal(schema('fillPayload')({ type: 'fill', sid: 1, msg: { ...fill, fee_cost: '0.010000' } }), true);
+  const order = {
+    order_id: 'ee587a1c-8b87-4dcf-b721-9f6f790619fa', user_id: 'a1b2c3d4-e5f6-7890-abcd-ef1234567890', ticker: 'M', exchange_index: 0, status: 'resting',
+    side: 'yes', is_yes: true, outcome_side: 'yes', book_side: 'bid', yes_price_dollars: '0.3500', fill_count_fp: '0.00', remaining_count_fp: '10.00',
+    initial_count_fp: '10.00', taker_fill_cost_dollars: '0.000000', maker_fill_cost_dollars: '0.000000', taker_fees_dollars: '0.000000',
+    maker_fees_dollars: '0.000000', client_order_id: 'my-order-1', created_time: '2024-12-01T10:00:00Z', created_ts_ms: 1733047200000,
+  };
+  assert.equal(schema('userOrderPayload')({ type: 'user_order', sid: 1, msg: order }), true);
+  assert.equal(schema('userOrderPayload')({ type: 'user_order', sid: 1, msg: { ...order, status: 'cancelled' } }), false, 'Kalshi spells it canceled');
+  assert.equal(schema('userOrderPayload')({ type: 'user_order', sid: 1, msg: { ...order, last_update_reason: 'Cancel' } }), false, 'not a documented reason');
 });

@@ -2,8 +2,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import axios, { AxiosError } from 'axios';
+import WebSocket from 'ws';
 import { AccountApi, Configuration, MarketApi, EventsApi, OrdersApi, PortfolioApi } from 'kalshi-typescript';
 import { startKalshiSim, type KalshiSim } from '../../../exchanges/kalshi/index.ts';
+import { authHeaders, loadPrivateKey } from '../../../broker/kalshi/signing.ts';
+import { eventually } from '../../support/kalshi-helpers.ts';
 
 /**
  * Conformance: the official kalshi-typescript 3.30 client, unmodified, against the built-in
@@ -95,6 +98,38 @@ test('create, cancel and batch orders through the V2 events/orders endpoints', a
   const cancels = (await orders.batchCancelOrdersV2({ orders: ids })).data.orders;
   assert.deepEqual(cancels.map((c) => c.reduced_by), ['1.00', '1.00']);
   assert.equal(sim.orders().filter((o) => o.status === 'resting').length, 0);
+});
+
+test('every change the official client makes to an order (create, decrease, amend, cancel) is pushed on the user_orders channel, and only for the markets asked for', async () => {
+  const [ticker, other] = [sim.markets[3]!, sim.markets[4]!];
+  const creds = { keyId: sim.keyId, privateKey: loadPrivateKey({ path: sim.privateKeyPath }) };
+  const ws = new WebSocket(sim.wsUrl, { headers: { ...authHeaders(creds, 'GET', sim.wsUrl, Date.now()) } });
+  const got: Array<{ type: string; msg: Record<string, unknown> }> = [];
+  ws.on('message', (d) => got.push(JSON.parse(String(d)) as { type: string; msg: Record<string, unknown> }));
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  try {
+    ws.send(JSON.stringify({ id: 1, cmd: 'subscribe', params: { channels: ['user_orders'], market_tickers: [ticker] } }));
+    await eventually(() => got.some((m) => m.type === 'subscribed'), 'subscribed');
+    const orders = api(OrdersApi);
+    const order = (o: { ticker: string; client_order_id: string }) => orders.createOrderV2({
+      ...o, side: 'bid', price: '0.0300', count: '5.00', time_in_force: 'good_till_canceled', self_trade_prevention_type: 'taker_at_cross',
+    });
+    await order({ ticker: other, client_order_id: 'uo-other' });
+    const id = (await order({ ticker, client_order_id: 'uo-1' })).data.order_id;
+    await orders.decreaseOrderV2(id, { reduce_to: '3.00' });
+    await orders.amendOrderV2(id, { ticker, side: 'bid', price: '0.0400', count: '4.00' });
+    await orders.cancelOrderV2(id);
+    const pushes = () => got.filter((m) => m.type === 'user_order').map((m) => m.msg);
+    await eventually(() => pushes().length >= 4, 'four user_order pushes');
+    assert.deepEqual(pushes().map((m) => [m.order_id, m.client_order_id, m.status, m.yes_price_dollars, m.remaining_count_fp, m.initial_count_fp, m.last_update_reason]), [
+      [id, 'uo-1', 'resting', '0.0300', '5.00', '5.00', undefined],
+      [id, 'uo-1', 'resting', '0.0300', '3.00', '5.00', 'Decrease'],
+      [id, 'uo-1', 'resting', '0.0400', '4.00', '4.00', 'Amend'],
+      [id, 'uo-1', 'canceled', '0.0400', '0.00', '4.00', undefined],
+    ], 'the order on the other market is not pushed to a subscription for this one');
+  } finally {
+    ws.terminate();
+  }
 });
 
 test('a marketable order fills, and shows up in positions, fills and balance', async () => {
