@@ -205,7 +205,7 @@ export class BrokerActor {
       metrics.wsReconnectsTotal.inc({ venue: a.venue });
       this.publishEvent({ type: 'BrokerReconnected', venue: a.venue, ts: now() });
     });
-    a.on('reconcile', () => void this.reconciler.run(a, 'reconnect'));
+    a.on('reconcile', (trigger) => void this.reconciler.run(a, trigger ?? 'reconnect'));
   }
 
   private async onIntent(intent: Intent, msg: Msg): Promise<void> {

@@ -84,8 +84,12 @@ export type VenueEvents = {
   fill: (f: VenueFill) => void;
   disconnected: (reason: string) => void;
   reconnected: () => void;
-  /** The market-data link asks the broker to reconcile (after a reconnect). */
-  reconcile: () => void;
+  /**
+   * The venue link asks the broker to reconcile: after a reconnect (no argument), or
+   * 'venue_update' when a push showed what orch did not do (an order changed or placed outside
+   * orch, a fill of an order orch does not know).
+   */
+  reconcile: (trigger?: 'venue_update') => void;
 };
 
 export interface VenueAdapter {

@@ -77,7 +77,8 @@ export type ReconcileResult = z.infer<typeof ReconcileResultSchema>;
 export const ReconcileReportSchema = z.strictObject({
   venue: VenueSchema,
   result: ReconcileResultSchema,
-  trigger: z.enum(['start', 'reconnect', 'periodic', 'operator']),
+  /** `venue_update`: a venue push showed what orch did not do (an order changed or placed outside orch). */
+  trigger: z.enum(['start', 'reconnect', 'periodic', 'operator', 'venue_update']),
   differences: z.array(DifferenceSchema),
   error: z.string().optional(),
   ts,

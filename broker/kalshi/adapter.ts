@@ -11,7 +11,7 @@ import type { KalshiVenue, KalshiVenueEvents, PlaceOrderArgs } from './venue.ts'
 import type { PlaceResult } from './orders.ts';
 import { collect } from './rest.ts';
 import type { KalshiFill, KalshiMarket, KalshiOrder, KalshiPosition } from './schemas.ts';
-import type { BookUpdate, FillUpdate } from './ws-protocol.ts';
+import type { BookUpdate, FillUpdate, OrderPush } from './ws-protocol.ts';
 
 /**
  * KalshiVenue behind the broker's VenueAdapter contract. Symbols are market tickers; BUY is a
@@ -49,7 +49,7 @@ export interface KalshiPort {
   positions(): Promise<KalshiPosition[]>;
   /** GET /markets/{ticker}: the market, or a VenueError NotFound (HTTP 404) when Kalshi lists none by that ticker. */
   market?(ticker: string): Promise<KalshiMarket>;
-  on<E extends 'book' | 'fill' | 'disconnected' | 'reconnected' | 'reconcile'>(event: E, fn: (...a: KalshiVenueEvents[E]) => void): void;
+  on<E extends 'book' | 'fill' | 'userOrder' | 'disconnected' | 'reconnected' | 'reconcile'>(event: E, fn: (...a: KalshiVenueEvents[E]) => void): void;
 }
 
 export function kalshiPort(v: KalshiVenue): KalshiPort {
@@ -114,15 +114,31 @@ export function toVenuePosition(p: KalshiPosition): VenuePosition {
   return { symbol: p.ticker, qty, avgPrice };
 }
 
+/** A push whose status Kalshi could tell (an `unknown` one is read over REST instead). */
+type KnownPush = Omit<OrderPush, 'status'> & { status: Status };
+
 type Info = { orderId: string; intentId?: string; symbol: string; side: BookSide; qty: number; limitPrice: number; status: Status };
 
 export type KalshiAdapterOptions = {
   port: KalshiPort;
   clock: Clock;
   log: Logger;
-  /** REST poll of our resting orders when the fill channel has been quiet this long. */
+  /** REST poll of our resting orders when the fill and user_orders channels have been quiet this long. */
   pollIntervalMs?: number;
+  /**
+   * A push showing what orch did not do (an order of ours re-shaped outside orch, an order or a
+   * fill that is not ours) asks for a reconciliation this long after the first such push: what
+   * comes in the meantime (the fill behind an order update) is read by the same run.
+   */
+  reconcileDelayMs?: number;
+  /** An order update showing fills whose trades the fill channel has not brought yet waits this long for them, then reads them over REST. */
+  fillWaitMs?: number;
 };
+
+/** Default of KalshiAdapterOptions.reconcileDelayMs. */
+const RECONCILE_DELAY_MS = 500;
+/** Default of KalshiAdapterOptions.fillWaitMs. */
+const FILL_WAIT_MS = 1_000;
 
 export class KalshiAdapter implements VenueAdapter {
   readonly venue = 'kalshi' as const;
@@ -149,6 +165,12 @@ export class KalshiAdapter implements VenueAdapter {
   private readonly lastTick = new Map<string, string>();
   private pollTimer: TimerHandle | undefined;
   private lastPushTs = 0;
+  /** Orders with an amend or a cancel of ours under way: a push about them is (most likely) our own change. */
+  private readonly modifying = new Set<string>();
+  private readonly cancelling = new Set<string>();
+  /** Order updates waiting for the trades of their fills (the fill channel carries each trade's price). */
+  private readonly waiting = new Map<string, { push: KnownPush; timer: TimerHandle }>();
+  private reconcileTimer: TimerHandle | undefined;
 
   constructor(private readonly o: KalshiAdapterOptions) {}
 
@@ -160,6 +182,7 @@ export class KalshiAdapter implements VenueAdapter {
     const p = this.o.port;
     p.on('book', (b) => this.onBook(b));
     p.on('fill', (f) => this.onFill(f));
+    p.on('userOrder', (o) => this.onOrderPush(o));
     p.on('disconnected', (e) => this.events.emit('disconnected', e.reason));
     p.on('reconnected', () => this.events.emit('reconnected'));
     p.on('reconcile', () => this.events.emit('reconcile'));
@@ -171,6 +194,10 @@ export class KalshiAdapter implements VenueAdapter {
 
   async stop(): Promise<void> {
     this.o.clock.clearInterval(this.pollTimer);
+    this.o.clock.clearTimeout(this.reconcileTimer);
+    this.reconcileTimer = undefined;
+    for (const w of this.waiting.values()) this.o.clock.clearTimeout(w.timer);
+    this.waiting.clear();
     await this.o.port.close();
   }
 
@@ -234,8 +261,101 @@ export class KalshiAdapter implements VenueAdapter {
     this.lastPushTs = this.o.clock.now();
     const info = this.infos.get(f.orderId) ?? (f.clientOrderId ? this.bind(f.clientOrderId, f.orderId) : undefined);
     if (!this.ledger.trade(f.orderId, f.tradeId, { count: f.count, price: f.price })) return;
-    // An order we know nothing of yet is reported once REST tells us what it is.
-    if (info) this.report(info);
+    if (!info) {
+      // Another app's or a hand-placed order traded (a position nobody here knows of), or one of
+      // ours this process has not met yet: reconciliation says which, and what it means.
+      this.askReconcile('a fill of an order orch does not know', f.orderId);
+      return;
+    }
+    const w = this.waiting.get(f.orderId);
+    if (w && this.ledger.filled(f.orderId) >= w.push.filledCount) {
+      this.o.clock.clearTimeout(w.timer);
+      this.waiting.delete(f.orderId);
+      this.applyPush(info, w.push);
+      return;
+    }
+    this.report(info);
+  }
+
+  /**
+   * An order of the account changed at the exchange (the user_orders channel), by us or by
+   * anyone else: the website, another API client. Ours: its state and shape follow at once (a
+   * cancel there is a cancel here, the strategy is told); a shape orch did not ask for also asks
+   * for a reconciliation, which reports it (order_changed) under the persistent-difference rule.
+   * Not ours: reconciliation reports it as an order or a position nobody here placed.
+   */
+  private onOrderPush(o: OrderPush): void {
+    this.lastPushTs = this.o.clock.now();
+    if (o.status === 'unknown') {
+      void this.refresh(o.orderId).catch((err: Error) => this.o.log.warn({ orderId: o.orderId, err: err.message }, 'kalshi order in an unknown state could not be read'));
+      return;
+    }
+    this.onKnownPush(o as KnownPush);
+  }
+
+  private onKnownPush(o: KnownPush): void {
+    let info = this.infos.get(o.orderId) ?? (o.clientOrderId ? this.bind(o.clientOrderId, o.orderId) : undefined);
+    if (!info) {
+      if (!o.clientOrderId || !this.ours.has(o.clientOrderId)) {
+        this.askReconcile('an order orch did not place changed at the venue', o.orderId);
+        return;
+      }
+      info = { orderId: o.orderId, intentId: o.clientOrderId, symbol: o.ticker, side: o.side, qty: o.filledCount + o.remainingCount, limitPrice: o.price, status: 'resting' };
+      this.infos.set(o.orderId, info);
+    }
+    if (o.filledCount > this.ledger.filled(o.orderId)) return this.awaitTrades(o);
+    this.applyPush(info, o);
+  }
+
+  private applyPush(info: Info, o: KnownPush): void {
+    const before = { qty: info.qty, limitPrice: info.limitPrice, status: info.status };
+    this.ledger.cumulative(o.orderId, o.filledCount);
+    this.take(info, o);
+    if (info.status === 'resting' && (info.qty !== before.qty || info.limitPrice !== before.limitPrice) && !this.modifying.has(o.orderId)) {
+      this.askReconcile('an order of ours was re-shaped at the venue, not by orch', o.orderId);
+    }
+    const v = this.toVenueOrder(info);
+    if (info.status === 'canceled' && before.status !== 'canceled' && !this.cancelling.has(o.orderId)) {
+      v.message = `cancelled at the venue${o.reason ? ` (${o.reason})` : ''}, not by orch`;
+    }
+    this.events.emit('order', v);
+  }
+
+  /** The fill channel brings each trade with its price; a filled count alone has none. Wait for them, then read them. */
+  private awaitTrades(o: KnownPush): void {
+    const w = this.waiting.get(o.orderId);
+    if (w) {
+      w.push = o;
+      return;
+    }
+    const timer = this.o.clock.setTimeout(() => {
+      this.waiting.delete(o.orderId);
+      this.refresh(o.orderId).catch((err: Error) => this.o.log.warn({ orderId: o.orderId, err: err.message }, 'kalshi order fills could not be read'));
+    }, this.o.fillWaitMs ?? FILL_WAIT_MS);
+    this.waiting.set(o.orderId, { push: o, timer });
+  }
+
+  /** One reconciliation for a burst of such pushes (its reads are not free). */
+  private askReconcile(why: string, orderId: string): void {
+    this.o.log.info({ venue: 'kalshi', orderId, why }, 'kalshi: asking for a reconciliation');
+    if (this.reconcileTimer) return;
+    this.reconcileTimer = this.o.clock.setTimeout(() => {
+      this.reconcileTimer = undefined;
+      this.events.emit('reconcile', 'venue_update');
+    }, this.o.reconcileDelayMs ?? RECONCILE_DELAY_MS);
+  }
+
+  /**
+   * Takes the exchange's view of an order (a push or a REST read). The status only moves
+   * forward; a resting order's shape is the exchange's: its YES price, and its quantity as the
+   * most it can fill, filled plus remaining (an amend's `count`; a decrease lowers it).
+   */
+  private take(info: Info, o: { status: Status; price: number; filledCount: number; remainingCount: number }): void {
+    if (o.status !== 'resting') info.status = o.status;
+    else if (info.status === 'resting') {
+      info.qty = o.filledCount + o.remainingCount;
+      info.limitPrice = o.price;
+    }
   }
 
   private bind(clientOrderId: string, orderId: string): Info | undefined {
@@ -292,12 +412,15 @@ export class KalshiAdapter implements VenueAdapter {
   }
 
   async cancel(venueOrderId: string, priority: 'cancel' | 'kill' = 'cancel'): Promise<void> {
+    this.cancelling.add(venueOrderId);
     try {
       await this.o.port.cancelOrder(venueOrderId, { kill: priority === 'kill' });
     } catch (e) {
       // Most often the order filled or was cancelled meanwhile: learn its state, then say no.
       await this.refresh(venueOrderId).catch(() => undefined);
       throw e;
+    } finally {
+      this.cancelling.delete(venueOrderId);
     }
     const info = this.infos.get(venueOrderId);
     if (!info) return;
@@ -315,15 +438,19 @@ export class KalshiAdapter implements VenueAdapter {
       throw new VenueError({ venue: 'kalshi', kind: 'InputException', message: 'kalshi orders are limit orders: a modify needs a limit price' });
     }
     const want = { ticker: req.symbol, side: toBookSide(req.side), price: req.limitPrice, count: req.qty };
+    this.modifying.add(req.venueOrderId);
     try {
       await this.o.port.amendOrder(req.venueOrderId, want);
     } catch (e) {
       const now = await this.o.port.order(req.venueOrderId).catch(() => undefined);
       const landed = now !== undefined && now.price === want.price && now.initialCount === want.count;
       if (!landed) {
+        this.modifying.delete(req.venueOrderId);
         if (now) this.report(await this.absorb(now));
         throw e;
       }
+    } finally {
+      this.modifying.delete(req.venueOrderId);
     }
     const info = this.infos.get(req.venueOrderId);
     if (!info) return;
@@ -345,7 +472,9 @@ export class KalshiAdapter implements VenueAdapter {
       if (o.clientOrderId && this.ours.has(o.clientOrderId)) info.intentId = o.clientOrderId;
       this.infos.set(o.orderId, info);
     }
-    if (o.status !== 'resting') info.status = o.status;
+    // A read that began before an amend of ours answered may show the old shape: that amend's answer decides.
+    if (!this.modifying.has(o.orderId)) this.take(info, o);
+    else if (o.status !== 'resting') info.status = o.status;
     this.ledger.cumulative(o.orderId, o.filledCount);
     if (this.ledger.missingTrades(o.orderId)) {
       for (const f of await this.o.port.orderFills(o.orderId)) this.ledger.trade(o.orderId, f.tradeId, { count: f.count, price: f.price });

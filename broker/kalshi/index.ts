@@ -6,5 +6,5 @@ export { KalshiVenue, type KalshiVenueEvents, type KalshiVenueOptions, type Plac
 export { KALSHI_READ, KALSHI_WRITE, KalshiCosts, type KalshiTier } from './ratelimit.ts';
 export { KalshiRest } from './rest.ts';
 export { KalshiWs } from './ws-client.ts';
-export type { BookUpdate, FillUpdate } from './ws-client.ts';
+export type { BookUpdate, FillUpdate, OrderPush } from './ws-client.ts';
 export type { KalshiOrder, KalshiPosition, KalshiFill } from './schemas.ts';

@@ -12,7 +12,7 @@ import { KalshiRest } from './rest.ts';
 import type { FetchFn } from './http.ts';
 import type { KalshiFill, KalshiOrder, KalshiPosition } from './schemas.ts';
 import { loadPrivateKey, type KalshiCredentials, type PrivateKeySource } from './signing.ts';
-import { KalshiWs, type BookUpdate, type FillUpdate } from './ws-client.ts';
+import { KalshiWs, type BookUpdate, type FillUpdate, type OrderPush } from './ws-client.ts';
 import { TypedEmitter } from '../connection/emitter.ts';
 
 
@@ -31,7 +31,10 @@ export type OrderUpdate = {
 export type KalshiVenueEvents = {
   book: [BookUpdate];
   fill: [FillUpdate];
+  /** What this process did to an order (its create and cancel answers). */
   order: [OrderUpdate];
+  /** What the exchange says of any order of the account, whoever changed it (the user_orders channel). */
+  userOrder: [OrderPush];
   disconnected: [{ reason: string; atMs: number }];
   reconnected: [{ attempts: number; downtimeMs: number }];
   reconcile: [{ reason: 'reconnect' | 'subscription_lost' }];
@@ -96,16 +99,22 @@ export class KalshiVenue extends TypedEmitter<KalshiVenueEvents> {
     this.markets = new MarketCache((t) => this.rest.getMarket(t), this.clock, opts.marketTtlMs);
     this.ws.on('book', (b) => this.emit('book', b));
     this.ws.on('fill', (f) => this.onFill(f));
+    this.ws.on('order', (o) => this.emit('userOrder', o));
     this.ws.on('disconnected', (e) => this.emit('disconnected', e));
     this.ws.on('reconnected', (e) => this.emit('reconnected', e));
     this.ws.on('reconcile', (e) => this.emit('reconcile', e));
   }
 
-  /** Sizes the shared limiter from the account's own budget, opens the socket and subscribes to our fills. */
+  /**
+   * Sizes the shared limiter from the account's own budget, opens the socket and subscribes to
+   * the account's fills and order changes: `user_orders` reports every order of the account as
+   * it changes, also one changed or cancelled outside this process (the website, another API
+   * client), so that is seen while we run (docs/venues/kalshi.md, "User orders").
+   */
   async connect(): Promise<void> {
     await this.sizeRateLimits();
     await this.ws.connect();
-    await this.ws.subscribe('fill');
+    await Promise.all([this.ws.subscribe('fill'), this.ws.subscribe('user_orders')]);
   }
 
   async close(): Promise<void> {

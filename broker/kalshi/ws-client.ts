@@ -5,13 +5,13 @@ import { authHeaders, type KalshiCredentials } from './signing.ts';
 import { LocalBook, checkSeq } from './book.ts';
 import {
   ServerMessage, type Channel, type Command,
-  type BookUpdate, type TickerUpdate, type TradeUpdate, type FillUpdate, type WsStatus,
+  type BookUpdate, type TickerUpdate, type TradeUpdate, type FillUpdate, type OrderPush, type WsStatus,
 } from './ws-protocol.ts';
 import { TypedEmitter } from '../connection/emitter.ts';
 import { initialPhase, step, type ConnPhase, type DisconnectReason, type Effect, type Input, type Timing } from '../connection/reconnect.ts';
 import { assertNever } from '../../actors/assert-never.ts';
 
-export type { BookUpdate, TickerUpdate, TradeUpdate, FillUpdate, WsStatus } from './ws-protocol.ts';
+export type { BookUpdate, TickerUpdate, TradeUpdate, FillUpdate, OrderPush, WsStatus } from './ws-protocol.ts';
 import { metrics } from './ratelimit.ts';
 
 export type KalshiWsEvents = {
@@ -19,11 +19,13 @@ export type KalshiWsEvents = {
   ticker: [TickerUpdate];
   trade: [TradeUpdate];
   fill: [FillUpdate];
+  /** a change of one of the account's orders, by any client (the `user_orders` channel) */
+  order: [OrderPush];
   /** step 2 of the reconnect protocol: stop submitting */
   disconnected: [{ reason: string; atMs: number }];
   /** step 6: socket back and every referenced subscription re-established */
   reconnected: [{ attempts: number; downtimeMs: number }];
-  /** step 7: positions and open orders must be reconciled over REST (also after a lost fill subscription) */
+  /** step 7: positions and open orders must be reconciled over REST (also after a lost fill or user_orders subscription) */
   reconcile: [{ reason: 'reconnect' | 'subscription_lost' }];
   /** a book thrown away until a fresh snapshot: a sequence gap, a negative level, or a terminal subscription error */
   resync: [{ sid: number; tickers: string[]; reason: ResyncReason }];
@@ -458,6 +460,9 @@ export class KalshiWs extends TypedEmitter<KalshiWsEvents> {
         this.emit('fill', u);
         return;
       }
+      case 'user_order':
+        this.emit('order', m.msg);
+        return;
     }
   }
 
@@ -483,8 +488,8 @@ export class KalshiWs extends TypedEmitter<KalshiWsEvents> {
   /**
    * A terminal error ended subscription `sid` at the exchange: its books are lost (after 25 the
    * exchange dropped messages) and nothing more comes on it. Forget it and subscribe again; the
-   * new subscription starts with fresh snapshots. A lost fill subscription also asks for a
-   * reconciliation, since fills may have gone by unseen.
+   * new subscription starts with fresh snapshots. A lost fill or user_orders subscription also
+   * asks for a reconciliation, since fills or order changes may have gone by unseen.
    */
   private lost(sid: number, code: number, reason: ResyncReason): void {
     const entry = [...this.channels.entries()].find(([, st]) => st.sid === sid);
@@ -504,7 +509,7 @@ export class KalshiWs extends TypedEmitter<KalshiWsEvents> {
       metrics().kalshiBookResyncsTotal.inc();
       this.emit('resync', { sid, tickers, reason });
     }
-    if (channel === 'fill') this.emit('reconcile', { reason: 'subscription_lost' });
+    if (channel === 'fill' || channel === 'user_orders') this.emit('reconcile', { reason: 'subscription_lost' });
     const generation = this.generation;
     this.sync(channel).catch((e: Error) => {
       if (this.generation !== generation) return; // that socket is gone already; the reconnect resubscribes

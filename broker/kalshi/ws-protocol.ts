@@ -69,10 +69,41 @@ const Fill = z.object({
   }),
 });
 
-export const ServerMessage = z.discriminatedUnion('type', [Subscribed, Unsubscribed, Ok, ErrorMsg, Snapshot, Delta, Ticker, Trade, Fill]);
+/**
+ * One of the account's orders as it stands after a change (created, traded, decreased, amended,
+ * cancelled), made through any client: the `user_orders` channel (docs/venues/kalshi.md, "User
+ * orders"). Direction as on fills; the deprecated `side` + `is_yes` only when they are all there is.
+ */
+const UserOrder = z.object({
+  type: z.literal('user_order'), sid: z.number(),
+  msg: z.object({
+    order_id: z.string(), client_order_id: z.string().nullish(), ticker: z.string(),
+    status: z.enum(['resting', 'canceled', 'executed', 'unknown']),
+    book_side: z.enum(['bid', 'ask']).optional(), outcome_side: Side.optional(), side: z.string().optional(), is_yes: z.boolean().optional(),
+    yes_price_dollars: Dollars, fill_count_fp: Count, remaining_count_fp: Count, initial_count_fp: Count.optional(),
+    last_update_reason: z.string().optional(), last_updated_ts_ms: z.number().nullish(), created_ts_ms: z.number().nullish(),
+  }).transform((m, ctx): OrderPush | typeof z.NEVER => {
+    // `side` on an order is its outcome (yes|no), with no action beside it: the outcome is the direction.
+    const side = bookSideOf({ book_side: m.book_side, outcome_side: m.outcome_side ?? (m.side === 'yes' || m.side === 'no' ? m.side : m.is_yes === undefined ? undefined : m.is_yes ? 'yes' : 'no') });
+    if (!side) {
+      ctx.addIssue({ code: 'custom', path: ['book_side'], message: 'no direction: neither book_side, outcome_side, side nor is_yes' });
+      return z.NEVER;
+    }
+    const push: OrderPush = {
+      orderId: m.order_id, clientOrderId: m.client_order_id ?? '', ticker: m.ticker, side, status: m.status, price: m.yes_price_dollars,
+      filledCount: m.fill_count_fp, remainingCount: m.remaining_count_fp, initialCount: m.initial_count_fp ?? m.fill_count_fp + m.remaining_count_fp,
+    };
+    if (m.last_update_reason) push.reason = m.last_update_reason;
+    const ts = m.last_updated_ts_ms ?? m.created_ts_ms;
+    if (ts !== null && ts !== undefined) push.tsMs = ts;
+    return push;
+  }),
+});
+
+export const ServerMessage = z.discriminatedUnion('type', [Subscribed, Unsubscribed, Ok, ErrorMsg, Snapshot, Delta, Ticker, Trade, Fill, UserOrder]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
-export type Channel = 'orderbook_delta' | 'ticker' | 'trade' | 'fill';
+export type Channel = 'orderbook_delta' | 'ticker' | 'trade' | 'fill' | 'user_orders';
 
 export type Command =
   | { id: number; cmd: 'subscribe'; params: { channels: Channel[]; market_tickers?: string[] } }
@@ -90,3 +121,17 @@ export type FillUpdate = {
   feeMicros?: number;
 };
 export type WsStatus = 'idle' | 'connecting' | 'live' | 'disconnected' | 'closed';
+
+/**
+ * A `user_order` push, in the units the rest of the client speaks: price in hundredths of a
+ * cent (YES leg), counts in hundredths of a contract. `status` 'unknown' is Kalshi's own word for
+ * a state it cannot tell: the order is then looked up over REST.
+ */
+export type OrderPush = {
+  orderId: string; clientOrderId: string; ticker: string; side: 'bid' | 'ask';
+  status: 'resting' | 'canceled' | 'executed' | 'unknown';
+  price: number; filledCount: number; remainingCount: number; initialCount: number;
+  /** `last_update_reason` (Decrease, Amend, Trade, SelfTradeCancel, ...), when Kalshi gives one */
+  reason?: string;
+  tsMs?: number;
+};

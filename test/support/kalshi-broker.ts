@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startBrokerActor, type TestBroker } from './broker-actor.ts';
+import { startBrokerActor, type BrokerActorTestOptions, type TestBroker } from './broker-actor.ts';
 import type { BrokerActorOptions } from '../../broker/broker-actor.ts';
 import type { EventLog } from '../../broker/event-log.ts';
 import { kalshiLimits } from '../../broker/limiter/limits.ts';
@@ -27,6 +27,10 @@ export async function startKalshiBroker(o: {
   requestTimeoutMs?: number;
   /** Where the broker reaches the exchange, when not directly (e.g. through a test's TCP relay). */
   urls?: { rest: string; ws: string };
+  /** The adapter's REST poll of resting orders (default 200 ms); long, to show what the pushes alone do. */
+  pollIntervalMs?: number;
+  /** The automated kill switch with these triggers. */
+  killSwitch?: BrokerActorTestOptions['killSwitch'];
 }): Promise<InProcessKalshiBroker> {
   const { sim } = o;
   let venue!: KalshiVenue;
@@ -35,7 +39,7 @@ export async function startKalshiBroker(o: {
       restUrl: o.urls?.rest ?? sim.restUrl, wsUrl: o.urls?.ws ?? sim.wsUrl, keyId: sim.keyId, privateKey: { path: sim.privateKeyPath },
       limiter, logger: log, clock, requestTimeoutMs: o.requestTimeoutMs ?? 1_000,
     });
-    return new KalshiAdapter({ port: kalshiPort(venue), clock, log, pollIntervalMs: 200 });
+    return new KalshiAdapter({ port: kalshiPort(venue), clock, log, pollIntervalMs: o.pollIntervalMs ?? 200 });
   }, o);
   return { ...started, venue };
 }

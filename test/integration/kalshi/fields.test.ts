@@ -37,6 +37,27 @@ test('the deprecated side + action are still read when they are all a fill has; 
   assert.equal(both.type === 'fill' && both.msg.bookSide, 'bid');
 });
 
+test('a user_order push reads book_side / outcome_side, and the deprecated side or is_yes when they are all it has; none at all is refused', () => {
+  const push = (dir: Record<string, unknown>) => ServerMessage.safeParse({
+    type: 'user_order', sid: 4,
+    msg: {
+      order_id: 'o1', user_id: 'u', ticker: 'M', exchange_index: 0, status: 'resting', yes_price_dollars: '0.3500', fill_count_fp: '1.00',
+      remaining_count_fp: '9.00', initial_count_fp: '10.00', client_order_id: 'c1', last_update_reason: 'Decrease', last_updated_ts_ms: 7, ...dir,
+    },
+  });
+  for (const [dir, want] of [[{ book_side: 'ask' }, 'ask'], [{ outcome_side: 'yes' }, 'bid'], [{ side: 'no' }, 'ask'], [{ is_yes: true }, 'bid']] as const) {
+    const r = push(dir);
+    assert.equal(r.success && r.data.type === 'user_order' && r.data.msg.side, want, JSON.stringify(dir));
+  }
+  const r = push({ book_side: 'bid' });
+  assert.deepEqual(r.success && r.data.type === 'user_order' && r.data.msg, {
+    orderId: 'o1', clientOrderId: 'c1', ticker: 'M', side: 'bid', status: 'resting', price: 3500, filledCount: 100, remainingCount: 900, initialCount: 1000, reason: 'Decrease', tsMs: 7,
+  });
+  const none = push({});
+  assert.equal(none.success, false);
+  assert.match(JSON.stringify(none.error?.issues), /book_side/);
+});
+
 test('a fill with no direction at all is refused with the field named, never guessed', () => {
   const r = ServerMessage.safeParse(wsFill({}));
   assert.equal(r.success, false);
