@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { typecheckModules, type TypeCheckResult } from './typecheck.ts';
+import { compileModule } from './worker-code.ts';
+import { compiledWorkerExecArgv } from './worker-exec-argv.ts';
 import type { Clock, TimerHandle } from '../actors/clock.ts';
 import { metrics } from '../actors/metrics.ts';
 import { deepFreeze, lineOf, parseConfigText } from './config.ts';
@@ -22,9 +24,21 @@ import type { LoadedConfig, StrategySpec } from '../config/registry.ts';
 export type ProbeOutcome = { ok: true; config: LoadedConfig } | { ok: false; error: ReloadError };
 export type Probe = (file: string) => Promise<ProbeOutcome>;
 
-const probeEntry = fileURLToPath(new URL('./reload-probe-entry.mjs', import.meta.url));
+const probeSource = fileURLToPath(new URL('./reload-probe.ts', import.meta.url));
+let probeCode: Promise<string> | undefined;
 
-/** Heap for the probe's own code (tsx, zod, the config loader) on top of the strategies' limits. */
+/**
+ * The probe's own code (supervisor/reload-probe.ts), compiled once per process and kept, like the
+ * strategy worker's (supervisor/worker-code.ts): its thread loads JavaScript and no TypeScript
+ * loader, which cost a second thread and about 0.5 s of CPU at every probe (every start and reload).
+ */
+function compiledProbeCode(): Promise<string> {
+  probeCode ??= compileModule(probeSource).then((c) => c.url);
+  probeCode.catch(() => { probeCode = undefined; });
+  return probeCode;
+}
+
+/** Heap for the probe's own code (zod, the config loader, esbuild's API) on top of the strategies' limits. */
 const PROBE_BASE_HEAP_MB = 64;
 
 type ProbeMessage = { loading: { index: number; module: string } } | ProbeOutcome;
@@ -40,9 +54,11 @@ export function probeInWorker(o: { timeoutMs?: number } = {}): Probe {
   return async (file) => {
     const shape = await registryShape(file);
     const heapMb = shape.heapMb + PROBE_BASE_HEAP_MB;
+    const entry = new URL(await compiledProbeCode());
+    const execArgv = compiledWorkerExecArgv();
     return new Promise<ProbeOutcome>((resolvePromise) => {
       // Strategy modules run their top-level code here: the probe gets no environment either (actor-host.ts workerEnv).
-      const worker = new Worker(probeEntry, { workerData: { file }, stdout: true, stderr: true, env: {}, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
+      const worker = new Worker(entry, { workerData: { file }, stdout: true, stderr: true, env: {}, resourceLimits: { maxOldGenerationSizeMb: heapMb }, ...(execArgv ? { execArgv } : {}) });
       // A module's own output while loading is not ours to print.
       worker.stdout.resume();
       worker.stderr.resume();

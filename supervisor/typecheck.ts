@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
+import { compiledWorkerExecArgv } from './worker-exec-argv.ts';
 
 const entry = fileURLToPath(new URL('./typecheck-entry.mjs', import.meta.url));
 const TSCONFIG = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
@@ -20,7 +21,9 @@ export async function typecheckModules(files: readonly string[], o: { timeoutMs?
   if (ts.length === 0) return { ok: true };
   const timeoutMs = o.timeoutMs ?? 30_000;
   return new Promise<TypeCheckResult>((resolve) => {
-    const worker = new Worker(entry, { workerData: { files: ts, tsconfig: o.tsconfig ?? TSCONFIG }, env: {}, stdout: true, stderr: true });
+    // Plain JavaScript: no module loader flag (supervisor/worker-exec-argv.ts).
+    const execArgv = compiledWorkerExecArgv();
+    const worker = new Worker(entry, { workerData: { files: ts, tsconfig: o.tsconfig ?? TSCONFIG }, env: {}, stdout: true, stderr: true, ...(execArgv ? { execArgv } : {}) });
     let settled = false;
     const done = (r: TypeCheckResult) => {
       if (settled) return;
