@@ -50,3 +50,43 @@ export async function startHealthEndpoint(o: {
     throw e;
   }
 }
+
+/**
+ * What a strategies process (`orch start --role strategies`) owns of the catalogue: its
+ * supervisor's actor series, its registry reloads, its own event-loop lag and dead letters, and
+ * the process metrics. Broker series (kill level, event log, venues) are the broker's /metrics'.
+ */
+const STRATEGIES_HOST_METRICS = new Set(['orch_actor_up', 'orch_actor_restarts_total', 'orch_actor_gave_up_total', 'orch_ticks_conflated_total', 'orch_config_reload_total', 'orch_event_loop_lag_seconds', 'orch_dead_letters_total']);
+
+/**
+ * `/metrics` and `/healthz` of a strategies process: its supervisor's series and the snapshots of
+ * its own workers only (other hosts' workers publish on the same subjects; their host serves
+ * them). /healthz is ok while every actor here is running or stopped on purpose.
+ */
+export async function startStrategiesMetrics(o: {
+  nc: NatsConnection; clock: Clock; log: Logger; host: string; port: number; supervisor: Pick<Supervisor, 'view' | 'ids'>;
+}): Promise<HealthEndpoint> {
+  const { clock, supervisor } = o;
+  const aggregator = new MetricsAggregator({
+    registry, clock, log: o.log,
+    acceptActor: (id) => supervisor.ids().includes(id),
+    ownMetric: (name) => name.startsWith('orch_process_') || STRATEGIES_HOST_METRICS.has(name),
+  });
+  aggregator.start(o.nc);
+  const mainLag = monitorEventLoopLag({ registry, actor: 'main', clock, intervalMs: 5_000 });
+  mainLag.sample();
+  const stopSampling = () => { mainLag.stop(); aggregator.stop(); };
+  try {
+    const http = await startHttp({
+      host: o.host, port: o.port, registry: aggregator,
+      health: async () => {
+        const actors = await supervisor.view();
+        return { ok: actors.every((a) => a.status === 'running' || a.status === 'stopped'), actors: actors.map((a) => ({ id: a.id, status: a.status, restarts: a.restarts })) };
+      },
+    });
+    return { metricsUrl: `${http.url}/metrics`, forget: (id) => aggregator.forget(id), stop: async () => { await http.close(); stopSampling(); } };
+  } catch (e) {
+    stopSampling();
+    throw e;
+  }
+}

@@ -18,6 +18,10 @@ export type MetricsAggregatorOptions = {
   log?: Logger;
   /** A snapshot older than this is left out: its worker has stopped or is stuck. */
   staleMs?: number;
+  /** Whose worker snapshots are served (default: every actor's); a strategies host serves only its own. */
+  acceptActor?: (actorId: string) => boolean;
+  /** Which metrics of this thread's registry are served (default: all). */
+  ownMetric?: (name: string) => boolean;
 };
 
 /**
@@ -63,8 +67,9 @@ export class MetricsAggregator {
   }
 
   async metrics(): Promise<string> {
-    const parts: object[][] = [(await this.opts.registry.getMetricsAsJSON()).map(lintName)];
-    for (const s of this.fresh()) parts.push(s.metrics.filter(allowedFromWorker).map(dropNulls));
+    const own = this.opts.ownMetric;
+    const parts: object[][] = [(await this.opts.registry.getMetricsAsJSON()).filter((m) => !own || own(m.name)).map(lintName)];
+    for (const s of this.fresh()) if (!this.opts.acceptActor || this.opts.acceptActor(s.actorId)) parts.push(s.metrics.filter(allowedFromWorker).map(dropNulls));
     return AggregatorRegistry.aggregate(parts).metrics();
   }
 

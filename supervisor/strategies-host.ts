@@ -13,6 +13,9 @@ import { SUPERVISOR, strategyRole, type NatsAuth } from './nats-auth.ts';
 import { groupProbe, placementOf } from './placement.ts';
 import { Reloader, probeInWorker, type ReloadTargets } from './reload.ts';
 import { startServices } from './services.ts';
+import { startStrategiesMetrics } from './health.ts';
+import { enableDefaultMetrics, metrics } from '../actors/metrics.ts';
+import { CONFIG_RELOAD_RESULTS, seedStrategy } from '../actors/metric-series.ts';
 import type { Supervisor } from './supervisor.ts';
 import { Teardown } from '../actors/teardown.ts';
 
@@ -33,9 +36,16 @@ export type StrategiesHostOptions = {
   logColor?: boolean;
   hotReload?: boolean;
   moduleLoadTimeoutMs?: number;
+  /** Its own /metrics and /healthz (supervisor and strategy series of this host); false = none. Default 9465. */
+  metricsPort?: number | false;
+  /** Default 127.0.0.1. */
+  metricsHost?: string;
 };
 
-export type StrategiesHost = { config: LoadedConfig; supervisor: Supervisor; reloader: Reloader; stop(): Promise<void> };
+export type StrategiesHost = { config: LoadedConfig; supervisor: Supervisor; reloader: Reloader; metricsUrl: string | undefined; stop(): Promise<void> };
+
+/** Default port of a strategies process's /metrics: next to the broker's 9464, so both fit on one host. */
+export const STRATEGIES_METRICS_PORT = 9465;
 
 /** The broker side of a reload on a strategies host: the broker, elsewhere, follows the registry itself. */
 const REMOTE_BROKER: ReloadTargets['broker'] = { setStrategies: () => undefined, syncInstruments: async () => undefined, cancelAll: async () => 0 };
@@ -90,14 +100,23 @@ export async function startStrategiesHost(o: StrategiesHostOptions): Promise<Str
     if (killStore.current().global.level === 4) o.log.error({ reason: killStore.current().global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
     else await sup.startAll(config.strategies);
 
-    const reloader = new Reloader({ config, supervisor: sup, broker: REMOTE_BROKER, clock, log: actorLogger(o.log, 'reload'), probe });
+    // Every series of this host's strategies starts at 0 (actors/metric-series.ts); added ones on reload.
+    enableDefaultMetrics();
+    for (const result of CONFIG_RELOAD_RESULTS) metrics.configReloadTotal.inc({ result }, 0);
+    for (const st of config.strategies) seedStrategy(metrics, st);
+    const reloader = new Reloader({
+      config, supervisor: sup, broker: REMOTE_BROKER, clock, log: actorLogger(o.log, 'reload'), probe,
+      onApplied: (next) => { for (const st of next.strategies) seedStrategy(metrics, st); },
+    });
     await reloader.init();
     if (o.hotReload !== false) reloader.watch();
     undo.push(() => reloader.close());
 
     const services = await startServices(nc, { supervisor: { supervisor: sup, reloader, clock, placement: placementOf(o.group) }, log: actorLogger(o.log, 'services') });
     undo.push(() => services.stop());
-    return { config, supervisor: sup, reloader, stop: () => undo.run() };
+    const health = o.metricsPort === false ? undefined : await startStrategiesMetrics({ nc, clock, log: actorLogger(o.log, 'metrics'), host: o.metricsHost ?? '127.0.0.1', port: o.metricsPort ?? STRATEGIES_METRICS_PORT, supervisor: sup });
+    if (health) undo.push(() => health.stop());
+    return { config, supervisor: sup, reloader, metricsUrl: health?.metricsUrl, stop: () => undo.run() };
   } catch (e) {
     await undo.run();
     throw e;

@@ -15,7 +15,7 @@ import { intArg } from './args.ts';
 import type { Logger } from 'pino';
 import { groupFrom, roleFrom } from '../placement.ts';
 import { storedNatsAuth } from '../nats-auth.ts';
-import { startStrategiesHost } from '../strategies-host.ts';
+import { startStrategiesHost, STRATEGIES_METRICS_PORT } from '../strategies-host.ts';
 import { replicasFrom } from '../../broker/replicas.ts';
 import { natsPidFile, stopLeftover } from '../nats-launcher.ts';
 import { acquireInstanceLock, InstanceLockedError, PortInUseError, type InstanceLock } from '../instance-lock.ts';
@@ -54,7 +54,10 @@ export async function start(args: string[]): Promise<number> {
   const role = roleFrom(values.role);
   const group = groupFrom(values.group);
   if (group !== undefined && role !== 'strategies') throw new Error('--group is for --role strategies: a broker serves every group');
-  if (role === 'strategies') return runStrategiesHost({ configFile: values.config ?? join(process.cwd(), 'config', 'strategies.yaml'), natsUrl, group, env, log, format, color });
+  if (role === 'strategies') {
+    const metricsPort = intArg(values['metrics-port'], 'metrics-port', STRATEGIES_METRICS_PORT);
+    return runStrategiesHost({ configFile: values.config ?? join(process.cwd(), 'config', 'strategies.yaml'), natsUrl, group, env, log, format, color, metricsPort, metricsHost });
+  }
   // KALSHI_KEY_ID set = the real Kalshi account; otherwise the built-in exchange.
   const kalshi = withLoadedKey(kalshiAccountFromEnv(env), env);
   const paper = !kalshi && kiteEnvSettings(env) === undefined;
@@ -140,15 +143,16 @@ export async function start(args: string[]): Promise<number> {
 
 /**
  * `orch start --role strategies`: this host's placement group against the broker's NATS. No
- * state-directory lock (several groups may run on one host) and no venue: nothing here binds a
- * port or holds a venue secret.
+ * state-directory lock (several groups may run on one host) and no venue: it holds no venue
+ * secret, and binds only its own /metrics (--metrics-port, default 9465; give each group on one
+ * host its own).
  */
-async function runStrategiesHost(o: { configFile: string; natsUrl: string | undefined; group: string | undefined; env: NodeJS.ProcessEnv; log: Logger; format: LogFormat; color: boolean }): Promise<number> {
+async function runStrategiesHost(o: { configFile: string; natsUrl: string | undefined; group: string | undefined; env: NodeJS.ProcessEnv; log: Logger; format: LogFormat; color: boolean; metricsPort: number; metricsHost: string }): Promise<number> {
   if (!o.natsUrl) throw new Error('--role strategies needs --nats (or NATS_URL): the NATS the broker uses');
   const natsAuth = await storedNatsAuth(join(process.cwd(), '.orch'), o.env);
   const stop = signalled(o.log);
   const host = await startStrategiesHost({
-    configFile: o.configFile, natsUrl: o.natsUrl, log: o.log, logFormat: o.format,
+    configFile: o.configFile, natsUrl: o.natsUrl, log: o.log, logFormat: o.format, metricsPort: o.metricsPort, metricsHost: o.metricsHost,
     ...(o.group !== undefined ? { group: o.group } : {}),
     ...(natsAuth ? { natsAuth } : {}),
     ...(o.env.ORCH_NATS_CA ? { natsCaFile: o.env.ORCH_NATS_CA } : {}),

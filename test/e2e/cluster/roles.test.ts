@@ -15,6 +15,7 @@ import { STREAM_EVENTS } from '../../../actors/subjects.ts';
 import { BROKER, writeNatsAuth } from '../../../supervisor/nats-auth.ts';
 import { makeThrowawayCa } from '../../support/throwaway-ca.ts';
 import { startNatsCluster } from '../../support/nats-cluster.ts';
+import { scrape } from '../../support/scrape.ts';
 
 /** Paper trading: no account variables and no NATS settings of the caller's. */
 function paperEnv(): NodeJS.ProcessEnv {
@@ -63,8 +64,9 @@ test('orch start --role broker and two --role strategies processes with their ow
   running.push(broker);
   await eventually(async () => /orchestrator running/.test(broker.output()), 'the broker to run', 60_000);
   assert.doesNotMatch(broker.output(), /"actor":"strategy:/, 'no strategy runs in the broker process');
-  const g1 = orchStart(dir, ['--role', 'strategies', '--group', 'g1', '--nats', nats]);
-  const g2 = orchStart(dir, ['--role', 'strategies', '--group', 'g2', '--nats', nats]);
+  const g1Metrics = await freePort();
+  const g1 = orchStart(dir, ['--role', 'strategies', '--group', 'g1', '--nats', nats, '--metrics-port', String(g1Metrics)]);
+  const g2 = orchStart(dir, ['--role', 'strategies', '--group', 'g2', '--nats', nats, '--metrics-port', String(await freePort())]);
   running.push(g1, g2);
   await eventually(async () => /strategies running/.test(g1.output()) && /strategies running/.test(g2.output()), 'both strategy hosts to run', 60_000);
 
@@ -81,6 +83,15 @@ test('orch start --role broker and two --role strategies processes with their ow
   const listed = JSON.parse((await orch(['strategies', ...ops], { cwd: dir })).stdout) as { strategies: { id: string; status: string }[] };
   assert.deepEqual(listed.strategies.map((st) => [st.id, st.status]).sort(), [['east', 'running'], ['west', 'running']], 'orch strategies shows every host\'s strategies');
   assert.match(g1.output(), /recorder placed/);
+  // Each strategies process has its own /metrics (--metrics-port): its supervisor's series and its
+  // own workers', none of the other host's strategies and none of the broker's.
+  await eventually(async () => {
+    const samples = await scrape(`http://127.0.0.1:${g1Metrics}/metrics`);
+    const up = samples.find((x) => x.name === 'orch_actor_up' && x.labels.actor === 'east');
+    assert.equal(samples.some((x) => x.labels.actor === 'west'), false, 'no series of the other host\'s strategy');
+    assert.equal(samples.some((x) => x.name === 'orch_kill_level' || x.name === 'orch_event_log_bytes'), false, 'no broker series');
+    return up?.value === '1' && samples.some((x) => x.name === 'orch_event_loop_lag_seconds' && x.labels.actor === 'east');
+  }, 'the strategies host\'s /metrics to show its strategy running, with its worker\'s own series', 30_000);
   assert.doesNotMatch(g1.output(), /"strategy:west"|west/, 'g1 never starts g2\'s strategy');
 });
 
@@ -104,7 +115,7 @@ test('on the 3-node TLS cluster of deploy/nats: a broker with --nats-replicas 3 
   const broker = orchStart(dir, ['--role', 'broker', '--nats', cluster.urls, '--nats-replicas', '3', '--metrics-port', String(await freePort())], env);
   running.push(broker);
   await eventually(async () => /orchestrator running/.test(broker.output()), 'the broker to run', 90_000);
-  const g1 = orchStart(dir, ['--role', 'strategies', '--group', 'g1', '--nats', cluster.urls], env);
+  const g1 = orchStart(dir, ['--role', 'strategies', '--group', 'g1', '--nats', cluster.urls, '--metrics-port', String(await freePort())], env);
   running.push(g1);
   await eventually(async () => /recorder placed/.test(g1.output()), 'the strategy to place through the broker', 90_000);
   assert.match(g1.output(), /"status":"accepted"/);

@@ -6,6 +6,7 @@ import { renderRegistry, type RegistryEntry } from '../../support/registry.ts';
 import { join } from 'node:path';
 import { startHarness, probe, tripped, log, type Harness } from '../../support/kill-harness.ts';
 import { startStrategiesHost, type StrategiesHost } from '../../../supervisor/strategies-host.ts';
+import { scrape } from '../../support/scrape.ts';
 
 /**
  * Strategy-scoped automated triggers, each from a scenario on a whole running system (its own
@@ -77,11 +78,17 @@ test('with the broker alone (--role broker), a strategy crashing in a strategies
   let host: StrategiesHost | undefined;
   try {
     assert.equal(h.sys.supervisor.status('crashy'), undefined, 'no strategy runs in the broker process');
-    host = await startStrategiesHost({ configFile: join(h.dir, 'strategies.yaml'), natsUrl: h.server.url, log, logLevel: 'silent', hotReload: false });
+    host = await startStrategiesHost({ configFile: join(h.dir, 'strategies.yaml'), natsUrl: h.server.url, log, logLevel: 'silent', hotReload: false, metricsPort: 0 });
     const { entry } = await tripped(h, 'crashy', 'restart_intensity', 30_000);
     assert.equal(entry.figures?.limit, 2);
     assert.equal(entry.figures?.actual, 3, 'each crash on the strategies host counted once');
     await eventually(() => host!.supervisor.status('crashy') === 'down', 'the strategies host leaves it down');
+    // The strategies process's own /metrics counts what its supervisor did.
+    const samples = await scrape(host.metricsUrl!);
+    const value = (name: string) => samples.find((x) => x.name === name && x.labels.actor === 'crashy')?.value;
+    assert.equal(value('orch_actor_gave_up_total'), '1');
+    assert.equal(value('orch_actor_up'), '0');
+    assert.ok(Number(value('orch_actor_restarts_total')) >= 2, `restarts counted: ${value('orch_actor_restarts_total')}`);
   } finally {
     await host?.stop();
     await h.close();
