@@ -10,6 +10,7 @@ import type { KiteRetry } from '../broker/kite/retry.ts';
 import type { KiteHistoricalCandle } from '../broker/kite/schemas.ts';
 import { IST_OFFSET_MS } from '../broker/kite/market-hours.ts';
 import { writeCandles, type Candle, type Interval, type StoreOptions } from './store.ts';
+import { parseWhen, VENUE_ZONE, WhenError } from './when.ts';
 
 const DAY_MS = 86_400_000;
 const SECOND_MS = 1_000;
@@ -25,18 +26,18 @@ export function formatIst(ms: number): string {
 }
 
 /**
- * A date or time the user typed, read as IST (NSE's clock): `2026-11-20`, `2026-11-20 09:15`,
- * `2026-11-20T09:15:00`. A bare date means the start of that day, or its last second when
- * `endOfDay` (so `--to 2026-11-20` includes the 20th). Undefined when it is none of these.
+ * A date or time the user typed, read as `orch data kite` reads it (backtest/when.ts) in IST,
+ * NSE's clock: `2026-11-20`, `2026-11-20 09:15`, `2026-11-20T09:15:00`, or with an offset. A
+ * bare date means the start of that day, or its last second when `endOfDay` (so `--to
+ * 2026-11-20` includes the 20th). Undefined when it is none of these.
  */
 export function parseIstInput(text: string, o: { endOfDay?: boolean } = {}): number | undefined {
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text.trim());
-  if (!m) return undefined;
-  const [, date, hh, mm, ss] = m;
-  const time = hh !== undefined ? `${hh}:${mm}:${ss ?? '00'}` : o.endOfDay ? '23:59:59' : '00:00:00';
-  const ms = Date.parse(`${date}T${time}Z`);
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== date) return undefined; // 2026-02-30 is no date
-  return ms - IST_OFFSET_MS;
+  try {
+    return parseWhen(text, { option: 'when', zone: VENUE_ZONE.kite, ...(o.endOfDay ? { end: 'last-second' as const } : {}) });
+  } catch (e) {
+    if (e instanceof WhenError) return undefined;
+    throw e;
+  }
 }
 
 /**

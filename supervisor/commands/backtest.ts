@@ -17,6 +17,7 @@ import { defaultStoreRoot, IntervalSchema } from '../../backtest/store.ts';
 import { progressBar, type ProgressStream } from '../../backtest/progress.ts';
 import { renderReport } from '../../backtest/report-html.ts';
 import { describeZodError } from '../../actors/messages.ts';
+import { commandZone, parseWhen, parseZone } from '../../backtest/when.ts';
 
 export type BacktestIo = { out(s: string): void; err(s: string): void; progress: ProgressStream };
 const stdio: BacktestIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), progress: process.stderr };
@@ -27,8 +28,11 @@ writes summary.json and report.html into --out.
 
   --config FILE      strategy registry (default config/strategies.yaml)
   --data DIR         the data store (default .orch/data; orch data ... fills it)
-  --from WHEN        start, ISO date or date-time (UTC unless it names a zone), inclusive
-  --to WHEN          end, exclusive; a bare date means the end of that day
+  --from WHEN        start, inclusive: yyyy-mm-dd[ hh:mm[:ss]][Z|+hh:mm]; without an offset, in
+                     --tz or the venue's clock (Kite: IST, Kalshi: UTC), as orch data kite reads it
+  --to WHEN          end, inclusive to the second (a bare date: that whole day), as orch data kite
+  --tz ZONE          zone of --from/--to without an offset: UTC, IST, +05:30 or an IANA name
+                     (needed when the strategies trade on both venues)
   --interval NAME    candle interval when no ticks were recorded (minute, ..., day; default minute)
   --speed max|N      max (default) or N times real time
   --seed N           seed of the simulated book depth and quote sizes (default 1)
@@ -37,14 +41,6 @@ writes summary.json and report.html into --out.
   --log-level LEVEL  the strategies' log level, JSON lines on stderr (default warn)
 `;
 
-/** `2026-11-03` or an ISO date-time; a bare date as `--to` is the end of that day (the next midnight, UTC). */
-export function parseWhen(v: string, name: string, endOfDay = false): number {
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(v);
-  const ms = Date.parse(dateOnly ? `${v}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(v) ? v : `${v}Z`);
-  if (Number.isNaN(ms)) throw new Error(`--${name} must be an ISO date (2026-11-03) or date-time (2026-11-03T09:15:00+05:30), got "${v}"`);
-  return dateOnly && endOfDay ? ms + 86_400_000 : ms;
-}
-
 export async function backtest(args: string[], io: BacktestIo = stdio): Promise<number> {
   let values;
   try {
@@ -52,7 +48,7 @@ export async function backtest(args: string[], io: BacktestIo = stdio): Promise<
       args, strict: true,
       options: {
         config: { type: 'string' }, data: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, interval: { type: 'string' },
-        speed: { type: 'string' }, seed: { type: 'string' }, costs: { type: 'string' }, out: { type: 'string' }, 'log-level': { type: 'string' },
+        speed: { type: 'string' }, seed: { type: 'string' }, tz: { type: 'string' }, costs: { type: 'string' }, out: { type: 'string' }, 'log-level': { type: 'string' },
       },
     }).values;
   } catch (e) {
@@ -62,9 +58,7 @@ export async function backtest(args: string[], io: BacktestIo = stdio): Promise<
   let from: number, to: number, seed: number, speed: 'max' | number, interval;
   try {
     if (!values.from || !values.to) throw new Error('--from and --to are required');
-    from = parseWhen(values.from, 'from');
-    to = parseWhen(values.to, 'to', true);
-    if (!(to > from)) throw new Error(`--to (${values.to}) must be after --from (${values.from})`);
+    if (values.tz !== undefined) parseZone(values.tz);
     seed = values.seed === undefined ? 1 : Number(values.seed);
     if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got "${values.seed}"`);
     speed = values.speed === undefined || values.speed === 'max' ? 'max' : Number(values.speed);
@@ -81,6 +75,17 @@ export async function backtest(args: string[], io: BacktestIo = stdio): Promise<
   const enabled = config.strategies.filter((s) => s.enabled);
   if (enabled.length === 0) {
     io.err(`orch: ${config.file} has no enabled strategy to backtest\n`);
+    return 2;
+  }
+  try {
+    // Read as `orch data kite` reads them (backtest/when.ts): the venues' clock unless --tz or the text says otherwise.
+    const zone = commandZone(values.tz, enabled.map((s) => s.venue));
+    from = parseWhen(values.from, { option: 'from', zone });
+    // Inclusive to the second, as Kite's own `to` (orch data kite): the same text, the same candles.
+    to = parseWhen(values.to, { option: 'to', zone, end: 'last-second' }) + 1000;
+    if (!(to > from)) throw new Error(`--to (${values.to}) must be after --from (${values.from})`);
+  } catch (e) {
+    io.err(`orch: ${(e as Error).message}\n`);
     return 2;
   }
   const strategies = await Promise.all(enabled.map(async (spec) => ({ spec, module: await importStrategyModule(spec.module) })));

@@ -10,7 +10,8 @@ import { KiteRetry } from '../../broker/kite/retry.ts';
 import { SharedLimiter } from '../../broker/limiter/shared-limiter.ts';
 import { kiteLimits } from '../../broker/limiter/limits.ts';
 import { startKiteSim } from '../../exchanges/kite/index.ts';
-import { downloadKiteCandles, formatIst, parseIstInput } from '../../backtest/kite-history.ts';
+import { downloadKiteCandles, formatIst } from '../../backtest/kite-history.ts';
+import { commandZone, parseWhen, WhenError } from '../../backtest/when.ts';
 import { importCandleCsv, CsvImportError } from '../../backtest/csv-import.ts';
 import { defaultStoreRoot, InstrumentSchema, IntervalSchema, listCandleSeries, readCandles, INTERVALS } from '../../backtest/store.ts';
 import { kiteLimitSettings } from '../venues/kite.ts';
@@ -34,8 +35,9 @@ orch data kite --instrument NSE:INFY --from 2026-11-02 --to 2026-11-20 [--interv
   Downloads candles from Kite's historical endpoint (3 requests/s, long ranges split under
   Kite's per-call caps) with KITE_API_KEY and the session of orch login kite (or
   KITE_ACCESS_TOKEN); KITE_API_ROOT overrides the API root. Without KITE_API_KEY the built-in
-  exchange serves the candles (paper data, --seed N). --from/--to are IST dates or times
-  (yyyy-mm-dd[ hh:mm[:ss]]), both inclusive. --oi adds open interest (F&O).
+  exchange serves the candles (paper data, --seed N). --from/--to are dates or times,
+  yyyy-mm-dd[ hh:mm[:ss]][Z|+hh:mm], both inclusive; without an offset they are IST (Kite's
+  clock) or --tz ZONE (UTC, IST, +05:30, an IANA name), read as orch backtest reads them. --oi adds open interest (F&O).
 
 orch data import --csv FILE --venue kite|kalshi --instrument SYMBOL --interval minute|day|...
   Imports candles from a CSV (header: time,open,high,low,close,volume[,oi]; prices in rupees or
@@ -87,10 +89,18 @@ export async function dataCmd(args: string[], env: NodeJS.ProcessEnv = process.e
       case 'kite': {
         const inst = instrument();
         const iv = interval();
-        const from = values.from === undefined ? undefined : parseIstInput(values.from);
-        const to = values.to === undefined ? undefined : parseIstInput(values.to, { endOfDay: true });
-        if (from === undefined) return usage(`--from must be an IST date or time (yyyy-mm-dd[ hh:mm[:ss]]), got ${JSON.stringify(values.from)}`);
-        if (to === undefined) return usage(`--to must be an IST date or time (yyyy-mm-dd[ hh:mm[:ss]]), got ${JSON.stringify(values.to)}`);
+        if (values.from === undefined) return usage('--from is required');
+        if (values.to === undefined) return usage('--to is required');
+        let from: number, to: number;
+        try {
+          // Read as orch backtest reads them (backtest/when.ts): IST, Kite's clock, unless --tz or the text names an offset.
+          const zone = commandZone(values.tz, ['kite']);
+          from = parseWhen(values.from, { option: 'from', zone });
+          to = parseWhen(values.to, { option: 'to', zone, end: 'last-second' });
+        } catch (e) {
+          if (e instanceof WhenError) return usage(e.message);
+          throw e;
+        }
         if (to < from) return usage('--to is before --from');
         return await downloadKite({ instrument: inst, interval: iv, from, to, oi: values.oi === true, seed: values.seed, root, stateDir, env, io });
       }
