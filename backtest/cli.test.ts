@@ -70,7 +70,7 @@ test('orch backtest refuses a bad option naming it, and says when the range hold
     await writeFile(cfg, registry(dir));
     const bad = capture();
     assert.equal(await backtest(['--config', cfg, '--data', SAMPLES, '--from', '2026-11-16', '--to', 'soon'], bad), 2);
-    assert.match(bad.stderr.join(''), /--to must be an ISO date/);
+    assert.match(bad.stderr.join(''), /--to must be yyyy-mm-dd.*got "soon"/);
     const speed = capture();
     assert.equal(await backtest(['--config', cfg, '--data', SAMPLES, '--from', '2026-11-16', '--to', '2026-11-17', '--speed', '0'], speed), 2);
     assert.match(speed.stderr.join(''), /--speed must be max or a number above 0/);
