@@ -159,6 +159,11 @@ export class BrokerActor {
 
 
 
+  /** Ready (replayed, reconciled) and able to vouch for its lease: may answer requests now. */
+  serving(): boolean {
+    return this.ready && this.silent() === undefined;
+  }
+
   /** Why this broker must stay silent now (its lease is lost or cannot be vouched for), if so. */
   private silent(): string | undefined {
     return this.fenced ?? this.opts.leaseUnsafe?.();

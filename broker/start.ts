@@ -136,12 +136,15 @@ export async function startBroker(o: BrokerStartOptions): Promise<StartedBroker>
 
     // The kill level is read before the broker subscribes to anything, and followed from then on.
     let killSwitch: KillSwitch | undefined;
+    let brokerRef: BrokerActor | undefined;
     if (o.killSwitch) {
       const ks = await startKillSwitch({
         nc: control, store: killStore, adapters, strategies: o.strategies, clock, log: killLog,
         ...(o.killSwitch.triggers ? { killTriggers: o.killSwitch.triggers } : {}),
         ...(o.killSwitch.flatten ? { flatten: o.killSwitch.flatten } : {}),
         events: new EventLog(control, killLog, undefined, { budget }),
+        // With a lease, only a ready broker that holds it answers `orch flatten`.
+        ...(o.lease ? { requests: { deferred: true, allowed: () => brokerRef?.serving() ?? false } } : {}),
       });
       teardown.push(() => ks.stop());
       observe = (ob) => ks.triggers.observe(ob);
@@ -177,13 +180,18 @@ export async function startBroker(o: BrokerStartOptions): Promise<StartedBroker>
       ...(o.stopFlushMs !== undefined ? { stopFlushMs: o.stopFlushMs } : {}),
       ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
     });
-    lease?.onLost((reason) => broker.fence(reason));
+    brokerRef = broker;
+    lease?.onLost((reason) => {
+      broker.fence(reason);
+      killSwitch?.stopServing();
+    });
     killSwitch?.triggers.useRecheck(() => {
       broker.reconcileNow('periodic').catch((err: unknown) => log.error({ err }, 'confirming reconciliation failed'));
     });
     // Pushed first: a start that fails half way still closes the bus connection it opened.
     teardown.push(() => broker.stop());
     await broker.start();
+    killSwitch?.serveRequests();
     return { broker, adapters, limiter, killStore, killSwitch, events, control, stop: () => teardown.run() };
   } catch (e) {
     if (!o.teardown) await teardown.run();

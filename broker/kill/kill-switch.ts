@@ -1,4 +1,4 @@
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../../actors/clock.ts';
 import type { VenueAdapter } from '../venue.ts';
@@ -8,7 +8,7 @@ import { TriggerFeed, type TripRecorder, type PnlSource } from './trigger-feed.t
 import { strategyPnl } from '../projection/projection.ts';
 import { encodeJson, subscribeParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
-import { FlattenReplySchema, FlattenRequestSchema, type FlattenReply } from './flatten-wire.ts';
+import { FlattenReplySchema, FlattenRequestSchema, type FlattenReply, type FlattenRequest } from './flatten-wire.ts';
 import type { BrokerActor } from '../broker-actor.ts';
 import type { Venue } from '../../actors/messages.ts';
 import type { KillTriggers } from '../../config/risk-limits.ts';
@@ -26,6 +26,10 @@ export type KillSwitch = {
   /** The state read at start. */
   state: KillState;
   arm(deps: ArmedDeps & { pnl?: PnlSource }): void;
+  /** Starts answering `orch flatten` (at once unless `requests.deferred`). */
+  serveRequests(): void;
+  /** Stops answering them (the lease is lost): the new leader answers. */
+  stopServing(): void;
   stop(): void;
 };
 
@@ -41,6 +45,12 @@ export type KillSwitchOptions = {
   onTrip?: TripRecorder;
   /** How closing orders are sent and followed to flat (registry `flatten:`). */
   flatten?: FlattenSettings;
+  /**
+   * With a lease: `orch flatten` is answered only once `serveRequests()` is called (the broker is
+   * ready and holds the lease) and while `allowed()`. A standby that queued the request would
+   * otherwise carry it out when it takes over, perhaps hours later.
+   */
+  requests?: { deferred: boolean; allowed: () => boolean };
 };
 
 /** P&L for the daily-loss and drawdown triggers, from the same projection the broker trades on. */
@@ -67,7 +77,17 @@ export async function startKillSwitch(o: KillSwitchOptions): Promise<KillSwitch>
   const state = await controller.start();
   triggers.start();
   // `orch flatten --strategy ID`: answered once armed (the controller waits for the broker).
-  const flattenSub = subscribeParsed(o.nc, subjects.flattenRequest(), FlattenRequestSchema, async (req, msg) => {
+  let flattenSub: Subscription | undefined;
+  const serveRequests = () => {
+    flattenSub ??= subscribeParsed(o.nc, subjects.flattenRequest(), FlattenRequestSchema, (req, msg) => onFlatten(req, msg), { log: o.log });
+  };
+  const stopServing = () => {
+    flattenSub?.unsubscribe();
+    flattenSub = undefined;
+  };
+  const onFlatten = async (req: FlattenRequest, msg: Msg) => {
+    // Silent, not refused: a broker frozen past its lease still hears it; the leader answers.
+    if (o.requests && !o.requests.allowed()) return;
     let reply: FlattenReply;
     try {
       reply = { ok: true, ...(await controller.flattenStrategy(req.strategyId, req.reason, req.by)) };
@@ -75,8 +95,11 @@ export async function startKillSwitch(o: KillSwitchOptions): Promise<KillSwitch>
       reply = { ok: false, error: (e as Error).message };
     }
     if (msg.reply) msg.respond(encodeJson(FlattenReplySchema, reply));
-  }, { log: o.log });
+  };
+  if (!o.requests?.deferred) serveRequests();
   return {
+    serveRequests,
+    stopServing,
     controller,
     triggers,
     state,
@@ -86,7 +109,7 @@ export async function startKillSwitch(o: KillSwitchOptions): Promise<KillSwitch>
       for (const a of o.adapters) if (o.strategies.some((s) => s.venue === a.venue)) triggers.marketData(a.venue, true);
     },
     stop: () => {
-      flattenSub.unsubscribe();
+      stopServing();
       triggers.stop();
       controller.stop();
     },
