@@ -52,6 +52,7 @@ export class BrokerActor {
       publishTick: (t) => this.announce(subjects.marketData(t.venue, t.symbol), TickSchema, t),
       publishOrder: (u) => this.announce(subjects.orderUpdate(u.strategyId, u.intentId), OrderUpdateSchema, u),
       fenced: () => this.fenced ?? this.opts.leaseUnsafe?.(), reconciled: (v) => this.reconciler.hasPassed(v),
+      outsideChange: (v) => this.reconcileVenue(v, 'venue_update'),
       ...(opts.limiter ? { limiter: opts.limiter } : {}), ...(opts.onMarginException ? { onMarginException: opts.onMarginException } : {}),
       ...(opts.maxPlaceWaitMs !== undefined ? { maxRateWaitMs: opts.maxPlaceWaitMs } : {}), ...(opts.refusalLog ? { refusalLog: opts.refusalLog } : {}),
     });
@@ -196,6 +197,12 @@ export class BrokerActor {
     );
   }
 
+  /** A run for one venue that nobody waits on (a push or a reconnect asked for it); a failed run reports itself. */
+  private reconcileVenue(venue: Venue, trigger: 'reconnect' | 'venue_update'): void {
+    const a = this.venues.get(venue);
+    if (a && this.reconciler) void this.reconciler.run(a, trigger);
+  }
+
   private wireVenue(a: VenueAdapter): void {
     const now = () => this.opts.clock.now();
     a.on('tick', (t) => this.path.marketData.onTick(a.venue, t));
@@ -210,7 +217,7 @@ export class BrokerActor {
       metrics.wsReconnectsTotal.inc({ venue: a.venue });
       this.publishEvent({ type: 'BrokerReconnected', venue: a.venue, ts: now() });
     });
-    a.on('reconcile', (trigger) => void this.reconciler.run(a, trigger ?? 'reconnect'));
+    a.on('reconcile', (trigger) => this.reconcileVenue(a.venue, trigger ?? 'reconnect'));
   }
 
   private async onIntent(intent: Intent, msg: Msg): Promise<void> {

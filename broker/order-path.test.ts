@@ -17,7 +17,7 @@ import { buildOrderPath } from './order-path.ts';
 const log = pino({ level: 'silent' });
 const LAST = 150_000;
 
-function harness(o: { strategies?: StrategySpec[]; maxRateWaitMs?: number; rateWaitMs?: number } = {}) {
+function harness(o: { strategies?: StrategySpec[]; maxRateWaitMs?: number; rateWaitMs?: number; outsideChange?: (venue: string) => void } = {}) {
   const clock = new TestClock();
   const venue = new FakeVenue('kite');
   let levels: KillLevels = { global: ACTIVE_ENTRY, strategies: {} };
@@ -32,6 +32,7 @@ function harness(o: { strategies?: StrategySpec[]; maxRateWaitMs?: number; rateW
     publishTick: (t) => ticks.push(t), publishOrder: (u) => updates.push(u),
     fenced: () => undefined, reconciled: () => true,
     onMarginException: (id) => margin.push(id),
+    ...(o.outsideChange ? { outsideChange: o.outsideChange } : {}),
     ...(limiter ? { limiter: limiter as never } : {}),
     ...(o.maxRateWaitMs !== undefined ? { maxRateWaitMs: o.maxRateWaitMs } : {}),
   });
@@ -160,4 +161,25 @@ test('ticks are numbered per instrument and the last one is kept for late starte
   assert.deepEqual(h.ticks.map((t) => [t.symbol, t.seq]), [['NSE:INFY', 1], ['NSE:INFY', 2], ['NSE:TCS', 1]]);
   assert.equal(h.path.marketData.lastPrice('kite', 'NSE:INFY'), LAST + 5);
   assert.deepEqual(h.path.marketData.lastTicks('kite', ['NSE:TCS', 'NSE:SBIN']).map((t) => t.last), [300_000]);
+});
+
+test('a live report of an order of ours at a price or quantity no intent asked for asks for a reconciliation once; the placed shape and a repeat of the new one ask nothing', async () => {
+  const asked: string[] = [];
+  const h = harness({ outsideChange: (v) => asked.push(v) });
+  const intent = h.place({ qty: 2 });
+  const r = await h.send(intent);
+  assert.equal(r.status, 'accepted');
+  const report = (over: { qty?: number; limitPrice?: number }) => h.path.updates.onVenueOrder('kite', {
+    venueOrderId: 'V1', intentId: intent.intentId, symbol: 'NSE:INFY', side: 'BUY', qty: 2, filledQty: 0, limitPrice: LAST,
+    state: 'open', venueStatus: 'OPEN', ts: h.clock.now(), ...over,
+  });
+  report({});
+  assert.deepEqual(asked, [], 'as placed');
+  report({ limitPrice: LAST - 500 });
+  assert.deepEqual(asked, ['kite'], 're-priced outside orch');
+  assert.equal(h.path.ledger.book.get(intent.intentId)?.limitPrice, LAST - 500, 'the venue\'s shape is taken');
+  report({ limitPrice: LAST - 500 });
+  assert.deepEqual(asked, ['kite'], 'the same shape again: known already, nothing more to ask');
+  report({ limitPrice: LAST - 500, qty: 1 });
+  assert.deepEqual(asked, ['kite', 'kite'], 'decreased too: a new change');
 });

@@ -26,6 +26,8 @@ export type OrderPathOptions = {
   reconciled: (venue: Venue) => boolean;
   limiter?: RateLimiter;
   onMarginException?: (strategyId: string, err: VenueError) => void;
+  /** A live report shows an order of ours changed outside orch (OrderUpdates). */
+  outsideChange?: (venue: Venue) => void;
 } & Pick<IntentsOptions, 'maxRateWaitMs' | 'refusalLog'>;
 
 export type OrderPath = { ledger: Ledger; marketData: MarketData; updates: OrderUpdates; orders: Orders; intents: Intents };
@@ -39,7 +41,7 @@ export function buildOrderPath(o: OrderPathOptions): OrderPath {
   const { clock, log, venues } = o;
   const ledger = new Ledger(clock, log);
   const marketData = new MarketData({ clock, publish: o.publishTick });
-  const updates = new OrderUpdates({ ledger, clock, log, publish: o.publishOrder });
+  const updates = new OrderUpdates({ ledger, clock, log, publish: o.publishOrder, ...(o.outsideChange ? { outsideChange: o.outsideChange } : {}) });
   const orders = new Orders({ ledger, updates, venues, clock, log, ...(o.limiter ? { limiter: o.limiter } : {}), ...(o.onMarginException ? { onMarginException: o.onMarginException } : {}) });
   const intents = new Intents({
     ledger, orders, venues, strategies: o.strategies, kill: o.kill, clock, log,

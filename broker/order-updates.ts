@@ -4,7 +4,8 @@ import { clip, MAX_NAME, type Fill, type OrderUpdate, type Venue } from '../acto
 import { metrics } from '../actors/metrics.ts';
 import type { Ledger } from './ledger.ts';
 import { isTerminal, type OrderRecord } from './order-book.ts';
-import { orderUpdateEvents, type Emit } from './projection/order-events.ts';
+import { findOrder, orderUpdateEvents, type Emit } from './projection/order-events.ts';
+import { shapeDifferences } from './reconcile/reconcile.ts';
 import type { VenueAdapter, VenueOrder } from './venue.ts';
 
 /**
@@ -15,18 +16,35 @@ import type { VenueAdapter, VenueOrder } from './venue.ts';
 export class OrderUpdates {
   private readonly held = new Map<Venue, VenueOrder[]>();
 
-  constructor(private readonly o: { ledger: Ledger; clock: Clock; log: Logger; publish: (update: OrderUpdate) => void }) {}
+  constructor(private readonly o: {
+    ledger: Ledger; clock: Clock; log: Logger; publish: (update: OrderUpdate) => void;
+    /**
+     * A live report re-shapes an open order of ours to a price or quantity no intent asked for
+     * (changed outside orch: by hand at the venue, another app): reconciliation is asked to
+     * report it now (`order_changed`), not at its next periodic run.
+     */
+    outsideChange?: (venue: Venue) => void;
+  }) {}
 
   onVenueOrder(venue: Venue, order: VenueOrder): void {
     const held = this.held.get(venue);
     if (held) return void held.push(order);
     const { ledger } = this.o;
+    if (this.o.outsideChange && this.changedOutside(venue, order)) this.o.outsideChange(venue);
     const emits = orderUpdateEvents(ledger.projection, venue, order, this.o.clock.now());
     if (emits.length === 0) {
       if (order.intentId && !ledger.book.get(order.intentId)) this.o.log.warn({ venue, venueOrderId: order.venueOrderId, intentId: order.intentId }, 'update for an order with our tag but no record; reconciliation adopts it');
       return;
     }
     this.apply(venue, emits);
+  }
+
+  /** Only a shape new to the ledger counts: once taken, the next report of it asks for nothing. */
+  private changedOutside(venue: Venue, order: VenueOrder): boolean {
+    const rec = findOrder(this.o.ledger.projection, order);
+    if (!rec || rec.venue !== venue) return false;
+    const reshapes = (order.qty > 0 && order.qty !== rec.qty) || (order.limitPrice !== undefined && order.limitPrice !== rec.limitPrice);
+    return reshapes && shapeDifferences(rec, order).some((d) => d.resolution === 'kill_raised');
   }
 
   /** Applies fills and state changes (live or from reconciliation), logs them, tells the strategy. */

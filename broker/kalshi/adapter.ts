@@ -126,9 +126,9 @@ export type KalshiAdapterOptions = {
   /** REST poll of our resting orders when the fill and user_orders channels have been quiet this long. */
   pollIntervalMs?: number;
   /**
-   * A push showing what orch did not do (an order of ours re-shaped outside orch, an order or a
-   * fill that is not ours) asks for a reconciliation this long after the first such push: what
-   * comes in the meantime (the fill behind an order update) is read by the same run.
+   * A push about an order orch does not know (placed outside orch, or a fill of one) asks for a
+   * reconciliation this long after the first such push: what comes in the meantime (the fill
+   * behind an order update) is read by the same run.
    */
   reconcileDelayMs?: number;
   /** An order update showing fills whose trades the fill channel has not brought yet waits this long for them, then reads them over REST. */
@@ -165,7 +165,7 @@ export class KalshiAdapter implements VenueAdapter {
   private readonly lastTick = new Map<string, string>();
   private pollTimer: TimerHandle | undefined;
   private lastPushTs = 0;
-  /** Orders with an amend or a cancel of ours under way: a push about them is (most likely) our own change. */
+  /** Orders with an amend or a cancel of ours under way: a REST read that began before the amend answered may show the old shape; a cancel push is ours. */
   private readonly modifying = new Set<string>();
   private readonly cancelling = new Set<string>();
   /** Order updates waiting for the trades of their fills (the fill channel carries each trade's price). */
@@ -280,9 +280,9 @@ export class KalshiAdapter implements VenueAdapter {
   /**
    * An order of the account changed at the exchange (the user_orders channel), by us or by
    * anyone else: the website, another API client. Ours: its state and shape follow at once (a
-   * cancel there is a cancel here, the strategy is told); a shape orch did not ask for also asks
-   * for a reconciliation, which reports it (order_changed) under the persistent-difference rule.
-   * Not ours: reconciliation reports it as an order or a position nobody here placed.
+   * cancel there is a cancel here, the strategy is told); a new shape is taken, and the broker has
+   * reconciliation judge it (order_changed, under the persistent-difference rule, when no intent
+   * asked for it). Not ours: reconciliation reports it as an order or a position nobody here placed.
    */
   private onOrderPush(o: OrderPush): void {
     this.lastPushTs = this.o.clock.now();
@@ -308,14 +308,13 @@ export class KalshiAdapter implements VenueAdapter {
   }
 
   private applyPush(info: Info, o: KnownPush): void {
-    const before = { qty: info.qty, limitPrice: info.limitPrice, status: info.status };
+    const before = info.status;
     this.ledger.cumulative(o.orderId, o.filledCount);
+    // A new price or quantity goes out with the order; the broker asks reconciliation to judge
+    // it against the shapes orch asked for (OrderUpdates.outsideChange).
     this.take(info, o);
-    if (info.status === 'resting' && (info.qty !== before.qty || info.limitPrice !== before.limitPrice) && !this.modifying.has(o.orderId)) {
-      this.askReconcile('an order of ours was re-shaped at the venue, not by orch', o.orderId);
-    }
     const v = this.toVenueOrder(info);
-    if (info.status === 'canceled' && before.status !== 'canceled' && !this.cancelling.has(o.orderId)) {
+    if (info.status === 'canceled' && before !== 'canceled' && !this.cancelling.has(o.orderId)) {
       v.message = `cancelled at the venue${o.reason ? ` (${o.reason})` : ''}, not by orch`;
     }
     this.events.emit('order', v);

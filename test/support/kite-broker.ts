@@ -27,6 +27,8 @@ export async function startKiteBroker(o: BrokerActorTestOptions & {
   sim: KiteSim;
   /** Where the broker reaches the exchange, when not directly (e.g. through a test's TCP relay). */
   urls?: { rest: string; ws: string };
+  /** The adapter's REST poll of orders (default 200 ms); long, to show what the pushes alone do. */
+  pollIntervalMs?: number;
 }): Promise<InProcessBroker> {
   const { sim } = o;
   const token = sim.issueAccessToken();
@@ -34,7 +36,7 @@ export async function startKiteBroker(o: BrokerActorTestOptions & {
     const rest = new KiteRestClient({ root: o.urls?.rest ?? sim.restUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, limiter, clock, logger: log, timeoutMs: 2_000 });
     const retry = new KiteRetry({ clock, reauthenticate: async () => undefined, logger: log, lookupDelayMs: 50, reconnectDelayMs: 50 });
     const ticker = new KiteTickerClient({ url: o.urls?.ws ?? sim.wsUrl, apiKey: sim.credentials.apiKey, getAccessToken: () => token, clock, logger: log, isMarketOpen: () => true });
-    return new KiteAdapter({ rest, writer: new KiteOrderWriter(rest, retry), retry, ticker: tickerPort(ticker, clock), clock, log, pollIntervalMs: 200 });
+    return new KiteAdapter({ rest, writer: new KiteOrderWriter(rest, retry), retry, ticker: tickerPort(ticker, clock), clock, log, pollIntervalMs: o.pollIntervalMs ?? 200 });
   }, o);
 }
 
@@ -53,6 +55,7 @@ export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => v
   refusalLog?: BrokerActorOptions['refusalLog'];
   killSwitch?: BrokerActorTestOptions['killSwitch'];
   recording?: BrokerActorTestOptions['recording'];
+  pollIntervalMs?: number;
 }): Promise<{ nc: NatsConnection; natsUrl: string; sim: KiteSim; running: InProcessBroker }> {
   const nats = await startNatsServer();
   const nc = await connectBus({ servers: nats.url, name: o.name });
@@ -66,6 +69,7 @@ export async function kiteBrokerOnSim(t: { after: (fn: () => Promise<void>) => v
     ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
     ...(o.killSwitch ? { killSwitch: o.killSwitch } : {}),
     ...(o.recording ? { recording: o.recording } : {}),
+    ...(o.pollIntervalMs !== undefined ? { pollIntervalMs: o.pollIntervalMs } : {}),
   });
   stopAfter(t, { running, sim, nc, nats });
   return { nc, natsUrl: nats.url, sim, running };
