@@ -7,7 +7,7 @@
  * as NATS takes them: the actor falls behind and the latest-tick policy conflates).
  *
  * `BENCH_TICKCOST_N` ticks per load (default 100,000); `BENCH_TICKCOST_PROF=1` writes a CPU
- * profile of the actor to ./prof.
+ * profile of the actor to .scratch/prof (git ignores it).
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -29,7 +29,7 @@ async function load(mode: 'paced' | 'flood'): Promise<void> {
   answerStrategyState(nc);
   subscribeParsed(nc, subjects.lastTicks(), LastTicksRequestSchema, (_r, msg) => { msg.respond(encodeJson(LastTicksReplySchema, { ticks: [] })); });
   await nc.flush();
-  const prof = process.env.BENCH_TICKCOST_PROF ? ['--cpu-prof', `--cpu-prof-dir=prof/${mode}`] : [];
+  const prof = process.env.BENCH_TICKCOST_PROF ? ['--cpu-prof', `--cpu-prof-dir=.scratch/prof/${mode}`] : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', actorScript, server.url, SYMBOLS.join(',')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   try {
