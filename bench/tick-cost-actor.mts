@@ -9,8 +9,32 @@ import { SystemClock } from '../actors/clock.ts';
 import { spec } from '../test/support/specs.ts';
 import type { Tick } from '../actors/messages.ts';
 
-const [natsUrl, instruments] = process.argv.slice(2) as [string, string];
+const [natsUrl, instruments, raw, expected] = process.argv.slice(2) as [string, string, string | undefined, string | undefined];
 const STOP = 1;
+
+if (raw === 'raw') {
+  // The floor: the same subscriptions with no product code, a callback that counts.
+  const { connectBus } = await import('../actors/bus.ts');
+  const { subjects } = await import('../actors/subjects.ts');
+  const nc = await connectBus({ servers: natsUrl, name: 'tick-cost-raw' });
+  let received = 0;
+  let cpu0: NodeJS.CpuUsage | undefined;
+  const t0 = performance.now();
+  for (const symbol of instruments.split(',')) {
+    nc.subscribe(subjects.marketData('kite', symbol), {
+      callback: () => {
+        cpu0 ??= process.cpuUsage();
+        if (++received < Number(expected)) return;
+        const cpu = process.cpuUsage(cpu0);
+        process.stdout.write(`${JSON.stringify({ received, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0 })}\n`);
+        void nc.close().then(() => process.exit(0));
+      },
+    });
+  }
+  await nc.flush();
+  process.stdout.write('ready\n');
+} else {
+
 let handled = 0;
 let cpu0: NodeJS.CpuUsage | undefined;
 let t0 = 0;
@@ -32,3 +56,4 @@ const actor = new StrategyActor({
 });
 await actor.start();
 process.stdout.write('ready\n');
+}
