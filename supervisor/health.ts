@@ -18,15 +18,17 @@ export type HealthEndpoint = {
 
 /**
  * `/metrics` and `/health` over HTTP: worker threads publish their registries over NATS and
- * /metrics serves them merged with the main thread's (with its event-loop lag); /health is ok
+ * /metrics serves those of this process's supervisor merged with the main thread's (with its event-loop lag); /health is ok
  * while every venue is connected and every actor running or stopped on purpose.
  */
 export async function startHealthEndpoint(o: {
   nc: NatsConnection; clock: Clock; log: Logger; host: string; port: number;
-  adapters: readonly VenueAdapter[]; supervisor: Pick<Supervisor, 'view'>;
+  adapters: readonly VenueAdapter[]; supervisor: Pick<Supervisor, 'view' | 'ids'>;
 }): Promise<HealthEndpoint> {
   const { clock, adapters, supervisor } = o;
-  const aggregator = new MetricsAggregator({ registry, clock, log: o.log });
+  // This process's workers only: a strategies process elsewhere serves its own (startStrategiesMetrics),
+  // and Prometheus would otherwise see each of its workers' series twice.
+  const aggregator = new MetricsAggregator({ registry, clock, log: o.log, acceptActor: (id) => supervisor.ids().includes(id) });
   aggregator.start(o.nc);
   const mainLag = monitorEventLoopLag({ registry, actor: 'main', clock, intervalMs: 5_000 });
   // A first sample at once, so the series exists from the first scrape.

@@ -60,7 +60,8 @@ test('orch start --role broker and two --role strategies processes with their ow
     await rm(dir, { recursive: true, force: true });
   });
   // The broker starts its own nats-server here and writes every user's password to .orch/nats.
-  const broker = orchStart(dir, ['--role', 'broker', '--nats-port', String(natsPort), '--metrics-port', String(await freePort())]);
+  const brokerMetrics = await freePort();
+  const broker = orchStart(dir, ['--role', 'broker', '--nats-port', String(natsPort), '--metrics-port', String(brokerMetrics)]);
   running.push(broker);
   await eventually(async () => /orchestrator running/.test(broker.output()), 'the broker to run', 60_000);
   assert.doesNotMatch(broker.output(), /"actor":"strategy:/, 'no strategy runs in the broker process');
@@ -92,6 +93,10 @@ test('orch start --role broker and two --role strategies processes with their ow
     assert.equal(samples.some((x) => x.name === 'orch_kill_level' || x.name === 'orch_event_log_bytes'), false, 'no broker series');
     return up?.value === '1' && samples.some((x) => x.name === 'orch_event_loop_lag_seconds' && x.labels.actor === 'east');
   }, 'the strategies host\'s /metrics to show its strategy running, with its worker\'s own series', 30_000);
+  // And only there: the broker's /metrics serves no other process's workers (each counted once).
+  const brokerSamples = await scrape(`http://127.0.0.1:${brokerMetrics}/metrics`);
+  assert.ok(brokerSamples.some((x) => x.name === 'orch_kill_level'), 'the broker serves its own series');
+  assert.equal(brokerSamples.some((x) => x.name === 'orch_event_loop_lag_seconds' && (x.labels.actor === 'east' || x.labels.actor === 'west')), false, 'no strategy worker series on the broker');
   assert.doesNotMatch(g1.output(), /"strategy:west"|west/, 'g1 never starts g2\'s strategy');
 });
 
