@@ -97,3 +97,21 @@ test('orch backtest reads the registry\'s kill triggers: a strategy that breache
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the shipped registry on the shipped samples trades on both venues: the Kalshi quoter quotes against the touch its candles carry, and fills', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'orch-bt-cli-'));
+  try {
+    const io = capture();
+    // Both venues, so the zone is given: 20 November 2026 in UTC holds the Kite session (03:45–10:00 UTC) and the Kalshi day.
+    const code = await backtest(['--config', join(ROOT, 'config', 'strategies.yaml'), '--data', SAMPLES, '--from', '2026-11-20', '--to', '2026-11-20', '--tz', 'UTC', '--out', join(dir, 'o')], io);
+    assert.equal(code, 0, io.stderr.join(''));
+    const summary = JSON.parse(io.stdout.join('')) as { strategies: { id: string; venue: string; orders: number; accepted: number; fills: number }[] };
+    const quoter = summary.strategies.find((s) => s.id === 'kalshi-quoter');
+    assert.ok(quoter && quoter.venue === 'kalshi', JSON.stringify(summary.strategies));
+    assert.ok(quoter.orders > 0 && quoter.accepted > 0 && quoter.fills > 0, JSON.stringify(quoter));
+    for (const s of summary.strategies) assert.ok(s.orders > 0, `${s.id} placed nothing: ${JSON.stringify(s)}`);
+    assert.deepEqual([...new Set(summary.strategies.map((s) => s.venue))].sort(), ['kalshi', 'kite']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -12,7 +12,7 @@ import { defineStrategy, type Strategy, type StrategyContext } from '../strategi
 import momentum from '../strategies/momentum/index.ts';
 import meanReversion from '../strategies/mean-reversion/index.ts';
 import { runBacktest, type BacktestStrategyInput } from './runner.ts';
-import { dataTicks } from './source.ts';
+import { candleTicks, dataTicks } from './source.ts';
 import { writeCandles } from './store.ts';
 import { kiteFillCharges, DEFAULT_COSTS } from './costs.ts';
 
@@ -219,4 +219,11 @@ test('kill triggers act in a backtest as live: a daily loss or a drawdown halts 
   assert.equal(g.strategies[0]!.killed?.trigger, 'max_drawdown');
   assert.equal(g.strategies[0]!.killed?.ts, T0 + 5_000);
   assert.equal(dd.filter((a) => a === 'accepted').length, 4);
+});
+
+test('a Kalshi candle\'s ticks carry a touch one cent either side of the price (inside 1c..99c); a Kite candle\'s carry none', () => {
+  const kalshi = candleTicks({ venue: 'kalshi', instrument: 'KXTEST-26DEC-T1', interval: 'minute', ts: T0, open: 4_200, high: 9_900, low: 100, close: 4_300, volume: 100 }, 1);
+  assert.deepEqual(kalshi.map((t) => [t.last, t.bid, t.ask]), [[4_200, 4_100, 4_300], [100, undefined, undefined], [9_900, undefined, undefined], [4_300, 4_200, 4_400]]);
+  const kite = candleTicks({ venue: 'kite', instrument: 'NSE:TESTCO', interval: 'minute', ts: T0, open: 10_000, high: 10_020, low: 9_980, close: 10_010, volume: 100 }, 1);
+  assert.ok(kite.every((t) => t.bid === undefined && t.ask === undefined));
 });
