@@ -274,7 +274,8 @@ export class SimEngine extends EventEmitter<EngineEvents> {
 
   /** Tells the `order` listeners where a user order stands now; a market maker's orders are nobody's. */
   private notify(o: SimOrder): SimOrder {
-    if (o.owner === 'user') this.emit('order', { ...o });
+    // A copy per change only when someone listens (the backtest's engine has no socket to tell).
+    if (o.owner === 'user' && this.listenerCount('order') > 0) this.emit('order', { ...o });
     return o;
   }
 

@@ -11,8 +11,10 @@ import { renderRegistry } from '../../support/registry.ts';
 import { startSystem, type System } from '../../../supervisor/system.ts';
 import { connectBus, subscribeParsed, requestParsed } from '../../../actors/bus.ts';
 import { subjects } from '../../../actors/subjects.ts';
-import { BrokerEventSchema, IntentReplySchema, IntentSchema, OrderUpdateSchema, type BrokerEvent, type IntentReply, type OrderUpdate } from '../../../actors/messages.ts';
+import { BrokerEventSchema, IntentReplySchema, IntentSchema, OrderUpdateSchema, StrategyStateReplySchema, StrategyStateRequestSchema, type BrokerEvent, type IntentReply, type OrderUpdate } from '../../../actors/messages.ts';
 import { newIntentId } from '../../../actors/ids.ts';
+import { Configuration, OrdersApi } from 'kalshi-typescript';
+import axios from 'axios';
 
 /**
  * The whole system with a Kalshi strategy and a Kite strategy side by side: real NATS, real
@@ -26,6 +28,7 @@ let sys: System;
 let nc: NatsConnection;
 const kalshiUpdates: OrderUpdate[] = [];
 const kiteUpdates: OrderUpdate[] = [];
+const quietUpdates: OrderUpdate[] = [];
 const brokerEvents: BrokerEvent[] = [];
 const log = pino({ level: process.env.ORCH_TEST_LOG ?? 'silent' });
 
@@ -50,6 +53,7 @@ before(async () => {
   ]));
   nc = await connectBus({ servers: server.url, name: 'observer' });
   subscribeParsed(nc, subjects.orderUpdatesOf('kbuyer'), OrderUpdateSchema, (u) => { kalshiUpdates.push(u); });
+  subscribeParsed(nc, subjects.orderUpdatesOf('kquiet'), OrderUpdateSchema, (u) => { quietUpdates.push(u); });
   subscribeParsed(nc, subjects.orderUpdatesOf('kitebuyer'), OrderUpdateSchema, (u) => { kiteUpdates.push(u); });
   subscribeParsed(nc, subjects.brokerEvents(), BrokerEventSchema, (e) => { brokerEvents.push(e); });
   await nc.flush();
@@ -136,4 +140,20 @@ test('a 429 storm on Kalshi writes delays the order but never duplicates it, eve
   assert.equal(orders[0]!.status, 'resting');
   const metricsText = await (await fetch(sys.metricsUrl!)).text();
   assert.match(metricsText, /orch_venue_429_total\{venue="kalshi"\} [1-9]/);
+});
+
+test('a Kalshi strategy\'s order cancelled by another API client of the account is cancelled for the strategy while the system runs, from the user_orders push', async () => {
+  await eventually(() => sys.broker.connection && sys.broker.lastPrice('kalshi', QUIET), 'kalshi live');
+  const intent = restingBid();
+  const placed = await send(intent);
+  assert.equal(placed.status, 'accepted', JSON.stringify(placed));
+  const orderId = placed.status === 'accepted' ? placed.venueOrderId! : '';
+  const sim = sys.kalshiSim!;
+  const other = new OrdersApi(new Configuration({ apiKey: sim.keyId, privateKeyPath: sim.privateKeyPath, basePath: sim.restUrl }), undefined, axios.create() as unknown as ConstructorParameters<typeof OrdersApi>[2]);
+  await other.cancelOrderV2(orderId);
+  // Only the push says who cancelled it: the REST poll's view of the same cancel says nothing of it.
+  const told = await eventually(() => quietUpdates.find((u) => u.intentId === intent.intentId && u.state === 'cancelled'), 'the strategy to hear of the cancel', 10_000);
+  assert.match(told.message ?? '', /not by orch/);
+  const state = await requestParsed(nc, subjects.strategyState('kquiet'), StrategyStateRequestSchema, {}, StrategyStateReplySchema, 5_000);
+  assert.ok(!state.openOrders.some((o) => o.intentId === intent.intentId), 'the strategy\'s view of its open orders no longer holds it');
 });
