@@ -90,7 +90,7 @@ export class BrokerLease {
       announced = true;
       await this.o.clock.sleep(this.renewMs);
     }
-    this.o.log.info({ holder: this.holder }, 'broker lease acquired');
+    this.o.log.info({ holder: this.holder, ttlMs: this.ttlMs }, 'broker lease acquired');
     this.timer = this.o.clock.setInterval(() => void this.renew(), this.renewMs);
   }
 

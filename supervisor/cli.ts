@@ -54,6 +54,8 @@ built-in exchanges unless KITE_* / KALSHI_* credentials are set). Ctrl-C stops i
   --group NAME             with --role strategies: only the registry's strategies of this placement group
   --nats-port N            port of the nats-server it starts (default 4222)
   --nats-replicas N        copies of the event log and the kill/lease buckets: 1 on one server (default), 3 on a cluster (env ORCH_NATS_REPLICAS)
+  --lease-ttl MS           broker lease TTL: a standby takes over this long after the active broker's last
+                           renewal (env ORCH_LEASE_TTL_MS; default 10000, at least 1000)
   --metrics-port N         Prometheus /metrics and /healthz port (default 9464; --role strategies: 9465, its
                            supervisor's and its own strategies' series)
   --metrics-host ADDR      address they listen on (env ORCH_METRICS_HOST; default 127.0.0.1; 0.0.0.0 in a container)

@@ -26,7 +26,7 @@ import { kiteEnvSettings } from '../venues/kite.ts';
 export const START_OPTIONS = {
   config: { type: 'string' }, nats: { type: 'string' }, 'nats-port': { type: 'string' }, 'nats-replicas': { type: 'string' },
   role: { type: 'string' }, group: { type: 'string' },
-  'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' },
+  'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' }, 'lease-ttl': { type: 'string' },
   'log-format': { type: 'string' }, 'summary-interval': { type: 'string' },
 } as const;
 
@@ -54,6 +54,10 @@ export async function start(args: string[]): Promise<number> {
   const role = roleFrom(values.role);
   const group = groupFrom(values.group);
   if (group !== undefined && role !== 'strategies') throw new Error('--group is for --role strategies: a broker serves every group');
+  const leaseTtlArg = values['lease-ttl'] ?? env.ORCH_LEASE_TTL_MS;
+  if (leaseTtlArg !== undefined && role === 'strategies') throw new Error('--lease-ttl is for a broker (--role all or broker): a strategies process holds no lease');
+  const leaseTtlMs = intArg(leaseTtlArg, 'lease-ttl', 10_000);
+  if (leaseTtlMs < 1_000) throw new Error(`--lease-ttl must be at least 1000 ms (a renewal every third of it), got ${leaseTtlMs}`);
   if (role === 'strategies') {
     const metricsPort = intArg(values['metrics-port'], 'metrics-port', STRATEGIES_METRICS_PORT);
     return runStrategiesHost({ configFile: values.config ?? join(process.cwd(), 'config', 'strategies.yaml'), natsUrl, group, env, log, format, color, metricsPort, metricsHost });
@@ -119,6 +123,7 @@ export async function start(args: string[]): Promise<number> {
     metricsPort,
     natsPort,
     natsReplicas,
+    leaseTtlMs,
     metricsHost,
     logFormat: format,
     ...(color ? { logColor: true } : {}),

@@ -61,10 +61,11 @@ test('orch start --role broker and two --role strategies processes with their ow
   });
   // The broker starts its own nats-server here and writes every user's password to .orch/nats.
   const brokerMetrics = await freePort();
-  const broker = orchStart(dir, ['--role', 'broker', '--nats-port', String(natsPort), '--metrics-port', String(brokerMetrics)]);
+  const broker = orchStart(dir, ['--role', 'broker', '--nats-port', String(natsPort), '--metrics-port', String(brokerMetrics), '--lease-ttl', '4000']);
   running.push(broker);
   await eventually(async () => /orchestrator running/.test(broker.output()), 'the broker to run', 60_000);
   assert.doesNotMatch(broker.output(), /"actor":"strategy:/, 'no strategy runs in the broker process');
+  assert.match(broker.output(), /"ttlMs":4000,?[^\n]*broker lease acquired|broker lease acquired[^\n]*"ttlMs":4000/, '--lease-ttl sets the lease TTL');
   const g1Metrics = await freePort();
   const g1 = orchStart(dir, ['--role', 'strategies', '--group', 'g1', '--nats', nats, '--metrics-port', String(g1Metrics)]);
   const g2 = orchStart(dir, ['--role', 'strategies', '--group', 'g2', '--nats', nats, '--metrics-port', String(await freePort())]);
