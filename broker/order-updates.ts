@@ -19,9 +19,11 @@ export class OrderUpdates {
   constructor(private readonly o: {
     ledger: Ledger; clock: Clock; log: Logger; publish: (update: OrderUpdate) => void;
     /**
-     * A live report re-shapes an open order of ours to a price or quantity no intent asked for
-     * (changed outside orch: by hand at the venue, another app): reconciliation is asked to
-     * report it now (`order_changed`), not at its next periodic run.
+     * A live report shows what orch did not do: an open order of ours re-shaped to a price or
+     * quantity no intent asked for, or an order that is not ours in a state not reported yet
+     * (by hand at the venue, another app). Reconciliation is asked to report it now
+     * (`order_changed`, `unrecognised_order`, a `position` its fills leave), not at its next
+     * periodic run.
      */
     outsideChange?: (venue: Venue) => void;
   }) {}
@@ -34,6 +36,9 @@ export class OrderUpdates {
     const emits = orderUpdateEvents(ledger.projection, venue, order, this.o.clock.now());
     if (emits.length === 0) {
       if (order.intentId && !ledger.book.get(order.intentId)) this.o.log.warn({ venue, venueOrderId: order.venueOrderId, intentId: order.intentId }, 'update for an order with our tag but no record; reconciliation adopts it');
+      // Another app's or a hand-placed order in a state not reported yet (a fill of it is a
+      // position nobody here knows of): reconciliation reports it now.
+      else if (!order.intentId && !findOrder(ledger.projection, order) && ledger.projection.unrecognised.get(order.venueOrderId) !== order.venueStatus) this.o.outsideChange?.(venue);
       return;
     }
     this.apply(venue, emits);

@@ -68,3 +68,16 @@ test('a strategy\'s order re-priced at Kite outside orch takes the venue\'s pric
   assert.equal(reports[0]?.trigger, 'venue_update', 'the update asked for the check, not a periodic run');
   assert.deepEqual(reports[0]!.differences.filter((d) => d.kind === 'order_changed').map((d) => [d.resolution, d.field, d.local, d.atVenue]), [['kill_raised', 'limitPrice', 140_000, 139_000]]);
 });
+
+test('an order placed and filled at Kite outside orch (a position nobody in orch knows of) is reported by a reconciliation its update asks for, and latches kill level 2', async (t) => {
+  const s = await resting(t, 'kite-outside-fill');
+  const r = await fetch(`${s.sim.restUrl}/orders/regular`, {
+    method: 'POST', body: new URLSearchParams({ exchange: 'NSE', tradingsymbol: 'INFY', transaction_type: 'BUY', quantity: '3', product: 'MIS', order_type: 'LIMIT', price: '1600', validity: 'DAY' }),
+    headers: { 'X-Kite-Version': '3', Authorization: `token ${s.sim.credentials.apiKey}:${s.sim.issueAccessToken()}` },
+  });
+  assert.equal(r.status, 200, await r.text());
+  await eventually(() => s.running.killStore.current().global.level === 2, 'kill level 2', 10_000);
+  const first = (await readLog(s.nc)).flatMap((e) => (e.event.kind === 'reconcile' && e.event.report.trigger === 'venue_update' ? [e.event.report] : []))[0];
+  assert.ok(first, 'a reconciliation asked for by the update');
+  assert.ok(first.differences.some((d) => d.kind === 'unrecognised_order' || d.kind === 'position'), JSON.stringify(first.differences));
+});
