@@ -88,6 +88,8 @@ export type StartedBroker = {
   /** The broker's own event log (what it writes its decisions and orders to). */
   events: EventLog;
   control: NatsConnection;
+  /** Called when this broker loses its lease (it is fenced): whatever else answers for it must stop too. */
+  onFenced(fn: (reason: string) => void): void;
   stop(): Promise<void>;
 };
 
@@ -181,9 +183,11 @@ export async function startBroker(o: BrokerStartOptions): Promise<StartedBroker>
       ...(o.refusalLog ? { refusalLog: o.refusalLog } : {}),
     });
     brokerRef = broker;
+    const fencedHandlers: ((reason: string) => void)[] = [];
     lease?.onLost((reason) => {
       broker.fence(reason);
       killSwitch?.stopServing();
+      for (const fn of fencedHandlers) fn(reason);
     });
     killSwitch?.triggers.useRecheck(() => {
       broker.reconcileNow('periodic').catch((err: unknown) => log.error({ err }, 'confirming reconciliation failed'));
@@ -192,7 +196,7 @@ export async function startBroker(o: BrokerStartOptions): Promise<StartedBroker>
     teardown.push(() => broker.stop());
     await broker.start();
     killSwitch?.serveRequests();
-    return { broker, adapters, limiter, killStore, killSwitch, events, control, stop: () => teardown.run() };
+    return { broker, adapters, limiter, killStore, killSwitch, events, control, onFenced: (fn) => void fencedHandlers.push(fn), stop: () => teardown.run() };
   } catch (e) {
     if (!o.teardown) await teardown.run();
     throw e;

@@ -131,6 +131,9 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       log: actorLogger(o.log, 'services'),
     });
     undo.push(() => services.stop());
+    // A broker that lost its lease leaves the broker service's queue group: `orch status` must not
+    // hear its stale positions in place of the new leader's.
+    started.onFenced(() => void services.broker?.stop().catch(() => undefined));
     const health = o.metricsPort === false ? undefined : await startHealthEndpoint({ nc: control, clock, log: actorLogger(o.log, 'metrics'), host: o.metricsHost ?? '127.0.0.1', port: o.metricsPort ?? 9464, adapters, supervisor });
     if (health) undo.push(() => health.stop());
     forgetActorMetrics = health?.forget;

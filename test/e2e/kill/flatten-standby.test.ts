@@ -4,15 +4,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errors as natsErrors } from '@nats-io/transport-node';
+import { z } from 'zod';
+import { Kvm } from '@nats-io/kv';
 import { connectBus, requestParsed } from '../../../actors/bus.ts';
 import { systemClock } from '../../../actors/clock.ts';
-import { subjects } from '../../../actors/subjects.ts';
+import { KV_LEASE, subjects } from '../../../actors/subjects.ts';
 import { BrokerLease } from '../../../broker/lease.ts';
 import { FlattenReplySchema, FlattenRequestSchema } from '../../../broker/kill/flatten-wire.ts';
 import { startSystem, type System } from '../../../supervisor/system.ts';
 import { startNatsServer } from '../../support/nats-server.ts';
 import { renderRegistry } from '../../support/registry.ts';
 import { log, probe } from '../../support/kill-harness.ts';
+import { eventually } from '../../support/specs.ts';
 
 /**
  * A standby broker (`--role broker` waiting for the lease) does not take `orch flatten`: the
@@ -59,4 +62,27 @@ test('a standby broker answers no orch flatten and, once it takes over, never ca
   // The leader answers the operator.
   const reply = await requestParsed(nc, subjects.flattenRequest(), FlattenRequestSchema, { strategyId: 'p1', reason: 'sent to the leader', by: 'operator:test' }, FlattenReplySchema, 30_000);
   assert.ok('ok' in reply, JSON.stringify(reply));
+});
+
+test('a broker that loses its lease stops answering orch status and orch flatten, so only the lease holder is heard', async (t) => {
+  const server = await startNatsServer();
+  const dir = await mkdtemp(join(tmpdir(), 'orch-fenced-requests-'));
+  await writeFile(join(dir, 'strategies.yaml'), renderRegistry([probe('p1', 'NSE:INFY', {})]));
+  const nc = await connectBus({ servers: server.url, name: 'fenced-requests-test' });
+  const sys = await startSystem({ configFile: join(dir, 'strategies.yaml'), log, natsUrl: server.url, stateDir: dir, metricsPort: false, role: 'broker', leaseTtlMs: 2_000, hotReload: false, logLevel: 'silent' });
+  t.after(async () => {
+    await sys.stop();
+    await nc.close();
+    await server.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const status = () => requestParsed(nc, subjects.serviceEndpoint('broker', 'status'), z.unknown(), {}, z.unknown(), 2_000);
+  await eventually(async () => status().then(() => true, () => false), 'orch status answered while it holds the lease', 10_000);
+  // Another broker takes the lease (as a standby would after a freeze): this one fails its next renewal.
+  const kv = await new Kvm(nc).open(KV_LEASE);
+  await kv.put('broker', JSON.stringify({ holder: 'the-new-leader', host: 'elsewhere', pid: 1, ts: Date.now() }));
+  await eventually(() => !sys.broker.serving(), 'the broker to learn it lost the lease', 10_000);
+  const noResponders = (e: unknown) => e instanceof natsErrors.RequestError && e.isNoResponders();
+  await eventually(async () => (await status().then(() => false, noResponders)), 'orch status to stop reaching the fenced broker', 10_000);
+  await assert.rejects(requestParsed(nc, subjects.flattenRequest(), FlattenRequestSchema, { strategyId: 'p1', reason: 'sent to a fenced broker', by: 'operator:test' }, FlattenReplySchema, 1_000), noResponders);
 });
