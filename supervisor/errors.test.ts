@@ -10,6 +10,7 @@ import { KalshiEnvError } from './venues/kalshi.ts';
 import { KillCommandError } from './commands/kill.ts';
 import { NotAnswering } from './commands/ops-client.ts';
 import { UsageError } from './commands/data.ts';
+import { SecretInReachError } from './strategies-process.ts';
 
 test('every supervisor error is in the one table, with the exit code orch ends with', () => {
   const cases: [SupervisorError, SupervisorErrorCode, 1 | 2][] = [
@@ -23,6 +24,7 @@ test('every supervisor error is in the one table, with the exit code orch ends w
     [new KillCommandError('--reason is required'), 'kill_command', 1],
     [new NotAnswering('the supervisor is not answering'), 'not_answering', 1],
     [new UsageError('--instrument is required'), 'usage', 2],
+    [new SecretInReachError('the strategies process would read /srv/orch, which holds /srv/orch/.env'), 'secret_in_reach', 2],
   ];
   for (const [e, code, exit] of cases) {
     assert.ok(e instanceof SupervisorError, code);

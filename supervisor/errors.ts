@@ -30,6 +30,8 @@ export const SUPERVISOR_ERROR_POLICY = Object.freeze({
   kill_command: { exitCode: 1, retryable: false },
   /** A command's arguments (or what they name) were refused: the usage is printed. */
   usage: { exitCode: 2, retryable: false },
+  /** A folder the permission-restricted strategies process would read holds a secret (docs/deploy.md). */
+  secret_in_reach: { exitCode: 2, retryable: false },
   /** The running orchestrator's services did not answer. */
   not_answering: { exitCode: 1, retryable: true },
 } satisfies Record<string, SupervisorErrorPolicy>);

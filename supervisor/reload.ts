@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { typecheckModules, type TypeCheckResult } from './typecheck.ts';
-import { compileModule } from './worker-code.ts';
+import { compileModule, compiledDir, mayNotSpawn } from './worker-code.ts';
 import { compiledWorkerExecArgv } from './worker-exec-argv.ts';
 import type { Clock, TimerHandle } from '../actors/clock.ts';
 import { metrics } from '../actors/metrics.ts';
@@ -58,7 +58,10 @@ export function probeInWorker(o: { timeoutMs?: number } = {}): Probe {
     const execArgv = compiledWorkerExecArgv();
     return new Promise<ProbeOutcome>((resolvePromise) => {
       // Strategy modules run their top-level code here: the probe gets no environment either (actor-host.ts workerEnv).
-      const worker = new Worker(entry, { workerData: { file }, stdout: true, stderr: true, env: {}, resourceLimits: { maxOldGenerationSizeMb: heapMb }, ...(execArgv ? { execArgv } : {}) });
+      // A process that may not start esbuild (the strategies process, supervisor/strategies-process.ts)
+      // compiles the modules with TypeScript into the one folder it may write.
+      const compileDir = mayNotSpawn() ? compiledDir() : null;
+      const worker = new Worker(entry, { workerData: { file, ...(compileDir ? { compileDir } : {}) }, stdout: true, stderr: true, env: {}, resourceLimits: { maxOldGenerationSizeMb: heapMb }, ...(execArgv ? { execArgv } : {}) });
       // A module's own output while loading is not ours to print.
       worker.stdout.resume();
       worker.stderr.resume();

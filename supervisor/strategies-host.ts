@@ -9,7 +9,7 @@ import { KillStore } from '../broker/kill/kill-store.ts';
 import { configErrorFrom, deepFreeze } from './config.ts';
 import type { LoadedConfig } from '../config/registry.ts';
 import { startStrategySupervisor } from './strategy-supervisor.ts';
-import { SUPERVISOR, strategyRole, type NatsAuth } from './nats-auth.ts';
+import { SUPERVISOR, strategyRole, type Credentials, type Role } from './nats-auth.ts';
 import { groupProbe, placementOf } from './placement.ts';
 import { Reloader, probeInWorker, type ReloadTargets } from './reload.ts';
 import { startServices } from './services.ts';
@@ -25,8 +25,8 @@ export type StrategiesHostOptions = {
   group?: string;
   /** The NATS the broker uses: one URL or a cluster's, comma-separated. */
   natsUrl: string;
-  /** The supervisor's and the strategies' users (supervisor/nats-auth.ts storedNatsAuth); absent = an open server. */
-  natsAuth?: Pick<NatsAuth, 'credentials'>;
+  /** The supervisor's and the strategies' users (supervisor/nats-auth.ts storedNatsAuth, or the launcher's answers); absent = an open server. */
+  natsAuth?: { credentials(role: Role): Credentials | Promise<Credentials> };
   /** CA of the cluster's TLS certificates, handed to every strategy worker. */
   natsCaFile?: string;
   log: Logger;
@@ -67,7 +67,7 @@ export async function startStrategiesHost(o: StrategiesHostOptions): Promise<Str
     const config = deepFreeze(probed.config);
     if (config.strategies.length === 0) o.log.warn({ group: o.group }, 'no strategy of the registry is in this placement group');
 
-    const supervisorCreds = o.natsAuth?.credentials(SUPERVISOR);
+    const supervisorCreds = o.natsAuth ? await o.natsAuth.credentials(SUPERVISOR) : undefined;
     const nc = await connectBus({ servers: o.natsUrl, name: `orch-strategies${o.group ? `:${o.group}` : ''}`, ...(supervisorCreds ?? {}), ...(o.natsCaFile ? { tlsCaFile: o.natsCaFile } : {}) });
     undo.push(() => nc.drain().catch(() => undefined));
     // The level is read before any strategy starts, and followed from then on.

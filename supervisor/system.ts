@@ -19,7 +19,7 @@ import { startHealthEndpoint } from './health.ts';
 import { lookupFromAdapters, unknownInstrument } from './instrument-check.ts';
 import { loadMarketHolidays, nseMarketOpen, NO_HOLIDAYS } from './market-calendar.ts';
 import { followMarketHours } from './market-hours.ts';
-import { SUPERVISOR, type NatsAuth } from './nats-auth.ts';
+import { SUPERVISOR, type Credentials, type NatsAuth } from './nats-auth.ts';
 import { Reloader, probeInWorker, type ReloadTargets } from './reload.ts';
 import { placementOf } from './placement.ts';
 import { startServices } from './services.ts';
@@ -45,6 +45,8 @@ export type System = {
   killSwitch: KillSwitch;
   /** The generated users, when the server enforces permissions. */
   natsAuth: NatsAuth | undefined;
+  /** Each strategy's own user (a strategy added while running gets one on this process's server), when the server enforces permissions. */
+  strategyCredentials: ((spec: { id: string }) => Promise<Credentials>) | undefined;
   reloader: Reloader;
   metricsUrl: string | undefined;
   /** What the console summary is made of (supervisor/console-summary.ts); still answers after stop. */
@@ -84,7 +86,9 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     const { broker, adapters, limiter, killStore, kite, kalshi } = started;
     const killSwitch = started.killSwitch!;
 
-    const supervisor = await startSupervisor(o, { nats, killStore, killSwitch, clock, undo });
+    // One source for the supervisor here and a restricted strategies process (orch start --isolate-strategies).
+    const strategyCreds = natsAuth ? strategyCredentials(natsAuth, nats.authOptions, nats.nats, clock) : undefined;
+    const supervisor = await startSupervisor(o, { nats, killStore, killSwitch, clock, undo, strategyCreds });
     const running = () => supervisor.ids().flatMap((id) => supervisor.spec(id) ?? []);
     const pnl = projectionPnl(broker);
     killSwitch.arm({ broker, pnl, strategies: running, stopActors: () => supervisor.stopAll() });
@@ -144,7 +148,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
         .map((s) => ({ id: s.id, venue: s.venue, status: supervisor.status(s.id) ?? 'not started' })),
       kill: killStore.current(),
     });
-    return { config, natsUrl, sim: kite.sim, kitePostbackUrl: kite.postbackUrl, kalshiSim: kalshi?.sim, broker, supervisor, killStore, killSwitch, natsAuth, reloader, metricsUrl: health?.metricsUrl, summarySource, stop: () => undo.run() };
+    return { config, natsUrl, sim: kite.sim, kitePostbackUrl: kite.postbackUrl, kalshiSim: kalshi?.sim, broker, supervisor, killStore, killSwitch, natsAuth, strategyCredentials: strategyCreds, reloader, metricsUrl: health?.metricsUrl, summarySource, stop: () => undo.run() };
   } catch (e) {
     await undo.run();
     throw e;
@@ -166,8 +170,9 @@ function followRegistryMetrics(next: LoadedConfig, previous: LoadedConfig, forge
 }
 
 /** The strategy supervisor (supervisor/strategy-supervisor.ts), each strategy with its own NATS user. */
-async function startSupervisor(o: SystemOptions, x: { nats: SystemNats; killStore: KillStore; killSwitch: KillSwitch; clock: Clock; undo: Teardown }): Promise<Supervisor> {
-  const { natsUrl, natsAuth, authOptions, nats } = x.nats;
+async function startSupervisor(o: SystemOptions, x: { nats: SystemNats; killStore: KillStore; killSwitch: KillSwitch; clock: Clock; undo: Teardown; strategyCreds: ((spec: { id: string }) => Promise<Credentials>) | undefined }): Promise<Supervisor> {
+  const { natsUrl, natsAuth } = x.nats;
+  const strategyCreds = x.strategyCreds;
   const creds = natsAuth?.credentials(SUPERVISOR);
   return startStrategySupervisor({
     natsUrl, killStore: x.killStore, clock: x.clock, log: o.log, undo: x.undo,
@@ -178,6 +183,6 @@ async function startSupervisor(o: SystemOptions, x: { nats: SystemNats; killStor
     // Each crash is counted by the restart-intensity trigger, which halts the strategy (level 1)
     // at the count the supervisor gives up at.
     onCrash: (id) => x.killSwitch.triggers.observe({ type: 'actor_restarted', strategyId: id }),
-    ...(natsAuth ? { credentials: strategyCredentials(natsAuth, authOptions, nats, x.clock) } : {}),
+    ...(strategyCreds ? { credentials: strategyCreds } : {}),
   });
 }

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
+import { transpileGraph, type CompiledModule } from './transpile.ts';
 
 /**
  * Strategy workers run plain JavaScript compiled here, in the supervisor, instead of loading
@@ -17,12 +18,7 @@ import { build, type Plugin } from 'esbuild';
  * importer, so the worker loads the same package files it would have loaded by name, wherever
  * the bundle lies.
  */
-export type CompiledModule = {
-  /** What the worker imports. */
-  url: string;
-  /** Removes the file once the worker has loaded it (a loaded module needs it no more). */
-  release(): Promise<void>;
-};
+export type { CompiledModule } from './transpile.ts';
 
 /**
  * Compiles `entry` into a file in `dir` (this process's private temporary folder by default).
@@ -31,6 +27,12 @@ export type CompiledModule = {
  * bundle's lines.
  */
 export async function compileModule(entry: string, dir: string | null = compiledDir()): Promise<CompiledModule> {
+  if (mayNotSpawn()) {
+    if (dir === null) throw new Error(`${entry}: a process under the permission model compiles into its compile folder only`);
+    return transpileGraph(entry, dir);
+  }
+  // Loaded on first use: a process that may not run esbuild's binary never loads it.
+  const { build } = await import('esbuild');
   const file = join(dir ?? dirname(entry), `${basename(entry)}.${randomUUID()}.mjs`);
   const out = await build({
     entryPoints: [entry],
@@ -64,10 +66,29 @@ export async function compileModule(entry: string, dir: string | null = compiled
   return { url: `data:text/javascript;base64,${Buffer.from(named).toString('base64')}`, release: async () => undefined };
 }
 
+/**
+ * True under Node's permission model without --allow-child-process (the strategies process,
+ * supervisor/strategies-process.ts): esbuild cannot run there, TypeScript's transpiler does
+ * (supervisor/transpile.ts).
+ */
+export function mayNotSpawn(): boolean {
+  // Absent (undefined) unless the process runs with --experimental-permission.
+  const permission: NodeJS.ProcessPermission | undefined = process.permission;
+  return permission?.has('child') === false;
+}
+
 let privateDir: string | null | undefined;
 
+/**
+ * The folder compiled code is written to in a process that may write only there (the strategies
+ * process gets it from its launcher, which removes it).
+ */
+export function useCompileDir(dir: string): void {
+  privateDir = dir;
+}
+
 /** A 0700 folder of this process, removed when it exits; null where none can be made. */
-function compiledDir(): string | null {
+export function compiledDir(): string | null {
   if (privateDir === undefined) {
     try {
       const made = mkdtempSync(join(tmpdir(), 'orch-workers-'));

@@ -14,8 +14,9 @@ import { startKalshiSim } from '../../exchanges/kalshi/index.ts';
 import { intArg } from './args.ts';
 import type { Logger } from 'pino';
 import { groupFrom, roleFrom } from '../placement.ts';
-import { storedNatsAuth } from '../nats-auth.ts';
-import { startStrategiesHost, STRATEGIES_METRICS_PORT } from '../strategies-host.ts';
+import { STRATEGIES_METRICS_PORT } from '../strategies-host.ts';
+import { startStrategiesProcess, type StrategiesProcess } from '../strategies-process.ts';
+import { storedNatsAuth, SUPERVISOR, type Credentials, type Role as NatsRole } from '../nats-auth.ts';
 import { replicasFrom } from '../../broker/replicas.ts';
 import { natsPidFile, stopLeftover } from '../nats-launcher.ts';
 import { acquireInstanceLock, InstanceLockedError, PortInUseError, type InstanceLock } from '../instance-lock.ts';
@@ -25,7 +26,7 @@ import { kiteEnvSettings } from '../venues/kite.ts';
 
 export const START_OPTIONS = {
   config: { type: 'string' }, nats: { type: 'string' }, 'nats-port': { type: 'string' }, 'nats-replicas': { type: 'string' },
-  role: { type: 'string' }, group: { type: 'string' },
+  role: { type: 'string' }, group: { type: 'string' }, 'isolate-strategies': { type: 'boolean' }, 'strategies-metrics-port': { type: 'string' },
   'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' }, 'lease-ttl': { type: 'string' },
   'log-format': { type: 'string' }, 'summary-interval': { type: 'string' },
 } as const;
@@ -58,6 +59,9 @@ export async function start(args: string[]): Promise<number> {
   if (leaseTtlArg !== undefined && role === 'strategies') throw new Error('--lease-ttl is for a broker (--role all or broker): a strategies process holds no lease');
   const leaseTtlMs = intArg(leaseTtlArg, 'lease-ttl', 10_000);
   if (leaseTtlMs < 1_000) throw new Error(`--lease-ttl must be at least 1000 ms (a renewal every third of it), got ${leaseTtlMs}`);
+  const isolate = values['isolate-strategies'] === true;
+  if (isolate && role !== 'all') throw new Error('--isolate-strategies is for --role all: --role strategies always runs restricted, --role broker runs no strategy');
+  if (!isolate && values['strategies-metrics-port'] !== undefined) throw new Error('--strategies-metrics-port is for --isolate-strategies (with --role strategies: --metrics-port)');
   if (role === 'strategies') {
     const metricsPort = intArg(values['metrics-port'], 'metrics-port', STRATEGIES_METRICS_PORT);
     return runStrategiesHost({ configFile: values.config ?? join(process.cwd(), 'config', 'strategies.yaml'), natsUrl, group, env, log, format, color, metricsPort, metricsHost });
@@ -118,7 +122,8 @@ export async function start(args: string[]): Promise<number> {
     ...(natsUrl ? { natsUrl } : {}),
     // A NATS this process did not start: the users `orch nats-users` made (docs/deploy.md).
     ...(natsAuth ? { natsAuth } : {}),
-    role,
+    // Isolated: this process is the broker, and the strategies run in a restricted process of their own.
+    role: isolate ? 'broker' : role,
     ...(kalshi ? { kalshi } : {}),
     metricsPort,
     natsPort,
@@ -134,10 +139,32 @@ export async function start(args: string[]): Promise<number> {
     await lock.release();
     throw e;
   });
-  log.info({ nats: sys.natsUrl, metrics: sys.metricsUrl, strategies: sys.config.strategies.map((s) => s.id), paper }, 'orchestrator running; Ctrl-C to stop');
+  let strategiesProcess: StrategiesProcess | undefined;
+  if (isolate && !signalled) {
+    const configFile = values.config ?? join(process.cwd(), 'config', 'strategies.yaml');
+    try {
+      strategiesProcess = await startStrategiesProcess({
+        configFile, natsUrl: sys.natsUrl, log, logFormat: format, env, metricsHost,
+        metricsPort: intArg(values['strategies-metrics-port'], 'strategies-metrics-port', STRATEGIES_METRICS_PORT),
+        secrets: secretPaths(stateDir, env),
+        ...(color ? { logColor: true } : {}),
+        ...(sys.natsAuth ? { credentials: systemCredentials(sys.natsAuth.credentials(SUPERVISOR), sys.strategyCredentials) } : {}),
+      });
+      await Promise.race([strategiesProcess.running, new Promise<void>((r) => { wake = r; })]);
+    } catch (e) {
+      await strategiesProcess?.stop();
+      await sys.stop();
+      await lock.release();
+      throw e;
+    }
+    // The strategies process ending on its own ends the run: nothing would trade.
+    void strategiesProcess.exited.then((code) => { if (!signalled) { log.error({ exit: code }, 'the strategies process ended'); onSignal('strategies process ended'); } });
+  }
+  log.info({ nats: sys.natsUrl, metrics: sys.metricsUrl, strategies: sys.config.strategies.map((s) => s.id), paper, ...(strategiesProcess ? { strategiesPid: strategiesProcess.pid } : {}) }, 'orchestrator running; Ctrl-C to stop');
   const summary = summaryMs > 0 ? startConsoleSummary({ source: sys.summarySource, log: log.child({ actor: 'summary' }), clock: systemClock, intervalMs: summaryMs }) : undefined;
   if (!signalled) await new Promise<void>((resolve) => { wake = resolve; });
   summary?.stop();
+  await strategiesProcess?.stop();
   await sys.stop();
   await lock.release();
   // After the stop: the strategies' last cancels are in, and the figures are final.
@@ -154,20 +181,41 @@ export async function start(args: string[]): Promise<number> {
  */
 async function runStrategiesHost(o: { configFile: string; natsUrl: string | undefined; group: string | undefined; env: NodeJS.ProcessEnv; log: Logger; format: LogFormat; color: boolean; metricsPort: number; metricsHost: string }): Promise<number> {
   if (!o.natsUrl) throw new Error('--role strategies needs --nats (or NATS_URL): the NATS the broker uses');
-  const natsAuth = await storedNatsAuth(join(process.cwd(), '.orch'), o.env);
+  const stateDir = join(process.cwd(), '.orch');
+  const natsAuth = await storedNatsAuth(stateDir, o.env);
   const stop = signalled(o.log);
-  const host = await startStrategiesHost({
-    configFile: o.configFile, natsUrl: o.natsUrl, log: o.log, logFormat: o.format, metricsPort: o.metricsPort, metricsHost: o.metricsHost,
+  // The strategies run in a process of their own under Node's permission model; this one only
+  // answers it the supervisor's and the strategies' NATS users and waits.
+  const child = await startStrategiesProcess({
+    configFile: o.configFile, natsUrl: o.natsUrl, log: o.log, logFormat: o.format, env: o.env, metricsPort: o.metricsPort, metricsHost: o.metricsHost,
+    secrets: secretPaths(stateDir, o.env),
     ...(o.group !== undefined ? { group: o.group } : {}),
-    ...(natsAuth ? { natsAuth } : {}),
+    ...(natsAuth ? { credentials: (role: NatsRole) => natsAuth.credentials(role) } : {}),
     ...(o.env.ORCH_NATS_CA ? { natsCaFile: o.env.ORCH_NATS_CA } : {}),
     ...(o.color ? { logColor: true } : {}),
   });
-  o.log.info({ nats: o.natsUrl, group: o.group ?? '(all)', strategies: host.config.strategies.map((s) => s.id) }, 'strategies running; Ctrl-C to stop');
-  await stop;
-  await host.stop();
+  const ended = await Promise.race([stop.then(() => undefined), child.exited.then((code) => ({ code }))]);
+  await child.stop();
+  if (ended) {
+    o.log.error({ exit: ended.code }, 'the strategies process ended');
+    return 1;
+  }
   o.log.info('stopped');
   return 0;
+}
+
+/** What the restricted strategies process must not read (docs/deploy.md): the state directory (Kite token, NATS passwords), the .env, the Kalshi key. */
+function secretPaths(stateDir: string, env: NodeJS.ProcessEnv): string[] {
+  return [stateDir, join(process.cwd(), '.env'), ...(env.KALSHI_PRIVATE_KEY_PATH ? [env.KALSHI_PRIVATE_KEY_PATH] : [])];
+}
+
+/** The supervisor's and the strategies' users of this process's own server: nobody else's. */
+function systemCredentials(supervisor: Credentials, strategy: ((spec: { id: string }) => Promise<Credentials>) | undefined) {
+  return async (role: NatsRole): Promise<Credentials> => {
+    if (role.kind === 'supervisor') return supervisor;
+    if (role.kind === 'strategy' && strategy) return strategy({ id: role.strategyId });
+    throw new Error(`the strategies process gets no ${role.kind} credentials`);
+  };
 }
 
 /** Resolves at the first SIGINT/SIGTERM; a second one aborts. */

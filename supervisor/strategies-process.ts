@@ -1,0 +1,183 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import type { LogFormat } from '../actors/logger.ts';
+import { SupervisorError } from './errors.ts';
+import type { Credentials, Role } from './nats-auth.ts';
+import { ChildMessageSchema, ParentMessageSchema, type ParentMessage, type StrategiesStart } from './strategies-ipc.ts';
+import { compileModule } from './worker-code.ts';
+
+const mainSource = fileURLToPath(new URL('./strategies-main.ts', import.meta.url));
+const repoRoot = fileURLToPath(new URL('..', import.meta.url)).replace(/[\\/]$/, '');
+
+export class SecretInReachError extends SupervisorError {
+  override readonly name = 'SecretInReachError';
+  constructor(message: string) {
+    super('secret_in_reach', message);
+  }
+}
+
+export type StrategiesProcessOptions = {
+  configFile: string;
+  natsUrl: string;
+  group?: string;
+  natsCaFile?: string;
+  /** The supervisor's and the strategies' NATS users; absent = an open server. */
+  credentials?: (role: Role) => Credentials | Promise<Credentials>;
+  /** Files and folders the strategies process must not be able to read: the state directory, the .env, key files. */
+  secrets: readonly string[];
+  log: Logger;
+  logFormat: LogFormat;
+  logColor?: boolean;
+  logLevel?: string;
+  hotReload?: boolean;
+  /** Its /metrics and /healthz port (false = none) and address. */
+  metricsPort: number | false;
+  metricsHost: string;
+  /** The launcher's environment; only the time zone and locale pass on. */
+  env?: NodeJS.ProcessEnv;
+};
+
+export type StrategiesProcess = {
+  pid: number;
+  /** The ids it runs, once it runs them. */
+  running: Promise<string[]>;
+  /** Its exit code (null: ended by a signal). */
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+};
+
+/**
+ * Starts the strategies of the registry in a process of their own under Node 20's permission
+ * model (docs/deploy.md, "A strategy process holds no secret"): it reads only the code (the
+ * repository's folders, node_modules, the registry and its strategies' folders) and the NATS CA,
+ * writes only its compile folder, starts worker threads but no child process, loads no native
+ * addon, and gets none of this process's environment. Its NATS users are answered over the IPC
+ * channel, the supervisor's and the strategies' only: it never holds the operator's or the
+ * broker's password, a venue key or token. The process's own code is compiled here (esbuild
+ * needs a child process); the strategy modules are compiled there, under its file permissions
+ * (supervisor/transpile.ts), so a hot reload recompiles a changed module as before.
+ */
+export async function startStrategiesProcess(o: StrategiesProcessOptions): Promise<StrategiesProcess> {
+  const compiled = await compileModule(mainSource);
+  const compileDir = await mkdtemp(join(tmpdir(), 'orch-strategies-'));
+  const cleanup = async () => {
+    await rm(compileDir, { recursive: true, force: true });
+    await compiled.release();
+  };
+  try {
+    const entry = fileURLToPath(compiled.url);
+    const reads = await readAllowList({ configFile: o.configFile, secrets: o.secrets, log: o.log, extra: [entry, compileDir, ...(o.natsCaFile ? [resolve(o.natsCaFile)] : [])] });
+    const start: StrategiesStart = {
+      configFile: resolve(o.configFile), natsUrl: o.natsUrl, compileDir, logFormat: o.logFormat, metricsPort: o.metricsPort, metricsHost: o.metricsHost,
+      ...(o.group !== undefined ? { group: o.group } : {}),
+      ...(o.natsCaFile ? { natsCaFile: resolve(o.natsCaFile) } : {}),
+      ...(o.logColor ? { logColor: true } : {}),
+      ...(o.logLevel ? { logLevel: o.logLevel } : {}),
+      ...(o.hotReload === false ? { hotReload: false } : {}),
+    };
+    const child = spawn(process.execPath, [
+      '--experimental-permission',
+      // One flag per path (Node 20.20 no longer takes a comma-separated list).
+      ...reads.map((p) => `--allow-fs-read=${p}`),
+      `--allow-fs-write=${compileDir}`,
+      // The strategies and the kill relay are worker threads; nothing else is allowed.
+      '--allow-worker',
+      // Package imports of compiled strategy code resolve from their importer (supervisor/transpile.ts).
+      '--experimental-import-meta-resolve',
+      // Node warns that --allow-worker "could invalidate the permission model": on Node 20 a
+      // worker thread runs under its process's permissions (the hostile-strategy test,
+      // test/e2e/cluster/strategies-permission.test.ts, tries from a worker), so the line says nothing here.
+      '--disable-warning=ExperimentalWarning',
+      '--disable-warning=SecurityWarning',
+      entry, JSON.stringify(start),
+    ], { env: childEnv(o.env ?? process.env), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    void exited.then(cleanup);
+    const reap = () => void child.kill('SIGKILL');
+    process.once('exit', reap);
+    const running = new Promise<string[]>((resolveRunning, reject) => {
+      void exited.then((code) => reject(new Error(`the strategies process ended while starting (exit ${code})`)));
+      child.on('message', (raw: unknown) => {
+        const m = ChildMessageSchema.safeParse(raw);
+        if (!m.success) return void o.log.warn({ fields: m.error.issues.map((i) => i.path.join('.')) }, 'strategies process: invalid message');
+        if (m.data.type === 'running') return resolveRunning(m.data.strategies);
+        const { id, role } = m.data;
+        const answer = (a: Omit<ParentMessage, 'type' | 'id'>) => { if (child.connected) child.send(ParentMessageSchema.parse({ type: 'credentials', id, ...a })); };
+        if (!o.credentials) return answer({});
+        Promise.resolve(o.credentials(role)).then((credentials) => answer({ credentials }), (e: unknown) => answer({ error: (e as Error).message }));
+      });
+    });
+    running.catch(() => undefined);
+    o.log.info({ strategiesPid: child.pid, reads }, 'strategies process started under the permission model');
+    return {
+      pid: child.pid!,
+      running,
+      exited,
+      stop: async () => {
+        process.off('exit', reap);
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          const late = setTimeout(() => child.kill('SIGKILL'), 20_000);
+          await exited;
+          clearTimeout(late);
+        }
+        await cleanup();
+      },
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+/** Time zone and locale only: no venue key, no NATS password, no NODE_OPTIONS of the launcher's. */
+function childEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(['TZ', 'LANG', 'LC_ALL', 'NO_COLOR'].flatMap((k) => (env[k] !== undefined ? [[k, env[k]!]] : [])));
+}
+
+/**
+ * What the strategies process may read: the repository's folders and files (not its dot-entries:
+ * .env, .orch, .git), node_modules where it really lies, the registry's folder, each strategy
+ * module's folder and `extra`. None may hold a secret: a registry folder that does is narrowed
+ * to the registry file (no hot-reload watch then), any other refuses the start with its name.
+ */
+export async function readAllowList(o: { configFile: string; secrets: readonly string[]; extra: readonly string[]; log: Logger }): Promise<string[]> {
+  const code = (await readdir(repoRoot)).filter((n) => !n.startsWith('.')).map((n) => join(repoRoot, n));
+  const modules = await registryModuleDirs(o.configFile);
+  const secrets = (await Promise.all(o.secrets.map(async (s) => [resolve(s), await realpath(s).catch(() => resolve(s))]))).flat();
+  const holds = (dir: string) => secrets.find((s) => s === dir || s.startsWith(dir + sep) || dir.startsWith(s + sep));
+  const allowed: string[] = [];
+  const add = async (path: string, what: string) => {
+    for (const p of new Set([resolve(path), await realpath(path).catch(() => resolve(path))])) {
+      const secret = holds(p);
+      if (secret) throw new SecretInReachError(`the strategies process would read ${p} (${what}), which holds ${secret}: move the secret or the code elsewhere`);
+      allowed.push(p);
+    }
+  };
+  for (const p of code) await add(p, 'the code');
+  const registry = resolve(o.configFile);
+  if (holds(dirname(registry))) {
+    o.log.warn({ registry, secret: holds(dirname(registry)) }, 'the registry\'s folder holds a secret: the strategies process reads the registry file only and does not watch it (apply changes with orch reload)');
+    await add(registry, 'the registry');
+  } else await add(dirname(registry), 'the registry\'s folder');
+  for (const [id, dir] of modules) await add(dir, `the module folder of strategy ${id}`);
+  for (const p of o.extra) await add(p, 'its own files');
+  // Nested entries are covered by their folder.
+  const unique = [...new Set(allowed)];
+  return unique.filter((p) => !unique.some((q) => q !== p && p.startsWith(q + sep)));
+}
+
+/** Each strategy's module folder as the registry names it now; a registry that does not parse is the strategies process's to report. */
+async function registryModuleDirs(configFile: string): Promise<[string, string][]> {
+  try {
+    const doc = parseYaml(await readFile(configFile, 'utf8')) as { strategies?: { id?: unknown; module?: unknown }[] } | null;
+    return (doc?.strategies ?? []).flatMap((s) => (typeof s.module === 'string' ? [[String(s.id), dirname(resolve(dirname(configFile), s.module))] as [string, string]] : []));
+  } catch {
+    return [];
+  }
+}

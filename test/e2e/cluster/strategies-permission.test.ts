@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixture, repoRoot } from '../../support/specs.ts';
+import { renderRegistry } from '../../support/registry.ts';
+import { freePort, eventually } from '../../support/wait.ts';
+
+/** Paper trading: no account variables and no NATS settings of the caller's. */
+function paperEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(KITE_|KALSHI_|NATS_URL$|ORCH_)/.test(k)));
+}
+
+type Line = { pid?: number; strategiesPid?: number; actor?: string; msg?: string; reply?: { status?: string }; attempts?: { what: string; result: string }[]; envNames?: string[] };
+
+// Values no strategy may ever see; each is where a real secret would be.
+const TOKEN = 'kite-access-token-must-stay-with-the-broker';
+const DOTENV = 'operator-token-from-dotenv-0123456789';
+const OPERATOR_PASS = 'operator-nats-password-0123456789';
+const KALSHI_KEY = '-----BEGIN PRIVATE KEY-----\nkalshi-key-must-stay-with-the-broker\n-----END PRIVATE KEY-----\n';
+
+test('orch start --isolate-strategies: a hostile strategy in the permission-restricted strategies process cannot read the Kite token, the .env, the NATS passwords or the Kalshi key, start a child process, load a native addon or find a secret in its environment, while a well-behaved strategy in the same process trades', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'orch-perm-'));
+  // The state directory as a live run leaves it: the Kite token of `orch login kite` (passwords.json is the broker's own, written at start).
+  await mkdir(join(dir, '.orch'), { recursive: true, mode: 0o700 });
+  const tokenFile = join(dir, '.orch', 'kite-token.json');
+  await writeFile(tokenFile, JSON.stringify({ accessToken: TOKEN }), { mode: 0o600 });
+  const dotenv = join(dir, '.env');
+  await writeFile(dotenv, `ORCH_OPERATOR_TOKEN=${DOTENV}\n`, { mode: 0o600 });
+  await mkdir(join(dir, 'keys'), { mode: 0o700 });
+  const kalshiKey = join(dir, 'keys', 'kalshi.pem');
+  await writeFile(kalshiKey, KALSHI_KEY, { mode: 0o600 });
+  const passwords = join(dir, '.orch', 'nats', 'passwords.json');
+  // A real addon the process may read (piscina's optional dependency): refused as an addon, not as a file.
+  const addon = createRequire(join(repoRoot, 'node_modules', 'piscina', 'package.json')).resolve('@napi-rs/nice-linux-x64-gnu');
+  // The registry in a folder of its own: the strategies process may read (and watch) it.
+  await mkdir(join(dir, 'config'));
+  const registry = join(dir, 'config', 'strategies.yaml');
+  await writeFile(registry, renderRegistry([
+    { id: 'good', module: fixture('recorder'), instruments: ['NSE:INFY'], params: { placeOnTick: 2 } },
+    { id: 'hostile', module: fixture('hostile'), instruments: ['NSE:INFY'], params: { files: [tokenFile, dotenv, passwords, kalshiKey], addon } },
+  ]));
+
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'orch.js'), 'start', '--isolate-strategies', '--config', registry, '--log-format', 'json', '--summary-interval', '0',
+    '--nats-port', String(await freePort()), '--metrics-port', String(await freePort())], {
+    cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
+    // Another role's NATS password in the launcher's environment, and the Kalshi key's path (no KALSHI_KEY_ID: still paper).
+    env: { ...paperEnv(), ORCH_NATS_OPERATOR_PASSWORD: OPERATOR_PASS, KALSHI_PRIVATE_KEY_PATH: kalshiKey },
+  });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => void (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => void (out += b.toString()));
+  const exited = new Promise((r) => child.once('exit', r));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const late = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(late);
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+  const lines = () => out.split('\n').flatMap((l): Line[] => { try { return [JSON.parse(l) as Line]; } catch { return []; } });
+
+  await eventually(async () => lines().some((l) => l.actor === 'strategy:hostile' && l.attempts) && lines().some((l) => l.actor === 'strategy:good' && l.msg === 'recorder placed'), 'the hostile strategy to try and the good one to place', 120_000);
+  const launcher = lines().find((l) => l.msg === 'strategies process started under the permission model')!;
+  const hostile = lines().find((l) => l.actor === 'strategy:hostile' && l.attempts)!;
+  const good = lines().find((l) => l.actor === 'strategy:good' && l.msg === 'recorder placed')!;
+  assert.notEqual(hostile.pid, launcher.pid, 'the strategies run in a process of their own');
+  assert.equal(hostile.pid, launcher.strategiesPid, 'the one the launcher started under the permission model');
+  assert.equal(good.pid, hostile.pid, 'the good strategy runs in the same restricted process');
+  assert.equal(good.reply?.status, 'accepted', 'the well-behaved strategy trades through the broker');
+
+  const result = Object.fromEntries(hostile.attempts!.map((a) => [a.what, a.result]));
+  assert.deepEqual(result, {
+    [`read ${tokenFile}`]: 'denied ERR_ACCESS_DENIED',
+    [`read ${dotenv}`]: 'denied ERR_ACCESS_DENIED',
+    [`read ${passwords}`]: 'denied ERR_ACCESS_DENIED',
+    [`read ${kalshiKey}`]: 'denied ERR_ACCESS_DENIED',
+    'read /proc/self/environ': 'denied ERR_ACCESS_DENIED',
+    'execFileSync /bin/sh': 'denied ERR_ACCESS_DENIED',
+    'spawn /bin/sh': 'denied ERR_ACCESS_DENIED',
+    [`require ${addon}`]: 'denied ERR_DLOPEN_DISABLED',
+    [`process.dlopen ${addon}`]: 'denied ERR_DLOPEN_DISABLED',
+    "process.binding('spawn_sync')": 'denied ERR_ACCESS_DENIED',
+  });
+  assert.deepEqual(hostile.envNames, [], 'the strategy sees no environment variable');
+  for (const secret of [TOKEN, DOTENV, OPERATOR_PASS, 'kalshi-key-must-stay-with-the-broker']) assert.ok(!out.includes(secret), 'no secret reaches any output');
+});
