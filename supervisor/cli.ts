@@ -52,6 +52,8 @@ built-in exchanges unless KITE_* / KALSHI_* credentials are set). Ctrl-C stops i
   --role all|broker|strategies  all (default): broker and strategies here; broker: the broker alone;
                            strategies: a supervisor and its strategies against --nats (docs/deploy.md)
   --group NAME             with --role strategies: only the registry's strategies of this placement group
+  --isolate-strategies     with --role all: the strategies in a process of their own under Node's permission
+                           model, with no secret (docs/deploy.md); --role strategies always runs that way
   --nats-port N            port of the nats-server it starts (default 4222)
   --nats-replicas N        copies of the event log and the kill/lease buckets: 1 on one server (default), 3 on a cluster (env ORCH_NATS_REPLICAS)
   --lease-ttl MS           broker lease TTL: a standby takes over this long after the active broker's last

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,7 +143,7 @@ function childEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 /**
  * What the strategies process may read: the repository's folders and files (not its dot-entries:
  * .env, .orch, .git), node_modules where it really lies, the registry's folder, each strategy
- * module's folder and `extra`. None may hold a secret: a registry folder that does is narrowed
+ * module's folder and the node_modules folders above it, and `extra`. None may hold a secret: a registry folder that does is narrowed
  * to the registry file (no hot-reload watch then), any other refuses the start with its name.
  */
 export async function readAllowList(o: { configFile: string; secrets: readonly string[]; extra: readonly string[]; log: Logger }): Promise<string[]> {
@@ -165,11 +165,44 @@ export async function readAllowList(o: { configFile: string; secrets: readonly s
     o.log.warn({ registry, secret: holds(dirname(registry)) }, 'the registry\'s folder holds a secret: the strategies process reads the registry file only and does not watch it (apply changes with orch reload)');
     await add(registry, 'the registry');
   } else await add(dirname(registry), 'the registry\'s folder');
-  for (const [id, dir] of modules) await add(dir, `the module folder of strategy ${id}`);
+  for (const [id, dir] of modules) {
+    await add(dir, `the module folder of strategy ${id}`);
+    // Where its package imports resolve from (Node's resolver reads them under the process's permissions).
+    for (const nm of await nodeModulesAbove(dir)) await add(nm, `the packages of strategy ${id}`);
+  }
   for (const p of o.extra) await add(p, 'its own files');
   // Nested entries are covered by their folder.
   const unique = [...new Set(allowed)];
-  return unique.filter((p) => !unique.some((q) => q !== p && p.startsWith(q + sep)));
+  return siblingPrefixesMerged(unique.filter((p) => !unique.some((q) => q !== p && p.startsWith(q + sep))), secrets);
+}
+
+/**
+ * Node 20.20 denies a stat or readdir of an allowed folder when another allowed path extends its
+ * name (`/x/strategies` beside `/x/strategies.yaml`: the files inside stay readable, the folder
+ * itself does not, and TypeScript's module resolution then misses them). Such a pair is given
+ * as one wildcard, `/x/strategies*`, which Node matches correctly, unless it would reach a secret.
+ */
+function siblingPrefixesMerged(paths: string[], secrets: readonly string[]): string[] {
+  const out = [...paths];
+  for (const q of paths) {
+    const longer = out.filter((p) => p !== q && p.startsWith(q) && !p.startsWith(q + sep));
+    if (longer.length === 0) continue;
+    const secret = secrets.find((s) => s.startsWith(q));
+    if (secret) throw new SecretInReachError(`the strategies process would read ${q} and ${longer[0]}, which Node 20 can allow together only as ${q}*, and that holds ${secret}: rename one`);
+    for (const p of [q, ...longer]) out.splice(out.indexOf(p), 1);
+    out.push(`${q}*`);
+  }
+  return out;
+}
+
+/** Every node_modules folder from `dir` up to the root, as Node's resolver looks for packages. */
+async function nodeModulesAbove(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    const nm = join(d, 'node_modules');
+    if (await stat(nm).then((st) => st.isDirectory(), () => false)) found.push(nm);
+    if (dirname(d) === d) return found;
+  }
 }
 
 /** Each strategy's module folder as the registry names it now; a registry that does not parse is the strategies process's to report. */

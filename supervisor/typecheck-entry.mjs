@@ -8,7 +8,8 @@ const { files, tsconfig } = workerData;
 try {
   const ts = (await import('typescript')).default;
   const read = ts.readConfigFile(tsconfig, ts.sys.readFile);
-  const parsed = ts.parseJsonConfigFileContent(read.config ?? {}, ts.sys, dirname(tsconfig));
+  // Named, so type roots are found from the tsconfig's folder rather than the process's working directory.
+  const parsed = ts.parseJsonConfigFileContent(read.config ?? {}, ts.sys, dirname(tsconfig), undefined, tsconfig);
   const program = ts.createProgram(files, { ...parsed.options, noEmit: true });
   const errors = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
   // An error with no file is the environment's (a missing @types package, a bad tsconfig), not

@@ -1,20 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, repoRoot } from '../../support/specs.ts';
 import { renderRegistry } from '../../support/registry.ts';
-import { freePort, eventually } from '../../support/wait.ts';
+import { eventually } from '../../support/wait.ts';
+import { startIsolatedOrch, type OrchLine } from '../../support/isolated-orch.ts';
 
-/** Paper trading: no account variables and no NATS settings of the caller's. */
-function paperEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(KITE_|KALSHI_|NATS_URL$|ORCH_)/.test(k)));
-}
-
-type Line = { pid?: number; strategiesPid?: number; actor?: string; msg?: string; reply?: { status?: string }; attempts?: { what: string; result: string }[]; envNames?: string[] };
+type Line = OrchLine & { reply?: { status?: string }; attempts?: { what: string; result: string }[]; envNames?: string[] };
 
 // Values no strategy may ever see; each is where a real secret would be.
 const TOKEN = 'kite-access-token-must-stay-with-the-broker';
@@ -44,26 +39,14 @@ test('orch start --isolate-strategies: a hostile strategy in the permission-rest
     { id: 'hostile', module: fixture('hostile'), instruments: ['NSE:INFY'], params: { files: [tokenFile, dotenv, passwords, kalshiKey], addon } },
   ]));
 
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'orch.js'), 'start', '--isolate-strategies', '--config', registry, '--log-format', 'json', '--summary-interval', '0',
-    '--nats-port', String(await freePort()), '--metrics-port', String(await freePort())], {
-    cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
-    // Another role's NATS password in the launcher's environment, and the Kalshi key's path (no KALSHI_KEY_ID: still paper).
-    env: { ...paperEnv(), ORCH_NATS_OPERATOR_PASSWORD: OPERATOR_PASS, KALSHI_PRIVATE_KEY_PATH: kalshiKey },
-  });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => void (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => void (out += b.toString()));
-  const exited = new Promise((r) => child.once('exit', r));
+  // Another role's NATS password in the launcher's environment, and the Kalshi key's path (no KALSHI_KEY_ID: still paper).
+  const orch = await startIsolatedOrch(dir, registry, { ORCH_NATS_OPERATOR_PASSWORD: OPERATOR_PASS, KALSHI_PRIVATE_KEY_PATH: kalshiKey });
   t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const late = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(late);
-    }
+    await orch.stop();
     await rm(dir, { recursive: true, force: true });
   });
-  const lines = () => out.split('\n').flatMap((l): Line[] => { try { return [JSON.parse(l) as Line]; } catch { return []; } });
+  const lines = () => orch.lines() as Line[];
+  const out = orch.output;
 
   await eventually(async () => lines().some((l) => l.actor === 'strategy:hostile' && l.attempts) && lines().some((l) => l.actor === 'strategy:good' && l.msg === 'recorder placed'), 'the hostile strategy to try and the good one to place', 120_000);
   const launcher = lines().find((l) => l.msg === 'strategies process started under the permission model')!;
@@ -88,5 +71,5 @@ test('orch start --isolate-strategies: a hostile strategy in the permission-rest
     "process.binding('spawn_sync')": 'denied ERR_ACCESS_DENIED',
   });
   assert.deepEqual(hostile.envNames, [], 'the strategy sees no environment variable');
-  for (const secret of [TOKEN, DOTENV, OPERATOR_PASS, 'kalshi-key-must-stay-with-the-broker']) assert.ok(!out.includes(secret), 'no secret reaches any output');
+  for (const secret of [TOKEN, DOTENV, OPERATOR_PASS, 'kalshi-key-must-stay-with-the-broker']) assert.ok(!out().includes(secret), 'no secret reaches any output');
 });
