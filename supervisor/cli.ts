@@ -54,6 +54,7 @@ built-in exchanges unless KITE_* / KALSHI_* credentials are set). Ctrl-C stops i
   --group NAME             with --role strategies: only the registry's strategies of this placement group
   --isolate-strategies     with --role all: the strategies in a process of their own under Node's permission
                            model, with no secret (docs/deploy.md); --role strategies always runs that way
+  --strategies-metrics-port N  with --isolate-strategies: the strategies process's /metrics port (default 9465)
   --nats-port N            port of the nats-server it starts (default 4222)
   --nats-replicas N        copies of the event log and the kill/lease buckets: 1 on one server (default), 3 on a cluster (env ORCH_NATS_REPLICAS)
   --lease-ttl MS           broker lease TTL: a standby takes over this long after the active broker's last

@@ -18,7 +18,7 @@ export function paperEnv(): NodeJS.ProcessEnv {
  */
 export async function startIsolatedOrch(cwd: string, registry: string, env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'orch.js'), 'start', '--isolate-strategies', '--config', registry, '--log-format', 'json', '--summary-interval', '0',
-    '--nats-port', String(await freePort()), '--metrics-port', String(await freePort())], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...paperEnv(), ...env } });
+    '--nats-port', String(await freePort()), '--metrics-port', String(await freePort()), '--strategies-metrics-port', String(await freePort())], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...paperEnv(), ...env } });
   let out = '';
   child.stdout.on('data', (b: Buffer) => void (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => void (out += b.toString()));
