@@ -28,7 +28,12 @@ export class OrderUpdates {
     outsideChange?: (venue: Venue) => void;
   }) {}
 
-  onVenueOrder(venue: Venue, order: VenueOrder): void {
+  /**
+   * `afterRun`: a report held during a reconciliation, released before that run's report is
+   * recorded; an order not ours in it is on that report, so it asks for no second run. (A shape
+   * the run took is the record's already and asks for nothing either.)
+   */
+  onVenueOrder(venue: Venue, order: VenueOrder, afterRun = false): void {
     const held = this.held.get(venue);
     if (held) return void held.push(order);
     const { ledger } = this.o;
@@ -38,7 +43,7 @@ export class OrderUpdates {
       if (order.intentId && !ledger.book.get(order.intentId)) this.o.log.warn({ venue, venueOrderId: order.venueOrderId, intentId: order.intentId }, 'update for an order with our tag but no record; reconciliation adopts it');
       // Another app's or a hand-placed order in a state not reported yet (a fill of it is a
       // position nobody here knows of): reconciliation reports it now.
-      else if (!order.intentId && !findOrder(ledger.projection, order) && ledger.projection.unrecognised.get(order.venueOrderId) !== order.venueStatus) this.o.outsideChange?.(venue);
+      else if (!order.intentId && !findOrder(ledger.projection, order) && ledger.projection.unrecognised.get(order.venueOrderId) !== order.venueStatus && !afterRun) this.o.outsideChange?.(venue);
       return;
     }
     this.apply(venue, emits);
@@ -75,7 +80,7 @@ export class OrderUpdates {
     return () => {
       const held = this.held.get(venue) ?? [];
       this.held.delete(venue);
-      for (const o of held) this.onVenueOrder(venue, o);
+      for (const o of held) this.onVenueOrder(venue, o, true);
     };
   }
 

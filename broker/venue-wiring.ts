@@ -60,8 +60,15 @@ export async function startVenues(venues: Iterable<VenueAdapter>): Promise<void>
   }
 }
 
-/** A run for one venue that nobody waits on (a push or a reconnect asked for it); a failed run reports itself. */
+/**
+ * A run for one venue that nobody waits on (a push or a reconnect asked for it); a failed run
+ * reports itself. A push before the venue's first run completed asks for nothing: that run (at
+ * start, with its own policy for positions outside the strategies) reads everything it shows,
+ * and a run of another trigger under way would answer the start's request in its place.
+ */
 export function reconcileVenue(venues: ReadonlyMap<Venue, VenueAdapter>, reconciler: ReconcileRunner | undefined, venue: Venue, trigger: 'reconnect' | 'venue_update'): void {
   const a = venues.get(venue);
-  if (a && reconciler) void reconciler.run(a, trigger);
+  if (!a || !reconciler) return;
+  if (trigger === 'venue_update' && !reconciler.hasPassed(venue)) return;
+  void reconciler.run(a, trigger);
 }
