@@ -47,7 +47,7 @@ export class BrokerActor {
       publishTick: (t) => this.out.announce(subjects.marketData(t.venue, t.symbol), TickSchema, t),
       publishOrder: (u) => this.out.announce(subjects.orderUpdate(u.strategyId, u.intentId), OrderUpdateSchema, u),
       fenced: () => this.silent(), reconciled: (v) => this.reconciler.hasPassed(v),
-      outsideChange: (v) => reconcileVenue(this.venues, this.reconciler, v, 'venue_update'),
+      outsideChange: (v) => reconcileVenue(this.venues, this.silent() === undefined ? this.reconciler : undefined, v, 'venue_update'),
       ...(opts.limiter ? { limiter: opts.limiter } : {}), ...(opts.onMarginException ? { onMarginException: opts.onMarginException } : {}),
       ...(opts.maxPlaceWaitMs !== undefined ? { maxRateWaitMs: opts.maxPlaceWaitMs } : {}), ...(opts.refusalLog ? { refusalLog: opts.refusalLog } : {}),
     });
@@ -63,9 +63,9 @@ export class BrokerActor {
     const nc = this.out.nc = await connectBus({ servers: this.opts.natsUrl, name: 'broker', ...(this.opts.natsUser ? { user: this.opts.natsUser } : {}), ...(this.opts.natsPass ? { pass: this.opts.natsPass } : {}) });
     this.path.ledger.attach(this.opts.eventLog?.(nc));
     await this.path.ledger.replay(nc, this.venues.values());
-    this.reconciler = brokerReconciler(this.path, this.venues.values(), this.opts, (e, logIt) => this.publishEvent(e, logIt));
+    this.reconciler = brokerReconciler(this.path, this.venues.values(), this.opts, (e, logIt) => this.publishEvent(e, logIt), () => this.silent());
     this.path.marketData.start();
-    for (const a of this.venues.values()) wireVenue(a, { path: this.path, clock, log, publishEvent: (e) => this.publishEvent(e), reconcile: (t) => reconcileVenue(this.venues, this.reconciler, a.venue, t) });
+    for (const a of this.venues.values()) wireVenue(a, { path: this.path, clock, log, publishEvent: (e) => this.publishEvent(e), reconcile: (t) => reconcileVenue(this.venues, this.silent() === undefined ? this.reconciler : undefined, a.venue, t) });
     this.subs.push(subscribeIntents(this.doors()));
     await startVenues(this.venues.values());
     await this.syncInstruments();

@@ -6,6 +6,7 @@ import type { StrategySpec } from '../config/registry.ts';
 import type { BrokerActorOptions } from './broker-options.ts';
 import { wantedInstruments } from './instruments.ts';
 import { reconcileHost, type OrderPath } from './order-path.ts';
+import type { Difference } from './events/schema.ts';
 import { ReconcileRunner } from './reconcile/runner.ts';
 import type { VenueAdapter } from './venue.ts';
 
@@ -44,10 +45,22 @@ export async function syncInstruments(venues: Iterable<VenueAdapter>, strategies
 }
 
 /** The broker's reconciliation of every venue, each run logged and announced as `Reconciled`. */
-export function brokerReconciler(path: OrderPath, venues: Iterable<VenueAdapter>, o: BrokerActorOptions, publishEvent: (e: BrokerEvent, log: boolean) => void): ReconcileRunner {
+export function brokerReconciler(path: OrderPath, venues: Iterable<VenueAdapter>, o: BrokerActorOptions, publishEvent: (e: BrokerEvent, log: boolean) => void, silent: () => string | undefined = () => undefined): ReconcileRunner {
+  // A run that ends after this broker lost its lease (frozen mid-run, or its socket woke it with
+  // a venue push) compared the venue with a stale log: it raises no kill level and feeds no
+  // trigger; the leader's runs decide. Runs are not started then at all (broker-actor.ts).
+  const mismatch = o.onReconcileMismatch;
   const host = reconcileHost(path, {
-    log: o.log, ...(o.onReconcileMismatch ? { onMismatch: o.onReconcileMismatch } : {}),
-    announce: (r) => publishEvent({ type: 'Reconciled', venue: r.venue, ok: r.result === 'ok' || r.result === 'resolved', result: r.result, differences: r.differences.length, ts: r.ts }, false),
+    log: o.log,
+    ...(mismatch ? { onMismatch: async (venue: Venue, diffs: Difference[]) => {
+      const why = silent();
+      if (why === undefined) return mismatch(venue, diffs);
+      o.log.warn({ venue, differences: diffs.length, reason: why }, 'reconciliation difference not acted on: this broker does not hold the lease');
+    } } : {}),
+    announce: (r) => {
+      if (silent() !== undefined) return;
+      publishEvent({ type: 'Reconciled', venue: r.venue, ok: r.result === 'ok' || r.result === 'resolved', result: r.result, differences: r.differences.length, ts: r.ts }, false);
+    },
   });
   return new ReconcileRunner({ host, adapters: [...venues], clock: o.clock, log: o.log, intervalMs: o.reconcileIntervalMs ?? 0, ...(o.externalAtStart ? { externalAtStart: o.externalAtStart } : {}) });
 }

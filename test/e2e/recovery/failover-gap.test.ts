@@ -21,7 +21,7 @@ test('a failover gap answers broker_unavailable promptly, and every intent resen
   const sim = await startKiteSim({ tickIntervalMs: 100, seed: 11, logger: pino({ level: 'silent' }) });
   sim.setPrice(INFY.token, 1500);
   const nc = await connectBus({ servers: server.url, name: 'failover-gap-test' });
-  const strategy = spec('s1', { risk: { maxOrderQty: 10, maxOrderValue: 100_000_000, maxPosition: 100, maxOpenOrders: 200, priceBandBps: 1_000, ordersPerMinute: 6_000 } });
+  const strategy = spec('s1', { risk: { maxOrderQty: 10, maxOrderValue: 100_000_000, maxPosition: 100_000, maxOpenOrders: 100_000, priceBandBps: 1_000, ordersPerMinute: 60_000 } });
   const cfg = { natsUrl: server.url, kite: simAccount(sim), strategies: [strategy], leaseTtlMs: 2_000 };
   const a = spawnBroker(cfg);
   t.after(async () => {

@@ -72,5 +72,6 @@ test('a broker frozen past its lease is fenced: the standby takes over, and the 
   const leaderState = await state();
   assert.equal(leaderState.positions.find((p) => p.symbol === INFY.symbol)?.qty, 1 + afterTakeover.length, 'the new leader\'s position: its own fills');
   for (let i = 0; i < 12; i++) assert.deepEqual(await state(), leaderState, 'every strategy-state answer is the leader\'s');
+  // No kill level from the woken broker: its reconciliation against a stale log raises nothing.
   await eventually(async () => (await sendIntent(nc, placeIntent('s1', { qty: 1 }))).status === 'accepted', 'the new leader to keep trading');
 });
