@@ -74,18 +74,18 @@ test('a strategy that keeps crashing past its restart intensity is halted and st
 });
 
 test('with the broker alone (--role broker), a strategy crashing in a strategies process of its own is halted by the same restart-intensity trigger', async () => {
-  const h = await startHarness(renderRegistry([probe('crashy', 'NSE:INFY', { throwOnTick: 2 }, { restart: { maxRestarts: 2, withinSeconds: 60 } })]), { role: 'broker' });
+  const h = await startHarness(renderRegistry([probe('crashy-remote', 'NSE:INFY', { throwOnTick: 2 }, { restart: { maxRestarts: 2, withinSeconds: 60 } })]), { role: 'broker' });
   let host: StrategiesHost | undefined;
   try {
-    assert.equal(h.sys.supervisor.status('crashy'), undefined, 'no strategy runs in the broker process');
+    assert.equal(h.sys.supervisor.status('crashy-remote'), undefined, 'no strategy runs in the broker process');
     host = await startStrategiesHost({ configFile: join(h.dir, 'strategies.yaml'), natsUrl: h.server.url, log, logLevel: 'silent', hotReload: false, metricsPort: 0 });
-    const { entry } = await tripped(h, 'crashy', 'restart_intensity', 30_000);
+    const { entry } = await tripped(h, 'crashy-remote', 'restart_intensity', 30_000);
     assert.equal(entry.figures?.limit, 2);
     assert.equal(entry.figures?.actual, 3, 'each crash on the strategies host counted once');
-    await eventually(() => host!.supervisor.status('crashy') === 'down', 'the strategies host leaves it down');
+    await eventually(() => host!.supervisor.status('crashy-remote') === 'down', 'the strategies host leaves it down');
     // The strategies process's own /metrics counts what its supervisor did.
     const samples = await scrape(host.metricsUrl!);
-    const value = (name: string) => samples.find((x) => x.name === name && x.labels.actor === 'crashy')?.value;
+    const value = (name: string) => samples.find((x) => x.name === name && x.labels.actor === 'crashy-remote')?.value;
     assert.equal(value('orch_actor_gave_up_total'), '1');
     assert.equal(value('orch_actor_up'), '0');
     assert.ok(Number(value('orch_actor_restarts_total')) >= 2, `restarts counted: ${value('orch_actor_restarts_total')}`);
