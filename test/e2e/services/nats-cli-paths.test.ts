@@ -42,7 +42,7 @@ function firstOn(subject: string, match: (j: Record<string, unknown>, m: Msg) =>
 before(async () => {
   ws = await workspace();
   await writeFile(ws.config, renderRegistry([
-    { id: 'momentum-infy', module: fixture('recorder'), instruments: ['NSE:INFY'], params: { placeOnTick: 3, side: 'BUY', qty: 1, through: 500 } },
+    { id: 'momentum-infy', module: fixture('recorder'), instruments: ['NSE:INFY'], params: { placeOnTick: 3, placeEvery: 20, side: 'BUY', qty: 1, through: 500 } },
   ]));
   sys = await startSystem({ configFile: ws.config, log, stateDir: ws.dir, natsPort: await freePort(), metricsPort: false, simTickIntervalMs: 50, logLevel: 'silent', hotReload: false });
   const creds = await operatorCredentials(ws.dir, {});
@@ -65,6 +65,7 @@ test('the server orch start runs refuses a client without the operator credentia
 });
 
 test('nats sub on ticks, health, order updates and dead letters shows readable JSON', async () => {
+  // The strategy places every 20 ticks (1 s; ten fills before its position limit): an order update follows the subscription whenever it starts.
   const [tick, health, order] = await Promise.all([
     firstOn("orch.md.kite.>"),
     firstOn("orch.health.>"),
