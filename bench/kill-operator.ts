@@ -12,7 +12,7 @@ import { compileModule } from '../supervisor/worker-code.ts';
 import { connectBus, subscribeParsed } from '../actors/bus.ts';
 import { systemClock } from '../actors/clock.ts';
 import { subjects } from '../actors/subjects.ts';
-import { KillAckSchema } from '../actors/messages.ts';
+import { KillAckSchema, KillMessageSchema } from '../actors/messages.ts';
 import { KillStore } from '../broker/kill/kill-store.ts';
 
 type Job = { natsUrl: string; actors: number; rounds: number; pauseMs: number };
@@ -47,6 +47,12 @@ if (!isMainThread && parentPort) {
   }, { sync: true });
   await nc.flush();
   const operator = await KillStore.open(nc, { clock: systemClock, role: 'operator' });
+  // The measuring side warms up its own parse and encode, so round one times the system, not
+  // this thread's first compile (`orch kill` pays that before its broadcast leaves, untimed).
+  for (let i = 0; i < 32; i++) {
+    KillAckSchema.parse({ type: 'kill_ack', actorId: 'warm-up', revision: i, level: 3, ts: Date.now(), via: 'gate', provisional: true });
+    KillMessageSchema.parse({ type: 'kill', level: 3, scope: { kind: 'global' }, reason: 'warm-up', by: 'operator', ts: Date.now(), revision: i, provisional: true });
+  }
   const settle = (level: number) => {
     want = level; first.clear(); worker.clear(); allFirstAt = 0; allWorkersAt = 0;
     return new Promise<void>((r) => { done = r; });

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { connectBus, encodeJson, subscribeParsed } from '../actors/bus.ts';
 import { subjects } from '../actors/subjects.ts';
-import { KillAckSchema, KillMessageSchema } from '../actors/messages.ts';
+import { KillAckSchema, KillMessageSchema, type KillMessage } from '../actors/messages.ts';
 import { KillGate } from '../actors/kill-gate.ts';
 import { RelayCommandSchema, type RelayStart, type RelayReport } from './kill-relay-protocol.ts';
 
@@ -20,16 +20,40 @@ const nc = await connectBus({
   ...(start.user && start.pass ? { user: start.user, pass: start.pass } : {}),
   ...(start.tlsCaFile ? { tlsCaFile: start.tlsCaFile } : {}),
 });
-// Called from the read loop as each message is parsed: no await between socket and gate.
-subscribeParsed(nc, subjects.kill(), KillMessageSchema, (m) => {
-  for (const [id, gate] of gates) {
+/** Closes every gate the message concerns and acknowledges for each strategy. */
+function relay(m: KillMessage, into: Map<string, KillGate>, publish: (subject: string, data: Uint8Array) => void): void {
+  for (const [id, gate] of into) {
     if (!gate.apply(m, id)) continue;
-    nc.publish(subjects.killAck(id), encodeJson(KillAckSchema, {
+    publish(subjects.killAck(id), encodeJson(KillAckSchema, {
       type: 'kill_ack', actorId: id, revision: m.revision, level: gate.level(), ts: Date.now(), via: 'gate',
       ...(m.provisional ? { provisional: true as const } : {}),
     }));
   }
-}, { sync: true, onInvalid: (_msg, error) => report({ type: 'invalid', error }) });
+}
+
+/**
+ * The first kill must not be the first run of this code: compiling the parse, the gate and
+ * the acknowledgement's encoding on first use cost the first kill after a start tens of
+ * milliseconds more than the next ones (docs/latency.md, "Kill propagation"). Runs the whole
+ * path on a scratch gate, through the same decoding, with nothing published.
+ */
+function warmUp(): void {
+  const scratch = new Map([['warm-up', new KillGate()]]);
+  const wire = new TextEncoder();
+  for (let i = 0; i < 32; i++) {
+    for (const [level, provisional] of [[3, true], [3, false], [0, false]] as const) {
+      const sample = { type: 'kill', level, scope: { kind: 'global' }, reason: 'warm-up', by: 'operator', ts: Date.now(), revision: 2 * i + (level === 0 ? 1 : 0), ...(provisional ? { provisional } : {}) };
+      const m = KillMessageSchema.parse(JSON.parse(new TextDecoder().decode(wire.encode(JSON.stringify(sample)))));
+      relay(m, scratch, () => undefined);
+    }
+  }
+}
+warmUp();
+
+// Called from the read loop as each message is parsed: no await between socket and gate.
+subscribeParsed(nc, subjects.kill(), KillMessageSchema, (m) => relay(m, gates, (subject, data) => nc.publish(subject, data)), {
+  sync: true, onInvalid: (_msg, error) => report({ type: 'invalid', error }),
+});
 await nc.flush();
 
 port.on('message', (raw: unknown) => {
