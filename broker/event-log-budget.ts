@@ -15,9 +15,19 @@
  */
 export const RECORD_OVERHEAD_BYTES = 192;
 
+/**
+ * Once full, the log reopens only when the stream has shrunk below this share of the limit (old
+ * days archived and purged: `orch events export`). A size read that merely corrects the running
+ * estimate by a few entries must not let a handful of orders through a log the operator was
+ * told is full, then refuse again.
+ */
+export const REOPEN_BELOW = 0.95;
+
 export class EventLogBudget {
   /** Bytes in the stream as last read, plus what was admitted since. */
   private used = 0;
+  /** Set by the first refusal; cleared by a size read below REOPEN_BELOW of the limit. */
+  private full = false;
 
   /** `limit`: where events start being refused (orch_event_log_max_bytes). */
   constructor(readonly limit: number) {
@@ -32,6 +42,12 @@ export class EventLogBudget {
   /** The stream's size as just read (`EventLogUsage`); corrects the running estimate. */
   observe(streamBytes: number): void {
     this.used = streamBytes;
+    if (this.full && streamBytes < REOPEN_BELOW * this.limit) this.full = false;
+  }
+
+  /** True from the first refusal until the stream shrinks (REOPEN_BELOW). */
+  isFull(): boolean {
+    return this.full;
   }
 
   usedBytes(): number {
@@ -41,7 +57,11 @@ export class EventLogBudget {
   /** Takes room for an entry of `payloadBytes`; false (and nothing taken) when it would pass the limit. */
   admit(payloadBytes: number): boolean {
     const cost = payloadBytes + RECORD_OVERHEAD_BYTES;
-    if (this.used + cost > this.limit) return false;
+    if (this.full) return false;
+    if (this.used + cost > this.limit) {
+      this.full = true;
+      return false;
+    }
     this.used += cost;
     return true;
   }
