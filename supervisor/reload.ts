@@ -128,6 +128,30 @@ export async function moduleFiles(entry: string): Promise<Map<string, string>> {
   return out;
 }
 
+async function fingerprintsOf(specs: readonly StrategySpec[]): Promise<{ code: Map<string, string>; files: string[] }> {
+  const code = new Map<string, string>();
+  const files = new Set<string>();
+  for (const m of new Set(specs.map((s) => s.module))) {
+    const fp = await codeFingerprint(m);
+    code.set(m, fp.hash);
+    for (const f of fp.files) files.add(f);
+  }
+  return { code, files: [...files] };
+}
+
+/** The registry's text and the strategies' code as they were before the strategies started. */
+export type StartingPoint = { registryText: string | undefined; code: Map<string, string>; files: string[] };
+
+/**
+ * Read before the strategies start: `Reloader.init(point)` then compares the files with what
+ * the strategies were started from, so an edit made while they started (seconds) is reloaded,
+ * not missed by a watch that began after it.
+ */
+export async function startingPoint(config: LoadedConfig): Promise<StartingPoint> {
+  const registryText = await readFile(config.file, 'utf8').catch(() => undefined);
+  return { registryText, ...(await fingerprintsOf(config.strategies)) };
+}
+
 export async function codeFingerprint(entry: string): Promise<{ hash: string; files: string[] }> {
   const files = await moduleFiles(entry);
   const h = createHash('sha256');
@@ -212,18 +236,37 @@ export class Reloader {
     return this.last;
   }
 
-  /** Fingerprints the running code; call once before the first reload. */
-  async init(): Promise<void> {
-    const { code, files } = await this.fingerprints(this.config.strategies);
-    this.code = code;
-    this.watchSet = files;
+  /** Fingerprints the code the strategies were started from (`startingPoint`, read before they started), or now. */
+  async init(point?: StartingPoint): Promise<void> {
+    const p = point ?? (await startingPoint(this.config));
+    this.registryText = p.registryText;
+    this.code = p.code;
+    this.watchSet = p.files;
   }
 
   private watchSet: string[] = [];
+  /** The registry as the strategies were started from: an edit before the watch starts is found by comparing. */
+  private registryText: string | undefined;
 
-  /** Starts watching the registry file and every strategy module file it reaches. */
+  /**
+   * Starts watching the registry file and every strategy module file it reaches. An edit made
+   * since the starting point reached no watcher (a start takes seconds: the strategies are
+   * launched in between), so the files are compared once more and a difference reloads.
+   */
   watch(): void {
     this.rewatch([this.config.file, ...this.watchSet]);
+    void this.changedSinceInit().then((changed) => {
+      if (!changed) return;
+      this.opts.log.info('registry or strategy code changed while starting: reloading');
+      this.schedule();
+    }, (err: unknown) => this.opts.log.warn({ err }, 'could not compare the files with the start'));
+  }
+
+  private async changedSinceInit(): Promise<boolean> {
+    const text = await readFile(this.config.file, 'utf8').catch(() => undefined);
+    if (text !== this.registryText) return true;
+    const { code } = await this.fingerprints(this.config.strategies);
+    return [...code].some(([m, hash]) => this.code.get(m) !== hash);
   }
 
   /** Validates the file and applies the difference; concurrent calls run one after another. */
@@ -378,15 +421,8 @@ export class Reloader {
     return r;
   }
 
-  private async fingerprints(specs: readonly StrategySpec[]): Promise<{ code: Map<string, string>; files: string[] }> {
-    const code = new Map<string, string>();
-    const files = new Set<string>();
-    for (const m of new Set(specs.map((s) => s.module))) {
-      const fp = await codeFingerprint(m);
-      code.set(m, fp.hash);
-      for (const f of fp.files) files.add(f);
-    }
-    return { code, files: [...files] };
+  private fingerprints(specs: readonly StrategySpec[]): Promise<{ code: Map<string, string>; files: string[] }> {
+    return fingerprintsOf(specs);
   }
 
   /** Watches directories, not files: editors replace a file on save, which ends a file watch. */

@@ -11,7 +11,7 @@ import type { LoadedConfig } from '../config/registry.ts';
 import { startStrategySupervisor } from './strategy-supervisor.ts';
 import { SUPERVISOR, strategyRole, type Credentials, type Role } from './nats-auth.ts';
 import { groupProbe, placementOf } from './placement.ts';
-import { Reloader, probeInWorker, type ReloadTargets } from './reload.ts';
+import { Reloader, probeInWorker, startingPoint, type ReloadTargets } from './reload.ts';
 import { startServices } from './services.ts';
 import { startStrategiesMetrics } from './health.ts';
 import { enableDefaultMetrics, metrics } from '../actors/metrics.ts';
@@ -97,6 +97,8 @@ export async function startStrategiesHost(o: StrategiesHostOptions): Promise<Str
       },
     });
     supervisor = sup;
+    // What the strategies start from, so the watch (begun later) cannot miss an edit made meanwhile.
+    const startedFrom = await startingPoint(config);
     if (killStore.current().global.level === 4) o.log.error({ reason: killStore.current().global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
     else await sup.startAll(config.strategies);
 
@@ -108,7 +110,7 @@ export async function startStrategiesHost(o: StrategiesHostOptions): Promise<Str
       config, supervisor: sup, broker: REMOTE_BROKER, clock, log: actorLogger(o.log, 'reload'), probe,
       onApplied: (next) => { for (const st of next.strategies) seedStrategy(metrics, st); },
     });
-    await reloader.init();
+    await reloader.init(startedFrom);
     if (o.hotReload !== false) reloader.watch();
     undo.push(() => reloader.close());
 

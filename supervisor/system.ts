@@ -20,7 +20,7 @@ import { lookupFromAdapters, unknownInstrument } from './instrument-check.ts';
 import { loadMarketHolidays, nseMarketOpen, NO_HOLIDAYS } from './market-calendar.ts';
 import { followMarketHours } from './market-hours.ts';
 import { SUPERVISOR, type Credentials, type NatsAuth } from './nats-auth.ts';
-import { Reloader, probeInWorker, type ReloadTargets } from './reload.ts';
+import { Reloader, probeInWorker, startingPoint, type ReloadTargets } from './reload.ts';
 import { placementOf } from './placement.ts';
 import { startServices } from './services.ts';
 import { strategyCredentials } from './strategy-credentials.ts';
@@ -100,6 +100,8 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       kiteHoursOnly: kite.account.marketHoursOnly, tradesKite: config.strategies.some((st) => st.venue === 'kite'), kalshiRuns: kalshi !== undefined,
     }));
     const brokerOnly = o.role === 'broker';
+    // What the strategies start from, so the watch (begun later) cannot miss an edit made meanwhile.
+    const startedFrom = await startingPoint(config);
     // Level 4 latched: the actors stay down until the operator resets it and the processes restart.
     if (brokerOnly) o.log.info('role broker: the strategies run in their own processes (orch start --role strategies)');
     else if (killSwitch.state.global.level === 4) o.log.error({ reason: killSwitch.state.global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
@@ -123,7 +125,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
         followRegistryMetrics(next, previous, (id) => forgetActorMetrics?.(id), o.log);
       },
     });
-    await reloader.init();
+    await reloader.init(startedFrom);
     if (o.hotReload !== false) reloader.watch();
     // Before the supervisor stops, so no reload starts a strategy during shutdown.
     undo.push(() => reloader.close());
