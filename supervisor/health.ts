@@ -4,7 +4,7 @@ import type { Clock } from '../actors/clock.ts';
 import { registry } from '../actors/metrics.ts';
 import { monitorEventLoopLag } from '../actors/metrics-forwarder.ts';
 import type { VenueAdapter } from '../broker/venue.ts';
-import { startHttp } from './http.ts';
+import { startHttp, type HealthReport } from './http.ts';
 import { MetricsAggregator } from './metrics-aggregator.ts';
 import type { Supervisor } from './supervisor.ts';
 
@@ -16,41 +16,25 @@ export type HealthEndpoint = {
   stop(): Promise<void>;
 };
 
+type Common = { nc: NatsConnection; clock: Clock; log: Logger; host: string; port: number; supervisor: Pick<Supervisor, 'view' | 'ids'> };
+
 /**
  * `/metrics` and `/health` over HTTP: worker threads publish their registries over NATS and
  * /metrics serves those of this process's supervisor merged with the main thread's (with its event-loop lag); /health is ok
  * while every venue is connected and every actor running or stopped on purpose.
  */
-export async function startHealthEndpoint(o: {
-  nc: NatsConnection; clock: Clock; log: Logger; host: string; port: number;
-  adapters: readonly VenueAdapter[]; supervisor: Pick<Supervisor, 'view' | 'ids'>;
-}): Promise<HealthEndpoint> {
-  const { clock, adapters, supervisor } = o;
+export async function startHealthEndpoint(o: Common & { adapters: readonly VenueAdapter[] }): Promise<HealthEndpoint> {
+  const { adapters, supervisor } = o;
   // This process's workers only: a strategies process elsewhere serves its own (startStrategiesMetrics),
   // and Prometheus would otherwise see each of its workers' series twice.
-  const aggregator = new MetricsAggregator({ registry, clock, log: o.log, acceptActor: (id) => supervisor.ids().includes(id) });
-  aggregator.start(o.nc);
-  const mainLag = monitorEventLoopLag({ registry, actor: 'main', clock, intervalMs: 5_000 });
-  // A first sample at once, so the series exists from the first scrape.
-  mainLag.sample();
-  const stopSampling = () => { mainLag.stop(); aggregator.stop(); };
-  try {
-    const http = await startHttp({
-      host: o.host, port: o.port, registry: aggregator,
-      health: async () => {
-        const actors = await supervisor.view();
-        return {
-          ok: adapters.every((a) => a.connected()) && actors.every((a) => a.status === 'running' || a.status === 'stopped'),
-          broker: Object.fromEntries(adapters.map((a) => [a.venue, a.connected()])),
-          actors: actors.map((a) => ({ id: a.id, status: a.status, restarts: a.restarts })),
-        };
-      },
-    });
-    return { metricsUrl: `${http.url}/metrics`, forget: (id) => aggregator.forget(id), stop: async () => { await http.close(); stopSampling(); } };
-  } catch (e) {
-    stopSampling();
-    throw e;
-  }
+  return serve(o, undefined, async () => {
+    const actors = await supervisor.view();
+    return {
+      ok: adapters.every((a) => a.connected()) && actors.every((a) => a.status === 'running' || a.status === 'stopped'),
+      broker: Object.fromEntries(adapters.map((a) => [a.venue, a.connected()])),
+      actors: actors.map((a) => ({ id: a.id, status: a.status, restarts: a.restarts })),
+    };
+  });
 }
 
 /**
@@ -65,27 +49,29 @@ const STRATEGIES_HOST_METRICS = new Set(['orch_actor_up', 'orch_actor_restarts_t
  * its own workers only (other hosts' workers publish on the same subjects; their host serves
  * them). /healthz is ok while every actor here is running or stopped on purpose.
  */
-export async function startStrategiesMetrics(o: {
-  nc: NatsConnection; clock: Clock; log: Logger; host: string; port: number; supervisor: Pick<Supervisor, 'view' | 'ids'>;
-}): Promise<HealthEndpoint> {
+export async function startStrategiesMetrics(o: Common): Promise<HealthEndpoint> {
+  const { supervisor } = o;
+  return serve(o, (name) => name.startsWith('orch_process_') || STRATEGIES_HOST_METRICS.has(name), async () => {
+    const actors = await supervisor.view();
+    return { ok: actors.every((a) => a.status === 'running' || a.status === 'stopped'), actors: actors.map((a) => ({ id: a.id, status: a.status, restarts: a.restarts })) };
+  });
+}
+
+/** The HTTP server both roles share: this supervisor's workers' series merged in, the main thread's lag sampled. */
+async function serve(o: Common, ownMetric: ((name: string) => boolean) | undefined, health: () => Promise<HealthReport>): Promise<HealthEndpoint> {
   const { clock, supervisor } = o;
   const aggregator = new MetricsAggregator({
     registry, clock, log: o.log,
     acceptActor: (id) => supervisor.ids().includes(id),
-    ownMetric: (name) => name.startsWith('orch_process_') || STRATEGIES_HOST_METRICS.has(name),
+    ...(ownMetric ? { ownMetric } : {}),
   });
   aggregator.start(o.nc);
   const mainLag = monitorEventLoopLag({ registry, actor: 'main', clock, intervalMs: 5_000 });
+  // A first sample at once, so the series exists from the first scrape.
   mainLag.sample();
   const stopSampling = () => { mainLag.stop(); aggregator.stop(); };
   try {
-    const http = await startHttp({
-      host: o.host, port: o.port, registry: aggregator,
-      health: async () => {
-        const actors = await supervisor.view();
-        return { ok: actors.every((a) => a.status === 'running' || a.status === 'stopped'), actors: actors.map((a) => ({ id: a.id, status: a.status, restarts: a.restarts })) };
-      },
-    });
+    const http = await startHttp({ host: o.host, port: o.port, registry: aggregator, health });
     return { metricsUrl: `${http.url}/metrics`, forget: (id) => aggregator.forget(id), stop: async () => { await http.close(); stopSampling(); } };
   } catch (e) {
     stopSampling();
