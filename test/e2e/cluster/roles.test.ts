@@ -120,7 +120,7 @@ test('on the 3-node TLS cluster of deploy/nats: a broker with --nats-replicas 3 
   const env = { ORCH_NATS_CA: certs.caFile };
   const broker = orchStart(dir, ['--role', 'broker', '--nats', cluster.urls, '--nats-replicas', '3', '--metrics-port', String(await freePort())], env);
   running.push(broker);
-  await eventually(async () => /orchestrator running/.test(broker.output()), 'the broker to run', 90_000);
+  await eventually(async () => /orchestrator running/.test(broker.output()), 'the broker to run', 90_000).catch((e) => { console.error('BROKER OUTPUT', broker.output().slice(-6000)); throw e; });
   const g1 = orchStart(dir, ['--role', 'strategies', '--group', 'g1', '--nats', cluster.urls, '--metrics-port', String(await freePort())], env);
   running.push(g1);
   await eventually(async () => /recorder placed/.test(g1.output()), 'the strategy to place through the broker', 90_000);
