@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -11,11 +12,13 @@ import { startIsolatedOrch, type OrchLine } from '../../support/isolated-orch.ts
 
 type Line = OrchLine & { reply?: { status?: string }; attempts?: { what: string; result: string }[]; envNames?: string[] };
 
-// Values no strategy may ever see; each is where a real secret would be.
-const TOKEN = 'kite-access-token-must-stay-with-the-broker';
-const DOTENV = 'operator-token-from-dotenv-0123456789';
-const OPERATOR_PASS = 'operator-nats-password-0123456789';
-const KALSHI_KEY = '-----BEGIN PRIVATE KEY-----\nkalshi-key-must-stay-with-the-broker\n-----END PRIVATE KEY-----\n';
+// Values no strategy may ever see, each where a real secret would be: made for this run only.
+const TOKEN = `kite-token-${randomBytes(12).toString('hex')}`;
+const DOTENV = `dotenv-token-${randomBytes(12).toString('hex')}`;
+const OPERATOR_PASS = `operator-pass-${randomBytes(12).toString('hex')}`;
+const KALSHI_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+/** A line from the middle of the key: what would show if any part of the file leaked. */
+const KALSHI_KEY_LINE = KALSHI_KEY.split('\n')[5]!;
 
 test('orch start --isolate-strategies: a hostile strategy in the permission-restricted strategies process cannot read the Kite token, the .env, the NATS passwords or the Kalshi key, start a child process, load a native addon or find a secret in its environment, while a well-behaved strategy in the same process trades', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'orch-perm-'));
@@ -71,5 +74,5 @@ test('orch start --isolate-strategies: a hostile strategy in the permission-rest
     "process.binding('spawn_sync')": 'denied ERR_ACCESS_DENIED',
   });
   assert.deepEqual(hostile.envNames, [], 'the strategy sees no environment variable');
-  for (const secret of [TOKEN, DOTENV, OPERATOR_PASS, 'kalshi-key-must-stay-with-the-broker']) assert.ok(!out().includes(secret), 'no secret reaches any output');
+  for (const secret of [TOKEN, DOTENV, OPERATOR_PASS, KALSHI_KEY_LINE]) assert.ok(!out().includes(secret), 'no secret reaches any output');
 });
