@@ -9,7 +9,13 @@ import type { StoredEvent } from '../../broker/events/schema.ts';
 import { project, type Projection } from '../../broker/projection/projection.ts';
 import { intentTag } from '../../broker/kite/tag.ts';
 import type { KiteSim } from '../../exchanges/kite/index.ts';
-import { repoRoot } from './specs.ts';
+import type { TestContext } from 'node:test';
+import { pino } from 'pino';
+import { connectBus } from '../../actors/bus.ts';
+import { startKiteSim } from '../../exchanges/kite/index.ts';
+import type { StrategySpec } from '../../config/registry.ts';
+import { startNatsServer } from './nats-server.ts';
+import { repoRoot, spec } from './specs.ts';
 
 export const INFY = { symbol: 'NSE:INFY', token: 408065 } as const;
 
@@ -139,4 +145,31 @@ export async function invariantViolations(nc: NatsConnection, sim: KiteSim): Pro
 
 export function simAccount(sim: KiteSim): BrokerProcessConfig['kite'] {
   return { rest: sim.restUrl, ws: sim.wsUrl, apiKey: sim.credentials.apiKey, accessToken: sim.issueAccessToken() };
+}
+
+/**
+ * A nats-server, the built-in Kite exchange (INFY at 1,500), a connection, and two broker
+ * processes for strategy `s1` with `risk`: `a` holds the lease and is ready, `b` waits as its
+ * standby. Everything is torn down after the test (a frozen `a` is woken to be killed).
+ */
+export async function startActiveAndStandby(t: TestContext, o: { name: string; seed: number; leaseTtlMs: number; risk: StrategySpec['risk'] }) {
+  const server = await startNatsServer();
+  const sim = await startKiteSim({ tickIntervalMs: 100, seed: o.seed, logger: pino({ level: 'silent' }) });
+  sim.setPrice(INFY.token, 1500);
+  const nc = await connectBus({ servers: server.url, name: o.name });
+  const cfg = { natsUrl: server.url, kite: simAccount(sim), strategies: [spec('s1', { risk: o.risk })], leaseTtlMs: o.leaseTtlMs };
+  const a = spawnBroker(cfg);
+  t.after(async () => {
+    a.child.kill('SIGCONT');
+    await a.kill('SIGKILL');
+    await nc.close();
+    await sim.close();
+    await server.cleanup();
+  });
+  await a.waitFor('ready', 60_000);
+  // Started once the first holds the lease, so it is the standby.
+  const b = spawnBroker(cfg);
+  t.after(() => b.kill('SIGKILL'));
+  await b.waitFor('standby', 60_000);
+  return { server, sim, nc, a, b };
 }

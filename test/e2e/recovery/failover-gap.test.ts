@@ -1,14 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
 import { errors as natsErrors } from '@nats-io/transport-node';
-import { startNatsServer } from '../../support/nats-server.ts';
-import { eventually, spec } from '../../support/specs.ts';
-import { connectBus } from '../../../actors/bus.ts';
+import { eventually } from '../../support/specs.ts';
 import type { IntentReply, PlaceIntent } from '../../../actors/messages.ts';
-import { startKiteSim } from '../../../exchanges/kite/index.ts';
 import { intentTag } from '../../../broker/kite/tag.ts';
-import { INFY, invariantViolations, placeIntent, sendIntent, sendWhenPriced, simAccount, spawnBroker } from '../../support/recovery-harness.ts';
+import { INFY, invariantViolations, placeIntent, sendIntent, sendWhenPriced, startActiveAndStandby } from '../../support/recovery-harness.ts';
 
 /**
  * Two broker processes; the active one is killed (SIGKILL) with intents on their way. Every
@@ -17,23 +13,7 @@ import { INFY, invariantViolations, placeIntent, sendIntent, sendWhenPriced, sim
  * sent again with the same id once the standby trades, is placed exactly once at the venue.
  */
 test('a failover gap answers broker_unavailable promptly, and every intent resent with its id is placed exactly once', async (t) => {
-  const server = await startNatsServer();
-  const sim = await startKiteSim({ tickIntervalMs: 100, seed: 11, logger: pino({ level: 'silent' }) });
-  sim.setPrice(INFY.token, 1500);
-  const nc = await connectBus({ servers: server.url, name: 'failover-gap-test' });
-  const strategy = spec('s1', { risk: { maxOrderQty: 10, maxOrderValue: 100_000_000, maxPosition: 100_000, maxOpenOrders: 100_000, priceBandBps: 1_000, ordersPerMinute: 60_000 } });
-  const cfg = { natsUrl: server.url, kite: simAccount(sim), strategies: [strategy], leaseTtlMs: 2_000 };
-  const a = spawnBroker(cfg);
-  t.after(async () => {
-    await a.kill('SIGKILL');
-    await nc.close();
-    await sim.close();
-    await server.cleanup();
-  });
-  await a.waitFor('ready', 60_000);
-  const b = spawnBroker(cfg);
-  t.after(() => b.kill('SIGKILL'));
-  await b.waitFor('standby', 60_000);
+  const { sim, nc, a, b } = await startActiveAndStandby(t, { name: 'failover-gap-test', seed: 11, leaseTtlMs: 2_000, risk: { maxOrderQty: 10, maxOrderValue: 100_000_000, maxPosition: 100_000, maxOpenOrders: 100_000, priceBandBps: 1_000, ordersPerMinute: 60_000 } });
   // Resting orders: each intent is one order at the venue, easy to count by its tag.
   const resting = (): PlaceIntent => placeIntent('s1', { orderType: 'LIMIT', limitPrice: 140_000 });
   assert.equal((await sendWhenPriced(nc, resting())).status, 'accepted');

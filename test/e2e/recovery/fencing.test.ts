@@ -1,14 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
-import { startNatsServer } from '../../support/nats-server.ts';
-import { eventually, spec } from '../../support/specs.ts';
-import { connectBus, requestParsed } from '../../../actors/bus.ts';
+import { eventually } from '../../support/specs.ts';
+import { requestParsed } from '../../../actors/bus.ts';
 import { subjects } from '../../../actors/subjects.ts';
 import { StrategyStateReplySchema, StrategyStateRequestSchema } from '../../../actors/messages.ts';
-import { startKiteSim } from '../../../exchanges/kite/index.ts';
 import { intentTag } from '../../../broker/kite/tag.ts';
-import { INFY, placeIntent, sendIntent, sendWhenPriced, simAccount, spawnBroker } from '../../support/recovery-harness.ts';
+import { INFY, placeIntent, sendIntent, sendWhenPriced, startActiveAndStandby } from '../../support/recovery-harness.ts';
 
 /**
  * A standby broker takes over from a frozen one (SIGSTOP, as a long GC pause or a stalled VM
@@ -17,25 +14,7 @@ import { INFY, placeIntent, sendIntent, sendWhenPriced, simAccount, spawnBroker 
  * venue sees every order once. The failover time (SIGSTOP to the standby answering) is printed.
  */
 test('a broker frozen past its lease is fenced: the standby takes over, and the woken broker writes nothing to the venue', async (t) => {
-  const server = await startNatsServer();
-  const sim = await startKiteSim({ tickIntervalMs: 100, seed: 7, logger: pino({ level: 'silent' }) });
-  sim.setPrice(INFY.token, 1500);
-  const nc = await connectBus({ servers: server.url, name: 'fencing-test' });
-  const strategy = spec('s1', { risk: { maxOrderQty: 10, maxOrderValue: 100_000_000, maxPosition: 100, maxOpenOrders: 20, priceBandBps: 1_000, ordersPerMinute: 600 } });
-  const cfg = { natsUrl: server.url, kite: simAccount(sim), strategies: [strategy], leaseTtlMs: 3_000 };
-  const a = spawnBroker(cfg);
-  t.after(async () => {
-    a.child.kill('SIGCONT');
-    await a.kill('SIGKILL');
-    await nc.close();
-    await sim.close();
-    await server.cleanup();
-  });
-  await a.waitFor('ready', 60_000);
-  // Started once the first holds the lease, so it is the standby.
-  const b = spawnBroker(cfg);
-  t.after(() => b.kill('SIGKILL'));
-  await b.waitFor('standby', 60_000);
+  const { sim, nc, a, b } = await startActiveAndStandby(t, { name: 'fencing-test', seed: 7, leaseTtlMs: 3_000, risk: { maxOrderQty: 10, maxOrderValue: 100_000_000, maxPosition: 100, maxOpenOrders: 20, priceBandBps: 1_000, ordersPerMinute: 600 } });
   // A resting order, so there is something a woken broker could cancel or modify too.
   const resting = placeIntent('s1', { qty: 1, orderType: 'LIMIT', limitPrice: 140_000 });
   const restingReply = await sendWhenPriced(nc, resting);
@@ -52,7 +31,7 @@ test('a broker frozen past its lease is fenced: the standby takes over, and the 
   await b.waitFor('ready', 60_000);
   const first = placeIntent('s1', { qty: 1 });
   assert.equal((await sendWhenPriced(nc, first, 30_000)).status, 'accepted');
-  process.stdout.write(`# failover: ${Date.now() - stoppedAt} ms from SIGSTOP of the active broker to an intent accepted by the standby (lease TTL ${cfg.leaseTtlMs} ms)\n`);
+  process.stdout.write(`# failover: ${Date.now() - stoppedAt} ms from SIGSTOP of the active broker to an intent accepted by the standby (lease TTL 3000 ms)\n`);
   const afterTakeover = [placeIntent('s1', { qty: 1 }), placeIntent('s1', { qty: 1 })];
   for (const i of afterTakeover) assert.equal((await sendIntent(nc, i)).status, 'accepted');
   const leaderWrites = sim.orders().length;
