@@ -4,7 +4,7 @@ import { errors as natsErrors } from '@nats-io/transport-node';
 import { eventually } from '../../support/specs.ts';
 import type { IntentReply, PlaceIntent } from '../../../actors/messages.ts';
 import { intentTag } from '../../../broker/kite/tag.ts';
-import { INFY, invariantViolations, placeIntent, sendIntent, sendWhenPriced, startActiveAndStandby } from '../../support/recovery-harness.ts';
+import { invariantViolations, placeIntent, sendIntent, sendWhenPriced, startActiveAndStandby } from '../../support/recovery-harness.ts';
 
 /**
  * Two broker processes; the active one is killed (SIGKILL) with intents on their way. Every
