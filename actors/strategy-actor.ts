@@ -149,7 +149,8 @@ export class StrategyActor {
    * One instrument's ticks, taken in the read loop as bytes: each is read (parsed and checked,
    * actors/tick-check.ts) only when the strategy is ready for it, so a tick replaced by a newer
    * one while the strategy is busy costs no parse (actors/strategy-session.ts, `tickUnread`).
-   * A payload that is not a tick of this instrument is dead-lettered when its turn comes.
+   * A payload that is not a tick of this instrument is dead-lettered when its turn comes (at
+   * once when it names no seq: no tick replaces it unread).
    */
   private subscribeTicks(nc: NatsConnection, symbol: string): Subscription {
     const { spec, log } = this.opts;
@@ -158,6 +159,13 @@ export class StrategyActor {
       callback: (err, msg) => {
         if (err) return void log.warn({ err, subject }, 'subscription error');
         const seq = peekSeq(msg.data);
+        if (seq === undefined) {
+          // Every tick the broker writes names its seq: bytes without one are read now, so a
+          // newer tick cannot replace them unread and a malformed payload is always dead-lettered.
+          const t = this.readTickOf(nc, msg, symbol, seq);
+          if (t) this.session.tick(t);
+          return;
+        }
         this.session.tickUnread(symbol, seq, () => this.readTickOf(nc, msg, symbol, seq));
       },
     });
