@@ -55,31 +55,34 @@ export class SystemClock implements Clock {
 
 type PendingTimer = { id: number; due: number; fn: () => void; every?: number };
 
-/** A manual clock: nothing happens until `advance` (or `tick`) moves time forward. */
-export class TestClock implements Clock {
-  private current: number;
+/**
+ * A clock moved by hand: the timer table shared by TestClock (tests advance it) and the
+ * backtest's VirtualClock (the data advances it). `fireNext(limit)` fires the timer due first
+ * at or before `limit` (ties in creation order), after moving the time to its due time; the
+ * subclass decides what happens between timers.
+ */
+export abstract class ManualClock implements Clock {
+  protected current: number;
   private nextId = 1;
   private readonly timers = new Map<number, PendingTimer>();
+  /** Earliest due time among the timers (Infinity when none): most moves fire nothing. */
+  private nextDue = Number.POSITIVE_INFINITY;
 
-  constructor(startMs = Date.UTC(2026, 10, 23, 4, 0, 0)) {
+  constructor(startMs: number) {
     this.current = startMs;
   }
   now(): number {
     return this.current;
   }
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = this.nextId++;
-    this.timers.set(id, { id, due: this.current + Math.max(0, ms), fn });
-    return { id };
+    return this.add({ id: this.nextId++, due: this.current + Math.max(0, ms), fn });
   }
   clearTimeout(handle: TimerHandle | undefined): void {
     if (handle) this.timers.delete(handle.id);
   }
   setInterval(fn: () => void, ms: number): TimerHandle {
-    const id = this.nextId++;
     const every = Math.max(1, ms);
-    this.timers.set(id, { id, due: this.current + every, fn, every });
-    return { id };
+    return this.add({ id: this.nextId++, due: this.current + every, fn, every });
   }
   clearInterval(handle: TimerHandle | undefined): void {
     this.clearTimeout(handle);
@@ -91,34 +94,50 @@ export class TestClock implements Clock {
   pending(): number {
     return this.timers.size;
   }
+  /** Fires the first timer due at or before `limit`, at its due time; false when none is. */
+  protected fireNext(limit: number): boolean {
+    if (this.nextDue > limit) return false;
+    const t = this.earliest();
+    this.nextDue = t?.due ?? Number.POSITIVE_INFINITY;
+    // A cleared timer can leave nextDue early: what is left may not be due yet.
+    if (!t || t.due > limit) return false;
+    this.current = t.due;
+    if (t.every !== undefined) t.due += t.every;
+    else this.timers.delete(t.id);
+    this.nextDue = this.earliest()?.due ?? Number.POSITIVE_INFINITY;
+    t.fn();
+    return true;
+  }
+  private add(t: PendingTimer): TimerHandle {
+    this.timers.set(t.id, t);
+    if (t.due < this.nextDue) this.nextDue = t.due;
+    return { id: t.id };
+  }
+  private earliest(): PendingTimer | undefined {
+    let best: PendingTimer | undefined;
+    for (const t of this.timers.values()) if (!best || t.due < best.due || (t.due === best.due && t.id < best.id)) best = t;
+    return best;
+  }
+}
+
+/** A manual clock for tests: nothing happens until `advance` moves time forward. */
+export class TestClock extends ManualClock {
+  constructor(startMs = Date.UTC(2026, 10, 23, 4, 0, 0)) {
+    super(startMs);
+  }
   /**
    * Moves time forward by `ms`, firing every timer that falls due in order, and lets
    * promise continuations run between timers so async code observes each step.
    */
   async advance(ms: number): Promise<void> {
     const target = this.current + ms;
-    for (;;) {
-      const next = this.earliestDue(target);
-      if (!next) break;
-      this.current = next.due;
-      if (next.every !== undefined) next.due += next.every;
-      else this.timers.delete(next.id);
-      next.fn();
-      await flushMicrotasks();
-    }
+    while (this.fireNext(target)) await flushMicrotasks();
     this.current = target;
     await flushMicrotasks();
   }
   /** Jumps the wall clock without firing timers (e.g. to model a suspended host). */
   set(ms: number): void {
     this.current = ms;
-  }
-  private earliestDue(limit: number): PendingTimer | undefined {
-    let best: PendingTimer | undefined;
-    for (const t of this.timers.values()) {
-      if (t.due <= limit && (!best || t.due < best.due || (t.due === best.due && t.id < best.id))) best = t;
-    }
-    return best;
   }
 }
 
