@@ -1,4 +1,4 @@
-import { readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
 /**
@@ -12,21 +12,35 @@ import { setPriority } from 'node:os';
  */
 export const DEFAULT_STRATEGY_NICENESS = 10;
 
+/**
+ * The calling thread's stat file (proc(5), /proc/pid/stat: the first field is the thread's id).
+ * The permission-restricted strategies process may read exactly this file
+ * (supervisor/strategies-process.ts): not the folder, whose `root` link reaches the whole file
+ * system, and not the `/proc/thread-self` link itself.
+ */
+export const THREAD_STAT_FILE = '/proc/thread-self/stat';
+
 export type PriorityResult = { ok: true; tid: number; niceness: number } | { ok: false; reason: string };
+
+/** The thread id at the head of a stat line (`12345 (node) R ...`), or undefined. */
+export function tidOfStat(stat: string): number | undefined {
+  const tid = Number(stat.slice(0, stat.indexOf(' ')));
+  return Number.isInteger(tid) && tid > 0 ? tid : undefined;
+}
 
 /** Sets the calling thread's nice value; elsewhere than Linux, says why it did not. */
 export function setThisThreadNiceness(niceness: number): PriorityResult {
   if (!Number.isInteger(niceness) || niceness < 0 || niceness > 19) {
     return { ok: false, reason: `niceness must be an integer from 0 to 19, got ${niceness}` };
   }
-  let tid: number;
+  let stat: string;
   try {
-    // /proc/thread-self -> "<pid>/task/<tid>": the kernel's id of this very thread.
-    tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  } catch {
-    return { ok: false, reason: 'no per-thread priority here (no /proc/thread-self)' };
+    stat = readFileSync(THREAD_STAT_FILE, 'utf8');
+  } catch (e) {
+    return { ok: false, reason: `no per-thread priority here (${THREAD_STAT_FILE}: ${(e as { code?: string }).code ?? 'unreadable'})` };
   }
-  if (!Number.isInteger(tid) || tid <= 0) return { ok: false, reason: 'no per-thread priority here (unreadable thread id)' };
+  const tid = tidOfStat(stat);
+  if (tid === undefined) return { ok: false, reason: 'no per-thread priority here (unreadable thread id)' };
   try {
     setPriority(tid, niceness);
   } catch (e) {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { LogFormat } from '../actors/logger.ts';
+import { THREAD_STAT_FILE } from '../actors/thread-priority.ts';
 import { SupervisorError } from './errors.ts';
 import type { Credentials, Role } from './nats-auth.ts';
 import { ChildMessageSchema, ParentMessageSchema, type ParentMessage, type StrategiesStart } from './strategies-ipc.ts';
@@ -84,6 +85,11 @@ export async function startStrategiesProcess(o: StrategiesProcessOptions): Promi
       '--experimental-permission',
       // One flag per path (Node 20.20 no longer takes a comma-separated list).
       ...reads.map((p) => `--allow-fs-read=${p}`),
+      // Each strategy worker reads its own thread id here to lower its CPU priority
+      // (actors/thread-priority.ts). Exactly this file, as written: Node matches the path's text,
+      // the kernel resolves `thread-self` to the reading thread, and no other path under
+      // /proc/thread-self (its `root` link reaches every file) is allowed by it.
+      `--allow-fs-read=${THREAD_STAT_FILE}`,
       `--allow-fs-write=${compileDir}`,
       // The strategies and the kill relay are worker threads; nothing else is allowed.
       '--allow-worker',

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -67,6 +68,18 @@ test('orch start --isolate-strategies: a hostile strategy in the permission-rest
     [`read ${passwords}`]: 'denied ERR_ACCESS_DENIED',
     [`read ${kalshiKey}`]: 'denied ERR_ACCESS_DENIED',
     'read /proc/self/environ': 'denied ERR_ACCESS_DENIED',
+    // Its one file under /proc/thread-self is the thread's stat line: the folder's `root` link is no way around the list.
+    [`read /proc/thread-self/root${tokenFile}`]: 'denied ERR_ACCESS_DENIED',
+    [`read /proc/thread-self/root${dotenv}`]: 'denied ERR_ACCESS_DENIED',
+    [`read /proc/thread-self/root${passwords}`]: 'denied ERR_ACCESS_DENIED',
+    [`read /proc/thread-self/root${kalshiKey}`]: 'denied ERR_ACCESS_DENIED',
+    'read /proc/thread-self/root/etc/hostname': 'denied ERR_ACCESS_DENIED',
+    'read /proc/thread-self/stat/../root/etc/hostname': 'denied ERR_ACCESS_DENIED',
+    'read /proc/thread-self/status': 'denied ERR_ACCESS_DENIED',
+    'read /proc/thread-self/environ': 'denied ERR_ACCESS_DENIED',
+    'read /proc/self/root/etc/hostname': 'denied ERR_ACCESS_DENIED',
+    'readlink /proc/thread-self': 'denied ERR_ACCESS_DENIED',
+    'read /proc/thread-self/stat': 'SUCCEEDED',
     'execFileSync /bin/sh': 'denied ERR_ACCESS_DENIED',
     'spawn /bin/sh': 'denied ERR_ACCESS_DENIED',
     [`require ${addon}`]: 'denied ERR_DLOPEN_DISABLED',
@@ -74,5 +87,21 @@ test('orch start --isolate-strategies: a hostile strategy in the permission-rest
     "process.binding('spawn_sync')": 'denied ERR_ACCESS_DENIED',
   });
   assert.deepEqual(hostile.envNames, [], 'the strategy sees no environment variable');
+  // Each strategy's worker thread runs at nice 10 (actors/thread-priority.ts), the process's other threads as they were.
+  const nice = niceOfThreads(launcher.strategiesPid!);
+  assert.equal(nice.get(launcher.strategiesPid!), 0, 'the strategies process\'s main thread keeps its priority');
+  assert.equal([...nice.values()].filter((n) => n === 10).length, 2, `one thread at nice 10 per strategy (threads: ${JSON.stringify([...nice])})`);
   for (const secret of [TOKEN, DOTENV, OPERATOR_PASS, KALSHI_KEY_LINE]) assert.ok(!out().includes(secret), 'no secret reaches any output');
 });
+
+/** Thread id → nice value of a process's threads, from /proc (field 19 of stat: proc(5)). */
+function niceOfThreads(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch { /* a thread that ended meanwhile */ }
+  }
+  return out;
+}
