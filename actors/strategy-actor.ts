@@ -13,6 +13,7 @@ import { encodeJson } from './bus.ts';
 import { KillGate } from './kill-gate.ts';
 import { metrics } from './metrics.ts';
 import { StrategySession, type TickPolicy } from './strategy-session.ts';
+import { TickFeed } from './tick-feed.ts';
 import type { StrategySpec } from '../config/registry.ts';
 import type { StrategyContext, StrategyModule, IntentAnswer } from './strategy-contract.ts';
 
@@ -40,6 +41,12 @@ export type StrategyActorOptions = {
   tickPolicy?: TickPolicy;
   /** The gate the supervisor closes on a kill broadcast (actors/kill-gate.ts); read before every place and modify. */
   killGate?: SharedArrayBuffer;
+  /**
+   * This worker's latest-tick slots, one per instrument in `spec.instruments` order, written by
+   * the host's market-data hub (supervisor/md-hub.ts, actors/tick-feed.ts). Without it the actor
+   * subscribes to its instruments on its own connection and asks for their last ticks itself.
+   */
+  marketData?: SharedArrayBuffer;
 };
 
 type ActorState = Health['state'];
@@ -60,6 +67,7 @@ const CATCH_UP_ATTEMPTS = 6;
 export class StrategyActor {
   private nc: NatsConnection | undefined;
   private readonly subs: Subscription[] = [];
+  private feed: TickFeed | undefined;
   private readonly session: StrategySession;
   private state: ActorState = 'starting';
   private level: KillLevel = 0;
@@ -94,7 +102,7 @@ export class StrategyActor {
       send: (intent) => this.sendIntent(intent),
       onCrash: (err) => this.crash(err),
       // The labelled child once, not a label lookup per conflated tick.
-      onConflated: ((conflated) => () => conflated.inc())(metrics.ticksConflatedTotal.labels({ actor: opts.spec.id })),
+      onConflated: ((conflated) => (n = 1) => conflated.inc(n))(metrics.ticksConflatedTotal.labels({ actor: opts.spec.id })),
       killLevel: () => this.level,
       brokerConnected: () => !this.disconnectedVenues.has(opts.spec.venue),
       ...(opts.tickPolicy ? { tickPolicy: opts.tickPolicy } : {}),
@@ -134,14 +142,20 @@ export class StrategyActor {
     await this.loadState(nc);
     // onStart is queued before the first tick can be.
     this.session.start();
-    for (const symbol of spec.instruments) this.subs.push(this.subscribeTicks(nc, symbol));
-    await nc.flush();
+    if (this.opts.marketData) {
+      // The hub keeps every instrument's last tick and catches up after its own reconnects.
+      this.feed = new TickFeed({ buffer: this.opts.marketData, symbols: spec.instruments, session: this.session, log });
+      this.feed.start();
+    } else {
+      for (const symbol of spec.instruments) this.subs.push(this.subscribeTicks(nc, symbol));
+      await nc.flush();
+    }
     // A restart does not lift a halt: the latched level read at launch still applies.
     this.state = 'running';
     this.settleState();
     this.healthTimer = this.opts.clock.setInterval(() => this.publishHealth(), this.opts.healthIntervalMs ?? 1000);
     log.info({ instruments: spec.instruments }, 'strategy started');
-    void this.catchUpTicks();
+    if (!this.feed) void this.catchUpTicks();
     void this.catchUpAfterReconnects(nc);
   }
 
@@ -203,7 +217,7 @@ export class StrategyActor {
   private async catchUpAfterReconnects(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
       if (s.type !== 'reconnect' || this.ending) continue;
-      void this.catchUpTicks();
+      if (!this.feed) void this.catchUpTicks();
       void this.loadState(nc).catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'positions not refreshed after reconnect'));
     }
   }
@@ -297,6 +311,7 @@ export class StrategyActor {
     this.state = 'stopping';
     this.opts.clock.clearInterval(this.healthTimer);
     for (const s of this.subs) s.unsubscribe();
+    this.feed?.stop();
     await this.session.stop();
     await this.nc?.drain().catch(() => undefined);
     this.state = 'stopped';
@@ -315,6 +330,7 @@ export class StrategyActor {
     this.opts.log.error({ err }, 'strategy crashed');
     this.opts.clock.clearInterval(this.healthTimer);
     for (const s of this.subs) s.unsubscribe();
+    this.feed?.stop();
     this.state = 'stopped';
     void this.nc?.close().catch(() => undefined);
     this.rejectDone(err);

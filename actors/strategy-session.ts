@@ -17,6 +17,9 @@ class UnreadTick {
 /** A tick waiting for the strategy: read, or still to be read. */
 type Waiting = Tick | UnreadTick;
 
+/** The newest tick of an instrument from the host's shared memory, and how many older ones it replaced unseen. */
+export type SlotTick = { tick: Tick; skipped: number };
+
 export type StrategySessionOptions = {
   spec: StrategySpec;
   module: StrategyModule;
@@ -40,8 +43,8 @@ export type StrategySessionOptions = {
    * strategy's and nothing may depend on timing).
    */
   tickPolicy?: TickPolicy;
-  /** A tick was replaced before the strategy took it (the `latest` policy). */
-  onConflated?: () => void;
+  /** `n` ticks (default 1) were replaced before the strategy took them (the `latest` policy). */
+  onConflated?: (n?: number) => void;
   /** Intent ids (default random; a backtest numbers them, so a run repeats exactly). */
   newIntentId?: () => string;
   killLevel: () => KillLevel;
@@ -151,6 +154,30 @@ export class StrategySession {
       else this.unread.set(symbol, { replaced: 0, top: seq });
     }
     this.offer(symbol, new UnreadTick(seq, read));
+  }
+
+  /**
+   * A live tick of `symbol` waits in the host's shared memory (actors/tick-feed.ts): conflated
+   * at the source, so this only queues the strategy's turn; `take` reads the newest tick at that
+   * turn, with how many ticks it replaced unseen (counted as conflated: their seqs are not
+   * gaps). A seq jump beyond those is ticks lost in transport or refused by the hub, counted in
+   * `tickGaps`. The feed queues at most one turn per instrument at a time.
+   */
+  tickFromSlot(symbol: string, take: () => SlotTick | undefined): void {
+    this.queue.push(() => {
+      const r = take();
+      if (!r) return undefined;
+      this.ticks += 1 + r.skipped;
+      if (r.skipped > 0) {
+        this.conflated += r.skipped;
+        this.opts.onConflated?.(r.skipped);
+      }
+      if (r.tick.symbol !== symbol || !this.accept(r.tick, r.skipped)) {
+        this.ticks--;
+        return undefined;
+      }
+      return this.strategy?.onTick(r.tick, this.ctx);
+    });
   }
 
   /** Seq bookkeeping for a tick about to be taken; false for one already seen (a replay). */

@@ -35,6 +35,8 @@ export type StrategyTask = {
   initialKill?: InitialKill;
   /** Shared with the supervisor, which closes it on a kill broadcast (actors/kill-gate.ts). */
   killGate?: SharedArrayBuffer;
+  /** This worker's latest-tick slots, written by the host's market-data hub (supervisor/md-hub.ts). */
+  marketData?: SharedArrayBuffer;
 };
 
 export type ActorControl = {
@@ -59,6 +61,7 @@ export default async function run(task: StrategyTask): Promise<{ stopped: true }
     ...(task.natsCaFile ? { natsCaFile: task.natsCaFile } : {}),
     ...(task.initialKill ? { initialKill: task.initialKill } : {}),
     ...(task.killGate ? { killGate: task.killGate } : {}),
+    ...(task.marketData ? { marketData: task.marketData } : {}),
   });
   // This thread's registry reaches the supervisor's /metrics over NATS.
   let forwarder: { stop(): void } | undefined;

@@ -11,6 +11,7 @@ import type { StrategySpec, StrategyEnv } from '../config/registry.ts';
 import { isSecretEnvName } from '../config/secret-names.ts';
 import { compileModule, compiledWorkerCode } from './worker-code.ts';
 import { compiledWorkerExecArgv } from './worker-exec-argv.ts';
+import type { MarketDataFeed } from './md-hub.ts';
 
 const workerFile = fileURLToPath(new URL('../actors/strategy-worker-entry.mjs', import.meta.url));
 
@@ -37,6 +38,11 @@ export type HostOptions = {
   killLevel?: (strategyId: string) => InitialKill;
   /** The strategy's kill gate shared with this thread (supervisor/kill-relay.ts). */
   killGate?: (strategyId: string) => SharedArrayBuffer;
+  /**
+   * The worker's market data from the host's hub (supervisor/md-hub.ts), released when the
+   * worker ends. Without it the worker subscribes to its instruments itself.
+   */
+  marketData?: (spec: StrategySpec) => MarketDataFeed;
 };
 
 /**
@@ -62,6 +68,7 @@ export class StrategyHost {
   task: Promise<unknown> = Promise.resolve();
   /** Why this host ended its worker itself (a hang): what the task rejects with. */
   private terminatedFor: Error | undefined;
+  private feed: MarketDataFeed | undefined;
 
   constructor(
     readonly spec: StrategySpec,
@@ -112,6 +119,10 @@ export class StrategyHost {
     if (this.opts.logColor) task.logColor = true;
     if (this.opts.killLevel) task.initialKill = this.opts.killLevel(this.spec.id);
     if (this.opts.killGate) task.killGate = this.opts.killGate(this.spec.id);
+    if (this.opts.marketData) {
+      this.feed = this.opts.marketData(this.spec);
+      task.marketData = this.feed.buffer;
+    }
     this.task = this.pool.run(task, { transferList: [port2] as never }).catch((e: unknown) => { throw this.terminatedFor ?? e; });
     this.task.catch(() => undefined); // observed by the supervisor through `task`
     this.remote = wrap<ActorControl>(nodeEndpoint(port1));
@@ -136,6 +147,13 @@ export class StrategyHost {
     this.remote = undefined;
     await this.pool?.destroy().catch(() => undefined);
     this.pool = undefined;
+    this.releaseFeed();
+  }
+
+  /** The worker is gone: the hub writes no more into its slots. */
+  private releaseFeed(): void {
+    this.feed?.release();
+    this.feed = undefined;
   }
 
   async health(timeoutMs = 1000): Promise<Health | undefined> {
@@ -155,6 +173,7 @@ export class StrategyHost {
       this.remote = undefined;
       await this.pool?.destroy().catch(() => undefined);
       this.pool = undefined;
+      this.releaseFeed();
     }
   }
 
@@ -163,6 +182,7 @@ export class StrategyHost {
     this.remote = undefined;
     await this.pool?.destroy().catch(() => undefined);
     this.pool = undefined;
+    this.releaseFeed();
   }
 }
 

@@ -70,6 +70,8 @@ export function permissionsFor(role: Role): Permissions {
             subjects.killAckAll(),
             // Its actors' crashes, for the broker's restart-intensity trigger.
             subjects.actorCrashedAll(),
+            // The market-data hub asks for the last ticks of its instruments (supervisor/md-hub-worker.ts).
+            subjects.lastTicks(),
             ANY_INBOX,
             SERVICES,
             // Read-only access to the kill bucket, so the supervisor can read the level before it
@@ -87,7 +89,8 @@ export function permissionsFor(role: Role): Permissions {
         },
         subscribe: {
           // Its own service endpoints (orch status, orch reload), answered on every host.
-          allow: [subjects.healthAll(), subjects.metricsAll(), subjects.kill(), subjects.killAckAll(), subjects.brokerEvents(), subjects.deadLetterAll(), ownInbox(role), SERVICES, subjects.serviceEndpointsOf('supervisor')],
+          // orch.md.>: the market-data hub reads the ticks of its strategies for them (supervisor/md-hub.ts).
+          allow: [subjects.healthAll(), subjects.metricsAll(), subjects.marketDataAll(), subjects.kill(), subjects.killAckAll(), subjects.brokerEvents(), subjects.deadLetterAll(), ownInbox(role), SERVICES, subjects.serviceEndpointsOf('supervisor')],
         },
       };
     case 'strategy': {

@@ -6,6 +6,7 @@ import type { StrategySpec } from '../config/registry.ts';
 import type { KillStore } from '../broker/kill/kill-store.ts';
 import { effectiveLevel } from '../broker/kill/levels.ts';
 import { KillRelay } from './kill-relay.ts';
+import { MarketDataHub } from './md-hub.ts';
 import { Supervisor } from './supervisor.ts';
 
 export type StrategySupervisorOptions = {
@@ -29,8 +30,9 @@ export type StrategySupervisorOptions = {
 /**
  * The strategy supervisor as every process role that hosts strategies builds it (`orch start`
  * with the broker, or `--role strategies`): the kill relay in a thread and on a NATS connection
- * that carry nothing else, closing each strategy's shared kill gate (actors/kill-gate.ts), and the
- * latched kill level handed to each actor at launch.
+ * that carry nothing else, closing each strategy's shared kill gate (actors/kill-gate.ts); the
+ * market-data hub, one subscription per instrument for every worker (supervisor/md-hub.ts); and
+ * the latched kill level handed to each actor at launch.
  */
 export async function startStrategySupervisor(o: StrategySupervisorOptions): Promise<Supervisor> {
   const { clock, killStore, undo } = o;
@@ -41,10 +43,18 @@ export async function startStrategySupervisor(o: StrategySupervisorOptions): Pro
   });
   await killRelay.start();
   undo.push(() => killRelay.stop());
+  // One market-data subscription per instrument for the whole process, its ticks to the workers through shared memory.
+  const mdHub = new MarketDataHub({
+    natsUrl: o.natsUrl, log: actorLogger(o.log, 'md-hub'),
+    ...(o.supervisorCreds ?? {}), ...(o.natsCaFile ? { tlsCaFile: o.natsCaFile } : {}),
+  });
+  await mdHub.start();
+  undo.push(() => mdHub.stop());
   const supervisor = new Supervisor({
     host: {
       natsUrl: o.natsUrl,
       killGate: (id) => killRelay.gateOf(id),
+      marketData: (spec) => mdHub.attach(spec),
       ...(o.natsCaFile ? { natsCaFile: o.natsCaFile } : {}),
       ...(o.logLevel ? { logLevel: o.logLevel } : {}),
       ...(o.logFormat ? { logFormat: o.logFormat } : {}),
