@@ -30,7 +30,8 @@ WORKDIR /app
 ENV NODE_ENV=production
 # Inside the container the metrics server must listen on every interface, or the published port
 # shows nothing (loopback inside a container is the container's own). Publish it only on the
-# host's loopback: -p 127.0.0.1:9464:9464 (docs/deploy.md). Logs are JSON (stdout is not a terminal).
+# host's loopback: -p 127.0.0.1:9464:9464 -p 127.0.0.1:9465:9465 (docs/deploy.md). Logs are JSON
+# (stdout is not a terminal).
 ENV ORCH_METRICS_HOST=0.0.0.0
 # Code stays owned by root so the running process cannot modify it.
 COPY --from=build /app /app
@@ -43,8 +44,8 @@ VOLUME ["/app/.orch"]
 # the SDK they import), read-only; edits hot-reload. docs/deploy.md.
 
 USER orch
-# metrics, /healthz
-EXPOSE 9464
+# metrics, /healthz: the broker process's, the strategies process's
+EXPOSE 9464 9465
 
 # Node itself does the probe: the slim image has no curl, and this tests the same stack.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

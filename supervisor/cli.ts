@@ -49,12 +49,14 @@ built-in exchanges unless KITE_* / KALSHI_* credentials are set). Ctrl-C stops i
   --nats URL[,URL...]      use this NATS server (a cluster: every node's URL) instead of starting one
                            from nats.conf (env NATS_URL); users from ORCH_NATS_<ROLE>_PASSWORD or
                            .orch/nats/passwords.json (orch nats-users), TLS CA from env ORCH_NATS_CA
-  --role all|broker|strategies  all (default): broker and strategies here; broker: the broker alone;
+  --role all|broker|strategies  all (default): the broker, and the strategies in a process of their own
+                           under Node's permission model with no secret; broker: the broker alone;
                            strategies: a supervisor and its strategies against --nats (docs/deploy.md)
   --group NAME             with --role strategies: only the registry's strategies of this placement group
-  --isolate-strategies     with --role all: the strategies in a process of their own under Node's permission
-                           model, with no secret (docs/deploy.md); --role strategies always runs that way
-  --strategies-metrics-port N  with --isolate-strategies: the strategies process's /metrics port (default 9465)
+  --strategies-metrics-port N  with --role all: the strategies process's /metrics port (default 9465)
+  --strategies-in-broker-process  LESS SAFE, with --role all: run the strategies' workers in the broker's own
+                           process, where a strategy can read the Kite token, the NATS passwords and the .env
+                           (for a strategy that needs a native addon or a child process; docs/deploy.md)
   --nats-port N            port of the nats-server it starts (default 4222)
   --nats-replicas N        copies of the event log and the kill/lease buckets: 1 on one server (default), 3 on a cluster (env ORCH_NATS_REPLICAS)
   --lease-ttl MS           broker lease TTL: a standby takes over this long after the active broker's last

@@ -14,13 +14,14 @@ export class PortClashError extends SupervisorError {
 
 /**
  * Every fixed port the start path binds, so all are checked before anything is wiped or
- * started: metrics and /healthz, the nats-server it starts (its `--nats-port`; the shipped
+ * started: metrics and /healthz (the broker's, and the strategies process's when it runs beside it), the nats-server it starts (its `--nats-port`; the shipped
  * nats.conf opens no other port, test/ops/start-ports.test.ts keeps it so), and the Kite postback
  * listener when KITE_POSTBACK_PORT is set. The built-in exchanges (paper) and the paper postback
  * listener take free ports (0), which cannot be taken, so they are not listed.
  */
-export function startBindings(o: { metricsPort: number; metricsHost: string; natsPort: number | undefined; env: KiteEnv }): PortBinding[] {
+export function startBindings(o: { metricsPort: number; metricsHost: string; natsPort: number | undefined; strategiesMetricsPort?: number | undefined; env: KiteEnv }): PortBinding[] {
   const all: PortBinding[] = [{ port: o.metricsPort, host: o.metricsHost, key: '--metrics-port' }];
+  if (o.strategiesMetricsPort !== undefined) all.push({ port: o.strategiesMetricsPort, host: o.metricsHost, key: '--strategies-metrics-port' });
   if (o.natsPort !== undefined) all.push({ port: o.natsPort, host: '127.0.0.1', key: '--nats-port' });
   const postback = kitePostbackBinding(o.env);
   if (postback) all.push({ ...postback, key: 'KITE_POSTBACK_PORT' });

@@ -18,6 +18,7 @@ import { enableDefaultMetrics, metrics } from '../actors/metrics.ts';
 import { CONFIG_RELOAD_RESULTS, seedStrategy } from '../actors/metric-series.ts';
 import type { Supervisor } from './supervisor.ts';
 import { Teardown } from '../actors/teardown.ts';
+import { followRegistryMetrics } from './registry-metrics.ts';
 
 export type StrategiesHostOptions = {
   configFile: string;
@@ -106,9 +107,12 @@ export async function startStrategiesHost(o: StrategiesHostOptions): Promise<Str
     enableDefaultMetrics();
     for (const result of CONFIG_RELOAD_RESULTS) metrics.configReloadTotal.inc({ result }, 0);
     for (const st of config.strategies) seedStrategy(metrics, st);
+    // Set once /metrics runs: drops a removed strategy's last snapshot from its worker thread.
+    let forgetActorMetrics: ((id: string) => void) | undefined;
     const reloader = new Reloader({
       config, supervisor: sup, broker: REMOTE_BROKER, clock, log: actorLogger(o.log, 'reload'), probe,
-      onApplied: (next) => { for (const st of next.strategies) seedStrategy(metrics, st); },
+      // Added strategies' series start at 0; a removed one's go with it, as on the broker's /metrics.
+      onApplied: (next, previous) => followRegistryMetrics(next, previous, (id) => forgetActorMetrics?.(id), o.log),
     });
     await reloader.init(startedFrom);
     if (o.hotReload !== false) reloader.watch();
@@ -118,6 +122,7 @@ export async function startStrategiesHost(o: StrategiesHostOptions): Promise<Str
     undo.push(() => services.stop());
     const health = o.metricsPort === false ? undefined : await startStrategiesMetrics({ nc, clock, log: actorLogger(o.log, 'metrics'), host: o.metricsHost ?? '127.0.0.1', port: o.metricsPort ?? STRATEGIES_METRICS_PORT, supervisor: sup });
     if (health) undo.push(() => health.stop());
+    forgetActorMetrics = health?.forget;
     return { config, supervisor: sup, reloader, metricsUrl: health?.metricsUrl, stop: () => undo.run() };
   } catch (e) {
     await undo.run();

@@ -13,6 +13,8 @@ export const StrategiesStartSchema = z.object({
   natsCaFile: z.string().min(1).optional(),
   /** The one folder this process may write: compiled strategy code (supervisor/transpile.ts). */
   compileDir: z.string().min(1),
+  /** Our own worker code the launcher compiled into it, by source file (supervisor/worker-code.ts usePrecompiled). */
+  precompiled: z.record(z.string().min(1), z.string().min(1)),
   logFormat: z.enum(['json', 'pretty']),
   logColor: z.boolean().optional(),
   logLevel: z.string().min(1).optional(),
@@ -31,7 +33,9 @@ export const AskedRoleSchema = z.discriminatedUnion('kind', [
 
 export const ChildMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('credentials'), id: z.number().int(), role: AskedRoleSchema }),
-  z.object({ type: z.literal('running'), strategies: z.array(z.string()) }),
+  z.object({ type: z.literal('running'), strategies: z.array(z.string()), metricsUrl: z.string().optional() }),
+  /** Each strategy's state in its supervisor (supervisor/supervisor.ts ChildStatus), sent when one changes: the launcher's console summary reads them. */
+  z.object({ type: z.literal('statuses'), statuses: z.record(z.string(), z.string()) }),
 ]);
 export type ChildMessage = z.infer<typeof ChildMessageSchema>;
 

@@ -8,7 +8,8 @@ import { registerSecret, createLogger } from '../actors/logger.ts';
 import { SUPERVISOR, type Credentials, type Role } from './nats-auth.ts';
 import { ChildMessageSchema, ParentMessageSchema, StrategiesStartSchema, type ChildMessage } from './strategies-ipc.ts';
 import { startStrategiesHost } from './strategies-host.ts';
-import { useCompileDir } from './worker-code.ts';
+import type { Supervisor } from './supervisor.ts';
+import { useCompileDir, usePrecompiled } from './worker-code.ts';
 
 const send = (m: ChildMessage) => process.send?.(ChildMessageSchema.parse(m));
 const parsed = StrategiesStartSchema.safeParse(JSON.parse(process.argv[2] ?? 'null'));
@@ -22,6 +23,7 @@ if (!process.send) {
 }
 const a = parsed.data;
 useCompileDir(a.compileDir);
+usePrecompiled(a.precompiled);
 const log = createLogger({ name: 'orch', format: a.logFormat, ...(a.logColor ? { color: true } : {}), ...(a.logLevel ? { level: a.logLevel } : {}) });
 
 let asked = 0;
@@ -61,7 +63,9 @@ const stop = (why: string) => {
     process.exit(0);
   })();
 };
-process.on('SIGINT', () => stop('SIGINT'));
+// Ctrl-C on a terminal reaches the whole process group: the launcher orders the stop (this
+// process first, then its broker and NATS) and asks with SIGTERM, so SIGINT alone is not one.
+process.on('SIGINT', () => log.debug('SIGINT: the launcher stops this process'));
 process.on('SIGTERM', () => stop('SIGTERM'));
 // The launcher is gone: nothing would stop this process any more.
 process.on('disconnect', () => stop('launcher gone'));
@@ -80,8 +84,23 @@ try {
   stopHost = host.stop;
   const ids = host.config.strategies.map((s) => s.id);
   log.info({ nats: a.natsUrl, group: a.group ?? '(all)', strategies: ids, metrics: host.metricsUrl, permissionModel: true }, 'strategies running; Ctrl-C to stop');
-  send({ type: 'running', strategies: ids });
+  send({ type: 'running', strategies: ids, ...(host.metricsUrl ? { metricsUrl: host.metricsUrl } : {}) });
+  reportStatuses(host.supervisor);
 } catch (e) {
   log.error({ err: e }, 'the strategies process could not start');
   process.exit(1);
+}
+
+/** Each strategy's state, sent to the launcher whenever one changes (checked every 250 ms). */
+function reportStatuses(supervisor: Supervisor): void {
+  let last = '';
+  const check = () => {
+    const statuses = Object.fromEntries(supervisor.ids().map((id) => [id, supervisor.status(id) ?? 'stopped']));
+    const now = JSON.stringify(statuses);
+    if (now === last || !process.connected) return;
+    last = now;
+    send({ type: 'statuses', statuses });
+  };
+  check();
+  setInterval(check, 250).unref();
 }

@@ -13,6 +13,8 @@ import { ChildMessageSchema, ParentMessageSchema, type ParentMessage, type Strat
 import { compileModule } from './worker-code.ts';
 
 const mainSource = fileURLToPath(new URL('./strategies-main.ts', import.meta.url));
+/** The worker code of our own the strategies process runs (supervisor/worker-code.ts usePrecompiled). */
+const OWN_WORKER_SOURCES = ['../actors/strategy-worker.ts', './kill-relay-worker.ts', './reload-probe.ts'].map((f) => fileURLToPath(new URL(f, import.meta.url)));
 const repoRoot = fileURLToPath(new URL('..', import.meta.url)).replace(/[\\/]$/, '');
 
 export class SecretInReachError extends SupervisorError {
@@ -49,6 +51,10 @@ export type StrategiesProcess = {
   running: Promise<string[]>;
   /** Its exit code (null: ended by a signal). */
   exited: Promise<number | null>;
+  /** Its /metrics, once it runs (metricsPort 0 takes a free port). */
+  metricsUrl(): string | undefined;
+  /** A strategy's state as the process last reported it (supervisor/supervisor.ts ChildStatus); `stopped` once the process is gone. */
+  status(id: string): string | undefined;
   stop(): Promise<void>;
 };
 
@@ -72,9 +78,11 @@ export async function startStrategiesProcess(o: StrategiesProcessOptions): Promi
   };
   try {
     const entry = fileURLToPath(compiled.url);
+    // Compiled here with esbuild, kept for the process's life (its restarted workers load them again).
+    const own = await Promise.all(OWN_WORKER_SOURCES.map(async (source) => [source, (await compileModule(source, compileDir)).url] as const));
     const reads = await readAllowList({ configFile: o.configFile, secrets: o.secrets, log: o.log, extra: [entry, compileDir, ...(o.natsCaFile ? [resolve(o.natsCaFile)] : [])] });
     const start: StrategiesStart = {
-      configFile: resolve(o.configFile), natsUrl: o.natsUrl, compileDir, logFormat: o.logFormat, metricsPort: o.metricsPort, metricsHost: o.metricsHost,
+      configFile: resolve(o.configFile), natsUrl: o.natsUrl, compileDir, precompiled: Object.fromEntries(own), logFormat: o.logFormat, metricsPort: o.metricsPort, metricsHost: o.metricsHost,
       ...(o.group !== undefined ? { group: o.group } : {}),
       ...(o.natsCaFile ? { natsCaFile: resolve(o.natsCaFile) } : {}),
       ...(o.logColor ? { logColor: true } : {}),
@@ -102,7 +110,11 @@ export async function startStrategiesProcess(o: StrategiesProcessOptions): Promi
       '--disable-warning=SecurityWarning',
       entry, JSON.stringify(start),
     ], { env: childEnv(o.env ?? process.env), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let statuses = new Map<string, string>();
+    let metricsUrl: string | undefined;
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    // Gone, every strategy it ran is stopped, whatever it last said.
+    void exited.then(() => { statuses = new Map([...statuses.keys()].map((id) => [id, 'stopped'])); });
     void exited.then(cleanup);
     const reap = () => void child.kill('SIGKILL');
     process.once('exit', reap);
@@ -111,7 +123,11 @@ export async function startStrategiesProcess(o: StrategiesProcessOptions): Promi
       child.on('message', (raw: unknown) => {
         const m = ChildMessageSchema.safeParse(raw);
         if (!m.success) return void o.log.warn({ fields: m.error.issues.map((i) => i.path.join('.')) }, 'strategies process: invalid message');
-        if (m.data.type === 'running') return resolveRunning(m.data.strategies);
+        if (m.data.type === 'running') {
+          metricsUrl = m.data.metricsUrl;
+          return resolveRunning(m.data.strategies);
+        }
+        if (m.data.type === 'statuses') return void (statuses = new Map(Object.entries(m.data.statuses)));
         const { id, role } = m.data;
         const answer = (a: Omit<ParentMessage, 'type' | 'id'>) => { if (child.connected) child.send(ParentMessageSchema.parse({ type: 'credentials', id, ...a })); };
         if (!o.credentials) return answer({});
@@ -124,6 +140,8 @@ export async function startStrategiesProcess(o: StrategiesProcessOptions): Promi
       pid: child.pid!,
       running,
       exited,
+      status: (id) => statuses.get(id),
+      metricsUrl: () => metricsUrl,
       stop: async () => {
         process.off('exit', reap);
         if (child.exitCode === null && child.signalCode === null) {

@@ -4,7 +4,8 @@ import { systemClock, type Clock } from '../actors/clock.ts';
 import { enableDefaultMetrics, metrics } from '../actors/metrics.ts';
 import { actorLogger } from '../actors/logger.ts';
 import { Teardown } from '../actors/teardown.ts';
-import { forgetStrategy, seedProcess, seedStrategy } from '../actors/metric-series.ts';
+import { seedProcess, seedStrategy } from '../actors/metric-series.ts';
+import { followRegistryMetrics } from './registry-metrics.ts';
 import type { LoadedConfig } from '../config/registry.ts';
 import type { BrokerActor } from '../broker/broker-actor.ts';
 import { LogEventSchema } from '../broker/events/schema.ts';
@@ -86,10 +87,15 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     const { broker, adapters, limiter, killStore, kite, kalshi } = started;
     const killSwitch = started.killSwitch!;
 
-    // One source for the supervisor here and a restricted strategies process (orch start --isolate-strategies).
+    // One source for the supervisor here and the restricted strategies process orch start runs beside it.
     const strategyCreds = natsAuth ? strategyCredentials(natsAuth, nats.authOptions, nats.nats, clock) : undefined;
     const supervisor = await startSupervisor(o, { nats, killStore, killSwitch, clock, undo, strategyCreds });
-    const running = () => supervisor.ids().flatMap((id) => supervisor.spec(id) ?? []);
+    const brokerOnly = o.role === 'broker';
+    // The strategies the broker answers for (orch flatten --strategy, level 4's bookings, the risk
+    // gauges the loss alerts read): those its supervisor runs, or, with the strategies in other
+    // processes (role broker, and orch start's strategies process), the registry's enabled ones.
+    let registry = config;
+    const running = brokerOnly ? () => registry.strategies.filter((s) => s.enabled) : () => supervisor.ids().flatMap((id) => supervisor.spec(id) ?? []);
     const pnl = projectionPnl(broker);
     killSwitch.arm({ broker, pnl, strategies: running, stopActors: () => supervisor.stopAll() });
     const monitor = killSwitch.triggers.monitor;
@@ -99,18 +105,16 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       clock, log: o.log, triggers: killSwitch.triggers, marketOpen, holidays, holidaysFile,
       kiteHoursOnly: kite.account.marketHoursOnly, tradesKite: config.strategies.some((st) => st.venue === 'kite'), kalshiRuns: kalshi !== undefined,
     }));
-    const brokerOnly = o.role === 'broker';
     // What the strategies start from, so the watch (begun later) cannot miss an edit made meanwhile.
     const startedFrom = await startingPoint(config);
+    // An instrument the venue does not list is refused with its line, before any strategy starts
+    // (here or in a strategies process: the broker is the one that knows the venues' lists).
+    const unknown = await unknownInstrument(config, lookupFromAdapters(adapters));
+    if (unknown) throw unknown;
     // Level 4 latched: the actors stay down until the operator resets it and the processes restart.
-    if (brokerOnly) o.log.info('role broker: the strategies run in their own processes (orch start --role strategies)');
+    if (brokerOnly) o.log.info('role broker: the strategies run in processes of their own (orch start starts one beside it; --role strategies on other hosts)');
     else if (killSwitch.state.global.level === 4) o.log.error({ reason: killSwitch.state.global.reason }, 'kill level 4 (FLATTEN) is latched: strategies not started; reset it (orch reset) and restart');
-    else {
-      // An instrument the venue does not list is refused with its line, before any strategy starts.
-      const unknown = await unknownInstrument(config, lookupFromAdapters(adapters));
-      if (unknown) throw unknown;
-      await supervisor.startAll(config.strategies);
-    }
+    else await supervisor.startAll(config.strategies);
 
     // Set once /metrics runs: drops a removed strategy's last snapshot from its worker thread.
     let forgetActorMetrics: ((id: string) => void) | undefined;
@@ -121,6 +125,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       knows: lookupFromAdapters(adapters),
       // Kill-trigger thresholds follow the registry, so an added strategy is guarded from its first order.
       onApplied: (next, previous) => {
+        registry = next;
         killSwitch.triggers.setStrategies(next.strategies);
         followRegistryMetrics(next, previous, (id) => forgetActorMetrics?.(id), o.log);
       },
@@ -159,17 +164,6 @@ export async function startSystem(o: SystemOptions): Promise<System> {
 
 /** The supervisor side of a reload on a broker-only process: no strategy runs here. */
 const NO_LOCAL_STRATEGIES: ReloadTargets['supervisor'] = { startChild: async () => undefined, stopChild: async () => undefined, removeChild: async () => undefined };
-
-/** Added strategies' series start at 0; a removed strategy's series go with it. */
-function followRegistryMetrics(next: LoadedConfig, previous: LoadedConfig, forgetActor: (id: string) => void, log: Logger): void {
-  for (const st of next.strategies) seedStrategy(metrics, st);
-  const kept = new Set(next.strategies.map((st) => st.id));
-  for (const st of previous.strategies) {
-    if (kept.has(st.id)) continue;
-    forgetActor(st.id);
-    forgetStrategy(metrics, st.id).catch((err: unknown) => log.warn({ err, strategy: st.id }, 'could not drop the series of a removed strategy'));
-  }
-}
 
 /** The strategy supervisor (supervisor/strategy-supervisor.ts), each strategy with its own NATS user. */
 async function startSupervisor(o: SystemOptions, x: { nats: SystemNats; killStore: KillStore; killSwitch: KillSwitch; clock: Clock; undo: Teardown; strategyCreds: ((spec: { id: string }) => Promise<Credentials>) | undefined }): Promise<Supervisor> {

@@ -27,6 +27,8 @@ export type { CompiledModule } from './transpile.ts';
  * bundle's lines.
  */
 export async function compileModule(entry: string, dir: string | null = compiledDir()): Promise<CompiledModule> {
+  const ready = precompiled.get(entry);
+  if (ready !== undefined) return { url: ready, release: async () => undefined };
   if (mayNotSpawn()) {
     if (dir === null) throw new Error(`${entry}: a process under the permission model compiles into its compile folder only`);
     return transpileGraph(entry, dir);
@@ -75,6 +77,18 @@ export function mayNotSpawn(): boolean {
   // Absent (undefined) unless the process runs with --experimental-permission.
   const permission: NodeJS.ProcessPermission | undefined = process.permission;
   return permission?.has('child') === false;
+}
+
+const precompiled = new Map<string, string>();
+
+/**
+ * Our own worker code (the strategy worker, the kill relay, the reload probe), compiled with
+ * esbuild by the launcher of a process that may not run it (supervisor/strategies-process.ts):
+ * that process then compiles only strategy modules with TypeScript's transpiler, file by file,
+ * which for our own code's dozens of files cost it seconds at every start. Keyed by source file.
+ */
+export function usePrecompiled(codes: Readonly<Record<string, string>>): void {
+  for (const [source, url] of Object.entries(codes)) precompiled.set(source, url);
 }
 
 let privateDir: string | null | undefined;

@@ -15,7 +15,9 @@ import { intArg } from './args.ts';
 import type { Logger } from 'pino';
 import { groupFrom, roleFrom } from '../placement.ts';
 import { STRATEGIES_METRICS_PORT } from '../strategies-host.ts';
-import { startStrategiesProcess, type StrategiesProcess } from '../strategies-process.ts';
+import { readAllowList, startStrategiesProcess } from '../strategies-process.ts';
+import { keepStrategiesProcess, type KeptStrategies } from '../strategies-keeper.ts';
+import type { SummarySource } from '../console-summary.ts';
 import { storedNatsAuth, SUPERVISOR, type Credentials, type Role as NatsRole } from '../nats-auth.ts';
 import { replicasFrom } from '../../broker/replicas.ts';
 import { natsPidFile, stopLeftover } from '../nats-launcher.ts';
@@ -26,7 +28,7 @@ import { kiteEnvSettings } from '../venues/kite.ts';
 
 export const START_OPTIONS = {
   config: { type: 'string' }, nats: { type: 'string' }, 'nats-port': { type: 'string' }, 'nats-replicas': { type: 'string' },
-  role: { type: 'string' }, group: { type: 'string' }, 'isolate-strategies': { type: 'boolean' }, 'strategies-metrics-port': { type: 'string' },
+  role: { type: 'string' }, group: { type: 'string' }, 'strategies-in-broker-process': { type: 'boolean' }, 'strategies-metrics-port': { type: 'string' },
   'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' }, 'lease-ttl': { type: 'string' },
   'log-format': { type: 'string' }, 'summary-interval': { type: 'string' },
 } as const;
@@ -59,9 +61,11 @@ export async function start(args: string[]): Promise<number> {
   if (leaseTtlArg !== undefined && role === 'strategies') throw new Error('--lease-ttl is for a broker (--role all or broker): a strategies process holds no lease');
   const leaseTtlMs = intArg(leaseTtlArg, 'lease-ttl', 10_000);
   if (leaseTtlMs < 1_000) throw new Error(`--lease-ttl must be at least 1000 ms (a renewal every third of it), got ${leaseTtlMs}`);
-  const isolate = values['isolate-strategies'] === true;
-  if (isolate && role !== 'all') throw new Error('--isolate-strategies is for --role all: --role strategies always runs restricted, --role broker runs no strategy');
-  if (!isolate && values['strategies-metrics-port'] !== undefined) throw new Error('--strategies-metrics-port is for --isolate-strategies (with --role strategies: --metrics-port)');
+  const inBrokerProcess = values['strategies-in-broker-process'] === true;
+  if (inBrokerProcess && role !== 'all') throw new Error('--strategies-in-broker-process is for --role all: --role strategies always runs restricted, --role broker runs no strategy');
+  // --role all: the broker here, the strategies in a permission-restricted process of their own (docs/deploy.md).
+  const twoProcesses = role === 'all' && !inBrokerProcess;
+  if (!twoProcesses && values['strategies-metrics-port'] !== undefined) throw new Error(`--strategies-metrics-port is for --role all with the strategies in a process of their own${inBrokerProcess ? ' (with --strategies-in-broker-process they report on --metrics-port)' : ' (with --role strategies: --metrics-port)'}`);
   if (role === 'strategies') {
     const metricsPort = intArg(values['metrics-port'], 'metrics-port', STRATEGIES_METRICS_PORT);
     return runStrategiesHost({ configFile: values.config ?? join(process.cwd(), 'config', 'strategies.yaml'), natsUrl, group, env, log, format, color, metricsPort, metricsHost });
@@ -72,6 +76,11 @@ export async function start(args: string[]): Promise<number> {
   const stateDir = join(process.cwd(), '.orch');
   const metricsPort = intArg(values['metrics-port'], 'metrics-port', 9464);
   const natsPort = intArg(values['nats-port'], 'nats-port', 4222);
+  const strategiesMetricsPort = twoProcesses ? intArg(values['strategies-metrics-port'], 'strategies-metrics-port', STRATEGIES_METRICS_PORT) : undefined;
+  const configFile = values.config ?? join(process.cwd(), 'config', 'strategies.yaml');
+  // A registry or module folder that holds a secret is refused before anything starts (SecretInReachError, exit 2).
+  if (twoProcesses) await readAllowList({ configFile, secrets: secretPaths(stateDir, env), extra: [], log: log.child({}, { level: 'silent' }) });
+  else if (inBrokerProcess) log.warn('--strategies-in-broker-process: the strategies run in the broker\'s process, where a strategy can read every file it can (the Kite token, the NATS passwords, the .env, a Kalshi key) and start processes (docs/deploy.md)');
   // 3 on the cluster of deploy/nats/: every event and kill level on every node (docs/deploy.md).
   const natsReplicas = replicasFrom(values['nats-replicas'] ?? env.ORCH_NATS_REPLICAS, values['nats-replicas'] !== undefined ? '--nats-replicas' : 'ORCH_NATS_REPLICAS');
   // Before anything is stopped, wiped or bound: one orch per state directory, and every port free.
@@ -84,7 +93,7 @@ export async function start(args: string[]): Promise<number> {
     return 1;
   }
   try {
-    await probeStartPorts(startBindings({ metricsPort, metricsHost, natsPort: natsUrl ? undefined : natsPort, env }));
+    await probeStartPorts(startBindings({ metricsPort, metricsHost, natsPort: natsUrl ? undefined : natsPort, strategiesMetricsPort, env }));
   } catch (e) {
     await lock.release();
     if (e instanceof PortInUseError) log.error({ port: e.port, host: e.host, setting: e.key }, e.message);
@@ -102,6 +111,7 @@ export async function start(args: string[]): Promise<number> {
   }
   // Signals that arrive while starting are honoured once start-up completes; a second one aborts.
   let signalled: string | undefined;
+  let exitCode = 0;
   let wake: (() => void) | undefined;
   const onSignal = (signal: string) => {
     if (signalled) {
@@ -117,13 +127,13 @@ export async function start(args: string[]): Promise<number> {
   const natsAuth = natsUrl ? await storedNatsAuth(stateDir, env) : undefined;
   const sys = await startSystem({
     stateDir,
-    configFile: values.config ?? join(process.cwd(), 'config', 'strategies.yaml'),
+    configFile,
     log,
     ...(natsUrl ? { natsUrl } : {}),
     // A NATS this process did not start: the users `orch nats-users` made (docs/deploy.md).
     ...(natsAuth ? { natsAuth } : {}),
-    // Isolated: this process is the broker, and the strategies run in a restricted process of their own.
-    role: isolate ? 'broker' : role,
+    // Two processes: this one is the broker, and the strategies run in a restricted process of their own.
+    role: twoProcesses ? 'broker' : role,
     ...(kalshi ? { kalshi } : {}),
     metricsPort,
     natsPort,
@@ -139,38 +149,57 @@ export async function start(args: string[]): Promise<number> {
     await lock.release();
     throw e;
   });
-  let strategiesProcess: StrategiesProcess | undefined;
-  if (isolate && !signalled) {
-    const configFile = values.config ?? join(process.cwd(), 'config', 'strategies.yaml');
+  let strategies: KeptStrategies | undefined;
+  if (twoProcesses && !signalled) {
+    const launch = () => startStrategiesProcess({
+      configFile, natsUrl: sys.natsUrl, log, logFormat: format, env, metricsHost, metricsPort: strategiesMetricsPort!,
+      secrets: secretPaths(stateDir, env),
+      ...(color ? { logColor: true } : {}),
+      ...(env.ORCH_NATS_CA ? { natsCaFile: env.ORCH_NATS_CA } : {}),
+      ...(sys.natsAuth ? { credentials: systemCredentials(sys.natsAuth.credentials(SUPERVISOR), sys.strategyCredentials) } : {}),
+    });
+    const first = await launch().catch(async (e: unknown) => {
+      await sys.stop();
+      await lock.release();
+      throw e;
+    });
     try {
-      strategiesProcess = await startStrategiesProcess({
-        configFile, natsUrl: sys.natsUrl, log, logFormat: format, env, metricsHost,
-        metricsPort: intArg(values['strategies-metrics-port'], 'strategies-metrics-port', STRATEGIES_METRICS_PORT),
-        secrets: secretPaths(stateDir, env),
-        ...(color ? { logColor: true } : {}),
-        ...(sys.natsAuth ? { credentials: systemCredentials(sys.natsAuth.credentials(SUPERVISOR), sys.strategyCredentials) } : {}),
-      });
-      await Promise.race([strategiesProcess.running, new Promise<void>((r) => { wake = r; })]);
+      await Promise.race([first.running, new Promise<void>((r) => { wake = r; })]);
     } catch (e) {
-      await strategiesProcess?.stop();
+      await first.stop();
       await sys.stop();
       await lock.release();
       throw e;
     }
-    // The strategies process ending on its own ends the run: nothing would trade.
-    void strategiesProcess.exited.then((code) => { if (!signalled) { log.error({ exit: code }, 'the strategies process ended'); onSignal('strategies process ended'); } });
+    // Ended without being asked: started again under the registry's restart intensity; past it, the run ends.
+    strategies = keepStrategiesProcess(first, { restart: launch, intensity: () => sys.reloader.current().restartIntensity, clock: systemClock, log });
+    void strategies.gaveUp.then(() => {
+      if (signalled) return;
+      exitCode = 1;
+      onSignal('strategies process gave up');
+    });
   }
-  log.info({ nats: sys.natsUrl, metrics: sys.metricsUrl, strategies: sys.config.strategies.map((s) => s.id), paper, ...(strategiesProcess ? { strategiesPid: strategiesProcess.pid } : {}) }, 'orchestrator running; Ctrl-C to stop');
-  const summary = summaryMs > 0 ? startConsoleSummary({ source: sys.summarySource, log: log.child({ actor: 'summary' }), clock: systemClock, intervalMs: summaryMs }) : undefined;
+  log.info({ nats: sys.natsUrl, metrics: sys.metricsUrl, strategies: sys.config.strategies.map((s) => s.id), paper, ...(strategies ? { strategiesPid: strategies.current().pid, strategiesMetrics: strategies.current().metricsUrl() } : {}) }, 'orchestrator running; Ctrl-C to stop');
+  const summarySource = strategies ? strategiesStatusOf(sys.summarySource, sys.reloader, strategies) : sys.summarySource;
+  const summary = summaryMs > 0 ? startConsoleSummary({ source: summarySource, log: log.child({ actor: 'summary' }), clock: systemClock, intervalMs: summaryMs }) : undefined;
   if (!signalled) await new Promise<void>((resolve) => { wake = resolve; });
   summary?.stop();
-  await strategiesProcess?.stop();
+  await strategies?.stop();
   await sys.stop();
   await lock.release();
   // After the stop: the strategies' last cancels are in, and the figures are final.
-  logShutdownSummary(sys.summarySource(), log.child({ actor: 'summary' }));
+  logShutdownSummary(summarySource(), log.child({ actor: 'summary' }));
   log.info('stopped');
-  return 0;
+  return exitCode;
+}
+
+/** The console summary of the broker process, with each strategy's state as the strategies process reports it. */
+function strategiesStatusOf(source: () => SummarySource, reloader: { current(): { strategies: readonly { id: string; venue: SummarySource['strategies'][number]['venue']; enabled: boolean }[] } }, strategies: KeptStrategies): () => SummarySource {
+  return () => ({
+    ...source(),
+    strategies: reloader.current().strategies.filter((s) => s.enabled || strategies.status(s.id) !== undefined)
+      .map((s) => ({ id: s.id, venue: s.venue, status: strategies.status(s.id) ?? 'not started' })),
+  });
 }
 
 /**

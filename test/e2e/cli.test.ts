@@ -62,7 +62,7 @@ test('orch start refuses an instrument the venue does not list, naming file and 
     const f = join(dir, 'strategies.yaml');
     await writeFile(f, renderRegistry([{ id: 'first', module: fixture('recorder'), instruments: ['NSE:INFY', 'NSE:NOSUCH'], risk: ONE_ORDER_RISK }]));
     const line = (await readFile(f, 'utf8')).split('\n').findIndex((l) => l.includes('NSE:NOSUCH')) + 1;
-    const r = spawnSync(process.execPath, [orch, 'start', '--config', f, '--nats', server.url, '--metrics-port', '0'], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
+    const r = spawnSync(process.execPath, [orch, 'start', '--config', f, '--nats', server.url, '--metrics-port', '0', '--strategies-metrics-port', '0'], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`${f}:${line}: strategies\\[0\\]\\.instruments\\[1\\]: first: NSE:NOSUCH is not in the kite instrument list`));
     assert.doesNotMatch(r.stdout, /strategy started/, 'no strategy started');
@@ -86,7 +86,7 @@ test('orch start refuses a Kalshi market ticker Kalshi does not list (404), nami
     const line = (await readFile(f, 'utf8')).split('\n').findIndex((l) => l.includes('KXFED-26DEC-T9.99')) + 1;
     // Paper trading (no account variables): the built-in Kalshi exchange is the venue asked.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(KITE_|KALSHI_|NATS_URL$)/.test(k)));
-    const r = spawnSync(process.execPath, [orch, 'start', '--config', f, '--nats', server.url, '--metrics-port', '0'], { encoding: 'utf8', cwd: dir, env, timeout: 120_000 });
+    const r = spawnSync(process.execPath, [orch, 'start', '--config', f, '--nats', server.url, '--metrics-port', '0', '--strategies-metrics-port', '0'], { encoding: 'utf8', cwd: dir, env, timeout: 120_000 });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`${f}:${line}: strategies\\[1\\]\\.instruments\\[1\\]: fed: KXFED-26DEC-T9\\.99 is not in the kalshi instrument list`));
     assert.doesNotMatch(r.stdout, /strategy started/, 'no strategy started, not even the Kite one');
@@ -103,7 +103,7 @@ test('orch start trades until SIGTERM, then stops strategies in reverse order, d
   const f = join(dir, 'strategies.yaml');
   const entry = (id: string, sym: string): RegistryEntry => ({ id, module: fixture('recorder'), instruments: [sym], risk: ONE_ORDER_RISK });
   await writeFile(f, renderRegistry([entry('first', 'NSE:INFY'), entry('second', 'NSE:TCS')]));
-  const child = spawn(process.execPath, [orch, 'start', '--config', f, '--nats', server.url, '--metrics-port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [orch, 'start', '--config', f, '--nats', server.url, '--metrics-port', '0', '--strategies-metrics-port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
   try {
@@ -131,7 +131,7 @@ test('Ctrl-C in a terminal (SIGINT to the whole process group) stops orch start 
   const f = join(dir, 'strategies.yaml');
   await writeFile(f, renderRegistry([{ id: 'only', module: fixture('recorder'), instruments: ['NSE:INFY'], risk: ONE_ORDER_RISK }]));
   // Its own process group, as a terminal gives a foreground job.
-  const child = spawn(process.execPath, [orch, 'start', '--config', f, '--nats-port', String(natsPort), '--metrics-port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [orch, 'start', '--config', f, '--nats-port', String(natsPort), '--metrics-port', '0', '--strategies-metrics-port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const lines: string[] = [];
   createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
   try {

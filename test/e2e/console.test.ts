@@ -18,7 +18,7 @@ test('the duplicate-key scan finds a key written twice, where JSON.parse keeps t
 
 /**
  * A real paper run of the example registry (both built-in exchanges, every example strategy in
- * its worker), with an operator's kill in the middle: every line it writes is one JSON object
+ * its worker, in the strategies process beside the broker's), with an operator's kill in the middle: every line it writes is one JSON object
  * with no key twice (a kill change once went out at level 2, its `level` field overwriting
  * pino's), the metrics listen where ORCH_METRICS_HOST says, a summary line comes every interval,
  * and the shutdown report gives each strategy its orders, fills and P&L.
@@ -28,7 +28,7 @@ test('orch start in JSON mode: no log line has a key twice, the metrics host is 
   const dir = await mkdtemp(join(tmpdir(), 'orch-console-'));
   const child = spawn(process.execPath, [
     orch, 'start', '--config', join(repoRoot, 'config', 'strategies.yaml'), '--nats', server.url,
-    '--metrics-port', '0', '--log-format', 'json', '--summary-interval', '1000',
+    '--metrics-port', '0', '--strategies-metrics-port', '0', '--log-format', 'json', '--summary-interval', '1000',
   ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ORCH_METRICS_HOST: '127.0.0.2' } });
   const lines: string[] = [];
   let stderr = '';
@@ -51,6 +51,12 @@ test('orch start in JSON mode: no log line has a key twice, the metrics host is 
     const res = await fetch(String(running.metrics));
     assert.equal(res.status, 200);
     assert.match(await res.text(), /orch_kill_level/);
+    // The strategies run in a process of their own, with its own /metrics on the same address.
+    assert.notEqual(running.strategiesPid, running.pid);
+    assert.match(String(running.strategiesMetrics), /^http:\/\/127\.0\.0\.2:\d+\/metrics$/);
+    assert.match(await (await fetch(String(running.strategiesMetrics))).text(), /orch_actor_up\{actor="momentum-infy"\} 1/);
+    // The broker's summary counts the strategies that process reports running.
+    await waitFor('summary line with every strategy up', (o) => o.actor === 'summary' && String(o.msg).startsWith('3/3 strategies up'));
 
     const kill = spawnSync(process.execPath, [orch, 'kill', '1', '--strategy', 'kalshi-quoter', '--reason', 'console test', '--nats', server.url], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
     assert.equal(kill.status, 0, kill.stderr);

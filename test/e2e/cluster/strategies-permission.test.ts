@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fixture, repoRoot } from '../../support/specs.ts';
 import { renderRegistry } from '../../support/registry.ts';
 import { eventually } from '../../support/wait.ts';
-import { startIsolatedOrch, type OrchLine } from '../../support/isolated-orch.ts';
+import { startOrch, type OrchLine } from '../../support/orch-start.ts';
 
 type Line = OrchLine & { reply?: { status?: string }; attempts?: { what: string; result: string }[]; envNames?: string[] };
 
@@ -21,7 +21,7 @@ const KALSHI_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKe
 /** A line from the middle of the key: what would show if any part of the file leaked. */
 const KALSHI_KEY_LINE = KALSHI_KEY.split('\n')[5]!;
 
-test('orch start --isolate-strategies: a hostile strategy in the permission-restricted strategies process cannot read the Kite token, the .env, the NATS passwords or the Kalshi key, start a child process, load a native addon or find a secret in its environment, while a well-behaved strategy in the same process trades', async (t) => {
+test('orch start: a hostile strategy in the permission-restricted strategies process cannot read the Kite token, the .env, the NATS passwords or the Kalshi key, start a child process, load a native addon or find a secret in its environment, while a well-behaved strategy in the same process trades', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'orch-perm-'));
   // The state directory as a live run leaves it: the Kite token of `orch login kite` (passwords.json is the broker's own, written at start).
   await mkdir(join(dir, '.orch'), { recursive: true, mode: 0o700 });
@@ -44,7 +44,7 @@ test('orch start --isolate-strategies: a hostile strategy in the permission-rest
   ]));
 
   // Another role's NATS password in the launcher's environment, and the Kalshi key's path (no KALSHI_KEY_ID: still paper).
-  const orch = await startIsolatedOrch(dir, registry, { ORCH_NATS_OPERATOR_PASSWORD: OPERATOR_PASS, KALSHI_PRIVATE_KEY_PATH: kalshiKey });
+  const orch = await startOrch(dir, registry, { env: { ORCH_NATS_OPERATOR_PASSWORD: OPERATOR_PASS, KALSHI_PRIVATE_KEY_PATH: kalshiKey } });
   t.after(async () => {
     await orch.stop();
     await rm(dir, { recursive: true, force: true });

@@ -6,20 +6,29 @@ import { dirname, join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.ts';
 import { eventually, repoRoot } from '../../support/specs.ts';
+import { mkdir } from 'node:fs/promises';
 import { startSystem, type System } from '../../../supervisor/system.ts';
+import { startStrategiesProcess, type StrategiesProcess } from '../../../supervisor/strategies-process.ts';
 import { METRIC_NAMES } from '../../../actors/metric-catalogue.ts';
 import { namesInDeploy } from '../../support/promql-names.ts';
 import { metricOf, scrape, type Sample } from '../../support/scrape.ts';
 
 /**
- * The system as `npm start` runs it (the example registry, both built-in exchanges) serves a
- * series for every metric an alert rule or a dashboard panel reads: an alert over a metric
- * that never exists can never fire, and a panel over one shows "no data" instead of 0.
+ * The system as `npm start` runs it (the example registry, both built-in exchanges; the broker's
+ * process and the permission-restricted strategies process, each with its /metrics, both of
+ * which deploy/prometheus/prometheus.yml scrapes as job orch) serves a series for every metric
+ * an alert rule or a dashboard panel reads: an alert over a metric that never exists can never
+ * fire, and a panel over one shows "no data" instead of 0.
  */
 let server: NatsServerHandle;
 let sys: System;
+let strategies: StrategiesProcess;
+let strategiesMetricsUrl: string;
 let registryFile: string;
 let registryText: string;
+
+/** Both endpoints' samples, as Prometheus has them from the two targets. */
+const scrapeBoth = async (): Promise<Sample[]> => [...(await scrape(sys.metricsUrl!)), ...(await scrape(strategiesMetricsUrl))];
 
 before(async () => {
   server = await startNatsServer();
@@ -27,12 +36,20 @@ before(async () => {
   // The example registry, its module paths made absolute so it can live in the temp dir.
   const example = join(repoRoot, 'config', 'strategies.yaml');
   registryText = (await readFile(example, 'utf8')).replace(/module: (\S+)/g, (_, p: string) => `module: ${resolve(dirname(example), p)}`);
-  registryFile = join(dir, 'strategies.yaml');
+  await mkdir(join(dir, 'config'));
+  registryFile = join(dir, 'config', 'strategies.yaml');
   await writeFile(registryFile, registryText);
-  sys = await startSystem({ configFile: registryFile, log: pino({ level: 'silent' }), natsUrl: server.url, stateDir: dir, metricsPort: 0, simTickIntervalMs: 200, logLevel: 'silent', hotReload: false });
+  const stateDir = join(dir, 'state');
+  const log = pino({ level: 'silent' });
+  sys = await startSystem({ configFile: registryFile, log, natsUrl: server.url, stateDir, metricsPort: 0, simTickIntervalMs: 200, logLevel: 'silent', hotReload: false, role: 'broker' });
+  // Its registry watch applies the reload test's edit, as `orch reload` would.
+  strategies = await startStrategiesProcess({ configFile: registryFile, natsUrl: server.url, log, logFormat: 'json', logLevel: 'silent', metricsPort: 0, metricsHost: '127.0.0.1', secrets: [stateDir] });
+  await strategies.running;
+  strategiesMetricsUrl = strategies.metricsUrl()!;
 });
 
 after(async () => {
+  await strategies?.stop();
   await sys?.stop();
   await server?.cleanup();
 });
@@ -45,9 +62,14 @@ test('every metric the alert rules and the dashboard read has a series on the ru
     const ticking = (await scrape(sys.metricsUrl!)).filter((s) => s.name === 'orch_ticks_total' && Number(s.value) > 0);
     return ticking.length === 2;
   }, 'ticks from both exchanges', 30_000);
-  const have = names(await scrape(sys.metricsUrl!));
+  const have = names(await scrapeBoth());
   const missing = namesInDeploy().filter((n) => !have.has(n));
   assert.deepEqual(missing, [], `named in deploy/ but without a series: ${missing.join(', ')}`);
+  // The strategies' own series come from the strategies process (OrchStrategyGaveUp reads orch_actor_up there).
+  const own = await scrape(strategiesMetricsUrl);
+  for (const id of ['momentum-infy', 'meanrev-reliance', 'kalshi-quoter']) {
+    assert.equal(own.find((s) => s.series === `orch_actor_up{actor="${id}"}`)?.value, '1', `${id} is up on the strategies process's /metrics`);
+  }
 });
 
 test('counters whose labels the system knows start at 0, and the risk gauges are exported per strategy', async () => {
@@ -76,14 +98,15 @@ test('a strategy removed by a reload takes its series with it; the others keep t
   await writeFile(registryFile, without);
   const r = await sys.reloader.reload();
   assert.equal(r.result, 'applied');
-  assert.deepEqual(r.stopped, ['meanrev-reliance']);
+  // The strategies process applies the same edit from its own watch of the registry.
   await eventually(async () => {
-    const left = (await scrape(sys.metricsUrl!)).filter((s) => Object.values(s.labels).some((v) => v === 'meanrev-reliance' || v === 'orch.intent.meanrev-reliance'));
+    const left = (await scrapeBoth()).filter((s) => Object.values(s.labels).some((v) => v === 'meanrev-reliance' || v === 'orch.intent.meanrev-reliance'));
     return left.length === 0 || undefined;
-  }, 'no series naming the removed strategy', 10_000).catch(async () => {
-    const left = (await scrape(sys.metricsUrl!)).filter((s) => s.series.includes('meanrev-reliance')).map((s) => s.series);
+  }, 'no series naming the removed strategy', 20_000).catch(async () => {
+    const left = (await scrapeBoth()).filter((s) => s.series.includes('meanrev-reliance')).map((s) => s.series);
     assert.fail(`series left for the removed strategy: ${left.join(', ')}`);
   });
+  assert.ok((await scrape(strategiesMetricsUrl)).some((s) => s.series === 'orch_actor_up{actor="momentum-infy"}'), 'the kept strategy still reports from its process');
   const samples = await scrape(sys.metricsUrl!);
   assert.ok(samples.some((s) => s.series === 'orch_strategy_pnl{strategy="momentum-infy",kind="realized"}'), 'the kept strategy still reports');
   assert.ok(samples.some((s) => s.series === 'orch_intents_denied_total{strategy="momentum-infy",rule="kill_level"}'));

@@ -24,8 +24,8 @@ function paperEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(KITE_|KALSHI_|NATS_URL$)/.test(k)));
 }
 
-function orchStart(dir: string, config: string, ports: { nats: number; metrics: number }) {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'orch.js'), 'start', '--config', config, '--nats-port', String(ports.nats), '--metrics-port', String(ports.metrics)], { cwd: dir, env: paperEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+function orchStart(dir: string, config: string, ports: { nats: number; metrics: number; strategiesMetrics: number }) {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'orch.js'), 'start', '--config', config, '--nats-port', String(ports.nats), '--metrics-port', String(ports.metrics), '--strategies-metrics-port', String(ports.strategiesMetrics)], { cwd: dir, env: paperEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (b: Buffer) => void (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => void (out += b.toString()));
@@ -43,13 +43,15 @@ test('a second orch start on the same state directory refuses, names the running
   const dir = await mkdtemp(join(tmpdir(), 'orch-single-'));
   const config = join(dir, 'strategies.yaml');
   await writeFile(config, renderRegistry([{ id: 'ticker', module: fixture('recorder'), instruments: ['NSE:INFY'] }]));
-  const ports = { nats: await freePort(), metrics: await freePort() };
+  const ports = { nats: await freePort(), metrics: await freePort(), strategiesMetrics: await freePort() };
   const first = orchStart(dir, config, ports);
   try {
     await eventually(() => first.output().includes('orchestrator running'), 'the first orch to run', 60_000);
     const metricsUrl = `http://127.0.0.1:${ports.metrics}/metrics`;
     const natsPid = Number((await readFile(join(dir, '.orch', 'nats', 'nats.pid'), 'utf8')).trim());
     assert.ok(alive(natsPid));
+    const strategiesPid = Number(/"strategiesPid":(\d+)/.exec(first.output())?.[1]);
+    assert.ok(alive(strategiesPid), 'its strategies process runs');
     // The log's size is read every 5 s.
     const bytesBefore = await eventually(async () => Number((await scrape(metricsUrl)).find((s) => s.name === 'orch_event_log_bytes')?.value) || undefined, 'the first run to have written its log', 15_000);
     const storeBefore = await stat(join(dir, '.orch', 'nats', 'js'));
@@ -64,6 +66,7 @@ test('a second orch start on the same state directory refuses, names the running
     // Nothing of the first changed.
     assert.equal(first.child.exitCode, null, 'the first orch still runs');
     assert.ok(alive(natsPid), "the first orch's nats-server still runs");
+    assert.ok(alive(strategiesPid), "the first orch's strategies process still runs");
     assert.equal(Number((await readFile(join(dir, '.orch', 'nats', 'nats.pid'), 'utf8')).trim()), natsPid);
     assert.equal((await stat(join(dir, '.orch', 'nats', 'js'))).ino, storeBefore.ino, 'the event store was not wiped');
     const bytesAfter = Number((await scrape(metricsUrl)).find((s) => s.name === 'orch_event_log_bytes')?.value);

@@ -55,14 +55,15 @@ async function stateDirOfAnEarlierRun(): Promise<string> {
   return dir;
 }
 
-for (const key of ['--metrics-port', '--nats-port', 'KITE_POSTBACK_PORT'] as const) {
+// --strategies-metrics-port: the strategies process's /metrics, which it binds only after the broker has started.
+for (const key of ['--metrics-port', '--strategies-metrics-port', '--nats-port', 'KITE_POSTBACK_PORT'] as const) {
   test(`a port taken for ${key} refuses the start at once, naming the port and ${key}; nothing is wiped or started`, async () => {
     const dir = await stateDirOfAnEarlierRun();
-    const ports = { '--metrics-port': await freePort(), '--nats-port': await freePort(), KITE_POSTBACK_PORT: await freePort() };
+    const ports = { '--metrics-port': await freePort(), '--strategies-metrics-port': await freePort(), '--nats-port': await freePort(), KITE_POSTBACK_PORT: await freePort() };
     const holder = await listen(ports[key]);
     try {
       const before = await tree(join(dir, '.orch'));
-      const r = await orchStart(dir, ['--metrics-port', String(ports['--metrics-port']), '--nats-port', String(ports['--nats-port'])], paperEnv({ KITE_POSTBACK_PORT: String(ports.KITE_POSTBACK_PORT) }));
+      const r = await orchStart(dir, ['--metrics-port', String(ports['--metrics-port']), '--strategies-metrics-port', String(ports['--strategies-metrics-port']), '--nats-port', String(ports['--nats-port'])], paperEnv({ KITE_POSTBACK_PORT: String(ports.KITE_POSTBACK_PORT) }));
       assert.equal(r.code, 1, r.output);
       assert.ok(r.output.includes(`port ${ports[key]} on 127.0.0.1 (${key}) is already in use; nothing was started or wiped`), r.output);
       assert.doesNotMatch(r.output, /nats-server|paper trading|strategy started|EADDRINUSE/, 'nothing started before the refusal');
@@ -79,7 +80,7 @@ test('two settings naming one port are refused before anything starts, naming bo
   const dir = await stateDirOfAnEarlierRun();
   const port = await freePort();
   const before = await tree(join(dir, '.orch'));
-  const r = await orchStart(dir, ['--metrics-port', String(port), '--nats-port', String(await freePort())], paperEnv({ KITE_POSTBACK_PORT: String(port) }));
+  const r = await orchStart(dir, ['--metrics-port', String(port), '--strategies-metrics-port', String(await freePort()), '--nats-port', String(await freePort())], paperEnv({ KITE_POSTBACK_PORT: String(port) }));
   assert.equal(r.code, 1, r.output);
   assert.ok(r.output.includes(`port ${port} is set for both --metrics-port and KITE_POSTBACK_PORT`), r.output);
   assert.deepEqual(await tree(join(dir, '.orch')), before);

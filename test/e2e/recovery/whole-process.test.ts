@@ -15,7 +15,7 @@ import { renderRegistry, DEFAULT_RISK } from '../../support/registry.ts';
 import { runReconcile } from '../../../supervisor/commands/reconcile.ts';
 
 /**
- * kill -9 of the whole `orch start` process (supervisor, broker and strategy workers) while
+ * kill -9 of the whole `orch start` (the broker's process and the strategies process) while
  * an order the exchange accepted is still unanswered. The exchange and nats-server outlive it.
  * After a restart: the order is adopted, not sent again; its fill is in the log; the books agree;
  * and the strategy trades again.
@@ -36,7 +36,7 @@ test('after kill -9 of the whole process, the restart adopts the unanswered orde
     KITE_API_ROOT: sim.restUrl, KITE_LOGIN_ROOT: sim.restUrl, KITE_WS_URL: sim.wsUrl,
   };
   const start = () => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'orch.js'), 'start', '--config', config, '--nats', server.url, '--metrics-port', '0'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'orch.js'), 'start', '--config', config, '--nats', server.url, '--metrics-port', '0', '--strategies-metrics-port', '0'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
     child.stderr!.resume();
@@ -48,7 +48,11 @@ test('after kill -9 of the whole process, the restart adopts the unanswered orde
   try {
     // The first order's answer is withheld: the process dies while the write is unanswered.
     sim.faults.acceptThenTimeout(1);
-    await eventually(() => sim.orders().length === 1, 'the first order to reach the exchange', 30_000);
+    await eventually(() => sim.orders().length === 1, 'the first order to reach the exchange', 60_000);
+    // Both processes at once, as a power cut or the OOM killer of the whole unit would: the broker and its strategies process.
+    const strategiesPid = Number(/"strategiesPid":(\d+)/.exec(run.lines.join('\n'))?.[1]);
+    assert.ok(strategiesPid > 0, 'the strategies process is named');
+    process.kill(strategiesPid, 'SIGKILL');
     run.child.kill('SIGKILL');
     await exited(run.child);
     const [first] = sim.orders();
@@ -56,7 +60,7 @@ test('after kill -9 of the whole process, the restart adopts the unanswered orde
 
     run = start();
     // The dead broker's lease must lapse before the new one trades.
-    await eventually(() => run.lines.some((l) => l.includes('orchestrator running')), 'the restarted system', 40_000);
+    await eventually(() => run.lines.some((l) => l.includes('orchestrator running')), 'the restarted system', 60_000);
     // The strategy's new incarnation places its own order on its third tick.
     await eventually(() => sim.orders().length >= 2, 'the restarted strategy to trade', 30_000);
     await eventually(() => sim.orders().every((o) => o.status === 'COMPLETE'), 'both orders to fill', 30_000);

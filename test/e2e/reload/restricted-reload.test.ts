@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { repoRoot } from '../../support/specs.ts';
 import { renderRegistry } from '../../support/registry.ts';
 import { eventually } from '../../support/wait.ts';
-import { startIsolatedOrch } from '../../support/isolated-orch.ts';
+import { startOrch } from '../../support/orch-start.ts';
 import { readAllowList } from '../../../supervisor/strategies-process.ts';
 
 /** A strategy that logs its version on its first tick (the restricted process may write no marker file). */
@@ -34,7 +34,7 @@ export default defineStrategy({
 `;
 }
 
-test('orch start --isolate-strategies: hot reload works in the permission-restricted strategies process: edited code, and a file it imports, is recompiled there and runs', async (t) => {
+test('orch start: hot reload works in the permission-restricted strategies process: edited code, and a file it imports, is recompiled there and runs', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'orch-perm-reload-'));
   const folder = join(dir, 'strategies');
   await mkdir(folder);
@@ -47,7 +47,7 @@ test('orch start --isolate-strategies: hot reload works in the permission-restri
   await writeFile(module, versioned('v1', folder));
   const registry = join(dir, 'config', 'strategies.yaml');
   await writeFile(registry, renderRegistry([{ id: 'ver', module: '../strategies/versioned.ts', instruments: ['NSE:INFY'] }]));
-  const orch = await startIsolatedOrch(dir, registry);
+  const orch = await startOrch(dir, registry);
   t.after(async () => {
     await orch.stop();
     await rm(dir, { recursive: true, force: true });

@@ -140,10 +140,14 @@ test('orch start with a 0600 .env of live secrets logs none of them, from the ma
   const dotenv = Object.entries({ ...liveEnv(), KALSHI_PRIVATE_KEY_PATH: kalshi.privateKeyPath }).map(([k, v]) => `${k}=${v}`).join('\n');
   await writeFile(join(dir, '.env'), `${dotenv}\n`, { mode: 0o600 });
   const nats: NatsServerHandle = await startNatsServer();
-  const run = startChild(dir, ['--config', ws.config, '--nats', nats.url, '--metrics-port', '0']);
+  const run = startChild(dir, ['--config', ws.config, '--nats', nats.url, '--metrics-port', '0', '--strategies-metrics-port', '0']);
   const outputs: string[] = [];
   try {
-    const metricsUrl = await eventually(() => /"metrics":"(http:[^"]+)"/.exec(run.output())?.[1], 'orch start to report its metrics URL', 30_000);
+    // The strategies (their workers' series) report on the strategies process's /metrics, the broker on its own.
+    const metricsOf = (msg: string) => /"metrics":"(http:[^"]+)"/.exec(run.output().split('\n').find((l) => l.includes(`"msg":"${msg}"`)) ?? '')?.[1];
+    const metricsUrl = await eventually(() => metricsOf('strategies running; Ctrl-C to stop'), 'the strategies process to report its metrics URL', 60_000);
+    const brokerMetricsUrl = await eventually(() => metricsOf('orchestrator running; Ctrl-C to stop'), 'orch start to report its metrics URL', 30_000);
+    outputs.push(await (await fetch(brokerMetricsUrl)).text());
     await eventually(async () => {
       const r = await orch(['status', '--json', '--nats', nats.url, '--state-dir', dir]);
       const j = JSON.parse(r.stdout) as { supervisor?: { actors: { status: string }[] } };
