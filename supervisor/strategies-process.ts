@@ -14,7 +14,7 @@ import { compileModule } from './worker-code.ts';
 
 const mainSource = fileURLToPath(new URL('./strategies-main.ts', import.meta.url));
 /** The worker code of our own the strategies process runs (supervisor/worker-code.ts usePrecompiled). */
-const OWN_WORKER_SOURCES = ['../actors/strategy-worker.ts', './kill-relay-worker.ts', './reload-probe.ts'].map((f) => fileURLToPath(new URL(f, import.meta.url)));
+const OWN_WORKER_SOURCES = ['../actors/strategy-worker.ts', './kill-relay-worker.ts', './md-hub-worker.ts', './reload-probe.ts'].map((f) => fileURLToPath(new URL(f, import.meta.url)));
 const repoRoot = fileURLToPath(new URL('..', import.meta.url)).replace(/[\\/]$/, '');
 
 export class SecretInReachError extends SupervisorError {

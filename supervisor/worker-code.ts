@@ -82,7 +82,7 @@ export function mayNotSpawn(): boolean {
 const precompiled = new Map<string, string>();
 
 /**
- * Our own worker code (the strategy worker, the kill relay, the reload probe), compiled with
+ * Our own worker code (the strategy worker, the kill relay, the market-data hub, the reload probe), compiled with
  * esbuild by the launcher of a process that may not run it (supervisor/strategies-process.ts):
  * that process then compiles only strategy modules with TypeScript's transpiler, file by file,
  * which for our own code's dozens of files cost it seconds at every start. Keyed by source file.
