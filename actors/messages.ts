@@ -49,6 +49,16 @@ export const VENUES = ['kite', 'kalshi'] as const;
 export const VenueSchema = z.enum(VENUES);
 export type Venue = z.infer<typeof VenueSchema>;
 
+/**
+ * A tick's `seq` is `epoch * TICK_EPOCH_SPAN + n`: `n` counts the instrument's ticks from 1, and
+ * the epoch is the publishing broker's lease epoch (broker/lease.ts), above every earlier broker's.
+ * A standby that takes over so numbers its ticks above the ones strategies have seen from its
+ * predecessor, and a strategy tells the new broker's first tick from a gap: its epoch differs.
+ */
+export const TICK_EPOCH_SPAN = 2 ** 21;
+/** The broker epoch a tick's seq belongs to. */
+export const tickEpoch = (seq: number): number => Math.floor(seq / TICK_EPOCH_SPAN);
+
 export const TickSchema = z.strictObject({
   type: z.literal('tick'),
   venue: VenueSchema,

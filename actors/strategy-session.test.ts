@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { TestClock } from './clock.ts';
 import { KillGate } from './kill-gate.ts';
 import { StrategySession } from './strategy-session.ts';
-import type { Intent, OrderUpdate, Tick } from './messages.ts';
+import { TICK_EPOCH_SPAN, type Intent, type OrderUpdate, type Tick } from './messages.ts';
 import type { IntentAnswer, StrategyContext } from './strategy-contract.ts';
 import type { StrategySpec } from '../config/registry.ts';
 
@@ -62,6 +62,18 @@ test('a tick already seen is not delivered again, and a jump in seq is counted a
   await s.drain();
   assert.deepEqual(seen, [1, 2, 5]);
   assert.equal(s.tickGaps, 2);
+});
+
+test('after a failover the new broker\'s ticks are taken from its first one (its epoch follows the old broker\'s), and the change of broker is no gap', async () => {
+  const seen: number[] = [];
+  const { s } = session((t) => { seen.push(t.seq); });
+  const old = 1_796_000_000 * TICK_EPOCH_SPAN;
+  // The old broker published 500 ticks; the standby took the lease 4 s later and numbers from 1 in its epoch.
+  const next = (1_796_000_004) * TICK_EPOCH_SPAN;
+  for (const seq of [old + 499, old + 500, next + 1, next + 2, next + 4]) s.tick(tick('NSE:INFY', seq));
+  await s.drain();
+  assert.deepEqual(seen, [old + 499, old + 500, next + 1, next + 2, next + 4], 'every tick of the new broker is taken');
+  assert.equal(s.tickGaps, 1, 'only next+3 was lost: the change of broker is not counted as lost ticks');
 });
 
 /** A latest-tick session whose strategy is held on its first tick until `release()`. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
-import { type BrokerEvent, type Intent, type KillLevel, type OrderUpdate, type StrategyStateReply, type Tick, KILL_LEVEL_NAMES } from './messages.ts';
+import { type BrokerEvent, type Intent, type KillLevel, type OrderUpdate, type StrategyStateReply, type Tick, KILL_LEVEL_NAMES, tickEpoch } from './messages.ts';
 import { newIntentId } from './ids.ts';
 import { SerialQueue, type JobQueue } from './serial-queue.ts';
 import type { KillGate } from './kill-gate.ts';
@@ -183,7 +183,9 @@ export class StrategySession {
   /** Seq bookkeeping for a tick about to be taken; false for one already seen (a replay). */
   private accept(t: Tick, replacedUnread: number): boolean {
     const prev = this.lastSeq.get(t.symbol);
-    if (prev !== undefined && t.seq > prev + 1 + replacedUnread) this.tickGaps += t.seq - prev - 1 - replacedUnread;
+    // A new broker (a standby that took over) numbers from its own epoch: its first tick is no gap.
+    const sameBroker = prev !== undefined && tickEpoch(prev) === tickEpoch(t.seq);
+    if (sameBroker && t.seq > prev + 1 + replacedUnread) this.tickGaps += t.seq - prev - 1 - replacedUnread;
     if (prev !== undefined && t.seq <= prev) return false; // a replay; ticks are not idempotent for a strategy
     this.lastSeq.set(t.symbol, t.seq);
     return true;

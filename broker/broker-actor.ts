@@ -51,6 +51,7 @@ export class BrokerActor {
       ...(opts.limiter ? { limiter: opts.limiter } : {}), ...(opts.onMarginException ? { onMarginException: opts.onMarginException } : {}),
       ...(opts.maxPlaceWaitMs !== undefined ? { maxRateWaitMs: opts.maxPlaceWaitMs } : {}), ...(opts.refusalLog ? { refusalLog: opts.refusalLog } : {}),
     });
+    if (opts.tickEpoch) this.path.marketData.setEpoch(opts.tickEpoch);
   }
 
   get connection(): NatsConnection | undefined { return this.out.nc; }

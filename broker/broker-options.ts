@@ -20,6 +20,8 @@ export type BrokerActorOptions = {
    * decision, so a woken broker refuses at its first intent, before any timer has run.
    */
   leaseUnsafe?: () => string | undefined;
+  /** The lease epoch this broker holds (broker/lease.ts): its ticks are numbered from it (actors/messages.ts TICK_EPOCH_SPAN). */
+  tickEpoch?: number;
   natsUser?: string;
   natsPass?: string;
   adapters: VenueAdapter[];

@@ -16,7 +16,14 @@ import { ensureReplicas } from './replicas.ts';
  * has stood still for `ttlMs` of its own Clock. A holder that cannot renew within `ttlMs`
  * fences itself, because by then a standby may have taken over.
  */
-export const LeaseValueSchema = z.strictObject({ holder: z.string().min(1), host: z.string(), pid: z.number().int(), ts: z.number().int() });
+export const LeaseValueSchema = z.strictObject({
+  holder: z.string().min(1), host: z.string(), pid: z.number().int(), ts: z.number().int(),
+  /**
+   * This holder's epoch: the second it took the lease, and always above its predecessor's (absent
+   * in a value written before epochs). Ticks are numbered from it (actors/messages.ts TICK_EPOCH_SPAN).
+   */
+  epoch: z.number().int().nonnegative().optional(),
+});
 export type LeaseValue = z.infer<typeof LeaseValueSchema>;
 
 export type LeaseOptions = {
@@ -44,6 +51,7 @@ export class BrokerLease {
   private lostHandlers: ((reason: string) => void)[] = [];
   private seen: { revision: number; since: number } | undefined;
   private stopped = false;
+  private heldEpoch = 0;
 
   private constructor(private readonly kv: KV, private readonly o: LeaseOptions) {
     this.holder = o.holder ?? `broker-${hostname()}-${process.pid}-${nuid.next().slice(-6)}`;
@@ -57,6 +65,15 @@ export class BrokerLease {
     const kv = await new Kvm(nc).create(bucket, { history: 1, ...(o.replicas !== undefined ? { replicas: o.replicas } : {}) });
     if (o.replicas !== undefined) await ensureReplicas(nc, `KV_${bucket}`, o.replicas);
     return new BrokerLease(kv, o);
+  }
+
+  /**
+   * Above every earlier holder's: the second this holder took the lease, or its predecessor's
+   * epoch + 1 if that is higher (another host's clock may be ahead); 0 until acquired. A broker
+   * numbers its ticks from it, so its successor's ticks follow the ones strategies have seen.
+   */
+  get epoch(): number {
+    return this.heldEpoch;
   }
 
   held(): boolean {
@@ -113,18 +130,20 @@ export class BrokerLease {
     } catch (err) {
       return `unknown (${(err as Error).message})`;
     }
-    const value = JSON.stringify({ holder: this.holder, host: hostname(), pid: process.pid, ts: now } satisfies LeaseValue);
+    const cur = e && e.operation === 'PUT' ? LeaseValueSchema.safeParse(safeJson(e)) : undefined;
+    const ours = cur?.success === true && cur.data.holder === this.holder;
+    const epoch = ours ? this.heldEpoch : Math.max(Math.floor(now / 1000), (cur?.success ? (cur.data.epoch ?? 0) : 0) + 1, this.heldEpoch + 1);
+    const value = JSON.stringify({ holder: this.holder, host: hostname(), pid: process.pid, ts: now, epoch } satisfies LeaseValue);
     try {
       if (!e || e.operation !== 'PUT') {
         this.revision = await this.kv.create(this.key, value);
       } else {
-        const cur = LeaseValueSchema.safeParse(safeJson(e));
-        if (cur.success && cur.data.holder === this.holder) {
+        if (cur?.success && cur.data.holder === this.holder) {
           this.revision = await this.kv.update(this.key, value, e.revision);
         } else {
           if (!this.seen || this.seen.revision !== e.revision) this.seen = { revision: e.revision, since: now };
-          if (now - this.seen.since < this.ttlMs) return cur.success ? cur.data.holder : 'unreadable';
-          this.o.log.warn({ previous: cur.success ? cur.data.holder : 'unreadable', stoodStillMs: now - this.seen.since }, 'broker lease lapsed; taking over');
+          if (now - this.seen.since < this.ttlMs) return cur?.success ? cur.data.holder : 'unreadable';
+          this.o.log.warn({ previous: cur?.success ? cur.data.holder : 'unreadable', stoodStillMs: now - this.seen.since }, 'broker lease lapsed; taking over');
           this.revision = await this.kv.update(this.key, value, e.revision);
         }
       }
@@ -134,13 +153,14 @@ export class BrokerLease {
       return `contended (${(err as Error).message})`;
     }
     this.lastRenewed = now;
+    this.heldEpoch = epoch;
     return 'held';
   }
 
   private async renew(): Promise<void> {
     if (this.revision === undefined || this.stopped) return;
     const now = this.o.clock.now();
-    const value = JSON.stringify({ holder: this.holder, host: hostname(), pid: process.pid, ts: now } satisfies LeaseValue);
+    const value = JSON.stringify({ holder: this.holder, host: hostname(), pid: process.pid, ts: now, epoch: this.heldEpoch } satisfies LeaseValue);
     try {
       this.revision = await this.kv.update(this.key, value, this.revision);
       this.lastRenewed = now;

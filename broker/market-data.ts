@@ -1,5 +1,5 @@
 import type { Clock } from '../actors/clock.ts';
-import type { Tick, Venue } from '../actors/messages.ts';
+import { TICK_EPOCH_SPAN, type Tick, type Venue } from '../actors/messages.ts';
 import { metrics } from '../actors/metrics.ts';
 import { TickAge } from './tick-age.ts';
 import type { VenueTick } from './venue.ts';
@@ -15,7 +15,16 @@ export class MarketData {
   private readonly last = new Map<string, Tick>();
   private tickAge: TickAge | undefined;
 
+  /** First seq of this broker's ticks, less one: its lease epoch's (actors/messages.ts TICK_EPOCH_SPAN). */
+  private seqBase = 0;
+
   constructor(private readonly o: { clock: Clock; publish: (tick: Tick) => void }) {}
+
+  /** Numbers ticks from here on in `epoch` (the lease's, broker/lease.ts), above every earlier broker's ticks. */
+  setEpoch(epoch: number): void {
+    this.seqBase = epoch * TICK_EPOCH_SPAN;
+    this.seq.clear();
+  }
 
   /** From here on the tick-age series is exported (orch_md_last_tick_age_seconds). */
   start(): void {
@@ -33,8 +42,9 @@ export class MarketData {
 
   onTick(venue: Venue, t: VenueTick): void {
     const key = `${venue}|${t.symbol}`;
-    const seq = (this.seq.get(key) ?? 0) + 1;
-    this.seq.set(key, seq);
+    const n = (this.seq.get(key) ?? 0) + 1;
+    this.seq.set(key, n);
+    const seq = this.seqBase + n;
     const now = this.o.clock.now();
     const tick: Tick = { type: 'tick', venue, seq, recvTs: now, ...t };
     this.last.set(key, tick);

@@ -169,7 +169,7 @@ export async function startBroker(o: BrokerStartOptions): Promise<StartedBroker>
     const broker = new BrokerActor({
       natsUrl: o.natsUrl, adapters, strategies: o.strategies, clock, log, limiter,
       ...(o.credentials ? { natsUser: o.credentials.user, natsPass: o.credentials.pass } : {}),
-      ...(lease ? { leaseUnsafe: () => lease.whyNotSafe() } : {}),
+      ...(lease ? { leaseUnsafe: () => lease.whyNotSafe(), tickEpoch: lease.epoch } : {}),
       // The built-in exchanges start empty each time, so the log's positions are never there: on
       // them alone an unexplained position at start is the baseline; a live account's is a mismatch.
       externalAtStart: o.externalAtStart ?? (venues.length > 0 && venues.every((v) => v.simulated) ? 'baseline' : 'kill'),

@@ -9,7 +9,7 @@ import { jetstreamManager, StorageType, DiscardPolicy } from '@nats-io/jetstream
 import { pino } from 'pino';
 import { connectBus, subscribeParsed } from '../../../actors/bus.ts';
 import { subjects, STREAM_MARKET_DATA } from '../../../actors/subjects.ts';
-import { TickSchema, type Tick } from '../../../actors/messages.ts';
+import { TICK_EPOCH_SPAN, TickSchema, type Tick } from '../../../actors/messages.ts';
 import { applyMarketRecording } from '../../../broker/market-recording.ts';
 import { ensureEventStream } from '../../../broker/event-log.ts';
 import { RecordingSettingsSchema } from '../../../config/recording.ts';
@@ -56,7 +56,9 @@ test('recording on in the registry: the ticks the broker publishes are in ORCH_M
   assert.deepEqual(recorded.slice(0, seen.length), seen, 'tick for tick, in the order it was published');
   const infy = await all(readRecordedTicks(e.nc, { venue: 'kite', instrument: 'NSE:INFY' }));
   assert.ok(infy.every((x) => x.symbol === 'NSE:INFY'));
-  assert.deepEqual(infy.map((x) => x.seq), infy.map((_, i) => i + 1), 'one instrument: every seq from 1, none missing');
+  // Numbered from the broker's lease epoch (actors/messages.ts TICK_EPOCH_SPAN), one after another.
+  assert.deepEqual(infy.map((x) => x.seq), infy.map((_, i) => infy[0]!.seq + i), 'one instrument: every seq from the first, none missing');
+  assert.equal(infy[0]!.seq % TICK_EPOCH_SPAN, 1, 'the first of this broker');
 
   // Exported into the store, they outlive the stream.
   const root = await mkdtemp(join(tmpdir(), 'orch-rec-'));

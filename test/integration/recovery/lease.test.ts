@@ -65,6 +65,28 @@ test('a second broker waits as standby while the first renews, and takes over on
   await b.release();
 });
 
+test('each holder\'s epoch is above its predecessor\'s, even when its own clock is behind, and renewals keep it', async () => {
+  const bucket = 'lease_epoch';
+  const clockA = new TestClock(Date.parse('2026-12-03T10:00:00Z'));
+  // B's host clock runs a minute behind A's: its epoch must still follow A's.
+  const clockB = new TestClock(Date.parse('2026-12-03T09:59:00Z'));
+  const a = await BrokerLease.open(nc, { clock: clockA, log, ttlMs: 3_000, bucket, holder: 'A' });
+  const b = await BrokerLease.open(nc, { clock: clockB, log, ttlMs: 3_000, bucket, holder: 'B' });
+  assert.equal(a.epoch, 0, 'no epoch before the lease is held');
+  await a.acquire();
+  const first = a.epoch;
+  assert.equal(first, Date.parse('2026-12-03T10:00:00Z') / 1000);
+  await run(clockA, 2_000);
+  assert.equal(a.epoch, first, 'renewals keep the epoch');
+  let bHolds = false;
+  void b.acquire().then(() => { bHolds = true; });
+  await run(clockB, 4_500);
+  await eventually(() => bHolds, 'the standby to take the lapsed lease');
+  assert.equal(b.epoch, first + 1, 'the successor follows its predecessor although its clock is behind');
+  await b.release();
+  await a.release();
+});
+
 test('a clean shutdown releases the lease so a successor need not wait', async () => {
   const bucket = 'lease_t2';
   const clock = new TestClock();
