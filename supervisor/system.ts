@@ -52,6 +52,8 @@ export type System = {
   metricsUrl: string | undefined;
   /** What the console summary is made of (supervisor/console-summary.ts); still answers after stop. */
   summarySource(): SummarySource;
+  /** Called when this broker loses its lease (it is fenced: it never writes to a venue again). */
+  onFenced(fn: (reason: string) => void): void;
   stop(): Promise<void>;
 };
 
@@ -155,7 +157,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
         .map((s) => ({ id: s.id, venue: s.venue, status: supervisor.status(s.id) ?? 'not started' })),
       kill: killStore.current(),
     });
-    return { config, natsUrl, sim: kite.sim, kitePostbackUrl: kite.postbackUrl, kalshiSim: kalshi?.sim, broker, supervisor, killStore, killSwitch, natsAuth, strategyCredentials: strategyCreds, reloader, metricsUrl: health?.metricsUrl, summarySource, stop: () => undo.run() };
+    return { config, natsUrl, sim: kite.sim, kitePostbackUrl: kite.postbackUrl, kalshiSim: kalshi?.sim, broker, supervisor, killStore, killSwitch, natsAuth, strategyCredentials: strategyCreds, reloader, metricsUrl: health?.metricsUrl, summarySource, onFenced: started.onFenced, stop: () => undo.run() };
   } catch (e) {
     await undo.run();
     throw e;

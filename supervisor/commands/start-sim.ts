@@ -179,6 +179,15 @@ export async function start(args: string[]): Promise<number> {
       onSignal('strategies process gave up');
     });
   }
+  if (role === 'broker') {
+    // A fenced broker never writes to a venue again, and would never trade again either: it ends,
+    // so its host restarts it (systemd's Restart=on-failure) and it waits on the lease as the standby.
+    sys.onFenced((reason) => {
+      log.error({ reason }, 'broker fenced: it lost its lease; stopping so that its host restarts it as the standby (exit 1)');
+      exitCode = 1;
+      onSignal('fenced');
+    });
+  }
   log.info({ nats: sys.natsUrl, metrics: sys.metricsUrl, strategies: sys.config.strategies.map((s) => s.id), paper, ...(strategies ? { strategiesPid: strategies.current().pid, strategiesMetrics: strategies.current().metricsUrl() } : {}) }, 'orchestrator running; Ctrl-C to stop');
   const summarySource = strategies ? strategiesStatusOf(sys.summarySource, sys.reloader, strategies) : sys.summarySource;
   const summary = summaryMs > 0 ? startConsoleSummary({ source: summarySource, log: log.child({ actor: 'summary' }), clock: systemClock, intervalMs: summaryMs }) : undefined;
