@@ -8,13 +8,6 @@ import { fixture, repoRoot } from '../../support/specs.ts';
 import { renderRegistry } from '../../support/registry.ts';
 import { freePort, eventually } from '../../support/wait.ts';
 import { orch } from '../../support/run-cli.ts';
-import { readFile } from 'node:fs/promises';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connectBus } from '../../../actors/bus.ts';
-import { STREAM_EVENTS } from '../../../actors/subjects.ts';
-import { BROKER, writeNatsAuth } from '../../../supervisor/nats-auth.ts';
-import { makeThrowawayCa } from '../../support/throwaway-ca.ts';
-import { startNatsCluster } from '../../support/nats-cluster.ts';
 import { scrape } from '../../support/scrape.ts';
 
 /** Paper trading: no account variables and no NATS settings of the caller's. */
@@ -99,37 +92,4 @@ test('orch start --role broker and two --role strategies processes with their ow
   assert.ok(brokerSamples.some((x) => x.name === 'orch_kill_level'), 'the broker serves its own series');
   assert.equal(brokerSamples.some((x) => x.name === 'orch_event_loop_lag_seconds' && (x.labels.actor === 'east' || x.labels.actor === 'west')), false, 'no strategy worker series on the broker');
   assert.doesNotMatch(g1.output(), /"strategy:west"|west/, 'g1 never starts g2\'s strategy');
-});
-
-test('on the 3-node TLS cluster of deploy/nats: a broker with --nats-replicas 3 and a strategies host, each given every node and the CA, trade; the log has 3 copies', async (t) => {
-  const certs = await makeThrowawayCa();
-  const dir = await mkdtemp(join(tmpdir(), 'orch-roles-cluster-'));
-  await writeFile(join(dir, 'strategies.yaml'), renderRegistry([
-    { id: 'east', module: fixture('recorder'), instruments: ['NSE:INFY'], params: { placeOnTick: 2 }, group: 'g1' },
-  ]));
-  // orch nats-users' files: the nodes get authorization.conf, the orch hosts passwords.json.
-  const auth = await writeNatsAuth({ stateDir: join(dir, '.orch'), strategyIds: ['east'], env: {} });
-  const cluster = await startNatsCluster({ certs, authorization: await readFile(auth.authFile, 'utf8'), user: auth.credentials(BROKER) });
-  const running: Running[] = [];
-  t.after(async () => {
-    for (const r of running.reverse()) await r.stop();
-    await cluster.cleanup();
-    await rm(dir, { recursive: true, force: true });
-    await rm(certs.dir, { recursive: true, force: true });
-  });
-  const env = { ORCH_NATS_CA: certs.caFile };
-  const broker = orchStart(dir, ['--role', 'broker', '--nats', cluster.urls, '--nats-replicas', '3', '--metrics-port', String(await freePort())], env);
-  running.push(broker);
-  await eventually(async () => /orchestrator running/.test(broker.output()), 'the broker to run', 90_000).catch((e) => { console.error('BROKER OUTPUT', broker.output().slice(-6000)); throw e; });
-  const g1 = orchStart(dir, ['--role', 'strategies', '--group', 'g1', '--nats', cluster.urls, '--metrics-port', String(await freePort())], env);
-  running.push(g1);
-  await eventually(async () => /recorder placed/.test(g1.output()), 'the strategy to place through the broker', 90_000);
-  assert.match(g1.output(), /"status":"accepted"/);
-  const nc = await connectBus({ servers: cluster.urls, name: 'check', tlsCaFile: certs.caFile, ...auth.credentials(BROKER) });
-  try {
-    const info = await (await jetstreamManager(nc)).streams.info(STREAM_EVENTS);
-    assert.equal(info.config.num_replicas, 3, '--nats-replicas 3 reached the event stream');
-  } finally {
-    await nc.close();
-  }
 });

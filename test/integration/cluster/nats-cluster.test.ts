@@ -14,8 +14,8 @@ import type { LogEvent } from '../../../broker/events/schema.ts';
 import { KillStore } from '../../../broker/kill/kill-store.ts';
 import { BrokerLease } from '../../../broker/lease.ts';
 import { BROKER, writeNatsAuth } from '../../../supervisor/nats-auth.ts';
-import { makeThrowawayCa } from '../../support/throwaway-ca.ts';
-import { startNatsCluster } from '../../support/nats-cluster.ts';
+import { makeThrowawayCa } from '../../../supervisor/cluster-demo/throwaway-ca.ts';
+import { startNatsCluster } from '../../../supervisor/cluster-demo/nats-cluster.ts';
 
 const silent = pino({ level: 'silent' });
 

@@ -6,8 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { launchNatsServer, type NatsProcess } from '../../supervisor/nats-launcher.ts';
-import { clusterDurabilityFile } from '../../supervisor/nats-durability.ts';
+import { launchNatsServer, type NatsProcess } from '../nats-launcher.ts';
+import { clusterDurabilityFile } from '../nats-durability.ts';
 import { connectBus } from '../../actors/bus.ts';
 import type { Certs } from './throwaway-ca.ts';
 
