@@ -16,6 +16,7 @@ import type { Health } from './messages.ts';
 import type { StrategySpec } from '../config/registry.ts';
 import { importStrategyModuleFrom } from './strategy-contract.ts';
 import { DEFAULT_STRATEGY_NICENESS, setThisThreadNiceness } from './thread-priority.ts';
+import { lockDownProcessControl } from './worker-lockdown.ts';
 
 export type StrategyTask = {
   port: MessagePort;
@@ -53,6 +54,8 @@ export default async function run(task: StrategyTask): Promise<{ stopped: true }
   const priority = setThisThreadNiceness(task.spec.resources.niceness ?? DEFAULT_STRATEGY_NICENESS);
   if (priority.ok) log.debug({ tid: priority.tid, niceness: priority.niceness }, 'worker thread priority lowered');
   else log.warn({ reason: priority.reason }, 'worker thread priority unchanged: a kill may wait for a core behind busy strategies');
+  // After lowering this thread's priority, before any of the strategy's code runs.
+  lockDownProcessControl();
   const module = await importStrategyModuleFrom(task.moduleUrl);
   const actor = new StrategyActor({
     spec: task.spec, module, natsUrl: task.natsUrl, clock: systemClock, log,

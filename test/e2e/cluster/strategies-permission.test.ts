@@ -84,6 +84,12 @@ test('orch start: a hostile strategy in the permission-restricted strategies pro
     'spawn /bin/sh': 'denied ERR_ACCESS_DENIED',
     [`require ${addon}`]: 'denied ERR_DLOPEN_DISABLED',
     [`process.dlopen ${addon}`]: 'denied ERR_DLOPEN_DISABLED',
+    // Not the permission model's: the worker's own lockdown (actors/worker-lockdown.ts).
+    'process.kill(ppid, 0)': 'denied ERR_ACCESS_DENIED',
+    'process._kill(ppid, 0)': 'denied ERR_ACCESS_DENIED',
+    'put process.kill back': 'denied Cannot assign to read only property \'kill\' of object \'#<process>\'',
+    'setPriority(ppid) (named import)': 'denied ERR_ACCESS_DENIED',
+    'os.setPriority(ppid)': 'denied ERR_ACCESS_DENIED',
     "process.binding('spawn_sync')": 'denied ERR_ACCESS_DENIED',
   });
   assert.deepEqual(hostile.envNames, [], 'the strategy sees no environment variable');
