@@ -56,6 +56,13 @@ export class TickSlotWriter {
     ({ ints: this.ints, bytes: this.bytes } = views(buffer, slots));
     this.version = new Int32Array(slots);
     this.written = new Int32Array(slots);
+    // A buffer written before (a hub thread that ended and was started again): its counts go
+    // on from where they are, so the worker's next read is not taken for one it has seen.
+    for (let i = 0; i < slots; i++) {
+      const v = Atomics.load(this.ints, slotInt(i, VERSION));
+      this.version[i] = (v + (v & 1)) | 0;
+      this.written[i] = Atomics.load(this.ints, slotInt(i, WRITTEN));
+    }
   }
 
   /** Puts `tick` (at most TICK_SLOT_CAPACITY bytes) in `slot`, replacing what it held. */

@@ -77,7 +77,17 @@ const nc = await connectBus({
 
 function subscribe(inst: Instrument, subject: string): Subscription {
   // In the read loop: no promise, no await between the socket and the slots.
-  return nc.subscribe(subject, { callback: (err, msg) => { if (!err) receive(nc, inst, msg); } });
+  return nc.subscribe(subject, {
+    callback: (err, msg) => {
+      if (err) return;
+      try {
+        receive(nc, inst, msg);
+      } catch (e) {
+        // One bad tick must not end the thread every strategy's ticks go through.
+        report({ type: 'invalid', error: `${subject}: ${(e as Error).message}` });
+      }
+    },
+  });
 }
 
 /** The broker's last tick of each instrument: a still market sends nothing more, and ticks published while this connection was down are gone. */
@@ -113,6 +123,8 @@ function catchUpAll(of: Iterable<Instrument>): void {
 }
 
 function attach(feedId: number, venue: Venue, symbols: string[], buffer: SharedArrayBuffer): void {
+  // Sent again when this thread replaces one that ended: once is enough.
+  detach(feedId);
   const writer = new TickSlotWriter(buffer, symbols.length);
   const feed: Feed = { writer, subjects: [] };
   feeds.set(feedId, feed);

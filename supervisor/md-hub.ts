@@ -63,6 +63,14 @@ export class MarketDataHub {
     worker.removeAllListeners('exit');
     worker.removeAllListeners('error');
     worker.on('error', (err) => this.opts.log.error({ err }, 'market-data hub thread failed'));
+    // Without its thread no strategy of this process gets a tick: a new one takes over the
+    // same buffers (their counts go on, actors/tick-slots.ts) and catches up.
+    worker.on('exit', (code) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      this.opts.log.error({ code }, 'market-data hub thread ended: starting a new one');
+      void this.start().catch((err: unknown) => this.opts.log.error({ err }, 'market-data hub not restarted: strategies get no ticks'));
+    });
     for (const f of this.feeds.values()) this.send(f);
   }
 
@@ -98,9 +106,10 @@ export class MarketDataHub {
     };
   }
 
-  /** The subjects the hub subscribes to now, sorted. */
+  /** The subjects the hub subscribes to now, sorted (none while its thread is being replaced). */
   subjects(): Promise<string[]> {
     return new Promise((resolve) => {
+      if (!this.worker) return resolve([]);
       this.subjectsAsked.push(resolve);
       this.send({ type: 'subjects' });
     });

@@ -158,3 +158,23 @@ test("a strategy starting after its instrument's last tick gets it at once; the 
     await sup.stopAll();
   }
 });
+
+test("a hub thread that ends is replaced: the strategies' ticks resume in the same slots, none taken twice, none counted lost", async () => {
+  const sup = supervisor();
+  await sup.startAll([spec('onward', { instruments: ['NSE:HCLTECH'] })]);
+  const md = subjects.marketData('kite', 'NSE:HCLTECH');
+  try {
+    publishJson(nc, md, TickSchema, tick('NSE:HCLTECH', 1));
+    await eventually(async () => (await health(sup, 'onward'))?.ticks === 1, 'tick 1');
+    const thread = (hub as unknown as { worker: import('node:worker_threads').Worker }).worker;
+    await thread.terminate();
+    // The new thread has subscribed again once it lists the instrument.
+    await eventually(async () => (await hub.subjects()).includes(md), 'a new hub thread with the instrument', 30_000);
+    // The new thread's first write is the slot's second, not a first the worker has already taken.
+    publishJson(nc, md, TickSchema, tick('NSE:HCLTECH', 2));
+    const h = await eventually(async () => { const x = await health(sup, 'onward'); return x?.ticks === 2 ? x : undefined; }, 'tick 2 through the new thread');
+    assert.deepEqual([h.tickGaps, h.ticksConflated], [0, 0]);
+  } finally {
+    await sup.stopAll();
+  }
+});
