@@ -37,8 +37,28 @@ function offer(inst: Instrument, t: Tick, bytes: Uint8Array): void {
   // Kept past this callback; a tick padded past a slot is written in its compact form.
   const own = bytes.length <= TICK_SLOT_CAPACITY ? bytes.slice() : encoder.encode(JSON.stringify(t));
   inst.last = own;
-  for (const { writer, slot } of inst.targets) writer.write(slot, own);
-  for (const { writer } of inst.targets) writer.ring();
+  for (const { writer, slot } of inst.targets) {
+    writer.write(slot, own);
+    toRing.add(writer);
+  }
+  if (!ringing) {
+    ringing = true;
+    queueMicrotask(ringBells);
+  }
+}
+
+/**
+ * The bells are rung once the NATS client has handed over every message of the read it is in
+ * (its callbacks run synchronously, one read at a time): a worker that trades several of the
+ * instruments in one read, or gets several ticks of one, is rung once. A hub that falls behind
+ * reads more messages a time, so it rings fewer bells per tick, not more.
+ */
+const toRing = new Set<TickSlotWriter>();
+let ringing = false;
+function ringBells(): void {
+  ringing = false;
+  for (const writer of toRing) writer.ring();
+  toRing.clear();
 }
 
 /** A tick from the wire: refused (dead-lettered, the field named) unless it is a tick of this subject's instrument within the size limit. */

@@ -178,3 +178,34 @@ test("a hub thread that ends is replaced: the strategies' ticks resume in the sa
     await sup.stopAll();
   }
 });
+
+test("after the hub's NATS connection comes back it asks for the last ticks again, and the ticks missed while down count as a gap", async () => {
+  const own = await startBusAnsweringState();
+  let last = tick('NSE:LT', 5);
+  const asked: string[][] = [];
+  subscribeParsed(own.nc, subjects.lastTicks(), LastTicksRequestSchema, (req, msg) => {
+    asked.push(req.symbols);
+    msg.respond(encodeJson(LastTicksReplySchema, { ticks: [last] }));
+  });
+  await own.nc.flush();
+  const ownHub = new MarketDataHub({ natsUrl: own.server.url, log });
+  await ownHub.start();
+  const sup = new Supervisor({ host: { natsUrl: own.server.url, logLevel: 'silent', marketData: (s) => ownHub.attach(s) }, clock: new SystemClock(), log });
+  let restarted: NatsServerHandle | undefined;
+  try {
+    await sup.startAll([spec('still', { instruments: ['NSE:LT'] })]);
+    await eventually(async () => (await health(sup, 'still'))?.ticks === 1, 'the last tick at start');
+    await own.server.stop();
+    // While the server was down the market moved (seq 6..9 went out to nobody), then stood still.
+    last = tick('NSE:LT', 9);
+    restarted = await own.server.restart();
+    const h = await eventually(async () => { const x = await health(sup, 'still'); return x?.ticks === 2 ? x : undefined; }, 'the last tick after the reconnect', 30_000);
+    assert.equal(h.tickGaps, 3, 'seq 6, 7 and 8 never reached this process');
+    assert.ok(asked.length >= 2 && asked.every((s) => s.join() === 'NSE:LT'));
+  } finally {
+    await sup.stopAll();
+    await ownHub.stop();
+    await own.nc.close();
+    await (restarted ?? own.server).cleanup();
+  }
+});
