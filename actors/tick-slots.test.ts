@@ -23,32 +23,35 @@ function pattern(k: number): Uint8Array {
 
 test('a reader never sees a torn tick while a writer in another thread overwrites the slot as fast as it can', async () => {
   const buffer = new SharedArrayBuffer(tickSlotsBytes(2));
-  const writes = 300_000;
+  // Set by the reader once it has read enough whole ticks: the writer writes until then.
+  const enough = new Int32Array(new SharedArrayBuffer(4));
   // The hub's writer, in a thread of its own.
   const src = `
     const { workerData, parentPort } = require('node:worker_threads');
     import(workerData.slotsUrl).then(({ TickSlotWriter }) => {
       const w = new TickSlotWriter(workerData.buffer, 2);
+      const enough = new Int32Array(workerData.enough);
       const pattern = ${pattern.toString()};
-      parentPort.postMessage('writing');
-      for (let k = 1; k <= workerData.writes; k++) { w.write(1, pattern(k)); if (k % 64 === 0) w.ring(); }
-      parentPort.postMessage('done');
+      const end = Date.now() + 60000;
+      let k = 0;
+      while (Atomics.load(enough, 0) === 0 && Date.now() < end) { w.write(1, pattern(++k)); if (k % 64 === 0) w.ring(); }
+      parentPort.postMessage(k);
     });`;
-  const w = new Worker(src, { eval: true, workerData: { buffer, writes, slotsUrl: slotsModuleUrl() } });
+  const w = new Worker(src, { eval: true, workerData: { buffer, enough: enough.buffer, slotsUrl: slotsModuleUrl() } });
   const reader = new TickSlotReader(buffer, 2);
-  let done = false;
+  let writes = 0;
   const finished = new Promise<void>((resolve, reject) => {
     w.on('error', reject);
-    w.on('message', (m) => { if (m === 'done') { done = true; resolve(); } });
+    w.on('message', (k: number) => { writes = k; resolve(); });
   });
   let seen = 0;
   let whole = 0;
-  let busy = 0;
   let lastK = 0;
   const torn: string[] = [];
-  while (!done) {
+  const deadline = Date.now() + 30_000;
+  while (whole < 20_000 && Date.now() < deadline) {
     const r = reader.read(1, seen);
-    if (r === 'busy') { busy++; continue; }
+    if (r === 'busy') continue;
     if (r === 'unchanged') { await new Promise((res) => setImmediate(res)); continue; }
     seen = r.written;
     const k = new DataView(r.bytes.buffer).getUint32(0);
@@ -61,10 +64,11 @@ test('a reader never sees a torn tick while a writer in another thread overwrite
     whole++;
     if (whole % 256 === 0) await new Promise((res) => setImmediate(res));
   }
+  Atomics.store(enough, 0, 1);
   await finished;
   await w.terminate();
   assert.deepEqual(torn.slice(0, 5), [], `${torn.length} torn reads of ${whole}`);
-  assert.ok(whole > 100, `only ${whole} reads overlapped the writes (${busy} busy)`);
+  assert.ok(whole >= 20_000, `only ${whole} reads while the writer wrote`);
   // The other slot was never written.
   assert.equal(reader.read(0, 0), 'unchanged');
   const last = reader.read(1, 0);
