@@ -78,10 +78,10 @@ export async function leaseHolderPid(nc: NatsConnection): Promise<number | undef
   return v.success ? v.data.pid : undefined;
 }
 
-/** The node (server name) leading the event log's stream. */
-export async function eventStreamLeader(nc: NatsConnection): Promise<{ leader: string | undefined; replicas: number }> {
+/** The node (server name) leading the event log's stream, its copies and how many events it holds. */
+export async function eventStreamLeader(nc: NatsConnection): Promise<{ leader: string | undefined; replicas: number; messages: number }> {
   const info = await (await jetstreamManager(nc, { timeout: 3_000 })).streams.info(STREAM_EVENTS);
-  return { leader: info.cluster?.leader, replicas: info.config.num_replicas };
+  return { leader: info.cluster?.leader, replicas: info.config.num_replicas, messages: info.state.messages };
 }
 
 /** Venue orders beyond the first for each intent (each intent's tag): 0 when no intent was placed twice. */

@@ -121,18 +121,18 @@ export async function startTopology(o: TopologyOptions): Promise<Topology> {
     await mkdir(join(dir, 'registry'), { recursive: true });
     await writeFile(registry, demoRegistry());
 
-    step('users (orch nats-users) and a throwaway CA (deploy/nats/make-certs.sh)');
+    step('starting users (orch nats-users) and a throwaway CA (deploy/nats/make-certs.sh)');
     // What `orch nats-users` writes, on the admin machine: authorization.conf for the nodes, passwords for the hosts.
     const auth = await writeNatsAuth({ stateDir: join(dir, 'admin', '.orch'), strategyIds: DEMO_STRATEGIES.map((s) => s.id), env: {} });
     const certs = await makeThrowawayCa();
     undo.push(() => rm(certs.dir, { recursive: true, force: true }));
 
-    step('three nats-servers from deploy/nats/cluster.conf');
+    step('starting three nats-servers from deploy/nats/cluster.conf');
     const cluster = await startNatsCluster({ certs, authorization: await readFile(auth.authFile, 'utf8'), user: auth.credentials(BROKER) });
     undo.push(() => cluster.cleanup());
     const tls = { ORCH_NATS_CA: certs.caFile };
 
-    step('the built-in exchange (orch sim)');
+    step('starting the built-in exchange (orch sim)');
     await mkdir(join(dir, 'exchange'), { recursive: true });
     const simProcess = spawnOrch({ name: 'exchange', args: ['sim', '--seed', String(o.seed ?? 7), '--key-dir', join(dir, 'exchange', 'keys')], cwd: join(dir, 'exchange'), env: cleanEnv(), logFile: join(dir, 'logs', 'exchange.log') });
     undo.push(() => simProcess.stop());
@@ -208,7 +208,7 @@ export async function startTopology(o: TopologyOptions): Promise<Topology> {
       stopping = true;
       for (const b of brokers) await b.process?.stop();
     });
-    step('broker-a (orch start --role broker), then broker-b as its standby and the two strategy hosts (orch start --role strategies --group g1 / g2)');
+    step('starting broker-a (orch start --role broker), then broker-b as its standby and the two strategy hosts (orch start --role strategies --group g1 / g2)');
     startBroker(brokers[0]!);
     await brokers[0]!.process.waitFor(/broker lease acquired/, 'the broker lease');
     // Started once the first holds the lease, so it waits as the standby.
