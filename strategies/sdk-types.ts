@@ -6,7 +6,9 @@
 //   symbol  the registry's instrument: Kite `EXCHANGE:SYMBOL` (NSE:INFY), Kalshi the market ticker
 //   seq     per symbol, assigned by the broker, +1 each tick: a jump is a lost tick (counted in
 //           `orch status` GAPS); a tick the strategy has seen (same or lower seq) is never
-//           delivered twice, so the last tick replayed at start is not seen again live
+//           delivered twice, so the last tick replayed at start is not seen again live; a standby
+//           broker that takes over numbers above its predecessor (from its lease epoch,
+//           actors/messages.ts TICK_EPOCH_SPAN), and that change of broker is no gap
 //   ts      exchange time of the update, ms since the epoch (Kite: the exchange timestamp in
 //           `full` mode, else when the broker received it; Kalshi: the book update's time)
 //   recvTs  when the broker received it, ms since the epoch (tick lag = recvTs - ts)
