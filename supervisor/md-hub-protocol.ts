@@ -22,4 +22,6 @@ export type HubReport =
   | { type: 'invalid'; error: string }
   | { type: 'dead-letter'; subject: string; error: string; bytes: number }
   | { type: 'catch-up-failed'; venue: string; error: string }
+  /** The server refused or ended an instrument's subscription (a NATS user without `orch.md.>`). */
+  | { type: 'subscription-error'; subject: string; error: string }
   | { type: 'subjects'; subjects: string[] };

@@ -99,7 +99,7 @@ function subscribe(inst: Instrument, subject: string): Subscription {
   // In the read loop: no promise, no await between the socket and the slots.
   return nc.subscribe(subject, {
     callback: (err, msg) => {
-      if (err) return;
+      if (err) return report({ type: 'subscription-error', subject, error: err.message });
       try {
         receive(nc, inst, msg);
       } catch (e) {

@@ -82,6 +82,7 @@ export class MarketDataHub {
       deadLetters.inc({ subject: r.subject });
       log.warn({ subject: r.subject, error: r.error, bytes: r.bytes }, 'payload dead-lettered');
     }
+    if (r.type === 'subscription-error') log.error({ subject: r.subject, err: r.error }, 'market data subscription refused: the strategies trading this instrument get no ticks');
     if (r.type === 'catch-up-failed') log.warn({ venue: r.venue, err: r.error }, 'last ticks not received; the next live tick brings the market');
     if (r.type === 'subjects') { const asked = this.subjectsAsked; this.subjectsAsked = []; for (const a of asked) a(r.subjects); }
   }

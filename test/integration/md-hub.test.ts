@@ -2,7 +2,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { NatsServerHandle } from '../support/nats-server.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNatsServer, type NatsServerHandle } from '../support/nats-server.ts';
 import { spec, eventually } from '../support/specs.ts';
 import { startBusAnsweringState, stopBus } from '../support/broker-state.ts';
 import { Supervisor } from '../../supervisor/supervisor.ts';
@@ -207,5 +210,29 @@ test("after the hub's NATS connection comes back it asks for the last ticks agai
     await ownHub.stop();
     await own.nc.close();
     await (restarted ?? own.server).cleanup();
+  }
+});
+
+test('a hub whose NATS user may not read the market data says so in its log, naming the subject', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'orch-md-hub-'));
+  // A supervisor user from before the hub: no orch.md.> among what it may read.
+  const conf = join(dir, 'nats.conf');
+  await writeFile(conf, `authorization { users = [ { user: "supervisor", password: "pw", permissions: { publish: { allow: [">"] }, subscribe: { allow: ["_INBOX.>"] } } } ] }\n`);
+  const own = await startNatsServer({ configFile: conf });
+  const lines: string[] = [];
+  const logged = pino({ level: 'info' }, { write: (l: string) => { lines.push(l); } });
+  const refused = new MarketDataHub({ natsUrl: own.url, user: 'supervisor', pass: 'pw', log: logged });
+  try {
+    await refused.start();
+    const feed = refused.attach({ venue: 'kite', instruments: ['NSE:INFY'] });
+    const line = await eventually(() => lines.find((l) => l.includes('market data subscription refused')), 'the refusal logged');
+    const entry = JSON.parse(line) as { level: number; subject: string };
+    assert.equal(entry.level, 50);
+    assert.equal(entry.subject, subjects.marketData('kite', 'NSE:INFY'));
+    feed.release();
+  } finally {
+    await refused.stop();
+    await own.cleanup();
+    await rm(dir, { recursive: true, force: true });
   }
 });
