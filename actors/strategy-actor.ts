@@ -132,6 +132,13 @@ export class StrategyActor {
     this.subs.push(subscribeParsed(nc, subjects.brokerEvents(), BrokerEventSchema, (e) => {
       if (e.type === 'BrokerDisconnected' && e.venue === spec.venue) { this.disconnectedVenues.add(e.venue); this.settleState(); }
       if (e.type === 'BrokerReconnected' && e.venue === spec.venue) { this.disconnectedVenues.delete(e.venue); this.settleState(); }
+      // A broker that became ready (a restart, a standby taking over) never judges an intent
+      // sent before: a place that timed out waiting for its predecessor would stay `pending`
+      // here for ever, and a strategy that waits for its pending orders would never trade again.
+      // Its view replaces ours (places still awaiting their answer kept).
+      if (e.type === 'BrokerReady' && this.state !== 'starting' && !this.ending) {
+        void this.loadState(nc).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'positions not refreshed after a broker became ready'));
+      }
       this.session.brokerEvent(e);
     }, { log }));
     // In the read loop, in arrival order: the snapshot below must land between exactly the

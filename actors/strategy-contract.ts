@@ -23,7 +23,9 @@ export interface Strategy {
  * The broker did not answer within the strategy's deadline (`afterMs`, 10 s). Not a denial:
  * the intent may still be carried out (a place may rest at the venue, a cancel may land); the
  * order updates say what happened, and `ctx.openOrders()` keeps a timed-out place as `pending`
- * until one does. An answer like any other: ignoring it does not crash the strategy.
+ * until one does, or until a broker that becomes ready (a restart, a failover) says it holds no
+ * such order: a new broker never judges an intent sent before it was ready. An answer like any
+ * other: ignoring it does not crash the strategy.
  */
 export type IntentTimeout = { status: 'timeout'; intentId: string; afterMs: number; reason: string };
 

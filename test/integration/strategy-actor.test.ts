@@ -9,7 +9,7 @@ import { StrategyActor } from '../../actors/strategy-actor.ts';
 import { SystemClock } from '../../actors/clock.ts';
 import { connectBus, encodeJson, publishJson, subscribeParsed } from '../../actors/bus.ts';
 import { subjects } from '../../actors/subjects.ts';
-import { DeadLetterSchema, KillMessageSchema, LastTicksReplySchema, LastTicksRequestSchema, OrderUpdateSchema, StrategyStateReplySchema, StrategyStateRequestSchema, TickSchema, type DeadLetter, type OrderUpdate, type Tick } from '../../actors/messages.ts';
+import { BrokerEventSchema, IntentReplySchema, IntentSchema, type Intent, type IntentReply, type StrategyStateReply, DeadLetterSchema, KillMessageSchema, LastTicksReplySchema, LastTicksRequestSchema, OrderUpdateSchema, StrategyStateReplySchema, StrategyStateRequestSchema, TickSchema, type DeadLetter, type OrderUpdate, type Tick } from '../../actors/messages.ts';
 import { importStrategyModule } from '../../actors/strategy-contract.ts';
 
 test('an actor starts knowing the latched kill level, and an older broadcast cannot lower it', async () => {
@@ -268,6 +268,45 @@ test('a strategy worker refuses a malformed tick with an error naming the field,
     await eventually(() => seen.length === 1, 'the good tick after them');
     assert.deepEqual(seen, [{ ...good, seq: 10 }]);
     assert.equal(actor.health().state, 'running');
+  } finally {
+    await actor.stop();
+    await nc.close();
+    await server.cleanup();
+  }
+});
+
+test('a place that timed out waiting for a broker that then died is not pending for ever: the broker that becomes ready next replaces the view, and a place still awaiting its answer is kept', async () => {
+  const server = await startNatsServer();
+  const nc = await connectBus({ servers: server.url, name: 'broker-sim' });
+  // The new broker holds a position for this strategy and none of the orders the old one never judged.
+  let state: StrategyStateReply = { positions: [], openOrders: [] };
+  answerStrategyState(nc, () => state);
+  // The frozen broker: hears every intent, answers none (until `answer` is set).
+  let answer: ((intent: Intent, reply: (r: IntentReply) => void) => void) | undefined;
+  subscribeParsed(nc, subjects.intent('orphan'), IntentSchema, (intent, msg) => answer?.(intent, (r) => msg.respond(encodeJson(IntentReplySchema, r))));
+  await nc.flush();
+  const actor = new StrategyActor({
+    spec: spec('orphan'), module: await importStrategyModule(fixture('recorder')), natsUrl: server.url,
+    clock: new SystemClock(), log: pino({ level: 'silent' }), intentTimeoutMs: 300,
+  });
+  try {
+    await actor.start();
+    const lost = await actor.ctx.place({ symbol: 'NSE:INFY', side: 'BUY', qty: 1, orderType: 'LIMIT', limitPrice: 150_000 });
+    assert.equal(lost.status, 'timeout');
+    assert.deepEqual(actor.ctx.openOrders().map((o) => [o.intentId, o.state]), [[lost.intentId, 'pending']], 'timed out: it may exist, so it is pending');
+    // A place sent to the new broker that it has not answered yet when the view is replaced.
+    let release: (() => void) | undefined;
+    answer = (intent, reply) => { release = () => reply({ status: 'accepted', intentId: intent.intentId }); };
+    const inFlight = actor.ctx.place({ symbol: 'NSE:INFY', side: 'BUY', qty: 1, orderType: 'LIMIT', limitPrice: 149_000 });
+    await eventually(() => release !== undefined, 'the second place to reach the broker');
+    state = { positions: [{ symbol: 'NSE:INFY', qty: 3 }], openOrders: [] };
+    publishJson(nc, subjects.brokerEvents(), BrokerEventSchema, { type: 'BrokerReady', ts: Date.now() });
+    await eventually(() => actor.ctx.position('NSE:INFY') === 3, 'the new broker\'s view to replace the strategy\'s');
+    const open = actor.ctx.openOrders();
+    assert.equal(open.some((o) => o.intentId === lost.intentId), false, 'the place no broker will judge is no longer pending');
+    assert.equal(open.length, 1, 'the place awaiting its answer is kept');
+    release!();
+    assert.equal((await inFlight).status, 'accepted');
   } finally {
     await actor.stop();
     await nc.close();
