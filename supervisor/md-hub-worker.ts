@@ -20,10 +20,17 @@ const report = (r: HubReport) => port.postMessage(r);
 const encoder = new TextEncoder();
 
 type Target = { writer: TickSlotWriter; slot: number };
-type Instrument = { venue: Venue; symbol: string; sub: Subscription | undefined; lastSeq: number; last: Uint8Array | undefined; targets: Target[] };
-type Feed = { writer: TickSlotWriter; subjects: string[] };
+type Instrument = { venue: Venue; symbol: string; lastSeq: number; last: Uint8Array | undefined; targets: Target[] };
+/**
+ * One subscription per subject. Two symbols can share a subject (actors/subjects.ts `token`
+ * writes `.`, `*`, `>` and spaces as `_`): each tick goes to the instrument its payload names.
+ */
+type Channel = { venue: Venue; sub: Subscription | undefined; bySymbol: Map<string, Instrument> };
+type Feed = { writer: TickSlotWriter; keys: string[] };
 
+const instrumentKey = (venue: Venue, symbol: string) => `${venue}|${symbol}`;
 const instruments = new Map<string, Instrument>();
+const channels = new Map<string, Channel>();
 const feeds = new Map<number, Feed>();
 /** Asks for last ticks this many times (250 ms, 500 ms, ... apart) before leaving it to live ticks. */
 const CATCH_UP_ATTEMPTS = 6;
@@ -62,13 +69,14 @@ function ringBells(): void {
 }
 
 /** A tick from the wire: refused (dead-lettered, the field named) unless it is a tick of this subject's instrument within the size limit. */
-function receive(nc: NatsConnection | undefined, inst: Instrument, msg: Pick<Msg, 'subject' | 'data'>): void {
+function receive(nc: NatsConnection | undefined, channel: Channel, msg: Pick<Msg, 'subject' | 'data'>): void {
   const data = msg.data;
   let error: string;
   const r = data.length > MAX_PAYLOAD_BYTES ? undefined : readTick(data);
+  const inst = r?.ok && r.value.venue === channel.venue ? channel.bySymbol.get(r.value.symbol) : undefined;
   if (!r) error = `payload of ${data.length} bytes is over the ${MAX_PAYLOAD_BYTES}-byte limit of ${msg.subject}`;
   else if (!r.ok) error = r.error;
-  else if (r.value.symbol !== inst.symbol || r.value.venue !== inst.venue) error = `a tick of ${r.value.venue} ${r.value.symbol} on the subject of ${inst.venue} ${inst.symbol}`;
+  else if (!inst) error = `a tick of ${r.value.venue} ${r.value.symbol} on the subject of ${channel.venue} ${[...channel.bySymbol.keys()].join(', ')}`;
   else return offer(inst, r.value, data);
   if (!nc) return;
   deadLetter(nc, msg as Msg, error);
@@ -81,10 +89,11 @@ function receive(nc: NatsConnection | undefined, inst: Instrument, msg: Pick<Msg
  */
 function warmUp(): void {
   const writer = new TickSlotWriter(new SharedArrayBuffer(tickSlotsBytes(1)), 1);
-  const inst: Instrument = { venue: 'kite', symbol: 'WARM:UP', sub: undefined, lastSeq: 0, last: undefined, targets: [{ writer, slot: 0 }] };
+  const inst: Instrument = { venue: 'kite', symbol: 'WARM:UP', lastSeq: 0, last: undefined, targets: [{ writer, slot: 0 }] };
+  const channel: Channel = { venue: 'kite', sub: undefined, bySymbol: new Map([['WARM:UP', inst]]) };
   for (let seq = 1; seq <= 256; seq++) {
     const data = encoder.encode(JSON.stringify({ type: 'tick', venue: 'kite', symbol: 'WARM:UP', seq, ts: Date.now(), recvTs: Date.now(), last: 100_000 + seq }));
-    receive(undefined, inst, { subject: 'warm-up', data });
+    receive(undefined, channel, { subject: 'warm-up', data });
   }
 }
 warmUp();
@@ -95,13 +104,13 @@ const nc = await connectBus({
   ...(start.tlsCaFile ? { tlsCaFile: start.tlsCaFile } : {}),
 });
 
-function subscribe(inst: Instrument, subject: string): Subscription {
+function subscribe(channel: Channel, subject: string): Subscription {
   // In the read loop: no promise, no await between the socket and the slots.
   return nc.subscribe(subject, {
     callback: (err, msg) => {
       if (err) return report({ type: 'subscription-error', subject, error: err.message });
       try {
-        receive(nc, inst, msg);
+        receive(nc, channel, msg);
       } catch (e) {
         // One bad tick must not end the thread every strategy's ticks go through.
         report({ type: 'invalid', error: `${subject}: ${(e as Error).message}` });
@@ -118,8 +127,8 @@ async function catchUp(venue: Venue, symbols: string[]): Promise<void> {
       try {
         const { ticks } = await requestParsed(nc, subjects.lastTicks(), LastTicksRequestSchema, { venue, symbols: batch }, LastTicksReplySchema, 2_000);
         for (const t of ticks) {
-          const inst = instruments.get(subjects.marketData(t.venue, t.symbol));
-          if (inst && inst.venue === t.venue && inst.symbol === t.symbol) offer(inst, t, encoder.encode(JSON.stringify(t)));
+          const inst = instruments.get(instrumentKey(t.venue, t.symbol));
+          if (inst) offer(inst, t, encoder.encode(JSON.stringify(t)));
         }
         break;
       } catch (err) {
@@ -146,20 +155,27 @@ function attach(feedId: number, venue: Venue, symbols: string[], buffer: SharedA
   // Sent again when this thread replaces one that ended: once is enough.
   detach(feedId);
   const writer = new TickSlotWriter(buffer, symbols.length);
-  const feed: Feed = { writer, subjects: [] };
+  const feed: Feed = { writer, keys: [] };
   feeds.set(feedId, feed);
   const added: Instrument[] = [];
   symbols.forEach((symbol, slot) => {
-    const subject = subjects.marketData(venue, symbol);
-    let inst = instruments.get(subject);
+    const key = instrumentKey(venue, symbol);
+    let inst = instruments.get(key);
     if (!inst) {
-      inst = { venue, symbol, sub: undefined, lastSeq: 0, last: undefined, targets: [] };
-      inst.sub = subscribe(inst, subject);
-      instruments.set(subject, inst);
+      inst = { venue, symbol, lastSeq: 0, last: undefined, targets: [] };
+      instruments.set(key, inst);
+      const subject = subjects.marketData(venue, symbol);
+      let channel = channels.get(subject);
+      if (!channel) {
+        channel = { venue, sub: undefined, bySymbol: new Map() };
+        channel.sub = subscribe(channel, subject);
+        channels.set(subject, channel);
+      }
+      channel.bySymbol.set(symbol, inst);
       added.push(inst);
     }
     inst.targets.push({ writer, slot });
-    feed.subjects.push(subject);
+    feed.keys.push(key);
     // A strategy that starts (or restarts) after its instrument's last tick gets it at once.
     if (inst.last) writer.write(slot, inst.last);
   });
@@ -171,13 +187,18 @@ function detach(feedId: number): void {
   const feed = feeds.get(feedId);
   if (!feed) return;
   feeds.delete(feedId);
-  for (const subject of new Set(feed.subjects)) {
-    const inst = instruments.get(subject);
+  for (const key of new Set(feed.keys)) {
+    const inst = instruments.get(key);
     if (!inst) continue;
     inst.targets = inst.targets.filter((t) => t.writer !== feed.writer);
     if (inst.targets.length > 0) continue;
-    inst.sub?.unsubscribe();
-    instruments.delete(subject);
+    instruments.delete(key);
+    const subject = subjects.marketData(inst.venue, inst.symbol);
+    const channel = channels.get(subject);
+    channel?.bySymbol.delete(inst.symbol);
+    if (!channel || channel.bySymbol.size > 0) continue;
+    channel.sub?.unsubscribe();
+    channels.delete(subject);
   }
 }
 
@@ -191,7 +212,7 @@ port.on('message', (raw: unknown) => {
   const c = cmd.data;
   if (c.type === 'attach') attach(c.feedId, c.venue, c.symbols, c.buffer as SharedArrayBuffer);
   if (c.type === 'detach') detach(c.feedId);
-  if (c.type === 'subjects') report({ type: 'subjects', subjects: [...instruments.keys()].sort() });
+  if (c.type === 'subjects') report({ type: 'subjects', subjects: [...channels.keys()].sort() });
   if (c.type === 'stop') void nc.drain().finally(() => port.close());
 });
 await nc.flush();

@@ -55,13 +55,13 @@ async function health(sup: Supervisor, id: string): Promise<Health | undefined> 
 
 test('a slow strategy takes the newest tick and counts the ones it skipped; a fast one on the same instrument takes every tick; a spinning one slows neither', async () => {
   const sup = supervisor();
-  // The slow strategy places on every tick it takes; its intents are answered 100 ms late.
+  // The slow strategy places on every tick it takes; its intents are answered 500 ms late.
   const taken: number[] = [];
   nc.subscribe(subjects.intent('slow'), {
     callback: (_e, msg) => {
       const intent = IntentSchema.parse(JSON.parse(new TextDecoder().decode(msg.data)));
       if (intent.action === 'place' && intent.limitPrice !== undefined) taken.push(intent.limitPrice - 100 - 150_000);
-      setTimeout(() => msg.respond(encodeJson(IntentReplySchema, { status: 'accepted', intentId: intent.intentId })), 100);
+      setTimeout(() => msg.respond(encodeJson(IntentReplySchema, { status: 'accepted', intentId: intent.intentId })), 500);
     },
   });
   await nc.flush();
@@ -234,5 +234,30 @@ test('a hub whose NATS user may not read the market data says so in its log, nam
     await refused.stop();
     await own.cleanup();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('two symbols whose subjects are the same (a dot and an underscore) each get their own ticks through one subscription', async () => {
+  const sup = supervisor();
+  const dead: DeadLetter[] = [];
+  const dlq = subscribeParsed(nc, subjects.deadLetterAll(), DeadLetterSchema, (d) => { dead.push(d); });
+  await nc.flush();
+  try {
+    await sup.startAll([spec('dot', { instruments: ['NSE:X.Y'] }), spec('under', { instruments: ['NSE:X_Y'] })]);
+    assert.equal(subjects.marketData('kite', 'NSE:X.Y'), subjects.marketData('kite', 'NSE:X_Y'));
+    assert.deepEqual(await hub.subjects(), [subjects.marketData('kite', 'NSE:X_Y')]);
+    publishJson(nc, subjects.marketData('kite', 'NSE:X.Y'), TickSchema, tick('NSE:X.Y', 1));
+    publishJson(nc, subjects.marketData('kite', 'NSE:X_Y'), TickSchema, tick('NSE:X_Y', 1));
+    publishJson(nc, subjects.marketData('kite', 'NSE:X_Y'), TickSchema, tick('NSE:X_Y', 2));
+    for (const [id, n] of [['dot', 1], ['under', 2]] as const) {
+      const h = await eventually(async () => { const x = await health(sup, id); return x?.ticks === n ? x : undefined; }, `${id} to have ${n} ticks`);
+      assert.equal(h.tickGaps, 0, id);
+    }
+    await sup.removeChild('dot');
+    assert.deepEqual(await hub.subjects(), [subjects.marketData('kite', 'NSE:X_Y')], 'still read for the other symbol');
+    assert.deepEqual(dead, []);
+  } finally {
+    dlq.unsubscribe();
+    await sup.stopAll();
   }
 });
