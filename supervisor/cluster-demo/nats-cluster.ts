@@ -26,7 +26,8 @@ export type NatsCluster = {
   cleanup(): Promise<void>;
 };
 
-async function freePort(): Promise<number> {
+/** A TCP port free on the loopback interface right now (the demo's and the tests' processes bind it next). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

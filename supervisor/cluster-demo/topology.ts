@@ -1,5 +1,4 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -8,7 +7,7 @@ import { nextKiteExpiry } from '../../broker/kite/session.ts';
 import { KITE_TOKEN_FILE } from '../venues/kite.ts';
 import { BROKER, envVarFor, OPERATOR, strategyRole, SUPERVISOR, writeNatsAuth, type Credentials } from '../nats-auth.ts';
 import { makeThrowawayCa, type Certs } from './throwaway-ca.ts';
-import { startNatsCluster, type NatsCluster } from './nats-cluster.ts';
+import { freePort, startNatsCluster, type NatsCluster } from './nats-cluster.ts';
 import { cleanEnv, repoRoot, spawnOrch, type OrchProcess } from './orch-process.ts';
 import { startVenueTap, type VenueTap } from './venue-tap.ts';
 
@@ -95,16 +94,6 @@ export type TopologyOptions = {
   onStep?: (what: string) => void;
 };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startTopology(o: TopologyOptions): Promise<Topology> {
   const keepDir = o.dir !== undefined;
