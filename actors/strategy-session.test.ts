@@ -7,6 +7,7 @@ import { StrategySession } from './strategy-session.ts';
 import { TICK_EPOCH_SPAN, type Intent, type OrderUpdate, type Tick } from './messages.ts';
 import type { IntentAnswer, StrategyContext } from './strategy-contract.ts';
 import type { StrategySpec } from '../config/registry.ts';
+import { heldSession } from '../test/support/held-session.ts';
 
 const tick = (symbol: string, seq: number, last = 100): Tick => ({ type: 'tick', venue: 'kite', symbol, seq, ts: 0, recvTs: 0, last });
 
@@ -76,33 +77,18 @@ test('after a failover the new broker\'s ticks are taken from its first one (its
   assert.equal(s.tickGaps, 1, 'only next+3 was lost: the change of broker is not counted as lost ticks');
 });
 
-/** A latest-tick session whose strategy is held on its first tick until `release()`. */
-function heldSession() {
-  let release!: () => void;
-  const held = new Promise<void>((r) => { release = r; });
-  const seen: string[] = [];
-  let conflatedMetric = 0;
-  const gate = new KillGate();
-  const s = new StrategySession({
-    spec: { id: 's1', venue: 'kite', instruments: ['NSE:INFY', 'NSE:TCS'], params: {} } as unknown as StrategySpec, clock: new TestClock(), log: pino({ level: 'silent' }), gate,
-    module: { create: () => ({ onTick: async (t: Tick) => { seen.push(`${t.symbol}#${t.seq}`); if (seen.length === 1) await held; } }) } as never,
-    send: async (i) => ({ status: 'accepted', intentId: i.intentId }),
-    onCrash: (err) => { throw err; },
-    onConflated: () => { conflatedMetric++; },
-    killLevel: () => gate.level(),
-    brokerConnected: () => true,
-  });
-  s.create();
-  s.start();
+/** A latest-tick session whose strategy is held on its first tick until `release()`, fed ticks still in their bytes. */
+function unreadSession() {
+  const { s, seen, release, conflated } = heldSession(['NSE:INFY', 'NSE:TCS']);
   /** Offers a tick still in its bytes, counting how often it is read. */
   const reads: number[] = [];
   const unread = (symbol: string, seq: number, opts: { hint?: number | undefined; refuse?: boolean } = {}) =>
     s.tickUnread(symbol, 'hint' in opts ? opts.hint : seq, () => { reads.push(seq); return opts.refuse ? undefined : tick(symbol, seq); });
-  return { s, seen, reads, unread, release, conflated: () => conflatedMetric };
+  return { s, seen, reads, unread, release, conflated };
 }
 
 test('a busy strategy\'s ticks are replaced before they are read: only the one it takes is parsed, the rest counted as conflated', async () => {
-  const { s, seen, reads, unread, release, conflated } = heldSession();
+  const { s, seen, reads, unread, release, conflated } = unreadSession();
   unread('NSE:INFY', 1);
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(seen, ['NSE:INFY#1'], 'the strategy is busy with its first tick');
@@ -120,7 +106,7 @@ test('a busy strategy\'s ticks are replaced before they are read: only the one i
 });
 
 test('ticks replaced unread still show a lost tick as a gap, and a replay among them is not taken for a tick', async () => {
-  const { s, seen, unread, release } = heldSession();
+  const { s, seen, unread, release } = unreadSession();
   unread('NSE:INFY', 1);
   await new Promise((r) => setImmediate(r));
   unread('NSE:INFY', 2);
@@ -137,7 +123,7 @@ test('ticks replaced unread still show a lost tick as a gap, and a replay among 
 });
 
 test('a waiting tick refused when read delivers nothing, its seq shows as a gap, and the next tick is taken', async () => {
-  const { s, seen, unread, release } = heldSession();
+  const { s, seen, unread, release } = unreadSession();
   unread('NSE:INFY', 1);
   await new Promise((r) => setImmediate(r));
   unread('NSE:INFY', 2, { refuse: true, hint: 1_000 }); // broken bytes that name a seq far ahead
@@ -150,7 +136,7 @@ test('a waiting tick refused when read delivers nothing, its seq shows as a gap,
 });
 
 test('a catch-up tick older than a live tick still unread does not replace it', async () => {
-  const { s, seen, unread, release } = heldSession();
+  const { s, seen, unread, release } = unreadSession();
   unread('NSE:INFY', 1);
   await new Promise((r) => setImmediate(r));
   unread('NSE:INFY', 8);

@@ -1,13 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { TestClock } from './clock.ts';
-import { KillGate } from './kill-gate.ts';
-import { StrategySession } from './strategy-session.ts';
 import { TickFeed } from './tick-feed.ts';
 import { TickSlotWriter, tickSlotsBytes } from './tick-slots.ts';
 import type { Tick } from './messages.ts';
-import type { StrategySpec } from '../config/registry.ts';
+import { heldSession } from '../test/support/held-session.ts';
 
 const symbols = ['NSE:INFY', 'NSE:TCS'];
 const bytesOf = (symbol: string, seq: number) => new TextEncoder().encode(JSON.stringify({ type: 'tick', venue: 'kite', symbol, seq, ts: 0, recvTs: 0, last: 100 + seq } satisfies Tick));
@@ -15,22 +12,7 @@ const turn = () => new Promise((r) => setImmediate(r));
 
 /** A session fed from slots (the hub's writer here, in this thread), its strategy held on its first tick until `release()`. */
 function fedSession() {
-  let release!: () => void;
-  const held = new Promise<void>((r) => { release = r; });
-  const seen: string[] = [];
-  let conflatedMetric = 0;
-  const gate = new KillGate();
-  const s = new StrategySession({
-    spec: { id: 's1', venue: 'kite', instruments: symbols, params: {} } as unknown as StrategySpec, clock: new TestClock(), log: pino({ level: 'silent' }), gate,
-    module: { create: () => ({ onTick: async (t: Tick) => { seen.push(`${t.symbol}#${t.seq}`); if (seen.length === 1) await held; } }) } as never,
-    send: async (i) => ({ status: 'accepted', intentId: i.intentId }),
-    onCrash: (err) => { throw err; },
-    onConflated: (n = 1) => { conflatedMetric += n; },
-    killLevel: () => gate.level(),
-    brokerConnected: () => true,
-  });
-  s.create();
-  s.start();
+  const { s, seen, release, conflated } = heldSession(symbols);
   const buffer = new SharedArrayBuffer(tickSlotsBytes(symbols.length));
   const writer = new TickSlotWriter(buffer, symbols.length);
   let wakes = 0;
@@ -39,7 +21,7 @@ function fedSession() {
     if (writer.ring()) wakes++;
   };
   const feed = new TickFeed({ buffer, symbols, session: s, log: pino({ level: 'silent' }) });
-  return { s, seen, write, release, feed, wakes: () => wakes, conflated: () => conflatedMetric };
+  return { s, seen, write, release, feed, wakes: () => wakes, conflated };
 }
 
 test('a busy strategy takes the newest tick of each instrument when it is free, the ones it skipped counted as conflated, and is woken once however many ticks arrive', async () => {
